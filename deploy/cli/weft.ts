@@ -1,0 +1,19 @@
+#!/usr/bin/env node
+// The `weft` command: a table of subcommands, each a module loaded only when named, so that
+// `weft proxy` never loads the control plane and the other way round.
+import { runCommand, type CommandTable } from './run-command.js';
+
+const commands: CommandTable = {
+  proxy: { summary: 'run one sidecar proxy', load: () => import('../../proxy/cli.js') },
+  'control-plane': {
+    summary: 'run the control plane',
+    load: () => import('../../control-plane/cli.js'),
+  },
+  policy: {
+    summary: 'evaluate, test and check Rego policies',
+    load: () => import('../../policies/cli.js'),
+  },
+  up: { summary: 'run a whole mesh on this machine', load: () => import('../local/up-cli.js') },
+};
+
+process.exitCode = await runCommand('weft', commands, process.argv.slice(2));
