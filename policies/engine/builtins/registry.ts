@@ -79,6 +79,16 @@ export function checkArgs(definition: BuiltinDefinition, args: readonly Value[])
 
 export class BuiltinRegistry {
   private readonly definitions = new Map<string, BuiltinDefinition>();
+  private readonly refusals = new Map<string, string>();
+
+  /** Names OPA has that weft deliberately does not offer; calling one is a compile error with `reason`. */
+  refuse(name: string, reason: string): this {
+    this.refusals.set(name, reason);
+    return this;
+  }
+  refusal(name: string): string | undefined {
+    return this.refusals.get(name);
+  }
 
   register(...definitions: readonly BuiltinDefinition[]): this {
     for (const definition of definitions) {
