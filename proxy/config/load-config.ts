@@ -74,6 +74,9 @@ function semanticProblems(config: SidecarConfig): string[] {
       });
     });
   }
+  if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
+    problems.push('limits.headersTimeoutMs: must not exceed limits.requestTimeoutMs');
+  }
   const ports: [string, number][] = [['admin.port', config.admin.port]];
   if (config.inbound !== undefined) ports.push(['inbound.port', config.inbound.port]);
   if (config.outbound !== undefined) ports.push(['outbound.port', config.outbound.port]);
