@@ -190,8 +190,9 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   responseClosed(): void {
     if (this.done) return;
     this.responseFlag = errorCatalogue.DOWNSTREAM_CONNECTION_TERMINATION.responseFlag;
-    this.abortUpstream?.(new Error('downstream closed'));
+    // Finished first, so the abort's error callback finds the exchange done.
     this.finish(this.res.headersSent ? this.responseStatus : errorCatalogue.DOWNSTREAM_CONNECTION_TERMINATION.httpStatus);
+    this.abortUpstream?.(new Error('downstream closed'));
   }
 
   private finish(status: number): void {

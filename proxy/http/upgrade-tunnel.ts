@@ -33,6 +33,7 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
   responseStatus = 0;
   responseHeaders: string[] | undefined = undefined;
 
+  private readonly startTime = Date.now();
   private readonly startMs = performance.now();
   private readonly protocol: string;
   private endpoint: Endpoint | undefined = undefined;
@@ -136,6 +137,24 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
       this.endpoint.active--;
       this.route!.cluster.active--;
     }
-    (this.route?.stats ?? this.runtime.unrouted).record(status, flag, performance.now() - this.startMs, 0, 0);
+    const durationMs = performance.now() - this.startMs;
+    (this.route?.stats ?? this.runtime.unrouted).record(status, flag, durationMs, 0, 0);
+    const log = this.runtime.accessLog;
+    if (log.enabled) {
+      log.write({
+        startTime: this.startTime,
+        direction: this.direction,
+        method: this.method,
+        path: this.path,
+        authority: this.authority,
+        status,
+        durationMs,
+        bytesReceived: 0,
+        bytesSent: 0,
+        upstream: this.endpoint?.label ?? '-',
+        responseFlag: flag,
+        requestId: this.requestId,
+      });
+    }
   }
 }

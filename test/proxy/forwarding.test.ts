@@ -165,6 +165,7 @@ describe('forwarding', () => {
     });
     socket.close();
     expect(messages).toEqual(['one', 'two']);
+    expect(proxy.logLines()).toContainEqual(expect.objectContaining({ path: '/chat', status: 101, authority: 'ws.svc' }));
   });
 
   it('passes an upstream refusal of an upgrade to the caller', async () => {

@@ -85,3 +85,28 @@ describe('local replies', () => {
     expect(reply.headers['x-weft-error']).toBe('DOWNSTREAM_PROTOCOL_ERROR');
   });
 });
+
+describe('a caller that goes away', () => {
+  it('cancels the upstream request and logs DC', async () => {
+    let upstreamSawClose = false;
+    const slow = await listen(
+      http.createServer((req, res) => {
+        req.socket.on('close', () => (upstreamSawClose = true));
+        setTimeout(() => res.end('late'), 5000).unref();
+      }),
+    );
+    const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: slow.port } });
+    try {
+      const socket = net.connect(local.inboundPort, '127.0.0.1');
+      socket.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      socket.destroy();
+      for (let i = 0; i < 50 && !upstreamSawClose; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+      expect(upstreamSawClose).toBe(true);
+      expect(local.logLines()).toEqual([expect.objectContaining({ path: '/slow', status: 499, response_flags: 'DC' })]);
+    } finally {
+      await local.stop();
+      await slow.close();
+    }
+  });
+});
