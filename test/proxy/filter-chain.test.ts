@@ -1,6 +1,7 @@
 // The filter chain's one interface, with filters registered by the test: continue, edit headers,
 // stop with a local reply, wait on a promise, fail closed, see the response; and a snapshot
 // replaced at run time taking effect on the next request.
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../proxy/config/load-config.js';
 import { CONTINUE, type FilterExchange, type HttpFilterFactory } from '../../proxy/filters/http-filter.js';
@@ -107,6 +108,11 @@ describe('filter chain', () => {
       const reply = await request(local.outboundPort, { headers: { host: 'late' } });
       expect(reply.status).toBe(200);
       expect((JSON.parse(reply.body) as EchoReply).port).toBe(other.port);
+      // Metrics series outlive the snapshot: the second 404 counts into the first one's series.
+      expect((await request(local.outboundPort, { headers: { host: 'gone' } })).status).toBe(404);
+      const families = parsePrometheusTextFormat((await request(local.adminPort, { path: '/metrics' })).body);
+      const notFound = families.find((f) => f.name === 'istio_requests_total')!.metrics.filter((m) => m.labels?.response_code === '404');
+      expect(notFound.map((m) => m.value)).toEqual(['2']);
     } finally {
       await local.stop();
       await other.close();
