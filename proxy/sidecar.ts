@@ -45,16 +45,15 @@ export class Sidecar {
     };
     const inbound = listener('inbound');
     const outbound = listener('outbound');
-    const state = { ready: false };
-    const admin = new AdminListener(config.admin.address, config.admin.port, state, holder, metrics);
+    let sidecar: Sidecar | undefined;
+    const admin = new AdminListener(config.admin.address, config.admin.port, () => sidecar?.ready === true, holder, metrics);
     try {
       const [inboundAddress, outboundAddress, adminAddress] = await Promise.all([inbound?.listen(), outbound?.listen(), admin.listen()]);
-      const sidecar = new Sidecar(holder, metrics, inbound, outbound, admin, {
+      sidecar = new Sidecar(holder, metrics, inbound, outbound, admin, {
         admin: adminAddress,
         inbound: inboundAddress,
         outbound: outboundAddress,
       });
-      Object.defineProperty(state, 'ready', { get: () => sidecar.ready });
       sidecar.ready = true;
       return sidecar;
     } catch (error) {
