@@ -38,6 +38,7 @@ const gateFilter: HttpFilterFactory = {
       if (exchange.path.startsWith('/deny')) return { code: 'NO_ROUTE', detail: 'denied by test-gate' };
       if (exchange.path.startsWith('/later')) return new Promise((resolve) => setTimeout(() => resolve(CONTINUE), 20));
       if (exchange.path.startsWith('/broken')) return Promise.reject(new Error('filter bug'));
+      if (exchange.path.startsWith('/throws')) throw new Error('secret internals');
       return CONTINUE;
     },
   }),
@@ -84,10 +85,14 @@ describe('filter chain', () => {
     expect(reply.status).toBe(200);
   });
 
-  it('fails closed when a filter rejects', async () => {
-    const reply = await request(proxy.inboundPort, { path: '/broken' });
-    expect(reply.status).toBe(500);
-    expect(reply.headers['x-weft-error']).toBe('FILTER_FAILURE');
+  it('fails closed when a filter rejects or throws, without showing its error', async () => {
+    for (const path of ['/broken', '/throws']) {
+      const reply = await request(proxy.inboundPort, { path });
+      expect(reply.status).toBe(500);
+      expect(reply.headers['x-weft-error']).toBe('FILTER_FAILURE');
+      expect(reply.body).not.toContain('secret');
+    }
+    expect((await request(proxy.inboundPort, { path: '/ok' })).status).toBe(200);
   });
 
   it("validates each filter's config with the filter's own schema", () => {
