@@ -109,6 +109,29 @@ describe('forwarding', () => {
     }
   });
 
+  it('carries HEAD, 204 and 304 responses without a body, keeping the connection usable', async () => {
+    const bodiless = http.createServer((req, res) => {
+      if (req.url === '/empty') res.writeHead(204).end();
+      else if (req.url === '/cached') res.writeHead(304, { etag: '"v1"' }).end();
+      else res.writeHead(200, { 'content-length': '5' }).end(req.method === 'HEAD' ? undefined : 'hello');
+    });
+    const upstream = await listen(bodiless);
+    const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: upstream.port } });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const head = await request(local.inboundPort, { method: 'HEAD', agent });
+      expect([head.status, head.headers['content-length'], head.body]).toEqual([200, '5', '']);
+      expect((await request(local.inboundPort, { path: '/empty', agent })).status).toBe(204);
+      const cached = await request(local.inboundPort, { path: '/cached', agent });
+      expect([cached.status, cached.headers.etag]).toEqual([304, '"v1"']);
+      expect(await request(local.inboundPort, { agent })).toMatchObject({ status: 200, body: 'hello' });
+    } finally {
+      agent.destroy();
+      await local.stop();
+      await upstream.close();
+    }
+  });
+
   it('forwards response trailers', async () => {
     const upstream = await listen(
       http.createServer((_req, res) => {
