@@ -1,5 +1,4 @@
 // mesh mTLS against an independent TLS implementation: OpenSSL's s_client and s_server.
-import { X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
@@ -113,9 +112,7 @@ describe('inbound mTLS with openssl s_client as the client', () => {
     const root = { certificatePem: ca.ca.trustBundlePems[0] as string, privateKeyPem: await readFile(join(ca.stateDir, 'ca', 'ca-key.pem'), 'utf8') };
     const expired = await expiredWorkload(root, frontendId);
     const files = await writeCredentials('expired', expired);
-    // The certificate is sound but for its age: openssl accepts it at a time it was valid.
-    const validAt = Math.floor(Date.parse(new X509Certificate(expired.chainPems[0] as string).validFrom) / 1000) + 70;
-    expect((await runOpenssl(['verify', '-CAfile', join(dir, 'bundle.pem'), '-attime', String(validAt), files.cert])).stdout).toContain(': OK');
+    // What is wrong with it, by openssl's own verification: its age.
     expect((await runOpenssl(['verify', '-CAfile', join(dir, 'bundle.pem'), files.cert])).stderr).toContain('certificate has expired');
     const accepted = principals.length;
     const refusal = nextRefusal();
