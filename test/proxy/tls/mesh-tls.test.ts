@@ -67,7 +67,9 @@ describe('inbound mesh TLS', () => {
     const foreign = await issueWorkload(throwawayCa().ca, clientId);
     const refusal = echo.nextClientError();
     expect((await probe(echo.port, staticClient(foreign))).accepted).toBe(false);
-    expect(await refusal).toMatch(/unable to get local issuer certificate/);
+    // Node checks the client chain after OpenSSL's handshake: the reason reaches the server only
+    // when the client has not hung up first.
+    expect(await refusal).toMatch(/unable to get local issuer certificate|socket hang up/);
   });
 
   it('refuses an expired client certificate from the mesh CA', async () => {
