@@ -62,6 +62,7 @@ export function controlPlaneServerCredentials(ca: CertificateAuthority): Control
   let timer: NodeJS.Timeout | undefined;
 
   const renewServingCertificate = (): void => {
+    clearTimeout(timer);
     const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
     const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const forgeKey = forge.pki.privateKeyFromPem(privateKeyPem) as forge.pki.rsa.PrivateKey;
@@ -73,6 +74,8 @@ export function controlPlaneServerCredentials(ca: CertificateAuthority): Control
 
   updateBundle(ca.trustBundlePems);
   ca.on('bundle', updateBundle);
+  // After a switch to a new root the serving certificate must chain to it before the old goes.
+  ca.on('signing', renewServingCertificate);
   renewServingCertificate();
   return {
     credentials: experimental.createCertificateProviderServerCredentials(provider, provider, false),
@@ -80,6 +83,7 @@ export function controlPlaneServerCredentials(ca: CertificateAuthority): Control
     close() {
       clearTimeout(timer);
       ca.off('bundle', updateBundle);
+      ca.off('signing', renewServingCertificate);
     },
   };
 }
