@@ -11,7 +11,7 @@ import { runHey } from '../helpers/hey.js';
 import { request } from '../helpers/http-client.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { testId, throwawayRoot } from '../helpers/throwaway-ca.js';
-import { echoServer, type TestServer } from '../helpers/upstream.js';
+import { echoServer, type EchoReply, type TestServer } from '../helpers/upstream.js';
 
 interface Certs {
   readonly serial: string;
@@ -47,7 +47,16 @@ async function identity(workload: string) {
 
 /** backend (inbound STRICT mTLS to the app) and frontend (outbound to backend over mTLS). */
 async function startPair(): Promise<{ frontend: SidecarProcess; backend: SidecarProcess }> {
-  const backend = await spawnSidecar({ workload: 'backend', identity: await identity('backend'), inbound: { port: 0, appPort: app.port }, accessLog: { mode: 'off' } });
+  // A 1 s idle timeout makes the backend announce `Keep-Alive: timeout=1`, which undici takes as
+  // "do not reuse": every request through the mesh opens a new mTLS connection, so a certificate
+  // that was not rotated, or not used at once, would fail requests.
+  const backend = await spawnSidecar({
+    workload: 'backend',
+    identity: await identity('backend'),
+    inbound: { port: 0, appPort: app.port },
+    limits: { idleTimeoutMs: 1000 },
+    accessLog: { mode: 'off' },
+  });
   sidecars.push(backend);
   const frontend = await spawnSidecar({
     workload: 'frontend',
@@ -63,6 +72,21 @@ async function certs(sidecar: SidecarProcess): Promise<Certs> {
   return JSON.parse((await request(sidecar.adminPort, { path: '/certs' })).body) as Certs;
 }
 
+/** Every 5 s, which frontend certificate the app saw (the Hash in x-forwarded-client-cert). */
+function sampleClientCertificates(frontend: SidecarProcess, seconds: number): Promise<Set<string>> {
+  return (async () => {
+    const hashes = new Set<string>();
+    for (let i = 0; i < seconds / 5; i++) {
+      await sleep(5000);
+      const reply = await request(frontend.outboundPort, { headers: { host: 'backend' } });
+      const seen = JSON.parse(reply.body) as EchoReply;
+      const xfcc = seen.headers.find(([name]) => name === 'x-forwarded-client-cert')?.[1] ?? '';
+      hashes.add(/Hash=([0-9a-f]+)/.exec(xfcc)?.[1] ?? 'none');
+    }
+    return hashes;
+  })();
+}
+
 function load(frontend: SidecarProcess, seconds: number) {
   // 4 workers at 25 requests/s each: steady traffic the 2-core machine keeps up with.
   return runHey(['-z', `${seconds}s`, '-c', '4', '-q', '25', '-host', 'backend', `http://127.0.0.1:${frontend.outboundPort}/`], (seconds + 60) * 1000);
@@ -71,9 +95,13 @@ function load(frontend: SidecarProcess, seconds: number) {
 describe('mTLS certificate rotation under load', () => {
   it('rotates 1-minute certificates at least twice on both sidecars during 3 minutes of traffic, with zero failed requests', async () => {
     const { frontend, backend } = await startPair();
-    const result = await load(frontend, 180);
+    const [result, clientCertificates] = await Promise.all([load(frontend, 180), sampleClientCertificates(frontend, 170)]);
     const [front, back] = await Promise.all([certs(frontend), certs(backend)]);
-    process.stdout.write(`rotation under load: statuses=${JSON.stringify(result.statuses)} errors=${result.errors.length} rotations frontend=${front.rotations} backend=${back.rotations}\n`);
+    process.stdout.write(
+      `rotation under load: statuses=${JSON.stringify(result.statuses)} errors=${result.errors.length} rotations frontend=${front.rotations} backend=${back.rotations} client certificates seen by the app=${clientCertificates.size}\n`,
+    );
+    expect(clientCertificates.has('none')).toBe(false);
+    expect(clientCertificates.size).toBeGreaterThanOrEqual(3);
     expect(result.errors).toEqual([]);
     expect(Object.keys(result.statuses)).toEqual(['200']);
     expect(result.statuses['200']).toBeGreaterThan(180 * 50);
