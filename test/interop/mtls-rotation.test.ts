@@ -47,14 +47,14 @@ async function identity(workload: string) {
 
 /** backend (inbound STRICT mTLS to the app) and frontend (outbound to backend over mTLS). */
 async function startPair(): Promise<{ frontend: SidecarProcess; backend: SidecarProcess }> {
-  // A 1 s idle timeout makes the backend announce `Keep-Alive: timeout=1`, which undici takes as
+  // A 2 s idle timeout makes the backend announce `Keep-Alive: timeout=2`, which undici (2 s margin) takes as
   // "do not reuse": every request through the mesh opens a new mTLS connection, so a certificate
   // that was not rotated, or not used at once, would fail requests.
   const backend = await spawnSidecar({
     workload: 'backend',
     identity: await identity('backend'),
     inbound: { port: 0, appPort: app.port },
-    limits: { idleTimeoutMs: 1000 },
+    limits: { idleTimeoutMs: 2000 },
     accessLog: { mode: 'off' },
   });
   sidecars.push(backend);
