@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load-config.js';
 import { Sidecar } from './sidecar.js';
+import { startMeshSecurity } from './tls/mesh-security.js';
 
 export const usage = `usage: weft proxy --config FILE
 
@@ -25,9 +26,10 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { config: { type: 'string' } }, strict: true, allowPositionals: false });
   if (values.config === undefined) throw usageError('--config FILE is required');
   const config = await loadConfigFile(values.config);
+  const security = await startMeshSecurity(config);
   let sidecar: Sidecar;
   try {
-    sidecar = await Sidecar.start(config);
+    sidecar = await Sidecar.start(config, security === undefined ? {} : { security, identity: security.identity });
   } catch (error) {
     throw Object.assign(new Error(`cannot start: ${(error as Error).message}`), { exitCode: 1 });
   }
@@ -39,6 +41,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   process.stderr.write(`weft proxy: ${signal}, draining (deadline ${config.drain.deadlineMs} ms)\n`);
   await sidecar.drain();
+  security?.identity.stop();
   process.stderr.write('weft proxy: drained\n');
   return 0;
 }

@@ -7,10 +7,14 @@ import { HttpListener } from './listeners/http-listener.js';
 import { buildSnapshot, SnapshotHolder } from './runtime/snapshot.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { SidecarMetrics } from './telemetry/metrics.js';
+import { certificateReport, registerCertificateExpiry } from './tls/certificate-report.js';
+import type { WorkloadIdentity } from './tls/workload-identity.js';
 import { plaintext, type TransportSecurity } from './transport-security.js';
 
 export interface SidecarOptions {
   readonly security?: TransportSecurity;
+  /** The mesh identity behind `security`, for /certs and the certificate expiry metric. */
+  readonly identity?: WorkloadIdentity;
   /** Where access-log lines go (stdout by default). */
   readonly accessLogOut?: NodeJS.WritableStream;
 }
@@ -41,12 +45,15 @@ export class Sidecar {
     const listener = (direction: 'inbound' | 'outbound') => {
       const at = config[direction];
       if (at === undefined) return undefined;
-      return new HttpListener({ direction, address: at.address, port: at.port, limits: config.limits, tls: security.serverOptions(direction), holder });
+      return new HttpListener({ direction, address: at.address, port: at.port, limits: config.limits, security, holder });
     };
     const inbound = listener('inbound');
     const outbound = listener('outbound');
     let sidecar: Sidecar | undefined;
-    const admin = new AdminListener(config.admin.address, config.admin.port, () => sidecar?.ready === true, holder, metrics);
+    const { identity } = options;
+    if (identity !== undefined) registerCertificateExpiry(metrics.registry, identity);
+    const certs = identity === undefined ? undefined : () => certificateReport(identity);
+    const admin = new AdminListener(config.admin.address, config.admin.port, () => sidecar?.ready === true, holder, metrics, certs);
     try {
       const [inboundAddress, outboundAddress, adminAddress] = await Promise.all([inbound?.listen(), outbound?.listen(), admin.listen()]);
       sidecar = new Sidecar(holder, metrics, inbound, outbound, admin, {

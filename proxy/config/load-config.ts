@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
+import { parseWorkloadId } from '../../control-plane/api/spiffe-id.js';
 import { filterFactory, filterNames } from '../filters/registry.js';
 import { sidecarConfigSchema } from './schema.js';
 import type { FilterConfig, SidecarConfig } from './types.js';
@@ -76,6 +77,7 @@ function semanticProblems(config: SidecarConfig): string[] {
   }
   // The admin listener serves the config and metrics without authentication.
   if (!isLoopback(config.admin.address)) problems.push(`admin.address: '${config.admin.address}' is not a loopback address`);
+  problems.push(...identityProblems(config));
   if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
     problems.push('limits.headersTimeoutMs: must not exceed limits.requestTimeoutMs');
   }
@@ -93,6 +95,35 @@ function semanticProblems(config: SidecarConfig): string[] {
 
 function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
+}
+
+/** mTLS needs an identity; every SPIFFE ID named must be a valid workload ID. */
+function identityProblems(config: SidecarConfig): string[] {
+  const problems: string[] = [];
+  const checkId = (id: string | undefined, at: string) => {
+    if (id === undefined) return;
+    try {
+      parseWorkloadId(id);
+    } catch (error) {
+      problems.push(`${at}: ${(error as Error).message}`);
+    }
+  };
+  const { identity } = config;
+  if (identity !== undefined) {
+    checkId(`spiffe://${identity.trustDomain}/ns/${config.namespace}/sa/${identity.serviceAccount ?? config.workload}`, 'identity');
+    checkId(identity.ca.serverSpiffeId, 'identity.ca.serverSpiffeId');
+  }
+  const mode = config.inbound?.mtls;
+  if (identity === undefined && mode !== undefined && mode !== 'DISABLE') {
+    problems.push(`inbound.mtls: ${mode} needs an identity section (or set DISABLE)`);
+  }
+  config.outbound?.clusters.forEach((cluster, i) => {
+    checkId(cluster.spiffeId, `outbound.clusters[${i}].spiffeId`);
+    if (cluster.spiffeId !== undefined && identity === undefined) {
+      problems.push(`outbound.clusters[${i}].spiffeId: mTLS to the cluster needs an identity section`);
+    }
+  });
+  return problems;
 }
 
 function chainProblems(filters: readonly FilterConfig[], at: string): string[] {

@@ -42,6 +42,29 @@ const cluster = {
     connectTimeoutMs: { ...positiveMs, default: 2000 },
     timeoutMs: { ...positiveMs, default: 15000 },
     bodyTimeoutMs: { ...positiveMs, default: 300000 },
+    spiffeId: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+const identity = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ca'],
+  properties: {
+    trustDomain: { type: 'string', minLength: 1, default: 'cluster.local' },
+    serviceAccount: { type: 'string', minLength: 1 },
+    ca: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['address', 'trustBundleFile'],
+      properties: {
+        address: { type: 'string', minLength: 1 },
+        trustBundleFile: { type: 'string', minLength: 1 },
+        serverSpiffeId: { type: 'string', minLength: 1 },
+      },
+    },
+    bootstrapTokenFile: { type: 'string', minLength: 1 },
+    certificateTtlSeconds: { type: 'integer', minimum: 0, default: 0 },
   },
 } as const;
 
@@ -53,6 +76,7 @@ export const sidecarConfigSchema = {
   properties: {
     workload: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9._-]+$' },
     namespace: { type: 'string', minLength: 1, default: 'default' },
+    identity,
     admin: {
       type: 'object',
       additionalProperties: false,
@@ -72,6 +96,7 @@ export const sidecarConfigSchema = {
         appPort: { ...port, minimum: 1 },
         timeoutMs: { ...positiveMs, default: 15000 },
         filters,
+        mtls: { enum: ['STRICT', 'PERMISSIVE', 'DISABLE'] },
       },
     },
     outbound: {

@@ -3,6 +3,8 @@
 
 export type AccessLogMode = 'off' | 'on' | 'sampled';
 export type LoadBalancerName = 'round_robin' | 'least_request';
+/** Like Istio's PeerAuthentication: what an inbound listener accepts. */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
 export interface FilterConfig {
   readonly name: string;
@@ -27,6 +29,8 @@ export interface ClusterConfig {
   readonly timeoutMs: number;
   /** Longest silence allowed inside a response body. */
   readonly bodyTimeoutMs: number;
+  /** The SPIFFE ID the endpoints must present: set, the sidecar originates mTLS to them. */
+  readonly spiffeId?: string;
 }
 
 export interface InboundConfig {
@@ -36,6 +40,8 @@ export interface InboundConfig {
   readonly appPort: number;
   readonly timeoutMs: number;
   readonly filters: readonly FilterConfig[];
+  /** Default STRICT with an identity, DISABLE without. */
+  readonly mtls?: MtlsMode;
 }
 
 export interface OutboundConfig {
@@ -53,9 +59,29 @@ export interface LimitsConfig {
   readonly idleTimeoutMs: number;
 }
 
+/** The sidecar's mesh identity and where it gets its certificates (see proxy/tls/README.md). */
+export interface IdentityConfig {
+  readonly trustDomain: string;
+  /** Default: the workload name. */
+  readonly serviceAccount?: string;
+  readonly ca: {
+    /** host:port of the control plane's TLS port. */
+    readonly address: string;
+    /** The mesh roots (PEM) that vouch for the CA server. */
+    readonly trustBundleFile: string;
+    /** Default: spiffe://<trustDomain>/ns/weft-system/sa/weft-control-plane. */
+    readonly serverSpiffeId?: string;
+  };
+  /** A file holding the bootstrap token; else $WEFT_BOOTSTRAP_TOKEN. */
+  readonly bootstrapTokenFile?: string;
+  /** 0: the CA's default lifetime. */
+  readonly certificateTtlSeconds: number;
+}
+
 export interface SidecarConfig {
   readonly workload: string;
   readonly namespace: string;
+  readonly identity?: IdentityConfig;
   readonly admin: { readonly address: string; readonly port: number };
   readonly inbound?: InboundConfig;
   readonly outbound?: OutboundConfig;

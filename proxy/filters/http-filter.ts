@@ -34,6 +34,8 @@ export interface FilterExchange {
   readonly requestId: string;
   /** Headers to be sent upstream, flat [name, value, ...]; filters may edit them. */
   readonly requestHeaders: string[];
+  /** Inbound: the caller's SPIFFE ID when it came over mutual TLS, else undefined. */
+  readonly sourcePrincipal: string | undefined;
   /** Set by the router. */
   route: Route | undefined;
   /** Upstream response, once its headers arrived (for onResponseHeaders). */

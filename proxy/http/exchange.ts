@@ -10,6 +10,7 @@ import { sendLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import type { Endpoint } from '../upstream/cluster.js';
+import { vouchForPeer } from '../tls/xfcc.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { requestTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-errors.js';
@@ -40,6 +41,7 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   readonly authority: string;
   readonly requestId: string;
   readonly requestHeaders: string[];
+  readonly sourcePrincipal: string | undefined;
   route: Route | undefined = undefined;
   responseStatus = 0;
   responseHeaders: string[] | undefined = undefined;
@@ -70,6 +72,7 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
     this.hasBody = forwarded.hasBody;
+    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(req.socket)) : undefined;
     const target = requestTarget(req.url ?? '', forwarded.host);
     this.validTarget = target !== undefined;
     this.path = target?.path ?? '';

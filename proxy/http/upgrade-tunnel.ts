@@ -11,6 +11,7 @@ import type { FilterExchange, LocalReplyOutcome, Route } from '../filters/http-f
 import { reasonPhrase, writeRawLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
+import { vouchForPeer } from '../tls/xfcc.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import { forwardRequestHeaders, forwardResponseHeaders, removeHeader } from './headers.js';
 import { requestTarget } from './request-target.js';
@@ -29,6 +30,7 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
   readonly authority: string;
   readonly requestId: string;
   readonly requestHeaders: string[];
+  readonly sourcePrincipal: string | undefined;
   route: Route | undefined = undefined;
   responseStatus = 0;
   responseHeaders: string[] | undefined = undefined;
@@ -53,6 +55,7 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
     const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
+    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(req.socket)) : undefined;
     const target = requestTarget(req.url ?? '', forwarded.host);
     this.path = target?.path ?? '/';
     this.authority = target?.authority ?? '';

@@ -1,5 +1,6 @@
 // The admin listener, on loopback: /live (the process runs), /ready (listeners up and not
-// draining), /metrics (Prometheus text), /config_dump (the config in force, as JSON).
+// draining), /metrics (Prometheus text), /config_dump (the config in force, as JSON), /certs
+// (the mesh certificate and trust bundle, when the sidecar has an identity).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SnapshotHolder } from '../runtime/snapshot.js';
@@ -15,6 +16,7 @@ export class AdminListener {
     private readonly isReady: () => boolean,
     private readonly holder: SnapshotHolder,
     private readonly metrics: SidecarMetrics,
+    private readonly certs: (() => unknown) | undefined = undefined,
   ) {
     this.server = http.createServer((req, res) => void this.handle(req, res));
   }
@@ -31,8 +33,11 @@ export class AdminListener {
         return this.send(res, 200, this.metrics.registry.contentType, await this.metrics.registry.metrics());
       case '/config_dump':
         return this.send(res, 200, 'application/json', JSON.stringify(this.holder.current.config, null, 2) + '\n');
+      case '/certs':
+        if (this.certs === undefined) return this.send(res, 404, 'text/plain', 'no mesh identity: this sidecar runs without mTLS\n');
+        return this.send(res, 200, 'application/json', JSON.stringify(this.certs(), null, 2) + '\n');
       default:
-        return this.send(res, 404, 'text/plain', 'not found: try /live, /ready, /metrics, /config_dump\n');
+        return this.send(res, 404, 'text/plain', 'not found: try /live, /ready, /metrics, /config_dump, /certs\n');
     }
   }
 

@@ -1,12 +1,13 @@
 // A downstream HTTP/1.1 listener (inbound or outbound): Node's HTTP server with the sidecar's
 // protections (header-read and request timeouts, idle timeout, header size limit answered with
 // 431, malformed or ambiguous framing answered with 400, a cap on connections), handing each
-// request to an Exchange built on the current snapshot. Plaintext, or TLS when given options.
+// request to an Exchange built on the current snapshot. Plaintext, TLS, or both on one port
+// (PERMISSIVE mTLS: the first byte tells a TLS handshake from plaintext HTTP).
 import http from 'node:http';
 import https from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { TlsOptions } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import type { LimitsConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import { errorCatalogue } from '../errors.js';
@@ -14,16 +15,19 @@ import { Exchange, type DownstreamState } from '../http/exchange.js';
 import { UpgradeTunnel } from '../http/upgrade-tunnel.js';
 import { sendLocalReply, writeRawLocalReply } from '../local-reply.js';
 import type { ListenerRuntime, SnapshotHolder } from '../runtime/snapshot.js';
-import type { Direction } from '../transport-security.js';
+import type { Direction, TransportSecurity } from '../transport-security.js';
 
 export interface HttpListenerOptions {
   readonly direction: Direction;
   readonly address: string;
   readonly port: number;
   readonly limits: LimitsConfig;
-  readonly tls: TlsOptions | undefined;
+  readonly security: TransportSecurity;
   readonly holder: SnapshotHolder;
 }
+
+/** The first byte of every TLS connection: a handshake record. */
+const TLS_HANDSHAKE_RECORD = 0x16;
 
 /** What a client error (raised by Node before a request exists) is answered with. */
 function clientErrorCode(error: Error & { code?: string }): ErrorCode | undefined {
@@ -43,6 +47,7 @@ function clientErrorCode(error: Error & { code?: string }): ErrorCode | undefine
 export class HttpListener implements DownstreamState {
   draining = false;
   private readonly server: http.Server;
+  private readonly unfollow: () => void;
 
   constructor(private readonly options: HttpListenerOptions) {
     const { limits } = options;
@@ -55,10 +60,16 @@ export class HttpListener implements DownstreamState {
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
       noDelay: true,
     };
-    this.server =
-      options.tls === undefined
-        ? http.createServer(serverOptions)
-        : https.createServer({ ...options.tls, ...serverOptions });
+    const tls = options.security.serverOptions(options.direction);
+    if (tls === undefined) {
+      this.server = http.createServer(serverOptions);
+      this.unfollow = () => undefined;
+    } else {
+      const server = https.createServer({ ...tls, ...serverOptions });
+      this.server = server;
+      this.unfollow = options.security.follow(server);
+      if (options.security.acceptsPlaintext(options.direction)) this.sniffPlaintext(server, limits.headersTimeoutMs);
+    }
     this.server.maxConnections = limits.maxConnections;
     this.server.setTimeout(limits.idleTimeoutMs);
     this.server.on('request', (req, res) => this.exchange(req, res, false));
@@ -67,13 +78,37 @@ export class HttpListener implements DownstreamState {
     this.server.on('clientError', (error: Error, socket: Duplex) => this.clientError(error, socket));
   }
 
-  private runtime(): ListenerRuntime | undefined {
+  /**
+   * Lets plaintext connections skip the TLS layer: HTTP is served on https.Server's
+   * 'secureConnection' event, so a plaintext socket handed there gets the same HTTP handling,
+   * timeouts and connection tracking.
+   */
+  private sniffPlaintext(server: https.Server, timeoutMs: number): void {
+    const [startTls] = server.listeners('connection') as ((socket: Socket) => void)[];
+    server.removeAllListeners('connection');
+    server.on('connection', (socket: Socket) => {
+      const timer = setTimeout(() => socket.destroy(), timeoutMs);
+      socket.once('close', () => clearTimeout(timer));
+      socket.once('readable', () => {
+        clearTimeout(timer);
+        const first = socket.read(1) as Buffer | null;
+        if (first === null) return;
+        socket.unshift(first);
+        if (first[0] === TLS_HANDSHAKE_RECORD) startTls?.call(server, socket);
+        else server.emit('secureConnection', socket);
+      });
+    });
+  }
+
+  private runtime(socket?: Socket): ListenerRuntime | undefined {
     const snapshot = this.options.holder.current;
-    return this.options.direction === 'inbound' ? snapshot.inbound : snapshot.outbound;
+    if (this.options.direction === 'outbound') return snapshot.outbound;
+    const encrypted = (socket as TLSSocket | undefined)?.encrypted === true;
+    return encrypted ? snapshot.inbound : (snapshot.inboundPlaintext ?? snapshot.inbound);
   }
 
   private exchange(req: http.IncomingMessage, res: http.ServerResponse, expectsContinue: boolean): void {
-    const runtime = this.runtime();
+    const runtime = this.runtime(req.socket);
     if (runtime === undefined) {
       sendLocalReply(res, 'NO_ROUTE');
       return;
@@ -82,7 +117,7 @@ export class HttpListener implements DownstreamState {
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
-    const runtime = this.runtime();
+    const runtime = this.runtime(req.socket);
     if (runtime === undefined) return writeRawLocalReply(socket, 'NO_ROUTE');
     const tunnel = new UpgradeTunnel(runtime, req, socket, head);
     // A filter that throws or rejects refuses the upgrade (fail closed).
@@ -98,7 +133,7 @@ export class HttpListener implements DownstreamState {
     }
     writeRawLocalReply(socket, code);
     const entry = errorCatalogue[code];
-    this.runtime()?.unrouted.record(entry.httpStatus, entry.responseFlag, 0, 0, 0);
+    this.runtime(socket as Socket)?.unrouted.record(entry.httpStatus, entry.responseFlag, 0, 0, 0);
   }
 
   listen(): Promise<AddressInfo> {
@@ -117,6 +152,7 @@ export class HttpListener implements DownstreamState {
    */
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true;
+    this.unfollow();
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();

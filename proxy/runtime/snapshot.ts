@@ -7,7 +7,8 @@ import { filterFactory } from '../filters/registry.js';
 import type { FilterBuildContext, HttpFilter, Route } from '../filters/http-filter.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { RequestStats, SidecarMetrics } from '../telemetry/metrics.js';
-import type { Direction, TransportSecurity } from '../transport-security.js';
+import type { Socket } from 'node:net';
+import type { Direction, PeerIdentity, TransportSecurity } from '../transport-security.js';
 import { Cluster } from '../upstream/cluster.js';
 
 export interface ListenerRuntime {
@@ -18,11 +19,18 @@ export interface ListenerRuntime {
   /** Metrics of requests that never got a route. */
   readonly unrouted: RequestStats;
   readonly accessLog: AccessLog;
+  /** The verified peer of a request's connection (its source principal), if any. */
+  readonly peer: (socket: Socket) => PeerIdentity | undefined;
 }
+
+const noPeer = (): undefined => undefined;
 
 export interface Snapshot {
   readonly config: SidecarConfig;
+  /** Inbound requests over mutual TLS, or all of them when the listener is plaintext. */
   readonly inbound: ListenerRuntime | undefined;
+  /** Inbound plaintext requests on a listener that also takes TLS (PERMISSIVE). */
+  readonly inboundPlaintext?: ListenerRuntime | undefined;
   readonly outbound: ListenerRuntime | undefined;
   readonly clusters: readonly Cluster[];
 }
@@ -36,10 +44,10 @@ export interface SnapshotDeps {
 export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapshot {
   const clusters: Cluster[] = [];
   let inbound: ListenerRuntime | undefined;
+  let inboundPlaintext: ListenerRuntime | undefined;
   let outbound: ListenerRuntime | undefined;
 
   if (config.inbound !== undefined) {
-    const securityPolicy = deps.security.serverOptions('inbound') === undefined ? 'none' : 'mutual_tls';
     const appCluster = new Cluster(
       {
         name: `inbound|${config.inbound.appPort}`,
@@ -54,22 +62,31 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
       undefined,
     );
     clusters.push(appCluster);
-    const labels = {
-      reporter: 'destination',
-      source_workload: 'unknown',
-      destination_workload: config.workload,
-      destination_service: config.workload,
-      request_protocol: 'http',
-      connection_security_policy: securityPolicy,
+    const inboundConfig = config.inbound;
+    // One runtime per kind of connection the listener takes, so that metrics and
+    // x-forwarded-proto say whether the request came over mutual TLS.
+    const runtimeFor = (securityPolicy: 'mutual_tls' | 'none'): ListenerRuntime => {
+      const labels = {
+        reporter: 'destination',
+        source_workload: 'unknown',
+        destination_workload: config.workload,
+        destination_service: config.workload,
+        request_protocol: 'http',
+        connection_security_policy: securityPolicy,
+      };
+      const route: Route = { cluster: appCluster, stats: deps.metrics.statsFor(labels) };
+      return {
+        direction: 'inbound',
+        proto: securityPolicy === 'none' ? 'http' : 'https',
+        filters: buildFilters(inboundConfig.filters, { direction: 'inbound', routesByHost: new Map(), defaultRoute: route }),
+        unrouted: deps.metrics.statsFor({ ...labels, destination_service: 'unknown' }),
+        accessLog: deps.accessLog,
+        peer: securityPolicy === 'none' ? noPeer : (socket) => deps.security.inboundPeer(socket),
+      };
     };
-    const route: Route = { cluster: appCluster, stats: deps.metrics.statsFor(labels) };
-    inbound = {
-      direction: 'inbound',
-      proto: securityPolicy === 'none' ? 'http' : 'https',
-      filters: buildFilters(config.inbound.filters, { direction: 'inbound', routesByHost: new Map(), defaultRoute: route }),
-      unrouted: deps.metrics.statsFor({ ...labels, destination_service: 'unknown' }),
-      accessLog: deps.accessLog,
-    };
+    const mutualTls = deps.security.serverOptions('inbound') !== undefined;
+    inbound = runtimeFor(mutualTls ? 'mutual_tls' : 'none');
+    if (mutualTls && deps.security.acceptsPlaintext('inbound')) inboundPlaintext = runtimeFor('none');
   }
 
   if (config.outbound !== undefined) {
@@ -101,9 +118,10 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
         connection_security_policy: 'none',
       }),
       accessLog: deps.accessLog,
+      peer: noPeer,
     };
   }
-  return { config, inbound, outbound, clusters };
+  return { config, inbound, inboundPlaintext, outbound, clusters };
 }
 
 function buildFilters(configs: readonly FilterConfig[], context: FilterBuildContext): HttpFilter[] {

@@ -9,6 +9,7 @@ import type * as Undici from 'undici';
 const require = createRequire(import.meta.url);
 const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
 type Pool = Undici.Pool;
+const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 import type { ClusterConfig } from '../config/types.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancers.js';
 
@@ -23,12 +24,18 @@ export class Endpoint {
     readonly address: string,
     readonly port: number,
     cluster: Pick<ClusterConfig, 'connectTimeoutMs' | 'timeoutMs' | 'bodyTimeoutMs'>,
-    tls: ConnectionOptions | undefined,
+    tls: (() => ConnectionOptions) | undefined,
   ) {
     const host = address.includes(':') ? `[${address}]` : address;
     this.label = `${host}:${port}`;
+    const connectOptions = { timeout: cluster.connectTimeoutMs, noDelay: true };
+    // With TLS, every new connection takes the TLS options of the moment (a rotated certificate).
+    const connect: Undici.Pool.Options['connect'] =
+      tls === undefined
+        ? connectOptions
+        : (options, callback) => buildConnector({ ...tls(), ...connectOptions })(options, callback);
     this.pool = new Pool(`${tls === undefined ? 'http' : 'https'}://${this.label}`, {
-      connect: { ...tls, timeout: cluster.connectTimeoutMs, noDelay: true },
+      connect,
       headersTimeout: cluster.timeoutMs,
       bodyTimeout: cluster.bodyTimeoutMs,
       keepAliveTimeout: 60_000,
@@ -47,7 +54,7 @@ export class Cluster {
   readonly maxRequests: number;
   private readonly balancer: LoadBalancer;
 
-  constructor(config: ClusterConfig, tls: ConnectionOptions | undefined) {
+  constructor(config: ClusterConfig, tls: (() => ConnectionOptions) | undefined) {
     this.name = config.name;
     this.maxRequests = config.maxRequests;
     this.endpoints = config.endpoints.map((e) => new Endpoint(e.address, e.port, config, tls));
