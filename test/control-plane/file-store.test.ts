@@ -5,6 +5,7 @@ import { ChangeRefusedError } from '../../control-plane/errors.js';
 import type { Revision } from '../../control-plane/resources/revision.js';
 import { FileStore } from '../../control-plane/store/file-store.js';
 import type { Refusal } from '../../control-plane/store/resource-store.js';
+import { until } from './control-plane-fixture.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 import { noPolicyChecks } from './policy-checker-fixture.js';
 
@@ -22,15 +23,6 @@ async function started(dir: string) {
   return { store, first, revisions, refusals };
 }
 
-async function until<T>(probe: () => T | undefined, what: string, timeoutMs = 10_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  while (Date.now() < deadline) {
-    const value = probe();
-    if (value !== undefined) return value;
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
 
 describe('file store', () => {
   it('turns a valid edit of a watched file into the next revision', async () => {
