@@ -39,6 +39,8 @@ interface SidecarStream {
   readonly connectedAt: number;
   lastSeenAt: number;
   nonce: number;
+  /** The nonce last answered: sidecars repeat their last answer as a heartbeat. */
+  answered?: string;
   /** The version the sidecar holds or was last sent: nothing is resent while it stays the same. */
   latestVersion: string;
   sent?: SidecarSnapshot;
@@ -186,6 +188,8 @@ export class DiscoveryService {
     stream.lastSeenAt = Date.now();
     const sent = stream.sent;
     if (sent === undefined || request.responseNonce !== this.#nonceOf(stream)) return; // stale
+    if (stream.answered === request.responseNonce) return; // a heartbeat
+    stream.answered = request.responseNonce;
     const error = request.errorDetail;
     if (error !== null && error !== undefined && (error.code !== '' || error.message !== '')) {
       stream.lastNack = {

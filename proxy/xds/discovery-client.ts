@@ -50,6 +50,8 @@ export interface SidecarDiscoveryEvents {
 type Stream = ClientDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
 
 const NACK_CODE = 'SNAPSHOT_REJECTED';
+/** The last answer is repeated this often, so the control plane can tell how recently it saw us. */
+const HEARTBEAT_MS = 10_000;
 
 export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscoveryEvents> {
   readonly #options: DiscoveryClientOptions<Compiled>;
@@ -57,6 +59,8 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
   readonly #backoff: Backoff;
   #stream: Stream | undefined;
   #retry: NodeJS.Timeout | undefined;
+  #heartbeat: NodeJS.Timeout | undefined;
+  #lastAnswer: SnapshotRequestMessage | undefined;
   #stopped = false;
   /** Snapshots are handled one at a time, in arrival order. */
   #queue: Promise<void> = Promise.resolve();
@@ -90,6 +94,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
   stop(): void {
     this.#stopped = true;
     clearTimeout(this.#retry);
+    clearInterval(this.#heartbeat);
     this.#stream?.cancel();
     this.#client.close();
   }
@@ -98,6 +103,11 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     if (this.#stopped) return;
     const stream: Stream = this.#client.streamSnapshots();
     this.#stream = stream;
+    this.#lastAnswer = undefined;
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = setInterval(() => {
+      if (this.#lastAnswer !== undefined && !stream.destroyed) stream.write(this.#lastAnswer);
+    }, HEARTBEAT_MS).unref();
     let answered = false;
     stream.on('data', (message: SnapshotMessage) => {
       if (!answered) {
@@ -148,12 +158,16 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
       const reason = error instanceof Error ? error : new Error(String(error));
       this.#options.log?.(`xds: refused snapshot ${message.versionInfo}: ${reason.message}`);
       this.emit('rejected', message.versionInfo, reason);
-      if (!stream.destroyed) {
-        stream.write({ versionInfo: held(), responseNonce: message.nonce, errorDetail: { code: NACK_CODE, message: reason.message } });
-      }
+      this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce, errorDetail: { code: NACK_CODE, message: reason.message } });
       return;
     }
-    if (!stream.destroyed) stream.write({ versionInfo: held(), responseNonce: message.nonce });
+    this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce });
+  }
+
+  #answer(stream: Stream, answer: SnapshotRequestMessage): void {
+    if (stream.destroyed) return;
+    this.#lastAnswer = answer;
+    stream.write(answer);
   }
 
   /** Decode, compile, swap, persist: the holder changes only if decode and compile succeed. */
