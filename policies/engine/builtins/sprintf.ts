@@ -2,7 +2,7 @@
 // (exact, bigint-safe), other numbers as float64, strings as strings, booleans as bools, and
 // every other value as its Rego text (so %v and %s print `{"a": 1}`, `[1, 2]`, `{1, 2}`).
 import { isArray, isSet, type Value } from '../value.js';
-import { builtinError, define, isInteger, limits } from './support.js';
+import { builtinError, define, limits } from './support.js';
 import { goQuote, regoText } from './value-text.js';
 
 type Operand =
@@ -14,7 +14,10 @@ type Operand =
 
 function toOperand(value: Value): Operand {
   if (typeof value === 'number' || typeof value === 'bigint') {
-    return isInteger(value) ? { kind: 'int', value: BigInt(value) } : { kind: 'float', value: value as number };
+    // Integral floats beyond 2^53 are floats to Go too (json.Number "1e+21" is not an int).
+    return typeof value === 'bigint' || Number.isSafeInteger(value)
+      ? { kind: 'int', value: BigInt(value) }
+      : { kind: 'float', value };
   }
   if (typeof value === 'string') return { kind: 'string', value };
   if (typeof value === 'boolean') return { kind: 'bool', value };
