@@ -1,7 +1,7 @@
 // The compiler: groups rules into documents, resolves names (rules, imports, functions,
 // builtins), checks safety and reorders body literals so every variable is bound before use,
 // detects recursion, checks builtin arity, and builds rule indexes.
-import type { Body, CallTerm, Literal, Module, Query, RefTerm, Rule, Term, VarTerm } from './ast.js';
+import type { Body, CallTerm, ExprLiteral, Literal, Module, Query, RefTerm, Rule, Term, VarTerm } from './ast.js';
 import type { BuiltinDefinition, BuiltinRegistry } from './builtins/registry.js';
 import { RegoError, RegoErrors, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { buildRuleIndex, type RuleIndex } from './rule-index.js';
@@ -190,7 +190,7 @@ function varsIn(term: Term | undefined, out: Set<string>): Set<string> {
       out.add(term.name);
       break;
     case 'ref':
-      varsIn(term.head, out);
+      if ((term as RootRef).root === undefined) varsIn(term.head, out);
       for (const p of term.path) varsIn(p, out);
       break;
     case 'array':
@@ -294,14 +294,22 @@ class Resolver {
       }
       rule.args.forEach((arg, i) => (rule.args![i] = this.resolveTerm(arg, scope)));
     }
+    const headLiterals = (terms: Term[]): ExprLiteral[] => terms.map((term) => ({ type: 'expr', negated: false, term, with: [], loc: rule.loc }));
     this.declareLocals(rule.body, scope);
+    this.declareLocals(headLiterals([...ruleRest(rule), rule.value]), scope);
+    if (rule.isDefault) this.checkDefaultValue(rule.value);
     if (module.regoVersion === 1) this.checkShadowing(rule.body, rule.loc);
     const rest = ruleRest(rule);
     // Head vars refer to body locals, never to rules of the same name.
-    for (const t of [...rest, rule.value]) for (const name of varsIn(t, new Set())) if (!scope.globals.has(name)) scope.locals.add(name);
+    for (const t of [...rest, rule.value]) for (const name of varsIn(t, new Set())) if (!scope.globals.has(name) && name !== 'input' && name !== 'data') scope.locals.add(name);
     rule.body = this.compileBody(rule.body, scope, bound, [...rest, rule.value]);
     setRest(rule, rest.map((t) => this.resolveTerm(t, scope)));
     rule.value = this.resolveTerm(rule.value, scope);
+    for (const lit of headLiterals([...ruleRest(rule), rule.value])) {
+      this.compileNested(lit, scope, bound);
+      this.assignSlots(lit, scope);
+      this.checkCalls(lit.term, false);
+    }
     const headVars = new Set<string>();
     for (const t of [...ruleRest(rule), rule.value]) collectFreeVars(t, headVars);
     for (const name of headVars) {
@@ -436,11 +444,11 @@ class Resolver {
     let node: DocNode | undefined = this.root;
     for (const seg of ref.path) {
       if (node.group) break;
-      if (seg.type === 'scalar' && typeof seg.value === 'string') {
-        const next: DocNode | undefined = node.children.get(seg.value);
-        if (next === undefined) return ref;
-        node = next;
-      } else break;
+      // A computed key: the document read is only known at evaluation time.
+      if (seg.type !== 'scalar' || typeof seg.value !== 'string') return ref;
+      const next: DocNode | undefined = node.children.get(seg.value);
+      if (next === undefined) return ref;
+      node = next;
     }
     const deps = this.currentDeps;
     const visit = (n: DocNode): void => {
@@ -508,8 +516,8 @@ class Resolver {
   compileBody(body: Body, scope: Scope, bound: Set<string>, head: Term[]): Body {
     this.checkAssignments(body);
     const resolved = body.map((lit) => this.resolveLiteral(lit, scope));
-    // Variables each literal mentions, for closures (comprehensions, not, every).
-    const litVars = resolved.map((lit) => literalVars(lit, new Set()));
+    // Variables each literal can bind, for closures (comprehensions, not, every).
+    const litVars = resolved.map((lit) => bindableVars(lit));
     const headVars = new Set<string>();
     for (const t of head) varsIn(t, headVars);
     const pending = resolved.map((lit, i) => ({ lit, i }));
@@ -539,8 +547,68 @@ class Resolver {
         return ordered.concat(pending.map((p) => p.lit));
       }
     }
-    for (const lit of ordered) this.assignSlots(lit, scope);
+    for (const lit of ordered) {
+      this.assignSlots(lit, scope);
+      if (lit.type === 'expr') this.checkCalls(lit.term, true);
+    }
     return ordered;
+  }
+
+  /** A default value is a constant: no refs, calls or operators outside comprehensions. */
+  private checkDefaultValue(term: Term): void {
+    const visit = (t: Term): void => {
+      switch (t.type) {
+        case 'ref':
+          this.errors.add('rego_type_error', 'invalid ref in default value: default rule values must be constants', t.loc);
+          break;
+        case 'call':
+          this.errors.add('rego_type_error', `invalid call of ${t.name} in default value: default rule values must be constants`, t.loc);
+          break;
+        case 'array':
+        case 'set':
+          t.items.forEach(visit);
+          break;
+        case 'object':
+          t.entries.forEach(([k, v]) => (visit(k), visit(v)));
+          break;
+        default:
+          break;
+      }
+    };
+    visit(term);
+  }
+
+  /** Only a call that is a whole expression may take an extra output argument. */
+  private checkCalls(term: Term | undefined, top: boolean): void {
+    if (term === undefined) return;
+    switch (term.type) {
+      case 'call': {
+        const call = term as ResolvedCall;
+        if (!top && call.arity !== undefined && call.args.length > call.arity) {
+          this.errors.add('rego_type_error', `${call.name}: too many arguments: expects ${call.arity} argument${call.arity === 1 ? '' : 's'}, got ${call.args.length}`, call.loc);
+        }
+        call.args.forEach((a) => this.checkCalls(a, false));
+        break;
+      }
+      case 'ref':
+        this.checkCalls(term.head, false);
+        term.path.forEach((t) => this.checkCalls(t, false));
+        break;
+      case 'array':
+      case 'set':
+        term.items.forEach((t) => this.checkCalls(t, false));
+        break;
+      case 'object':
+        term.entries.forEach(([k, v]) => (this.checkCalls(k, false), this.checkCalls(v, false)));
+        break;
+      case 'comprehension':
+        this.checkCalls(term.head, false);
+        this.checkCalls(term.value, false);
+        for (const lit of term.body) if (lit.type === 'expr') this.checkCalls(lit.term, true);
+        break;
+      default:
+        break;
+    }
   }
 
   /** `x := 1; x := 2` and use-before-`:=` are errors, as in OPA. */
@@ -650,6 +718,8 @@ class Resolver {
         if (!needsBound(lit.domain, bound, outer)) return undefined;
         const inner = new Set<string>();
         for (const l of lit.body) literalVars(l, inner);
+        for (const v of declaredIn(lit.body)) inner.delete(v);
+        for (const t of [lit.key, lit.value]) if (t) for (const v of varsIn(t, new Set())) inner.delete(v);
         for (const v of inner) if (outer.has(v) && !bound.has(v)) return undefined;
         return new Set();
       }
@@ -738,7 +808,7 @@ class Resolver {
           term.slot = this.slotOf(scope, term.name);
           break;
         case 'ref':
-          visit(term.head);
+          if ((term as RootRef).root === undefined) visit(term.head);
           term.path.forEach(visit);
           break;
         case 'call':
@@ -810,6 +880,70 @@ function refName(term: Term): string | undefined {
   return parts.join('.');
 }
 
+/** Vars a comprehension shares with its enclosing body: all it mentions but what it declares. */
+function closureVars(term: Extract<Term, { type: 'comprehension' }>): Set<string> {
+  const vars = varsIn(term, new Set());
+  for (const v of declaredIn(term.body)) vars.delete(v);
+  return vars;
+}
+
+/** Vars declared local in a body by `some`, some-in or `:=`. */
+function declaredIn(body: Body): Set<string> {
+  const out = new Set<string>();
+  for (const lit of body) {
+    if (lit.type === 'some-decl') for (const v of lit.vars) out.add(v.name);
+    else if (lit.type === 'some-in') {
+      for (const t of [lit.key, lit.value]) if (t) varsIn(t, out);
+    } else if (lit.type === 'expr' && lit.term.type === 'call' && lit.term.name === 'assign') varsIn(lit.term.args[0], out);
+  }
+  return out;
+}
+
+/** Vars a literal of the enclosing body can bind: not those only inside closures or negations. */
+function bindableVars(lit: Literal): Set<string> {
+  const out = new Set<string>();
+  const visit = (term: Term | undefined): void => {
+    if (term === undefined) return;
+    switch (term.type) {
+      case 'var':
+        out.add(term.name);
+        break;
+      case 'ref':
+        if ((term as RootRef).root === undefined) visit(term.head);
+        term.path.forEach(visit);
+        break;
+      case 'array':
+      case 'set':
+        term.items.forEach(visit);
+        break;
+      case 'object':
+        term.entries.forEach(([k, v]) => (visit(k), visit(v)));
+        break;
+      case 'call':
+        term.args.forEach(visit);
+        break;
+      default:
+        break;
+    }
+  };
+  switch (lit.type) {
+    case 'expr':
+      if (!lit.negated) visit(lit.term);
+      break;
+    case 'some-in':
+      visit(lit.key);
+      visit(lit.value);
+      visit(lit.domain);
+      break;
+    case 'every':
+      visit(lit.domain);
+      break;
+    default:
+      break;
+  }
+  return out;
+}
+
 function displayName(name: string): string {
   return name.startsWith('$_') ? '_' : name;
 }
@@ -821,7 +955,7 @@ function collectFreeVars(term: Term, out: Set<string>): void {
       out.add(term.name);
       break;
     case 'ref':
-      collectFreeVars(term.head, out);
+      if ((term as RootRef).root === undefined) collectFreeVars(term.head, out);
       term.path.forEach((t) => collectFreeVars(t, out));
       break;
     case 'array':
@@ -852,7 +986,9 @@ function needsBound(term: Term, bound: Set<string>, outer: Set<string>): boolean
     case 'var':
       return bound.has(term.name);
     case 'ref': {
-      if (term.head.type === 'var') {
+      if ((term as RootRef).root !== undefined) {
+        // input and data are always available.
+      } else if (term.head.type === 'var') {
         if (!bound.has(term.head.name)) return false;
       } else if (!needsBound(term.head, bound, outer)) return false;
       const local = new Set(bound);
@@ -875,9 +1011,7 @@ function needsBound(term: Term, bound: Set<string>, outer: Set<string>): boolean
       return inputs.every((t) => needsBound(t, bound, outer));
     }
     case 'comprehension': {
-      const inner = new Set<string>();
-      varsIn(term, inner);
-      for (const v of inner) if (outer.has(v) && !bound.has(v)) return false;
+      for (const v of closureVars(term)) if (outer.has(v) && !bound.has(v)) return false;
       return true;
     }
   }
@@ -887,7 +1021,7 @@ function needsBound(term: Term, bound: Set<string>, outer: Set<string>): boolean
 function generated(term: Term, bound: Set<string>, out: Set<string>): Set<string> {
   switch (term.type) {
     case 'ref':
-      generated(term.head, bound, out);
+      if ((term as RootRef).root === undefined) generated(term.head, bound, out);
       for (const seg of term.path) {
         if (seg.type === 'var' && !bound.has(seg.name)) out.add(seg.name);
         else if (seg.type === 'array' || seg.type === 'object') patternVars(seg, bound, out);

@@ -57,6 +57,8 @@ const stopAlways: Next = () => true;
 
 export class Evaluation implements BuiltinContext {
   readonly strict: boolean;
+  /** Values of the top-level query expressions of the current solution. */
+  capture: Value[] | undefined;
   private input: Value | undefined;
   private data: Value;
   private documents = new Map<unknown, Value | typeof UNDEFINED>();
@@ -154,6 +156,9 @@ export class Evaluation implements BuiltinContext {
         if (lit.negated) {
           return this.evalExpr(lit.term, frame, stopAlways) ? false : k();
         }
+        if (this.capture !== undefined && (lit as { captureIndex?: number }).captureIndex !== undefined) {
+          return this.evalCaptured(lit.term, (lit as { captureIndex?: number }).captureIndex!, frame, k);
+        }
         return this.evalExpr(lit.term, frame, k);
       case 'some-decl':
         return k();
@@ -192,6 +197,20 @@ export class Evaluation implements BuiltinContext {
       for (const value of collection.size > 1 ? sortedValues(collection) : collection.values()) if (each(value, value)) return true;
     }
     return false;
+  }
+
+  private evalCaptured(term: Term, index: number, frame: (Value | undefined)[], k: Next): boolean {
+    const capture = this.capture!;
+    if (term.type === 'call' && (term.name === 'eq' || term.name === 'assign')) {
+      capture[index] = true;
+      return this.evalExpr(term, frame, k);
+    }
+    const evaluate = term.type === 'call' ? this.evalCall.bind(this, term as ResolvedCall) : this.evalTerm.bind(this, term);
+    return evaluate(frame, (v: Value) => {
+      // As OPA's query compiler does, a query expression's value is captured, false included.
+      capture[index] = v;
+      return k();
+    });
   }
 
   private evalExpr(term: Term, frame: (Value | undefined)[], k: Next): boolean {
@@ -435,7 +454,12 @@ export class Evaluation implements BuiltinContext {
     }
     if (node.group !== undefined) {
       const group = node.group;
-      if (group.kind === 'function') return false;
+      if (group.kind === 'function') {
+        // A function without parameters can be referred to like a document.
+        if (group.arity !== 0) return false;
+        const value = this.callFunction(group, [], NO_LOC);
+        return value === undefined ? false : this.walkValue(value, path, i, frame, k);
+      }
       let key: Value | undefined;
       if (group.kind !== 'complete' && i < path.length) {
         const d = this.direct(path[i]!, frame);
@@ -449,6 +473,8 @@ export class Evaluation implements BuiltinContext {
     if (i === path.length) return k(this.nodeValue(node, base));
     const seg = path[i]!;
     const visit = (key: Value): boolean => {
+      // Base documents are JSON: a number indexes the member named by its text.
+      if (typeof key === 'number' || typeof key === 'bigint') key = String(key);
       const child = typeof key === 'string' ? node.children.get(key) : undefined;
       const childBase = base === undefined ? undefined : lookup(base, key);
       if (child !== undefined) return this.walkData(child, childBase, path, i + 1, frame, k);

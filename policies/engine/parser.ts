@@ -233,7 +233,8 @@ class Parser {
     let kind: RuleKind = args ? 'function' : 'single';
     let value: Term | undefined;
     let assigned = false;
-    if (this.isKeyword('contains') && !args) {
+    // `if` and `contains` after a rule head can only be keywords, so v0 modules accept them too.
+    if (this.isWord('contains') && !args && !this.tok.newlineBefore) {
       this.pos++;
       kind = 'multi';
       value = this.exprIn();
@@ -293,7 +294,7 @@ class Parser {
   }
 
   private ruleBody(allowBrace: boolean): Body | undefined {
-    if (this.isKeyword('if')) {
+    if (this.isWord('if') && !this.tok.newlineBefore) {
       this.pos++;
       if (this.isPunct('{')) return this.braceBody();
       return [this.literal()];
@@ -620,12 +621,12 @@ class Parser {
     this.depth++;
     const items: Term[] = [];
     if (!this.isPunct(']')) {
-      const first = this.exprIn();
+      const first = this.exprBelowOr();
       if (this.isPunct('|')) {
         const body = this.comprehensionBody(']');
         return { type: 'comprehension', kind: 'array', head: first, body, loc };
       }
-      items.push(first);
+      items.push(this.continueIn(first));
       while (this.acceptPunct(',')) {
         if (this.isPunct(']')) break;
         items.push(this.exprIn());
