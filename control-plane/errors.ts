@@ -31,13 +31,18 @@ export interface Problem {
   readonly message: string;
   /** For Rego errors: OPA's code (rego_parse_error, ...). */
   readonly regoCode?: string;
+  /** The offending source line, shown under the message with a caret at `col`. */
+  readonly sourceLine?: string;
 }
 
 export function formatProblem(problem: Problem): string {
   const location = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.col ?? 1}`;
   const path = problem.path === undefined ? '' : ` ${problem.path}:`;
   const code = problem.regoCode ?? problem.code;
-  return `${location}:${path} ${problem.message} (${code})`;
+  const text = `${location}:${path} ${problem.message} (${code})`;
+  if (problem.sourceLine === undefined) return text;
+  const caret = problem.sourceLine.slice(0, Math.max(0, (problem.col ?? 1) - 1)).replace(/[^\t]/g, ' ');
+  return `${text}\n\t${problem.sourceLine}\n\t${caret}^`;
 }
 
 /** A refused change: every problem at once; nothing of the change was applied. */

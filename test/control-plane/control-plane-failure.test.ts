@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { sidecar, until, type TestSidecar } from './control-plane-fixture.js';
 import { spawnControlPlane } from './control-plane-process.js';
-import { MESH_FILES_WITHOUT_POLICY, ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
+import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -19,7 +19,7 @@ function started<C>(test: TestSidecar<C>): TestSidecar<C> {
 
 describe('control plane failures', () => {
   it('survives kill -9 of the control plane: the sidecar keeps serving, reconnects and resyncs', async () => {
-    const dir = await meshDirectory(MESH_FILES_WITHOUT_POLICY);
+    const dir = await meshDirectory();
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
     const cp = await spawnControlPlane(dir, state);
     cleanups.push(() => cp.kill());
@@ -51,7 +51,7 @@ describe('control plane failures', () => {
   });
 
   it('serves the persisted snapshot when a sidecar restarts while the control plane is down', async () => {
-    const dir = await meshDirectory(MESH_FILES_WITHOUT_POLICY);
+    const dir = await meshDirectory();
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
     const sidecarState = await mkdtemp(join(tmpdir(), 'weft-sidecar-'));
     const snapshotFile = join(sidecarState, 'snapshot.json');

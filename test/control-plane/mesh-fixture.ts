@@ -79,7 +79,3 @@ export async function meshDirectory(files: Record<string, string> = MESH_FILES):
   return dir;
 }
 
-/** The mesh without its policy (for processes whose build may lack the Rego engine). */
-export const MESH_FILES_WITHOUT_POLICY: Record<string, string> = Object.fromEntries(
-  Object.entries(MESH_FILES).filter(([path]) => !path.startsWith('policies/')),
-);

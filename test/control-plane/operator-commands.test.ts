@@ -6,7 +6,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
 import { sidecar, until, type TestSidecar } from './control-plane-fixture.js';
 import { spawnControlPlane, type ControlPlaneProcess } from './control-plane-process.js';
-import { MESH_FILES_WITHOUT_POLICY, ROUTE_YAML, meshDirectory, writeFiles } from './mesh-fixture.js';
+import { compileSnapshotPolicies } from '../../proxy/xds/snapshot-policies.js';
+import { ALLOW_REGO, ROUTE_YAML, meshDirectory, policyYaml, writeFiles } from './mesh-fixture.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -14,7 +15,7 @@ afterEach(async () => {
 });
 
 async function meshProcess(): Promise<{ dir: string; state: string; cp: ControlPlaneProcess }> {
-  const dir = await meshDirectory(MESH_FILES_WITHOUT_POLICY);
+  const dir = await meshDirectory();
   const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
   const cp = await spawnControlPlane(dir, state);
   cleanups.push(() => cp.kill());
@@ -90,6 +91,35 @@ describe('weft control-plane with apply, get, delete and status', () => {
     const route = await runWeft(['get', 'route', 'orders', '-o', 'json', '--control-plane', cp.admin]);
     expect(JSON.parse(route.stdout).spec.timeout).toBe('2000ms');
     expect(web.holder.current()!.snapshot.routes.get('orders')!.spec.timeoutMs).toBe(2000);
+  });
+
+  it('refuses a broken policy with its Rego line:col; the old policy is still the one enforced', async () => {
+    const { cp, dir } = await meshProcess();
+    const orders = started(sidecar(cp.grpc, 'orders', { compile: compileSnapshotPolicies }));
+    await until(() => orders.applied.length === 1, 'the first snapshot');
+    const decide = (method: string) =>
+      orders.holder.current()!.compiled.get('orders-authz')!.policySet.evaluate('data.weft.authz.allow', { input: { attributes: { request: { http: { method } } } } }).value;
+    expect(decide('GET')).toBe(true);
+    expect(decide('DELETE')).toBe(false);
+
+    const broken = await changeDir({ 'orders.yaml': policyYaml(), 'authz.rego': ALLOW_REGO.replace('allow if input', 'allow if input.attributes.request.http.method == "DELETE"\nallow if input') + 'deny if {\n' });
+    const refused = await runWeft(['apply', '-f', broken, '--control-plane', cp.admin]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(new RegExp(`${join(broken, 'authz.rego').replaceAll('/', '\\/')}:\\d+:\\d+: .*\\(rego_parse_error\\)`));
+
+    // The same broken edit made in the watched directory is refused too, and status says so.
+    await writeFile(join(dir, 'policies', 'authz.rego'), 'package weft.authz\n\nallow if {\n  x := \n}\n');
+    const status = await until(async () => {
+      const result = await runWeft(['status', '--control-plane', cp.admin]);
+      return result.stdout.includes('last refused change') && result.stdout;
+    }, 'the refusal in status');
+    expect(status).toMatch(/^revision 1 /);
+    expect(status).toMatch(/policies\/authz\.rego:\d+:\d+: .*\(rego_parse_error\)/);
+    expect(cp.output()).toContain('change refused whole, revision 1 stays');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(orders.applied).toHaveLength(1);
+    expect(decide('GET')).toBe(true);
+    expect(decide('DELETE')).toBe(false);
   });
 
   it('shows a sidecar NACK in status while the sidecar keeps its snapshot', async () => {
