@@ -23,6 +23,10 @@ const commands: CommandTable = {
     summary: 'evaluate, test and check Rego policies',
     load: () => import('../../policies/cli.js'),
   },
+  token: {
+    summary: 'mint bootstrap tokens for new sidecars',
+    load: () => import('../../control-plane/ca/token-cli.js'),
+  },
   up: { summary: 'run a whole mesh on this machine', load: () => import('../local/up-cli.js') },
 };
 

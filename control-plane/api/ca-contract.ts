@@ -1,0 +1,76 @@
+// The CA's wire contract, loaded from ca.proto at run time with @grpc/proto-loader: the .proto
+// file stays the one source of truth (also for peers in other languages), and there is no code
+// generation step to keep in sync. The TypeScript types below mirror the messages as
+// proto-loader decodes them (camelCase fields, defaults filled in).
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as grpc from '@grpc/grpc-js';
+import * as protoLoader from '@grpc/proto-loader';
+
+export interface IssueCertificateRequest {
+  csrPem: string;
+  bootstrapToken: string;
+  requestedTtlSeconds: number;
+}
+
+export interface TrustBundle {
+  trustDomain: string;
+  rootCertificatePem: string[];
+}
+
+export interface IssueCertificateResponse {
+  certificateChainPem: string[];
+  trustBundle: TrustBundle;
+}
+
+export type GetTrustBundleRequest = Record<string, never>;
+
+export interface CertificateIssuerHandlers extends grpc.UntypedServiceImplementation {
+  IssueCertificate: grpc.handleUnaryCall<IssueCertificateRequest, IssueCertificateResponse>;
+  GetTrustBundle: grpc.handleUnaryCall<GetTrustBundleRequest, TrustBundle>;
+}
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: grpc.Metadata,
+  options: Partial<grpc.CallOptions>,
+  callback: grpc.requestCallback<Res>,
+) => grpc.ClientUnaryCall;
+
+export interface CertificateIssuerClient extends grpc.Client {
+  IssueCertificate: UnaryMethod<IssueCertificateRequest, IssueCertificateResponse>;
+  GetTrustBundle: UnaryMethod<GetTrustBundleRequest, TrustBundle>;
+}
+
+/** Finds a .proto of this folder both from the sources and from the compiled dist/ tree. */
+export function contractFile(name: string): string {
+  const beside = fileURLToPath(new URL(name, import.meta.url));
+  if (existsSync(beside)) return beside;
+  return fileURLToPath(new URL(`../../../control-plane/api/${name}`, import.meta.url));
+}
+
+const definition = protoLoader.loadSync(contractFile('ca.proto'), {
+  keepCase: false,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  arrays: true,
+});
+const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+  weft: { ca: { v1: { CertificateIssuer: grpc.ServiceClientConstructor } } };
+};
+
+export const CertificateIssuerService: grpc.ServiceDefinition = loaded.weft.ca.v1.CertificateIssuer.service;
+
+export function createCertificateIssuerClient(
+  address: string,
+  credentials: grpc.ChannelCredentials,
+  options?: grpc.ClientOptions,
+): CertificateIssuerClient {
+  return new loaded.weft.ca.v1.CertificateIssuer(address, credentials, options) as unknown as CertificateIssuerClient;
+}
+
+/** The identity the control plane serves with; sidecars check it before sending a CSR. */
+export function controlPlaneSpiffeId(trustDomain: string): string {
+  return `spiffe://${trustDomain}/ns/weft-system/sa/weft-control-plane`;
+}

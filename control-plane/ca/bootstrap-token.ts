@@ -1,0 +1,96 @@
+// Bootstrap tokens: short-lived JWTs (ES256, signed with jose) that let a new sidecar obtain its
+// first certificate. Each is bound to one SPIFFE ID (`sub`) and meant for the CA only
+// (`aud: weft-ca`). The signing key lives beside the CA state, mode 0600.
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
+import { mkdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { errors, jwtVerify, SignJWT } from 'jose';
+import { parseWorkloadId, SpiffeIdError } from '../api/spiffe-id.js';
+import { CaError } from './ca-errors.js';
+import { assertPrivateFile, writePrivateFile } from './ca-directory.js';
+
+export const TOKEN_AUDIENCE = 'weft-ca';
+export const TOKEN_ISSUER = 'weft-control-plane';
+export const TOKEN_KEY_FILE = 'token-key.pem';
+export const DEFAULT_TOKEN_TTL_MS = 15 * 60_000;
+const MAX_TOKEN_TTL_MS = 24 * 3600_000;
+const ALGORITHM = 'ES256';
+/** Allowed clock difference between the control plane replicas that mint and check tokens. */
+const CLOCK_TOLERANCE_S = 5;
+
+export interface VerifiedToken {
+  readonly spiffeId: string;
+  readonly tokenId: string;
+  readonly expiresAt: Date;
+}
+
+export class BootstrapTokens {
+  private readonly publicKey: KeyObject;
+
+  constructor(private readonly privateKey: KeyObject) {
+    this.publicKey = createPublicKey(privateKey);
+  }
+
+  /** Loads the token signing key from `dir`, creating it (mode 0600) on first start. */
+  static async open(dir: string): Promise<BootstrapTokens> {
+    const path = join(dir, TOKEN_KEY_FILE);
+    try {
+      await stat(path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+      await mkdir(dir, { recursive: true, mode: 0o700 });
+      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+      await writePrivateFile(path, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+    }
+    await assertPrivateFile(path);
+    return new BootstrapTokens(createPrivateKey(await readFile(path, 'utf8')));
+  }
+
+  async mint(options: { spiffeId: string; ttlMs?: number; now?: number }): Promise<string> {
+    const id = parseWorkloadId(options.spiffeId);
+    const ttlMs = options.ttlMs ?? DEFAULT_TOKEN_TTL_MS;
+    if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_TOKEN_TTL_MS) {
+      throw new CaError('TTL_INVALID', `a token lifetime must be between 1 second and 24 hours, got ${ttlMs} ms`);
+    }
+    const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
+    return new SignJWT({})
+      .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
+      .setIssuer(TOKEN_ISSUER)
+      .setAudience(TOKEN_AUDIENCE)
+      .setSubject(id.uri)
+      .setJti(randomUUID())
+      .setIssuedAt(issuedAt)
+      .setExpirationTime(issuedAt + Math.ceil(ttlMs / 1000))
+      .sign(this.privateKey);
+  }
+
+  /** Checks a token from the network; throws a CaError naming what is wrong. */
+  async verify(token: string): Promise<VerifiedToken> {
+    try {
+      const { payload } = await jwtVerify(token, this.publicKey, {
+        algorithms: [ALGORITHM],
+        audience: TOKEN_AUDIENCE,
+        issuer: TOKEN_ISSUER,
+        clockTolerance: CLOCK_TOLERANCE_S,
+        requiredClaims: ['sub', 'exp', 'iat', 'jti'],
+      });
+      const spiffeId = parseWorkloadId(payload.sub as string).uri;
+      return { spiffeId, tokenId: payload.jti as string, expiresAt: new Date((payload.exp as number) * 1000) };
+    } catch (error) {
+      throw tokenError(error);
+    }
+  }
+}
+
+function tokenError(error: unknown): CaError {
+  if (error instanceof errors.JWTExpired) return new CaError('TOKEN_EXPIRED', 'the bootstrap token has expired');
+  if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') {
+    return new CaError('TOKEN_WRONG_AUDIENCE', `the token's audience is not ${TOKEN_AUDIENCE}`);
+  }
+  if (error instanceof errors.JWSSignatureVerificationFailed) {
+    return new CaError('TOKEN_BAD_SIGNATURE', 'the token signature does not verify with this control plane key');
+  }
+  if (error instanceof SpiffeIdError) return new CaError('TOKEN_MALFORMED', `the token subject: ${error.message}`);
+  const reason = error instanceof Error ? error.message : String(error);
+  return new CaError('TOKEN_MALFORMED', reason);
+}

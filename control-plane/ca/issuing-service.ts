@@ -1,0 +1,91 @@
+// The gRPC CertificateIssuer service: authenticates the caller (bootstrap token, or its current
+// mesh certificate over mTLS), checks that the CSR asks for exactly the identity the credential
+// is bound to, signs, and writes an audit line for every decision.
+import * as grpc from '@grpc/grpc-js';
+import type {
+  CertificateIssuerHandlers,
+  IssueCertificateRequest,
+  IssueCertificateResponse,
+  TrustBundle,
+} from '../api/ca-contract.js';
+import { spiffeIdOfSubjectAltName } from '../api/spiffe-id.js';
+import type { AuditEntry, AuditSink } from './audit-log.js';
+import { CaError } from './ca-errors.js';
+import type { BootstrapTokens } from './bootstrap-token.js';
+import type { CertificateAuthority } from './certificate-authority.js';
+
+interface Caller {
+  readonly credential: AuditEntry['credential'];
+  readonly spiffeId: string;
+  readonly tokenId?: string;
+}
+
+async function authenticate(
+  call: grpc.ServerUnaryCall<IssueCertificateRequest, unknown>,
+  tokens: BootstrapTokens,
+): Promise<Caller> {
+  const token = call.request.bootstrapToken;
+  if (token !== '') {
+    const verified = await tokens.verify(token);
+    return { credential: 'bootstrap-token', spiffeId: verified.spiffeId, tokenId: verified.tokenId };
+  }
+  // grpc-js reports a peer certificate only when it verified against the trust bundle.
+  const peerCertificate = call.getAuthContext().sslPeerCertificate;
+  const id = spiffeIdOfSubjectAltName(peerCertificate?.subjectaltname);
+  if (id === undefined) {
+    throw new CaError('CREDENTIAL_MISSING', 'send a bootstrap token, or renew with a valid mesh certificate over mTLS');
+  }
+  return { credential: 'certificate', spiffeId: id.uri };
+}
+
+export function createIssuingService(options: {
+  ca: CertificateAuthority;
+  tokens: BootstrapTokens;
+  audit: AuditSink;
+}): CertificateIssuerHandlers {
+  const { ca, tokens, audit } = options;
+  const trustBundle = (): TrustBundle => ({ trustDomain: ca.trustDomain, rootCertificatePem: [...ca.trustBundlePems] });
+
+  return {
+    IssueCertificate(call, callback) {
+      const peer = call.getPeer();
+      let caller: Caller | undefined;
+      const issue = async (): Promise<IssueCertificateResponse> => {
+        caller = await authenticate(call, tokens);
+        const ttlSeconds = call.request.requestedTtlSeconds;
+        const issued = ca.issueForCsr(call.request.csrPem, caller.spiffeId, ttlSeconds === 0 ? undefined : ttlSeconds * 1000);
+        audit({
+          event: 'certificate.issued',
+          peer,
+          credential: caller.credential,
+          spiffeId: issued.spiffeId,
+          ...(caller.tokenId === undefined ? {} : { tokenId: caller.tokenId }),
+          serial: issued.serial,
+          notAfter: issued.notAfter.toISOString(),
+        });
+        return { certificateChainPem: [...issued.chainPems], trustBundle: trustBundle() };
+      };
+      issue().then(
+        (response) => callback(null, response),
+        (error: unknown) => {
+          const known = error instanceof CaError;
+          audit({
+            event: 'certificate.refused',
+            peer,
+            credential: caller?.credential ?? (call.request.bootstrapToken === '' ? 'none' : 'bootstrap-token'),
+            ...(caller === undefined ? {} : { spiffeId: caller.spiffeId }),
+            code: known ? error.code : 'INTERNAL',
+            reason: error instanceof Error ? error.message : String(error),
+          });
+          callback({
+            code: known ? error.grpcStatus : grpc.status.INTERNAL,
+            details: known ? error.message : 'internal error in the CA',
+          });
+        },
+      );
+    },
+    GetTrustBundle(_call, callback) {
+      callback(null, trustBundle());
+    },
+  };
+}
