@@ -1,13 +1,17 @@
 // `weft control-plane`: runs the control plane until SIGINT/SIGTERM.
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ServerCredentials } from '@grpc/grpc-js';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
+import { addCertificateIssuer, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, openCertificateAuthority } from './ca/index.js';
+import { DEFAULT_STATE_DIR } from './ca/token-cli.js';
+import { controlPlaneSpiffeId } from './api/ca-contract.js';
+import { validateTrustDomain } from './api/spiffe-id.js';
 import { userError } from './cli/admin-client.js';
 import { parseStoreOption } from './cli/store-option.js';
 import { startControlPlane } from './control-plane.js';
-import { tlsPeerIdentity } from './distribution/sidecar-identity.js';
+import { tlsPeerIdentity, type PeerIdentity } from './distribution/sidecar-identity.js';
 import { ChangeRefusedError, formatProblem } from './errors.js';
 import { policyChecker } from './resources/rego-policy-check.js';
 import { FileStore } from './store/file-store.js';
@@ -16,14 +20,15 @@ export const usage = `usage: weft control-plane [options]
 
   --store file:DIR          resources from a watched directory of YAML files (default file:./mesh)
   --store etcd:URL[,URL]    resources in etcd v3 (shared by several replicas)
-  --host HOST               address of the discovery (gRPC) listener (default 127.0.0.1)
-  --grpc-port PORT          discovery port (default 15010; 0 picks a free one)
+  --host HOST               address of the gRPC port: discovery and the CA (default 127.0.0.1)
+  --grpc-port PORT          gRPC port (default 15010; 0 picks a free one)
   --admin-port PORT         admin API port on 127.0.0.1 (default 15014; 0 picks a free one)
-  --state-dir DIR           where the control plane keeps its state (default .weft)
-  --trust-domain NAME       SPIFFE trust domain of the mesh (default weft.local)
-  --tls-cert FILE --tls-key FILE --tls-ca FILE
-                            serve discovery over mutual TLS; sidecars are identified by the
-                            SPIFFE ID in their client certificate (required off loopback)
+  --state-dir DIR           the control plane's state, its CA included (default ${DEFAULT_STATE_DIR})
+  --trust-domain NAME       SPIFFE trust domain of the mesh (default ${DEFAULT_TRUST_DOMAIN})
+  --plugin-ca DIR           sign with an existing CA (ca-cert.pem, ca-key.pem, cert-chain.pem,
+                            root-cert.pem) instead of the one created in the state directory
+  --plaintext               no TLS and no CA on the gRPC port, sidecars trusted by the identity they
+                            announce: for tests and benchmarks, allowed on loopback only
   --debounce-ms MS          quiet time before a push (default 30; pushes wait at most 200)`;
 
 function portOption(name: string, text: string): number {
@@ -36,16 +41,26 @@ function isLoopback(host: string): boolean {
   return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
 }
 
-async function credentialsFrom(values: { 'tls-cert'?: string; 'tls-key'?: string; 'tls-ca'?: string }, host: string) {
-  const given = [values['tls-cert'], values['tls-key'], values['tls-ca']].filter((v) => v !== undefined).length;
-  if (given === 0) {
-    if (!isLoopback(host)) throw userError(`discovery on ${host} needs --tls-cert, --tls-key and --tls-ca (plaintext is allowed on loopback only)`, 2);
-    return { credentials: ServerCredentials.createInsecure() };
+interface GrpcSecurity {
+  readonly credentials: ServerCredentials;
+  readonly peerIdentity?: PeerIdentity;
+  readonly addServices?: (server: Server) => void;
+  readonly close: () => void;
+}
+
+/** mTLS with the control plane's CA (which also serves its issuing API), or loopback plaintext. */
+async function grpcSecurity(values: { plaintext?: boolean; 'plugin-ca'?: string; 'state-dir': string; 'trust-domain': string; host: string }): Promise<GrpcSecurity> {
+  if (values.plaintext === true) {
+    if (!isLoopback(values.host)) throw userError(`--plaintext is allowed on loopback only, not on ${values.host}`, 2);
+    return { credentials: ServerCredentials.createInsecure(), close: () => undefined };
   }
-  if (given !== 3) throw userError('--tls-cert, --tls-key and --tls-ca go together', 2);
-  const read = (flag: string, path: string) => readFile(path).catch((error: Error) => Promise.reject(userError(`--${flag} ${path}: ${error.message}`, 2)));
-  const [cert, key, ca] = await Promise.all([read('tls-cert', values['tls-cert']!), read('tls-key', values['tls-key']!), read('tls-ca', values['tls-ca']!)]);
-  return { credentials: ServerCredentials.createSsl(ca, [{ cert_chain: cert, private_key: key }], true), peerIdentity: tlsPeerIdentity };
+  const opened = await openCertificateAuthority({
+    stateDir: values['state-dir'],
+    trustDomain: values['trust-domain'],
+    ...(values['plugin-ca'] === undefined ? {} : { pluginCaDir: values['plugin-ca'] }),
+  });
+  const tls = controlPlaneServerCredentials(opened.ca);
+  return { credentials: tls.credentials, peerIdentity: tlsPeerIdentity, addServices: (server) => addCertificateIssuer(server, opened), close: () => tls.close() };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -56,22 +71,24 @@ export async function run(argv: string[]): Promise<number> {
       host: { type: 'string', default: '127.0.0.1' },
       'grpc-port': { type: 'string', default: '15010' },
       'admin-port': { type: 'string', default: '15014' },
-      'state-dir': { type: 'string', default: '.weft' },
-      'trust-domain': { type: 'string', default: 'weft.local' },
-      'tls-cert': { type: 'string' },
-      'tls-key': { type: 'string' },
-      'tls-ca': { type: 'string' },
+      'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
+      'trust-domain': { type: 'string', default: DEFAULT_TRUST_DOMAIN },
+      'plugin-ca': { type: 'string' },
+      plaintext: { type: 'boolean' },
       'debounce-ms': { type: 'string', default: '30' },
     },
     allowPositionals: false,
   });
   const store = parseStoreOption(values.store);
   if (store.kind === 'etcd') throw userError('the etcd store is not available in this build; use --store file:DIR', 2);
-  if (!/^[a-z0-9.-]{1,255}$/.test(values['trust-domain'])) throw userError('--trust-domain must be a DNS name', 2);
+  validateTrustDomain(values['trust-domain']);
   const debounce = Number(values['debounce-ms']);
   if (!Number.isInteger(debounce) || debounce < 0 || debounce > 10_000) throw userError('--debounce-ms must be 0..10000', 2);
-  const grpc = { host: values.host, port: portOption('grpc-port', values['grpc-port']), ...(await credentialsFrom(values, values.host)) };
+  const grpcPort = portOption('grpc-port', values['grpc-port']);
+  const adminPort = portOption('admin-port', values['admin-port']);
   const stateDir = resolve(values['state-dir']);
+  const security = await grpcSecurity({ ...values, 'state-dir': stateDir });
+  const grpc = { host: values.host, port: grpcPort, ...security };
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
   let running;
@@ -80,11 +97,12 @@ export async function run(argv: string[]): Promise<number> {
       store: new FileStore(store.dir, policyChecker),
       trustDomain: values['trust-domain'],
       grpc,
-      admin: { host: '127.0.0.1', port: portOption('admin-port', values['admin-port']) },
+      admin: { host: '127.0.0.1', port: adminPort },
       debounceQuietMs: debounce,
       log,
     });
   } catch (error) {
+    security.close();
     if (error instanceof ChangeRefusedError) {
       throw userError(`the resources in ${store.dir} do not validate; nothing was started:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, 2);
     }
@@ -97,7 +115,8 @@ export async function run(argv: string[]): Promise<number> {
   }
   await mkdir(stateDir, { recursive: true });
   const record = join(stateDir, 'control-plane.json');
-  await writeFile(record, JSON.stringify({ pid: process.pid, grpc: running.grpcAddress, admin: running.adminUrl, store: values.store }, null, 2) + '\n');
+  const identity = values.plaintext === true ? null : controlPlaneSpiffeId(values['trust-domain']);
+  await writeFile(record, JSON.stringify({ pid: process.pid, grpc: running.grpcAddress, admin: running.adminUrl, store: values.store, tls: identity !== null, spiffeId: identity }, null, 2) + '\n');
   process.stdout.write(`weft control-plane: discovery on ${running.grpcAddress}, admin on ${running.adminUrl}, store ${values.store}\n`);
 
   await new Promise<void>((resolveStop) => {
@@ -106,6 +125,7 @@ export async function run(argv: string[]): Promise<number> {
     process.once('SIGTERM', stop);
   });
   await running.close();
+  security.close();
   await rm(record, { force: true });
   return 0;
 }

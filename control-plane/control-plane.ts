@@ -13,7 +13,14 @@ import type { ResourceStore } from './store/resource-store.js';
 export interface ControlPlaneOptions {
   readonly store: ResourceStore;
   readonly trustDomain: string;
-  readonly grpc: { readonly host: string; readonly port: number; readonly credentials: ServerCredentials; readonly peerIdentity?: PeerIdentity };
+  readonly grpc: {
+    readonly host: string;
+    readonly port: number;
+    readonly credentials: ServerCredentials;
+    readonly peerIdentity?: PeerIdentity;
+    /** Other services on the same port (the CA's issuing API). */
+    readonly addServices?: (server: Server) => void;
+  };
   readonly admin: { readonly host: string; readonly port: number };
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
@@ -55,6 +62,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 
   const server = new Server({ 'grpc.max_send_message_length': MAX_SNAPSHOT_BYTES, 'grpc.max_receive_message_length': 1024 * 1024 });
   server.addService(discoveryService, discovery.handlers());
+  options.grpc.addServices?.(server);
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(`${options.grpc.host}:${options.grpc.port}`, options.grpc.credentials, (error, bound) => (error === null ? resolve(bound) : reject(error)));
   });

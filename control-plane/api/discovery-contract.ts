@@ -1,7 +1,5 @@
 // Loads discovery.proto and describes its messages as they appear in grpc-js (camelCase fields),
 // for both ends of the stream. Only the decoders on each side turn these into domain types.
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import {
   loadPackageDefinition,
   type ChannelCredentials,
@@ -13,6 +11,7 @@ import {
   type ServiceDefinition,
 } from '@grpc/grpc-js';
 import { loadSync } from '@grpc/proto-loader';
+import { contractFile } from './ca-contract.js';
 
 export interface NodeMessage {
   id: string;
@@ -35,18 +34,7 @@ export interface SnapshotMessage {
   resources: { document: Buffer }[];
 }
 
-/** The .proto beside this module in the source tree (also found from the compiled dist/ copy). */
-function protoPath(): string {
-  const candidates = [
-    new URL('./discovery.proto', import.meta.url),
-    new URL('../../../control-plane/api/discovery.proto', import.meta.url),
-  ].map((url) => fileURLToPath(url));
-  const found = candidates.find((path) => existsSync(path));
-  if (found === undefined) throw new Error(`discovery.proto not found (looked in ${candidates.join(', ')})`);
-  return found;
-}
-
-const definition = loadSync(protoPath(), { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
+const definition = loadSync(contractFile('discovery.proto'), { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
 const discovery = ((loadPackageDefinition(definition).weft as GrpcObject).discovery as GrpcObject).v1 as GrpcObject;
 
 const DiscoveryClient = discovery.Discovery as ServiceClientConstructor;

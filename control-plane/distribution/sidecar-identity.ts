@@ -1,8 +1,9 @@
 // Who a sidecar is: its announced node, checked against its SPIFFE ID and, over mutual TLS,
 // against the certificate it presented. Everything here comes from the network.
 import type { ServerDuplexStream } from '@grpc/grpc-js';
-import type { HostPort } from '../api/resource-types.js';
 import type { NodeMessage } from '../api/discovery-contract.js';
+import type { HostPort } from '../api/resource-types.js';
+import { parseWorkloadId, spiffeIdOfSubjectAltName, SpiffeIdError } from '../api/spiffe-id.js';
 
 export interface SidecarNode {
   readonly id: string;
@@ -13,19 +14,14 @@ export interface SidecarNode {
   readonly inbound?: HostPort;
 }
 
-const SPIFFE_ID = /^spiffe:\/\/([a-z0-9.-]{1,255})\/ns\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)\/sa\/([a-z0-9]([-a-z0-9]*[a-z0-9])?)$/;
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** How the server learns the authenticated identity of a stream's peer, if the transport has one. */
 export type PeerIdentity = (call: ServerDuplexStream<unknown, unknown>) => string | undefined;
 
-/** Over mutual TLS: the URI SAN of the client certificate. */
-export const tlsPeerIdentity: PeerIdentity = (call) => {
-  const san = call.getAuthContext().sslPeerCertificate?.subjectaltname;
-  if (san === undefined) return undefined;
-  const uris = san.split(', ').filter((entry) => entry.startsWith('URI:spiffe://'));
-  return uris.length === 1 ? uris[0]!.slice('URI:'.length) : undefined;
-};
+/** Over mutual TLS: the SPIFFE ID of the client certificate (grpc-js shows only verified ones). */
+export const tlsPeerIdentity: PeerIdentity = (call) =>
+  spiffeIdOfSubjectAltName(call.getAuthContext().sslPeerCertificate?.subjectaltname)?.uri;
 
 function parseHostPort(text: string): HostPort | undefined {
   const match = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]{1,253}):([0-9]{1,5})$/.exec(text);
@@ -37,11 +33,17 @@ function parseHostPort(text: string): HostPort | undefined {
 /** The node of a first request, or the reason it is refused. */
 export function parseNode(node: NodeMessage | null | undefined, authenticated: string | undefined, trustDomain: string): SidecarNode | string {
   if (node === null || node === undefined) return 'the first request must carry the node';
-  const match = SPIFFE_ID.exec(node.id);
-  if (match === null) return `node.id ${JSON.stringify(node.id.slice(0, 300))} is not a SPIFFE ID spiffe://<trust-domain>/ns/<ns>/sa/<sa>`;
-  if (match[1] !== trustDomain) return `node.id is in trust domain ${match[1]}, not ${trustDomain}`;
+  let id;
+  try {
+    id = parseWorkloadId(node.id);
+  } catch (error) {
+    if (error instanceof SpiffeIdError) return `node.id: ${error.message}`;
+    throw error;
+  }
+  if (id.trustDomain !== trustDomain) return `node.id is in trust domain ${id.trustDomain}, not ${trustDomain}`;
+  if (!NAME.test(id.namespace) || !NAME.test(id.serviceAccount)) return 'node.id must name a namespace and service account that are resource names';
   if (!NAME.test(node.workload)) return 'node.workload must be a resource name';
-  if (node.namespace !== match[2]) return `node.namespace ${JSON.stringify(node.namespace.slice(0, 64))} is not the namespace of ${node.id}`;
+  if (node.namespace !== id.namespace) return `node.namespace ${JSON.stringify(node.namespace.slice(0, 64))} is not the namespace of ${node.id}`;
   if (authenticated !== undefined && authenticated !== node.id) return `node.id ${node.id} is not the authenticated identity ${authenticated}`;
   let inbound: HostPort | undefined;
   if (node.inboundAddress !== '') {
@@ -51,8 +53,8 @@ export function parseNode(node: NodeMessage | null | undefined, authenticated: s
   return {
     id: node.id,
     trustDomain,
-    namespace: match[2]!,
-    serviceAccount: match[4]!,
+    namespace: id.namespace,
+    serviceAccount: id.serviceAccount,
     workload: node.workload,
     ...(inbound === undefined ? {} : { inbound }),
   };

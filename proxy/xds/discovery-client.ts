@@ -13,7 +13,7 @@ import {
   type SnapshotMessage,
   type SnapshotRequestMessage,
 } from '../../control-plane/api/discovery-contract.js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../tls/backoff.js';
 import { decodeSnapshot, SnapshotRejectedError, type Snapshot, type SnapshotDocuments } from './snapshot.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 import type { SnapshotHolder } from './snapshot-holder.js';
@@ -28,7 +28,8 @@ export interface SidecarNodeInfo {
 
 export interface DiscoveryClientOptions<Compiled> {
   readonly target: string;
-  readonly credentials: ChannelCredentials;
+  /** A function is asked again at each (re)connection, e.g. to present a rotated certificate. */
+  readonly credentials: ChannelCredentials | (() => ChannelCredentials);
   readonly node: SidecarNodeInfo;
   readonly holder: SnapshotHolder<Compiled>;
   /** Builds what the request path needs from a snapshot; throwing refuses the snapshot (NACK). */
@@ -52,11 +53,13 @@ type Stream = ClientDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
 const NACK_CODE = 'SNAPSHOT_REJECTED';
 /** The last answer is repeated this often, so the control plane can tell how recently it saw us. */
 const HEARTBEAT_MS = 10_000;
+const STABLE_STREAM_MS = 10_000;
 
 export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscoveryEvents> {
   readonly #options: DiscoveryClientOptions<Compiled>;
-  readonly #client: DiscoveryStub;
-  readonly #backoff: Backoff;
+  #client: DiscoveryStub | undefined;
+  /** Failed connection attempts since the last stream that got an answer. */
+  #attempt = 0;
   #stream: Stream | undefined;
   #retry: NodeJS.Timeout | undefined;
   #heartbeat: NodeJS.Timeout | undefined;
@@ -68,13 +71,19 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
   constructor(options: DiscoveryClientOptions<Compiled>) {
     super();
     this.#options = options;
-    this.#backoff = new Backoff(options.backoff);
-    this.#client = discoveryStub(options.target, options.credentials, {
+  }
+
+  #stub(): DiscoveryStub {
+    const { credentials } = this.#options;
+    if (this.#client !== undefined && typeof credentials !== 'function') return this.#client;
+    this.#client?.close();
+    this.#client = discoveryStub(this.#options.target, typeof credentials === 'function' ? credentials() : credentials, {
       'grpc.max_receive_message_length': MAX_SNAPSHOT_BYTES,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
-      ...options.channelOptions,
+      ...this.#options.channelOptions,
     });
+    return this.#client;
   }
 
   /** Applies the persisted snapshot (if any and valid), then connects. */
@@ -96,12 +105,12 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     clearTimeout(this.#retry);
     clearInterval(this.#heartbeat);
     this.#stream?.cancel();
-    this.#client.close();
+    this.#client?.close();
   }
 
   #connect(): void {
     if (this.#stopped) return;
-    const stream: Stream = this.#client.streamSnapshots();
+    const stream: Stream = this.#stub().streamSnapshots();
     this.#stream = stream;
     this.#lastAnswer = undefined;
     clearInterval(this.#heartbeat);
@@ -109,20 +118,14 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
       if (this.#lastAnswer !== undefined && !stream.destroyed) stream.write(this.#lastAnswer);
     }, HEARTBEAT_MS).unref();
     let answered = false;
+    const openedAt = Date.now();
     stream.on('data', (message: SnapshotMessage) => {
       if (!answered) {
         answered = true;
-        this.#backoff.reset();
+        this.#attempt = 0;
         this.emit('connected');
       }
       this.#queue = this.#queue.then(() => this.#handle(stream, message));
-    });
-    stream.on('metadata', () => {
-      if (!answered) {
-        answered = true;
-        this.#backoff.reset();
-        this.emit('connected');
-      }
     });
     let ended = false;
     const lost = (error?: ServiceError) => {
@@ -131,7 +134,9 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
       if (this.#stream === stream) this.#stream = undefined;
       this.emit('disconnected', error);
       if (this.#stopped) return;
-      const delay = this.#backoff.next();
+      // A stream that lived a while was a working connection (it may just have had nothing to send).
+      if (Date.now() - openedAt > STABLE_STREAM_MS) this.#attempt = 0;
+      const delay = backoffDelay(this.#attempt++, this.#options.backoff ?? DEFAULT_BACKOFF);
       this.#options.log?.(`xds: stream to ${this.#options.target} lost (${error?.details ?? 'ended'}); retrying in ${delay} ms`);
       this.#retry = setTimeout(() => this.#connect(), delay);
     };

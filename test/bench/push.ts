@@ -81,7 +81,7 @@ async function run(sidecarCount: number): Promise<{ latencies: number[]; rss: { 
   await writeFile(join(dir, 'mesh.yaml'), meshYaml(sidecarCount));
   await writeFile(join(dir, 'authz.rego'), REGO);
   await writeFile(join(dir, 'policy.yaml'), policyYaml(0));
-  const cp = spawn(process.execPath, [weftBin, 'control-plane', '--store', `file:${dir}`, '--grpc-port', '0', '--admin-port', '0', '--state-dir', join(dir, '.state')], {
+  const cp = spawn(process.execPath, [weftBin, 'control-plane', '--store', `file:${dir}`, '--grpc-port', '0', '--admin-port', '0', '--state-dir', join(dir, '.state'), '--trust-domain', 'weft.local', '--plaintext'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

@@ -4,7 +4,6 @@ import { join } from 'node:path';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { discoveryService, type SnapshotMessage, type SnapshotRequestMessage } from '../../../control-plane/api/discovery-contract.js';
-import { Backoff } from '../../../proxy/xds/backoff.js';
 import { controlPlaneOn, sidecar, until, type TestSidecar } from '../../control-plane/control-plane-fixture.js';
 import { ROUTE_YAML, meshDirectory } from '../../control-plane/mesh-fixture.js';
 
@@ -100,14 +99,5 @@ describe('sidecar discovery client', () => {
     cleanups.push(() => again.close());
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 7000, 'the resync');
     expect(web.applied).toHaveLength(2);
-  });
-
-  it('draws jittered delays from a doubling, capped ceiling and starts over after a reset', () => {
-    const low = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 0 });
-    expect([1, 2, 3, 4, 5, 6].map(() => low.next())).toEqual([50, 100, 200, 400, 500, 500]);
-    const high = new Backoff({ initialMs: 100, maxMs: 1000, random: () => 1 });
-    expect([1, 2, 3, 4, 5].map(() => high.next())).toEqual([100, 200, 400, 800, 1000]);
-    high.reset();
-    expect(high.next()).toBe(100);
   });
 });
