@@ -1,28 +1,20 @@
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { sidecar, until, type TestSidecar } from './control-plane-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
 import { spawnControlPlane } from './control-plane-process.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer, started } = cleanupScope();
 
-function started<C>(test: TestSidecar<C>): TestSidecar<C> {
-  cleanups.push(() => test.client.stop());
-  void test.client.start();
-  return test;
-}
 
 describe('control plane failures', () => {
   it('survives kill -9 of the control plane: the sidecar keeps serving, reconnects and resyncs', async () => {
     const dir = await meshDirectory();
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
     const cp = await spawnControlPlane(dir, state);
-    cleanups.push(() => cp.kill());
+    defer(() => cp.kill());
     const web = started(sidecar(cp.grpc, 'web'));
     let disconnects = 0;
     web.client.on('disconnected', () => (disconnects += 1));
@@ -32,7 +24,7 @@ describe('control plane failures', () => {
     // The request path reads the holder synchronously; sample it through the outage.
     const reads: (string | undefined)[] = [];
     const sampler = setInterval(() => reads.push(web.holder.current()?.snapshot.version), 5);
-    cleanups.push(() => clearInterval(sampler));
+    defer(() => clearInterval(sampler));
 
     await cp.kill('SIGKILL');
     await until(() => disconnects > 0, 'the sidecar to notice');
@@ -42,7 +34,7 @@ describe('control plane failures', () => {
 
     const [, port] = cp.grpc.split(':');
     const again = await spawnControlPlane(dir, state, { grpc: Number(port) });
-    cleanups.push(() => again.kill());
+    defer(() => again.kill());
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 8000, 'the resync');
     clearInterval(sampler);
     expect(reads.length).toBeGreaterThan(20);
@@ -56,7 +48,7 @@ describe('control plane failures', () => {
     const sidecarState = await mkdtemp(join(tmpdir(), 'weft-sidecar-'));
     const snapshotFile = join(sidecarState, 'snapshot.json');
     const cp = await spawnControlPlane(dir, state);
-    cleanups.push(() => cp.kill());
+    defer(() => cp.kill());
     const web = started(sidecar(cp.grpc, 'web', { snapshotFile }));
     await until(() => web.applied.length === 1, 'the first snapshot');
     const version = web.holder.current()!.snapshot.version;

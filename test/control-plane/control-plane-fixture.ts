@@ -1,6 +1,7 @@
 // Starts a real control plane (file store, gRPC and admin on loopback ports chosen by the OS)
 // and real sidecar discovery clients against it.
 import { credentials, ServerCredentials } from '@grpc/grpc-js';
+import { afterEach } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/control-plane.js';
 import type { PolicyChecker } from '../../control-plane/resources/policy-check.js';
 import { FileStore } from '../../control-plane/store/file-store.js';
@@ -60,4 +61,22 @@ export async function until<T>(probe: () => T | undefined | false | Promise<T | 
     await new Promise((resolve) => setTimeout(resolve, 20));
   }
   throw new Error(`timed out waiting for ${what}`);
+}
+
+/** Cleanups run after each test, last registered first; `started` starts a sidecar and stops it then. */
+export function cleanupScope() {
+  const cleanups: (() => Promise<void> | void)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+  return {
+    defer(cleanup: () => Promise<void> | void): void {
+      cleanups.push(cleanup);
+    },
+    started<C>(test: TestSidecar<C>): TestSidecar<C> {
+      cleanups.push(() => test.client.stop());
+      void test.client.start();
+      return test;
+    },
+  };
 }

@@ -2,25 +2,17 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { controlPlaneSpiffeId } from '../../control-plane/api/ca-contract.js';
 import { spiffeIdOfSubjectAltName } from '../../control-plane/api/spiffe-id.js';
 import { WorkloadIdentity, type IdentitySnapshot } from '../../proxy/tls/workload-identity.js';
 import { runWeft } from '../helpers/weft-cli.js';
-import { sidecar, until, type TestSidecar } from './control-plane-fixture.js';
+import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
 import { spawnControlPlane } from './control-plane-process.js';
 import { meshDirectory } from './mesh-fixture.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer, started } = cleanupScope();
 
-function started<C>(test: TestSidecar<C>): TestSidecar<C> {
-  cleanups.push(() => test.client.stop());
-  void test.client.start();
-  return test;
-}
 
 /** mTLS to the control plane, which must present its own SPIFFE ID (not a host name). */
 function meshCredentials(identity: IdentitySnapshot | undefined, roots: readonly string[], serverId: string): ChannelCredentials {
@@ -36,7 +28,7 @@ describe('discovery over mutual TLS with the control plane CA', () => {
     const dir = await meshDirectory();
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
     const cp = await spawnControlPlane(dir, state, { tls: true });
-    cleanups.push(() => cp.kill());
+    defer(() => cp.kill());
     const roots = [await readFile(join(state, 'ca', 'root-cert.pem'), 'utf8')];
     const serverId = controlPlaneSpiffeId('weft.test');
 
@@ -48,7 +40,7 @@ describe('discovery over mutual TLS with the control plane CA', () => {
       trustBundlePems: roots,
       bootstrapToken: token.stdout.trim(),
     });
-    cleanups.push(() => identity.stop());
+    defer(() => identity.stop());
     const issued = await identity.start();
 
     const web = started(sidecar(cp.grpc, 'web', { credentials: () => meshCredentials(issued, roots, serverId) }));

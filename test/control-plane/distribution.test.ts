@@ -1,26 +1,18 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
-import { controlPlaneOn, sidecar, until, type TestSidecar } from './control-plane-fixture.js';
+import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer, started } = cleanupScope();
 
 async function meshWithControlPlane() {
   const dir = await meshDirectory();
   const cp = await controlPlaneOn(dir);
-  cleanups.push(() => cp.close());
+  defer(() => cp.close());
   return { dir, cp };
 }
 
-function started<C>(test: TestSidecar<C>): TestSidecar<C> {
-  cleanups.push(() => test.client.stop());
-  void test.client.start();
-  return test;
-}
 
 async function status(adminUrl: string) {
   const response = await fetch(`${adminUrl}/v1/status`);

@@ -2,31 +2,23 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
-import { sidecar, until, type TestSidecar } from './control-plane-fixture.js';
+import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
 import { spawnControlPlane, type ControlPlaneProcess } from './control-plane-process.js';
 import { compileSnapshotPolicies } from '../../proxy/xds/snapshot-policies.js';
 import { ALLOW_REGO, ROUTE_YAML, meshDirectory, policyYaml, writeFiles } from './mesh-fixture.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer, started } = cleanupScope();
 
 async function meshProcess(): Promise<{ dir: string; state: string; cp: ControlPlaneProcess }> {
   const dir = await meshDirectory();
   const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
   const cp = await spawnControlPlane(dir, state);
-  cleanups.push(() => cp.kill());
+  defer(() => cp.kill());
   return { dir, state, cp };
 }
 
-function started<C>(test: TestSidecar<C>): TestSidecar<C> {
-  cleanups.push(() => test.client.stop());
-  void test.client.start();
-  return test;
-}
 
 /** A loopback port nothing listens on (the OS picked it, then it was closed again). */
 async function unusedPort(): Promise<number> {

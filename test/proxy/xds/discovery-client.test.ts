@@ -2,21 +2,13 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { discoveryService, type SnapshotMessage, type SnapshotRequestMessage } from '../../../control-plane/api/discovery-contract.js';
-import { controlPlaneOn, sidecar, until, type TestSidecar } from '../../control-plane/control-plane-fixture.js';
+import { cleanupScope, controlPlaneOn, sidecar, until } from '../../control-plane/control-plane-fixture.js';
 import { ROUTE_YAML, meshDirectory } from '../../control-plane/mesh-fixture.js';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const { defer, started } = cleanupScope();
 
-function started<C>(test: TestSidecar<C>): TestSidecar<C> {
-  cleanups.push(() => test.client.stop());
-  void test.client.start();
-  return test;
-}
 
 /** A discovery server we script by hand, to send what a correct control plane never would. */
 async function scriptedServer(answer: (request: SnapshotRequestMessage, call: ServerDuplexStream<SnapshotRequestMessage, SnapshotMessage>) => void) {
@@ -27,7 +19,7 @@ async function scriptedServer(answer: (request: SnapshotRequestMessage, call: Se
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
-  cleanups.push(() => server.forceShutdown());
+  defer(() => server.forceShutdown());
   return `127.0.0.1:${port}`;
 }
 
@@ -96,7 +88,7 @@ describe('sidecar discovery client', () => {
     await cp.close();
     await writeFile(join(dir, 'routes.yaml'), ROUTE_YAML.replace('timeout: 2s', 'timeout: 7s'));
     const again = await controlPlaneOn(dir, { grpcPort: port });
-    cleanups.push(() => again.close());
+    defer(() => again.close());
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 7000, 'the resync');
     expect(web.applied).toHaveLength(2);
   });
