@@ -63,15 +63,20 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const server = new Server({ 'grpc.max_send_message_length': MAX_SNAPSHOT_BYTES, 'grpc.max_receive_message_length': 1024 * 1024 });
   server.addService(discoveryService, discovery.handlers());
   options.grpc.addServices?.(server);
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(`${options.grpc.host}:${options.grpc.port}`, options.grpc.credentials, (error, bound) => (error === null ? resolve(bound) : reject(error)));
-  });
   const admin = new AdminServer({ store, discovery, metrics, log });
+  let port: number;
   let adminUrl: string;
   try {
+    port = await new Promise<number>((resolve, reject) => {
+      server.bindAsync(`${options.grpc.host}:${options.grpc.port}`, options.grpc.credentials, (error, bound) => (error === null ? resolve(bound) : reject(error)));
+    });
     adminUrl = await admin.listen(options.admin.host, options.admin.port);
   } catch (error) {
+    // Nothing may stay open: the process must be able to exit with the error.
     server.forceShutdown();
+    discovery.close();
+    await admin.close();
+    await store.close();
     throw error;
   }
   const grpcHost = options.grpc.host.includes(':') ? `[${options.grpc.host}]` : options.grpc.host;

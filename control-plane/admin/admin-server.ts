@@ -6,7 +6,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { encodeResource } from '../api/resource-codec.js';
 import { isResourceKind, resourceKey } from '../api/resource-types.js';
-import { ControlPlaneError } from '../errors.js';
+import { ChangeRefusedError, ControlPlaneError } from '../errors.js';
 import type { DiscoveryService } from '../distribution/discovery-service.js';
 import type { ControlPlaneMetrics } from '../distribution/control-plane-metrics.js';
 import type { ChangeResult, ResourceStore } from '../store/resource-store.js';
@@ -57,7 +57,10 @@ export class AdminServer {
   constructor(deps: AdminDependencies) {
     this.#deps = deps;
     this.#server = createServer((request, response) => {
-      this.#route(request, response).catch((error: unknown) => sendError(response, error, deps.log));
+      this.#route(request, response).catch((error: unknown) => {
+        if (error instanceof ChangeRefusedError) deps.metrics.refusedChanges.inc();
+        sendError(response, error, deps.log);
+      });
     });
   }
 

@@ -6,7 +6,7 @@ import type { Problem } from '../errors.js';
 import { canonicalJson } from '../resources/canonical-json.js';
 import { loadFileSet, type FileSet, type LoadedResource } from '../resources/document-loader.js';
 import type { PolicyChecker } from '../resources/policy-check.js';
-import { validateResourceSet, type Revision } from '../resources/revision.js';
+import { problemsOf, validateResourceSet, type Revision } from '../resources/revision.js';
 
 export type ChangeAction = 'created' | 'configured' | 'unchanged' | 'deleted';
 
@@ -29,7 +29,7 @@ function sameResource(a: LoadedResource, b: LoadedResource): boolean {
 
 export async function planApply(current: Revision, files: FileSet, policies: PolicyChecker): Promise<ChangePlan> {
   const loaded = loadFileSet(files);
-  if (loaded.problems.length > 0) return { ok: false, problems: loaded.problems };
+  if (loaded.problems.length > 0) return { ok: false, problems: await problemsOf(loaded, policies) };
   const next = new Map(current.resources);
   const changes: ResourceChange[] = [];
   const seen = new Set<string>();

@@ -11,7 +11,7 @@ import { encodeResource } from '../api/resource-codec.js';
 import { ChangeRefusedError, ControlPlaneError } from '../errors.js';
 import { isResourceFile, loadFileSet, type FileSet, type LoadedResource } from '../resources/document-loader.js';
 import type { PolicyChecker } from '../resources/policy-check.js';
-import { makeRevision, validateResourceSet, type Revision } from '../resources/revision.js';
+import { makeRevision, problemsOf, type Revision } from '../resources/revision.js';
 import { planApply, planDelete, type ChangePlan, type ResourceChange } from './change-plan.js';
 import type { ChangeResult, Refusal, ResourceStore, StoreEvents } from './resource-store.js';
 
@@ -76,7 +76,7 @@ export class FileStore implements ResourceStore {
     await mkdir(this.#dir, { recursive: true });
     const files = await readTree(this.#dir);
     const loaded = loadFileSet(files);
-    const problems = [...loaded.problems, ...(await validateResourceSet(loaded.resources, this.#policies))];
+    const problems = await problemsOf(loaded, this.#policies);
     if (problems.length > 0) throw new ChangeRefusedError(problems);
     this.#seen = fingerprint(files);
     this.#revision = makeRevision(1, loaded.resources);
@@ -108,7 +108,7 @@ export class FileStore implements ResourceStore {
     if (seen === this.#seen) return current;
     this.#seen = seen;
     const loaded = loadFileSet(files);
-    const problems = [...loaded.problems, ...(await validateResourceSet(loaded.resources, this.#policies))];
+    const problems = await problemsOf(loaded, this.#policies);
     if (problems.length > 0) {
       this.#refusal = { at: Date.now(), problems };
       this.#events?.refused(this.#refusal);

@@ -170,6 +170,10 @@ describe('weft control-plane with apply, get, delete and status', () => {
     const badStore = await runWeft(['control-plane', '--store', 'nfs:/x'], { cwd });
     expect(badStore.code).toBe(2);
     expect(badStore.stderr).toContain('--store must be file:DIR or etcd:URL');
-    for (const result of [none, down, badKind, badFlag, badStore]) expect(result.stderr).not.toMatch(/\n\s+at /);
+    const { cp, dir } = await meshProcess();
+    const taken = await runWeft(['control-plane', '--store', `file:${dir}`, '--plaintext', '--grpc-port', '0', '--admin-port', cp.admin.split(':').at(-1)!, '--state-dir', join(cwd, 'state')], { cwd });
+    expect(taken.code).toBe(2);
+    expect(taken.stderr).toContain('a port is already in use');
+    for (const result of [none, down, badKind, badFlag, badStore, taken]) expect(result.stderr).not.toMatch(/\n\s+at /);
   });
 });
