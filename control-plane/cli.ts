@@ -14,6 +14,7 @@ import { startControlPlane } from './control-plane.js';
 import { tlsPeerIdentity, type PeerIdentity } from './distribution/sidecar-identity.js';
 import { ChangeRefusedError, formatProblem } from './errors.js';
 import { policyChecker } from './resources/rego-policy-check.js';
+import { EtcdStore } from './store/etcd-store.js';
 import { FileStore } from './store/file-store.js';
 
 export const usage = `usage: weft control-plane [options]
@@ -79,8 +80,7 @@ export async function run(argv: string[]): Promise<number> {
     },
     allowPositionals: false,
   });
-  const store = parseStoreOption(values.store);
-  if (store.kind === 'etcd') throw userError('the etcd store is not available in this build; use --store file:DIR', 2);
+  const storeChoice = parseStoreOption(values.store);
   validateTrustDomain(values['trust-domain']);
   const debounce = Number(values['debounce-ms']);
   if (!Number.isInteger(debounce) || debounce < 0 || debounce > 10_000) throw userError('--debounce-ms must be 0..10000', 2);
@@ -94,7 +94,7 @@ export async function run(argv: string[]): Promise<number> {
   let running;
   try {
     running = await startControlPlane({
-      store: new FileStore(store.dir, policyChecker),
+      store: storeChoice.kind === 'file' ? new FileStore(storeChoice.dir, policyChecker) : new EtcdStore(storeChoice.endpoints, policyChecker),
       trustDomain: values['trust-domain'],
       grpc,
       admin: { host: '127.0.0.1', port: adminPort },
@@ -104,13 +104,14 @@ export async function run(argv: string[]): Promise<number> {
   } catch (error) {
     security.close();
     if (error instanceof ChangeRefusedError) {
-      throw userError(`the resources in ${store.dir} do not validate; nothing was started:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, 2);
+      throw userError(`the resources in ${values.store} do not validate; nothing was started:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, 2);
     }
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') throw userError(`a port is already in use (${(error as Error).message}); pick others with --grpc-port / --admin-port`, 2);
     if (typeof (error as Error).message === 'string' && (error as Error).message.includes('No address added out of total')) {
       throw userError(`cannot listen on ${grpc.host}:${grpc.port} (in use?); pick another with --grpc-port`, 2);
     }
+    if (storeChoice.kind === 'etcd') throw userError(`cannot read the store ${values.store}: ${(error as Error).message}`, 1);
     throw error;
   }
   await mkdir(stateDir, { recursive: true });

@@ -15,6 +15,7 @@ export const CONTROL_PLANE_ERRORS = {
   RESOURCE_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'no such resource' },
   REQUEST_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'the request is malformed' },
   STORE_WRITE_FAILED: { http: 503, grpc: GrpcStatus.UNAVAILABLE, summary: 'the store could not record the change' },
+  STORE_CONFLICT: { http: 409, grpc: GrpcStatus.ABORTED, summary: 'another replica recorded a change first; retry' },
   SIDECAR_IDENTITY_MISMATCH: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'the announced identity is not the authenticated one' },
   SIDECAR_REQUEST_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a discovery request is malformed' },
 } as const;

@@ -13,10 +13,11 @@ export interface ControlPlaneProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-export async function spawnControlPlane(storeDir: string, stateDir: string, ports: { grpc?: number; admin?: number; tls?: boolean } = {}): Promise<ControlPlaneProcess> {
+/** `store` is a directory (file store) or an `etcd:` option. */
+export async function spawnControlPlane(store: string, stateDir: string, ports: { grpc?: number; admin?: number; tls?: boolean } = {}): Promise<ControlPlaneProcess> {
   const child = spawn(
     process.execPath,
-    [weftBin, 'control-plane', '--store', `file:${storeDir}`, '--grpc-port', String(ports.grpc ?? 0), '--admin-port', String(ports.admin ?? 0), '--state-dir', stateDir, '--trust-domain', 'weft.test', ...(ports.tls === true ? [] : ['--plaintext'])],
+    [weftBin, 'control-plane', '--store', store.startsWith('etcd:') ? store : `file:${store}`, '--grpc-port', String(ports.grpc ?? 0), '--admin-port', String(ports.admin ?? 0), '--state-dir', stateDir, '--trust-domain', 'weft.test', ...(ports.tls === true ? [] : ['--plaintext'])],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let output = '';
