@@ -1,6 +1,132 @@
-// Placeholder until this command lands; replaced by its issue's implementation.
-export const usage = 'usage: weft control-plane';
+// `weft control-plane`: runs the control plane until SIGINT/SIGTERM.
+import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { isIP } from 'node:net';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ServerCredentials, type Server } from '@grpc/grpc-js';
+import { addCertificateIssuer, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, openCertificateAuthority } from './ca/index.js';
+import { DEFAULT_STATE_DIR } from './ca/token-cli.js';
+import { controlPlaneSpiffeId } from './api/ca-contract.js';
+import { validateTrustDomain } from './api/spiffe-id.js';
+import { userError } from './cli/admin-client.js';
+import { parseStoreOption } from './cli/store-option.js';
+import { startControlPlane } from './control-plane.js';
+import { tlsPeerIdentity, type PeerIdentity } from './distribution/sidecar-identity.js';
+import { ChangeRefusedError, formatProblem } from './errors.js';
+import { policyChecker } from './resources/rego-policy-check.js';
+import { EtcdStore } from './store/etcd-store.js';
+import { FileStore } from './store/file-store.js';
 
-export async function run(_argv: string[]): Promise<number> {
-  throw Object.assign(new Error('this command is not available in this build yet'), { exitCode: 1 });
+export const usage = `usage: weft control-plane [options]
+
+  --store file:DIR          resources from a watched directory of YAML files (default file:./mesh)
+  --store etcd:URL[,URL]    resources in etcd v3 (shared by several replicas)
+  --host HOST               address of the gRPC port: discovery and the CA (default 127.0.0.1)
+  --grpc-port PORT          gRPC port (default 15010; 0 picks a free one)
+  --admin-port PORT         admin API port on 127.0.0.1 (default 15014; 0 picks a free one)
+  --state-dir DIR           the control plane's state, its CA included (default ${DEFAULT_STATE_DIR})
+  --trust-domain NAME       SPIFFE trust domain of the mesh (default ${DEFAULT_TRUST_DOMAIN})
+  --plugin-ca DIR           sign with an existing CA (ca-cert.pem, ca-key.pem, cert-chain.pem,
+                            root-cert.pem) instead of the one created in the state directory
+  --plaintext               no TLS and no CA on the gRPC port, sidecars trusted by the identity they
+                            announce: for tests and benchmarks, allowed on loopback only
+  --debounce-ms MS          quiet time before a push (default 30; pushes wait at most 200)`;
+
+function portOption(name: string, text: string): number {
+  const port = Number(text);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw userError(`--${name} must be a port number, not ${JSON.stringify(text)}`, 2);
+  return port;
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || (isIP(host) === 4 && host.startsWith('127.')) || host === '::1';
+}
+
+interface GrpcSecurity {
+  readonly credentials: ServerCredentials;
+  readonly peerIdentity?: PeerIdentity;
+  readonly addServices?: (server: Server) => void;
+  readonly close: () => void;
+}
+
+/** mTLS with the control plane's CA (which also serves its issuing API), or loopback plaintext. */
+async function grpcSecurity(values: { plaintext?: boolean; 'plugin-ca'?: string; 'state-dir': string; 'trust-domain': string; host: string }): Promise<GrpcSecurity> {
+  if (values.plaintext === true) {
+    if (!isLoopback(values.host)) throw userError(`--plaintext is allowed on loopback only, not on ${values.host}`, 2);
+    return { credentials: ServerCredentials.createInsecure(), close: () => undefined };
+  }
+  const opened = await openCertificateAuthority({
+    stateDir: values['state-dir'],
+    trustDomain: values['trust-domain'],
+    ...(values['plugin-ca'] === undefined ? {} : { pluginCaDir: values['plugin-ca'] }),
+  });
+  const tls = controlPlaneServerCredentials(opened.ca);
+  return { credentials: tls.credentials, peerIdentity: tlsPeerIdentity, addServices: (server) => addCertificateIssuer(server, opened), close: () => tls.close() };
+}
+
+export async function run(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      store: { type: 'string', default: 'file:./mesh' },
+      host: { type: 'string', default: '127.0.0.1' },
+      'grpc-port': { type: 'string', default: '15010' },
+      'admin-port': { type: 'string', default: '15014' },
+      'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
+      'trust-domain': { type: 'string', default: DEFAULT_TRUST_DOMAIN },
+      'plugin-ca': { type: 'string' },
+      plaintext: { type: 'boolean' },
+      'debounce-ms': { type: 'string', default: '30' },
+    },
+    allowPositionals: false,
+  });
+  const storeChoice = parseStoreOption(values.store);
+  validateTrustDomain(values['trust-domain']);
+  const debounce = Number(values['debounce-ms']);
+  if (!Number.isInteger(debounce) || debounce < 0 || debounce > 10_000) throw userError('--debounce-ms must be 0..10000', 2);
+  const grpcPort = portOption('grpc-port', values['grpc-port']);
+  const adminPort = portOption('admin-port', values['admin-port']);
+  const stateDir = resolve(values['state-dir']);
+  const security = await grpcSecurity({ ...values, 'state-dir': stateDir });
+  const grpc = { host: values.host, port: grpcPort, ...security };
+  const log = (line: string) => process.stderr.write(`${line}\n`);
+
+  let running;
+  try {
+    running = await startControlPlane({
+      store: storeChoice.kind === 'file' ? new FileStore(storeChoice.dir, policyChecker) : new EtcdStore(storeChoice.endpoints, policyChecker),
+      trustDomain: values['trust-domain'],
+      grpc,
+      admin: { host: '127.0.0.1', port: adminPort },
+      debounceQuietMs: debounce,
+      log,
+    });
+  } catch (error) {
+    security.close();
+    if (error instanceof ChangeRefusedError) {
+      throw userError(`the resources in ${values.store} do not validate; nothing was started:\n${error.problems.map((p) => `  ${formatProblem(p)}`).join('\n')}`, 2);
+    }
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw userError(`a port is already in use (${(error as Error).message}); pick others with --grpc-port / --admin-port`, 2);
+    if (typeof (error as Error).message === 'string' && (error as Error).message.includes('No address added out of total')) {
+      throw userError(`cannot listen on ${grpc.host}:${grpc.port} (in use?); pick another with --grpc-port`, 2);
+    }
+    if (storeChoice.kind === 'etcd') throw userError(`cannot read the store ${values.store}: ${(error as Error).message}`, 1);
+    throw error;
+  }
+  await mkdir(stateDir, { recursive: true });
+  const record = join(stateDir, 'control-plane.json');
+  const identity = values.plaintext === true ? null : controlPlaneSpiffeId(values['trust-domain']);
+  await writeFile(record, JSON.stringify({ pid: process.pid, grpc: running.grpcAddress, admin: running.adminUrl, store: values.store, tls: identity !== null, spiffeId: identity }, null, 2) + '\n');
+  process.stdout.write(`weft control-plane: discovery on ${running.grpcAddress}, admin on ${running.adminUrl}, store ${values.store}\n`);
+
+  await new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  await running.close();
+  security.close();
+  await rm(record, { force: true });
+  return 0;
 }

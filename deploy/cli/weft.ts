@@ -9,6 +9,16 @@ const commands: CommandTable = {
     summary: 'run the control plane',
     load: () => import('../../control-plane/cli.js'),
   },
+  apply: {
+    summary: 'apply resources to the control plane (whole change or nothing)',
+    load: () => import('../../control-plane/cli/apply-cli.js'),
+  },
+  get: { summary: 'show resources the control plane runs', load: () => import('../../control-plane/cli/get-cli.js') },
+  delete: { summary: 'delete resources from the control plane', load: () => import('../../control-plane/cli/delete-cli.js') },
+  status: {
+    summary: 'show connected sidecars, their revisions and NACKs',
+    load: () => import('../../control-plane/cli/status-cli.js'),
+  },
   policy: {
     summary: 'evaluate, test and check Rego policies',
     load: () => import('../../policies/cli.js'),

@@ -10,10 +10,11 @@ export interface CliResult {
   stderr: string;
 }
 
-export function runWeft(args: string[], options: { cwd?: string; input?: string } = {}): Promise<CliResult> {
+export function runWeft(args: string[], options: { cwd?: string; input?: string; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [weftBin, ...args], {
       cwd: options.cwd,
+      env: { ...process.env, ...options.env },
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';

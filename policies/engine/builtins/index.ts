@@ -1,7 +1,36 @@
 // Every builtin family, registered explicitly. Operators are builtins too, under OPA's names
 // (`x + y` is `plus`, `x == y` is `equal`, `a | b` is `or`), so the evaluator calls them here.
+import { aggregateBuiltins } from './aggregates.js';
+import { arithmeticBuiltins } from './arithmetic.js';
+import { arrayBuiltins } from './arrays.js';
+import { bitBuiltins } from './bits.js';
+import { comparisonBuiltins } from './comparison.js';
+import { graphBuiltins } from './graph.js';
+import { jsonDocumentBuiltins } from './json-documents.js';
+import { numberBuiltins } from './numbers.js';
+import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
+import { setBuiltins } from './sets.js';
+import { sprintfBuiltins } from './sprintf.js';
+import { stringBuiltins } from './strings.js';
+import { tracingBuiltins } from './tracing.js';
+import { typeBuiltins } from './types.js';
 
 export function createStandardBuiltins(): BuiltinRegistry {
-  return new BuiltinRegistry();
+  return new BuiltinRegistry()
+    .register(...comparisonBuiltins)
+    .register(...arithmeticBuiltins)
+    .register(...numberBuiltins)
+    .register(...aggregateBuiltins)
+    .register(...arrayBuiltins)
+    .register(...setBuiltins)
+    .register(...objectBuiltins)
+    .register(...jsonDocumentBuiltins)
+    .register(...stringBuiltins)
+    .register(...sprintfBuiltins)
+    .register(...typeBuiltins)
+    .register(...graphBuiltins)
+    .register(...bitBuiltins)
+    .register(...tracingBuiltins)
+    .refuse('http.send', 'http.send is not offered in the sidecar: policies must decide from input and data alone');
 }

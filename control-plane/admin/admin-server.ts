@@ -1,0 +1,158 @@
+// The control plane's admin API (HTTP/JSON, loopback): what `weft apply|get|delete|status` and
+// Prometheus talk to. It has no authentication of its own, so it listens on loopback only, and
+// it accepts state-changing requests only as application/json (a browser page cannot send
+// those cross-origin without a preflight this server never answers).
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { encodeResource } from '../api/resource-codec.js';
+import { isResourceKind, resourceKey } from '../api/resource-types.js';
+import { ChangeRefusedError, ControlPlaneError } from '../errors.js';
+import type { DiscoveryService } from '../distribution/discovery-service.js';
+import type { ControlPlaneMetrics } from '../distribution/control-plane-metrics.js';
+import type { ChangeResult, ResourceStore } from '../store/resource-store.js';
+import { sendError, sendJson } from './admin-responses.js';
+
+const MAX_BODY_BYTES = 32 * 1024 * 1024;
+
+export interface AdminDependencies {
+  readonly store: ResourceStore;
+  readonly discovery: DiscoveryService;
+  readonly metrics: ControlPlaneMetrics;
+  readonly log: (line: string) => void;
+}
+
+async function readJson(request: IncomingMessage): Promise<Record<string, unknown>> {
+  if (!/^application\/json\b/.test(request.headers['content-type'] ?? '')) {
+    throw new ControlPlaneError('REQUEST_INVALID', 'the body must be application/json');
+  }
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) throw new ControlPlaneError('REQUEST_INVALID', `the body is larger than ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    throw new ControlPlaneError('REQUEST_INVALID', 'the body is not JSON');
+  }
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new ControlPlaneError('REQUEST_INVALID', 'the body must be a JSON object');
+  return body as Record<string, unknown>;
+}
+
+function changeBody(result: ChangeResult) {
+  return {
+    dryRun: result.dryRun,
+    revision: { number: result.revision.number, hash: result.revision.hash },
+    changes: result.changes.map((change) => ({ key: change.key, action: change.action })),
+  };
+}
+
+export class AdminServer {
+  readonly #deps: AdminDependencies;
+  readonly #server: Server;
+
+  constructor(deps: AdminDependencies) {
+    this.#deps = deps;
+    this.#server = createServer((request, response) => {
+      this.#route(request, response).catch((error: unknown) => {
+        if (error instanceof ChangeRefusedError) deps.metrics.refusedChanges.inc();
+        sendError(response, error, deps.log);
+      });
+    });
+  }
+
+  async listen(host: string, port: number): Promise<string> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => resolve());
+    });
+    const address = this.#server.address() as AddressInfo;
+    return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  }
+
+  close(): Promise<void> {
+    this.#server.closeAllConnections();
+    return new Promise((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const url = new URL(request.url ?? '/', 'http://admin');
+    const route = `${request.method ?? 'GET'} ${url.pathname}`;
+    const { store, metrics } = this.#deps;
+    switch (route) {
+      case 'GET /healthz':
+        return sendJson(response, 200, { ok: true });
+      case 'GET /metrics': {
+        const text = await metrics.registry.metrics();
+        response.writeHead(200, { 'content-type': metrics.registry.contentType });
+        response.end(text);
+        return;
+      }
+      case 'GET /v1/status':
+        return sendJson(response, 200, this.#status());
+      case 'GET /v1/resources':
+        return sendJson(response, 200, this.#resources(url.searchParams));
+      case 'POST /v1/apply': {
+        const body = await readJson(request);
+        const files = body.files;
+        if (typeof files !== 'object' || files === null || Array.isArray(files) || !Object.values(files).every((t) => typeof t === 'string')) {
+          throw new ControlPlaneError('REQUEST_INVALID', 'files must map paths to file contents');
+        }
+        const result = await store.apply(new Map(Object.entries(files as Record<string, string>)), { dryRun: body.dryRun === true });
+        return sendJson(response, 200, changeBody(result));
+      }
+      case 'POST /v1/delete': {
+        const body = await readJson(request);
+        const keys = body.keys;
+        if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new ControlPlaneError('REQUEST_INVALID', 'keys must be a list of Kind/namespace/name');
+        const result = await store.delete(keys as string[], { dryRun: body.dryRun === true });
+        return sendJson(response, 200, changeBody(result));
+      }
+      default:
+        throw new ControlPlaneError('RESOURCE_NOT_FOUND', `no admin endpoint ${route}`);
+    }
+  }
+
+  #status() {
+    const revision = this.#deps.store.current();
+    const now = Date.now();
+    return {
+      revision: { number: revision.number, hash: revision.hash, createdAt: new Date(revision.createdAt).toISOString() },
+      convergence: this.#deps.discovery.convergence(),
+      lastRefusal: this.#deps.store.lastRefusal() ?? null,
+      sidecars: this.#deps.discovery.status().map((s) => ({
+        identity: s.node.id,
+        workload: `${s.node.namespace}/${s.node.workload}`,
+        inbound: s.node.inbound === undefined ? null : `${s.node.inbound.host}:${s.node.inbound.port}`,
+        connectedAt: new Date(s.connectedAt).toISOString(),
+        lastSeenMsAgo: now - s.lastSeenAt,
+        sentVersion: s.sentVersion ?? null,
+        ackedVersion: s.ackedVersion ?? null,
+        ackedRevision: s.ackedRevision ?? null,
+        lastNack: s.lastNack === undefined ? null : { ...s.lastNack, at: new Date(s.lastNack.at).toISOString() },
+      })),
+    };
+  }
+
+  #resources(query: URLSearchParams) {
+    const kind = query.get('kind');
+    const name = query.get('name');
+    const namespace = query.get('namespace');
+    if (kind !== null && !isResourceKind(kind)) throw new ControlPlaneError('REQUEST_INVALID', `unknown kind ${JSON.stringify(kind)}`);
+    const found = [...this.#deps.store.current().resources.values()].filter(
+      ({ resource }) =>
+        (kind === null || resource.kind === kind) &&
+        (name === null || resource.metadata.name === name) &&
+        (namespace === null || resource.metadata.namespace === namespace),
+    );
+    if (name !== null && found.length === 0) throw new ControlPlaneError('RESOURCE_NOT_FOUND', `no ${kind ?? 'resource'} named ${name}`);
+    return {
+      resources: found
+        .sort((a, b) => resourceKey(a.resource).localeCompare(resourceKey(b.resource)))
+        .map(({ resource, source }) => ({ key: resourceKey(resource), source, document: encodeResource(resource) })),
+    };
+  }
+}

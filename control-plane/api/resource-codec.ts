@@ -1,0 +1,201 @@
+// The one boundary between resource documents (YAML from operators, JSON from the wire) and
+// domain resources: schema validation with every error at once, defaults, conversion, freezing.
+// The control plane and the sidecar both decode through here, so a snapshot is checked against
+// the same published schemas on arrival as the YAML it came from.
+import { Ajv2020, type ErrorObject, type ValidateFunction } from 'ajv/dist/2020.js';
+import common from './schemas/common.json' with { type: 'json' };
+import workload from './schemas/workload.json' with { type: 'json' };
+import asset from './schemas/asset.json' with { type: 'json' };
+import authorizationPolicy from './schemas/authorization-policy.json' with { type: 'json' };
+import peerAuthentication from './schemas/peer-authentication.json' with { type: 'json' };
+import requestAuthentication from './schemas/request-authentication.json' with { type: 'json' };
+import route from './schemas/route.json' with { type: 'json' };
+import inferencePool from './schemas/inference-pool.json' with { type: 'json' };
+import legacyBridge from './schemas/legacy-bridge.json' with { type: 'json' };
+import {
+  isReservedKind,
+  isResourceKind,
+  type AnyResource,
+  type ResourceKind,
+  type RouteSpec,
+} from './resource-types.js';
+
+/** One schema violation: `path` is dotted (`spec.ports[0].port`), `pointer` the JSON pointer. */
+export interface SchemaIssue {
+  readonly path: string;
+  readonly pointer: string;
+  readonly message: string;
+}
+
+export type DecodeResult =
+  | { readonly ok: true; readonly resource: AnyResource }
+  | { readonly ok: false; readonly issues: readonly SchemaIssue[]; readonly reserved?: boolean };
+
+const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
+ajv.addSchema(common);
+const validators: Record<ResourceKind | 'InferencePool' | 'LegacyBridge', ValidateFunction> = {
+  Workload: ajv.compile(workload),
+  Asset: ajv.compile(asset),
+  AuthorizationPolicy: ajv.compile(authorizationPolicy),
+  PeerAuthentication: ajv.compile(peerAuthentication),
+  RequestAuthentication: ajv.compile(requestAuthentication),
+  Route: ajv.compile(route),
+  InferencePool: ajv.compile(inferencePool),
+  LegacyBridge: ajv.compile(legacyBridge),
+};
+
+export function pointerToPath(pointer: string): string {
+  let path = '';
+  for (const raw of pointer.split('/').slice(1)) {
+    const segment = raw.replaceAll('~1', '/').replaceAll('~0', '~');
+    if (/^[0-9]+$/.test(segment)) path += `[${segment}]`;
+    else if (/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(segment)) path += path === '' ? segment : `.${segment}`;
+    else path += `[${JSON.stringify(segment)}]`;
+  }
+  return path;
+}
+
+function describe(error: ErrorObject): SchemaIssue {
+  let pointer = error.instancePath;
+  let message = error.message ?? 'is invalid';
+  const params = error.params as Record<string, unknown>;
+  if (error.keyword === 'additionalProperties') {
+    pointer += `/${String(params.additionalProperty)}`;
+    message = 'is not a known field';
+  } else if (error.keyword === 'required') {
+    pointer += `/${String(params.missingProperty)}`;
+    message = 'is required';
+  } else if (error.keyword === 'enum') {
+    message = `must be one of ${(params.allowedValues as unknown[]).map((v) => JSON.stringify(v)).join(', ')}`;
+  } else if (error.keyword === 'const') {
+    message = `must be ${JSON.stringify(params.allowedValue)}`;
+  }
+  return { pointer, path: pointerToPath(pointer) || '(document)', message };
+}
+
+/** Drops the noise ajv reports for oneOf branches when a plainer error at the same place says it. */
+function issuesOf(errors: readonly ErrorObject[]): SchemaIssue[] {
+  const seen = new Set<string>();
+  const issues: SchemaIssue[] = [];
+  for (const error of errors) {
+    const issue = describe(error);
+    const key = `${issue.pointer}\u0000${issue.message}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    issues.push(issue);
+  }
+  return issues;
+}
+
+const DURATION_UNITS_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+export function durationMs(text: string): number {
+  const match = /^([0-9]+(?:\.[0-9]+)?)(ms|s|m|h)$/.exec(text);
+  if (match === null) throw new Error(`not a duration: ${text}`);
+  return Math.round(Number(match[1]) * (DURATION_UNITS_MS[match[2]!] ?? 1));
+}
+
+function routeToDomain(spec: Record<string, unknown>): RouteSpec {
+  const { timeout, retries, outlierDetection, ...rest } = spec as {
+    timeout?: string;
+    retries?: { perTryTimeout?: string } & Record<string, unknown>;
+    outlierDetection?: { interval: string; baseEjectionTime: string } & Record<string, unknown>;
+  };
+  const out: Record<string, unknown> = { ...rest };
+  if (timeout !== undefined) out.timeoutMs = durationMs(timeout);
+  if (retries !== undefined) {
+    const { perTryTimeout, ...retryRest } = retries;
+    out.retries = perTryTimeout === undefined ? retryRest : { ...retryRest, perTryTimeoutMs: durationMs(perTryTimeout) };
+  }
+  if (outlierDetection !== undefined) {
+    const { interval, baseEjectionTime, ...odRest } = outlierDetection;
+    out.outlierDetection = { ...odRest, intervalMs: durationMs(interval), baseEjectionTimeMs: durationMs(baseEjectionTime) };
+  }
+  return out as unknown as RouteSpec;
+}
+
+function routeToDocument(spec: RouteSpec): Record<string, unknown> {
+  const { timeoutMs, retries, outlierDetection, ...rest } = spec;
+  const out: Record<string, unknown> = { ...rest };
+  if (timeoutMs !== undefined) out.timeout = `${timeoutMs}ms`;
+  if (retries !== undefined) {
+    const { perTryTimeoutMs, ...retryRest } = retries;
+    out.retries = perTryTimeoutMs === undefined ? retryRest : { ...retryRest, perTryTimeout: `${perTryTimeoutMs}ms` };
+  }
+  if (outlierDetection !== undefined) {
+    const { intervalMs, baseEjectionTimeMs, ...odRest } = outlierDetection;
+    out.outlierDetection = { ...odRest, interval: `${intervalMs}ms`, baseEjectionTime: `${baseEjectionTimeMs}ms` };
+  }
+  return out;
+}
+
+export function deepFreeze<T>(value: T): T {
+  if (typeof value === 'object' && value !== null && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const key of Object.keys(value)) deepFreeze((value as Record<string, unknown>)[key]);
+  }
+  return value;
+}
+
+/** Module files are read by whoever loads YAML; a decoded policy carries its Rego inline. */
+function fileModuleIssues(kind: ResourceKind, spec: Record<string, unknown>): SchemaIssue[] {
+  if (kind !== 'AuthorizationPolicy') return [];
+  const issues: SchemaIssue[] = [];
+  for (const field of ['modules', 'tests']) {
+    const modules = (spec[field] ?? []) as Record<string, unknown>[];
+    modules.forEach((module, index) => {
+      if (typeof module.file === 'string') {
+        const pointer = `/spec/${field}/${index}/file`;
+        issues.push({ pointer, path: pointerToPath(pointer), message: 'a module file must be read and inlined before decoding' });
+      }
+    });
+  }
+  return issues;
+}
+
+/**
+ * Validates one resource document (already parsed from YAML or JSON) and returns the frozen
+ * domain resource, or every schema issue. The input is not modified.
+ */
+export function decodeResource(document: unknown): DecodeResult {
+  const kind = (document as { kind?: unknown } | null)?.kind;
+  if (typeof document !== 'object' || document === null || Array.isArray(document)) {
+    return { ok: false, issues: [{ pointer: '', path: '(document)', message: 'must be a mapping with apiVersion, kind, metadata and spec' }] };
+  }
+  if (!isResourceKind(kind) && !isReservedKind(kind)) {
+    return {
+      ok: false,
+      issues: [{ pointer: '/kind', path: 'kind', message: `unknown kind ${JSON.stringify(kind)}` }],
+    };
+  }
+  const copy = structuredClone(document) as Record<string, unknown>;
+  const validate = validators[kind as ResourceKind];
+  if (!validate(copy)) return { ok: false, issues: issuesOf(validate.errors ?? []) };
+  if (!isResourceKind(kind)) {
+    return {
+      ok: false,
+      reserved: true,
+      issues: [{ pointer: '/kind', path: 'kind', message: `kind ${kind} is reserved for a later release and not accepted yet` }],
+    };
+  }
+  const fileModules = fileModuleIssues(kind, copy.spec as Record<string, unknown>);
+  if (fileModules.length > 0) return { ok: false, issues: fileModules };
+  const metadata = copy.metadata as { name: string; namespace: string; labels?: Record<string, string> };
+  const spec = copy.spec as Record<string, unknown>;
+  const resource = {
+    kind,
+    metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels ?? {} },
+    spec: kind === 'Route' ? routeToDomain(spec) : spec,
+  } as AnyResource;
+  return { ok: true, resource: deepFreeze(resource) };
+}
+
+/** The document form of a domain resource (what the schema describes), e.g. for the wire. */
+export function encodeResource(resource: AnyResource): Record<string, unknown> {
+  return {
+    apiVersion: 'weft.dev/v1alpha1',
+    kind: resource.kind,
+    metadata: { ...resource.metadata, labels: { ...resource.metadata.labels } },
+    spec: resource.kind === 'Route' ? routeToDocument(resource.spec) : resource.spec,
+  };
+}

@@ -1,0 +1,174 @@
+// The mesh resource model shared by the control plane and the sidecar: the kinds, their
+// validated and frozen domain shapes, and the keys that name them. Specs follow the published
+// JSON Schemas in ./schemas/, with defaults filled; Route durations become milliseconds.
+
+export const API_VERSION = 'weft.dev/v1alpha1';
+
+export const RESOURCE_KINDS = [
+  'Workload',
+  'Asset',
+  'AuthorizationPolicy',
+  'PeerAuthentication',
+  'RequestAuthentication',
+  'Route',
+] as const;
+
+/** Kinds named in the schema for later releases; refused until their spec is defined. */
+export const RESERVED_KINDS = ['InferencePool', 'LegacyBridge'] as const;
+
+export type ResourceKind = (typeof RESOURCE_KINDS)[number];
+export type Labels = Readonly<Record<string, string>>;
+
+export interface ResourceMetadata {
+  readonly name: string;
+  readonly namespace: string;
+  readonly labels: Labels;
+}
+
+export type PortProtocol = 'http' | 'http2' | 'grpc';
+
+export interface WorkloadSpec {
+  readonly serviceAccount: string;
+  readonly ports: readonly { readonly name?: string; readonly port: number; readonly protocol: PortProtocol }[];
+  readonly outbound?: { readonly services?: readonly string[] };
+  readonly endpoints?: readonly HostPort[];
+}
+
+export interface HostPort {
+  readonly host: string;
+  readonly port: number;
+}
+
+export type PathMatch = { readonly exact: string } | { readonly prefix: string } | { readonly glob: string };
+
+export interface AssetSpec {
+  readonly workload: string;
+  readonly match: {
+    readonly hosts?: readonly string[];
+    readonly paths?: readonly PathMatch[];
+    readonly methods?: readonly string[];
+    readonly grpc?: { readonly service: string; readonly method?: string };
+  };
+}
+
+/** A Rego module with its source inlined; `name` is the file it came from (for line:col). */
+export interface RegoModule {
+  readonly name: string;
+  readonly rego: string;
+}
+
+export interface LabelSelector {
+  readonly matchLabels: Labels;
+}
+
+export interface PolicyTargets {
+  readonly workloads?: readonly string[];
+  readonly assets?: readonly string[];
+  readonly workloadSelector?: LabelSelector;
+  readonly assetSelector?: LabelSelector;
+}
+
+export interface AuthorizationPolicySpec {
+  readonly modules: readonly RegoModule[];
+  readonly tests?: readonly RegoModule[];
+  readonly entrypoint: string;
+  readonly targets: PolicyTargets;
+  readonly mode: 'enforce' | 'dry-run';
+  readonly data?: Readonly<Record<string, unknown>>;
+}
+
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+export interface PeerAuthenticationSpec {
+  readonly workload?: string;
+  readonly mode: MtlsMode;
+  readonly ports?: Readonly<Record<string, { readonly mode: MtlsMode }>>;
+}
+
+export interface JwtRule {
+  readonly issuer: string;
+  readonly audiences?: readonly string[];
+  readonly jwksUri?: string;
+  readonly jwks?: { readonly keys: readonly Readonly<Record<string, unknown>>[] };
+  readonly fromHeaders?: readonly { readonly name: string; readonly prefix?: string }[];
+  readonly fromCookies?: readonly string[];
+  readonly forwardOriginalToken: boolean;
+  readonly clockSkew?: string;
+}
+
+export interface RequestAuthenticationSpec {
+  readonly workload?: string;
+  readonly jwtRules: readonly JwtRule[];
+}
+
+export type RetryOn =
+  | '5xx'
+  | 'gateway-error'
+  | 'connect-failure'
+  | 'reset'
+  | 'refused-stream'
+  | 'retriable-4xx'
+  | 'unavailable'
+  | 'cancelled'
+  | 'deadline-exceeded'
+  | 'resource-exhausted';
+
+export interface RouteSpec {
+  readonly service: string;
+  readonly timeoutMs?: number;
+  readonly retries?: {
+    readonly attempts: number;
+    readonly perTryTimeoutMs?: number;
+    readonly retryOn: readonly RetryOn[];
+    readonly retryNonIdempotent: boolean;
+    readonly budget?: { readonly percent: number; readonly minRetriesPerSecond: number };
+  };
+  readonly loadBalancer?: { readonly policy: 'LEAST_REQUEST' | 'ROUND_ROBIN'; readonly choiceCount: number };
+  readonly circuitBreaker?: {
+    readonly maxConnections?: number;
+    readonly maxPendingRequests?: number;
+    readonly maxRequests?: number;
+    readonly maxRetries?: number;
+  };
+  readonly outlierDetection?: {
+    readonly consecutive5xx: number;
+    readonly consecutiveConnectFailures: number;
+    readonly intervalMs: number;
+    readonly baseEjectionTimeMs: number;
+    readonly maxEjectionPercent: number;
+  };
+}
+
+export interface SpecByKind {
+  Workload: WorkloadSpec;
+  Asset: AssetSpec;
+  AuthorizationPolicy: AuthorizationPolicySpec;
+  PeerAuthentication: PeerAuthenticationSpec;
+  RequestAuthentication: RequestAuthenticationSpec;
+  Route: RouteSpec;
+}
+
+export interface Resource<K extends ResourceKind = ResourceKind> {
+  readonly kind: K;
+  readonly metadata: ResourceMetadata;
+  readonly spec: SpecByKind[K];
+}
+
+export type AnyResource = { [K in ResourceKind]: Resource<K> }[ResourceKind];
+
+/** `Kind/namespace/name`: the identity of a resource across revisions. */
+export function resourceKey(resource: { kind: string; metadata: { namespace: string; name: string } }): string {
+  return `${resource.kind}/${resource.metadata.namespace}/${resource.metadata.name}`;
+}
+
+export function isResourceKind(kind: unknown): kind is ResourceKind {
+  return typeof kind === 'string' && (RESOURCE_KINDS as readonly string[]).includes(kind);
+}
+
+export function isReservedKind(kind: unknown): boolean {
+  return typeof kind === 'string' && (RESERVED_KINDS as readonly string[]).includes(kind);
+}
+
+export function matchesLabels(selector: LabelSelector, labels: Labels): boolean {
+  return Object.entries(selector.matchLabels).every(([key, value]) => Object.hasOwn(labels, key) && labels[key] === value);
+}

@@ -1,0 +1,274 @@
+// The server side of discovery.proto: one stream per sidecar, xDS state-of-the-world semantics.
+// Revisions and endpoint changes are debounced into pushes; a push recomputes every connected
+// sidecar's snapshot and sends it only where the version differs from what that sidecar holds.
+import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
+import type { SnapshotMessage, SnapshotRequestMessage } from '../api/discovery-contract.js';
+import type { HostPort } from '../api/resource-types.js';
+import { CONTROL_PLANE_ERRORS, type ControlPlaneErrorCode } from '../errors.js';
+import type { Revision } from '../resources/revision.js';
+import type { ControlPlaneMetrics } from './control-plane-metrics.js';
+import { ConvergenceTracker } from './convergence-tracker.js';
+import { Debouncer } from './debouncer.js';
+import { parseNode, type PeerIdentity, type SidecarNode } from './sidecar-identity.js';
+import { buildSnapshot, type EndpointIndex, type SidecarSnapshot } from './snapshot-builder.js';
+
+type Call = ServerDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
+
+export interface Nack {
+  readonly version: string;
+  readonly code: string;
+  readonly message: string;
+  readonly at: number;
+}
+
+export interface SidecarStatus {
+  readonly stream: number;
+  readonly node: SidecarNode;
+  readonly connectedAt: number;
+  readonly lastSeenAt: number;
+  readonly sentVersion?: string;
+  readonly ackedVersion?: string;
+  readonly ackedRevision?: number;
+  readonly lastNack?: Nack;
+}
+
+interface SidecarStream {
+  readonly id: number;
+  readonly call: Call;
+  readonly node: SidecarNode;
+  readonly connectedAt: number;
+  lastSeenAt: number;
+  nonce: number;
+  /** The nonce last answered: sidecars repeat their last answer as a heartbeat. */
+  answered?: string;
+  /** The version the sidecar holds or was last sent: nothing is resent while it stays the same. */
+  latestVersion: string;
+  sent?: SidecarSnapshot;
+  ackedVersion?: string;
+  ackedRevision?: number;
+  lastNack?: Nack;
+}
+
+export interface DiscoveryOptions {
+  readonly revision: () => Revision;
+  readonly metrics: ControlPlaneMetrics;
+  readonly trustDomain: string;
+  /** The authenticated identity of a peer; absent on insecure transports (loopback tests). */
+  readonly peerIdentity?: PeerIdentity;
+  readonly debounceQuietMs?: number;
+  readonly debounceMaxMs?: number;
+  readonly log?: (line: string) => void;
+}
+
+const MAX_NACK_MESSAGE = 4096;
+
+export class DiscoveryService {
+  readonly #options: DiscoveryOptions;
+  readonly #streams = new Map<number, SidecarStream>();
+  readonly #debouncer: Debouncer;
+  readonly #convergence: ConvergenceTracker;
+  #nextStream = 1;
+  #nonceSeed = Math.floor(Math.random() * 1e9);
+
+  constructor(options: DiscoveryOptions) {
+    this.#options = options;
+    this.#debouncer = new Debouncer(options.debounceQuietMs ?? 30, options.debounceMaxMs ?? 200, () => this.#push());
+    this.#convergence = new ConvergenceTracker((ms) => options.metrics.convergence.observe(ms / 1000));
+  }
+
+  handlers(): UntypedServiceImplementation {
+    return { streamSnapshots: (call: Call) => this.#open(call) };
+  }
+
+  /** A new revision or endpoint set: push after the debounce window. */
+  changed(): void {
+    this.#debouncer.trigger();
+  }
+
+  status(): SidecarStatus[] {
+    return [...this.#streams.values()].map((s) => ({
+      stream: s.id,
+      node: s.node,
+      connectedAt: s.connectedAt,
+      lastSeenAt: s.lastSeenAt,
+      ...(s.sent === undefined ? {} : { sentVersion: s.sent.version }),
+      ...(s.ackedVersion === undefined ? {} : { ackedVersion: s.ackedVersion, ackedRevision: s.ackedRevision }),
+      ...(s.lastNack === undefined ? {} : { lastNack: s.lastNack }),
+    }));
+  }
+
+  convergence(): ReturnType<ConvergenceTracker['state']> {
+    return this.#convergence.state();
+  }
+
+  close(): void {
+    this.#debouncer.cancel();
+    for (const stream of this.#streams.values()) stream.call.end();
+  }
+
+  #refuse(call: Call, code: ControlPlaneErrorCode, message: string): void {
+    this.#options.log?.(`discovery: refused stream from ${call.getPeer()}: ${message} (${code})`);
+    call.emit('error', { code: CONTROL_PLANE_ERRORS[code].grpc, details: `${code}: ${message}` });
+  }
+
+  #open(call: Call): void {
+    let stream: SidecarStream | undefined;
+    call.on('data', (request: SnapshotRequestMessage) => {
+      if (stream === undefined) {
+        stream = this.#register(call, request);
+        return;
+      }
+      this.#answer(stream, request);
+    });
+    const close = () => {
+      if (stream !== undefined && this.#streams.delete(stream.id)) {
+        this.#options.metrics.connected.dec();
+        this.#convergence.gone(stream.id);
+        if (stream.node.inbound !== undefined) this.changed();
+      }
+      stream = undefined;
+    };
+    call.on('end', () => {
+      close();
+      call.end();
+    });
+    call.on('error', close);
+    call.on('close', close);
+    call.on('cancelled', close);
+  }
+
+  #register(call: Call, request: SnapshotRequestMessage): SidecarStream | undefined {
+    const authenticated = this.#options.peerIdentity?.(call as ServerDuplexStream<unknown, unknown>);
+    if (this.#options.peerIdentity !== undefined && authenticated === undefined) {
+      this.#refuse(call, 'SIDECAR_IDENTITY_MISMATCH', 'the peer presented no SPIFFE identity');
+      return undefined;
+    }
+    const node = parseNode(request.node, authenticated, this.#options.trustDomain);
+    if (typeof node === 'string') {
+      this.#refuse(call, authenticated !== undefined && node.includes('authenticated') ? 'SIDECAR_IDENTITY_MISMATCH' : 'SIDECAR_REQUEST_INVALID', node);
+      return undefined;
+    }
+    const mismatch = this.#accountMismatch(node);
+    if (mismatch !== undefined) {
+      this.#refuse(call, 'SIDECAR_IDENTITY_MISMATCH', mismatch);
+      return undefined;
+    }
+    const now = Date.now();
+    const stream: SidecarStream = {
+      id: this.#nextStream++,
+      call,
+      node,
+      connectedAt: now,
+      lastSeenAt: now,
+      nonce: 0,
+      latestVersion: request.versionInfo,
+    };
+    this.#streams.set(stream.id, stream);
+    this.#options.metrics.connected.inc();
+    const snapshot = this.#snapshotFor(stream, new Map(), this.#options.revision(), this.#endpoints());
+    if (snapshot.version === request.versionInfo) {
+      stream.ackedVersion = snapshot.version;
+      stream.ackedRevision = snapshot.revision;
+    } else {
+      this.#send(stream, snapshot);
+    }
+    // Callers of this workload learn the new endpoint.
+    if (node.inbound !== undefined) this.changed();
+    return stream;
+  }
+
+  /** A Workload served by a sidecar must name the sidecar's service account. */
+  #accountMismatch(node: SidecarNode): string | undefined {
+    const workload = this.#options.revision().resources.get(`Workload/${node.namespace}/${node.workload}`)?.resource;
+    if (workload?.kind !== 'Workload' || workload.spec.serviceAccount === node.serviceAccount) return undefined;
+    return `workload ${node.namespace}/${node.workload} runs as service account ${workload.spec.serviceAccount}, not ${node.serviceAccount}`;
+  }
+
+  #answer(stream: SidecarStream, request: SnapshotRequestMessage): void {
+    stream.lastSeenAt = Date.now();
+    const sent = stream.sent;
+    if (sent === undefined || request.responseNonce !== this.#nonceOf(stream)) return; // stale
+    if (stream.answered === request.responseNonce) return; // a heartbeat
+    stream.answered = request.responseNonce;
+    const error = request.errorDetail;
+    if (error !== null && error !== undefined && (error.code !== '' || error.message !== '')) {
+      stream.lastNack = {
+        version: sent.version,
+        code: error.code.slice(0, 128),
+        message: error.message.slice(0, MAX_NACK_MESSAGE),
+        at: Date.now(),
+      };
+      this.#options.metrics.nacks.inc();
+      this.#convergence.nacked(sent.revision);
+      this.#options.log?.(`discovery: ${stream.node.id} refused version ${sent.version}: ${stream.lastNack.message}`);
+      return;
+    }
+    if (request.versionInfo !== sent.version) return;
+    stream.ackedVersion = sent.version;
+    stream.ackedRevision = sent.revision;
+    stream.lastNack = undefined;
+    this.#convergence.acked(stream.id, sent.revision);
+  }
+
+  #nonceOf(stream: SidecarStream): string {
+    return `${this.#nonceSeed}-${stream.id}-${stream.nonce}`;
+  }
+
+  /** Sidecars of one workload share a snapshot: computed once per push through `cache`. */
+  #snapshotFor(stream: SidecarStream, cache: Map<string, SidecarSnapshot>, revision: Revision, endpoints: EndpointIndex): SidecarSnapshot {
+    const key = `${stream.node.namespace}/${stream.node.workload}`;
+    let snapshot = cache.get(key);
+    if (snapshot === undefined) {
+      snapshot = buildSnapshot(revision, stream.node.workload, stream.node.namespace, endpoints);
+      cache.set(key, snapshot);
+    }
+    return snapshot;
+  }
+
+  #endpoints(): Map<string, HostPort[]> {
+    const index = new Map<string, HostPort[]>();
+    for (const { node } of this.#streams.values()) {
+      if (node.inbound === undefined) continue;
+      const key = `${node.namespace}/${node.workload}`;
+      index.set(key, [...(index.get(key) ?? []), node.inbound]);
+    }
+    return index;
+  }
+
+  #send(stream: SidecarStream, snapshot: SidecarSnapshot): void {
+    stream.nonce += 1;
+    stream.sent = snapshot;
+    stream.latestVersion = snapshot.version;
+    stream.call.write({
+      versionInfo: snapshot.version,
+      nonce: this.#nonceOf(stream),
+      revision: snapshot.revision,
+      resources: snapshot.documents.map((document) => ({ document: Buffer.from(document) })),
+    });
+    this.#options.metrics.pushes.inc();
+  }
+
+  #push(): void {
+    const started = process.hrtime.bigint();
+    const revision = this.#options.revision();
+    this.#options.metrics.revision.set(revision.number);
+    const cache = new Map<string, SidecarSnapshot>();
+    const endpoints = this.#endpoints();
+    const sentTo: number[] = [];
+    for (const stream of [...this.#streams.values()]) {
+      const mismatch = this.#accountMismatch(stream.node);
+      if (mismatch !== undefined) {
+        this.#streams.delete(stream.id);
+        this.#options.metrics.connected.dec();
+        this.#refuse(stream.call, 'SIDECAR_IDENTITY_MISMATCH', mismatch);
+        continue;
+      }
+      const snapshot = this.#snapshotFor(stream, cache, revision, endpoints);
+      if (snapshot.version === stream.latestVersion) continue;
+      this.#send(stream, snapshot);
+      sentTo.push(stream.id);
+    }
+    this.#convergence.pushed(revision.number, revision.createdAt, sentTo);
+    if (sentTo.length > 0) this.#options.metrics.pushDuration.observe(Number(process.hrtime.bigint() - started) / 1e9);
+  }
+}

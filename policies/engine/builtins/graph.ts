@@ -1,0 +1,92 @@
+// Graph and tree traversal: graph.reachable, graph.reachable_paths and the `walk` relation.
+import {
+  compare,
+  isArray,
+  isObject,
+  isSet,
+  makeArray,
+
+  sortedValues,
+  SetBuilder,
+  type RegoObject,
+  type Value,
+} from '../value.js';
+import { define } from './support.js';
+
+function neighbours(graph: RegoObject, node: Value): Value[] | undefined {
+  const edges = graph.get(node);
+  if (edges === undefined) return undefined;
+  if (isArray(edges)) return [...edges];
+  if (isSet(edges)) return sortedValues(edges);
+  return [];
+}
+
+function initialNodes(initial: Value): Value[] {
+  return isSet(initial) ? sortedValues(initial) : [...(initial as readonly Value[])];
+}
+
+// Only vertices that are keys of the graph count as reached, as in OPA.
+const reachable = define('graph.reachable', ['object', ['array', 'set']], ([graph, initial]) => {
+  const reached = new SetBuilder();
+  const queue = initialNodes(initial!);
+  for (let i = 0; i < queue.length; i++) {
+    const node = queue[i]!;
+    if (reached.has(node)) continue;
+    const next = neighbours(graph as RegoObject, node);
+    if (next === undefined) continue;
+    reached.add(node);
+    for (const neighbour of next) if (!reached.has(neighbour)) queue.push(neighbour);
+  }
+  return reached.build();
+});
+
+// Paths from each initial vertex, each ending at a vertex without edges, at an edge back to a
+// vertex already reached, or before a vertex the graph does not list (OPA's path builder).
+const reachablePaths = define('graph.reachable_paths', ['object', ['array', 'set']], ([graph, initial]) => {
+  const paths = new SetBuilder();
+  const visit = (node: Value, path: readonly Value[], reached: SetBuilder): void => {
+    const next = neighbours(graph as RegoObject, node);
+    if (next === undefined) {
+      if (path.length > 0) paths.add(makeArray(path));
+      return;
+    }
+    const extended = [...path, node];
+    if (next.length === 0) paths.add(makeArray(extended));
+    for (const neighbour of next) {
+      if (reached.has(neighbour)) {
+        paths.add(makeArray(extended));
+      } else {
+        reached.add(node);
+        visit(neighbour, extended, reached);
+      }
+    }
+  };
+  for (const node of initialNodes(initial!)) visit(node, [], new SetBuilder());
+  return paths.build();
+});
+
+function collectWalk(value: Value, path: Value[], out: Value[]): void {
+  out.push(makeArray([makeArray(path), value]));
+  if (isObject(value)) {
+    for (const key of [...value.keys()].sort(compare)) collectWalk(value.get(key)!, [...path, key], out);
+  } else if (isArray(value)) {
+    value.forEach((item, index) => collectWalk(item, [...path, index], out));
+  } else if (isSet(value)) {
+    for (const member of sortedValues(value)) collectWalk(member, [...path, member], out);
+  }
+}
+
+// A relation: each [path, value] pair is one output, root first.
+const walk = define(
+  'walk',
+  ['any'],
+  ([value]) => {
+    const out: Value[] = [];
+    collectWalk(value!, [], out);
+    return makeArray(out);
+  },
+  { relation: true },
+);
+
+export const graphBuiltins = [reachable, reachablePaths, walk];
+

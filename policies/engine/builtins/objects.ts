@@ -1,0 +1,119 @@
+// Object builtins: object.get/keys/remove/filter/union/union_n/subset.
+import {
+  equals,
+  isArray,
+  isObject,
+  isSet,
+  makeObject,
+  makeSet,
+  ObjectBuilder,
+  typeName,
+  type RegoObject,
+  type RegoSet,
+  type Value,
+} from '../value.js';
+import { BuiltinError } from './registry.js';
+import { define } from './support.js';
+
+/** Follows `path` through objects (by key), arrays (by index) and sets (by member), as OPA's Find. */
+export function findPath(value: Value, path: readonly Value[]): Value | undefined {
+  let current: Value = value;
+  for (const step of path) {
+    if (isObject(current)) {
+      const next = current.get(step);
+      if (next === undefined) return undefined;
+      current = next;
+    } else if (isArray(current)) {
+      if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step >= current.length) return undefined;
+      current = current[step]!;
+    } else if (isSet(current)) {
+      if (!current.has(step)) return undefined;
+      current = step;
+    } else {
+      return undefined;
+    }
+  }
+  return current;
+}
+
+/** Keys named by an array, set or object argument (object: its keys). */
+function keysOf(value: Value): Value[] {
+  if (isObject(value)) return [...value.keys()];
+  return isSet(value) ? [...value] : [...(value as readonly Value[])];
+}
+
+/** Recursive merge where `b` wins, except that two objects under one key merge. */
+export function unionObjects(a: RegoObject, b: RegoObject): RegoObject {
+  const builder = new ObjectBuilder();
+  for (const [key, value] of a.entries()) builder.set(key, value);
+  for (const [key, value] of b.entries()) {
+    const existing = builder.get(key);
+    builder.set(key, existing !== undefined && isObject(existing) && isObject(value) ? unionObjects(existing, value) : value);
+  }
+  return builder.build();
+}
+
+function isSubset(sup: Value, sub: Value): boolean {
+  if (isObject(sup) && isObject(sub)) {
+    for (const [key, value] of sub.entries()) {
+      const other = sup.get(key);
+      if (other === undefined || !isSubset(other, value)) return false;
+    }
+    return true;
+  }
+  if (isSet(sup) && isSet(sub)) return [...sub].every((value) => sup.has(value));
+  if (isSet(sup) && isArray(sub)) return sub.every((value) => sup.has(value));
+  if (isArray(sup) && isArray(sub)) {
+    if (sub.length === 0) return true;
+    for (let start = 0; start + sub.length <= sup.length; start++) {
+      if (sub.every((value, i) => equals(sup[start + i]!, value))) return true;
+    }
+    return false;
+  }
+  return equals(sup, sub);
+}
+
+const subset = define('object.subset', [['object', 'array', 'set'], ['object', 'array', 'set']], ([sup, sub]) => {
+  const compatible =
+    (isObject(sup) && isObject(sub)) || (isSet(sup) && (isSet(sub) || isArray(sub))) || (isArray(sup) && isArray(sub));
+  if (!compatible) {
+    throw new BuiltinError(
+      'eval_type_error',
+      `object.subset: both arguments must be objects, sets, or arrays (or a set and an array) but got ${typeName(sup!)} and ${typeName(sub!)}`,
+    );
+  }
+  return isSubset(sup!, sub!);
+});
+
+const unionN = define('object.union_n', ['array'], ([objects]) => {
+  let result = makeObject([]);
+  for (const value of objects as readonly Value[]) {
+    if (!isObject(value)) {
+      throw new BuiltinError(
+        'eval_type_error',
+        `object.union_n: operand 1 must be array of object but got array containing ${typeName(value)}`,
+      );
+    }
+    result = unionObjects(result, value);
+  }
+  return result;
+});
+
+export const objectBuiltins = [
+  define('object.get', ['object', 'any', 'any'], ([object, key, fallback]) => {
+    const found = isArray(key) ? findPath(object!, key) : (object as RegoObject).get(key!);
+    return found ?? fallback!;
+  }),
+  define('object.keys', ['object'], ([object]) => makeSet((object as RegoObject).keys())),
+  define('object.remove', ['object', ['array', 'object', 'set']], ([object, keys]) => {
+    const drop = makeSet(keysOf(keys!));
+    return makeObject([...(object as RegoObject).entries()].filter(([key]) => !drop.has(key)));
+  }),
+  define('object.filter', ['object', ['array', 'object', 'set']], ([object, keys]) => {
+    const keep: RegoSet = makeSet(keysOf(keys!));
+    return makeObject([...(object as RegoObject).entries()].filter(([key]) => keep.has(key)));
+  }),
+  define('object.union', ['object', 'object'], ([a, b]) => unionObjects(a as RegoObject, b as RegoObject)),
+  unionN,
+  subset,
+];

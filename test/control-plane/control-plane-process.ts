@@ -1,0 +1,40 @@
+// Runs `weft control-plane` as a real child process of the built CLI.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { weftBin } from '../helpers/weft-cli.js';
+import { until } from './control-plane-fixture.js';
+
+export interface ControlPlaneProcess {
+  child: ChildProcess;
+  grpc: string;
+  admin: string;
+  output: () => string;
+  kill(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/** `store` is a directory (file store) or an `etcd:` option. */
+export async function spawnControlPlane(store: string, stateDir: string, ports: { grpc?: number; admin?: number; tls?: boolean } = {}): Promise<ControlPlaneProcess> {
+  const child = spawn(
+    process.execPath,
+    [weftBin, 'control-plane', '--store', store.startsWith('etcd:') ? store : `file:${store}`, '--grpc-port', String(ports.grpc ?? 0), '--admin-port', String(ports.admin ?? 0), '--state-dir', stateDir, '--trust-domain', 'weft.test', ...(ports.tls === true ? [] : ['--plaintext'])],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  let output = '';
+  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen');
+  if (child.exitCode !== null) throw new Error(`control plane exited ${child.exitCode}:\n${output}`);
+  const record = JSON.parse(await readFile(join(stateDir, 'control-plane.json'), 'utf8')) as { grpc: string; admin: string };
+  return {
+    child,
+    grpc: record.grpc,
+    admin: record.admin,
+    output: () => output,
+    async kill(signal: NodeJS.Signals = 'SIGTERM') {
+      if (child.exitCode === null && child.signalCode === null) child.kill(signal);
+      await exited;
+    },
+  };
+}

@@ -1,0 +1,109 @@
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
+import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
+
+const { defer, started } = cleanupScope();
+
+async function meshWithControlPlane() {
+  const dir = await meshDirectory();
+  const cp = await controlPlaneOn(dir);
+  defer(() => cp.close());
+  return { dir, cp };
+}
+
+
+async function status(adminUrl: string) {
+  const response = await fetch(`${adminUrl}/v1/status`);
+  return (await response.json()) as {
+    revision: { number: number };
+    sidecars: { identity: string; workload: string; ackedVersion: string | null; ackedRevision: number | null; lastNack: { message: string } | null }[];
+  };
+}
+
+describe('snapshot distribution over gRPC', () => {
+  it('sends each sidecar its own snapshot and records its ACK', async () => {
+    const { cp } = await meshWithControlPlane();
+    const web = started(sidecar(cp.grpcAddress, 'web'));
+    const orders = started(sidecar(cp.grpcAddress, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    await until(() => web.applied.length > 0 && orders.applied.length > 0, 'both snapshots');
+    const ofWeb = web.holder.current()!.snapshot;
+    expect(ofWeb.workload?.metadata.name).toBe('web');
+    expect([...ofWeb.services.keys()]).toEqual(['orders']);
+    expect(ofWeb.routes.get('orders')?.spec.timeoutMs).toBe(2000);
+    expect(ofWeb.policies).toEqual([]);
+    const ofOrders = orders.holder.current()!.snapshot;
+    expect(ofOrders.assets.map((a) => a.metadata.name)).toEqual(['orders-admin']);
+    expect(ofOrders.policies.map((p) => p.metadata.name)).toEqual(['orders-authz']);
+    expect(ofOrders.services.size).toBe(0);
+    // The orders sidecar's announced inbound address reaches its callers as an endpoint.
+    await until(() => web.holder.current()!.snapshot.services.get('orders')?.spec.endpoints?.length === 1, 'the orders endpoint');
+    expect(web.holder.current()!.snapshot.services.get('orders')!.spec.endpoints).toEqual([{ host: '127.0.0.1', port: 15006 }]);
+    const version = web.holder.current()!.snapshot.version;
+    const seen = await until(async () => {
+      const current = await status(cp.adminUrl);
+      return current.sidecars.find((s) => s.workload === 'default/web')?.ackedVersion === version && current;
+    }, 'the ACK in status');
+    expect(seen.sidecars.map((s) => s.workload).sort()).toEqual(['default/orders', 'default/web']);
+  });
+
+  it('pushes a change only to the sidecars whose snapshot changed', async () => {
+    const { dir, cp } = await meshWithControlPlane();
+    const web = started(sidecar(cp.grpcAddress, 'web'));
+    const orders = started(sidecar(cp.grpcAddress, 'orders'));
+    await until(() => web.applied.length === 1 && orders.applied.length === 1, 'first snapshots');
+    await writeFile(join(dir, 'routes.yaml'), ROUTE_YAML.replace('timeout: 2s', 'timeout: 3s'));
+    await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 3000, 'the new route');
+    expect(web.holder.current()!.snapshot.revision).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(orders.applied).toHaveLength(1);
+    const text = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+    expect(text).toMatch(/weft_cp_pushes_total 3/);
+    expect(text).toMatch(/weft_cp_connected_sidecars 2/);
+    expect(text).toMatch(/weft_cp_convergence_seconds_count 1/);
+  });
+
+  it('keeps the previous snapshot when the sidecar NACKs, and shows the error in status', async () => {
+    const { dir, cp } = await meshWithControlPlane();
+    const web = started(
+      sidecar(cp.grpcAddress, 'web', {
+        compile: (snapshot) => {
+          if (snapshot.routes.get('orders')?.spec.timeoutMs === 3000) throw new Error('route orders: timeout 3s is not supported here');
+          return null;
+        },
+      }),
+    );
+    await until(() => web.applied.length === 1, 'first snapshot');
+    const first = web.holder.current()!;
+    await writeFile(join(dir, 'routes.yaml'), ROUTE_YAML.replace('timeout: 2s', 'timeout: 3s'));
+    await until(() => web.rejected.length === 1, 'the NACK');
+    expect(web.holder.current()).toBe(first);
+    const sidecarStatus = await until(async () => {
+      const s = (await status(cp.adminUrl)).sidecars[0];
+      return s?.lastNack !== null && s;
+    }, 'the NACK in status');
+    expect(sidecarStatus.lastNack!.message).toContain('timeout 3s is not supported here');
+    expect(sidecarStatus.ackedVersion).toBe(first.snapshot.version);
+    expect(await (await fetch(`${cp.adminUrl}/metrics`)).text()).toMatch(/weft_cp_nacks_total 1/);
+  });
+
+  it('refuses a sidecar whose identity is not the service account of the workload it claims', async () => {
+    const { cp } = await meshWithControlPlane();
+    const impostor = started(sidecar(cp.grpcAddress, 'orders', { serviceAccount: 'web' }));
+    const errors: string[] = [];
+    impostor.client.on('disconnected', (error) => errors.push(`${error?.code} ${error?.details}`));
+    await until(() => errors.length > 0, 'the refusal');
+    expect(errors[0]).toBe('7 SIDECAR_IDENTITY_MISMATCH: workload default/orders runs as service account orders, not web');
+    expect(impostor.applied).toEqual([]);
+  });
+
+  it('refuses a node that is not a SPIFFE ID of the trust domain', async () => {
+    const { cp } = await meshWithControlPlane();
+    const stranger = started(sidecar(cp.grpcAddress, 'web', { node: { id: 'spiffe://elsewhere/ns/default/sa/web', workload: 'web', namespace: 'default' } }));
+    const errors: string[] = [];
+    stranger.client.on('disconnected', (error) => errors.push(`${error?.code} ${error?.details}`));
+    await until(() => errors.length > 0, 'the refusal');
+    expect(errors[0]).toBe('3 SIDECAR_REQUEST_INVALID: node.id is in trust domain elsewhere, not weft.test');
+  });
+});

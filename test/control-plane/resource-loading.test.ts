@@ -1,0 +1,116 @@
+import { describe, expect, it } from 'vitest';
+import { decodeResource, encodeResource } from '../../control-plane/api/resource-codec.js';
+import { loadFileSet } from '../../control-plane/resources/document-loader.js';
+import { checkReferences } from '../../control-plane/resources/reference-check.js';
+import { ALLOW_REGO, MESH_FILES, policyYaml } from './mesh-fixture.js';
+
+const files = (entries: Record<string, string>) => new Map(Object.entries(entries));
+
+describe('resource documents', () => {
+  it('loads every kind of the fixture mesh into frozen domain resources with their source', () => {
+    const result = loadFileSet(files(MESH_FILES));
+    expect(result.problems).toEqual([]);
+    const kinds = result.resources.map((r) => `${r.resource.kind}/${r.resource.metadata.name}`).sort();
+    expect(kinds).toEqual(['Asset/orders-admin', 'AuthorizationPolicy/orders-authz', 'Route/orders', 'Workload/orders', 'Workload/web']);
+    const policy = result.resources.find((r) => r.resource.kind === 'AuthorizationPolicy')!;
+    expect(policy.source).toEqual({ file: 'policies/orders.yaml', document: 0, line: 1 });
+    expect(policy.resource.spec).toMatchObject({
+      modules: [{ name: 'policies/authz.rego', rego: ALLOW_REGO }],
+      entrypoint: 'data.weft.authz.allow',
+      mode: 'enforce',
+    });
+    expect(policy.resource.metadata.namespace).toBe('default');
+    expect(Object.isFrozen(policy.resource.spec)).toBe(true);
+    const orders = result.resources.find((r) => r.resource.metadata.name === 'orders' && r.resource.kind === 'Workload')!;
+    expect(orders.source).toMatchObject({ file: 'workloads.yaml', document: 1, line: 9 });
+    const route = result.resources.find((r) => r.resource.kind === 'Route')!;
+    expect(route.resource.spec).toMatchObject({ timeoutMs: 2000, retries: { attempts: 2, perTryTimeoutMs: 500, retryNonIdempotent: false } });
+  });
+
+  it('reports every schema error at once with file, path and line:col', () => {
+    const yaml = `apiVersion: weft.dev/v1alpha1
+kind: Workload
+metadata: { name: Bad_Name }
+spec:
+  serviceAccount: web
+  ports:
+    - port: 70000
+      protocol: ftp
+  colour: blue
+`;
+    const result = loadFileSet(files({ 'w.yaml': yaml }));
+    expect(result.resources).toEqual([]);
+    const seen = result.problems.map((p) => `${p.file}:${p.line}:${p.col} ${p.path} ${p.code}`);
+    expect(seen).toEqual(
+      expect.arrayContaining([
+        'w.yaml:3:19 metadata.name RESOURCE_SCHEMA_INVALID',
+        'w.yaml:7:13 spec.ports[0].port RESOURCE_SCHEMA_INVALID',
+        'w.yaml:8:17 spec.ports[0].protocol RESOURCE_SCHEMA_INVALID',
+        'w.yaml:9:11 spec.colour RESOURCE_SCHEMA_INVALID',
+      ]),
+    );
+    expect(result.problems.find((p) => p.path === 'spec.ports[0].protocol')!.message).toBe('must be one of "http", "http2", "grpc"');
+  });
+
+  it('reports YAML syntax errors with line:col and keeps loading the other files', () => {
+    const result = loadFileSet(files({ 'a.yaml': 'kind: [unclosed\n', 'workloads.yaml': MESH_FILES['workloads.yaml']! }));
+    expect(result.resources).toHaveLength(2);
+    expect(result.problems).toHaveLength(1);
+    expect(result.problems[0]).toMatchObject({ code: 'RESOURCE_YAML_INVALID', file: 'a.yaml', line: 2 });
+  });
+
+  it('refuses unknown and reserved kinds', () => {
+    const doc = (kind: string) => `apiVersion: weft.dev/v1alpha1\nkind: ${kind}\nmetadata: { name: x }\nspec: {}\n`;
+    const result = loadFileSet(files({ 'a.yaml': doc('Gateway'), 'b.yaml': doc('InferencePool'), 'c.yaml': doc('LegacyBridge') }));
+    expect(result.problems.map((p) => [p.file, p.code, p.path])).toEqual([
+      ['a.yaml', 'RESOURCE_SCHEMA_INVALID', 'kind'],
+      ['b.yaml', 'RESOURCE_KIND_RESERVED', 'kind'],
+      ['c.yaml', 'RESOURCE_KIND_RESERVED', 'kind'],
+    ]);
+    expect(result.problems[1]!.message).toContain('reserved');
+  });
+
+  it('reports a missing or escaping module file at its path', () => {
+    const result = loadFileSet(
+      files({ 'p.yaml': policyYaml('missing.rego'), 'q.yaml': policyYaml('../../etc/x.rego').replace('orders-authz', 'other') }),
+    );
+    expect(result.problems.map((p) => [p.file, p.code, p.path, p.line])).toEqual([
+      ['p.yaml', 'POLICY_MODULE_FILE_MISSING', 'spec.modules[0].file', 5],
+      ['q.yaml', 'POLICY_MODULE_FILE_MISSING', 'spec.modules[0].file', 5],
+    ]);
+    expect(result.problems[1]!.message).toContain('outside');
+  });
+
+  it('checks references and duplicates across files', () => {
+    const dangling = `apiVersion: weft.dev/v1alpha1
+kind: Route
+metadata: { name: r }
+spec: { service: nowhere }
+`;
+    const loaded = loadFileSet(files({ ...MESH_FILES, 'dangling.yaml': dangling, 'again.yaml': MESH_FILES['routes.yaml']! }));
+    expect(loaded.problems).toEqual([]);
+    const problems = checkReferences(loaded.resources);
+    expect(problems.map((p) => [p.code, p.file, p.path])).toEqual([
+      ['RESOURCE_DUPLICATE', 'routes.yaml', 'metadata.name'],
+      ['RESOURCE_REFERENCE_UNKNOWN', 'dangling.yaml', 'spec.service'],
+    ]);
+    expect(problems[0]!.message).toBe('Route/default/orders is already defined at again.yaml:1');
+  });
+
+  it('decodes the wire form it encodes, and refuses a policy whose module is not inlined', () => {
+    const loaded = loadFileSet(files(MESH_FILES));
+    for (const { resource } of loaded.resources) {
+      const again = decodeResource(JSON.parse(JSON.stringify(encodeResource(resource))));
+      expect(again).toEqual({ ok: true, resource });
+    }
+    const raw = { apiVersion: 'weft.dev/v1alpha1', kind: 'AuthorizationPolicy', metadata: { name: 'p' }, spec: { modules: [{ file: 'a.rego' }], targets: { workloads: ['x'] } } };
+    expect(decodeResource(raw)).toMatchObject({ ok: false, issues: [{ path: 'spec.modules[0].file' }] });
+  });
+
+  it('keeps __proto__ keys from untrusted documents as plain data', () => {
+    const raw = JSON.parse('{"apiVersion":"weft.dev/v1alpha1","kind":"Workload","metadata":{"name":"w","labels":{"__proto__":"x"}},"spec":{"serviceAccount":"w","ports":[{"port":1,"protocol":"http"}]}}');
+    const decoded = decodeResource(raw);
+    expect(decoded.ok).toBe(false);
+    expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+});

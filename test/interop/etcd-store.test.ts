@@ -1,0 +1,90 @@
+// The etcd store against a real etcd (Debian etcd-server) on loopback, with two control-plane
+// replicas sharing it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { runWeft } from '../helpers/weft-cli.js';
+import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
+import { spawnControlPlane } from '../control-plane/control-plane-process.js';
+import { MESH_FILES, ROUTE_YAML, writeFiles } from '../control-plane/mesh-fixture.js';
+
+const { defer, started } = cleanupScope();
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+async function startEtcd(): Promise<string> {
+  const [client, peer] = [await freePort(), await freePort()];
+  const dataDir = await mkdtemp(join(tmpdir(), 'weft-etcd-'));
+  const url = `http://127.0.0.1:${client}`;
+  const etcd: ChildProcess = spawn(
+    process.env.ETCD_BIN ?? 'etcd',
+    ['--name', 'n1', '--data-dir', dataDir, '--listen-client-urls', url, '--advertise-client-urls', url,
+      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+      '--initial-cluster', `n1=http://127.0.0.1:${peer}`, '--log-level', 'error'],
+    { stdio: 'ignore' },
+  );
+  defer(() => {
+    etcd.kill('SIGKILL');
+  });
+  await until(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, 'etcd to be healthy');
+  return url;
+}
+
+async function apply(admin: string, files: Record<string, string>) {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-change-'));
+  await writeFiles(dir, files);
+  return runWeft(['apply', '-f', dir, '--control-plane', admin]);
+}
+
+async function revisionOf(admin: string): Promise<number> {
+  const result = await runWeft(['status', '--json', '--control-plane', admin]);
+  return (JSON.parse(result.stdout) as { revision: { number: number } }).revision.number;
+}
+
+describe('etcd store with two control-plane replicas', () => {
+  it('shares changes between replicas, and a sidecar survives losing its replica', async () => {
+    const etcd = await startEtcd();
+    const [stateA, stateB] = [await mkdtemp(join(tmpdir(), 'weft-a-')), await mkdtemp(join(tmpdir(), 'weft-b-'))];
+    const a = await spawnControlPlane(`etcd:${etcd}`, stateA);
+    defer(() => a.kill());
+    const b = await spawnControlPlane(`etcd:${etcd}`, stateB);
+    defer(() => b.kill());
+
+    const applied = await apply(a.admin, MESH_FILES);
+    expect(applied.stderr).toBe('');
+    expect(applied.code).toBe(0);
+    const revision = await revisionOf(a.admin);
+    await until(async () => (await revisionOf(b.admin)) === revision, 'replica b to serve the same revision');
+
+    // One sidecar may reach either replica; it starts on a.
+    const web = started(sidecar(`ipv4:${a.grpc},${b.grpc}`, 'web'));
+    await until(() => web.applied.length === 1, 'the first snapshot');
+    const onB = started(sidecar(b.grpc, 'orders'));
+    await until(() => onB.applied.length === 1, 'the snapshot from b');
+
+    // A change applied through b reaches the sidecar connected to a.
+    expect((await apply(b.admin, { 'routes.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 5s') })).code).toBe(0);
+    await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 5000, 'the change through b');
+
+    // Replica a dies; the sidecar keeps its snapshot, moves to b and gets the next change.
+    await a.kill('SIGKILL');
+    expect((await apply(b.admin, { 'routes.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 6s') })).code).toBe(0);
+    await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 6000, 'the change after failover');
+
+    // A broken change is refused by the replica and nothing reaches etcd.
+    const refused = await apply(b.admin, { 'routes.yaml': ROUTE_YAML.replace('service: orders', 'service: nowhere') });
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('RESOURCE_REFERENCE_UNKNOWN');
+    const got = await runWeft(['get', 'route', 'orders', '-o', 'json', '--control-plane', b.admin]);
+    expect(JSON.parse(got.stdout).spec.timeout).toBe('6000ms');
+  });
+});
