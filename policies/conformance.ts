@@ -134,7 +134,9 @@ function runCase(c: Case, regoVersion: 0 | 1, compiled: Map<string, PolicySet | 
     compiled.set(key, policy);
   }
   const inputs = many(c.input) ?? [c.input];
-  const wants = many(c.want_result) ?? [c.want_result];
+  const manyInputs = many(c.input) !== undefined;
+  // `many!` in the result of a single evaluation lists its several results.
+  const wants = manyInputs ? (many(c.want_result) ?? [c.want_result]) : many(c.want_result) !== undefined ? [many(c.want_result)] : [c.want_result];
   const prints: string[] = [];
   try {
     if (policy instanceof Error) throw policy;

@@ -298,11 +298,16 @@ class Resolver {
     this.declareLocals(rule.body, scope);
     this.declareLocals(headLiterals([...ruleRest(rule), rule.value]), scope);
     if (rule.isDefault) this.checkDefaultValue(rule.value);
-    if (module.regoVersion === 1) this.checkShadowing(rule.body, rule.loc);
+    if (module.regoVersion === 1) {
+      this.checkShadowing(rule.body, rule.loc);
+      const name = (rule.ref[0] as VarTerm).name;
+      if (name === 'input' || name === 'data') this.errors.add('rego_compile_error', `rules must not shadow ${name}: ${name} cannot be shadowed`, rule.loc);
+    }
     const rest = ruleRest(rule);
     // Head vars refer to body locals, never to rules of the same name.
     for (const t of [...rest, rule.value]) for (const name of varsIn(t, new Set())) if (!scope.globals.has(name) && name !== 'input' && name !== 'data') scope.locals.add(name);
-    rule.body = this.compileBody(rule.body, scope, bound, [...rest, rule.value]);
+    const params = rule.args ? [...varsIn({ type: 'array', items: rule.args, loc: rule.loc }, new Set())] : [];
+    rule.body = this.compileBody(rule.body, scope, bound, [...rest, rule.value], params);
     setRest(rule, rest.map((t) => this.resolveTerm(t, scope)));
     rule.value = this.resolveTerm(rule.value, scope);
     for (const lit of headLiterals([...ruleRest(rule), rule.value])) {
@@ -352,7 +357,10 @@ class Resolver {
       if (term.type === 'call') term.args.forEach(visitTerm);
       else if (term.type === 'array' || term.type === 'set') term.items.forEach(visitTerm);
       else if (term.type === 'object') term.entries.forEach(([k, v]) => (visitTerm(k), visitTerm(v)));
-      else if (term.type === 'ref') (visitTerm(term.head), term.path.forEach(visitTerm));
+      else if (term.type === 'ref') {
+        visitTerm(term.head);
+        term.path.forEach(visitTerm);
+      }
     };
     for (const lit of body) {
       if (lit.type === 'some-decl') for (const v of lit.vars) scope.locals.add(v.name);
@@ -513,8 +521,8 @@ class Resolver {
    * Resolves a body and orders its literals so that each runs once the variables it needs are
    * bound. `bound` holds the variables bound on entry and receives those bound by the body.
    */
-  compileBody(body: Body, scope: Scope, bound: Set<string>, head: Term[]): Body {
-    this.checkAssignments(body);
+  compileBody(body: Body, scope: Scope, bound: Set<string>, head: Term[], params: readonly string[] = []): Body {
+    this.checkAssignments(body, params);
     const resolved = body.map((lit) => this.resolveLiteral(lit, scope));
     // Variables each literal can bind, for closures (comprehensions, not, every).
     const litVars = resolved.map((lit) => bindableVars(lit));
@@ -612,9 +620,24 @@ class Resolver {
   }
 
   /** `x := 1; x := 2` and use-before-`:=` are errors, as in OPA. */
-  private checkAssignments(body: Body): void {
-    const declared = new Map<string, number>();
+  private checkAssignments(body: Body, params: readonly string[] = []): void {
+    const declared = new Map<string, number>(params.map((p) => [p, -1]));
     body.forEach((lit, i) => {
+      if (lit.type === 'some-in') {
+        for (const t of [lit.key, lit.value]) {
+          for (const name of varsIn(t, new Set())) {
+            if (name === '_') continue;
+            if (declared.has(name)) this.errors.add('rego_compile_error', `var ${name} declared above`, lit.loc);
+            declared.set(name, i);
+            for (let j = 0; j < i; j++) {
+              if (literalVars(body[j]!, new Set()).has(name)) {
+                this.errors.add('rego_compile_error', `var ${name} referenced above`, body[j]!.loc);
+                break;
+              }
+            }
+          }
+        }
+      }
       if (lit.type === 'expr' && lit.term.type === 'call' && lit.term.name === 'assign') {
         const lhs = lit.term.args[0]!;
         if (lhs.type !== 'var' && lhs.type !== 'array' && lhs.type !== 'object') {
@@ -747,6 +770,8 @@ class Resolver {
           if (term.value) c.value = this.resolveTerm(term.value, scope);
           c.head = visit(c.head)!;
           if (c.value) c.value = visit(c.value);
+          generated(c.head, inner, inner);
+          if (c.value) generated(c.value, inner, inner);
           const free = new Set<string>();
           collectFreeVars(c.head, free);
           if (c.value) collectFreeVars(c.value, free);
@@ -1114,7 +1139,10 @@ function unifyPlan(a: Term, b: Term, bound: Set<string>, outer: Set<string>): Se
       const index = pending.findIndex(([x, y]) => unifyPlan(x, y, local, outer) !== undefined);
       if (index < 0) return undefined;
       const [x, y] = pending.splice(index, 1)[0]!;
-      for (const v of unifyPlan(x, y, local, outer)!) (local.add(v), out.add(v));
+      for (const v of unifyPlan(x, y, local, outer)!) {
+        local.add(v);
+        out.add(v);
+      }
     }
     return out;
   }
@@ -1126,7 +1154,10 @@ function unifyPlan(a: Term, b: Term, bound: Set<string>, outer: Set<string>): Se
       if (match === undefined) return undefined;
       const plan = unifyPlan(va, match[1], local, outer);
       if (plan === undefined) return undefined;
-      for (const v of plan) (local.add(v), out.add(v));
+      for (const v of plan) {
+        local.add(v);
+        out.add(v);
+      }
     }
     return out;
   }

@@ -601,6 +601,8 @@ export class Evaluation implements BuiltinContext {
   private partialValue(group: RuleGroup, key: Value | undefined): Value | undefined {
     const tree = new DocTree(group.kind === 'set');
     for (const rule of group.rules) {
+      // A rule whose keys and value are constants adds one entry: its first solution is enough.
+      const ground = rule.value.type === 'scalar' && ruleRest(rule).every((t) => t.type === 'scalar');
       const frame = new Array<Value | undefined>(rule.slots);
       const rest = ruleRest(rule);
       if (key !== undefined) {
@@ -612,7 +614,7 @@ export class Evaluation implements BuiltinContext {
           this.evalTerm(rule.value, frame, (value) => {
             const conflict = tree.insert(keys, value, rule.kind === 'multi');
             if (conflict) throw this.error('eval_conflict_error', `object keys must be unique`, rule.loc);
-            return false;
+            return ground;
           }),
         ),
       );

@@ -621,10 +621,14 @@ class Parser {
     this.depth++;
     const items: Term[] = [];
     if (!this.isPunct(']')) {
-      const first = this.exprBelowOr();
+      const start = this.pos;
+      let first = this.exprBelowOr();
       if (this.isPunct('|')) {
-        const body = this.comprehensionBody(']');
-        return { type: 'comprehension', kind: 'array', head: first, body, loc };
+        const body = this.tryComprehensionBody(']');
+        if (body !== undefined) return { type: 'comprehension', kind: 'array', head: first, body, loc };
+        // Not a comprehension (`[x | y, 5]`): `|` is set union.
+        this.pos = start;
+        first = this.exprIn();
       }
       items.push(this.continueIn(first));
       while (this.acceptPunct(',')) {
@@ -645,7 +649,8 @@ class Parser {
       this.depth--;
       return { type: 'object', entries: [], loc };
     }
-    // Operators bind tighter than `|` inside a comprehension head only up to `&`: parse below `|`.
+    // A comprehension head stops before `|`.
+    const start = this.pos;
     const first = this.exprBelowOr();
     if (this.acceptPunct(':')) {
       const value = this.exprBelowOr();
@@ -664,11 +669,14 @@ class Parser {
       this.expectPunct('}');
       return { type: 'object', entries, loc };
     }
+    let element = first;
     if (this.isPunct('|')) {
-      const body = this.comprehensionBody('}');
-      return { type: 'comprehension', kind: 'set', head: first, body, loc };
+      const body = this.tryComprehensionBody('}');
+      if (body !== undefined) return { type: 'comprehension', kind: 'set', head: first, body, loc };
+      this.pos = start;
+      element = this.exprIn();
     }
-    const items: Term[] = [this.continueIn(first)];
+    const items: Term[] = [this.continueIn(element)];
     while (this.acceptPunct(',')) {
       if (this.isPunct('}')) break;
       items.push(this.exprIn());
@@ -698,6 +706,20 @@ class Parser {
       lhs = this.call('internal.member_2', [lhs, this.exprRelation()], op);
     }
     return lhs;
+  }
+
+  /** A comprehension body, or undefined (position restored) when the text is not one. */
+  private tryComprehensionBody(close: string): Body | undefined {
+    const pos = this.pos;
+    const depth = this.depth;
+    try {
+      return this.comprehensionBody(close);
+    } catch (error) {
+      if (!(error instanceof RegoError)) throw error;
+      this.pos = pos;
+      this.depth = depth;
+      return undefined;
+    }
   }
 
   private comprehensionBody(close: string): Body {
