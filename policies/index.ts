@@ -82,6 +82,8 @@ interface CompiledQuery {
   readonly names: readonly string[];
   readonly slotOf: ReadonlyMap<string, number>;
   readonly exprCount: number;
+  /** As OPA: a lone query expression returns false as a value; with several or with iteration, false fails. */
+  readonly checkCapture: boolean;
 }
 
 /** A compiled, immutable set of Rego modules, safe to share between requests. */
@@ -136,6 +138,7 @@ export class PolicySet {
     const rows: ValueRow[] = [];
     const captured: Value[] = new Array(query.exprCount);
     evaluation.capture = captured;
+    evaluation.captureChecked = query.checkCapture;
     evaluation.query(query.body, query.slots, (frame) => {
       const bindings: Record<string, Value> = Object.create(null);
       for (const name of query.names) {
@@ -174,7 +177,15 @@ export class PolicySet {
     for (const lit of query.body) {
       if (lit.type === 'expr') (lit as { captureIndex?: number }).captureIndex = exprCount++;
     }
-    const compiled: CompiledQuery = { body: query.body, slots: query.slots, names: names.filter((n) => slotOf.has(n)), slotOf, exprCount };
+    const checkCapture = query.body.length > 1 || [...slotOf.keys()].some((name) => name.startsWith('$')) || query.body.some((lit) => lit.type !== 'expr');
+    const compiled: CompiledQuery = {
+      body: query.body,
+      slots: query.slots,
+      names: names.filter((n) => slotOf.has(n)),
+      slotOf,
+      exprCount,
+      checkCapture,
+    };
     if (this.queries.size >= QUERY_CACHE_LIMIT) this.queries.clear();
     this.queries.set(text, compiled);
     return compiled;

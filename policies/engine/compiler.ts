@@ -251,9 +251,14 @@ class Resolver {
     private readonly errors: ErrorList,
   ) {}
 
+  private readonly globalsCache = new Map<Module, Map<string, Term[]>>();
+
   private globalsFor(module: Module | undefined): Map<string, Term[]> {
+    if (module === undefined) return new Map();
+    const cached = this.globalsCache.get(module);
+    if (cached !== undefined) return cached;
     const globals = new Map<string, Term[]>();
-    if (module === undefined) return globals;
+    this.globalsCache.set(module, globals);
     const pkg = this.nodeAt(module.packagePath);
     if (pkg) {
       for (const name of pkg.children.keys()) globals.set(name, [...module.packagePath, name].map((p) => scalar(p, module.loc)));

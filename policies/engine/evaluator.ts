@@ -59,6 +59,8 @@ export class Evaluation implements BuiltinContext {
   readonly strict: boolean;
   /** Values of the top-level query expressions of the current solution. */
   capture: Value[] | undefined;
+  /** Whether a captured false value fails its expression (see the facade). */
+  captureChecked = false;
   private input: Value | undefined;
   private data: Value;
   private documents = new Map<unknown, Value | typeof UNDEFINED>();
@@ -207,7 +209,7 @@ export class Evaluation implements BuiltinContext {
     }
     const evaluate = term.type === 'call' ? this.evalCall.bind(this, term as ResolvedCall) : this.evalTerm.bind(this, term);
     return evaluate(frame, (v: Value) => {
-      // As OPA's query compiler does, a query expression's value is captured, false included.
+      if (v === false && this.captureChecked) return false;
       capture[index] = v;
       return k();
     });
