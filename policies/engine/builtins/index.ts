@@ -10,6 +10,7 @@ import { jsonDocumentBuiltins } from './json-documents.js';
 import { numberBuiltins } from './numbers.js';
 import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
+import { regexBuiltins } from './regex.js';
 import { setBuiltins } from './sets.js';
 import { sprintfBuiltins } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
@@ -28,6 +29,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...jsonDocumentBuiltins)
     .register(...stringBuiltins)
     .register(...sprintfBuiltins)
+    .register(...regexBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
