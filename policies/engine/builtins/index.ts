@@ -5,6 +5,7 @@ import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './arrays.js';
 import { bitBuiltins } from './bits.js';
 import { comparisonBuiltins } from './comparison.js';
+import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
 import { numberBuiltins } from './numbers.js';
@@ -30,6 +31,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...stringBuiltins)
     .register(...sprintfBuiltins)
     .register(...regexBuiltins)
+    .register(...globBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
