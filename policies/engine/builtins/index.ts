@@ -15,6 +15,7 @@ import { regexBuiltins } from './regex.js';
 import { setBuiltins } from './sets.js';
 import { sprintfBuiltins } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
+import { timeBuiltins } from './time.js';
 import { tracingBuiltins } from './tracing.js';
 import { typeBuiltins } from './types.js';
 
@@ -32,6 +33,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...sprintfBuiltins)
     .register(...regexBuiltins)
     .register(...globBuiltins)
+    .register(...timeBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
