@@ -5,6 +5,7 @@ import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './arrays.js';
 import { bitBuiltins } from './bits.js';
 import { comparisonBuiltins } from './comparison.js';
+import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
@@ -34,6 +35,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...regexBuiltins)
     .register(...globBuiltins)
     .register(...timeBuiltins)
+    .register(...encodingBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
