@@ -5,14 +5,18 @@ import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './arrays.js';
 import { bitBuiltins } from './bits.js';
 import { comparisonBuiltins } from './comparison.js';
+import { encodingBuiltins } from './encoding.js';
+import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
 import { numberBuiltins } from './numbers.js';
 import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
+import { regexBuiltins } from './regex.js';
 import { setBuiltins } from './sets.js';
 import { sprintfBuiltins } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
+import { timeBuiltins } from './time.js';
 import { tracingBuiltins } from './tracing.js';
 import { typeBuiltins } from './types.js';
 
@@ -28,6 +32,10 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...jsonDocumentBuiltins)
     .register(...stringBuiltins)
     .register(...sprintfBuiltins)
+    .register(...regexBuiltins)
+    .register(...globBuiltins)
+    .register(...timeBuiltins)
+    .register(...encodingBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
