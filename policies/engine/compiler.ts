@@ -5,7 +5,7 @@ import type { Body, CallTerm, ExprLiteral, Literal, Module, Query, RefTerm, Rule
 import type { BuiltinDefinition, BuiltinRegistry } from './builtins/registry.js';
 import { RegoError, RegoErrors, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { buildRuleIndex, type RuleIndex } from './rule-index.js';
-import { equals, type Value } from './value.js';
+import { canonicalText, equals, typeName, type Value } from './value.js';
 
 export type GroupKind = 'complete' | 'set' | 'object' | 'function';
 
@@ -46,7 +46,7 @@ export interface RuleFacts {
 export type RootRef = RefTerm & { root?: 'input' | 'data' };
 export type ResolvedCall = CallTerm & { builtin?: BuiltinDefinition; arity?: number };
 
-const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'print']);
+const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'internal.member_3', 'print']);
 
 class ErrorList {
   readonly errors: RegoError[] = [];
@@ -114,7 +114,10 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
         }
         group.arity = arity;
       }
-      if (rule.isDefault) {
+      if (rule.isDefault && kind === 'object') {
+        // `default p["k"] := v`: a constant entry of a partial object.
+        group.rules.push(rule);
+      } else if (rule.isDefault) {
         if (group.defaultRule !== undefined) errors.add('rego_type_error', `multiple default rules data.${path.join('.')} found`, rule.loc);
         if (kind !== 'complete' && kind !== 'function') errors.add('rego_type_error', 'default rules must be complete', rule.loc);
         group.defaultRule = rule;
@@ -563,8 +566,48 @@ class Resolver {
     for (const lit of ordered) {
       this.assignSlots(lit, scope);
       if (lit.type === 'expr') this.checkCalls(lit.term, true);
+      this.checkPatterns(lit);
     }
     return ordered;
+  }
+
+  /** Patterns that can never match their literal value are type errors, as in OPA's checker. */
+  private checkPatterns(lit: Literal): void {
+    const mismatch = (a: Term, b: Term): string | undefined => {
+      if (a.type === 'array' && b.type === 'array') {
+        if (a.items.length !== b.items.length) return `match error: mismatch in number of array elements (${a.items.length} and ${b.items.length})`;
+        for (let i = 0; i < a.items.length; i++) {
+          const inner = mismatch(a.items[i]!, b.items[i]!);
+          if (inner) return inner;
+        }
+        return undefined;
+      }
+      if (a.type === 'object' && b.type === 'object') {
+        const keys = (t: typeof a): string[] => t.entries.map(([k]) => (k.type === 'scalar' ? canonicalText(k.value) : '?')).sort();
+        const ka = keys(a);
+        const kb = keys(b);
+        if (!ka.includes('?') && !kb.includes('?') && ka.join(',') !== kb.join(',')) return `match error: object keys [${ka.join(', ')}] and [${kb.join(', ')}] differ`;
+        return undefined;
+      }
+      const composite = (t: Term): boolean => t.type === 'array' || t.type === 'object' || t.type === 'set' || t.type === 'scalar';
+      if (composite(a) && composite(b) && a.type !== b.type && (a.type === 'array' || a.type === 'object' || b.type === 'array' || b.type === 'object')) {
+        return `match error: cannot unify ${a.type} with ${b.type}`;
+      }
+      return undefined;
+    };
+    if (lit.type === 'expr' && lit.term.type === 'call' && (lit.term.name === 'eq' || lit.term.name === 'assign')) {
+      const problem = mismatch(lit.term.args[0]!, lit.term.args[1]!);
+      if (problem) this.errors.add('rego_type_error', problem, lit.loc);
+    }
+    if (lit.type === 'some-in' || lit.type === 'every') {
+      const domain = lit.domain;
+      if (domain.type === 'scalar') {
+        this.errors.add('rego_type_error', `${lit.type === 'every' ? 'every' : 'some .. in'}: the collection must be an array, object or set, got ${typeName(domain.value)}`, lit.loc);
+      } else if ((domain.type === 'array' || domain.type === 'set') && domain.items.length > 0 && lit.value.type === 'array') {
+        const problems = domain.items.map((item) => mismatch(lit.value, item));
+        if (problems.every((p) => p !== undefined)) this.errors.add('rego_type_error', problems[0]!, lit.loc);
+      }
+    }
   }
 
   /** A default value is a constant: no refs, calls or operators outside comprehensions. */

@@ -658,6 +658,12 @@ export class Evaluation implements BuiltinContext {
     if (name === 'internal.member_2') {
       return this.evalItems(call.args, 0, [], frame, ([item, collection]) => k(isMember(item!, collection!)));
     }
+    if (name === 'internal.member_3') {
+      return this.evalItems(call.args, 0, [], frame, ([key, item, collection]) => {
+        const found = lookup(collection!, key!);
+        return k(found !== undefined && !isSet(collection!) && equals(found, item!));
+      });
+    }
     if (name === 'print') return this.evalPrint(call, frame, k);
     const arity = call.arity ?? call.args.length;
     const mock = this.mocks?.get(call.functionPath ?? name);

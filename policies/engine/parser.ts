@@ -437,8 +437,27 @@ class Parser {
       negated = true;
       this.pos++;
     }
-    const term = this.expr();
+    let term = this.expr();
+    if (this.isPunct(',') && this.keywords.has('in') && this.depth === 0) term = this.keyValueMembership(term);
     return { type: 'expr', negated, term, with: this.withModifiers(), loc: this.loc(start) };
+  }
+
+  /** `k, v in xs` as an expression: key-value membership. */
+  private keyValueMembership(key: Term): Term {
+    const pos = this.pos;
+    this.pos++;
+    try {
+      const value = this.exprRelation();
+      if (this.isKeyword('in')) {
+        const op = this.tok;
+        this.pos++;
+        return this.call('internal.member_3', [key, value, this.exprRelation()], op);
+      }
+    } catch (error) {
+      if (!(error instanceof RegoError)) throw error;
+    }
+    this.pos = pos;
+    return key;
   }
 
   private withModifiers(): WithModifier[] {
