@@ -288,14 +288,13 @@ export class Evaluation implements BuiltinContext {
     }
     this.data = keys.length === 0 ? value : upsert(this.data, keys, value);
     this.overridden = new Set(this.overridden);
+    // Documents at the path (rules included) are replaced; a path below every node only patches base data.
     let node: DocNode | undefined = this.setup.rules.root;
     for (const key of keys) {
-      const next: DocNode | undefined = typeof key === 'string' ? node.children.get(key) : undefined;
-      if (next === undefined) break;
-      node = next;
-      if (node.group) break;
+      node = typeof key === 'string' ? node.children.get(key) : undefined;
+      if (node === undefined) break;
     }
-    if (node !== this.setup.rules.root || keys.length === 0) this.overridden.add(node);
+    if (node !== undefined) this.overridden.add(node);
   }
 
   // ---- terms

@@ -1,6 +1,7 @@
 import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
 
@@ -43,6 +44,12 @@ describe('weft policy', () => {
     expect(result.stdout).toMatch(/data\.authz_test\.test_alice: PASS/);
     expect(result.stdout).toMatch(/data\.authz_test\.test_wrong: FAIL/);
     expect(result.stdout).toContain('1 passed, 1 failed');
+  });
+
+  it("test passes the project's own policy library", async () => {
+    const result = await runWeft(['policy', 'test', fileURLToPath(new URL('../../policies/', import.meta.url))]);
+    expect(result.stdout).toMatch(/^\d+ passed, 0 failed$/m);
+    expect(result.code).toBe(0);
   });
 
   it('check lists every error with its location', async () => {

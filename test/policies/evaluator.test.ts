@@ -97,6 +97,8 @@ via_with if allow with input as {"user": "alice"}
 via_path if allow with input.user as "alice"
 limit := data.config.limit
 over if limit > 5 with data.config.limit as 10
+own := data.t.cfg.n
+own_over if own > 5 with data.t.cfg.n as 10
 double(x) := x * 2
 triple(x) := x * 3
 mocked := y if y := double(2) with double as triple
@@ -105,6 +107,8 @@ counted := n if n := count([1, 2]) with count as 7`,
     expect(value(p, 'data.t.via_with', { input: { user: 'bob' } })).toBe(true);
     expect(value(p, 'data.t.via_path', { input: { user: 'bob' } })).toBe(true);
     expect(value(p, 'data.t.over', { data: { config: { limit: 1 } } })).toBe(true);
+    // A path through a package of rules patches base data and keeps the package's rules.
+    expect(value(p, 'data.t.own_over')).toBe(true);
     expect(value(p, 'data.t.mocked')).toBe(6);
     expect(value(p, 'data.t.counted')).toBe(7);
   });
