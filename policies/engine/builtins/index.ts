@@ -5,11 +5,13 @@ import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './arrays.js';
 import { bitBuiltins } from './bits.js';
 import { comparisonBuiltins } from './comparison.js';
+import { cryptoBuiltins } from './crypto.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
 import { numberBuiltins } from './numbers.js';
+import { jwtBuiltins } from './jwt.js';
 import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
 import { regexBuiltins } from './regex.js';
@@ -36,6 +38,8 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...globBuiltins)
     .register(...timeBuiltins)
     .register(...encodingBuiltins)
+    .register(...cryptoBuiltins)
+    .register(...jwtBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
