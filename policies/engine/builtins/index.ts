@@ -10,6 +10,7 @@ import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
+import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
 import { jwtBuiltins } from './jwt.js';
 import { objectBuiltins } from './objects.js';
@@ -40,6 +41,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...encodingBuiltins)
     .register(...cryptoBuiltins)
     .register(...jwtBuiltins)
+    .register(...netBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
