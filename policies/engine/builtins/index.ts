@@ -16,12 +16,15 @@ import { jwtBuiltins } from './jwt.js';
 import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
 import { regexBuiltins } from './regex.js';
+import { semverBuiltins } from './semver.js';
 import { setBuiltins } from './sets.js';
 import { sprintfBuiltins } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
 import { timeBuiltins } from './time.js';
 import { tracingBuiltins } from './tracing.js';
 import { typeBuiltins } from './types.js';
+import { unitBuiltins } from './units.js';
+import { uuidBuiltins } from './uuid.js';
 
 export function createStandardBuiltins(): BuiltinRegistry {
   return new BuiltinRegistry()
@@ -42,6 +45,9 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...cryptoBuiltins)
     .register(...jwtBuiltins)
     .register(...netBuiltins)
+    .register(...unitBuiltins)
+    .register(...semverBuiltins)
+    .register(...uuidBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)
