@@ -69,7 +69,8 @@ function parseAmount(name: string, raw: string, allowSign: boolean, suffixOf: (s
 
 function exactOrFloat(amount: Amount): RegoNumber {
   if (amount.numerator % amount.denominator === 0n) return fromBigInt(amount.numerator / amount.denominator);
-  return Number(amount.numerator) / Number(amount.denominator);
+  // The denominator is a power of ten: reading the decimal text rounds once, correctly.
+  return Number(`${amount.numerator}e-${amount.denominator.toString().length - 1}`);
 }
 
 export const unitBuiltins = [
