@@ -45,18 +45,60 @@ function mapKey(value: Value): MapKey {
 }
 
 export class RegoObject {
+  private entryMap: ReadonlyMap<MapKey, readonly [Value, Value]> | undefined;
+  /** Plain JSON object this value stands for, converted on access (see `fromPlainJSON`). */
+  private readonly plain: Readonly<Record<string, unknown>> | undefined;
+  private converted: Map<string, Value> | undefined;
+
   /** @internal */
-  constructor(private readonly map: ReadonlyMap<MapKey, readonly [Value, Value]>) {}
+  constructor(map: ReadonlyMap<MapKey, readonly [Value, Value]> | undefined, plain?: Readonly<Record<string, unknown>>) {
+    this.entryMap = map;
+    this.plain = plain;
+  }
 
   static readonly empty = new RegoObject(new Map());
+
+  /** @internal A value backed by a plain JSON object, whose members are converted when first read. */
+  static fromPlain(plain: Readonly<Record<string, unknown>>): RegoObject {
+    return new RegoObject(undefined, plain);
+  }
+
+  private get map(): ReadonlyMap<MapKey, readonly [Value, Value]> {
+    if (this.entryMap === undefined) {
+      const map = new Map<MapKey, readonly [Value, Value]>();
+      for (const key of Object.keys(this.plain!)) map.set(key, [key, this.plainMember(key)!]);
+      this.entryMap = map;
+    }
+    return this.entryMap;
+  }
+
+  private plainMember(key: string): Value | undefined {
+    const plain = this.plain!;
+    if (!Object.hasOwn(plain, key)) return undefined;
+    const raw = plain[key];
+    if (raw === null || typeof raw !== 'object') return fromPlainJSON(raw);
+    this.converted ??= new Map();
+    let value = this.converted.get(key);
+    if (value === undefined) {
+      value = fromPlainJSON(raw);
+      this.converted.set(key, value);
+    }
+    return value;
+  }
 
   get size(): number {
     return this.map.size;
   }
   get(key: Value): Value | undefined {
+    if (this.entryMap === undefined && this.plain !== undefined) {
+      return typeof key === 'string' ? this.plainMember(key) : undefined;
+    }
     return this.map.get(mapKey(key))?.[1];
   }
   has(key: Value): boolean {
+    if (this.entryMap === undefined && this.plain !== undefined) {
+      return typeof key === 'string' && Object.hasOwn(this.plain, key);
+    }
     return this.map.has(mapKey(key));
   }
   *entries(): IterableIterator<readonly [Value, Value]> {
@@ -316,6 +358,30 @@ export function fromJSON(data: unknown): Value {
       const builder = new ObjectBuilder();
       for (const key of Object.keys(data)) builder.set(key, fromJSON((data as Record<string, unknown>)[key]));
       return builder.build();
+    }
+    default:
+      throw new TypeError(`cannot convert ${typeof data} to a Rego value`);
+  }
+}
+
+/**
+ * Like `fromJSON`, but objects are converted lazily, member by member, when the evaluation reads
+ * them: an input document costs only what the policy looks at. The data must not change while
+ * the value is in use.
+ */
+export function fromPlainJSON(data: unknown): Value {
+  if (data === null || data === undefined) return null;
+  switch (typeof data) {
+    case 'boolean':
+    case 'string':
+    case 'number':
+      return data;
+    case 'bigint':
+      return normalizeNumber(data);
+    case 'object': {
+      if (Array.isArray(data)) return Object.freeze(data.map(fromPlainJSON));
+      if (data instanceof RegoObject || data instanceof RegoSet) return data;
+      return RegoObject.fromPlain(data as Record<string, unknown>);
     }
     default:
       throw new TypeError(`cannot convert ${typeof data} to a Rego value`);

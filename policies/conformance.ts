@@ -1,0 +1,180 @@
+// Runs Rego conformance case files (format: ../shared/conformance/README.md) against the engine.
+// Cases sharing the same modules are compiled once.
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { compile, type PolicySet, type ValueRow } from './index.js';
+import { canonicalText, equals, fromJSON, makeObject, makeSet, compare, isArray, makeArray, type Value } from './engine/value.js';
+
+export interface CaseFailure {
+  readonly file: string;
+  readonly note: string;
+  readonly expected: string;
+  readonly got: string;
+}
+
+export interface ConformanceReport {
+  passed: number;
+  failed: number;
+  skipped: number;
+  readonly failures: CaseFailure[];
+}
+
+interface Case {
+  note: string;
+  modules?: string[];
+  data?: unknown;
+  input?: unknown;
+  query: string;
+  want_result?: unknown;
+  no_result?: boolean;
+  error?: string;
+  want_prints?: string[];
+  strict?: boolean;
+  skip?: boolean;
+  sort_bindings?: boolean;
+}
+
+const UNDEFINED_MARK = '#undefined';
+
+function caseFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir).sort()) {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) out.push(...caseFiles(path));
+    else if (name.endsWith('.yaml') || name.endsWith('.yml')) out.push(path);
+  }
+  return out;
+}
+
+/** Decodes the case encodings (`set!`, `object!`, `#undefined`) into values. */
+function decode(data: unknown): Value | undefined {
+  if (data === UNDEFINED_MARK) return undefined;
+  if (typeof data === 'bigint') return fromJSON(data);
+  if (data === null || typeof data !== 'object') return fromJSON(data);
+  if (Array.isArray(data)) return makeArray(data.map((d) => decode(d) ?? null));
+  const record = data as Record<string, unknown>;
+  const keys = Object.keys(record);
+  if (keys.length === 1 && keys[0] === 'set!') return makeSet((record['set!'] as unknown[]).map((d) => decode(d) ?? null));
+  if (keys.length === 1 && keys[0] === 'object!') {
+    return makeObject((record['object!'] as { key: unknown; value: unknown }[]).map((e) => [decode(e.key) ?? null, decode(e.value) ?? null] as const));
+  }
+  const entries: [Value, Value][] = [];
+  for (const key of keys) {
+    const value = decode(record[key]);
+    if (value !== undefined) entries.push([key, value]);
+  }
+  return makeObject(entries);
+}
+
+function many(value: unknown): unknown[] | undefined {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    const record = value as Record<string, unknown>;
+    if (Object.keys(record).length === 1 && Array.isArray(record['many!'])) return record['many!'] as unknown[];
+  }
+  return undefined;
+}
+
+/** The result of a query as the case format describes it. */
+function resultValue(rows: readonly ValueRow[]): Value | undefined {
+  const rowValue = (row: ValueRow): Value => {
+    if (Object.keys(row.bindings).length > 0) return makeObject(Object.entries(row.bindings));
+    const exprs = row.expressions.map((v) => v ?? null);
+    return exprs.length === 1 ? exprs[0]! : makeArray(exprs);
+  };
+  if (rows.length === 0) return undefined;
+  if (rows.length === 1) return rowValue(rows[0]!);
+  return makeArray(rows.map(rowValue));
+}
+
+function show(value: Value | undefined): string {
+  return value === undefined ? 'undefined' : canonicalText(value);
+}
+
+export function runConformance(root: string, options: { regoVersionOf?: (file: string) => 0 | 1 } = {}): ConformanceReport {
+  const report: ConformanceReport = { passed: 0, failed: 0, skipped: 0, failures: [] };
+  const compiled = new Map<string, PolicySet | Error>();
+  const versionOf = options.regoVersionOf ?? ((file: string) => (file.endsWith('binding/bindings.yaml') ? 1 : 0));
+  for (const path of caseFiles(root)) {
+    const file = relative(root, path);
+    let doc: { cases?: Case[] };
+    try {
+      doc = parseYaml(readFileSync(path, 'utf8'), { intAsBigInt: true }) as { cases?: Case[] };
+    } catch (error) {
+      report.failed++;
+      report.failures.push({ file, note: '(file)', expected: 'valid YAML', got: (error as Error).message });
+      continue;
+    }
+    for (const c of doc.cases ?? []) {
+      if (c.skip) {
+        report.skipped++;
+        continue;
+      }
+      const failure = runCase(c, versionOf(path), compiled);
+      if (failure === undefined) report.passed++;
+      else {
+        report.failed++;
+        report.failures.push({ file, note: c.note, ...failure });
+      }
+    }
+  }
+  return report;
+}
+
+function runCase(c: Case, regoVersion: 0 | 1, compiled: Map<string, PolicySet | Error>): { expected: string; got: string } | undefined {
+  const modules = c.modules ?? [];
+  const key = JSON.stringify([regoVersion, modules]);
+  let policy = compiled.get(key);
+  if (policy === undefined) {
+    try {
+      policy = compile(modules.map((source, i) => ({ file: `module${i}.rego`, source, regoVersion })));
+    } catch (error) {
+      policy = error as Error;
+    }
+    compiled.set(key, policy);
+  }
+  const inputs = many(c.input) ?? [c.input];
+  const manyInputs = many(c.input) !== undefined;
+  // `many!` in the result of a single evaluation lists its several results.
+  const wants = manyInputs ? (many(c.want_result) ?? [c.want_result]) : many(c.want_result) !== undefined ? [many(c.want_result)] : [c.want_result];
+  const prints: string[] = [];
+  try {
+    if (policy instanceof Error) throw policy;
+    const data = c.data === undefined ? undefined : decode(c.data);
+    for (let i = 0; i < inputs.length; i++) {
+      const input = inputs[i] === undefined ? undefined : decode(inputs[i]);
+      const rows = policy.queryValues(c.query, {
+        ...(input !== undefined ? { input } : {}),
+        ...(data !== undefined ? { data } : {}),
+        strict: c.strict !== false,
+        print: (line) => prints.push(line),
+        nowNs: BigInt(Date.now()) * 1_000_000n,
+      });
+      if (c.error !== undefined) continue;
+      const got = resultValue(rows);
+      if (c.no_result) {
+        if (got !== undefined) return { expected: 'no result', got: show(got) };
+        continue;
+      }
+      if (c.want_result === undefined && c.want_prints !== undefined) continue;
+      const want = decode(wants[Math.min(i, wants.length - 1)]);
+      if (!sameResult(want, got, c.sort_bindings === true)) return { expected: show(want), got: show(got) };
+    }
+  } catch (error) {
+    if (c.error !== undefined) return undefined;
+    return { expected: c.no_result ? 'no result' : show(decode(wants[0])), got: `error: ${(error as Error).message.split('\n').slice(0, 2).join(' ')}` };
+  }
+  if (c.error !== undefined) return { expected: `error: ${c.error}`, got: 'success' };
+  if (c.want_prints !== undefined && JSON.stringify(prints) !== JSON.stringify(c.want_prints)) {
+    return { expected: `prints ${JSON.stringify(c.want_prints)}`, got: `prints ${JSON.stringify(prints)}` };
+  }
+  return undefined;
+}
+
+function sameResult(want: Value | undefined, got: Value | undefined, sortRows: boolean): boolean {
+  if (want === undefined || got === undefined) return want === got;
+  if (sortRows && isArray(want) && isArray(got)) {
+    return equals(makeArray([...want].sort(compare)), makeArray([...got].sort(compare)));
+  }
+  return equals(want, got);
+}

@@ -1,0 +1,139 @@
+// Rule indexing: picks, for a group of rules, the input refs that rules compare with constants
+// (`input.x == "GET"`, `startswith(input.path, "/api/")`) and maps each constant to the rules
+// that can match, so evaluation cost does not grow with rules that cannot match.
+import type { Rule, Term } from './ast.js';
+import type { RootRef } from './compiler.js';
+import type { Value } from './value.js';
+
+/** A ref into input with a constant path, e.g. `input.attributes.request.http.method`. */
+export type InputPath = readonly string[];
+
+interface Constraint {
+  readonly path: InputPath;
+  readonly key: string;
+  readonly kind: 'eq' | 'prefix';
+  readonly value: Value;
+}
+
+export interface RuleIndex {
+  readonly path: InputPath;
+  readonly equal: Map<Value, Rule[]>;
+  /** Prefix length -> prefix -> rules. */
+  readonly prefixes: Map<number, Map<string, Rule[]>>;
+  /** Rules not constrained on this path. */
+  readonly rest: RuleIndex | readonly Rule[];
+}
+
+function inputPath(term: Term): InputPath | undefined {
+  if (term.type !== 'ref' || (term as RootRef).root !== 'input') return undefined;
+  const path: string[] = [];
+  for (const seg of term.path) {
+    if (seg.type !== 'scalar' || typeof seg.value !== 'string') return undefined;
+    path.push(seg.value);
+  }
+  return path;
+}
+
+function isIndexable(value: Value): boolean {
+  return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
+}
+
+function constraintsOf(rule: Rule): Constraint[] {
+  const out: Constraint[] = [];
+  for (const lit of rule.body) {
+    if (lit.type !== 'expr' || lit.negated || lit.with.length > 0 || lit.term.type !== 'call') continue;
+    const { name, args } = lit.term;
+    if ((name === 'equal' || name === 'eq') && args.length === 2) {
+      for (const [a, b] of [
+        [args[0]!, args[1]!],
+        [args[1]!, args[0]!],
+      ] as const) {
+        const path = inputPath(a);
+        if (path && b.type === 'scalar' && isIndexable(b.value)) {
+          out.push({ path, key: path.join('\u0000'), kind: 'eq', value: b.value });
+          break;
+        }
+      }
+    } else if (name === 'startswith' && args.length === 2) {
+      const path = inputPath(args[0]!);
+      const prefix = args[1]!;
+      if (path && prefix.type === 'scalar' && typeof prefix.value === 'string') {
+        out.push({ path, key: path.join('\u0000'), kind: 'prefix', value: prefix.value });
+      }
+    }
+  }
+  return out;
+}
+
+/** An index over `rules`, or undefined when no input ref discriminates enough of them. */
+export function buildRuleIndex(rules: readonly Rule[]): RuleIndex | undefined {
+  const constraints = new Map(rules.map((rule) => [rule, constraintsOf(rule)]));
+  return build(rules, constraints);
+}
+
+function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): RuleIndex | undefined {
+  const counts = new Map<string, { path: InputPath; count: number }>();
+  for (const rule of rules) {
+    const seen = new Set<string>();
+    for (const c of constraints.get(rule)!) {
+      if (seen.has(c.key)) continue;
+      seen.add(c.key);
+      const entry = counts.get(c.key) ?? { path: c.path, count: 0 };
+      entry.count++;
+      counts.set(c.key, entry);
+    }
+  }
+  let best: { key: string; path: InputPath; count: number } | undefined;
+  for (const [key, entry] of counts) if (best === undefined || entry.count > best.count) best = { key, ...entry };
+  if (best === undefined || best.count < 2) return undefined;
+  const equal = new Map<Value, Rule[]>();
+  const prefixes = new Map<number, Map<string, Rule[]>>();
+  const rest: Rule[] = [];
+  for (const rule of rules) {
+    const own = constraints.get(rule)!.filter((c) => c.key === best.key);
+    // An equality pins the value; otherwise the longest prefix is the tightest constraint.
+    const eq = own.find((c) => c.kind === 'eq');
+    if (eq) {
+      const list = equal.get(eq.value) ?? [];
+      list.push(rule);
+      equal.set(eq.value, list);
+      continue;
+    }
+    const prefix = own.filter((c) => c.kind === 'prefix').sort((a, b) => (b.value as string).length - (a.value as string).length)[0];
+    if (prefix) {
+      const text = prefix.value as string;
+      let byLength = prefixes.get(text.length);
+      if (byLength === undefined) {
+        byLength = new Map();
+        prefixes.set(text.length, byLength);
+      }
+      const list = byLength.get(text) ?? [];
+      list.push(rule);
+      byLength.set(text, list);
+      continue;
+    }
+    rest.push(rule);
+  }
+  const remaining = new Map([...constraints].map(([rule, cs]) => [rule, cs.filter((c) => c.key !== best.key)]));
+  return { path: best.path, equal, prefixes, rest: build(rest, remaining) ?? rest };
+}
+
+/** Rules of the index that may match, given a lookup of input paths. */
+export function candidateRules(index: RuleIndex, lookup: (path: InputPath) => Value | undefined, out: Rule[]): Rule[] {
+  const value = lookup(index.path);
+  if (value !== undefined) {
+    const equal = index.equal.get(value);
+    if (equal) for (const rule of equal) out.push(rule);
+    if (typeof value === 'string') {
+      for (const [length, byPrefix] of index.prefixes) {
+        if (length > value.length) continue;
+        const rules = byPrefix.get(value.slice(0, length));
+        if (rules) for (const rule of rules) out.push(rule);
+      }
+    }
+  }
+  if (Array.isArray(index.rest)) {
+    for (const rule of index.rest as readonly Rule[]) out.push(rule);
+  } else candidateRules(index.rest as RuleIndex, lookup, out);
+  return out;
+}
