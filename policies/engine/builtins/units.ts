@@ -51,7 +51,13 @@ interface Amount {
   readonly denominator: bigint;
 }
 
-function parseAmount(name: string, raw: string, allowSign: boolean, suffixOf: (suffix: string) => Multiplier | undefined): Amount {
+/** The amount, or undefined for an unknown unit (OPA's non-strict outcome, e.g. "1mb" in units.parse). */
+function parseAmount(
+  name: string,
+  raw: string,
+  allowSign: boolean,
+  suffixOf: (suffix: string) => Multiplier | undefined,
+): Amount | undefined {
   const text = raw.replace(/^"(.*)"$/s, '$1');
   if (/\s/.test(text)) throw builtinError(name, 'spaces not allowed in resource string');
   const match = (allowSign ? /^([-+]?)(\d*)(?:\.(\d*))?(.*)$/s : /^()(\d*)(?:\.(\d*))?(.*)$/s).exec(text)!;
@@ -59,7 +65,7 @@ function parseAmount(name: string, raw: string, allowSign: boolean, suffixOf: (s
   if (integer === '' && fraction === '') throw builtinError(name, `no amount provided in ${JSON.stringify(raw)}`);
   if (integer.length + fraction.length > 400) throw builtinError(name, 'amount has too many digits');
   const multiplier = suffixOf(suffix);
-  if (multiplier === undefined) throw builtinError(name, `unknown unit ${JSON.stringify(suffix)} in ${JSON.stringify(raw)}`);
+  if (multiplier === undefined) return undefined;
   let numerator = BigInt(`${integer}${fraction}` || '0') * (sign === '-' ? -1n : 1n);
   let denominator = 10n ** BigInt(fraction.length);
   if (multiplier.exponent >= 0) numerator *= multiplier.base ** BigInt(multiplier.exponent);
@@ -67,7 +73,8 @@ function parseAmount(name: string, raw: string, allowSign: boolean, suffixOf: (s
   return { numerator, denominator };
 }
 
-function exactOrFloat(amount: Amount): RegoNumber {
+function exactOrFloat(amount: Amount | undefined): RegoNumber | undefined {
+  if (amount === undefined) return undefined;
   if (amount.numerator % amount.denominator === 0n) return fromBigInt(amount.numerator / amount.denominator);
   // The denominator is a power of ten: reading the decimal text rounds once, correctly.
   return Number(`${amount.numerator}e-${amount.denominator.toString().length - 1}`);
@@ -82,6 +89,6 @@ export const unitBuiltins = [
   // Bytes are whole: a fractional result is truncated, as OPA does.
   define('units.parse_bytes', ['string'], ([text]) => {
     const amount = parseAmount('units.parse_bytes', text as string, false, byteSuffix);
-    return fromBigInt(amount.numerator / amount.denominator);
+    return amount === undefined ? undefined : fromBigInt(amount.numerator / amount.denominator);
   }),
 ];

@@ -20,7 +20,7 @@ describe('units', () => {
     expect(call('units.parse', '-2k')).toBe(-2000);
     expect(call('units.parse', '.5')).toBe(0.5);
     expectFailure('units.parse', ['1 m'], 'eval_builtin_error', 'units.parse: spaces not allowed in resource string');
-    expectFailure('units.parse', ['1mb'], 'eval_builtin_error', 'unknown unit "mb"');
+    expect(call('units.parse', '1mb')).toBeUndefined();
     expectFailure('units.parse', ['K'], 'eval_builtin_error', 'no amount provided');
     expectFailure('units.parse', ['1'.repeat(500)], 'eval_builtin_error', 'too many digits');
   });
@@ -36,7 +36,7 @@ describe('units', () => {
     expect(call('units.parse_bytes', '1QB')).toBe(10n ** 30n);
     expectFailure('units.parse_bytes', ['-1KB'], 'eval_builtin_error', 'no amount provided');
     expectFailure('units.parse_bytes', ['1 KB'], 'eval_builtin_error', 'spaces not allowed');
-    expectFailure('units.parse_bytes', ['1XB'], 'eval_builtin_error', 'unknown unit "XB"');
+    expect(call('units.parse_bytes', '1XB')).toBeUndefined();
   });
 });
 
