@@ -5,20 +5,26 @@ import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './arrays.js';
 import { bitBuiltins } from './bits.js';
 import { comparisonBuiltins } from './comparison.js';
+import { cryptoBuiltins } from './crypto.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
+import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
+import { jwtBuiltins } from './jwt.js';
 import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
 import { regexBuiltins } from './regex.js';
+import { semverBuiltins } from './semver.js';
 import { setBuiltins } from './sets.js';
 import { sprintfBuiltins } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
 import { timeBuiltins } from './time.js';
 import { tracingBuiltins } from './tracing.js';
 import { typeBuiltins } from './types.js';
+import { unitBuiltins } from './units.js';
+import { uuidBuiltins } from './uuid.js';
 
 export function createStandardBuiltins(): BuiltinRegistry {
   return new BuiltinRegistry()
@@ -36,6 +42,12 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...globBuiltins)
     .register(...timeBuiltins)
     .register(...encodingBuiltins)
+    .register(...cryptoBuiltins)
+    .register(...jwtBuiltins)
+    .register(...netBuiltins)
+    .register(...unitBuiltins)
+    .register(...semverBuiltins)
+    .register(...uuidBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
     .register(...bitBuiltins)

@@ -118,15 +118,13 @@ export function parseDuration(text: string): bigint {
   return negative ? -total : total;
 }
 
-/** Go's AddDate: fields added, then normalised (Oct 31 + 1 month = Dec 1). */
-function addDate(instant: Instant, years: bigint, months: bigint, days: bigint): bigint {
+/** Go's AddDate: fields added, then normalised (Oct 31 + 1 month = Dec 1). Undefined beyond int64 ns. */
+function addDate(instant: Instant, years: bigint, months: bigint, days: bigint): bigint | undefined {
   const civil = toCivil(instant.ns, instant.zone);
   const year = BigInt(civil.year) + years + (BigInt(civil.month - 1) + months) / 12n;
-  if (year < BigInt(representableYears[0]) - 1n || year > BigInt(representableYears[1]) + 1n) {
-    throw builtinError('time.add_date', 'time outside of valid range');
-  }
-  if (days > 200_000n || days < -200_000n) throw builtinError('time.add_date', 'time outside of valid range');
-  return fromCivil(
+  if (year < BigInt(representableYears[0]) - 1n || year > BigInt(representableYears[1]) + 1n) return undefined;
+  if (days > 200_000n || days < -200_000n) return undefined;
+  const result = fromCivil(
     {
       year: civil.year + Number(years),
       month: civil.month + Number(months),
@@ -138,6 +136,7 @@ function addDate(instant: Instant, years: bigint, months: bigint, days: bigint):
     },
     instant.zone,
   );
+  return inInt64Range(result) ? result : undefined;
 }
 
 /** OPA's time.diff: calendar difference, larger minus smaller, in the first instant's zone. */
@@ -208,7 +207,8 @@ export const timeBuiltins = [
       integerOperand(name, 3, months!),
       integerOperand(name, 4, days!),
     );
-    return nsResult(name, result);
+    // Beyond int64 nanoseconds the result is undefined (OPA's non-strict outcome of its range error).
+    return result === undefined ? undefined : normalizeNumber(result);
   }),
   define('time.diff', [['number', 'array'], ['number', 'array']], ([a, b]) =>
     makeArray(diff(instantOperand('time.diff', a!), instantOperand('time.diff', b!))),
