@@ -520,9 +520,10 @@ class Resolver {
     let node: DocNode | undefined = this.root;
     for (const seg of ref.path) {
       if (node.group) break;
-      // A computed key: the document read is only known at evaluation time.
-      if (seg.type !== 'scalar' || typeof seg.value !== 'string') return ref;
-      const next: DocNode | undefined = node.children.get(seg.value);
+      // A number never names a rule; a computed key may read any document below this node.
+      if (seg.type === 'scalar' && typeof seg.value !== 'string') return ref;
+      if (seg.type !== 'scalar') break;
+      const next: DocNode | undefined = node.children.get(seg.value as string);
       if (next === undefined) return ref;
       node = next;
     }
