@@ -296,7 +296,7 @@ class Parser {
   private ruleBody(allowBrace: boolean): Body | undefined {
     if (this.isWord('if') && !this.tok.newlineBefore) {
       this.pos++;
-      if (this.isPunct('{')) return this.braceBody();
+      if (this.isPunct('{')) return this.comprehensionAsBody() ?? this.braceBody();
       return [this.literal()];
     }
     if (this.isPunct('{') && allowBrace) {
@@ -304,6 +304,23 @@ class Parser {
       return this.braceBody();
     }
     if (this.isPunct('{') && this.regoVersion === 0 && !this.tok.newlineBefore) return this.braceBody();
+    return undefined;
+  }
+
+  /** `p if { x | body }`: a body that is a single set or object comprehension (as OPA reads it). */
+  private comprehensionAsBody(): Body | undefined {
+    const pos = this.pos;
+    const start = this.tok;
+    try {
+      const term = this.term();
+      if (term.type === 'comprehension' && (this.tok.newlineBefore || this.tok.kind === 'eof')) {
+        return [{ type: 'expr', negated: false, term, with: [], loc: this.loc(start) }];
+      }
+    } catch (error) {
+      if (!(error instanceof RegoError)) throw error;
+    }
+    this.pos = pos;
+    this.depth = 0;
     return undefined;
   }
 
