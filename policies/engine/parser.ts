@@ -252,14 +252,10 @@ class Parser {
       if (body !== undefined) this.fail('default rules must not have a body', bodyStart);
     }
     if (!assigned) {
-      const last = ref[ref.length - 1]!;
       if (!v1 && ref.length === 2 && !args) {
-        // v0 `p[x] { ... }`: a partial set.
-        const isBracket = (last as { bracket?: boolean }).bracket === true;
-        if (isBracket) {
-          kind = 'multi';
-          value = ref.pop()!;
-        }
+        // v0 `p[x] { ... }` (and `p.x { ... }`, the same ref): a partial set.
+        kind = 'multi';
+        value = ref.pop()!;
       }
       if (v1 && body === undefined) {
         if (ref.length > 1 && kind !== 'function') this.fail('`contains` keyword is required for partial set rules', start);
