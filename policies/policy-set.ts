@@ -240,12 +240,20 @@ export function compile(modules: readonly ModuleSource[] | Readonly<Record<strin
       parsed.push(parseModule(m.source, m.file, { regoVersion: m.regoVersion ?? options.regoVersion ?? 1 }));
     } catch (error) {
       if (error instanceof RegoError) errors.push(error);
+      else if (error instanceof RangeError) errors.push(new RegoError('rego_parse_error', 'expressions nested too deeply', { file: m.file, row: 1, col: 1 }));
       else throw error;
     }
   }
   if (errors.length > 0) throw new RegoErrors(errors);
   const builtins = options.builtins ?? standardBuiltins();
-  return new PolicySet(compileModules(parsed, builtins), builtins, options.data);
+  let rules: CompiledRules;
+  try {
+    rules = compileModules(parsed, builtins);
+  } catch (error) {
+    if (error instanceof RangeError) throw new RegoErrors([new RegoError('rego_compile_error', 'expressions nested too deeply')]);
+    throw error;
+  }
+  return new PolicySet(rules, builtins, options.data);
 }
 
 let standard: BuiltinRegistry | undefined;
