@@ -120,7 +120,7 @@ export function runConformance(root: string, options: { regoVersionOf?: (file: s
     const file = relative(root, path);
     let doc: { cases?: Case[] };
     try {
-      const parsed = parseYaml(readFileSync(path, 'utf8'), { intAsBigInt: true, mapAsMap: true }) as Map<string, unknown>;
+      const parsed = parseYaml(readFileSync(path, 'utf8'), { intAsBigInt: true, mapAsMap: true, logLevel: 'error' }) as Map<string, unknown>;
       doc = { cases: ((parsed.get('cases') as Map<string, unknown>[] | undefined) ?? []).map(caseOf) };
     } catch (error) {
       report.failed++;

@@ -174,7 +174,8 @@ export class Evaluation implements BuiltinContext {
         );
       case 'every':
         return this.evalTerm(lit.domain, frame, (domain) => {
-          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return false;
+          // Nothing to iterate over (a scalar domain): every holds vacuously.
+          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return k();
           let all = true;
           this.forEachMember(domain, (key, value) => {
             const ok = lit.key
