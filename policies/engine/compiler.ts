@@ -808,15 +808,26 @@ class Resolver {
           domain: this.resolveTerm(lit.domain, scope),
           with: withs,
         };
-      case 'every':
+      case 'every': {
+        // The key and value of `every` are fresh variables, whatever the enclosing body binds.
+        const renames = new Map<string, string>();
+        for (const t of [lit.key, lit.value]) {
+          if (t === undefined) continue;
+          for (const name of varsIn(t, new Set())) {
+            if (!name.startsWith('$')) renames.set(name, `$every${scope.wildcard++}_${name}`);
+          }
+        }
+        for (const fresh of renames.values()) scope.locals.add(fresh);
+        const renamed = renameVars(lit, renames) as typeof lit;
         return {
-          ...lit,
-          ...(lit.key ? { key: this.resolveTerm(lit.key, scope) } : {}),
-          value: this.resolveTerm(lit.value, scope),
+          ...renamed,
+          ...(renamed.key ? { key: this.resolveTerm(renamed.key, scope) } : {}),
+          value: this.resolveTerm(renamed.value, scope),
           domain: this.resolveTerm(lit.domain, scope),
-          body: lit.body.map((l) => this.resolveLiteral(l, scope)),
+          body: renamed.body.map((l) => this.resolveLiteral(l, scope)),
           with: withs,
         };
+      }
     }
   }
 
@@ -1033,6 +1044,19 @@ function refName(term: Term): string | undefined {
     parts.push(seg.value);
   }
   return parts.join('.');
+}
+
+/** A copy of an AST fragment with variables renamed (`renames`: old name -> new name). */
+function renameVars<T>(node: T, renames: ReadonlyMap<string, string>): T {
+  if (renames.size === 0 || node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map((item: unknown) => renameVars(item, renames)) as T;
+  const record = node as Record<string, unknown>;
+  if (record['type'] === 'var' && typeof record['name'] === 'string' && renames.has(record['name'])) {
+    return { ...record, name: renames.get(record['name']) } as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) out[key] = key === 'loc' ? value : renameVars(value, renames);
+  return out as T;
 }
 
 /** Vars a comprehension shares with its enclosing body: all it mentions but what it declares. */

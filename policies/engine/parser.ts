@@ -60,6 +60,8 @@ class Parser {
   private depth = 0;
   private readonly keywords = new Set<string>();
   private regoV1Import = false;
+  /** Whether the rule body just parsed was introduced by `if`. */
+  private bodyUsedIf = false;
   private futureImported = false;
 
   constructor(
@@ -246,14 +248,15 @@ class Parser {
     }
     const v1 = this.regoVersion === 1;
     const bodyStart = this.tok;
+    this.bodyUsedIf = false;
     let body = this.ruleBody(!assigned || kind === 'multi' || isDefault);
     if (isDefault) {
       if (!assigned) this.fail('default rules must have a value', start);
       if (body !== undefined) this.fail('default rules must not have a body', bodyStart);
     }
     if (!assigned) {
-      if (!v1 && ref.length === 2 && !args) {
-        // v0 `p[x] { ... }` (and `p.x { ... }`, the same ref): a partial set.
+      if (!v1 && ref.length === 2 && !args && !this.bodyUsedIf) {
+        // v0 `p[x] { ... }` (and `p.x { ... }`, the same ref): a partial set; with `if`, an object as in v1.
         kind = 'multi';
         value = ref.pop()!;
       }
@@ -292,6 +295,7 @@ class Parser {
   private ruleBody(allowBrace: boolean): Body | undefined {
     if (this.isWord('if') && !this.tok.newlineBefore) {
       this.pos++;
+      this.bodyUsedIf = true;
       if (this.isPunct('{')) return this.comprehensionAsBody() ?? this.braceBody();
       return [this.literal()];
     }
