@@ -4,7 +4,7 @@ import type { Body, Module, Query } from './engine/ast.js';
 import { createStandardBuiltins } from './engine/builtins/index.js';
 import type { BuiltinRegistry } from './engine/builtins/registry.js';
 import { compileModules, compileQuery, type CompiledRules } from './engine/compiler.js';
-import { RegoError, RegoErrors } from './engine/errors.js';
+import { RegoError, RegoErrors, type Location } from './engine/errors.js';
 import { Evaluation } from './engine/evaluator.js';
 import { parseModule, parseQuery } from './engine/parser.js';
 import { fromPlainJSON, RegoObject, toJSON, type Value } from './engine/value.js';
@@ -38,8 +38,8 @@ export interface EvaluateOptions {
   readonly timeoutMs?: number;
   /** Cap on evaluation steps (`eval_cancel_error`). */
   readonly maxSteps?: number;
-  /** Receives `print` output, one line per call. */
-  readonly print?: (line: string) => void;
+  /** Receives `print` output, one line per call, with the location of the `print` call. */
+  readonly print?: (line: string, location?: Location) => void;
   /** Fixes `time.now_ns()` for this evaluation. */
   readonly nowNs?: bigint;
 }

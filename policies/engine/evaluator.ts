@@ -39,7 +39,7 @@ export interface EvaluationSetup extends EvaluationLimits {
   readonly input: Value | undefined;
   readonly data: Value;
   readonly strict: boolean;
-  readonly print?: (line: string) => void;
+  readonly print?: (line: string, location?: Location) => void;
   readonly nowNs?: bigint;
 }
 
@@ -712,7 +712,7 @@ export class Evaluation implements BuiltinContext {
       this.evalTerm(arg, frame, (v) => (values.push(v), false));
       return values.length === 0 ? '<undefined>' : values.map(printText).join(' ');
     });
-    this.print(parts.join(' '));
+    this.setup.print?.(parts.join(' '), call.loc);
     return k(true);
   }
 

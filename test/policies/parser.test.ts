@@ -36,6 +36,8 @@ describe('Rego parser', () => {
     const v0 = parseModule('package p\nq[x] { x := 1 }\nin := 3', 'p.rego', { regoVersion: 0 });
     expect(v0.rules[0]!.kind).toBe('multi');
     expect(v0.rules[1]!.ref[0]).toMatchObject({ type: 'var', name: 'in' });
+    expect(parseModule('package p\nq.r { true }', 'p.rego', { regoVersion: 0 }).rules[0]!.kind).toBe('multi');
+    expect(parseModule('package p\nq[x] if { x := 1 }', 'p.rego', { regoVersion: 0 }).rules[0]!.kind).toBe('single');
     const withImport = parseModule('package p\nimport future.keywords.in\nq if 1 in [1]', 'p.rego', { regoVersion: 0 });
     expect(withImport.rules[0]!.body[0]).toMatchObject({ type: 'expr', term: { type: 'call', name: 'internal.member_2' } });
   });
