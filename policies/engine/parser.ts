@@ -613,9 +613,11 @@ class Parser {
         }
         break;
     }
+    // `contains(s, t)` is the builtin even where `contains` is a keyword.
+    const isCall = this.isPunct('(') && !this.tok.spaceBefore;
     if (
       ['not', 'some', 'with', 'as', 'default', 'else', 'package', 'import'].includes(token.text) ||
-      (this.keywords.has(token.text) && FUTURE_KEYWORDS.includes(token.text as never))
+      (this.keywords.has(token.text) && FUTURE_KEYWORDS.includes(token.text as never) && !isCall)
     ) {
       this.pos--;
       this.fail(`unexpected ${token.text} keyword`);

@@ -50,6 +50,12 @@ describe('Rego parser', () => {
     expect(error.message).toContain('\tallow {\n\t      ^');
   });
 
+  it('reads contains(s, t) as the builtin where contains is a keyword, and tolerates BOM and CRLF', () => {
+    const module = parseModule('\uFEFFpackage p\r\nimport rego.v1\r\nx if contains("abc", "b")\r\n', 'p.rego');
+    expect(module.rules[0]!.body[0]).toMatchObject({ term: { type: 'call', name: 'contains' } });
+    expect(module.loc).toEqual({ file: 'p.rego', row: 1, col: 1 });
+  });
+
   it('rejects a query with trailing tokens', () => {
     expect(() => parseQuery('[1]]')).toThrow(/expecting EOF/);
     expect(() => parseQuery('1 2')).toThrow(/expecting EOF/);
