@@ -794,7 +794,7 @@ class Resolver {
   }
 
   private resolveLiteral(lit: Literal, scope: Scope): Literal {
-    const withs = lit.with.map((w) => ({ ...w, target: this.resolveWithTarget(w.target, scope), value: this.resolveTerm(w.value, scope) }));
+    const withs = lit.with.map((w) => ({ ...w, target: this.resolveWithTarget(w.target, scope), value: this.resolveWithValue(w.value, scope) }));
     switch (lit.type) {
       case 'expr':
         return { ...lit, term: this.resolveTerm(lit.term, scope), with: withs };
@@ -829,6 +829,16 @@ class Resolver {
         };
       }
     }
+  }
+
+  /** `with f as count`: a builtin named as the replacement becomes a builtin reference. */
+  private resolveWithValue(value: Term, scope: Scope): Term {
+    if ((value as { builtinRef?: boolean }).builtinRef) return value;
+    const name = value.type === 'var' ? value.name : refName(value);
+    if (name !== undefined && !scope.locals.has(name.split('.')[0]!) && !scope.globals.has(name.split('.')[0]!) && this.builtins.has(name)) {
+      return { type: 'scalar', value: name, loc: value.loc, builtinRef: true } as Term;
+    }
+    return this.resolveTerm(value, scope);
   }
 
   /** `with` targets: `input...`, `data...`, or a function/builtin name. */

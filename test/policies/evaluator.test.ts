@@ -102,7 +102,9 @@ own_over if own > 5 with data.t.cfg.n as 10
 double(x) := x * 2
 triple(x) := x * 3
 mocked := y if y := double(2) with double as triple
-counted := n if n := count([1, 2]) with count as 7`,
+counted := n if n := count([1, 2]) with count as 7
+size(xs) := 0
+as_builtin := n if n := size([1, 2, 3]) with size as count`,
     );
     expect(value(p, 'data.t.via_with', { input: { user: 'bob' } })).toBe(true);
     expect(value(p, 'data.t.via_path', { input: { user: 'bob' } })).toBe(true);
@@ -111,6 +113,7 @@ counted := n if n := count([1, 2]) with count as 7`,
     expect(value(p, 'data.t.own_over')).toBe(true);
     expect(value(p, 'data.t.mocked')).toBe(6);
     expect(value(p, 'data.t.counted')).toBe(7);
+    expect(value(p, 'data.t.as_builtin')).toBe(3);
   });
 
   it('prints with <undefined> for undefined arguments, with the location of the call', () => {
