@@ -92,6 +92,8 @@ export class PolicySet implements Policy {
   private readonly sources: ReadonlyMap<string, string>;
   private readonly baseData: Value;
   private readonly queries = new Map<string, CompiledQuery>();
+  /** Target text -> document path (undefined for a query), so a decision does not re-parse its entrypoint. */
+  private readonly entrypoints = new Map<string, string[] | undefined>();
 
   /** @internal */
   constructor(
@@ -119,7 +121,12 @@ export class PolicySet implements Policy {
    */
   evaluate(target: string, options: EvaluateOptions = {}): EvaluationResult {
     return guardDepth(() => {
-      const path = entrypointPath(target);
+      let path = this.entrypoints.get(target);
+      if (path === undefined && !this.entrypoints.has(target)) {
+        path = entrypointPath(target);
+        if (this.entrypoints.size >= QUERY_CACHE_LIMIT) this.entrypoints.clear();
+        this.entrypoints.set(target, path);
+      }
       if (path !== undefined) {
         const value = this.evaluation(options).document(path);
         if (value === undefined) return { defined: false, value: undefined, results: [] };
