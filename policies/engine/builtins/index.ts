@@ -5,13 +5,16 @@ import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './arrays.js';
 import { bitBuiltins } from './bits.js';
 import { comparisonBuiltins } from './comparison.js';
+import { conversionBuiltins } from './conversions.js';
 import { cryptoBuiltins } from './crypto.js';
+import { deprecatedBuiltins } from './deprecated.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
 import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
+import { jsonSchemaBuiltins } from './json-schema.js';
 import { jwtBuiltins } from './jwt.js';
 import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
@@ -26,6 +29,8 @@ import { typeBuiltins } from './types.js';
 import { unitBuiltins } from './units.js';
 import { uuidBuiltins } from './uuid.js';
 
+export { deprecatedBuiltinNames } from './deprecated.js';
+
 export function createStandardBuiltins(): BuiltinRegistry {
   return new BuiltinRegistry()
     .register(...comparisonBuiltins)
@@ -36,6 +41,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...setBuiltins)
     .register(...objectBuiltins)
     .register(...jsonDocumentBuiltins)
+    .register(...jsonSchemaBuiltins)
     .register(...stringBuiltins)
     .register(...sprintfBuiltins)
     .register(...regexBuiltins)
@@ -52,5 +58,8 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...graphBuiltins)
     .register(...bitBuiltins)
     .register(...tracingBuiltins)
-    .refuse('http.send', 'http.send is not offered in the sidecar: policies must decide from input and data alone');
+    .register(...conversionBuiltins)
+    .register(...deprecatedBuiltins)
+    .refuse('http.send', 'http.send is not offered in the sidecar: policies must decide from input and data alone')
+    .refuse('net.lookup_ip_addr', 'net.lookup_ip_addr is not offered in the sidecar: policies must not depend on DNS');
 }
