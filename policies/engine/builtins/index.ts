@@ -16,6 +16,7 @@ import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
 import { jsonSchemaBuiltins } from './json-schema.js';
 import { jwtBuiltins } from './jwt.js';
+import { jwtSignBuiltins } from './jwt-sign.js';
 import { objectBuiltins } from './objects.js';
 import { BuiltinRegistry } from './registry.js';
 import { regexBuiltins } from './regex.js';
@@ -50,6 +51,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...encodingBuiltins)
     .register(...cryptoBuiltins)
     .register(...jwtBuiltins)
+    .register(...jwtSignBuiltins)
     .register(...netBuiltins)
     .register(...unitBuiltins)
     .register(...semverBuiltins)
