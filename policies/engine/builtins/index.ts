@@ -29,6 +29,7 @@ import { tracingBuiltins } from './tracing.js';
 import { typeBuiltins } from './types.js';
 import { unitBuiltins } from './units.js';
 import { uuidBuiltins } from './uuid.js';
+import { x509Builtins } from './x509.js';
 
 export { deprecatedBuiltinNames } from './deprecated.js';
 
@@ -52,6 +53,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...cryptoBuiltins)
     .register(...jwtBuiltins)
     .register(...jwtSignBuiltins)
+    .register(...x509Builtins)
     .register(...netBuiltins)
     .register(...unitBuiltins)
     .register(...semverBuiltins)
