@@ -118,38 +118,42 @@ export class PolicySet implements Policy {
    * (`x := data.authz.allow; x == true`).
    */
   evaluate(target: string, options: EvaluateOptions = {}): EvaluationResult {
-    const path = entrypointPath(target);
-    if (path !== undefined) {
-      const value = guardDepth(() => this.evaluation(options).document(path));
-      if (value === undefined) return { defined: false, value: undefined, results: [] };
-      const json = toJSON(value);
-      return { defined: true, value: json, results: [{ expressions: [json], bindings: {} }] };
-    }
-    const rows: ResultRow[] = this.queryValues(target, options).map((row) => ({
-      expressions: row.expressions.map((v) => (v === undefined ? undefined : toJSON(v))),
-      bindings: Object.fromEntries(Object.entries(row.bindings).map(([k, v]) => [k, toJSON(v)])),
-    }));
-    return { defined: rows.length > 0, value: rows[0]?.expressions[0], results: rows };
+    return guardDepth(() => {
+      const path = entrypointPath(target);
+      if (path !== undefined) {
+        const value = this.evaluation(options).document(path);
+        if (value === undefined) return { defined: false, value: undefined, results: [] };
+        const json = toJSON(value);
+        return { defined: true, value: json, results: [{ expressions: [json], bindings: {} }] };
+      }
+      const rows: ResultRow[] = this.queryValues(target, options).map((row) => ({
+        expressions: row.expressions.map((v) => (v === undefined ? undefined : toJSON(v))),
+        bindings: Object.fromEntries(Object.entries(row.bindings).map(([k, v]) => [k, toJSON(v)])),
+      }));
+      return { defined: rows.length > 0, value: rows[0]?.expressions[0], results: rows };
+    });
   }
 
   /** A query's results as Rego values (sets stay sets), for tools that compare values. */
   queryValues(text: string, options: EvaluateOptions = {}): ValueRow[] {
-    const evaluation = this.evaluation(options);
-    const query = this.compiledQuery(text);
-    const rows: ValueRow[] = [];
-    const captured: Value[] = new Array(query.exprCount);
-    evaluation.capture = captured;
-    evaluation.captureChecked = query.checkCapture;
-    guardDepth(() => evaluation.query(query.body, query.slots, (frame) => {
-      const bindings: Record<string, Value> = Object.create(null);
-      for (const name of query.names) {
-        const v = frame[query.slotOf.get(name)!];
-        if (v !== undefined) bindings[name] = v;
-      }
-      rows.push({ expressions: [...captured], bindings });
-      return false;
-    }));
-    return rows;
+    return guardDepth(() => {
+      const evaluation = this.evaluation(options);
+      const query = this.compiledQuery(text);
+      const rows: ValueRow[] = [];
+      const captured: Value[] = new Array(query.exprCount);
+      evaluation.capture = captured;
+      evaluation.captureChecked = query.checkCapture;
+      evaluation.query(query.body, query.slots, (frame) => {
+        const bindings: Record<string, Value> = Object.create(null);
+        for (const name of query.names) {
+          const v = frame[query.slotOf.get(name)!];
+          if (v !== undefined) bindings[name] = v;
+        }
+        rows.push({ expressions: [...captured], bindings });
+        return false;
+      });
+      return rows;
+    });
   }
 
   private evaluation(options: EvaluateOptions): Evaluation {
@@ -236,12 +240,20 @@ export function compile(modules: readonly ModuleSource[] | Readonly<Record<strin
       parsed.push(parseModule(m.source, m.file, { regoVersion: m.regoVersion ?? options.regoVersion ?? 1 }));
     } catch (error) {
       if (error instanceof RegoError) errors.push(error);
+      else if (error instanceof RangeError) errors.push(new RegoError('rego_parse_error', 'expressions nested too deeply', { file: m.file, row: 1, col: 1 }));
       else throw error;
     }
   }
   if (errors.length > 0) throw new RegoErrors(errors);
   const builtins = options.builtins ?? standardBuiltins();
-  return new PolicySet(compileModules(parsed, builtins), builtins, options.data);
+  let rules: CompiledRules;
+  try {
+    rules = compileModules(parsed, builtins);
+  } catch (error) {
+    if (error instanceof RangeError) throw new RegoErrors([new RegoError('rego_compile_error', 'expressions nested too deeply')]);
+    throw error;
+  }
+  return new PolicySet(rules, builtins, options.data);
 }
 
 let standard: BuiltinRegistry | undefined;

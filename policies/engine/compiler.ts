@@ -127,7 +127,7 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
   errors.throwIfAny();
 
   // 2. Resolve names, check safety, order literals, assign frame slots.
-  const resolver = new Resolver(root, functions, builtins, errors);
+  const resolver = new Resolver(root, functions, builtins, errors, modules);
   for (const module of modules) {
     for (const rule of module.rules) {
       for (let r: Rule | undefined = rule; r !== undefined; r = r.else) resolver.compileRule(module, r);
@@ -139,7 +139,16 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
   checkRecursion(groups, resolver.dependencies, errors);
   errors.throwIfAny();
 
-  // 4. Constants and indexes.
+  // 4. Share identical constant terms between rules: a large policy then touches the same few
+  // objects on every decision, which keeps evaluation cache-friendly as rules are added.
+  const interner = new TermInterner();
+  for (const group of groups) {
+    for (const rule of [...group.rules, ...(group.defaultRule ? [group.defaultRule] : [])]) {
+      for (let r: Rule | undefined = rule; r !== undefined; r = r.else) interner.rule(r);
+    }
+  }
+
+  // 5. Constants and indexes.
   for (const group of groups) {
     if (group.kind === 'complete') {
       group.constant = constantValue(group.rules);
@@ -149,6 +158,57 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
     }
   }
   return { root, functions, groups, modules };
+}
+
+class TermInterner {
+  private readonly terms = new Map<string, Term>();
+
+  rule(rule: Rule): void {
+    rule.body = rule.body.map((lit) => this.literal(lit));
+    rule.value = this.term(rule.value);
+  }
+
+  private literal(lit: Literal): Literal {
+    switch (lit.type) {
+      case 'expr':
+        lit.term = this.term(lit.term);
+        return lit;
+      case 'some-in':
+        return { ...lit, domain: this.term(lit.domain) };
+      default:
+        return lit;
+    }
+  }
+
+  private term(term: Term): Term {
+    switch (term.type) {
+      case 'scalar': {
+        const key = `s${typeof term.value}:${canonicalText(term.value)}`;
+        return this.shared(key, term);
+      }
+      case 'ref': {
+        if ((term as RootRef).root === undefined) {
+          if (term.head.type !== 'var') return term;
+          return { ...term, path: term.path.map((t) => this.term(t)) };
+        }
+        if (!term.path.every((t) => t.type === 'scalar')) return { ...term, path: term.path.map((t) => this.term(t)) } as RootRef;
+        const key = `r${(term as RootRef).root}:${term.path.map((t) => canonicalText((t as { value: Value }).value)).join('\u0000')}`;
+        return this.shared(key, term);
+      }
+      case 'call':
+        (term as { args: Term[] }).args.forEach((arg, i, args) => (args[i] = this.term(arg)));
+        return term;
+      default:
+        return term;
+    }
+  }
+
+  private shared(key: string, term: Term): Term {
+    const existing = this.terms.get(key);
+    if (existing !== undefined) return existing;
+    this.terms.set(key, term);
+    return term;
+  }
 }
 
 function setRest(rule: Rule, rest: Term[]): void {
@@ -247,12 +307,23 @@ class Resolver {
   readonly dependencies = new Map<string, Set<string>>();
   private currentDeps: Set<string> | undefined;
 
+  /** Package path -> names of the rules its modules define. */
+  private readonly ruleNames = new Map<string, Set<string>>();
+
   constructor(
     private readonly root: DocNode,
     private readonly functions: Map<string, RuleGroup>,
     private readonly builtins: BuiltinRegistry,
     private readonly errors: ErrorList,
-  ) {}
+    modules: readonly Module[] = [],
+  ) {
+    for (const module of modules) {
+      const key = module.packagePath.join('.');
+      const names = this.ruleNames.get(key) ?? new Set<string>();
+      for (const rule of module.rules) names.add((rule.ref[0] as VarTerm).name);
+      this.ruleNames.set(key, names);
+    }
+  }
 
   private readonly globalsCache = new Map<Module, Map<string, Term[]>>();
 
@@ -262,10 +333,7 @@ class Resolver {
     if (cached !== undefined) return cached;
     const globals = new Map<string, Term[]>();
     this.globalsCache.set(module, globals);
-    const pkg = this.nodeAt(module.packagePath);
-    if (pkg) {
-      for (const name of pkg.children.keys()) globals.set(name, [...module.packagePath, name].map((p) => scalar(p, module.loc)));
-    }
+    // Rules of the package take precedence over imports of the same name.
     for (const imp of module.imports) {
       const head = (imp.path.head as VarTerm).name;
       const last = imp.path.path.length > 0 ? (imp.path.path[imp.path.path.length - 1] as { value: string }).value : head;
@@ -273,6 +341,15 @@ class Resolver {
       if (head === 'input') globals.set(alias, [{ type: 'var', name: 'input', loc: imp.loc, slot: -1 }, ...imp.path.path]);
       else globals.set(alias, imp.path.path);
       if (head === 'input') (globals.get(alias) as Term[] & { input?: boolean }).input = true;
+    }
+    const pkg = this.nodeAt(module.packagePath);
+    const ruleNames = this.ruleNames.get(module.packagePath.join('.'));
+    if (pkg) {
+      for (const name of pkg.children.keys()) {
+        // A subpackage does not hide an import; a rule does.
+        if (globals.has(name) && !ruleNames?.has(name)) continue;
+        globals.set(name, [...module.packagePath, name].map((p) => scalar(p, module.loc)));
+      }
     }
     return globals;
   }
@@ -460,9 +537,10 @@ class Resolver {
     let node: DocNode | undefined = this.root;
     for (const seg of ref.path) {
       if (node.group) break;
-      // A computed key: the document read is only known at evaluation time.
-      if (seg.type !== 'scalar' || typeof seg.value !== 'string') return ref;
-      const next: DocNode | undefined = node.children.get(seg.value);
+      // A number never names a rule; a computed key may read any document below this node.
+      if (seg.type === 'scalar' && typeof seg.value !== 'string') return ref;
+      if (seg.type !== 'scalar') break;
+      const next: DocNode | undefined = node.children.get(seg.value as string);
       if (next === undefined) return ref;
       node = next;
     }
@@ -599,10 +677,10 @@ class Resolver {
       const problem = mismatch(lit.term.args[0]!, lit.term.args[1]!);
       if (problem) this.errors.add('rego_type_error', problem, lit.loc);
     }
-    if (lit.type === 'some-in' || lit.type === 'every') {
+    if (lit.type === 'some-in') {
       const domain = lit.domain;
       if (domain.type === 'scalar') {
-        this.errors.add('rego_type_error', `${lit.type === 'every' ? 'every' : 'some .. in'}: the collection must be an array, object or set, got ${typeName(domain.value)}`, lit.loc);
+        this.errors.add('rego_type_error', `some .. in: the collection must be an array, object or set, got ${typeName(domain.value)}`, lit.loc);
       } else if ((domain.type === 'array' || domain.type === 'set') && domain.items.length > 0 && lit.value.type === 'array') {
         const problems = domain.items.map((item) => mismatch(lit.value, item));
         if (problems.every((p) => p !== undefined)) this.errors.add('rego_type_error', problems[0]!, lit.loc);
@@ -748,6 +826,10 @@ class Resolver {
     const name = target.type === 'var' ? target.name : refName(target);
     if (name !== undefined && !name.startsWith('input') && !name.startsWith('data')) {
       const global = scope.globals.get(name.split('.')[0]!);
+      const aliased = global !== undefined && !(global as Term[] & { input?: boolean }).input
+        ? ['data', ...global.map((t) => (t as { value: string }).value), ...name.split('.').slice(1)].join('.')
+        : undefined;
+      if (aliased !== undefined && this.functions.has(aliased)) return { type: 'scalar', value: aliased, loc: target.loc };
       if (global === undefined || this.builtins.has(name)) {
         if (!this.builtins.has(name)) this.errors.add('rego_compile_error', `with keyword target ${name} is not a function, input or data`, target.loc);
         return { type: 'scalar', value: name, loc: target.loc };

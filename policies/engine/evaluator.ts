@@ -174,7 +174,8 @@ export class Evaluation implements BuiltinContext {
         );
       case 'every':
         return this.evalTerm(lit.domain, frame, (domain) => {
-          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return false;
+          // Nothing to iterate over (a scalar domain): every holds vacuously.
+          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return k();
           let all = true;
           this.forEachMember(domain, (key, value) => {
             const ok = lit.key
@@ -193,10 +194,9 @@ export class Evaluation implements BuiltinContext {
     if (isArray(collection)) {
       for (let i = 0; i < collection.length; i++) if (each(i, collection[i]!)) return true;
     } else if (isObject(collection)) {
-      const keys = [...collection.keys()].sort(compare);
-      for (const key of keys) if (each(key, collection.get(key)!)) return true;
+      for (const key of sortedMembers(collection)) if (each(key, collection.get(key)!)) return true;
     } else if (isSet(collection)) {
-      for (const value of collection.size > 1 ? sortedValues(collection) : collection.values()) if (each(value, value)) return true;
+      for (const value of sortedMembers(collection)) if (each(value, value)) return true;
     }
     return false;
   }
@@ -789,6 +789,18 @@ export class Evaluation implements BuiltinContext {
       return this.unifyValue(valueTerm, value, frame, () => this.unifyEntries(entries, object, i + 1, frame, k));
     });
   }
+}
+
+/** Object keys or set members in OPA's order, sorted once per collection (values are immutable). */
+const sortedCache = new WeakMap<RegoObject | RegoSet, readonly Value[]>();
+function sortedMembers(collection: RegoObject | RegoSet): readonly Value[] {
+  if (collection.size <= 1) return collection instanceof RegoSet ? [...collection.values()] : [...collection.keys()];
+  let sorted = sortedCache.get(collection);
+  if (sorted === undefined) {
+    sorted = collection instanceof RegoSet ? sortedValues(collection) : [...collection.keys()].sort(compare);
+    sortedCache.set(collection, sorted);
+  }
+  return sorted;
 }
 
 const NO_LOC: Location = { file: 'query', row: 1, col: 1 };

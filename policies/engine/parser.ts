@@ -252,14 +252,10 @@ class Parser {
       if (body !== undefined) this.fail('default rules must not have a body', bodyStart);
     }
     if (!assigned) {
-      const last = ref[ref.length - 1]!;
       if (!v1 && ref.length === 2 && !args) {
-        // v0 `p[x] { ... }`: a partial set.
-        const isBracket = (last as { bracket?: boolean }).bracket === true;
-        if (isBracket) {
-          kind = 'multi';
-          value = ref.pop()!;
-        }
+        // v0 `p[x] { ... }` (and `p.x { ... }`, the same ref): a partial set.
+        kind = 'multi';
+        value = ref.pop()!;
       }
       if (v1 && body === undefined) {
         if (ref.length > 1 && kind !== 'function') this.fail('`contains` keyword is required for partial set rules', start);
@@ -296,7 +292,7 @@ class Parser {
   private ruleBody(allowBrace: boolean): Body | undefined {
     if (this.isWord('if') && !this.tok.newlineBefore) {
       this.pos++;
-      if (this.isPunct('{')) return this.braceBody();
+      if (this.isPunct('{')) return this.comprehensionAsBody() ?? this.braceBody();
       return [this.literal()];
     }
     if (this.isPunct('{') && allowBrace) {
@@ -304,6 +300,23 @@ class Parser {
       return this.braceBody();
     }
     if (this.isPunct('{') && this.regoVersion === 0 && !this.tok.newlineBefore) return this.braceBody();
+    return undefined;
+  }
+
+  /** `p if { x | body }`: a body that is a single set or object comprehension (as OPA reads it). */
+  private comprehensionAsBody(): Body | undefined {
+    const pos = this.pos;
+    const start = this.tok;
+    try {
+      const term = this.term();
+      if (term.type === 'comprehension' && (this.tok.newlineBefore || this.tok.kind === 'eof')) {
+        return [{ type: 'expr', negated: false, term, with: [], loc: this.loc(start) }];
+      }
+    } catch (error) {
+      if (!(error instanceof RegoError)) throw error;
+    }
+    this.pos = pos;
+    this.depth = 0;
     return undefined;
   }
 

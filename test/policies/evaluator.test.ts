@@ -158,6 +158,18 @@ describe('Rego evaluation: limits and untrusted input', () => {
     expect(value(p, 'data.t.top', { input: deep })).toEqual(['d']);
   });
 
+  it('refuses policies nested too deeply for the parser with a parse error, not a crash', () => {
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    expect(() => policy(`package d\nx := ${deep}\n`)).toThrow(expect.objectContaining({ code: 'rego_parse_error' }));
+  });
+
+  it('ends runaway recursion through deep data with eval_cancel_error', () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const p = policy(head + 'same if input == input');
+    expect(() => p.evaluate('data.t.same', { input: deep })).toThrow(expect.objectContaining({ code: 'eval_cancel_error' }));
+  });
+
   it('reports evaluation errors with file:line:col, the source line and a caret', () => {
     const p = compile([{ file: 'authz.rego', source: head + 'x := 1 / 0' }]);
     try {
