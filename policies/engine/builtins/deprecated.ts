@@ -2,6 +2,7 @@
 // use them). `deprecatedBuiltinNames` lets the compiler refuse them in v1 modules, as OPA does.
 import { isSet, makeArray, makeSet, sortedValues, type RegoSet, type Value } from '../value.js';
 import { netBuiltins } from './net.js';
+import { regexMatchAs } from './regex.js';
 import { setDifference } from './set-algebra.js';
 import { define } from './support.js';
 import type { ArgType } from './registry.js';
@@ -23,6 +24,7 @@ export const deprecatedBuiltins = [
   identityCast('cast_null', 'null'),
   identityCast('cast_object', 'object'),
   define('net.cidr_overlap', ['string', 'string'], (args, context) => cidrContains.call(args, context)),
+  regexMatchAs('re_match'),
 ];
 
-export const deprecatedBuiltinNames: ReadonlySet<string> = new Set([...deprecatedBuiltins.map((b) => b.name), 're_match']);
+export const deprecatedBuiltinNames: ReadonlySet<string> = new Set(deprecatedBuiltins.map((b) => b.name));

@@ -33,8 +33,17 @@ import { x509Builtins } from './x509.js';
 
 export { deprecatedBuiltinNames } from './deprecated.js';
 
-export function createStandardBuiltins(): BuiltinRegistry {
-  return new BuiltinRegistry()
+export interface StandardBuiltinOptions {
+  /**
+   * Also register OPA's deprecated v0 builtins (any, all, set_diff, cast_*, net.cidr_overlap).
+   * Off by default: Rego v1 must not see them, so a registry shared by v1 modules needs the
+   * compiler to refuse `deprecatedBuiltinNames` in v1 modules before this is turned on.
+   */
+  readonly deprecated?: boolean;
+}
+
+export function createStandardBuiltins(options: StandardBuiltinOptions = {}): BuiltinRegistry {
+  const registry = new BuiltinRegistry()
     .register(...comparisonBuiltins)
     .register(...arithmeticBuiltins)
     .register(...numberBuiltins)
@@ -63,7 +72,7 @@ export function createStandardBuiltins(): BuiltinRegistry {
     .register(...bitBuiltins)
     .register(...tracingBuiltins)
     .register(...conversionBuiltins)
-    .register(...deprecatedBuiltins)
     .refuse('http.send', 'http.send is not offered in the sidecar: policies must decide from input and data alone')
     .refuse('net.lookup_ip_addr', 'net.lookup_ip_addr is not offered in the sidecar: policies must not depend on DNS');
+  return options.deprecated === true ? registry.register(...deprecatedBuiltins) : registry;
 }
