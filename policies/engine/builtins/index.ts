@@ -24,6 +24,7 @@ import { semverBuiltins } from './semver.js';
 import { setBuiltins } from './sets.js';
 import { sprintfBuiltins } from './sprintf.js';
 import { stringBuiltins } from './strings.js';
+import { templateBuiltins } from './template.js';
 import { timeBuiltins } from './time.js';
 import { tracingBuiltins } from './tracing.js';
 import { typeBuiltins } from './types.js';
@@ -55,6 +56,7 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...jsonSchemaBuiltins)
     .register(...stringBuiltins)
     .register(...sprintfBuiltins)
+    .register(...templateBuiltins)
     .register(...regexBuiltins)
     .register(...globBuiltins)
     .register(...timeBuiltins)
