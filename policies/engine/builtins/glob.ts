@@ -3,7 +3,7 @@
 // `{a,b}` alternatives, `\` escapes. Delimiters: null means none, [] means the default ".".
 // Globs compile to RE2 patterns, so they share regex.match's linear-time guarantee and cache.
 import { isArray, type Value } from '../value.js';
-import { compileRegex, quoteMeta } from './regex-engine.js';
+import { compileRegex, quoteMeta, type CompiledRegex } from './regex-engine.js';
 import { builtinError, define } from './support.js';
 
 function codePointClass(delimiters: readonly number[]): string {
@@ -91,17 +91,29 @@ function delimitersOf(value: Value): number[] {
   return out.length === 0 ? ['.'.codePointAt(0)!] : out;
 }
 
-const globMatch = define('glob.match', ['string', ['array', 'null'], 'string'], ([pattern, delimiters, value]) => {
-  const separators = delimitersOf(isArray(delimiters) ? delimiters : null);
+const compiledGlobs = new Map<string, CompiledRegex>();
+const globCacheSize = 1000;
+
+function compileGlob(pattern: string, delimiters: readonly number[]): CompiledRegex {
+  const key = `${delimiters.join(',')}\u0000${pattern}`;
+  const cached = compiledGlobs.get(key);
+  if (cached !== undefined) return cached;
   let source: string;
   try {
-    source = globToRe2(pattern as string, separators);
+    source = globToRe2(pattern, delimiters);
   } catch (error) {
     if (error instanceof GlobSyntaxError) throw builtinError('glob.match', `invalid glob ${JSON.stringify(pattern)}: ${error.message}`);
     throw error;
   }
-  return compileRegex(source).test(value as string);
-});
+  const compiled = compileRegex(source);
+  compiledGlobs.set(key, compiled);
+  if (compiledGlobs.size > globCacheSize) compiledGlobs.delete(compiledGlobs.keys().next().value!);
+  return compiled;
+}
+
+const globMatch = define('glob.match', ['string', ['array', 'null'], 'string'], ([pattern, delimiters, value]) =>
+  compileGlob(pattern as string, delimitersOf(isArray(delimiters) ? delimiters : null)).test(value as string),
+);
 
 export const globBuiltins = [
   globMatch,

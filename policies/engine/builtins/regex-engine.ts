@@ -17,7 +17,7 @@ export interface RegexMatch {
 
 /** Worst-case backtracking steps allowed on V8 before a call goes to RE2. */
 const backtrackingBudget = 1_000_000;
-const cacheSize = 500;
+const cacheSize = 1000;
 /** Longest pattern compiled at all (compilation is linear in it, but programs use memory). */
 export const maxPatternLength = 64 * 1024;
 
@@ -79,7 +79,10 @@ export class CompiledRegex {
   }
 
   test(text: string): boolean {
-    return this.runsOnV8(text) ? this.matchFrom(text, 0, 'v8') !== undefined : this.re2.test(text);
+    if (!this.runsOnV8(text)) return this.re2.test(text);
+    const js = this.js!;
+    js.lastIndex = 0;
+    return js.test(text);
   }
 
   /** Go's FindAll: successive non-overlapping matches; an empty match right after a match is skipped. */
@@ -109,12 +112,9 @@ const cache = new Map<string, CompiledRegex>();
 
 /** Compiles (or reuses) an RE2 pattern; throws RegexSyntaxError with Go's message when invalid. */
 export function compileRegex(pattern: string): CompiledRegex {
+  // First in, first out: policies use few patterns, and a hit must cost one lookup.
   const cached = cache.get(pattern);
-  if (cached !== undefined) {
-    cache.delete(pattern);
-    cache.set(pattern, cached);
-    return cached;
-  }
+  if (cached !== undefined) return cached;
   if (pattern.length > maxPatternLength) {
     throw new RegexSyntaxError(`error parsing regexp: expression too large (over ${maxPatternLength} characters)`);
   }

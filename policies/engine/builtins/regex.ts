@@ -110,10 +110,11 @@ const templateMatch = define(
 const match = (name: string) =>
   define(name, ['string', 'string'], ([pattern, value]) => compileFor(name, pattern as string).test(value as string));
 
+/** The same test under another name (the deprecated `re_match`). */
+export const regexMatchAs = match;
+
 export const regexBuiltins = [
   match('regex.match'),
-  // OPA's deprecated spelling, still accepted in v0 policies.
-  match('re_match'),
   define('regex.is_valid', ['any'], ([pattern]) => {
     if (typeof pattern !== 'string') return false;
     try {

@@ -1,5 +1,5 @@
 import { generateKeyPairSync, type KeyObject } from 'node:crypto';
-import { SignJWT, exportJWK, exportSPKI, base64url } from 'jose';
+import { SignJWT, exportJWK, exportSPKI, base64url, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeArray, type Value } from '../../../policies/engine/value.js';
 import { call, callIn, expectFailure, makeContext, v } from './call-builtin.js';
@@ -151,5 +151,40 @@ describe('io.jwt.decode_verify', () => {
     fail({ secret: 1 }, 'secret constraint must be a string');
     const token = await sign('HS256', secretBytes, { exp: 'tomorrow' });
     expect(() => decodeVerify(token, { secret })).toThrow('exp value must be a number');
+  });
+});
+
+describe('io.jwt.encode_sign', () => {
+  it('signs tokens that jose and the verify builtins accept', async () => {
+    const privateJwk = await exportJWK(p256.privateKey);
+    const token = call('io.jwt.encode_sign', v({ alg: 'ES256', typ: 'JWT' }), v({ sub: 'alice', n: 1 }), v(privateJwk)) as string;
+    const { payload } = await jwtVerify(token, p256.publicKey, { algorithms: ['ES256'] });
+    expect(payload).toEqual({ n: 1, sub: 'alice' });
+    expect(call('io.jwt.verify_es256', token, JSON.stringify(await exportJWK(p256.publicKey)))).toBe(true);
+
+    const rsaToken = call('io.jwt.encode_sign', v({ alg: 'PS256' }), v({ sub: 'bob' }), v(await exportJWK(rsa.privateKey))) as string;
+    await jwtVerify(rsaToken, rsa.publicKey, { algorithms: ['PS256'] });
+    const edToken = call('io.jwt.encode_sign', v({ alg: 'EdDSA' }), v({}), v(await exportJWK(ed.privateKey))) as string;
+    await jwtVerify(edToken, ed.publicKey, { algorithms: ['EdDSA'] });
+  });
+
+  it('signs HS tokens with an oct JWK and raw JSON texts', async () => {
+    const k = Buffer.from(secret).toString('base64url');
+    const token = call('io.jwt.encode_sign_raw', '{"alg":"HS256"}', '{"sub":"carol"}', JSON.stringify({ kty: 'oct', k })) as string;
+    expect(token.split('.')[1]).toBe(Buffer.from('{"sub":"carol"}').toString('base64url'));
+    expect(call('io.jwt.verify_hs256', token, secret)).toBe(true);
+    const { payload } = await jwtVerify(token, secretBytes);
+    expect(payload.sub).toBe('carol');
+  });
+
+  it('refuses none, mismatched keys and malformed input', async () => {
+    const ecJwk = v(await exportJWK(p256.privateKey));
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'none' }), v({}), ecJwk], 'eval_builtin_error', 'alg none is not supported');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'RS256' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "RS256" for this key');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'ES384' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "ES384"');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'HS256' }), v({}), ecJwk], 'eval_builtin_error', 'needs an "oct" JWK');
+    expectFailure('io.jwt.encode_sign', [v({}), v({}), ecJwk], 'eval_builtin_error', 'headers must name the algorithm');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'ES256' }), v({}), v({ kty: 'EC' })], 'eval_builtin_error', 'failed to parse the private JWK');
+    expectFailure('io.jwt.encode_sign_raw', ['{', '{}', '{}'], 'eval_builtin_error', 'io.jwt.encode_sign_raw: invalid JSON');
   });
 });
