@@ -265,6 +265,6 @@ export function compile(modules: readonly ModuleSource[] | Readonly<Record<strin
 
 let standard: BuiltinRegistry | undefined;
 function standardBuiltins(): BuiltinRegistry {
-  standard ??= createStandardBuiltins();
+  standard ??= createStandardBuiltins({ deprecated: true });
   return standard;
 }

@@ -2,6 +2,7 @@
 // builtins), checks safety and reorders body literals so every variable is bound before use,
 // detects recursion, checks builtin arity, and builds rule indexes.
 import type { Body, CallTerm, ExprLiteral, Literal, Module, Query, RefTerm, Rule, Term, VarTerm } from './ast.js';
+import { deprecatedBuiltinNames } from './builtins/index.js';
 import type { BuiltinDefinition, BuiltinRegistry } from './builtins/registry.js';
 import { RegoError, RegoErrors, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { buildRuleIndex, type RuleIndex } from './rule-index.js';
@@ -307,6 +308,8 @@ class Resolver {
   readonly dependencies = new Map<string, Set<string>>();
   private currentDeps: Set<string> | undefined;
 
+  /** Rego version of the module being compiled (queries are v1): deprecated builtins are v0 only. */
+  private regoVersion: 0 | 1 = 1;
   /** Package path -> names of the rules its modules define. */
   private readonly ruleNames = new Map<string, Set<string>>();
 
@@ -361,6 +364,7 @@ class Resolver {
   }
 
   compileRule(module: Module, rule: Rule): void {
+    this.regoVersion = module.regoVersion;
     const group = this.nodeAt(groupPathOf(module, rule));
     this.currentDeps = new Set();
     if (group?.group) {
@@ -410,6 +414,7 @@ class Resolver {
   }
 
   compileQuery(query: Query, module: Module | undefined): string[] {
+    this.regoVersion = 1;
     const scope: Scope = { globals: this.globalsFor(module), packagePath: module?.packagePath ?? [], slots: new Map(), locals: new Set(), wildcard: 0 };
     this.declareLocals(query.body, scope);
     const bound = new Set<string>();
@@ -592,6 +597,10 @@ class Resolver {
     const builtin = this.builtins.get(name);
     if (builtin === undefined) {
       this.errors.add('rego_type_error', `undefined function ${name}`, term.loc);
+      return call;
+    }
+    if (this.regoVersion === 1 && deprecatedBuiltinNames.has(name)) {
+      this.errors.add('rego_type_error', `deprecated built-in function ${name} cannot be used in Rego v1 (could not find function ${name})`, term.loc);
       return call;
     }
     const arity = builtin.args.length;
