@@ -52,11 +52,13 @@ describe('RE2 translation to V8', () => {
   });
 
   it('leaves to RE2 what V8 cannot do exactly', () => {
-    for (const pattern of ['[\\S]', '(?i:é)', '[[:^alpha:]]', '(?i:\\w)', 'a(?i)[α-ω]']) {
+    for (const pattern of ['[\\S]', '(?i:é)', '[[:^alpha:]]', '(?i:\\w)', 'a(?i)[α-ω]', '(?i)\\bx']) {
       expect(translateRe2(pattern), pattern).toBeUndefined();
     }
     expect(call('regex.match', '(?i:é)', 'É')).toBe(true);
     expect(call('regex.match', '^[[:^alpha:]]+$', '123')).toBe(true);
+    // RE2's \b is ASCII even under (?i): the long s is not a word character.
+    expect(call('regex.match', '(?i)\\bx', '\u017fx')).toBe(true);
   });
 
   it('routes nested repetition and long inputs to the linear-time engine', () => {
