@@ -83,6 +83,12 @@ describe('regex builtins', () => {
     expectFailure('regex.match', ['a{1001}', 'x'], 'eval_builtin_error', 'invalid repeat count');
     expectFailure('regex.match', [1, 'x'], 'eval_type_error', 'regex.match: operand 1 must be string but got number');
     expectFailure('regex.match', ['x'.repeat(70_000), 'x'], 'eval_builtin_error', 'expression too large');
+    // Counted repetitions multiply: refused before compiling, instead of stalling for seconds.
+    expectFailure('regex.match', ['(?:a{1000}b{1000}){20}', 'x'], 'eval_builtin_error', 'regex.match: error parsing regexp: expression too large');
+    expectFailure('regex.match', ['((a{100}){10}x){25}', 'x'], 'eval_builtin_error', 'expression too large');
+    expect(call('regex.match', 'a{1000}b{1000}c{1000}', 'a')).toBe(false);
+    expect(call('regex.match', '^[a-z]{1,1000}$', 'abc')).toBe(true);
+    expect(call('regex.is_valid', '(?:a{1000}b{1000}){20}')).toBe(false);
   });
 
   it('regex.is_valid', () => {
