@@ -5,13 +5,14 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runConformance } from './conformance.js';
-import { compile, RegoError, RegoErrors, type PolicySet } from './index.js';
+import { BundleError, compile, loadBundle, RegoError, RegoErrors, type Policy, type PolicySet } from './index.js';
 import { loadPolicyFiles } from './loader.js';
 
 export const usage = `usage: weft policy <tool> [options]
 
 tools:
-  eval [-d FILE|DIR]... [-i INPUT.json] [--v0] QUERY   evaluate a query, print the result as JSON
+  eval [-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] QUERY
+                                                       evaluate a query, print the result as JSON
   test DIR... [-v] [--v0]                              run test_* rules of *_test.rego files
   check DIR... [--v0]                                  parse and compile, listing every error
   conformance [DIR]                                    run conformance case files (default: ../shared/conformance/rego/cases)`;
@@ -36,11 +37,26 @@ function compileOrReport(paths: readonly string[], v0: boolean): PolicySet | und
 async function evalTool(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv,
-    options: { data: { type: 'string', short: 'd', multiple: true }, input: { type: 'string', short: 'i' }, v0: { type: 'boolean' } },
+    options: {
+      data: { type: 'string', short: 'd', multiple: true },
+      bundle: { type: 'string', short: 'b' },
+      input: { type: 'string', short: 'i' },
+      v0: { type: 'boolean' },
+    },
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw usageError('policy eval: exactly one QUERY expected');
-  const policy = compileOrReport(values.data ?? [], values.v0 === true);
+  if (values.bundle !== undefined && values.data !== undefined) throw usageError('policy eval: use -d or -b, not both');
+  let policy: Policy | undefined;
+  if (values.bundle !== undefined) {
+    try {
+      policy = await loadBundle(values.bundle, values.v0 ? { regoVersion: 0 } : {});
+    } catch (error) {
+      if (!(error instanceof RegoErrors || error instanceof RegoError || error instanceof BundleError)) throw error;
+      process.stdout.write(`${error.message}\n`);
+      return 1;
+    }
+  } else policy = compileOrReport(values.data ?? [], values.v0 === true);
   if (policy === undefined) return 1;
   const input: unknown = values.input === undefined ? undefined : JSON.parse(readFileSync(values.input, 'utf8'));
   try {

@@ -149,7 +149,8 @@ function runCase(c: Case, regoVersion: 0 | 1, compiled: Map<string, PolicySet | 
   let policy = compiled.get(key);
   if (policy === undefined) {
     try {
-      policy = compile(modules.map((source, i) => ({ file: `module${i}.rego`, source, regoVersion })));
+      // Module names as the reference engine reports them in print output (`rego_0:6: ...`).
+      policy = compile(modules.map((source, i) => ({ file: `rego_${i}`, source, regoVersion })));
     } catch (error) {
       policy = error as Error;
     }
@@ -169,7 +170,7 @@ function runCase(c: Case, regoVersion: 0 | 1, compiled: Map<string, PolicySet | 
         ...(input !== undefined ? { input } : {}),
         ...(data !== undefined ? { data } : {}),
         strict: c.strict !== false,
-        print: (line) => prints.push(line),
+        print: (line, location) => prints.push(location ? `${location.file}:${location.row}: ${line}` : line),
         nowNs: BigInt(Date.now()) * 1_000_000n,
       });
       if (c.error !== undefined) continue;

@@ -4,7 +4,7 @@ import type { Body, Module, Query } from './engine/ast.js';
 import { createStandardBuiltins } from './engine/builtins/index.js';
 import type { BuiltinRegistry } from './engine/builtins/registry.js';
 import { compileModules, compileQuery, type CompiledRules } from './engine/compiler.js';
-import { RegoError, RegoErrors } from './engine/errors.js';
+import { RegoError, RegoErrors, type Location } from './engine/errors.js';
 import { Evaluation } from './engine/evaluator.js';
 import { parseModule, parseQuery } from './engine/parser.js';
 import { fromPlainJSON, RegoObject, toJSON, type Value } from './engine/value.js';
@@ -38,8 +38,8 @@ export interface EvaluateOptions {
   readonly timeoutMs?: number;
   /** Cap on evaluation steps (`eval_cancel_error`). */
   readonly maxSteps?: number;
-  /** Receives `print` output, one line per call. */
-  readonly print?: (line: string) => void;
+  /** Receives `print` output, one line per call, with the location of the `print` call. */
+  readonly print?: (line: string, location?: Location) => void;
   /** Fixes `time.now_ns()` for this evaluation. */
   readonly nowNs?: bigint;
 }
@@ -92,6 +92,8 @@ export class PolicySet implements Policy {
   private readonly sources: ReadonlyMap<string, string>;
   private readonly baseData: Value;
   private readonly queries = new Map<string, CompiledQuery>();
+  /** Target text -> document path (undefined for a query), so a decision does not re-parse its entrypoint. */
+  private readonly entrypoints = new Map<string, string[] | undefined>();
 
   /** @internal */
   constructor(
@@ -119,7 +121,12 @@ export class PolicySet implements Policy {
    */
   evaluate(target: string, options: EvaluateOptions = {}): EvaluationResult {
     return guardDepth(() => {
-      const path = entrypointPath(target);
+      let path = this.entrypoints.get(target);
+      if (path === undefined && !this.entrypoints.has(target)) {
+        path = entrypointPath(target);
+        if (this.entrypoints.size >= QUERY_CACHE_LIMIT) this.entrypoints.clear();
+        this.entrypoints.set(target, path);
+      }
       if (path !== undefined) {
         const value = this.evaluation(options).document(path);
         if (value === undefined) return { defined: false, value: undefined, results: [] };
@@ -258,6 +265,6 @@ export function compile(modules: readonly ModuleSource[] | Readonly<Record<strin
 
 let standard: BuiltinRegistry | undefined;
 function standardBuiltins(): BuiltinRegistry {
-  standard ??= createStandardBuiltins();
+  standard ??= createStandardBuiltins({ deprecated: true });
   return standard;
 }

@@ -2,6 +2,7 @@
 // builtins), checks safety and reorders body literals so every variable is bound before use,
 // detects recursion, checks builtin arity, and builds rule indexes.
 import type { Body, CallTerm, ExprLiteral, Literal, Module, Query, RefTerm, Rule, Term, VarTerm } from './ast.js';
+import { deprecatedBuiltinNames } from './builtins/index.js';
 import type { BuiltinDefinition, BuiltinRegistry } from './builtins/registry.js';
 import { RegoError, RegoErrors, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { buildRuleIndex, type RuleIndex } from './rule-index.js';
@@ -307,6 +308,8 @@ class Resolver {
   readonly dependencies = new Map<string, Set<string>>();
   private currentDeps: Set<string> | undefined;
 
+  /** Rego version of the module being compiled (queries are v1): deprecated builtins are v0 only. */
+  private regoVersion: 0 | 1 = 1;
   /** Package path -> names of the rules its modules define. */
   private readonly ruleNames = new Map<string, Set<string>>();
 
@@ -361,6 +364,7 @@ class Resolver {
   }
 
   compileRule(module: Module, rule: Rule): void {
+    this.regoVersion = module.regoVersion;
     const group = this.nodeAt(groupPathOf(module, rule));
     this.currentDeps = new Set();
     if (group?.group) {
@@ -410,6 +414,7 @@ class Resolver {
   }
 
   compileQuery(query: Query, module: Module | undefined): string[] {
+    this.regoVersion = 1;
     const scope: Scope = { globals: this.globalsFor(module), packagePath: module?.packagePath ?? [], slots: new Map(), locals: new Set(), wildcard: 0 };
     this.declareLocals(query.body, scope);
     const bound = new Set<string>();
@@ -592,6 +597,10 @@ class Resolver {
     const builtin = this.builtins.get(name);
     if (builtin === undefined) {
       this.errors.add('rego_type_error', `undefined function ${name}`, term.loc);
+      return call;
+    }
+    if (this.regoVersion === 1 && deprecatedBuiltinNames.has(name)) {
+      this.errors.add('rego_type_error', `deprecated built-in function ${name} cannot be used in Rego v1 (could not find function ${name})`, term.loc);
       return call;
     }
     const arity = builtin.args.length;
@@ -794,7 +803,7 @@ class Resolver {
   }
 
   private resolveLiteral(lit: Literal, scope: Scope): Literal {
-    const withs = lit.with.map((w) => ({ ...w, target: this.resolveWithTarget(w.target, scope), value: this.resolveTerm(w.value, scope) }));
+    const withs = lit.with.map((w) => ({ ...w, target: this.resolveWithTarget(w.target, scope), value: this.resolveWithValue(w.value, scope) }));
     switch (lit.type) {
       case 'expr':
         return { ...lit, term: this.resolveTerm(lit.term, scope), with: withs };
@@ -808,16 +817,37 @@ class Resolver {
           domain: this.resolveTerm(lit.domain, scope),
           with: withs,
         };
-      case 'every':
+      case 'every': {
+        // The key and value of `every` are fresh variables, whatever the enclosing body binds.
+        const renames = new Map<string, string>();
+        for (const t of [lit.key, lit.value]) {
+          if (t === undefined) continue;
+          for (const name of varsIn(t, new Set())) {
+            if (!name.startsWith('$')) renames.set(name, `$every${scope.wildcard++}_${name}`);
+          }
+        }
+        for (const fresh of renames.values()) scope.locals.add(fresh);
+        const renamed = renameVars(lit, renames) as typeof lit;
         return {
-          ...lit,
-          ...(lit.key ? { key: this.resolveTerm(lit.key, scope) } : {}),
-          value: this.resolveTerm(lit.value, scope),
+          ...renamed,
+          ...(renamed.key ? { key: this.resolveTerm(renamed.key, scope) } : {}),
+          value: this.resolveTerm(renamed.value, scope),
           domain: this.resolveTerm(lit.domain, scope),
-          body: lit.body.map((l) => this.resolveLiteral(l, scope)),
+          body: renamed.body.map((l) => this.resolveLiteral(l, scope)),
           with: withs,
         };
+      }
     }
+  }
+
+  /** `with f as count`: a builtin named as the replacement becomes a builtin reference. */
+  private resolveWithValue(value: Term, scope: Scope): Term {
+    if ((value as { builtinRef?: boolean }).builtinRef) return value;
+    const name = value.type === 'var' ? value.name : refName(value);
+    if (name !== undefined && !scope.locals.has(name.split('.')[0]!) && !scope.globals.has(name.split('.')[0]!) && this.builtins.has(name)) {
+      return { type: 'scalar', value: name, loc: value.loc, builtinRef: true } as Term;
+    }
+    return this.resolveTerm(value, scope);
   }
 
   /** `with` targets: `input...`, `data...`, or a function/builtin name. */
@@ -1033,6 +1063,19 @@ function refName(term: Term): string | undefined {
     parts.push(seg.value);
   }
   return parts.join('.');
+}
+
+/** A copy of an AST fragment with variables renamed (`renames`: old name -> new name). */
+function renameVars<T>(node: T, renames: ReadonlyMap<string, string>): T {
+  if (renames.size === 0 || node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map((item: unknown) => renameVars(item, renames)) as T;
+  const record = node as Record<string, unknown>;
+  if (record['type'] === 'var' && typeof record['name'] === 'string' && renames.has(record['name'])) {
+    return { ...record, name: renames.get(record['name']) } as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) out[key] = key === 'loc' ? value : renameVars(value, renames);
+  return out as T;
 }
 
 /** Vars a comprehension shares with its enclosing body: all it mentions but what it declares. */

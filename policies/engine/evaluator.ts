@@ -1,6 +1,6 @@
 // Top-down Rego evaluation with backtracking. Every step takes a continuation and returns
 // whether the caller asked to stop (`true`), so a rule can stop at its first solution.
-import type { Body, Literal, Rule, Term, VarTerm } from './ast.js';
+import type { Body, Literal, Rule, Term } from './ast.js';
 import { BuiltinError, type BuiltinContext, type BuiltinDefinition, type BuiltinRegistry } from './builtins/registry.js';
 import { ruleRest, type CompiledRules, type DocNode, type ResolvedCall, type RootRef, type RuleGroup } from './compiler.js';
 import { RegoError, sourceLine, type Location, type RegoErrorCode } from './errors.js';
@@ -39,7 +39,7 @@ export interface EvaluationSetup extends EvaluationLimits {
   readonly input: Value | undefined;
   readonly data: Value;
   readonly strict: boolean;
-  readonly print?: (line: string) => void;
+  readonly print?: (line: string, location?: Location) => void;
   readonly nowNs?: bigint;
 }
 
@@ -712,7 +712,7 @@ export class Evaluation implements BuiltinContext {
       this.evalTerm(arg, frame, (v) => (values.push(v), false));
       return values.length === 0 ? '<undefined>' : values.map(printText).join(' ');
     });
-    this.print(parts.join(' '));
+    this.setup.print?.(parts.join(' '), call.loc);
     return k(true);
   }
 
@@ -807,12 +807,10 @@ const NO_LOC: Location = { file: 'query', row: 1, col: 1 };
 
 /** `with f as g`: the path of a user function or the name of a builtin, if `term` names one. */
 function functionNameOf(term: Term, rules: CompiledRules): string | undefined {
+  if ((term as { builtinRef?: boolean }).builtinRef) return (term as { value: string }).value;
   if (term.type === 'ref' && (term as RootRef).root === 'data') {
     const path = term.path.map((seg) => (seg.type === 'scalar' ? String(seg.value) : '\u0000')).join('.');
     if (rules.functions.has(`data.${path}`)) return `data.${path}`;
-    return undefined;
-  }
-  if (term.type === 'var' && (term as VarTerm).slot >= 0 && /^[a-z_][a-z0-9_.]*$/i.test(term.name)) {
     return undefined;
   }
   return undefined;

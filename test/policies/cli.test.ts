@@ -2,6 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { create } from 'tar';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
 
@@ -22,6 +23,14 @@ describe('weft policy', () => {
     const result = await runWeft(['policy', 'eval', '-d', dir, '-i', join(dir, 'input.json'), 'data.authz.allow']);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ result: [{ expressions: [{ value: true, text: 'data.authz.allow' }] }] });
+  });
+
+  it('eval loads a bundle with -b', async () => {
+    const dir = workspace({ 'src/authz.rego': authz, 'src/data.json': '{"users": ["alice"]}', 'input.json': '{"user": "alice"}' });
+    await create({ gzip: true, cwd: join(dir, 'src'), file: join(dir, 'bundle.tar.gz') }, ['authz.rego', 'data.json']);
+    const result = await runWeft(['policy', 'eval', '-b', join(dir, 'bundle.tar.gz'), '-i', join(dir, 'input.json'), 'data.authz.allow']);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).result[0].expressions[0].value).toBe(true);
   });
 
   it('eval reads v0 modules with --v0', async () => {

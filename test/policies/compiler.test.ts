@@ -43,6 +43,12 @@ describe('Rego compiler', () => {
     expect(error.message).toContain('http.send is not offered in the sidecar');
   });
 
+  it('offers deprecated builtins to v0 modules only', () => {
+    const v0 = compile([{ file: 'p.rego', source: 'package t\nx = any([false, true])', regoVersion: 0 }]);
+    expect(v0.evaluate('data.t.x').value).toBe(true);
+    expect(compileError(head + 'x := any([false, true])').message).toContain('deprecated built-in function any');
+  });
+
   it('lists every error at once', () => {
     const error = compileError(head + 'a if { x }\nb if { y }');
     expect(error.errors).toHaveLength(2);

@@ -102,7 +102,9 @@ own_over if own > 5 with data.t.cfg.n as 10
 double(x) := x * 2
 triple(x) := x * 3
 mocked := y if y := double(2) with double as triple
-counted := n if n := count([1, 2]) with count as 7`,
+counted := n if n := count([1, 2]) with count as 7
+size(xs) := 0
+as_builtin := n if n := size([1, 2, 3]) with size as count`,
     );
     expect(value(p, 'data.t.via_with', { input: { user: 'bob' } })).toBe(true);
     expect(value(p, 'data.t.via_path', { input: { user: 'bob' } })).toBe(true);
@@ -111,13 +113,27 @@ counted := n if n := count([1, 2]) with count as 7`,
     expect(value(p, 'data.t.own_over')).toBe(true);
     expect(value(p, 'data.t.mocked')).toBe(6);
     expect(value(p, 'data.t.counted')).toBe(7);
+    expect(value(p, 'data.t.as_builtin')).toBe(3);
   });
 
-  it('prints with <undefined> for undefined arguments', () => {
+  it('prints with <undefined> for undefined arguments, with the location of the call', () => {
     const lines: string[] = [];
-    const p = policy(head + 'x if { print("value", input.missing, {"a": [1]}) }');
-    p.evaluate('data.t.x', { print: (line) => lines.push(line) });
-    expect(lines).toEqual(['value <undefined> {"a": [1]}']);
+    const p = policy(head + 'x if { print("value", input.missing, {"a": [1]}, {1}, set()) }');
+    p.evaluate('data.t.x', { print: (line, location) => lines.push(`${location?.file}:${location?.row}: ${line}`) });
+    expect(lines).toEqual(['m0.rego:3: value <undefined> {"a": [1]} {1} set()']);
+  });
+
+  it('gives every fresh key and value variables', () => {
+    const p = policy(head + 'x := k + v if { k := 5; v := 95; every k, v in [1, 2] { v == k + 1 } }');
+    expect(value(p, 'data.t.x')).toBe(100);
+  });
+
+  it('lets rules take precedence over imports and calls functions through import aliases', () => {
+    const p = policy(
+      'package lib\nimport rego.v1\na := 10\ndouble(x) := 2 * x',
+      'package b\nimport rego.v1\nimport data.lib.a\nimport data.lib as json\na := 20\nd := json.double(a)',
+    );
+    expect(value(p, 'data.b')).toEqual({ a: 20, d: 40 });
   });
 
   it('makes builtin errors undefined in non-strict mode and raises them in strict mode', () => {

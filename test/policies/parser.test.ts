@@ -36,6 +36,8 @@ describe('Rego parser', () => {
     const v0 = parseModule('package p\nq[x] { x := 1 }\nin := 3', 'p.rego', { regoVersion: 0 });
     expect(v0.rules[0]!.kind).toBe('multi');
     expect(v0.rules[1]!.ref[0]).toMatchObject({ type: 'var', name: 'in' });
+    expect(parseModule('package p\nq.r { true }', 'p.rego', { regoVersion: 0 }).rules[0]!.kind).toBe('multi');
+    expect(parseModule('package p\nq[x] if { x := 1 }', 'p.rego', { regoVersion: 0 }).rules[0]!.kind).toBe('single');
     const withImport = parseModule('package p\nimport future.keywords.in\nq if 1 in [1]', 'p.rego', { regoVersion: 0 });
     expect(withImport.rules[0]!.body[0]).toMatchObject({ type: 'expr', term: { type: 'call', name: 'internal.member_2' } });
   });
@@ -46,6 +48,12 @@ describe('Rego parser', () => {
     expect(error.message).toContain('p.rego:3:7');
     expect(error.message).toContain('`if` keyword is required');
     expect(error.message).toContain('\tallow {\n\t      ^');
+  });
+
+  it('reads contains(s, t) as the builtin where contains is a keyword, and tolerates BOM and CRLF', () => {
+    const module = parseModule('\uFEFFpackage p\r\nimport rego.v1\r\nx if contains("abc", "b")\r\n', 'p.rego');
+    expect(module.rules[0]!.body[0]).toMatchObject({ term: { type: 'call', name: 'contains' } });
+    expect(module.loc).toEqual({ file: 'p.rego', row: 1, col: 1 });
   });
 
   it('rejects a query with trailing tokens', () => {
