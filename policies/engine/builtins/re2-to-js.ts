@@ -271,6 +271,8 @@ class Translator {
         return;
       case 'b':
       case 'B':
+        // Under the JS `i` flag, \b counts ſ and K (Kelvin) as word characters; RE2's does not.
+        if (this.globalCase) throw new Untranslatable();
         this.emitAtom(`\\${c}`);
         this.lastAtom = undefined;
         return;
