@@ -37,6 +37,24 @@ interface Case {
 
 const UNDEFINED_MARK = '#undefined';
 
+function caseOf(map: Map<string, unknown>): Case {
+  const scalar = <T>(key: string): T | undefined => map.get(key) as T | undefined;
+  return {
+    note: String(scalar('note') ?? ''),
+    modules: scalar<string[]>('modules'),
+    data: map.get('data'),
+    input: map.get('input'),
+    query: String(scalar('query') ?? ''),
+    want_result: map.get('want_result'),
+    no_result: scalar<boolean>('no_result'),
+    error: scalar<string>('error'),
+    want_prints: scalar<string[]>('want_prints'),
+    strict: scalar<boolean>('strict'),
+    skip: scalar<boolean>('skip'),
+    sort_bindings: scalar<boolean>('sort_bindings'),
+  } as Case;
+}
+
 function caseFiles(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
@@ -47,31 +65,34 @@ function caseFiles(dir: string): string[] {
   return out;
 }
 
-/** Decodes the case encodings (`set!`, `object!`, `#undefined`) into values. */
-function decode(data: unknown): Value | undefined {
+/**
+ * Decodes the case encodings (`set!`, `object!`, `#undefined`) into values. YAML mappings arrive
+ * as Maps with typed keys: expected results keep them (`7: x` is the key 7); input and data are
+ * JSON documents, whose keys are strings.
+ */
+function decode(data: unknown, typedKeys = false): Value | undefined {
   if (data === UNDEFINED_MARK) return undefined;
   if (typeof data === 'bigint') return fromJSON(data);
   if (data === null || typeof data !== 'object') return fromJSON(data);
-  if (Array.isArray(data)) return makeArray(data.map((d) => decode(d) ?? null));
-  const record = data as Record<string, unknown>;
-  const keys = Object.keys(record);
-  if (keys.length === 1 && keys[0] === 'set!') return makeSet((record['set!'] as unknown[]).map((d) => decode(d) ?? null));
-  if (keys.length === 1 && keys[0] === 'object!') {
-    return makeObject((record['object!'] as { key: unknown; value: unknown }[]).map((e) => [decode(e.key) ?? null, decode(e.value) ?? null] as const));
+  if (Array.isArray(data)) return makeArray(data.map((d) => decode(d, typedKeys) ?? null));
+  const map = data as Map<unknown, unknown>;
+  if (map.size === 1 && map.has('set!')) return makeSet((map.get('set!') as unknown[]).map((d) => decode(d, typedKeys) ?? null));
+  if (map.size === 1 && map.has('object!')) {
+    return makeObject(
+      (map.get('object!') as Map<unknown, unknown>[]).map((e) => [decode(e.get('key'), typedKeys) ?? null, decode(e.get('value'), typedKeys) ?? null] as const),
+    );
   }
   const entries: [Value, Value][] = [];
-  for (const key of keys) {
-    const value = decode(record[key]);
-    if (value !== undefined) entries.push([key, value]);
+  for (const [key, item] of map) {
+    const value = decode(item, typedKeys);
+    const decodedKey = typedKeys ? (decode(key, true) ?? null) : key === null ? 'null' : String(key);
+    if (value !== undefined) entries.push([decodedKey, value]);
   }
   return makeObject(entries);
 }
 
 function many(value: unknown): unknown[] | undefined {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const record = value as Record<string, unknown>;
-    if (Object.keys(record).length === 1 && Array.isArray(record['many!'])) return record['many!'] as unknown[];
-  }
+  if (value instanceof Map && value.size === 1 && Array.isArray(value.get('many!'))) return value.get('many!') as unknown[];
   return undefined;
 }
 
@@ -99,7 +120,8 @@ export function runConformance(root: string, options: { regoVersionOf?: (file: s
     const file = relative(root, path);
     let doc: { cases?: Case[] };
     try {
-      doc = parseYaml(readFileSync(path, 'utf8'), { intAsBigInt: true }) as { cases?: Case[] };
+      const parsed = parseYaml(readFileSync(path, 'utf8'), { intAsBigInt: true, mapAsMap: true, logLevel: 'error' }) as Map<string, unknown>;
+      doc = { cases: ((parsed.get('cases') as Map<string, unknown>[] | undefined) ?? []).map(caseOf) };
     } catch (error) {
       report.failed++;
       report.failures.push({ file, note: '(file)', expected: 'valid YAML', got: (error as Error).message });
@@ -127,14 +149,17 @@ function runCase(c: Case, regoVersion: 0 | 1, compiled: Map<string, PolicySet | 
   let policy = compiled.get(key);
   if (policy === undefined) {
     try {
-      policy = compile(modules.map((source, i) => ({ file: `module${i}.rego`, source, regoVersion })));
+      // Module names as the reference engine reports them in print output (`rego_0:6: ...`).
+      policy = compile(modules.map((source, i) => ({ file: `rego_${i}`, source, regoVersion })));
     } catch (error) {
       policy = error as Error;
     }
     compiled.set(key, policy);
   }
   const inputs = many(c.input) ?? [c.input];
-  const wants = many(c.want_result) ?? [c.want_result];
+  const manyInputs = many(c.input) !== undefined;
+  // `many!` in the result of a single evaluation lists its several results.
+  const wants = manyInputs ? (many(c.want_result) ?? [c.want_result]) : many(c.want_result) !== undefined ? [many(c.want_result)] : [c.want_result];
   const prints: string[] = [];
   try {
     if (policy instanceof Error) throw policy;
@@ -145,7 +170,7 @@ function runCase(c: Case, regoVersion: 0 | 1, compiled: Map<string, PolicySet | 
         ...(input !== undefined ? { input } : {}),
         ...(data !== undefined ? { data } : {}),
         strict: c.strict !== false,
-        print: (line) => prints.push(line),
+        print: (line, location) => prints.push(location ? `${location.file}:${location.row}: ${line}` : line),
         nowNs: BigInt(Date.now()) * 1_000_000n,
       });
       if (c.error !== undefined) continue;
@@ -155,12 +180,12 @@ function runCase(c: Case, regoVersion: 0 | 1, compiled: Map<string, PolicySet | 
         continue;
       }
       if (c.want_result === undefined && c.want_prints !== undefined) continue;
-      const want = decode(wants[Math.min(i, wants.length - 1)]);
+      const want = decode(wants[Math.min(i, wants.length - 1)], true);
       if (!sameResult(want, got, c.sort_bindings === true)) return { expected: show(want), got: show(got) };
     }
   } catch (error) {
     if (c.error !== undefined) return undefined;
-    return { expected: c.no_result ? 'no result' : show(decode(wants[0])), got: `error: ${(error as Error).message.split('\n').slice(0, 2).join(' ')}` };
+    return { expected: c.no_result ? 'no result' : show(decode(wants[0], true)), got: `error: ${(error as Error).message.split('\n').slice(0, 2).join(' ')}` };
   }
   if (c.error !== undefined) return { expected: `error: ${c.error}`, got: 'success' };
   if (c.want_prints !== undefined && JSON.stringify(prints) !== JSON.stringify(c.want_prints)) {

@@ -2,10 +2,11 @@
 // builtins), checks safety and reorders body literals so every variable is bound before use,
 // detects recursion, checks builtin arity, and builds rule indexes.
 import type { Body, CallTerm, ExprLiteral, Literal, Module, Query, RefTerm, Rule, Term, VarTerm } from './ast.js';
+import { deprecatedBuiltinNames } from './builtins/index.js';
 import type { BuiltinDefinition, BuiltinRegistry } from './builtins/registry.js';
 import { RegoError, RegoErrors, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { buildRuleIndex, type RuleIndex } from './rule-index.js';
-import { equals, type Value } from './value.js';
+import { canonicalText, equals, typeName, type Value } from './value.js';
 
 export type GroupKind = 'complete' | 'set' | 'object' | 'function';
 
@@ -46,7 +47,7 @@ export interface RuleFacts {
 export type RootRef = RefTerm & { root?: 'input' | 'data' };
 export type ResolvedCall = CallTerm & { builtin?: BuiltinDefinition; arity?: number };
 
-const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'print']);
+const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'internal.member_3', 'print']);
 
 class ErrorList {
   readonly errors: RegoError[] = [];
@@ -114,7 +115,10 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
         }
         group.arity = arity;
       }
-      if (rule.isDefault) {
+      if (rule.isDefault && kind === 'object') {
+        // `default p["k"] := v`: a constant entry of a partial object.
+        group.rules.push(rule);
+      } else if (rule.isDefault) {
         if (group.defaultRule !== undefined) errors.add('rego_type_error', `multiple default rules data.${path.join('.')} found`, rule.loc);
         if (kind !== 'complete' && kind !== 'function') errors.add('rego_type_error', 'default rules must be complete', rule.loc);
         group.defaultRule = rule;
@@ -124,7 +128,7 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
   errors.throwIfAny();
 
   // 2. Resolve names, check safety, order literals, assign frame slots.
-  const resolver = new Resolver(root, functions, builtins, errors);
+  const resolver = new Resolver(root, functions, builtins, errors, modules);
   for (const module of modules) {
     for (const rule of module.rules) {
       for (let r: Rule | undefined = rule; r !== undefined; r = r.else) resolver.compileRule(module, r);
@@ -136,7 +140,16 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
   checkRecursion(groups, resolver.dependencies, errors);
   errors.throwIfAny();
 
-  // 4. Constants and indexes.
+  // 4. Share identical constant terms between rules: a large policy then touches the same few
+  // objects on every decision, which keeps evaluation cache-friendly as rules are added.
+  const interner = new TermInterner();
+  for (const group of groups) {
+    for (const rule of [...group.rules, ...(group.defaultRule ? [group.defaultRule] : [])]) {
+      for (let r: Rule | undefined = rule; r !== undefined; r = r.else) interner.rule(r);
+    }
+  }
+
+  // 5. Constants and indexes.
   for (const group of groups) {
     if (group.kind === 'complete') {
       group.constant = constantValue(group.rules);
@@ -146,6 +159,57 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
     }
   }
   return { root, functions, groups, modules };
+}
+
+class TermInterner {
+  private readonly terms = new Map<string, Term>();
+
+  rule(rule: Rule): void {
+    rule.body = rule.body.map((lit) => this.literal(lit));
+    rule.value = this.term(rule.value);
+  }
+
+  private literal(lit: Literal): Literal {
+    switch (lit.type) {
+      case 'expr':
+        lit.term = this.term(lit.term);
+        return lit;
+      case 'some-in':
+        return { ...lit, domain: this.term(lit.domain) };
+      default:
+        return lit;
+    }
+  }
+
+  private term(term: Term): Term {
+    switch (term.type) {
+      case 'scalar': {
+        const key = `s${typeof term.value}:${canonicalText(term.value)}`;
+        return this.shared(key, term);
+      }
+      case 'ref': {
+        if ((term as RootRef).root === undefined) {
+          if (term.head.type !== 'var') return term;
+          return { ...term, path: term.path.map((t) => this.term(t)) };
+        }
+        if (!term.path.every((t) => t.type === 'scalar')) return { ...term, path: term.path.map((t) => this.term(t)) } as RootRef;
+        const key = `r${(term as RootRef).root}:${term.path.map((t) => canonicalText((t as { value: Value }).value)).join('\u0000')}`;
+        return this.shared(key, term);
+      }
+      case 'call':
+        (term as { args: Term[] }).args.forEach((arg, i, args) => (args[i] = this.term(arg)));
+        return term;
+      default:
+        return term;
+    }
+  }
+
+  private shared(key: string, term: Term): Term {
+    const existing = this.terms.get(key);
+    if (existing !== undefined) return existing;
+    this.terms.set(key, term);
+    return term;
+  }
 }
 
 function setRest(rule: Rule, rest: Term[]): void {
@@ -244,20 +308,35 @@ class Resolver {
   readonly dependencies = new Map<string, Set<string>>();
   private currentDeps: Set<string> | undefined;
 
+  /** Rego version of the module being compiled (queries are v1): deprecated builtins are v0 only. */
+  private regoVersion: 0 | 1 = 1;
+  /** Package path -> names of the rules its modules define. */
+  private readonly ruleNames = new Map<string, Set<string>>();
+
   constructor(
     private readonly root: DocNode,
     private readonly functions: Map<string, RuleGroup>,
     private readonly builtins: BuiltinRegistry,
     private readonly errors: ErrorList,
-  ) {}
+    modules: readonly Module[] = [],
+  ) {
+    for (const module of modules) {
+      const key = module.packagePath.join('.');
+      const names = this.ruleNames.get(key) ?? new Set<string>();
+      for (const rule of module.rules) names.add((rule.ref[0] as VarTerm).name);
+      this.ruleNames.set(key, names);
+    }
+  }
+
+  private readonly globalsCache = new Map<Module, Map<string, Term[]>>();
 
   private globalsFor(module: Module | undefined): Map<string, Term[]> {
+    if (module === undefined) return new Map();
+    const cached = this.globalsCache.get(module);
+    if (cached !== undefined) return cached;
     const globals = new Map<string, Term[]>();
-    if (module === undefined) return globals;
-    const pkg = this.nodeAt(module.packagePath);
-    if (pkg) {
-      for (const name of pkg.children.keys()) globals.set(name, [...module.packagePath, name].map((p) => scalar(p, module.loc)));
-    }
+    this.globalsCache.set(module, globals);
+    // Rules of the package take precedence over imports of the same name.
     for (const imp of module.imports) {
       const head = (imp.path.head as VarTerm).name;
       const last = imp.path.path.length > 0 ? (imp.path.path[imp.path.path.length - 1] as { value: string }).value : head;
@@ -265,6 +344,15 @@ class Resolver {
       if (head === 'input') globals.set(alias, [{ type: 'var', name: 'input', loc: imp.loc, slot: -1 }, ...imp.path.path]);
       else globals.set(alias, imp.path.path);
       if (head === 'input') (globals.get(alias) as Term[] & { input?: boolean }).input = true;
+    }
+    const pkg = this.nodeAt(module.packagePath);
+    const ruleNames = this.ruleNames.get(module.packagePath.join('.'));
+    if (pkg) {
+      for (const name of pkg.children.keys()) {
+        // A subpackage does not hide an import; a rule does.
+        if (globals.has(name) && !ruleNames?.has(name)) continue;
+        globals.set(name, [...module.packagePath, name].map((p) => scalar(p, module.loc)));
+      }
     }
     return globals;
   }
@@ -276,6 +364,7 @@ class Resolver {
   }
 
   compileRule(module: Module, rule: Rule): void {
+    this.regoVersion = module.regoVersion;
     const group = this.nodeAt(groupPathOf(module, rule));
     this.currentDeps = new Set();
     if (group?.group) {
@@ -298,11 +387,16 @@ class Resolver {
     this.declareLocals(rule.body, scope);
     this.declareLocals(headLiterals([...ruleRest(rule), rule.value]), scope);
     if (rule.isDefault) this.checkDefaultValue(rule.value);
-    if (module.regoVersion === 1) this.checkShadowing(rule.body, rule.loc);
+    if (module.regoVersion === 1) {
+      this.checkShadowing(rule.body, rule.loc);
+      const name = (rule.ref[0] as VarTerm).name;
+      if (name === 'input' || name === 'data') this.errors.add('rego_compile_error', `rules must not shadow ${name}: ${name} cannot be shadowed`, rule.loc);
+    }
     const rest = ruleRest(rule);
     // Head vars refer to body locals, never to rules of the same name.
     for (const t of [...rest, rule.value]) for (const name of varsIn(t, new Set())) if (!scope.globals.has(name) && name !== 'input' && name !== 'data') scope.locals.add(name);
-    rule.body = this.compileBody(rule.body, scope, bound, [...rest, rule.value]);
+    const params = rule.args ? [...varsIn({ type: 'array', items: rule.args, loc: rule.loc }, new Set())] : [];
+    rule.body = this.compileBody(rule.body, scope, bound, [...rest, rule.value], params);
     setRest(rule, rest.map((t) => this.resolveTerm(t, scope)));
     rule.value = this.resolveTerm(rule.value, scope);
     for (const lit of headLiterals([...ruleRest(rule), rule.value])) {
@@ -320,6 +414,7 @@ class Resolver {
   }
 
   compileQuery(query: Query, module: Module | undefined): string[] {
+    this.regoVersion = 1;
     const scope: Scope = { globals: this.globalsFor(module), packagePath: module?.packagePath ?? [], slots: new Map(), locals: new Set(), wildcard: 0 };
     this.declareLocals(query.body, scope);
     const bound = new Set<string>();
@@ -352,7 +447,10 @@ class Resolver {
       if (term.type === 'call') term.args.forEach(visitTerm);
       else if (term.type === 'array' || term.type === 'set') term.items.forEach(visitTerm);
       else if (term.type === 'object') term.entries.forEach(([k, v]) => (visitTerm(k), visitTerm(v)));
-      else if (term.type === 'ref') (visitTerm(term.head), term.path.forEach(visitTerm));
+      else if (term.type === 'ref') {
+        visitTerm(term.head);
+        term.path.forEach(visitTerm);
+      }
     };
     for (const lit of body) {
       if (lit.type === 'some-decl') for (const v of lit.vars) scope.locals.add(v.name);
@@ -444,9 +542,10 @@ class Resolver {
     let node: DocNode | undefined = this.root;
     for (const seg of ref.path) {
       if (node.group) break;
-      // A computed key: the document read is only known at evaluation time.
-      if (seg.type !== 'scalar' || typeof seg.value !== 'string') return ref;
-      const next: DocNode | undefined = node.children.get(seg.value);
+      // A number never names a rule; a computed key may read any document below this node.
+      if (seg.type === 'scalar' && typeof seg.value !== 'string') return ref;
+      if (seg.type !== 'scalar') break;
+      const next: DocNode | undefined = node.children.get(seg.value as string);
       if (next === undefined) return ref;
       node = next;
     }
@@ -500,6 +599,10 @@ class Resolver {
       this.errors.add('rego_type_error', `undefined function ${name}`, term.loc);
       return call;
     }
+    if (this.regoVersion === 1 && deprecatedBuiltinNames.has(name)) {
+      this.errors.add('rego_type_error', `deprecated built-in function ${name} cannot be used in Rego v1 (could not find function ${name})`, term.loc);
+      return call;
+    }
     const arity = builtin.args.length;
     if (args.length !== arity && args.length !== arity + 1) {
       this.errors.add('rego_type_error', `${name}: arity mismatch: expected ${arity} arguments, got ${args.length}`, term.loc);
@@ -513,8 +616,8 @@ class Resolver {
    * Resolves a body and orders its literals so that each runs once the variables it needs are
    * bound. `bound` holds the variables bound on entry and receives those bound by the body.
    */
-  compileBody(body: Body, scope: Scope, bound: Set<string>, head: Term[]): Body {
-    this.checkAssignments(body);
+  compileBody(body: Body, scope: Scope, bound: Set<string>, head: Term[], params: readonly string[] = []): Body {
+    this.checkAssignments(body, params);
     const resolved = body.map((lit) => this.resolveLiteral(lit, scope));
     // Variables each literal can bind, for closures (comprehensions, not, every).
     const litVars = resolved.map((lit) => bindableVars(lit));
@@ -550,8 +653,48 @@ class Resolver {
     for (const lit of ordered) {
       this.assignSlots(lit, scope);
       if (lit.type === 'expr') this.checkCalls(lit.term, true);
+      this.checkPatterns(lit);
     }
     return ordered;
+  }
+
+  /** Patterns that can never match their literal value are type errors, as in OPA's checker. */
+  private checkPatterns(lit: Literal): void {
+    const mismatch = (a: Term, b: Term): string | undefined => {
+      if (a.type === 'array' && b.type === 'array') {
+        if (a.items.length !== b.items.length) return `match error: mismatch in number of array elements (${a.items.length} and ${b.items.length})`;
+        for (let i = 0; i < a.items.length; i++) {
+          const inner = mismatch(a.items[i]!, b.items[i]!);
+          if (inner) return inner;
+        }
+        return undefined;
+      }
+      if (a.type === 'object' && b.type === 'object') {
+        const keys = (t: typeof a): string[] => t.entries.map(([k]) => (k.type === 'scalar' ? canonicalText(k.value) : '?')).sort();
+        const ka = keys(a);
+        const kb = keys(b);
+        if (!ka.includes('?') && !kb.includes('?') && ka.join(',') !== kb.join(',')) return `match error: object keys [${ka.join(', ')}] and [${kb.join(', ')}] differ`;
+        return undefined;
+      }
+      const composite = (t: Term): boolean => t.type === 'array' || t.type === 'object' || t.type === 'set' || t.type === 'scalar';
+      if (composite(a) && composite(b) && a.type !== b.type && (a.type === 'array' || a.type === 'object' || b.type === 'array' || b.type === 'object')) {
+        return `match error: cannot unify ${a.type} with ${b.type}`;
+      }
+      return undefined;
+    };
+    if (lit.type === 'expr' && lit.term.type === 'call' && (lit.term.name === 'eq' || lit.term.name === 'assign')) {
+      const problem = mismatch(lit.term.args[0]!, lit.term.args[1]!);
+      if (problem) this.errors.add('rego_type_error', problem, lit.loc);
+    }
+    if (lit.type === 'some-in') {
+      const domain = lit.domain;
+      if (domain.type === 'scalar') {
+        this.errors.add('rego_type_error', `some .. in: the collection must be an array, object or set, got ${typeName(domain.value)}`, lit.loc);
+      } else if ((domain.type === 'array' || domain.type === 'set') && domain.items.length > 0 && lit.value.type === 'array') {
+        const problems = domain.items.map((item) => mismatch(lit.value, item));
+        if (problems.every((p) => p !== undefined)) this.errors.add('rego_type_error', problems[0]!, lit.loc);
+      }
+    }
   }
 
   /** A default value is a constant: no refs, calls or operators outside comprehensions. */
@@ -612,9 +755,24 @@ class Resolver {
   }
 
   /** `x := 1; x := 2` and use-before-`:=` are errors, as in OPA. */
-  private checkAssignments(body: Body): void {
-    const declared = new Map<string, number>();
+  private checkAssignments(body: Body, params: readonly string[] = []): void {
+    const declared = new Map<string, number>(params.map((p) => [p, -1]));
     body.forEach((lit, i) => {
+      if (lit.type === 'some-in') {
+        for (const t of [lit.key, lit.value]) {
+          for (const name of varsIn(t, new Set())) {
+            if (name === '_') continue;
+            if (declared.has(name)) this.errors.add('rego_compile_error', `var ${name} declared above`, lit.loc);
+            declared.set(name, i);
+            for (let j = 0; j < i; j++) {
+              if (literalVars(body[j]!, new Set()).has(name)) {
+                this.errors.add('rego_compile_error', `var ${name} referenced above`, body[j]!.loc);
+                break;
+              }
+            }
+          }
+        }
+      }
       if (lit.type === 'expr' && lit.term.type === 'call' && lit.term.name === 'assign') {
         const lhs = lit.term.args[0]!;
         if (lhs.type !== 'var' && lhs.type !== 'array' && lhs.type !== 'object') {
@@ -645,7 +803,7 @@ class Resolver {
   }
 
   private resolveLiteral(lit: Literal, scope: Scope): Literal {
-    const withs = lit.with.map((w) => ({ ...w, target: this.resolveWithTarget(w.target, scope), value: this.resolveTerm(w.value, scope) }));
+    const withs = lit.with.map((w) => ({ ...w, target: this.resolveWithTarget(w.target, scope), value: this.resolveWithValue(w.value, scope) }));
     switch (lit.type) {
       case 'expr':
         return { ...lit, term: this.resolveTerm(lit.term, scope), with: withs };
@@ -659,16 +817,37 @@ class Resolver {
           domain: this.resolveTerm(lit.domain, scope),
           with: withs,
         };
-      case 'every':
+      case 'every': {
+        // The key and value of `every` are fresh variables, whatever the enclosing body binds.
+        const renames = new Map<string, string>();
+        for (const t of [lit.key, lit.value]) {
+          if (t === undefined) continue;
+          for (const name of varsIn(t, new Set())) {
+            if (!name.startsWith('$')) renames.set(name, `$every${scope.wildcard++}_${name}`);
+          }
+        }
+        for (const fresh of renames.values()) scope.locals.add(fresh);
+        const renamed = renameVars(lit, renames) as typeof lit;
         return {
-          ...lit,
-          ...(lit.key ? { key: this.resolveTerm(lit.key, scope) } : {}),
-          value: this.resolveTerm(lit.value, scope),
+          ...renamed,
+          ...(renamed.key ? { key: this.resolveTerm(renamed.key, scope) } : {}),
+          value: this.resolveTerm(renamed.value, scope),
           domain: this.resolveTerm(lit.domain, scope),
-          body: lit.body.map((l) => this.resolveLiteral(l, scope)),
+          body: renamed.body.map((l) => this.resolveLiteral(l, scope)),
           with: withs,
         };
+      }
     }
+  }
+
+  /** `with f as count`: a builtin named as the replacement becomes a builtin reference. */
+  private resolveWithValue(value: Term, scope: Scope): Term {
+    if ((value as { builtinRef?: boolean }).builtinRef) return value;
+    const name = value.type === 'var' ? value.name : refName(value);
+    if (name !== undefined && !scope.locals.has(name.split('.')[0]!) && !scope.globals.has(name.split('.')[0]!) && this.builtins.has(name)) {
+      return { type: 'scalar', value: name, loc: value.loc, builtinRef: true } as Term;
+    }
+    return this.resolveTerm(value, scope);
   }
 
   /** `with` targets: `input...`, `data...`, or a function/builtin name. */
@@ -677,6 +856,10 @@ class Resolver {
     const name = target.type === 'var' ? target.name : refName(target);
     if (name !== undefined && !name.startsWith('input') && !name.startsWith('data')) {
       const global = scope.globals.get(name.split('.')[0]!);
+      const aliased = global !== undefined && !(global as Term[] & { input?: boolean }).input
+        ? ['data', ...global.map((t) => (t as { value: string }).value), ...name.split('.').slice(1)].join('.')
+        : undefined;
+      if (aliased !== undefined && this.functions.has(aliased)) return { type: 'scalar', value: aliased, loc: target.loc };
       if (global === undefined || this.builtins.has(name)) {
         if (!this.builtins.has(name)) this.errors.add('rego_compile_error', `with keyword target ${name} is not a function, input or data`, target.loc);
         return { type: 'scalar', value: name, loc: target.loc };
@@ -747,6 +930,8 @@ class Resolver {
           if (term.value) c.value = this.resolveTerm(term.value, scope);
           c.head = visit(c.head)!;
           if (c.value) c.value = visit(c.value);
+          generated(c.head, inner, inner);
+          if (c.value) generated(c.value, inner, inner);
           const free = new Set<string>();
           collectFreeVars(c.head, free);
           if (c.value) collectFreeVars(c.value, free);
@@ -878,6 +1063,19 @@ function refName(term: Term): string | undefined {
     parts.push(seg.value);
   }
   return parts.join('.');
+}
+
+/** A copy of an AST fragment with variables renamed (`renames`: old name -> new name). */
+function renameVars<T>(node: T, renames: ReadonlyMap<string, string>): T {
+  if (renames.size === 0 || node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map((item: unknown) => renameVars(item, renames)) as T;
+  const record = node as Record<string, unknown>;
+  if (record['type'] === 'var' && typeof record['name'] === 'string' && renames.has(record['name'])) {
+    return { ...record, name: renames.get(record['name']) } as T;
+  }
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) out[key] = key === 'loc' ? value : renameVars(value, renames);
+  return out as T;
 }
 
 /** Vars a comprehension shares with its enclosing body: all it mentions but what it declares. */
@@ -1114,7 +1312,10 @@ function unifyPlan(a: Term, b: Term, bound: Set<string>, outer: Set<string>): Se
       const index = pending.findIndex(([x, y]) => unifyPlan(x, y, local, outer) !== undefined);
       if (index < 0) return undefined;
       const [x, y] = pending.splice(index, 1)[0]!;
-      for (const v of unifyPlan(x, y, local, outer)!) (local.add(v), out.add(v));
+      for (const v of unifyPlan(x, y, local, outer)!) {
+        local.add(v);
+        out.add(v);
+      }
     }
     return out;
   }
@@ -1126,7 +1327,10 @@ function unifyPlan(a: Term, b: Term, bound: Set<string>, outer: Set<string>): Se
       if (match === undefined) return undefined;
       const plan = unifyPlan(va, match[1], local, outer);
       if (plan === undefined) return undefined;
-      for (const v of plan) (local.add(v), out.add(v));
+      for (const v of plan) {
+        local.add(v);
+        out.add(v);
+      }
     }
     return out;
   }

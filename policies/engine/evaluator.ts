@@ -1,6 +1,6 @@
 // Top-down Rego evaluation with backtracking. Every step takes a continuation and returns
 // whether the caller asked to stop (`true`), so a rule can stop at its first solution.
-import type { Body, Literal, Rule, Term, VarTerm } from './ast.js';
+import type { Body, Literal, Rule, Term } from './ast.js';
 import { BuiltinError, type BuiltinContext, type BuiltinDefinition, type BuiltinRegistry } from './builtins/registry.js';
 import { ruleRest, type CompiledRules, type DocNode, type ResolvedCall, type RootRef, type RuleGroup } from './compiler.js';
 import { RegoError, sourceLine, type Location, type RegoErrorCode } from './errors.js';
@@ -39,7 +39,7 @@ export interface EvaluationSetup extends EvaluationLimits {
   readonly input: Value | undefined;
   readonly data: Value;
   readonly strict: boolean;
-  readonly print?: (line: string) => void;
+  readonly print?: (line: string, location?: Location) => void;
   readonly nowNs?: bigint;
 }
 
@@ -59,6 +59,8 @@ export class Evaluation implements BuiltinContext {
   readonly strict: boolean;
   /** Values of the top-level query expressions of the current solution. */
   capture: Value[] | undefined;
+  /** Whether a captured false value fails its expression (see the facade). */
+  captureChecked = false;
   private input: Value | undefined;
   private data: Value;
   private documents = new Map<unknown, Value | typeof UNDEFINED>();
@@ -172,7 +174,8 @@ export class Evaluation implements BuiltinContext {
         );
       case 'every':
         return this.evalTerm(lit.domain, frame, (domain) => {
-          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return false;
+          // Nothing to iterate over (a scalar domain): every holds vacuously.
+          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return k();
           let all = true;
           this.forEachMember(domain, (key, value) => {
             const ok = lit.key
@@ -191,10 +194,9 @@ export class Evaluation implements BuiltinContext {
     if (isArray(collection)) {
       for (let i = 0; i < collection.length; i++) if (each(i, collection[i]!)) return true;
     } else if (isObject(collection)) {
-      const keys = [...collection.keys()].sort(compare);
-      for (const key of keys) if (each(key, collection.get(key)!)) return true;
+      for (const key of sortedMembers(collection)) if (each(key, collection.get(key)!)) return true;
     } else if (isSet(collection)) {
-      for (const value of collection.size > 1 ? sortedValues(collection) : collection.values()) if (each(value, value)) return true;
+      for (const value of sortedMembers(collection)) if (each(value, value)) return true;
     }
     return false;
   }
@@ -207,7 +209,7 @@ export class Evaluation implements BuiltinContext {
     }
     const evaluate = term.type === 'call' ? this.evalCall.bind(this, term as ResolvedCall) : this.evalTerm.bind(this, term);
     return evaluate(frame, (v: Value) => {
-      // As OPA's query compiler does, a query expression's value is captured, false included.
+      if (v === false && this.captureChecked) return false;
       capture[index] = v;
       return k();
     });
@@ -286,14 +288,13 @@ export class Evaluation implements BuiltinContext {
     }
     this.data = keys.length === 0 ? value : upsert(this.data, keys, value);
     this.overridden = new Set(this.overridden);
+    // Documents at the path (rules included) are replaced; a path below every node only patches base data.
     let node: DocNode | undefined = this.setup.rules.root;
     for (const key of keys) {
-      const next: DocNode | undefined = typeof key === 'string' ? node.children.get(key) : undefined;
-      if (next === undefined) break;
-      node = next;
-      if (node.group) break;
+      node = typeof key === 'string' ? node.children.get(key) : undefined;
+      if (node === undefined) break;
     }
-    if (node !== this.setup.rules.root || keys.length === 0) this.overridden.add(node);
+    if (node !== undefined) this.overridden.add(node);
   }
 
   // ---- terms
@@ -601,6 +602,8 @@ export class Evaluation implements BuiltinContext {
   private partialValue(group: RuleGroup, key: Value | undefined): Value | undefined {
     const tree = new DocTree(group.kind === 'set');
     for (const rule of group.rules) {
+      // A rule whose keys and value are constants adds one entry: its first solution is enough.
+      const ground = rule.value.type === 'scalar' && ruleRest(rule).every((t) => t.type === 'scalar');
       const frame = new Array<Value | undefined>(rule.slots);
       const rest = ruleRest(rule);
       if (key !== undefined) {
@@ -612,7 +615,7 @@ export class Evaluation implements BuiltinContext {
           this.evalTerm(rule.value, frame, (value) => {
             const conflict = tree.insert(keys, value, rule.kind === 'multi');
             if (conflict) throw this.error('eval_conflict_error', `object keys must be unique`, rule.loc);
-            return false;
+            return ground;
           }),
         ),
       );
@@ -653,6 +656,12 @@ export class Evaluation implements BuiltinContext {
     if (name === 'eq' || name === 'assign') return this.unifyTerms(call.args[0]!, call.args[1]!, frame, () => k(true));
     if (name === 'internal.member_2') {
       return this.evalItems(call.args, 0, [], frame, ([item, collection]) => k(isMember(item!, collection!)));
+    }
+    if (name === 'internal.member_3') {
+      return this.evalItems(call.args, 0, [], frame, ([key, item, collection]) => {
+        const found = lookup(collection!, key!);
+        return k(found !== undefined && !isSet(collection!) && equals(found, item!));
+      });
     }
     if (name === 'print') return this.evalPrint(call, frame, k);
     const arity = call.arity ?? call.args.length;
@@ -703,7 +712,7 @@ export class Evaluation implements BuiltinContext {
       this.evalTerm(arg, frame, (v) => (values.push(v), false));
       return values.length === 0 ? '<undefined>' : values.map(printText).join(' ');
     });
-    this.print(parts.join(' '));
+    this.setup.print?.(parts.join(' '), call.loc);
     return k(true);
   }
 
@@ -782,16 +791,26 @@ export class Evaluation implements BuiltinContext {
   }
 }
 
+/** Object keys or set members in OPA's order, sorted once per collection (values are immutable). */
+const sortedCache = new WeakMap<RegoObject | RegoSet, readonly Value[]>();
+function sortedMembers(collection: RegoObject | RegoSet): readonly Value[] {
+  if (collection.size <= 1) return collection instanceof RegoSet ? [...collection.values()] : [...collection.keys()];
+  let sorted = sortedCache.get(collection);
+  if (sorted === undefined) {
+    sorted = collection instanceof RegoSet ? sortedValues(collection) : [...collection.keys()].sort(compare);
+    sortedCache.set(collection, sorted);
+  }
+  return sorted;
+}
+
 const NO_LOC: Location = { file: 'query', row: 1, col: 1 };
 
 /** `with f as g`: the path of a user function or the name of a builtin, if `term` names one. */
 function functionNameOf(term: Term, rules: CompiledRules): string | undefined {
+  if ((term as { builtinRef?: boolean }).builtinRef) return (term as { value: string }).value;
   if (term.type === 'ref' && (term as RootRef).root === 'data') {
     const path = term.path.map((seg) => (seg.type === 'scalar' ? String(seg.value) : '\u0000')).join('.');
     if (rules.functions.has(`data.${path}`)) return `data.${path}`;
-    return undefined;
-  }
-  if (term.type === 'var' && (term as VarTerm).slot >= 0 && /^[a-z_][a-z0-9_.]*$/i.test(term.name)) {
     return undefined;
   }
   return undefined;

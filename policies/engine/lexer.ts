@@ -30,9 +30,10 @@ function isDigit(c: string | undefined): boolean {
 
 export function tokenize(source: string, file: string): Token[] {
   const tokens: Token[] = [];
-  let i = 0;
+  // A byte order mark is not part of the text.
+  let i = source.charCodeAt(0) === 0xfeff ? 1 : 0;
   let row = 1;
-  let lineStart = 0;
+  let lineStart = i;
   let newlineBefore = false;
   let spaceBefore = false;
   const fail = (message: string, at: number): never => {

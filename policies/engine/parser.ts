@@ -14,11 +14,14 @@ import type {
   VarTerm,
   WithModifier,
 } from './ast.js';
-import { RegoError, sourceLine, type Location } from './errors.js';
+import { RegoError, type Location } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
 import { normalizeNumber, type Value } from './value.js';
 
 const FUTURE_KEYWORDS = ['in', 'every', 'contains', 'if'] as const;
+
+/** Thrown instead of a parse error while a speculative parse is under way. */
+const SPECULATION_FAILED: unique symbol = Symbol('speculation failed');
 
 const RELATION_OPS: Record<string, string> = {
   '==': 'equal',
@@ -60,6 +63,10 @@ class Parser {
   private depth = 0;
   private readonly keywords = new Set<string>();
   private regoV1Import = false;
+  /** Depth of speculative parses (tried, and abandoned on failure). */
+  private speculating = 0;
+  /** Whether the rule body just parsed was introduced by `if`. */
+  private bodyUsedIf = false;
   private futureImported = false;
 
   constructor(
@@ -83,7 +90,22 @@ class Parser {
     return { file: this.file, row: token.row, col: token.col };
   }
   private fail(message: string, token: Token = this.tok): never {
-    throw new RegoError('rego_parse_error', message, this.loc(token), sourceLine(this.source, token.row));
+    // A speculative parse that fails is retried another way: no error object is needed.
+    if (this.speculating > 0) throw SPECULATION_FAILED;
+    throw new RegoError('rego_parse_error', message, this.loc(token), this.line(token.row));
+  }
+
+  /** Line starts, computed once: speculative parses fail often and must not rescan the source. */
+  private lineStarts: number[] | undefined;
+  private line(row: number): string | undefined {
+    if (this.lineStarts === undefined) {
+      this.lineStarts = [0];
+      for (let i = 0; i < this.source.length; i++) if (this.source.charCodeAt(i) === 10) this.lineStarts.push(i + 1);
+    }
+    const start = this.lineStarts[row - 1];
+    if (start === undefined) return undefined;
+    const end = this.lineStarts[row];
+    return this.source.slice(start, end === undefined ? undefined : end - 1);
   }
   private isPunct(text: string, token: Token = this.tok): boolean {
     return token.kind === 'punct' && token.text === text;
@@ -246,20 +268,17 @@ class Parser {
     }
     const v1 = this.regoVersion === 1;
     const bodyStart = this.tok;
+    this.bodyUsedIf = false;
     let body = this.ruleBody(!assigned || kind === 'multi' || isDefault);
     if (isDefault) {
       if (!assigned) this.fail('default rules must have a value', start);
       if (body !== undefined) this.fail('default rules must not have a body', bodyStart);
     }
     if (!assigned) {
-      const last = ref[ref.length - 1]!;
-      if (!v1 && ref.length === 2 && !args) {
-        // v0 `p[x] { ... }`: a partial set.
-        const isBracket = (last as { bracket?: boolean }).bracket === true;
-        if (isBracket) {
-          kind = 'multi';
-          value = ref.pop()!;
-        }
+      if (!v1 && ref.length === 2 && !args && !this.bodyUsedIf) {
+        // v0 `p[x] { ... }` (and `p.x { ... }`, the same ref): a partial set; with `if`, an object as in v1.
+        kind = 'multi';
+        value = ref.pop()!;
       }
       if (v1 && body === undefined) {
         if (ref.length > 1 && kind !== 'function') this.fail('`contains` keyword is required for partial set rules', start);
@@ -296,7 +315,8 @@ class Parser {
   private ruleBody(allowBrace: boolean): Body | undefined {
     if (this.isWord('if') && !this.tok.newlineBefore) {
       this.pos++;
-      if (this.isPunct('{')) return this.braceBody();
+      this.bodyUsedIf = true;
+      if (this.isPunct('{')) return this.comprehensionAsBody() ?? this.braceBody();
       return [this.literal()];
     }
     if (this.isPunct('{') && allowBrace) {
@@ -304,6 +324,26 @@ class Parser {
       return this.braceBody();
     }
     if (this.isPunct('{') && this.regoVersion === 0 && !this.tok.newlineBefore) return this.braceBody();
+    return undefined;
+  }
+
+  /** `p if { x | body }`: a body that is a single set or object comprehension (as OPA reads it). */
+  private comprehensionAsBody(): Body | undefined {
+    const pos = this.pos;
+    const start = this.tok;
+    this.speculating++;
+    try {
+      const term = this.term();
+      if (term.type === 'comprehension' && (this.tok.newlineBefore || this.tok.kind === 'eof')) {
+        return [{ type: 'expr', negated: false, term, with: [], loc: this.loc(start) }];
+      }
+    } catch (error) {
+      if (error !== SPECULATION_FAILED && !(error instanceof RegoError)) throw error;
+    } finally {
+      this.speculating--;
+    }
+    this.pos = pos;
+    this.depth = 0;
     return undefined;
   }
 
@@ -437,8 +477,30 @@ class Parser {
       negated = true;
       this.pos++;
     }
-    const term = this.expr();
+    let term = this.expr();
+    if (this.isPunct(',') && this.keywords.has('in') && this.depth === 0) term = this.keyValueMembership(term);
     return { type: 'expr', negated, term, with: this.withModifiers(), loc: this.loc(start) };
+  }
+
+  /** `k, v in xs` as an expression: key-value membership. */
+  private keyValueMembership(key: Term): Term {
+    const pos = this.pos;
+    this.pos++;
+    this.speculating++;
+    try {
+      const value = this.exprRelation();
+      if (this.isKeyword('in')) {
+        const op = this.tok;
+        this.pos++;
+        return this.call('internal.member_3', [key, value, this.exprRelation()], op);
+      }
+    } catch (error) {
+      if (error !== SPECULATION_FAILED && !(error instanceof RegoError)) throw error;
+    } finally {
+      this.speculating--;
+    }
+    this.pos = pos;
+    return key;
   }
 
   private withModifiers(): WithModifier[] {
@@ -577,9 +639,11 @@ class Parser {
         }
         break;
     }
+    // `contains(s, t)` is the builtin even where `contains` is a keyword.
+    const isCall = this.isPunct('(') && !this.tok.spaceBefore;
     if (
       ['not', 'some', 'with', 'as', 'default', 'else', 'package', 'import'].includes(token.text) ||
-      (this.keywords.has(token.text) && FUTURE_KEYWORDS.includes(token.text as never))
+      (this.keywords.has(token.text) && FUTURE_KEYWORDS.includes(token.text as never) && !isCall)
     ) {
       this.pos--;
       this.fail(`unexpected ${token.text} keyword`);
@@ -621,10 +685,14 @@ class Parser {
     this.depth++;
     const items: Term[] = [];
     if (!this.isPunct(']')) {
-      const first = this.exprBelowOr();
+      const start = this.pos;
+      let first = this.exprBelowOr();
       if (this.isPunct('|')) {
-        const body = this.comprehensionBody(']');
-        return { type: 'comprehension', kind: 'array', head: first, body, loc };
+        const body = this.tryComprehensionBody(']');
+        if (body !== undefined) return { type: 'comprehension', kind: 'array', head: first, body, loc };
+        // Not a comprehension (`[x | y, 5]`): `|` is set union.
+        this.pos = start;
+        first = this.exprIn();
       }
       items.push(this.continueIn(first));
       while (this.acceptPunct(',')) {
@@ -645,7 +713,8 @@ class Parser {
       this.depth--;
       return { type: 'object', entries: [], loc };
     }
-    // Operators bind tighter than `|` inside a comprehension head only up to `&`: parse below `|`.
+    // A comprehension head stops before `|`.
+    const start = this.pos;
     const first = this.exprBelowOr();
     if (this.acceptPunct(':')) {
       const value = this.exprBelowOr();
@@ -664,11 +733,14 @@ class Parser {
       this.expectPunct('}');
       return { type: 'object', entries, loc };
     }
+    let element = first;
     if (this.isPunct('|')) {
-      const body = this.comprehensionBody('}');
-      return { type: 'comprehension', kind: 'set', head: first, body, loc };
+      const body = this.tryComprehensionBody('}');
+      if (body !== undefined) return { type: 'comprehension', kind: 'set', head: first, body, loc };
+      this.pos = start;
+      element = this.exprIn();
     }
-    const items: Term[] = [this.continueIn(first)];
+    const items: Term[] = [this.continueIn(element)];
     while (this.acceptPunct(',')) {
       if (this.isPunct('}')) break;
       items.push(this.exprIn());
@@ -698,6 +770,23 @@ class Parser {
       lhs = this.call('internal.member_2', [lhs, this.exprRelation()], op);
     }
     return lhs;
+  }
+
+  /** A comprehension body, or undefined (position restored) when the text is not one. */
+  private tryComprehensionBody(close: string): Body | undefined {
+    const pos = this.pos;
+    const depth = this.depth;
+    this.speculating++;
+    try {
+      return this.comprehensionBody(close);
+    } catch (error) {
+      if (error !== SPECULATION_FAILED && !(error instanceof RegoError)) throw error;
+      this.pos = pos;
+      this.depth = depth;
+      return undefined;
+    } finally {
+      this.speculating--;
+    }
   }
 
   private comprehensionBody(close: string): Body {

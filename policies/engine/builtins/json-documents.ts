@@ -15,6 +15,7 @@ import {
   type Value,
 } from '../value.js';
 import { BuiltinError } from './registry.js';
+import { findPath } from './objects.js';
 import { define } from './support.js';
 
 function stepKey(step: Value): string {
@@ -110,25 +111,9 @@ function arrayIndex(step: Value, length: number, allowEnd: boolean): number | un
   return index;
 }
 
+/** The value at a patch path: array steps may be numeric strings ("/a/0"). */
 function getAt(value: Value, path: readonly Value[]): Value | undefined {
-  let current: Value = value;
-  for (const step of path) {
-    if (isObject(current)) {
-      const next = current.get(step);
-      if (next === undefined) return undefined;
-      current = next;
-    } else if (isArray(current)) {
-      const index = arrayIndex(step, current.length, false);
-      if (index === undefined) return undefined;
-      current = current[index]!;
-    } else if (isSet(current)) {
-      if (!current.has(step)) return undefined;
-      current = step;
-    } else {
-      return undefined;
-    }
-  }
-  return current;
+  return findPath(value, path, (step, length) => arrayIndex(step, length, false));
 }
 
 type Edit = (parent: Value, step: Value) => Value | undefined;

@@ -1,7 +1,7 @@
 // Number builtins: abs, ceil, floor, round (half away from zero), numbers.range(_step), rand.intn.
 import { randomBytes, randomInt } from 'node:crypto';
 import { makeArray, type RegoNumber, type Value } from '../value.js';
-import { builtinError, define, fromBigInt, integerOperand, limits } from './support.js';
+import { builtinError, define, fromBigInt, integerOperand, isInteger, limits } from './support.js';
 
 function rounding(name: string, operation: (n: number) => number) {
   return define(name, ['number'], ([n]) => {
@@ -49,11 +49,13 @@ function randomBelow(bound: bigint): bigint {
   return BigInt(`0x${bytes.toString('hex')}`) % bound;
 }
 
-// Memoised per (string, n) for the evaluation, so one query sees one answer (as OPA).
+// Memoised per (string, n) for the evaluation, so one query sees one answer (as OPA). A
+// fractional n is undefined, as OPA's non-strict result (and other engines' strict one).
 const randIntn = define(
   'rand.intn',
   ['string', 'number'],
   ([key, n], context) => {
+    if (!isInteger(n!)) return undefined;
     let bound = integerOperand('rand.intn', 2, n!);
     if (bound === 0n) return 0;
     if (bound < 0n) bound = -bound;

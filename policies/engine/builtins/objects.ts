@@ -15,8 +15,14 @@ import {
 import { BuiltinError } from './registry.js';
 import { define } from './support.js';
 
+/** Position of `step` in an array of `length`, or undefined: plain object.get takes integers only. */
+type ArrayIndex = (step: Value, length: number) => number | undefined;
+
+const integerIndex: ArrayIndex = (step, length) =>
+  typeof step === 'number' && Number.isInteger(step) && step >= 0 && step < length ? step : undefined;
+
 /** Follows `path` through objects (by key), arrays (by index) and sets (by member), as OPA's Find. */
-export function findPath(value: Value, path: readonly Value[]): Value | undefined {
+export function findPath(value: Value, path: readonly Value[], arrayIndex: ArrayIndex = integerIndex): Value | undefined {
   let current: Value = value;
   for (const step of path) {
     if (isObject(current)) {
@@ -24,8 +30,9 @@ export function findPath(value: Value, path: readonly Value[]): Value | undefine
       if (next === undefined) return undefined;
       current = next;
     } else if (isArray(current)) {
-      if (typeof step !== 'number' || !Number.isInteger(step) || step < 0 || step >= current.length) return undefined;
-      current = current[step]!;
+      const index = arrayIndex(step, current.length);
+      if (index === undefined) return undefined;
+      current = current[index]!;
     } else if (isSet(current)) {
       if (!current.has(step)) return undefined;
       current = step;

@@ -1,0 +1,242 @@
+// Encoding builtins: base64, base64url, hex, urlquery, json and yaml, with Go's strictness
+// (invalid input is an error naming the offending byte, as OPA reports it).
+import { parseDocument, stringify as yamlStringify } from 'yaml';
+import {
+  compare,
+  fromJSON,
+  isArray,
+  isObject,
+  isSet,
+  makeArray,
+  makeObject,
+  normalizeNumber,
+  sortedValues,
+  toJSON,
+  toJSONText,
+  typeName,
+  type RegoObject,
+  type Value,
+} from '../value.js';
+import { BuiltinError } from './registry.js';
+import { goJsonEscape, JsonSyntaxError, parseJsonText } from './json-text.js';
+import { builtinError, define } from './support.js';
+
+const utf8 = (text: string) => Buffer.from(text, 'utf8');
+
+/** Go's strict StdEncoding/URLEncoding decoding: the padded alphabet only, no whitespace. */
+function decodeBase64(name: string, text: string, url: boolean): string {
+  const alphabet = url ? /[A-Za-z0-9_-]/ : /[A-Za-z0-9+/]/;
+  const body = text.replace(/={1,2}$/, '');
+  const bad = [...body].findIndex((c) => !alphabet.test(c));
+  if (bad !== -1) throw builtinError(name, `illegal base64 data at input byte ${bad}`);
+  // Padding completes the last quantum exactly; a lone sixth of a byte is never valid.
+  if (text.length % 4 !== 0 || body.length % 4 === 1) {
+    throw builtinError(name, `illegal base64 data at input byte ${body.length - (body.length % 4)}`);
+  }
+  return Buffer.from(body, url ? 'base64url' : 'base64').toString('utf8');
+}
+
+function base64urlDecode(text: string): string {
+  let padded = text;
+  // RFC 7515 appendix C: encoders often drop the padding.
+  if (!text.endsWith('=')) {
+    if (text.length % 4 === 2) padded += '==';
+    else if (text.length % 4 === 3) padded += '=';
+    else if (text.length % 4 === 1) throw builtinError('base64url.decode', `illegal base64url string: ${text}`);
+  }
+  return decodeBase64('base64url.decode', padded, true);
+}
+
+function hexDecode(text: string): string {
+  const bad = [...text].findIndex((c) => !/[0-9a-fA-F]/.test(c));
+  if (bad !== -1) {
+    const c = [...text][bad]!;
+    throw builtinError('hex.decode', `encoding/hex: invalid byte: U+${c.codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')} ${JSON.stringify(c).replace(/^"|"$/g, "'")}`);
+  }
+  if (text.length % 2 !== 0) throw builtinError('hex.decode', 'encoding/hex: odd length hex string');
+  return Buffer.from(text, 'hex').toString('utf8');
+}
+
+/** Go's url.QueryEscape: unreserved characters kept, space as '+', the rest %XX. */
+export function queryEscape(text: string): string {
+  let out = '';
+  for (const byte of utf8(text)) {
+    const c = String.fromCharCode(byte);
+    if (/[A-Za-z0-9\-_.~]/.test(c)) out += c;
+    else if (c === ' ') out += '+';
+    else out += `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+function queryUnescape(name: string, text: string): string {
+  const bytes: number[] = [];
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (c === '%') {
+      const hex = text.slice(i + 1, i + 3);
+      if (!/^[0-9a-fA-F]{2}$/.test(hex)) throw builtinError(name, `invalid URL escape ${JSON.stringify(text.slice(i, i + 3))}`);
+      bytes.push(parseInt(hex, 16));
+      i += 2;
+    } else if (c === '+') {
+      bytes.push(0x20);
+    } else {
+      bytes.push(...utf8(c));
+    }
+  }
+  return Buffer.from(bytes).toString('utf8');
+}
+
+function encodeQueryObject(object: RegoObject): string {
+  const parts: string[] = [];
+  for (const key of [...object.keys()].sort(compare)) {
+    if (typeof key !== 'string') throw builtinError('urlquery.encode_object', 'keys must be strings');
+    const value = object.get(key)!;
+    const values = typeof value === 'string' ? [value] : isArray(value) ? [...value] : isSet(value) ? sortedValues(value) : undefined;
+    if (values === undefined || values.some((item) => typeof item !== 'string')) {
+      throw new BuiltinError(
+        'eval_type_error',
+        `urlquery.encode_object: operand 1 values must be strings, arrays of strings or sets of strings but got ${typeName(value)}`,
+      );
+    }
+    for (const item of values) parts.push(`${queryEscape(key)}=${queryEscape(item as string)}`);
+  }
+  return parts.join('&');
+}
+
+function decodeQueryObject(text: string): Value {
+  const grouped = new Map<string, string[]>();
+  for (const pair of text.split('&')) {
+    if (pair === '') continue;
+    if (pair.includes(';')) throw builtinError('urlquery.decode_object', 'invalid semicolon separator in query');
+    const equals = pair.indexOf('=');
+    const key = queryUnescape('urlquery.decode_object', equals === -1 ? pair : pair.slice(0, equals));
+    const value = equals === -1 ? '' : queryUnescape('urlquery.decode_object', pair.slice(equals + 1));
+    const list = grouped.get(key) ?? [];
+    list.push(value);
+    grouped.set(key, list);
+  }
+  return makeObject([...grouped].map(([key, values]) => [key, makeArray(values)] as const));
+}
+
+function unmarshalJson(name: string, text: string): Value {
+  try {
+    return parseJsonText(text);
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) throw builtinError(name, error.message);
+    throw error;
+  }
+}
+
+/** JSON text with the options of json.marshal_with_options (`indent`, `prefix`, `pretty`). */
+function marshalWithOptions(value: Value, options: RegoObject): string {
+  let indent = '\t';
+  let prefix = '';
+  let pretty: boolean | undefined;
+  for (const [key, option] of options.entries()) {
+    if (key === 'indent' && typeof option === 'string') indent = option;
+    else if (key === 'prefix' && typeof option === 'string') prefix = option;
+    else if (key === 'pretty' && typeof option === 'boolean') pretty = option;
+    else throw builtinError('json.marshal_with_options', `unknown or invalid option ${toJSONText(key)}`);
+  }
+  const indented = options.has('indent') || options.has('prefix');
+  if (pretty === false || (pretty === undefined && !indented)) return goJsonEscape(toJSONText(value));
+  return indentJson(value, prefix, indent, 0);
+}
+
+/** Go's json.MarshalIndent layout: every element on its own line after `prefix` and indents. */
+function indentJson(value: Value, prefix: string, indent: string, level: number): string {
+  const items: [string | undefined, Value][] = isObject(value)
+    ? [...value.entries()]
+        .map(([key, item]) => [typeof key === 'string' ? key : toJSONText(key), item] as [string, Value])
+        .sort(([a], [b]) => compare(a, b))
+    : isArray(value) || isSet(value)
+      ? (isSet(value) ? sortedValues(value) : [...value]).map((item) => [undefined, item] as [undefined, Value])
+      : [];
+  if (items.length === 0) return goJsonEscape(toJSONText(value));
+  const inner = `\n${prefix}${indent.repeat(level + 1)}`;
+  const body = items
+    .map(([key, item]) => (key === undefined ? '' : `${goJsonEscape(JSON.stringify(key))}: `) + indentJson(item, prefix, indent, level + 1))
+    .join(`,${inner}`);
+  const [open, close] = isObject(value) ? ['{', '}'] : ['[', ']'];
+  return `${open}${inner}${body}\n${prefix}${indent.repeat(level)}${close}`;
+}
+
+// YAML as OPA reads and writes it (sigs.k8s.io/yaml over go-yaml v2): YAML 1.1 scalars
+// (`yes` is true), keys sorted on output, sequences not indented under their key.
+function yamlToValue(name: string, text: string): Value {
+  const document = parseDocument(text, { version: '1.1', intAsBigInt: true, uniqueKeys: false });
+  if (document.errors.length > 0) throw builtinError(name, document.errors[0]!.message.split('\n')[0]!);
+  let data: unknown;
+  try {
+    data = document.toJS({ maxAliasCount: 100 });
+  } catch (error) {
+    throw builtinError(name, error instanceof Error ? error.message : String(error));
+  }
+  return fromYamlData(name, data, 0);
+}
+
+function fromYamlData(name: string, data: unknown, depth: number): Value {
+  if (depth > 1000) throw builtinError(name, 'document nested too deeply');
+  if (typeof data === 'bigint') return normalizeNumber(data);
+  if (data instanceof Map) {
+    return makeObject([...data].map(([key, value]) => [String(key), fromYamlData(name, value, depth + 1)] as const));
+  }
+  if (data instanceof Set) return makeArray([...data].map((item) => fromYamlData(name, item, depth + 1)));
+  if (Array.isArray(data)) return makeArray(data.map((item) => fromYamlData(name, item, depth + 1)));
+  if (data instanceof Date) return data.toISOString();
+  if (data !== null && typeof data === 'object') {
+    return makeObject(Object.keys(data).map((key) => [key, fromYamlData(name, (data as Record<string, unknown>)[key], depth + 1)] as const));
+  }
+  if (typeof data === 'number' && !Number.isFinite(data)) throw builtinError(name, 'non-finite numbers are not JSON values');
+  return fromJSON(data);
+}
+
+function sortedPlain(value: Value): unknown {
+  if (isObject(value)) {
+    const out: Record<string, unknown> = Object.create(null);
+    const entries = [...value.entries()].map(([key, item]) => [typeof key === 'string' ? key : toJSONText(key), item] as const);
+    for (const [key, item] of entries.sort(([a], [b]) => compare(a, b))) out[key] = sortedPlain(item);
+    return out;
+  }
+  if (isArray(value)) return value.map(sortedPlain);
+  if (isSet(value)) return sortedValues(value).map(sortedPlain);
+  return toJSON(value);
+}
+
+function isValid(parse: () => unknown): boolean {
+  try {
+    parse();
+    return true;
+  } catch (error) {
+    if (error instanceof BuiltinError) return false;
+    throw error;
+  }
+}
+
+export const encodingBuiltins = [
+  define('base64.encode', ['string'], ([s]) => utf8(s as string).toString('base64')),
+  define('base64.decode', ['string'], ([s]) => decodeBase64('base64.decode', s as string, false)),
+  define('base64.is_valid', ['string'], ([s]) => isValid(() => decodeBase64('base64.is_valid', s as string, false))),
+  define('base64url.encode', ['string'], ([s]) => {
+    const raw = utf8(s as string).toString('base64url');
+    return raw + '='.repeat((4 - (raw.length % 4)) % 4);
+  }),
+  define('base64url.encode_no_pad', ['string'], ([s]) => utf8(s as string).toString('base64url')),
+  define('base64url.decode', ['string'], ([s]) => base64urlDecode(s as string)),
+  define('hex.encode', ['string'], ([s]) => utf8(s as string).toString('hex')),
+  define('hex.decode', ['string'], ([s]) => hexDecode(s as string)),
+  define('urlquery.encode', ['string'], ([s]) => queryEscape(s as string)),
+  define('urlquery.decode', ['string'], ([s]) => queryUnescape('urlquery.decode', s as string)),
+  define('urlquery.encode_object', ['object'], ([o]) => encodeQueryObject(o as RegoObject)),
+  define('urlquery.decode_object', ['string'], ([s]) => decodeQueryObject(s as string)),
+  define('json.marshal', ['any'], ([x]) => goJsonEscape(toJSONText(x!))),
+  define('json.marshal_with_options', ['any', 'object'], ([x, options]) => marshalWithOptions(x!, options as RegoObject)),
+  define('json.unmarshal', ['string'], ([s]) => unmarshalJson('json.unmarshal', s as string)),
+  define('json.is_valid', ['string'], ([s]) => isValid(() => unmarshalJson('json.is_valid', s as string))),
+  define('yaml.marshal', ['any'], ([x]) =>
+    yamlStringify(sortedPlain(x!), { indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false }),
+  ),
+  define('yaml.unmarshal', ['string'], ([s]) => yamlToValue('yaml.unmarshal', s as string)),
+  define('yaml.is_valid', ['string'], ([s]) => isValid(() => yamlToValue('yaml.is_valid', s as string))),
+];

@@ -1,0 +1,65 @@
+// Verification keys for the io.jwt builtins: a PEM public key or certificate, a JWK, or a JWK
+// Set (JSON text). Parsed keys are cached by their text. Each key is only ever used with the
+// algorithms of its own type, so an RSA public key can never serve as an HMAC secret.
+import { createPublicKey, type JsonWebKey, type KeyObject } from 'node:crypto';
+
+export interface VerificationKey {
+  readonly key: KeyObject;
+  readonly kid: string | undefined;
+  /** JWK `alg`, when the key names the one algorithm it is for. */
+  readonly alg: string | undefined;
+}
+
+export class KeyError extends Error {}
+
+const cache = new Map<string, readonly VerificationKey[]>();
+const cacheSize = 100;
+
+export function parseVerificationKeys(text: string): readonly VerificationKey[] {
+  const cached = cache.get(text);
+  if (cached !== undefined) return cached;
+  const keys = parseKeys(text.trim());
+  cache.set(text, keys);
+  if (cache.size > cacheSize) cache.delete(cache.keys().next().value!);
+  return keys;
+}
+
+function parseKeys(text: string): readonly VerificationKey[] {
+  if (text.startsWith('-----BEGIN')) {
+    try {
+      const key = createPublicKey(text);
+      return [{ key, kid: undefined, alg: undefined }];
+    } catch (error) {
+      throw new KeyError(`failed to parse a PEM key: ${(error as Error).message}`);
+    }
+  }
+  let document: unknown;
+  try {
+    document = JSON.parse(text);
+  } catch {
+    throw new KeyError('key must be a PEM encoded certificate or public key, or a JWK or JWK Set in JSON');
+  }
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new KeyError('JWK must be an object');
+  const set = Object.hasOwn(document, 'keys') ? (document as { keys: unknown }).keys : [document];
+  if (!Array.isArray(set)) throw new KeyError('JWK Set "keys" must be an array');
+  const keys: VerificationKey[] = [];
+  for (const jwk of set) {
+    if (jwk === null || typeof jwk !== 'object') throw new KeyError('JWK must be an object');
+    const fields = jwk as Record<string, unknown>;
+    if (fields.kty === 'oct') continue;
+    const publicOnly: JsonWebKey = Object.fromEntries(
+      Object.entries(fields).filter(([name]) => ['kty', 'crv', 'x', 'y', 'n', 'e'].includes(name)),
+    );
+    try {
+      keys.push({
+        key: createPublicKey({ key: publicOnly, format: 'jwk' }),
+        kid: typeof fields.kid === 'string' ? fields.kid : undefined,
+        alg: typeof fields.alg === 'string' ? fields.alg : undefined,
+      });
+    } catch (error) {
+      throw new KeyError(`failed to parse a JWK: ${(error as Error).message}`);
+    }
+  }
+  if (keys.length === 0) throw new KeyError('no public keys in the JWK Set');
+  return keys;
+}

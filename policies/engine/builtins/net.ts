@@ -1,0 +1,101 @@
+// net.cidr_* builtins over IPv4 and IPv6 (see ip-address.ts).
+import { isArray, isObject, isSet, makeArray, makeSet, sortedValues, type Value } from '../value.js';
+import { formatBlock, formatIp, parseCidr, parseCidrOrIp, rangeToBlocks, type IpBlock } from './ip-address.js';
+import { builtinError, define } from './support.js';
+
+/** Addresses net.cidr_expand lists at most (a /16): a bigger block is refused, not allocated. */
+export const maxExpandedAddresses = 65_536n;
+
+function cidrOperand(name: string, text: string): IpBlock {
+  const block = parseCidr(text);
+  if (block === undefined) throw builtinError(name, `invalid CIDR address: ${text}`);
+  return block;
+}
+
+function cidrOrIpOperand(name: string, text: string): IpBlock {
+  const block = parseCidrOrIp(text);
+  if (block === undefined) throw builtinError(name, `invalid CIDR address or IP: ${text}`);
+  return block;
+}
+
+function contains(outer: IpBlock, inner: IpBlock): boolean {
+  return outer.version === inner.version && outer.first <= inner.first && inner.last <= outer.last;
+}
+
+function intersects(a: IpBlock, b: IpBlock): boolean {
+  return a.version === b.version && a.first <= b.last && b.first <= a.last;
+}
+
+function merge(name: string, addresses: Value): Value {
+  const items = isSet(addresses) ? sortedValues(addresses) : [...(addresses as readonly Value[])];
+  const blocks = items.map((item) => {
+    if (typeof item !== 'string') throw builtinError(name, `IP address or CIDR expected, got ${JSON.stringify(item)}`);
+    return cidrOrIpOperand(name, item);
+  });
+  const out: string[] = [];
+  for (const version of [4, 6] as const) {
+    const ranges = blocks
+      .filter((block) => block.version === version)
+      .sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    let current: [bigint, bigint] | undefined;
+    const flush = () => {
+      if (current !== undefined) out.push(...rangeToBlocks(version, current[0], current[1]).map(formatBlock));
+    };
+    for (const block of ranges) {
+      if (current !== undefined && block.first <= current[1] + 1n) {
+        if (block.last > current[1]) current[1] = block.last;
+      } else {
+        flush();
+        current = [block.first, block.last];
+      }
+    }
+    flush();
+  }
+  return makeSet(out);
+}
+
+/** Keyed entries of a cidr_contains_matches operand: strings key themselves, arrays by index, objects by key. */
+function keyedCidrs(name: string, value: Value): [Value, string][] {
+  const entry = (key: Value, item: Value): [Value, string] => {
+    const text = isArray(item) && item.length > 0 ? item[0] : item;
+    if (typeof text !== 'string') throw builtinError(name, `CIDR or IP expected, got ${JSON.stringify(text)}`);
+    return [key, text];
+  };
+  if (typeof value === 'string') return [[value, value]];
+  if (isArray(value)) return value.map((item, index) => entry(index, item));
+  if (isSet(value)) return sortedValues(value).map((item) => entry(item, item));
+  if (isObject(value)) return [...value.entries()].map(([key, item]) => entry(key, item));
+  return [];
+}
+
+export const netBuiltins = [
+  define('net.cidr_contains', ['string', 'string'], ([cidr, x]) =>
+    contains(cidrOperand('net.cidr_contains', cidr as string), cidrOrIpOperand('net.cidr_contains', x as string)),
+  ),
+  define('net.cidr_intersects', ['string', 'string'], ([a, b]) =>
+    intersects(cidrOperand('net.cidr_intersects', a as string), cidrOperand('net.cidr_intersects', b as string)),
+  ),
+  define('net.cidr_is_valid', ['string'], ([cidr]) => parseCidr(cidr as string) !== undefined),
+  define('net.cidr_merge', [['array', 'set']], ([addresses]) => merge('net.cidr_merge', addresses!)),
+  define('net.cidr_expand', ['string'], ([cidr]) => {
+    const block = cidrOperand('net.cidr_expand', cidr as string);
+    if (block.last - block.first + 1n > maxExpandedAddresses) {
+      throw builtinError('net.cidr_expand', `${cidr as string} has more than ${maxExpandedAddresses} addresses`);
+    }
+    const out: string[] = [];
+    for (let value = block.first; value <= block.last; value++) out.push(formatIp(block.version, value));
+    return makeSet(out);
+  }),
+  define('net.cidr_contains_matches', [['string', 'array', 'set', 'object'], ['string', 'array', 'set', 'object']], ([a, b]) => {
+    const name = 'net.cidr_contains_matches';
+    const outer = keyedCidrs(name, a!).map(([key, text]) => [key, cidrOrIpOperand(name, text)] as const);
+    const inner = keyedCidrs(name, b!).map(([key, text]) => [key, cidrOrIpOperand(name, text)] as const);
+    const pairs: Value[] = [];
+    for (const [outerKey, outerBlock] of outer) {
+      for (const [innerKey, innerBlock] of inner) {
+        if (contains(outerBlock, innerBlock)) pairs.push(makeArray([outerKey, innerKey]));
+      }
+    }
+    return makeSet(pairs);
+  }),
+];

@@ -1,0 +1,190 @@
+import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { SignJWT, exportJWK, exportSPKI, base64url, jwtVerify } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { makeArray, type Value } from '../../../policies/engine/value.js';
+import { call, callIn, expectFailure, makeContext, v } from './call-builtin.js';
+
+// Throwaway keys made at run time; nothing private is committed.
+const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const otherRsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
+const p256 = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const p384 = generateKeyPairSync('ec', { namedCurve: 'P-384' });
+const ed = generateKeyPairSync('ed25519');
+
+async function sign(alg: string, key: KeyObject | Uint8Array, claims: Record<string, unknown> = {}, header: Record<string, unknown> = {}) {
+  return new SignJWT(claims).setProtectedHeader({ alg, ...header }).sign(key);
+}
+
+const secret = 'correct horse battery staple';
+const secretBytes = new TextEncoder().encode(secret);
+const nowNs = 1_700_000_000_000_000_000n;
+const decodeVerify = (token: string, constraints: Record<string, unknown>) =>
+  callIn(makeContext(nowNs), 'io.jwt.decode_verify', token, v(constraints)) as readonly Value[];
+
+let rsaPem: string;
+let jwks: string;
+let tokens: Record<string, string>;
+
+beforeAll(async () => {
+  rsaPem = await exportSPKI(rsa.publicKey);
+  jwks = JSON.stringify({
+    keys: [
+      { ...(await exportJWK(otherRsa.publicKey)), kid: 'old' },
+      { ...(await exportJWK(rsa.publicKey)), kid: 'current', alg: 'RS256' },
+      { ...(await exportJWK(p256.publicKey)), kid: 'ec' },
+    ],
+  });
+  tokens = {
+    RS256: await sign('RS256', rsa.privateKey, { sub: 'alice', big: 2 ** 60 }),
+    PS256: await sign('PS256', rsa.privateKey, { sub: 'alice' }),
+    RS512: await sign('RS512', rsa.privateKey, { sub: 'alice' }),
+    ES256: await sign('ES256', p256.privateKey, { sub: 'alice' }),
+    ES384: await sign('ES384', p384.privateKey, { sub: 'alice' }),
+    HS256: await sign('HS256', secretBytes, { sub: 'alice' }),
+    EdDSA: await sign('EdDSA', ed.privateKey, { sub: 'alice' }),
+  };
+});
+
+describe('io.jwt.decode', () => {
+  it('returns header, payload and hex signature', () => {
+    const [header, payload, signature] = call('io.jwt.decode', tokens.RS256!) as readonly Value[];
+    expect(call('object.get', header!, 'alg', null)).toBe('RS256');
+    expect(call('object.get', payload!, 'sub', null)).toBe('alice');
+    expect(signature).toBe(Buffer.from(tokens.RS256!.split('.')[2]!, 'base64url').toString('hex'));
+  });
+
+  it('decodes nested tokens and refuses malformed ones', () => {
+    const inner = tokens.HS256!;
+    const outer = `${base64url.encode(JSON.stringify({ alg: 'HS256', cty: 'JWT' }))}.${base64url.encode(inner)}.c2ln`;
+    const [, payload] = call('io.jwt.decode', outer) as readonly Value[];
+    expect(call('object.get', payload!, 'sub', null)).toBe('alice');
+    expectFailure('io.jwt.decode', ['a.b'], 'eval_builtin_error', 'io.jwt.decode: encoded JWT must have 3 sections, found 2');
+    expectFailure('io.jwt.decode', ['!!.e30.'], 'eval_builtin_error', 'JWT header had invalid encoding');
+    expectFailure('io.jwt.decode', [`${base64url.encode('[1]')}.e30.`], 'eval_builtin_error', 'JWT header must be a JSON object');
+    expectFailure('io.jwt.decode', [`${base64url.encode('{"alg":"none"}')}.${base64url.encode('{')}.`], 'eval_builtin_error', 'JWT payload had invalid encoding');
+  });
+});
+
+describe('io.jwt.verify_*', () => {
+  it('verifies each algorithm with PEM or JWK Set keys', async () => {
+    expect(call('io.jwt.verify_rs256', tokens.RS256!, rsaPem)).toBe(true);
+    expect(call('io.jwt.verify_rs256', tokens.RS256!, jwks)).toBe(true);
+    expect(call('io.jwt.verify_rs512', tokens.RS512!, rsaPem)).toBe(true);
+    expect(call('io.jwt.verify_ps256', tokens.PS256!, rsaPem)).toBe(true);
+    expect(call('io.jwt.verify_es256', tokens.ES256!, jwks)).toBe(true);
+    expect(call('io.jwt.verify_es384', tokens.ES384!, await exportSPKI(p384.publicKey))).toBe(true);
+    expect(call('io.jwt.verify_hs256', tokens.HS256!, secret)).toBe(true);
+    expect(call('io.jwt.verify_eddsa', tokens.EdDSA!, JSON.stringify(await exportJWK(ed.publicKey)))).toBe(true);
+  });
+
+  it('is false for a wrong key, a tampered token, or another algorithm', async () => {
+    expect(call('io.jwt.verify_rs256', tokens.RS256!, await exportSPKI(otherRsa.publicKey))).toBe(false);
+    expect(call('io.jwt.verify_hs256', tokens.HS256!, 'wrong')).toBe(false);
+    const [h, p, s] = tokens.RS256!.split('.');
+    const tampered = `${h}.${base64url.encode(JSON.stringify({ sub: 'mallory' }))}.${s}`;
+    expect(call('io.jwt.verify_rs256', tampered, rsaPem)).toBe(false);
+    expect(call('io.jwt.verify_rs384', tokens.RS256!, rsaPem)).toBe(false);
+    expect(call('io.jwt.verify_es256', tokens.ES384!, await exportSPKI(p384.publicKey))).toBe(false);
+    expect(call('io.jwt.verify_ps256', `${h}.${p}.${s}`, rsaPem)).toBe(false);
+  });
+
+  it('makes HS/RS confusion impossible: a public key is never an HMAC secret', async () => {
+    // An attacker signs HS256 with the server's public key text as the secret.
+    const forged = await sign('HS256', new TextEncoder().encode(rsaPem), { sub: 'mallory' });
+    expect(call('io.jwt.verify_rs256', forged, rsaPem)).toBe(false);
+    expect(decodeVerify(forged, { cert: rsaPem })[0]).toBe(false);
+  });
+
+  it('never accepts alg none', () => {
+    const none = `${base64url.encode('{"alg":"none"}')}.${base64url.encode('{"sub":"mallory"}')}.`;
+    expect(call('io.jwt.verify_hs256', none, '')).toBe(false);
+    expect(decodeVerify(none, { secret: '' })[0]).toBe(false);
+  });
+
+  it('rejects unusable keys clearly', () => {
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 'not a key'], 'eval_builtin_error', 'key must be a PEM encoded certificate or public key, or a JWK');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'], 'eval_builtin_error', 'failed to parse a PEM key');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '{"keys": [{"kty": "oct", "k": "AA"}]}'], 'eval_builtin_error', 'no public keys');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 1 as never], 'eval_type_error', 'io.jwt.verify_rs256: operand 2 must be string but got number');
+  });
+});
+
+describe('io.jwt.decode_verify', () => {
+  it('returns [true, header, payload] for a valid token and keeps claims exact', () => {
+    const [valid, header, payload] = decodeVerify(tokens.RS256!, { cert: jwks });
+    expect(valid).toBe(true);
+    expect(call('object.get', header!, 'alg', null)).toBe('RS256');
+    expect(call('object.get', payload!, 'big', null)).toBe(1152921504606847000n); // the JSON text's digits, not a rounded float
+    expect(decodeVerify(tokens.HS256!, { secret, alg: 'HS256' })[0]).toBe(true);
+  });
+
+  it('checks alg, iss, aud, exp and nbf', async () => {
+    const nowSeconds = Number(nowNs / 1_000_000_000n);
+    const claims = { iss: 'https://issuer', aud: ['api', 'web'], exp: nowSeconds + 60, nbf: nowSeconds - 60 };
+    const token = await sign('ES256', p256.privateKey, claims, { kid: 'ec' });
+    expect(decodeVerify(token, { cert: jwks, iss: 'https://issuer', aud: 'api' })[0]).toBe(true);
+    expect(decodeVerify(token, { cert: jwks, alg: 'RS256', aud: 'api' })[0]).toBe(false);
+    expect(decodeVerify(token, { cert: jwks, iss: 'https://other', aud: 'api' })[0]).toBe(false);
+    expect(decodeVerify(token, { cert: jwks, aud: 'admin' })[0]).toBe(false);
+    expect(decodeVerify(token, { cert: jwks })[0]).toBe(false);
+    expect(decodeVerify(tokens.ES256!, { cert: jwks, aud: 'api' })[0]).toBe(false);
+    expect(decodeVerify(tokens.ES256!, { cert: jwks, iss: 'https://issuer' })[0]).toBe(false);
+    expect(decodeVerify(token, { cert: jwks, aud: 'api', time: Number(nowNs) + 61e9 })[0]).toBe(false);
+    expect(decodeVerify(token, { cert: jwks, aud: 'api', time: Number(nowNs) - 61e9 })[0]).toBe(false);
+    const unverified = decodeVerify(token, { cert: jwks, aud: 'admin' });
+    expect(call('equal', makeArray(unverified), v([false, {}, {}]))).toBe(true);
+  });
+
+  it('selects JWK Set keys by kid', async () => {
+    const token = await sign('RS256', rsa.privateKey, {}, { kid: 'old' });
+    expect(decodeVerify(token, { cert: jwks })[0]).toBe(false);
+    const current = await sign('RS256', rsa.privateKey, {}, { kid: 'current' });
+    expect(decodeVerify(current, { cert: jwks })[0]).toBe(true);
+  });
+
+  it('rejects bad constraints and non-numeric time claims', async () => {
+    const fail = (constraints: Record<string, unknown>, message: string) =>
+      expect(() => decodeVerify(tokens.HS256!, constraints)).toThrow(message);
+    fail({}, 'no key constraint');
+    fail({ secret, cert: rsaPem }, 'duplicate key constraints');
+    fail({ secret, colour: 'blue' }, 'unknown token validation constraint: colour');
+    fail({ secret: 1 }, 'secret constraint must be a string');
+    const token = await sign('HS256', secretBytes, { exp: 'tomorrow' });
+    expect(() => decodeVerify(token, { secret })).toThrow('exp value must be a number');
+  });
+});
+
+describe('io.jwt.encode_sign', () => {
+  it('signs tokens that jose and the verify builtins accept', async () => {
+    const privateJwk = await exportJWK(p256.privateKey);
+    const token = call('io.jwt.encode_sign', v({ alg: 'ES256', typ: 'JWT' }), v({ sub: 'alice', n: 1 }), v(privateJwk)) as string;
+    const { payload } = await jwtVerify(token, p256.publicKey, { algorithms: ['ES256'] });
+    expect(payload).toEqual({ n: 1, sub: 'alice' });
+    expect(call('io.jwt.verify_es256', token, JSON.stringify(await exportJWK(p256.publicKey)))).toBe(true);
+
+    const rsaToken = call('io.jwt.encode_sign', v({ alg: 'PS256' }), v({ sub: 'bob' }), v(await exportJWK(rsa.privateKey))) as string;
+    await jwtVerify(rsaToken, rsa.publicKey, { algorithms: ['PS256'] });
+    const edToken = call('io.jwt.encode_sign', v({ alg: 'EdDSA' }), v({}), v(await exportJWK(ed.privateKey))) as string;
+    await jwtVerify(edToken, ed.publicKey, { algorithms: ['EdDSA'] });
+  });
+
+  it('signs HS tokens with an oct JWK and raw JSON texts', async () => {
+    const k = Buffer.from(secret).toString('base64url');
+    const token = call('io.jwt.encode_sign_raw', '{"alg":"HS256"}', '{"sub":"carol"}', JSON.stringify({ kty: 'oct', k })) as string;
+    expect(token.split('.')[1]).toBe(Buffer.from('{"sub":"carol"}').toString('base64url'));
+    expect(call('io.jwt.verify_hs256', token, secret)).toBe(true);
+    const { payload } = await jwtVerify(token, secretBytes);
+    expect(payload.sub).toBe('carol');
+  });
+
+  it('refuses none, mismatched keys and malformed input', async () => {
+    const ecJwk = v(await exportJWK(p256.privateKey));
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'none' }), v({}), ecJwk], 'eval_builtin_error', 'alg none is not supported');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'RS256' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "RS256" for this key');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'ES384' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "ES384"');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'HS256' }), v({}), ecJwk], 'eval_builtin_error', 'needs an "oct" JWK');
+    expectFailure('io.jwt.encode_sign', [v({}), v({}), ecJwk], 'eval_builtin_error', 'headers must name the algorithm');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'ES256' }), v({}), v({ kty: 'EC' })], 'eval_builtin_error', 'failed to parse the private JWK');
+    expectFailure('io.jwt.encode_sign_raw', ['{', '{}', '{}'], 'eval_builtin_error', 'io.jwt.encode_sign_raw: invalid JSON');
+  });
+});

@@ -1,0 +1,110 @@
+import { generateKeyPairSync } from 'node:crypto';
+import forge from 'node-forge';
+import { describe, expect, it } from 'vitest';
+import type { Value } from '../../../policies/engine/value.js';
+import { call, callIn, expectFailure, makeContext } from './call-builtin.js';
+
+// A throwaway chain made at run time: root CA -> intermediate CA -> SPIFFE leaf.
+function keyPair() {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  return {
+    privateKey: forge.pki.privateKeyFromPem(privateKey.export({ type: 'pkcs1', format: 'pem' }) as string),
+    publicKey: forge.pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }) as string),
+  };
+}
+
+function certificate(options: {
+  subject: string;
+  serial: string;
+  keys: ReturnType<typeof keyPair>;
+  issuer?: { cert: forge.pki.Certificate; keys: ReturnType<typeof keyPair> };
+  ca: boolean;
+  altNames?: { type: number; value?: string; ip?: string }[];
+}) {
+  const cert = forge.pki.createCertificate();
+  cert.publicKey = options.keys.publicKey;
+  cert.serialNumber = options.serial;
+  cert.validity.notBefore = new Date('2024-01-01T00:00:00Z');
+  cert.validity.notAfter = new Date('2034-01-01T00:00:00Z');
+  const attrs = [
+    { name: 'commonName', value: options.subject },
+    { name: 'organizationName', value: 'Acme, Inc.' },
+    { name: 'countryName', value: 'US' },
+  ];
+  cert.setSubject(attrs);
+  cert.setIssuer(options.issuer ? options.issuer.cert.subject.attributes : attrs);
+  const extensions: object[] = [{ name: 'basicConstraints', cA: options.ca }];
+  if (options.altNames) extensions.push({ name: 'subjectAltName', altNames: options.altNames }, { name: 'extKeyUsage', serverAuth: true, clientAuth: true });
+  cert.setExtensions(extensions);
+  cert.sign((options.issuer?.keys ?? options.keys).privateKey, forge.md.sha256.create());
+  return cert;
+}
+
+const rootKeys = keyPair();
+const root = certificate({ subject: 'Root CA', serial: '01', keys: rootKeys, ca: true });
+const intermediateKeys = keyPair();
+const intermediate = certificate({ subject: 'Intermediate CA', serial: '02', keys: intermediateKeys, issuer: { cert: root, keys: rootKeys }, ca: true });
+const leaf = certificate({
+  subject: 'web',
+  serial: '0a1b2c3d4e5f60718293',
+  keys: keyPair(),
+  issuer: { cert: intermediate, keys: intermediateKeys },
+  ca: false,
+  altNames: [
+    { type: 6, value: 'spiffe://example.org/ns/default/sa/web' },
+    { type: 2, value: 'web.local' },
+    { type: 7, ip: '10.0.0.1' },
+    { type: 1, value: 'ops@example.org' },
+  ],
+});
+const pem = (cert: forge.pki.Certificate) => forge.pki.certificateToPem(cert);
+const get = (value: Value | undefined, ...path: (string | number)[]) => call('object.get', value!, path as never, null);
+const now = BigInt(Date.parse('2025-06-01T00:00:00Z')) * 1_000_000n;
+
+describe('crypto.x509', () => {
+  it('parse_certificates reads PEM chains with Go field names', () => {
+    const certs = call('crypto.x509.parse_certificates', pem(leaf) + pem(intermediate)) as readonly Value[];
+    expect(certs).toHaveLength(2);
+    const [first] = certs;
+    expect(get(first, 'Subject', 'CommonName')).toBe('web');
+    expect(get(first, 'Subject', 'Organization', 0)).toBe('Acme, Inc.');
+    expect(get(first, 'Issuer', 'CommonName')).toBe('Intermediate CA');
+    expect(get(first, 'SerialNumber')).toBe(0x0a1b2c3d4e5f60718293n);
+    expect(get(first, 'NotBefore')).toBe('2024-01-01T00:00:00Z');
+    expect(get(first, 'NotAfter')).toBe('2034-01-01T00:00:00Z');
+    expect(get(first, 'IsCA')).toBe(false);
+    expect(get(first, 'URIs', 0, 'Scheme')).toBe('spiffe');
+    expect(get(first, 'URIs', 0, 'Host')).toBe('example.org');
+    expect(get(first, 'URIs', 0, 'Path')).toBe('/ns/default/sa/web');
+    expect(get(first, 'DNSNames', 0)).toBe('web.local');
+    expect(get(first, 'IPAddresses', 0)).toBe('10.0.0.1');
+    expect(get(first, 'EmailAddresses', 0)).toBe('ops@example.org');
+    expect(get(first, 'ExtKeyUsage')).toEqual([1, 2]);
+    expect(get(first, 'PublicKeyAlgorithm')).toBe(1);
+    expect(get(certs[1], 'IsCA')).toBe(true);
+    expect(get(certs[1], 'DNSNames')).toBe(null);
+  });
+
+  it('parse_certificates accepts base64 of PEM and of concatenated DER', () => {
+    const der = (cert: forge.pki.Certificate) => Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(cert)).getBytes(), 'binary');
+    const fromDer = call('crypto.x509.parse_certificates', Buffer.concat([der(leaf), der(root)]).toString('base64')) as readonly Value[];
+    expect(fromDer.map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['web', 'Root CA']);
+    const fromPem = call('crypto.x509.parse_certificates', Buffer.from(pem(root)).toString('base64')) as readonly Value[];
+    expect(get(fromPem[0], 'Subject', 'CommonName')).toBe('Root CA');
+    expectFailure('crypto.x509.parse_certificates', ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'], 'eval_builtin_error', 'failed to parse certificate');
+    expectFailure('crypto.x509.parse_certificates', ['bm90IGEgY2VydA=='], 'eval_builtin_error', 'input is not PEM or DER certificates');
+  });
+
+  it('parse_and_verify_certificates checks the chain, root first', () => {
+    const verify = (text: string, at = now) => callIn(makeContext(at), 'crypto.x509.parse_and_verify_certificates', text) as readonly Value[];
+    const [valid, certs] = verify(pem(root) + pem(intermediate) + pem(leaf));
+    expect(valid).toBe(true);
+    expect((certs as readonly Value[]).map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['Root CA', 'Intermediate CA', 'web']);
+    expect(verify(pem(leaf) + pem(intermediate) + pem(root))[0]).toBe(false);
+    expect(verify(pem(root) + pem(leaf))[0]).toBe(false);
+    expect(verify(pem(root) + pem(intermediate) + pem(leaf), BigInt(Date.parse('2040-01-01T00:00:00Z')) * 1_000_000n)[0]).toBe(false);
+    const otherRoot = certificate({ subject: 'Root CA', serial: '01', keys: keyPair(), ca: true });
+    expect(verify(pem(otherRoot) + pem(intermediate) + pem(leaf))[0]).toBe(false);
+    expect(verify('garbage')[0]).toBe(false);
+  });
+});

@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import { compile, RegoErrors } from '../../policies/index.js';
+import { authzPolicy, authzRequests, nativeDecision } from '../bench/policy-fixture.js';
+
+function compileError(source: string): RegoErrors {
+  try {
+    compile([{ file: 'p.rego', source }]);
+  } catch (error) {
+    expect(error).toBeInstanceOf(RegoErrors);
+    return error as RegoErrors;
+  }
+  throw new Error('expected a compile error');
+}
+
+const head = 'package t\nimport rego.v1\n';
+
+describe('Rego compiler', () => {
+  it('names the unsafe variable', () => {
+    const error = compileError(head + 'p if { x > 1 }');
+    expect(error.code).toBe('rego_unsafe_var_error');
+    expect(error.message).toContain('var x is unsafe');
+    expect(error.message).toContain('p.rego:3:8');
+  });
+
+  it('reorders literals so variables are bound before use', () => {
+    const p = compile([{ file: 'p.rego', source: head + 'p := y if { y > 1; y = input.n }' }]);
+    expect(p.evaluate('data.t.p', { input: { n: 2 } }).value).toBe(2);
+  });
+
+  it('detects recursion at compile time', () => {
+    const error = compileError(head + 'a if b\nb if a');
+    expect(error.code).toBe('rego_recursion_error');
+    expect(error.message).toContain('data.t.a');
+  });
+
+  it('checks builtin arity and unknown functions against the registry', () => {
+    expect(compileError(head + 'x := count([1], 2, 3)').code).toBe('rego_type_error');
+    expect(compileError(head + 'x := no_such_function(1)').message).toContain('undefined function no_such_function');
+  });
+
+  it('refuses http.send with a clear message', () => {
+    const error = compileError(head + 'x := http.send({"method": "GET", "url": "http://example.com"})');
+    expect(error.message).toContain('http.send is not offered in the sidecar');
+  });
+
+  it('offers deprecated builtins to v0 modules only', () => {
+    const v0 = compile([{ file: 'p.rego', source: 'package t\nx = any([false, true])', regoVersion: 0 }]);
+    expect(v0.evaluate('data.t.x').value).toBe(true);
+    expect(compileError(head + 'x := any([false, true])').message).toContain('deprecated built-in function any');
+  });
+
+  it('lists every error at once', () => {
+    const error = compileError(head + 'a if { x }\nb if { y }');
+    expect(error.errors).toHaveLength(2);
+  });
+
+  it('rejects reassignment and use before :=', () => {
+    expect(compileError(head + 'p if { x := 1; x := 2 }').message).toContain('x assigned above');
+    expect(compileError(head + 'p if { x == 1; x := 1 }').message).toContain('referenced above');
+  });
+
+  it('indexes rules so evaluation work does not grow with rules that cannot match', () => {
+    // With 2,000 rules, a decision must run within a work cap that evaluating every rule would exceed.
+    const p = compile([{ file: 'authz.rego', source: authzPolicy(2000) }]);
+    const native = nativeDecision(2000);
+    for (const input of authzRequests(2000, 50)) {
+      expect(p.evaluate('data.envoy.authz.allow', { input, maxSteps: 200 }).value).toBe(native(input));
+    }
+  });
+});

@@ -1,0 +1,200 @@
+import { describe, expect, it } from 'vitest';
+import { compile, RegoError } from '../../policies/index.js';
+import { policy, value } from '../helpers/rego.js';
+
+const head = 'package t\nimport rego.v1\n';
+
+describe('Rego evaluation: rules', () => {
+  it('evaluates complete, default, partial set, partial object and function rules', () => {
+    const p = policy(
+      head +
+        `default allow := false
+allow if input.user == "alice"
+s contains x if some x in [1, 2, 2]
+o[k] := v if some k, v in {"a": 1, "b": 2}
+f(x) := x * 2
+g(x) := "small" if x < 10
+g(x) := "big" if x >= 10`,
+    );
+    expect(value(p, 'data.t.allow', { input: { user: 'alice' } })).toBe(true);
+    expect(value(p, 'data.t.allow', { input: { user: 'bob' } })).toBe(false);
+    expect(value(p, 'data.t.s')).toEqual([1, 2]);
+    expect(value(p, 'data.t.o')).toEqual({ a: 1, b: 2 });
+    expect(value(p, 'data.t.f(4)')).toBe(8);
+    expect(value(p, 'data.t.g(12)')).toBe('big');
+  });
+
+  it('follows else chains and multiple bodies (OR)', () => {
+    const p = policy(
+      head +
+        `level := "admin" if input.role == "root"
+else := "user" if input.role == "dev"
+else := "none"
+either if input.a
+either if input.b`,
+    );
+    expect(value(p, 'data.t.level', { input: { role: 'root' } })).toBe('admin');
+    expect(value(p, 'data.t.level', { input: { role: 'dev' } })).toBe('user');
+    expect(value(p, 'data.t.level', { input: {} })).toBe('none');
+    expect(value(p, 'data.t.either', { input: { b: true } })).toBe(true);
+    expect(value(p, 'data.t.either', { input: {} })).toBeUndefined();
+  });
+
+  it('builds documents from multi-part ref heads', () => {
+    const p = policy(head + 'a.b[x].c := y if some x, y in {"p": 1, "q": 2}\na.d := 3');
+    expect(value(p, 'data.t.a')).toEqual({ b: { p: { c: 1 }, q: { c: 2 } }, d: 3 });
+    expect(value(p, 'data.t.a.b.q.c')).toBe(2);
+  });
+
+  it('tells undefined from false', () => {
+    const p = policy(head + 'f := false\nu if false\nnot_f if not f\nnot_u if not u');
+    expect(p.evaluate('data.t.f').defined).toBe(true);
+    expect(p.evaluate('data.t.f').value).toBe(false);
+    expect(p.evaluate('data.t.u').defined).toBe(false);
+    expect(value(p, 'data.t.not_f')).toBe(true);
+    expect(value(p, 'data.t.not_u')).toBe(true);
+  });
+
+  it('raises eval_conflict_error for complete rules and functions with different values', () => {
+    const p = policy(head + 'x := 1 if true\nx := 2 if true\nf(_) := 1\nf(_) := 2\nsame := 1 if true\nsame := 1 if 1 > 0');
+    expect(() => value(p, 'data.t.x')).toThrow(expect.objectContaining({ code: 'eval_conflict_error' }));
+    expect(() => value(p, 'data.t.f(1)')).toThrow(expect.objectContaining({ code: 'eval_conflict_error' }));
+    expect(value(p, 'data.t.same')).toBe(1);
+  });
+
+  it('merges base documents from data with rule results and looks data up dynamically', () => {
+    const p = policy(head + 'r := 1', 'package other\nimport rego.v1\nv := data.t[input.k]');
+    expect(value(p, 'data.t', { data: { t: { base: 'b' } } })).toEqual({ base: 'b', r: 1 });
+    expect(value(p, 'data.other.v', { data: { t: { base: 'b' } }, input: { k: 'base' } })).toBe('b');
+    expect(value(p, 'data.other.v', { data: { t: { base: 'b' } }, input: { k: 'r' } })).toBe(1);
+  });
+});
+
+describe('Rego evaluation: bodies', () => {
+  it('unifies and destructures, binds with some/in and checks every', () => {
+    const p = policy(
+      head +
+        `pair := [a, b] if [a, {"k": b}] = [1, {"k": 2}]
+keys contains k if some k, _ in {"x": 1, "y": 2}
+all_pos if every v in [1, 2, 3] { v > 0 }
+some_neg if every v in [1, -2] { v > 0 }
+member if 2 in {1, 2}
+comp := {"arr": [x | some x in [3, 1]], "set": {x | some x in [3, 1, 3]}, "obj": {k: v | some k, v in ["a", "b"]}}`,
+    );
+    expect(value(p, 'data.t.pair')).toEqual([1, 2]);
+    expect(value(p, 'data.t.keys')).toEqual(['x', 'y']);
+    expect(value(p, 'data.t.all_pos')).toBe(true);
+    expect(value(p, 'data.t.some_neg')).toBeUndefined();
+    expect(value(p, 'data.t.member')).toBe(true);
+    expect(value(p, 'data.t.comp')).toEqual({ arr: [3, 1], set: [1, 3], obj: { '0': 'a', '1': 'b' } });
+  });
+
+  it('replaces input, data and functions with `with`', () => {
+    const p = policy(
+      head +
+        `allow if input.user == "alice"
+via_with if allow with input as {"user": "alice"}
+via_path if allow with input.user as "alice"
+limit := data.config.limit
+over if limit > 5 with data.config.limit as 10
+own := data.t.cfg.n
+own_over if own > 5 with data.t.cfg.n as 10
+double(x) := x * 2
+triple(x) := x * 3
+mocked := y if y := double(2) with double as triple
+counted := n if n := count([1, 2]) with count as 7
+size(xs) := 0
+as_builtin := n if n := size([1, 2, 3]) with size as count`,
+    );
+    expect(value(p, 'data.t.via_with', { input: { user: 'bob' } })).toBe(true);
+    expect(value(p, 'data.t.via_path', { input: { user: 'bob' } })).toBe(true);
+    expect(value(p, 'data.t.over', { data: { config: { limit: 1 } } })).toBe(true);
+    // A path through a package of rules patches base data and keeps the package's rules.
+    expect(value(p, 'data.t.own_over')).toBe(true);
+    expect(value(p, 'data.t.mocked')).toBe(6);
+    expect(value(p, 'data.t.counted')).toBe(7);
+    expect(value(p, 'data.t.as_builtin')).toBe(3);
+  });
+
+  it('prints with <undefined> for undefined arguments, with the location of the call', () => {
+    const lines: string[] = [];
+    const p = policy(head + 'x if { print("value", input.missing, {"a": [1]}, {1}, set()) }');
+    p.evaluate('data.t.x', { print: (line, location) => lines.push(`${location?.file}:${location?.row}: ${line}`) });
+    expect(lines).toEqual(['m0.rego:3: value <undefined> {"a": [1]} {1} set()']);
+  });
+
+  it('gives every fresh key and value variables', () => {
+    const p = policy(head + 'x := k + v if { k := 5; v := 95; every k, v in [1, 2] { v == k + 1 } }');
+    expect(value(p, 'data.t.x')).toBe(100);
+  });
+
+  it('lets rules take precedence over imports and calls functions through import aliases', () => {
+    const p = policy(
+      'package lib\nimport rego.v1\na := 10\ndouble(x) := 2 * x',
+      'package b\nimport rego.v1\nimport data.lib.a\nimport data.lib as json\na := 20\nd := json.double(a)',
+    );
+    expect(value(p, 'data.b')).toEqual({ a: 20, d: 40 });
+  });
+
+  it('makes builtin errors undefined in non-strict mode and raises them in strict mode', () => {
+    const p = policy(head + 'x := 1 / 0');
+    expect(p.evaluate('data.t.x', { strict: false }).defined).toBe(false);
+    expect(() => p.evaluate('data.t.x', { strict: true })).toThrow(expect.objectContaining({ code: 'eval_builtin_error' }));
+  });
+
+  it('runs queries with bindings and several results', () => {
+    const p = policy(head + 'xs := [1, 2, 3]');
+    const result = p.evaluate('x := data.t.xs[_]; x > 1');
+    expect(result.results.map((r) => r.bindings)).toEqual([{ x: 2 }, { x: 3 }]);
+  });
+});
+
+describe('Rego evaluation: limits and untrusted input', () => {
+  it('stops a runaway evaluation at the work cap and at the deadline with eval_cancel_error', () => {
+    const p = policy(head + 'n := count([x | some x in numbers.range(1, 100000); x % 7 == 0])');
+    expect(() => p.evaluate('data.t.n', { maxSteps: 1000 })).toThrow(expect.objectContaining({ code: 'eval_cancel_error' }));
+    expect(() => p.evaluate('data.t.n', { timeoutMs: 0 })).toThrow(expect.objectContaining({ code: 'eval_cancel_error' }));
+    expect(p.evaluate('data.t.n').value).toBe(14285);
+  });
+
+  it('treats __proto__ and constructor keys as plain data', () => {
+    const p = policy(head + 'keys := {k | some k, _ in input}\nproto := input.__proto__.polluted\nctor := object.get(input, "constructor", "none")\nmissing := input.toString');
+    const input = JSON.parse('{"__proto__": {"polluted": "yes"}, "a": 1}') as unknown;
+    expect(value(p, 'data.t.keys', { input })).toEqual(['__proto__', 'a']);
+    expect(value(p, 'data.t.proto', { input })).toBe('yes');
+    expect(value(p, 'data.t.ctor', { input })).toBe('none');
+    expect(value(p, 'data.t.missing', { input })).toBeUndefined();
+    expect(({} as Record<string, unknown>)['polluted']).toBeUndefined();
+  });
+
+  it('handles deeply nested input without overflowing', () => {
+    let deep: unknown = 'leaf';
+    for (let i = 0; i < 5000; i++) deep = { d: deep };
+    const p = policy(head + 'top := object.keys(input)');
+    expect(value(p, 'data.t.top', { input: deep })).toEqual(['d']);
+  });
+
+  it('refuses policies nested too deeply for the parser with a parse error, not a crash', () => {
+    const deep = '['.repeat(50_000) + ']'.repeat(50_000);
+    expect(() => policy(`package d\nx := ${deep}\n`)).toThrow(expect.objectContaining({ code: 'rego_parse_error' }));
+  });
+
+  it('ends runaway recursion through deep data with eval_cancel_error', () => {
+    let deep: unknown = [];
+    for (let i = 0; i < 200_000; i++) deep = [deep];
+    const p = policy(head + 'same if input == input');
+    expect(() => p.evaluate('data.t.same', { input: deep })).toThrow(expect.objectContaining({ code: 'eval_cancel_error' }));
+  });
+
+  it('reports evaluation errors with file:line:col, the source line and a caret', () => {
+    const p = compile([{ file: 'authz.rego', source: head + 'x := 1 / 0' }]);
+    try {
+      p.evaluate('data.t.x', { strict: true });
+      throw new Error('expected an error');
+    } catch (error) {
+      expect(error).toBeInstanceOf(RegoError);
+      expect((error as Error).message).toMatch(/^authz\.rego:3:8: eval_builtin_error: /);
+      expect((error as Error).message).toContain('\n\tx := 1 / 0\n\t       ^');
+    }
+  });
+});
