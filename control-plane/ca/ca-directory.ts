@@ -7,6 +7,7 @@
 import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { splitPemCertificates } from '../api/pem.js';
 import { CaError } from './ca-errors.js';
 import { buildRootCertificate } from './certificate-builder.js';
 import type { CaKeyPair } from './certificate-authority.js';
@@ -25,11 +26,6 @@ export interface CaDirectoryContents {
   readonly trustBundlePems: readonly string[];
   /** True when this start created the root. */
   readonly created: boolean;
-}
-
-export function splitPem(text: string): string[] {
-  const pems = text.replace(/\r\n/g, '\n').match(/-----BEGIN CERTIFICATE-----\n[\s\S]+?\n-----END CERTIFICATE-----/g);
-  return pems?.map((pem) => `${pem}\n`) ?? [];
 }
 
 async function exists(path: string): Promise<boolean> {
@@ -59,7 +55,7 @@ export async function writePrivateFile(path: string, contents: string): Promise<
 }
 
 async function readCertificates(path: string, what: string): Promise<string[]> {
-  const pems = splitPem(await readFile(path, 'utf8'));
+  const pems = splitPemCertificates(await readFile(path, 'utf8'));
   if (pems.length === 0) throw new CaError('CA_CONFIG_INVALID', `${path} holds no PEM certificate (${what})`);
   for (const pem of pems) {
     try {

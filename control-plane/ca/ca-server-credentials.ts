@@ -2,7 +2,7 @@
 // (issued by its CA, renewed at half its lifetime) and asks for, but does not require, a client
 // certificate: a new sidecar only has a bootstrap token; a renewing one presents its certificate,
 // which grpc-js reports to handlers only when it verifies against the current trust bundle.
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
 import forge from 'node-forge';
 import { controlPlaneSpiffeId } from '../api/ca-contract.js';
@@ -61,25 +61,37 @@ export function controlPlaneServerCredentials(ca: CertificateAuthority): Control
   const id = parseWorkloadId(controlPlaneSpiffeId(ca.trustDomain));
   let timer: NodeJS.Timeout | undefined;
 
-  const renewServingCertificate = (): void => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const install = (privateKey: KeyObject): void => {
     const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     const forgeKey = forge.pki.privateKeyFromPem(privateKeyPem) as forge.pki.rsa.PrivateKey;
     const issued = ca.issueForKey(forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), id);
     provider.setIdentity({ certificate: Buffer.from(issued.chainPems.join('')), privateKey: Buffer.from(privateKeyPem) });
-    timer = setTimeout(renewServingCertificate, (issued.notAfter.getTime() - Date.now()) / 2).unref();
+    clearTimeout(timer);
+    timer = setTimeout(renewInBackground, (issued.notAfter.getTime() - Date.now()) / 2).unref();
+  };
+  // At start and on a root switch the new certificate must be in place when this returns.
+  const renewNow = (): void => install(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey);
+  // Scheduled renewals make the key off the event loop, so issuing is not held up meanwhile.
+  const renewInBackground = (): void => {
+    generateKeyPair('rsa', { modulusLength: 2048 }, (error, _publicKey, privateKey) => {
+      if (error === null) install(privateKey);
+      else timer = setTimeout(renewInBackground, 1000).unref();
+    });
   };
   const updateBundle = (bundle: readonly string[]): void => provider.setCa({ caCertificate: Buffer.from(bundle.join('')) });
 
   updateBundle(ca.trustBundlePems);
   ca.on('bundle', updateBundle);
-  renewServingCertificate();
+  // After a switch to a new root the serving certificate must chain to it before the old goes.
+  ca.on('signing', renewNow);
+  renewNow();
   return {
     credentials: experimental.createCertificateProviderServerCredentials(provider, provider, false),
     spiffeId: id.uri,
     close() {
       clearTimeout(timer);
       ca.off('bundle', updateBundle);
+      ca.off('signing', renewNow);
     },
   };
 }

@@ -86,7 +86,7 @@ function checkSigning(signing: CaKeyPair, bundle: readonly string[]): SigningMat
   return { certificate: forgeCert, privateKey };
 }
 
-export class CertificateAuthority extends EventEmitter<{ bundle: [readonly string[]] }> {
+export class CertificateAuthority extends EventEmitter<{ bundle: [readonly string[]]; signing: [] }> {
   readonly trustDomain: string;
   readonly defaultTtlMs: number;
   private signingPair: CaKeyPair;
@@ -154,6 +154,7 @@ export class CertificateAuthority extends EventEmitter<{ bundle: [readonly strin
     this.signingPair = signing;
     this.intermediates = Object.freeze(this.intermediatesOf(signing));
     this.notAfter = this.signing.certificate.validity.notAfter.getTime();
+    this.emit('signing');
   }
 
   /** Stops trusting a root (last step of a rotation); the root that signs now cannot be removed. */

@@ -32,7 +32,11 @@ export class CaRequestError extends Error {
 
 const REQUEST_DEADLINE_MS = 10_000;
 
-function channelCredentials(endpoint: CaEndpoint, trustBundlePems: readonly string[], credential: CaCredential): grpc.ChannelCredentials {
+/**
+ * gRPC credentials for the control plane's TLS port: the server checked by the bundle and its
+ * SPIFFE ID, the client proven by its certificate (or by nothing, with a bootstrap token).
+ */
+export function controlPlaneCredentials(endpoint: CaEndpoint, trustBundlePems: readonly string[], credential: CaCredential): grpc.ChannelCredentials {
   const checkServerIdentity = (_host: string, cert: { subjectaltname?: string }): Error | undefined => {
     const id = spiffeIdOfSubjectAltName(cert.subjectaltname)?.uri;
     return id === endpoint.serverSpiffeId
@@ -52,7 +56,7 @@ function unary<Res>(
   call: (client: ReturnType<typeof createCertificateIssuerClient>, deadline: Date, callback: grpc.requestCallback<Res>) => void,
 ): Promise<Res> {
   // The server is checked by SPIFFE ID; a fixed TLS server name keeps IP addresses out of SNI.
-  const client = createCertificateIssuerClient(endpoint.address, channelCredentials(endpoint, trustBundlePems, credential), {
+  const client = createCertificateIssuerClient(endpoint.address, controlPlaneCredentials(endpoint, trustBundlePems, credential), {
     'grpc.ssl_target_name_override': 'weft-control-plane',
   });
   return new Promise<Res>((resolve, reject) => {

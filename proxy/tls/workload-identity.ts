@@ -7,7 +7,8 @@ import { X509Certificate } from 'node:crypto';
 import { createSecureContext, type SecureContext, type SecureContextOptions } from 'node:tls';
 import { parseWorkloadId } from '../../control-plane/api/spiffe-id.js';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from './backoff.js';
-import { fetchTrustBundle, requestCertificate, type CaCredential, type CaEndpoint } from './ca-client.js';
+import type { ChannelCredentials } from '@grpc/grpc-js';
+import { controlPlaneCredentials, fetchTrustBundle, requestCertificate, type CaCredential, type CaEndpoint } from './ca-client.js';
 import { createWorkloadKey } from './workload-key.js';
 
 export interface WorkloadIdentityOptions {
@@ -102,6 +103,12 @@ export class WorkloadIdentity extends EventEmitter<IdentityEvents> {
   }
 
   private readonly stopHandlers: (() => void)[] = [];
+
+  /** gRPC credentials for other control-plane services (discovery), with the current certificate. */
+  controlPlaneCredentials(): ChannelCredentials {
+    const { privateKeyPem, chainPems, trustBundlePems } = this.current;
+    return controlPlaneCredentials(this.options.ca, trustBundlePems, { kind: 'certificate', privateKeyPem, chainPems });
+  }
 
   private credential(): CaCredential {
     const held = this.snapshot;

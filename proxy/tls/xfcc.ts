@@ -1,8 +1,9 @@
 // The `x-forwarded-client-cert` header in Envoy's format, which the sidecar sets on requests it
 // passes to its app: `By=<own SPIFFE ID>;Hash=<sha256 of the peer certificate>;URI=<peer ID>`.
 // Whatever arrived in this header from the network is removed first, so the app can trust it.
-import type { IncomingHttpHeaders, OutgoingHttpHeaders } from 'node:http';
 import type { TLSSocket } from 'node:tls';
+import { removeHeader } from '../http/headers.js';
+import type { PeerIdentity } from '../transport-security.js';
 import { certificateHash, peerSpiffeId } from './peer-identity.js';
 
 export const XFCC_HEADER = 'x-forwarded-client-cert';
@@ -11,15 +12,21 @@ export function formatXfcc(parts: { by: string; hash: string; uri: string }): st
   return `By=${parts.by};Hash=${parts.hash};URI=${parts.uri}`;
 }
 
-/** The XFCC value for a request that arrived on `socket`, or undefined without a verified peer. */
-export function xfccFor(ownId: string, socket: TLSSocket): string | undefined {
-  const uri = peerSpiffeId(socket);
-  if (uri === undefined) return undefined;
-  return formatXfcc({ by: ownId, hash: certificateHash(socket.getPeerCertificate()), uri });
+/** The verified peer of a TLS connection as this sidecar (`ownId`) vouches for it. */
+export function peerIdentity(ownId: string, socket: TLSSocket): PeerIdentity | undefined {
+  const principal = peerSpiffeId(socket);
+  if (principal === undefined) return undefined;
+  const hash = certificateHash(socket.getPeerCertificate());
+  return { principal, forwardedClientCert: formatXfcc({ by: ownId, hash, uri: principal }) };
 }
 
-/** Replaces any incoming XFCC header with the one this sidecar vouches for (or none). */
-export function setXfcc(headers: IncomingHttpHeaders | OutgoingHttpHeaders, value: string | undefined): void {
-  delete headers[XFCC_HEADER];
-  if (value !== undefined) headers[XFCC_HEADER] = value;
+/**
+ * For a request going to the app: drops any XFCC from the flat header list and adds the one for
+ * `peer`. Returns the request's source principal.
+ */
+export function vouchForPeer(headers: string[], peer: PeerIdentity | undefined): string | undefined {
+  removeHeader(headers, XFCC_HEADER);
+  if (peer === undefined) return undefined;
+  headers.push(XFCC_HEADER, peer.forwardedClientCert);
+  return peer.principal;
 }

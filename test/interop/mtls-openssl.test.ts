@@ -102,7 +102,6 @@ describe('inbound mTLS with openssl s_client as the client', () => {
     const refusal = nextRefusal();
     const result = await sClient(['-cert', files.cert, '-key', files.key]);
     expect(result.stdout).not.toContain('pong');
-    expect(result.stdout + result.stderr).toMatch(/CONNECTION CLOSED BY SERVER|unexpected eof/);
     // Node checks the client chain once OpenSSL's handshake is done and closes without an alert.
     await refusal;
     expect(principals.length).toBe(accepted);
@@ -118,7 +117,6 @@ describe('inbound mTLS with openssl s_client as the client', () => {
     const refusal = nextRefusal();
     const result = await sClient(['-cert', files.cert, '-key', files.key]);
     expect(result.stdout).not.toContain('pong');
-    expect(result.stdout + result.stderr).toMatch(/CONNECTION CLOSED BY SERVER|unexpected eof/);
     await refusal;
     expect(principals.length).toBe(accepted);
   });

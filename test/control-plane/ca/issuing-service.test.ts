@@ -5,7 +5,7 @@ import { BootstrapTokens } from '../../../control-plane/ca/bootstrap-token.js';
 import { fetchTrustBundle, requestCertificate, type CaCredential } from '../../../proxy/tls/ca-client.js';
 import { createWorkloadKey } from '../../../proxy/tls/workload-key.js';
 import { startCaServer, type TestCaServer } from '../../helpers/ca-server.js';
-import { expiredWorkload, issueWorkload, testId, throwawayCa } from '../../helpers/throwaway-ca.js';
+import { expiredWorkload, issueWorkload, testId, throwawayCa, throwawayRoot } from '../../helpers/throwaway-ca.js';
 import { generateKeyPairSync } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -107,5 +107,29 @@ describe('expired client certificate', () => {
     const expired = await expiredWorkload(root, web);
     await expect(issue({ kind: 'certificate', privateKeyPem: expired.privateKeyPem, chainPems: expired.chainPems }, web)).rejects.toMatchObject({ grpcCode: status.UNAUTHENTICATED });
     expect(lastAudit()).toMatchObject({ code: 'CREDENTIAL_MISSING' });
+  });
+});
+
+describe('root rotation on the issuing port', () => {
+  it('serves from the new root once the CA switches, so sidecars that trust only the new root still reach it', async () => {
+    const rotating = await startCaServer();
+    try {
+      const oldRoot = rotating.ca.trustBundlePems[0] as string;
+      const newRoot = throwawayRoot('next root');
+      rotating.ca.addRoot(newRoot.certificatePem);
+      rotating.ca.useSigning(newRoot);
+      rotating.ca.removeRoot(oldRoot);
+      const key = await createWorkloadKey(web);
+      const response = await requestCertificate({
+        endpoint: rotating.endpoint,
+        trustBundlePems: [newRoot.certificatePem],
+        credential: { kind: 'token', token: await rotating.tokens.mint({ spiffeId: web }) },
+        csrPem: key.csrPem,
+      });
+      expect(response.trustBundle.rootCertificatePem).toEqual([newRoot.certificatePem]);
+      expect(new X509Certificate(response.certificateChainPem[0] as string).verify(new X509Certificate(newRoot.certificatePem).publicKey)).toBe(true);
+    } finally {
+      await rotating.close();
+    }
   });
 });

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inboundTlsOptions, outboundTlsOptions } from '../../../proxy/tls/mesh-tls.js';
 import { peerSpiffeId } from '../../../proxy/tls/peer-identity.js';
 import type { WorkloadIdentity } from '../../../proxy/tls/workload-identity.js';
-import { formatXfcc, setXfcc, xfccFor, XFCC_HEADER } from '../../../proxy/tls/xfcc.js';
+import { formatXfcc, peerIdentity, vouchForPeer, XFCC_HEADER } from '../../../proxy/tls/xfcc.js';
 import { startCaServer, startWorkloadIdentity, type TestCaServer } from '../../helpers/ca-server.js';
 import { expiredWorkload, issueWorkload, testId, throwawayCa, type WorkloadCredentials } from '../../helpers/throwaway-ca.js';
 import { probe, startEchoServer, type EchoServer } from '../../helpers/tls-probe.js';
@@ -67,7 +67,9 @@ describe('inbound mesh TLS', () => {
     const foreign = await issueWorkload(throwawayCa().ca, clientId);
     const refusal = echo.nextClientError();
     expect((await probe(echo.port, staticClient(foreign))).accepted).toBe(false);
-    expect(await refusal).toMatch(/unable to get local issuer certificate/);
+    // Node checks the client chain after OpenSSL's handshake: the reason reaches the server only
+    // when the client has not hung up first.
+    expect(await refusal).toMatch(/unable to get local issuer certificate|socket hang up/);
   });
 
   it('refuses an expired client certificate from the mesh CA', async () => {
@@ -102,8 +104,10 @@ describe('source principal and x-forwarded-client-cert', () => {
   it('takes the peer SPIFFE ID as principal and replaces any incoming XFCC with its own', async () => {
     const server = createHttpsServer(inboundTlsOptions(serverIdentity, ['http/1.1']), (req, res) => {
       const socket = req.socket as TLSSocket;
-      setXfcc(req.headers, xfccFor(serverId, socket));
-      res.end(JSON.stringify({ principal: peerSpiffeId(socket), xfcc: req.headers[XFCC_HEADER] ?? null, hash: socket.getPeerCertificate().fingerprint256.replace(/:/g, '').toLowerCase() }));
+      const headers = [...req.rawHeaders.map((value, i) => (i % 2 === 0 ? value.toLowerCase() : value))];
+      const principal = vouchForPeer(headers, peerIdentity(serverId, socket));
+      const xfcc = headers.filter((_value, i) => headers[i - 1] === XFCC_HEADER);
+      res.end(JSON.stringify({ principal, peer: peerSpiffeId(socket), xfcc, hash: socket.getPeerCertificate().fingerprint256.replace(/:/g, '').toLowerCase() }));
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
@@ -118,18 +122,18 @@ describe('source principal and x-forwarded-client-cert', () => {
         );
         req.on('error', reject).end();
       });
-      const seen = JSON.parse(body) as { principal: string; xfcc: string; hash: string };
+      const seen = JSON.parse(body) as { principal: string; peer: string; xfcc: string[]; hash: string };
       expect(seen.principal).toBe(clientId);
-      expect(seen.xfcc).toBe(formatXfcc({ by: serverId, hash: seen.hash, uri: clientId }));
-      expect(seen.xfcc).not.toContain('evil');
+      expect(seen.peer).toBe(clientId);
+      expect(seen.xfcc).toEqual([formatXfcc({ by: serverId, hash: seen.hash, uri: clientId })]);
     } finally {
       server.close();
     }
   });
 
   it('removes an incoming XFCC header when there is no verified peer', () => {
-    const headers: Record<string, string> = { [XFCC_HEADER]: 'URI=spiffe://forged', host: 'x' };
-    setXfcc(headers, undefined);
-    expect(headers).toEqual({ host: 'x' });
+    const headers = [XFCC_HEADER, 'URI=spiffe://forged', 'host', 'x', XFCC_HEADER, 'URI=spiffe://again'];
+    expect(vouchForPeer(headers, undefined)).toBeUndefined();
+    expect(headers).toEqual(['host', 'x']);
   });
 });

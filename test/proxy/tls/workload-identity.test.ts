@@ -2,7 +2,10 @@ import { once } from 'node:events';
 import { connect, createServer, type TLSSocket } from 'node:tls';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Metadata } from '@grpc/grpc-js';
+import { createCertificateIssuerClient, type IssueCertificateResponse } from '../../../control-plane/api/ca-contract.js';
 import { backoffDelay } from '../../../proxy/tls/backoff.js';
+import { createWorkloadKey } from '../../../proxy/tls/workload-key.js';
 import { followIdentity, inboundTlsOptions, outboundTlsOptions } from '../../../proxy/tls/mesh-tls.js';
 import { WorkloadIdentity } from '../../../proxy/tls/workload-identity.js';
 import { startCaServer, startWorkloadIdentity, type TestCaServer } from '../../helpers/ca-server.js';
@@ -77,6 +80,18 @@ describe('WorkloadIdentity', () => {
     }
     const renewed = await nextUpdate(identity);
     expect(renewed.generation).toBe(2);
+  });
+
+  it('gives gRPC credentials for other control-plane services, proven by its certificate', async () => {
+    const identity = await started('discovery');
+    const client = createCertificateIssuerClient(server.endpoint.address, identity.controlPlaneCredentials(), { 'grpc.ssl_target_name_override': 'weft-control-plane' });
+    const key = await createWorkloadKey(testId('discovery'));
+    const response = await new Promise<IssueCertificateResponse>((resolve, reject) =>
+      client.IssueCertificate({ csrPem: key.csrPem, bootstrapToken: '', requestedTtlSeconds: 0 }, new Metadata(), {}, (error, value) => (error ? reject(error) : resolve(value as IssueCertificateResponse))),
+    );
+    client.close();
+    expect(response.certificateChainPem).toHaveLength(1);
+    expect(server.audit.at(-1)).toMatchObject({ credential: 'certificate', spiffeId: testId('discovery') });
   });
 
   it('refuses to start without a trust bundle or with a malformed ID', () => {

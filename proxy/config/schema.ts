@@ -1,0 +1,141 @@
+// JSON Schema of the sidecar's YAML config. Defaults are filled in by ajv (useDefaults), so the
+// types in types.ts hold every field. Filter configs are validated by each filter's own schema
+// (filters/registry.ts), not here.
+
+const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
+const positiveMs = { type: 'integer', minimum: 1 } as const;
+const hostname = { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9.-]+$' } as const;
+const address = { type: 'string', minLength: 1 } as const;
+
+const filters = {
+  type: 'array',
+  default: [{ name: 'router' }],
+  minItems: 1,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['name'],
+    properties: {
+      name: { type: 'string', minLength: 1 },
+      config: { type: 'object', default: {} },
+    },
+  },
+} as const;
+
+const endpoint = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['address', 'port'],
+  properties: { address, port: { ...port, minimum: 1 } },
+} as const;
+
+const cluster = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['name', 'hosts', 'endpoints'],
+  properties: {
+    name: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9._-]+$' },
+    hosts: { type: 'array', minItems: 1, items: hostname },
+    loadBalancer: { enum: ['round_robin', 'least_request'], default: 'least_request' },
+    endpoints: { type: 'array', items: endpoint },
+    maxRequests: { type: 'integer', minimum: 1, default: 1024 },
+    connectTimeoutMs: { ...positiveMs, default: 2000 },
+    timeoutMs: { ...positiveMs, default: 15000 },
+    bodyTimeoutMs: { ...positiveMs, default: 300000 },
+    spiffeId: { type: 'string', minLength: 1 },
+  },
+} as const;
+
+const identity = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['ca'],
+  properties: {
+    trustDomain: { type: 'string', minLength: 1, default: 'cluster.local' },
+    serviceAccount: { type: 'string', minLength: 1 },
+    ca: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['address', 'trustBundleFile'],
+      properties: {
+        address: { type: 'string', minLength: 1 },
+        trustBundleFile: { type: 'string', minLength: 1 },
+        serverSpiffeId: { type: 'string', minLength: 1 },
+      },
+    },
+    bootstrapTokenFile: { type: 'string', minLength: 1 },
+    certificateTtlSeconds: { type: 'integer', minimum: 0, default: 0 },
+  },
+} as const;
+
+export const sidecarConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['workload'],
+  anyOf: [{ required: ['inbound'] }, { required: ['outbound'] }],
+  properties: {
+    workload: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9._-]+$' },
+    namespace: { type: 'string', minLength: 1, default: 'default' },
+    identity,
+    admin: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        address: { ...address, default: '127.0.0.1' },
+        port: { ...port, default: 15000 },
+      },
+    },
+    inbound: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port', 'appPort'],
+      properties: {
+        address: { ...address, default: '0.0.0.0' },
+        port,
+        appPort: { ...port, minimum: 1 },
+        timeoutMs: { ...positiveMs, default: 15000 },
+        filters,
+        mtls: { enum: ['STRICT', 'PERMISSIVE', 'DISABLE'] },
+      },
+    },
+    outbound: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['port', 'clusters'],
+      properties: {
+        address: { ...address, default: '127.0.0.1' },
+        port,
+        filters,
+        clusters: { type: 'array', items: cluster },
+      },
+    },
+    limits: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        maxConnections: { type: 'integer', minimum: 1, default: 10000 },
+        maxHeaderBytes: { type: 'integer', minimum: 1024, maximum: 1048576, default: 16384 },
+        headersTimeoutMs: { ...positiveMs, default: 10000 },
+        requestTimeoutMs: { ...positiveMs, default: 300000 },
+        idleTimeoutMs: { ...positiveMs, default: 300000 },
+      },
+    },
+    drain: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: { deadlineMs: { ...positiveMs, default: 5000 } },
+    },
+    accessLog: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        mode: { enum: ['off', 'on', 'sampled'], default: 'on' },
+        sampleRate: { type: 'number', minimum: 0, maximum: 1, default: 0.01 },
+      },
+    },
+  },
+} as const;

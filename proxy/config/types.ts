@@ -1,0 +1,91 @@
+// The sidecar's configuration after validation and defaults: what the rest of the sidecar reads.
+// Deep-frozen once loaded (see load-config.ts).
+
+export type AccessLogMode = 'off' | 'on' | 'sampled';
+export type LoadBalancerName = 'round_robin' | 'least_request';
+/** Like Istio's PeerAuthentication: what an inbound listener accepts. */
+export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
+
+export interface FilterConfig {
+  readonly name: string;
+  readonly config: Readonly<Record<string, unknown>>;
+}
+
+export interface EndpointConfig {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface ClusterConfig {
+  readonly name: string;
+  /** Host names (Host header or absolute-form authority, without port) routed to this cluster. */
+  readonly hosts: readonly string[];
+  readonly loadBalancer: LoadBalancerName;
+  readonly endpoints: readonly EndpointConfig[];
+  /** Requests in flight to the cluster above which new ones get 503 UPSTREAM_OVERFLOW. */
+  readonly maxRequests: number;
+  readonly connectTimeoutMs: number;
+  /** Time allowed until the upstream's response headers (504 past it). */
+  readonly timeoutMs: number;
+  /** Longest silence allowed inside a response body. */
+  readonly bodyTimeoutMs: number;
+  /** The SPIFFE ID the endpoints must present: set, the sidecar originates mTLS to them. */
+  readonly spiffeId?: string;
+}
+
+export interface InboundConfig {
+  readonly address: string;
+  readonly port: number;
+  /** The local service's port on 127.0.0.1. */
+  readonly appPort: number;
+  readonly timeoutMs: number;
+  readonly filters: readonly FilterConfig[];
+  /** Default STRICT with an identity, DISABLE without. */
+  readonly mtls?: MtlsMode;
+}
+
+export interface OutboundConfig {
+  readonly address: string;
+  readonly port: number;
+  readonly filters: readonly FilterConfig[];
+  readonly clusters: readonly ClusterConfig[];
+}
+
+export interface LimitsConfig {
+  readonly maxConnections: number;
+  readonly maxHeaderBytes: number;
+  readonly headersTimeoutMs: number;
+  readonly requestTimeoutMs: number;
+  readonly idleTimeoutMs: number;
+}
+
+/** The sidecar's mesh identity and where it gets its certificates (see proxy/tls/README.md). */
+export interface IdentityConfig {
+  readonly trustDomain: string;
+  /** Default: the workload name. */
+  readonly serviceAccount?: string;
+  readonly ca: {
+    /** host:port of the control plane's TLS port. */
+    readonly address: string;
+    /** The mesh roots (PEM) that vouch for the CA server. */
+    readonly trustBundleFile: string;
+    /** Default: spiffe://<trustDomain>/ns/weft-system/sa/weft-control-plane. */
+    readonly serverSpiffeId?: string;
+  };
+  /** A file holding the bootstrap token; else $WEFT_BOOTSTRAP_TOKEN. */
+  readonly bootstrapTokenFile?: string;
+  /** 0: the CA's default lifetime. */
+  readonly certificateTtlSeconds: number;
+}
+
+export interface SidecarConfig {
+  readonly workload: string;
+  readonly namespace: string;
+  readonly identity?: IdentityConfig;
+  readonly admin: { readonly address: string; readonly port: number };
+  readonly inbound?: InboundConfig;
+  readonly outbound?: OutboundConfig;
+  readonly limits: LimitsConfig;
+  readonly drain: { readonly deadlineMs: number };
+  readonly accessLog: { readonly mode: AccessLogMode; readonly sampleRate: number };
+}

@@ -1,0 +1,102 @@
+// The sidecar's own error catalogue: every reply the sidecar makes itself, instead of the
+// upstream, has one stable code here. `local-reply.ts` is the only place that turns a code into
+// a response; metrics and the access log carry the response flag (Envoy's letters, so existing
+// dashboards and runbooks read them the same way).
+
+export interface ErrorEntry {
+  /** HTTP status for HTTP callers. */
+  readonly httpStatus: number;
+  /** gRPC status for gRPC callers (trailers-only response). */
+  readonly grpcStatus: number;
+  /** Envoy-style response flag. */
+  readonly responseFlag: string;
+  /** Short human-readable text sent as the body. */
+  readonly message: string;
+}
+
+// gRPC status numbers (grpc/status.proto).
+const GRPC_DEADLINE_EXCEEDED = 4;
+const GRPC_RESOURCE_EXHAUSTED = 8;
+const GRPC_UNIMPLEMENTED = 12;
+const GRPC_INTERNAL = 13;
+const GRPC_UNAVAILABLE = 14;
+const GRPC_CANCELLED = 1;
+
+export const errorCatalogue = {
+  NO_ROUTE: {
+    httpStatus: 404,
+    grpcStatus: GRPC_UNIMPLEMENTED,
+    responseFlag: 'NR',
+    message: 'no route matches this request',
+  },
+  NO_HEALTHY_UPSTREAM: {
+    httpStatus: 503,
+    grpcStatus: GRPC_UNAVAILABLE,
+    responseFlag: 'UH',
+    message: 'no healthy upstream endpoint',
+  },
+  UPSTREAM_OVERFLOW: {
+    httpStatus: 503,
+    grpcStatus: GRPC_UNAVAILABLE,
+    responseFlag: 'UO',
+    message: 'upstream cluster overloaded: too many requests in flight',
+  },
+  UPSTREAM_CONNECT_FAILURE: {
+    httpStatus: 502,
+    grpcStatus: GRPC_UNAVAILABLE,
+    responseFlag: 'UF',
+    message: 'could not connect to the upstream',
+  },
+  UPSTREAM_CONNECTION_TERMINATION: {
+    httpStatus: 502,
+    grpcStatus: GRPC_UNAVAILABLE,
+    responseFlag: 'UC',
+    message: 'upstream closed the connection before responding',
+  },
+  UPSTREAM_PROTOCOL_ERROR: {
+    httpStatus: 502,
+    grpcStatus: GRPC_INTERNAL,
+    responseFlag: 'UPE',
+    message: 'upstream sent an invalid response',
+  },
+  UPSTREAM_REQUEST_TIMEOUT: {
+    httpStatus: 504,
+    grpcStatus: GRPC_DEADLINE_EXCEEDED,
+    responseFlag: 'UT',
+    message: 'upstream did not respond in time',
+  },
+  FILTER_FAILURE: {
+    // A filter threw or its promise rejected: the request is refused (fail closed).
+    httpStatus: 500,
+    grpcStatus: GRPC_INTERNAL,
+    responseFlag: 'FF',
+    message: 'a filter failed on this request',
+  },
+  DOWNSTREAM_PROTOCOL_ERROR: {
+    httpStatus: 400,
+    grpcStatus: GRPC_INTERNAL,
+    responseFlag: 'DPE',
+    message: 'malformed request',
+  },
+  REQUEST_HEADERS_TOO_LARGE: {
+    httpStatus: 431,
+    grpcStatus: GRPC_RESOURCE_EXHAUSTED,
+    responseFlag: 'DPE',
+    message: 'request headers too large',
+  },
+  DOWNSTREAM_REQUEST_TIMEOUT: {
+    httpStatus: 408,
+    grpcStatus: GRPC_DEADLINE_EXCEEDED,
+    responseFlag: 'DT',
+    message: 'request not received in time',
+  },
+  DOWNSTREAM_CONNECTION_TERMINATION: {
+    // Logged and counted only: the caller is gone, so nothing is sent. 499 as nginx logs it.
+    httpStatus: 499,
+    grpcStatus: GRPC_CANCELLED,
+    responseFlag: 'DC',
+    message: 'the caller closed the connection',
+  },
+} as const satisfies Record<string, ErrorEntry>;
+
+export type ErrorCode = keyof typeof errorCatalogue;

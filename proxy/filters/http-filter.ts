@@ -1,0 +1,68 @@
+// The one interface every HTTP filter implements, and what a filter sees of a request. Filters
+// run in the order the listener's config lists them; the router is last. A filter returns
+// CONTINUE or a local reply, synchronously on the hot path; a filter that must wait (e.g. a JWKS
+// fetch) may return a promise, and the chain resumes when it settles.
+import type { ErrorCode } from '../errors.js';
+import type { RequestStats } from '../telemetry/metrics.js';
+import type { Cluster } from '../upstream/cluster.js';
+
+export const CONTINUE = undefined;
+
+/** Stop the chain and answer the caller from the sidecar. */
+export interface LocalReplyOutcome {
+  readonly code: ErrorCode;
+  /** Overrides the catalogue's message for this reply. */
+  readonly detail?: string;
+}
+
+export type FilterOutcome = typeof CONTINUE | LocalReplyOutcome;
+
+/** Where a routed request goes and whose metrics it counts in. */
+export interface Route {
+  readonly cluster: Cluster;
+  readonly stats: RequestStats;
+}
+
+/** A request as filters see it. Header names are lower-case. */
+export interface FilterExchange {
+  readonly direction: 'inbound' | 'outbound';
+  readonly method: string;
+  /** Request target path with query. */
+  readonly path: string;
+  /** Host the request is for, lower-case, without port. */
+  readonly authority: string;
+  readonly requestId: string;
+  /** Headers to be sent upstream, flat [name, value, ...]; filters may edit them. */
+  readonly requestHeaders: string[];
+  /** Inbound: the caller's SPIFFE ID when it came over mutual TLS, else undefined. */
+  readonly sourcePrincipal: string | undefined;
+  /** Set by the router. */
+  route: Route | undefined;
+  /** Upstream response, once its headers arrived (for onResponseHeaders). */
+  readonly responseStatus: number;
+  readonly responseHeaders: string[] | undefined;
+}
+
+export interface HttpFilter {
+  onRequestHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome>;
+  /** Sees (and may edit) the upstream's response headers before the caller does. */
+  onResponseHeaders?(exchange: FilterExchange): void;
+}
+
+/** What a filter may use when it is built for a listener. */
+export interface FilterBuildContext {
+  readonly direction: 'inbound' | 'outbound';
+  /** Routes by host (lower-case, no port). */
+  readonly routesByHost: ReadonlyMap<string, Route>;
+  /** Route for requests whose host matches no entry (inbound: the local app). */
+  readonly defaultRoute: Route | undefined;
+}
+
+export interface HttpFilterFactory {
+  readonly name: string;
+  /** JSON Schema of this filter's `config`, checked when the sidecar config is loaded. */
+  readonly configSchema: object;
+  /** Must be the last filter of a chain (it decides where the request goes). */
+  readonly terminal: boolean;
+  create(config: Readonly<Record<string, unknown>>, context: FilterBuildContext): HttpFilter;
+}

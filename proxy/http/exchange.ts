@@ -1,0 +1,228 @@
+// One request through the sidecar: its filter chain, the forwarding to an upstream endpoint
+// (this object is also the undici dispatch handler, so a request costs one object, not a set of
+// closures), streaming with backpressure both ways, and the accounting when it ends.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Dispatcher } from 'undici';
+import { errorCatalogue, type ErrorCode } from '../errors.js';
+import type { FilterExchange, FilterOutcome, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import { sendLocalReply } from '../local-reply.js';
+import type { ListenerRuntime } from '../runtime/snapshot.js';
+import type { Direction } from '../transport-security.js';
+import type { Endpoint } from '../upstream/cluster.js';
+import { vouchForPeer } from '../tls/xfcc.js';
+import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
+import { requestTarget } from './request-target.js';
+import { upstreamErrorCode } from './upstream-errors.js';
+
+/** Listener state that outlives snapshots. */
+export interface DownstreamState {
+  draining: boolean;
+}
+
+const kExchange = Symbol('weft.exchange');
+
+function onResponseClose(this: ServerResponse): void {
+  (this as ServerResponse & { [kExchange]: Exchange })[kExchange].responseClosed();
+}
+
+function isPromise(value: unknown): value is Promise<FilterOutcome> {
+  return typeof (value as Promise<unknown> | undefined)?.then === 'function';
+}
+
+export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
+  readonly direction: Direction;
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly requestId: string;
+  readonly requestHeaders: string[];
+  readonly sourcePrincipal: string | undefined;
+  route: Route | undefined = undefined;
+  responseStatus = 0;
+  responseHeaders: string[] | undefined = undefined;
+
+  private readonly startTime = Date.now();
+  private readonly startMs = performance.now();
+  private readonly hasBody: boolean;
+  private readonly validTarget: boolean;
+  private endpoint: Endpoint | undefined = undefined;
+  private abortUpstream: ((reason?: Error) => void) | undefined = undefined;
+  private resumeUpstream: (() => void) | undefined = undefined;
+  private connected = false;
+  private done = false;
+  private responseFlag = '-';
+  private bytesReceived = 0;
+  private bytesSent = 0;
+
+  constructor(
+    private readonly runtime: ListenerRuntime,
+    private readonly downstream: DownstreamState,
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+    private readonly expectsContinue: boolean,
+  ) {
+    this.direction = runtime.direction;
+    this.method = req.method ?? 'GET';
+    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
+    this.requestHeaders = forwarded.headers;
+    this.requestId = forwarded.requestId;
+    this.hasBody = forwarded.hasBody;
+    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(req.socket)) : undefined;
+    const target = requestTarget(req.url ?? '', forwarded.host);
+    this.validTarget = target !== undefined;
+    this.path = target?.path ?? '';
+    this.authority = target?.authority ?? '';
+    if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
+    (res as ServerResponse & { [kExchange]: Exchange })[kExchange] = this;
+    res.on('close', onResponseClose);
+  }
+
+  start(): void {
+    if (!this.validTarget) return this.replyLocally({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
+    this.runFilters(0);
+  }
+
+  private runFilters(from: number): void {
+    const filters = this.runtime.filters;
+    for (let i = from; i < filters.length; i++) {
+      const outcome = filters[i]!.onRequestHeaders(this);
+      if (outcome === undefined) continue;
+      if (isPromise(outcome)) {
+        outcome.then(
+          (settled) => {
+            if (this.done) return;
+            if (settled === undefined) this.runFilters(i + 1);
+            else this.replyLocally(settled);
+          },
+          (error: unknown) => {
+            if (!this.done) this.replyLocally({ code: 'FILTER_FAILURE', detail: String(error) });
+          },
+        );
+        return;
+      }
+      return this.replyLocally(outcome);
+    }
+    this.forward();
+  }
+
+  private forward(): void {
+    // The router is the last filter; it has set a route or replied.
+    const cluster = this.route!.cluster;
+    if (cluster.active >= cluster.maxRequests) return this.replyLocally({ code: 'UPSTREAM_OVERFLOW' });
+    const endpoint = cluster.pick();
+    if (endpoint === undefined) return this.replyLocally({ code: 'NO_HEALTHY_UPSTREAM' });
+    cluster.active++;
+    endpoint.active++;
+    this.endpoint = endpoint;
+    if (this.expectsContinue) this.res.writeContinue();
+    endpoint.pool.dispatch(
+      {
+        path: this.path,
+        method: this.method as Dispatcher.HttpMethod,
+        headers: this.requestHeaders,
+        body: this.hasBody ? this.req : null,
+      },
+      this,
+    );
+  }
+
+  replyLocally(outcome: LocalReplyOutcome): void {
+    if (this.done) return;
+    // The caller may still be waiting to send a body it was told to hold back.
+    if (this.expectsContinue || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
+    const { status, bytes } = sendLocalReply(this.res, outcome.code, outcome.detail);
+    this.responseFlag = errorCatalogue[outcome.code].responseFlag;
+    this.bytesSent = bytes;
+    this.finish(status);
+  }
+
+  // undici dispatch handler
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.connected = true;
+    this.abortUpstream = abort;
+    if (this.done) abort();
+  }
+
+  // undici passes the chunk itself (its typings say a size).
+  onBodySent(chunk: unknown): void {
+    this.bytesReceived += (chunk as Buffer).length;
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    this.responseStatus = statusCode;
+    this.responseHeaders = forwardResponseHeaders(rawHeaders);
+    const filters = this.runtime.filters;
+    for (let i = 0; i < filters.length; i++) filters[i]!.onResponseHeaders?.(this);
+    if (this.downstream.draining) this.res.shouldKeepAlive = false;
+    this.resumeUpstream = resume;
+    this.res.writeHead(statusCode, this.responseHeaders);
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    this.bytesSent += chunk.length;
+    if (this.res.write(chunk)) return true;
+    this.res.once('drain', this.resumeUpstream!);
+    return false;
+  }
+
+  onComplete(trailers: string[] | Buffer[] | null): void {
+    if (trailers !== null && trailers.length > 0) {
+      const pairs: [string, string][] = [];
+      for (let i = 0; i < trailers.length; i += 2) pairs.push([String(trailers[i]), String(trailers[i + 1])]);
+      this.res.addTrailers(pairs);
+    }
+    this.res.end();
+    this.finish(this.responseStatus);
+  }
+
+  onError(error: Error): void {
+    if (this.done) return;
+    const code: ErrorCode = upstreamErrorCode(error, this.connected);
+    if (!this.res.headersSent) return this.replyLocally({ code });
+    // Mid-response: the caller sees the connection cut, the log and metrics say why.
+    this.responseFlag = errorCatalogue[code].responseFlag;
+    this.res.destroy();
+    this.finish(this.responseStatus);
+  }
+
+  /** The caller's response closed: normally after it finished, else the caller went away. */
+  responseClosed(): void {
+    if (this.done) return;
+    this.responseFlag = errorCatalogue.DOWNSTREAM_CONNECTION_TERMINATION.responseFlag;
+    // Finished first, so the abort's error callback finds the exchange done.
+    this.finish(this.res.headersSent ? this.responseStatus : errorCatalogue.DOWNSTREAM_CONNECTION_TERMINATION.httpStatus);
+    this.abortUpstream?.(new Error('downstream closed'));
+  }
+
+  private finish(status: number): void {
+    this.done = true;
+    const endpoint = this.endpoint;
+    if (endpoint !== undefined) {
+      endpoint.active--;
+      this.route!.cluster.active--;
+    }
+    const durationMs = performance.now() - this.startMs;
+    (this.route?.stats ?? this.runtime.unrouted).record(status, this.responseFlag, durationMs, this.bytesReceived, this.bytesSent);
+    const log = this.runtime.accessLog;
+    if (log.enabled) {
+      log.write({
+        startTime: this.startTime,
+        direction: this.direction,
+        method: this.method,
+        path: this.path,
+        authority: this.authority,
+        status,
+        durationMs,
+        bytesReceived: this.bytesReceived,
+        bytesSent: this.bytesSent,
+        upstream: endpoint?.label ?? '-',
+        responseFlag: this.responseFlag,
+        requestId: this.requestId,
+      });
+    }
+  }
+}

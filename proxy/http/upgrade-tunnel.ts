@@ -1,0 +1,163 @@
+// An upgraded connection (WebSocket) through the sidecar: the request passes the filter chain
+// like any other, goes to an endpoint with `Upgrade`, and once the upstream answers 101 the two
+// sockets are piped both ways (backpressure by pipe). A refusal (any other status) is passed to
+// the caller and the connection closed.
+import type { IncomingMessage } from 'node:http';
+import { randomUUID } from 'node:crypto';
+import type { Duplex } from 'node:stream';
+import type { Dispatcher } from 'undici';
+import { errorCatalogue } from '../errors.js';
+import type { FilterExchange, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import { reasonPhrase, writeRawLocalReply } from '../local-reply.js';
+import type { ListenerRuntime } from '../runtime/snapshot.js';
+import type { Direction } from '../transport-security.js';
+import { vouchForPeer } from '../tls/xfcc.js';
+import type { Endpoint } from '../upstream/cluster.js';
+import { forwardRequestHeaders, forwardResponseHeaders, removeHeader } from './headers.js';
+import { requestTarget } from './request-target.js';
+import { upstreamErrorCode } from './upstream-errors.js';
+
+function headText(status: number, headers: readonly string[]): string {
+  let text = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
+  for (let i = 0; i < headers.length; i += 2) text += `${headers[i]}: ${headers[i + 1]}\r\n`;
+  return `${text}\r\n`;
+}
+
+export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler {
+  readonly direction: Direction;
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly requestId: string;
+  readonly requestHeaders: string[];
+  readonly sourcePrincipal: string | undefined;
+  route: Route | undefined = undefined;
+  responseStatus = 0;
+  responseHeaders: string[] | undefined = undefined;
+
+  private readonly startTime = Date.now();
+  private readonly startMs = performance.now();
+  private readonly protocol: string;
+  private endpoint: Endpoint | undefined = undefined;
+  private connected = false;
+  private recorded = false;
+  private resume: (() => void) | undefined = undefined;
+
+  constructor(
+    private readonly runtime: ListenerRuntime,
+    req: IncomingMessage,
+    private readonly socket: Duplex,
+    private readonly head: Buffer,
+  ) {
+    this.direction = runtime.direction;
+    this.method = req.method ?? 'GET';
+    this.protocol = req.headers.upgrade ?? 'websocket';
+    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
+    this.requestHeaders = forwarded.headers;
+    this.requestId = forwarded.requestId;
+    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(req.socket)) : undefined;
+    const target = requestTarget(req.url ?? '', forwarded.host);
+    this.path = target?.path ?? '/';
+    this.authority = target?.authority ?? '';
+    if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
+    socket.on('error', () => socket.destroy());
+  }
+
+  async start(): Promise<void> {
+    for (const filter of this.runtime.filters) {
+      const outcome = await filter.onRequestHeaders(this);
+      if (outcome !== undefined) return this.refuse(outcome);
+    }
+    const cluster = this.route!.cluster;
+    const endpoint = cluster.pick();
+    if (endpoint === undefined) return this.refuse({ code: 'NO_HEALTHY_UPSTREAM' });
+    this.endpoint = endpoint;
+    endpoint.active++;
+    cluster.active++;
+    endpoint.pool.dispatch(
+      { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: this.protocol },
+      this,
+    );
+  }
+
+  private refuse(outcome: LocalReplyOutcome): void {
+    writeRawLocalReply(this.socket, outcome.code, outcome.detail);
+    this.record(errorCatalogue[outcome.code].httpStatus, errorCatalogue[outcome.code].responseFlag);
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.connected = true;
+    if (this.socket.destroyed) abort();
+  }
+
+  onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
+    const headers = forwardResponseHeaders(rawHeaders);
+    headers.push('connection', 'upgrade', 'upgrade', this.protocol);
+    this.socket.write(headText(statusCode, headers));
+    if (this.head.length > 0) upstream.write(this.head);
+    upstream.on('error', () => this.socket.destroy());
+    this.socket.on('close', () => upstream.destroy());
+    upstream.on('close', () => this.socket.destroy());
+    upstream.pipe(this.socket);
+    this.socket.pipe(upstream);
+    this.record(statusCode, '-');
+  }
+
+  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
+    if (statusCode < 200) return true;
+    // The body is sent close-delimited, so the upstream's framing headers do not apply.
+    const headers = forwardResponseHeaders(rawHeaders);
+    removeHeader(headers, 'content-length');
+    headers.push('connection', 'close');
+    this.socket.write(headText(statusCode, headers));
+    this.resume = resume;
+    this.record(statusCode, '-');
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.socket.write(chunk)) return true;
+    this.socket.once('drain', this.resume!);
+    return false;
+  }
+
+  onComplete(): void {
+    this.socket.end();
+  }
+
+  onError(error: Error): void {
+    if (this.recorded) {
+      this.socket.destroy();
+      return;
+    }
+    this.refuse({ code: upstreamErrorCode(error, this.connected) });
+  }
+
+  private record(status: number, flag: string): void {
+    if (this.recorded) return;
+    this.recorded = true;
+    if (this.endpoint !== undefined) {
+      this.endpoint.active--;
+      this.route!.cluster.active--;
+    }
+    const durationMs = performance.now() - this.startMs;
+    (this.route?.stats ?? this.runtime.unrouted).record(status, flag, durationMs, 0, 0);
+    const log = this.runtime.accessLog;
+    if (log.enabled) {
+      log.write({
+        startTime: this.startTime,
+        direction: this.direction,
+        method: this.method,
+        path: this.path,
+        authority: this.authority,
+        status,
+        durationMs,
+        bytesReceived: 0,
+        bytesSent: 0,
+        upstream: this.endpoint?.label ?? '-',
+        responseFlag: flag,
+        requestId: this.requestId,
+      });
+    }
+  }
+}

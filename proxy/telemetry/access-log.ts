@@ -1,0 +1,49 @@
+// Access log: one JSON line per request on stdout, off, on, or for a random sample of requests.
+import type { AccessLogMode } from '../config/types.js';
+
+export interface AccessLogEntry {
+  readonly startTime: number;
+  readonly direction: 'inbound' | 'outbound';
+  readonly method: string;
+  readonly path: string;
+  readonly authority: string;
+  readonly status: number;
+  readonly durationMs: number;
+  readonly bytesReceived: number;
+  readonly bytesSent: number;
+  readonly upstream: string;
+  readonly responseFlag: string;
+  readonly requestId: string;
+}
+
+export class AccessLog {
+  constructor(
+    private readonly mode: AccessLogMode,
+    private readonly sampleRate: number,
+    private readonly out: NodeJS.WritableStream = process.stdout,
+  ) {}
+
+  /** Whether this request is logged; asked once per request so the off case costs nothing. */
+  get enabled(): boolean {
+    return this.mode === 'on' || (this.mode === 'sampled' && Math.random() < this.sampleRate);
+  }
+
+  write(entry: AccessLogEntry): void {
+    this.out.write(
+      JSON.stringify({
+        time: new Date(entry.startTime).toISOString(),
+        direction: entry.direction,
+        method: entry.method,
+        path: entry.path,
+        authority: entry.authority,
+        status: entry.status,
+        duration_ms: Math.round(entry.durationMs * 1000) / 1000,
+        bytes_received: entry.bytesReceived,
+        bytes_sent: entry.bytesSent,
+        upstream: entry.upstream,
+        response_flags: entry.responseFlag,
+        request_id: entry.requestId,
+      }) + '\n',
+    );
+  }
+}

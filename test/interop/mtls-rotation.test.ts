@@ -1,0 +1,141 @@
+// Rotation under load: two `weft proxy` processes with 1-minute certificates while `hey` sends
+// traffic through them for minutes; then a root rotation with an overlap. Zero failed requests.
+import { X509Certificate } from 'node:crypto';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startCaServer, type TestCaServer } from '../helpers/ca-server.js';
+import { runHey } from '../helpers/hey.js';
+import { request } from '../helpers/http-client.js';
+import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
+import { testId, throwawayRoot } from '../helpers/throwaway-ca.js';
+import { echoServer, type EchoReply, type TestServer } from '../helpers/upstream.js';
+
+interface Certs {
+  readonly serial: string;
+  readonly rotations: number;
+  readonly trustBundle: readonly { sha256: string }[];
+}
+
+let ca: TestCaServer;
+let app: TestServer;
+let dir: string;
+let sidecars: SidecarProcess[] = [];
+
+beforeEach(async () => {
+  ca = await startCaServer({ defaultTtlMs: 60_000 });
+  app = await echoServer();
+  dir = await mkdtemp(join(tmpdir(), 'weft-rotation-'));
+  await writeFile(join(dir, 'root-cert.pem'), ca.ca.trustBundlePems.join(''));
+});
+
+afterEach(async () => {
+  await Promise.all(sidecars.map((sidecar) => sidecar.terminate()));
+  sidecars = [];
+  await app.close();
+  await ca.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function identity(workload: string) {
+  const tokenFile = join(dir, `${workload}.token`);
+  await writeFile(tokenFile, await ca.tokens.mint({ spiffeId: testId(workload) }));
+  return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: join(dir, 'root-cert.pem') }, bootstrapTokenFile: tokenFile };
+}
+
+/** backend (inbound STRICT mTLS to the app) and frontend (outbound to backend over mTLS). */
+async function startPair(): Promise<{ frontend: SidecarProcess; backend: SidecarProcess }> {
+  // A 2 s idle timeout makes the backend announce `Keep-Alive: timeout=2`, which undici (2 s margin) takes as
+  // "do not reuse": every request through the mesh opens a new mTLS connection, so a certificate
+  // that was not rotated, or not used at once, would fail requests.
+  const backend = await spawnSidecar({
+    workload: 'backend',
+    identity: await identity('backend'),
+    inbound: { port: 0, appPort: app.port },
+    limits: { idleTimeoutMs: 2000 },
+    accessLog: { mode: 'off' },
+  });
+  sidecars.push(backend);
+  const frontend = await spawnSidecar({
+    workload: 'frontend',
+    identity: await identity('frontend'),
+    outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },
+    accessLog: { mode: 'off' },
+  });
+  sidecars.push(frontend);
+  return { frontend, backend };
+}
+
+async function certs(sidecar: SidecarProcess): Promise<Certs> {
+  return JSON.parse((await request(sidecar.adminPort, { path: '/certs' })).body) as Certs;
+}
+
+/** Every 5 s, which frontend certificate the app saw (the Hash in x-forwarded-client-cert). */
+function sampleClientCertificates(frontend: SidecarProcess, seconds: number): Promise<Set<string>> {
+  return (async () => {
+    const hashes = new Set<string>();
+    for (let i = 0; i < seconds / 5; i++) {
+      await sleep(5000);
+      const reply = await request(frontend.outboundPort, { headers: { host: 'backend' } });
+      const seen = JSON.parse(reply.body) as EchoReply;
+      const xfcc = seen.headers.find(([name]) => name === 'x-forwarded-client-cert')?.[1] ?? '';
+      hashes.add(/Hash=([0-9a-f]+)/.exec(xfcc)?.[1] ?? 'none');
+    }
+    return hashes;
+  })();
+}
+
+function load(frontend: SidecarProcess, seconds: number) {
+  // 4 workers at 25 requests/s each: steady traffic the 2-core machine keeps up with.
+  return runHey(['-z', `${seconds}s`, '-c', '4', '-q', '25', '-host', 'backend', `http://127.0.0.1:${frontend.outboundPort}/`], (seconds + 60) * 1000);
+}
+
+describe('mTLS certificate rotation under load', () => {
+  it('rotates 1-minute certificates at least twice on both sidecars during 3 minutes of traffic, with zero failed requests', async () => {
+    const { frontend, backend } = await startPair();
+    const [result, clientCertificates] = await Promise.all([load(frontend, 180), sampleClientCertificates(frontend, 170)]);
+    const [front, back] = await Promise.all([certs(frontend), certs(backend)]);
+    process.stdout.write(
+      `rotation under load: statuses=${JSON.stringify(result.statuses)} errors=${result.errors.length} rotations frontend=${front.rotations} backend=${back.rotations} client certificates seen by the app=${clientCertificates.size}\n`,
+    );
+    expect(clientCertificates.has('none')).toBe(false);
+    expect(clientCertificates.size).toBeGreaterThanOrEqual(3);
+    expect(result.errors).toEqual([]);
+    expect(Object.keys(result.statuses)).toEqual(['200']);
+    expect(result.statuses['200']).toBeGreaterThan(180 * 50);
+    expect(front.rotations).toBeGreaterThanOrEqual(2);
+    expect(back.rotations).toBeGreaterThanOrEqual(2);
+  }, 300_000);
+
+  it('rotates the CA root with an overlap (add, switch signing, remove the old) with zero failed requests', async () => {
+    const { frontend, backend } = await startPair();
+    const oldRoot = ca.ca.trustBundlePems[0] as string;
+    const newRoot = throwawayRoot('weft root CA 2');
+    const newFingerprint = new X509Certificate(newRoot.certificatePem).fingerprint256;
+    const traffic = load(frontend, 130);
+    await sleep(5_000);
+    ca.ca.addRoot(newRoot.certificatePem);
+    // Every sidecar renews within 30 s of a 1-minute lifetime, learning the new root.
+    await sleep(35_000);
+    ca.ca.useSigning(newRoot);
+    // Certificates from the old root are gone a lifetime after the switch.
+    await sleep(65_000);
+    ca.ca.removeRoot(oldRoot);
+    const result = await traffic;
+    process.stdout.write(`root rotation under load: statuses=${JSON.stringify(result.statuses)} errors=${result.errors.length}\n`);
+    expect(result.errors).toEqual([]);
+    expect(Object.keys(result.statuses)).toEqual(['200']);
+    // Each sidecar drops the old root at its next renewal (within half a lifetime).
+    for (const sidecar of [frontend, backend]) {
+      let roots: string[] = [];
+      for (let attempt = 0; attempt < 40; attempt++) {
+        roots = (await certs(sidecar)).trustBundle.map((root) => root.sha256);
+        if (roots.length === 1) break;
+        await sleep(1000);
+      }
+      expect(roots).toEqual([newFingerprint]);
+    }
+  }, 300_000);
+});

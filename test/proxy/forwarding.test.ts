@@ -1,0 +1,233 @@
+// The data path with real sockets: inbound to the app, outbound by Host and as an HTTP proxy,
+// keep-alive pooling, chunked bodies, 100-continue, WebSocket upgrades, load balancing.
+import http from 'node:http';
+import net from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WebSocket, WebSocketServer } from 'ws';
+import { request } from '../helpers/http-client.js';
+import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
+import { echoServer, listen, type EchoReply, type TestServer } from '../helpers/upstream.js';
+
+describe('forwarding', () => {
+  let app: TestServer;
+  let other: TestServer;
+  let wsServer: TestServer;
+  let proxy: InProcessSidecar;
+
+  beforeAll(async () => {
+    app = await echoServer();
+    other = await echoServer();
+    const wsHttp = http.createServer();
+    new WebSocketServer({ server: wsHttp }).on('connection', (socket) =>
+      socket.on('message', (data, binary) => socket.send(data, { binary })),
+    );
+    wsServer = await listen(wsHttp);
+    proxy = await startSidecar({
+      inbound: { address: '127.0.0.1', port: 0, appPort: app.port },
+      outbound: {
+        port: 0,
+        clusters: [
+          { name: 'other', hosts: ['other.svc', 'other'], endpoints: [{ address: '127.0.0.1', port: other.port }] },
+          { name: 'ws', hosts: ['ws.svc'], endpoints: [{ address: '127.0.0.1', port: wsServer.port }] },
+        ],
+      },
+    });
+  });
+
+  afterAll(async () => {
+    await proxy.stop();
+    await Promise.all([app.close(), other.close(), wsServer.close()]);
+  });
+
+  it('forwards inbound requests to the app on 127.0.0.1:appPort', async () => {
+    const reply = await request(proxy.inboundPort, { path: '/hello?x=1' });
+    expect(reply.status).toBe(200);
+    const echo = JSON.parse(reply.body) as EchoReply;
+    expect(echo.port).toBe(app.port);
+    expect(echo.url).toBe('/hello?x=1');
+  });
+
+  it('routes outbound requests by Host to the named cluster', async () => {
+    const reply = await request(proxy.outboundPort, { path: '/a', headers: { host: 'other.svc:8080' } });
+    expect(reply.status).toBe(200);
+    expect((JSON.parse(reply.body) as EchoReply).port).toBe(other.port);
+  });
+
+  it('accepts absolute-form requests as an HTTP proxy', async () => {
+    const reply = await request(proxy.outboundPort, { path: 'http://other/b?q=2' });
+    expect(reply.status).toBe(200);
+    const echo = JSON.parse(reply.body) as EchoReply;
+    expect(echo.port).toBe(other.port);
+    expect(echo.url).toBe('/b?q=2');
+    expect(echo.headers).toContainEqual(['host', 'other']);
+  });
+
+  it('reuses one upstream connection for sequential requests (keep-alive pool)', async () => {
+    const upstream = await echoServer();
+    const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: upstream.port } });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (let i = 0; i < 20; i++) expect((await request(local.inboundPort, { agent })).status).toBe(200);
+      expect(upstream.connections).toBe(1);
+    } finally {
+      agent.destroy();
+      await local.stop();
+      await upstream.close();
+    }
+  });
+
+  it('streams chunked request and response bodies', async () => {
+    const chunked = http.createServer((req, res) => {
+      let bytes = 0;
+      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      req.on('end', () => {
+        res.write(`te=${req.headers['transfer-encoding']};bytes=${bytes};`);
+        setTimeout(() => res.end('done'), 10);
+      });
+    });
+    const upstream = await listen(chunked);
+    const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: upstream.port } });
+    try {
+      const reply = await new Promise<{ te: string | undefined; body: string }>((resolve, reject) => {
+        const req = http.request({ port: local.inboundPort, host: '127.0.0.1', method: 'POST', path: '/', agent: false }, (res) => {
+          let body = '';
+          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.on('end', () => resolve({ te: res.headers['transfer-encoding'], body }));
+        });
+        req.on('error', reject);
+        req.write('a'.repeat(1000));
+        setTimeout(() => req.end('b'.repeat(500)), 10);
+      });
+      expect(reply.te).toBe('chunked');
+      expect(reply.body).toBe('te=chunked;bytes=1500;done');
+    } finally {
+      await local.stop();
+      await upstream.close();
+    }
+  });
+
+  it('answers Expect: 100-continue, then forwards the body', async () => {
+    const result = await new Promise<{ continued: boolean; status: number; body: string }>((resolve, reject) => {
+      let continued = false;
+      const req = http.request({
+        port: proxy.inboundPort,
+        host: '127.0.0.1',
+        method: 'PUT',
+        path: '/upload',
+        agent: false,
+        headers: { expect: '100-continue', 'content-length': '5' },
+      });
+      req.on('continue', () => {
+        continued = true;
+        req.end('hello');
+      });
+      req.on('response', (res) => {
+        let body = '';
+        res.setEncoding('utf8').on('data', (c: string) => (body += c));
+        res.on('end', () => resolve({ continued, status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.flushHeaders();
+    });
+    expect(result.continued).toBe(true);
+    expect(result.status).toBe(200);
+    const echo = JSON.parse(result.body) as EchoReply;
+    expect(echo.bodyBytes).toBe(5);
+    expect(echo.headers.map(([name]) => name)).not.toContain('expect');
+  });
+
+  it('does not ask for the body of a request it will refuse (no 100 before a local reply)', async () => {
+    const text = await new Promise<string>((resolve) => {
+      const socket = net.connect(proxy.outboundPort, '127.0.0.1');
+      let received = '';
+      socket.setEncoding('utf8').on('data', (c: string) => (received += c));
+      socket.on('close', () => resolve(received));
+      socket.write('PUT / HTTP/1.1\r\nhost: nowhere\r\nexpect: 100-continue\r\ncontent-length: 5\r\n\r\n');
+    });
+    expect(text).toMatch(/^HTTP\/1\.1 404 /);
+    expect(text).not.toContain('100 Continue');
+    expect(text.toLowerCase()).toContain('x-weft-error: no_route');
+  });
+
+  it('passes WebSocket upgrades through (echo)', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${proxy.outboundPort}/chat`, { headers: { host: 'ws.svc' } });
+    const messages: string[] = [];
+    await new Promise<void>((resolve, reject) => {
+      socket.on('open', () => {
+        socket.send('one');
+        socket.send('two');
+      });
+      socket.on('message', (data) => {
+        messages.push(String(data));
+        if (messages.length === 2) resolve();
+      });
+      socket.on('error', reject);
+    });
+    socket.close();
+    expect(messages).toEqual(['one', 'two']);
+    expect(proxy.logLines()).toContainEqual(expect.objectContaining({ path: '/chat', status: 101, authority: 'ws.svc' }));
+  });
+
+  it('passes an upstream refusal of an upgrade to the caller', async () => {
+    const socket = new WebSocket(`ws://127.0.0.1:${proxy.outboundPort}/chat`, { headers: { host: 'other.svc' } });
+    const status = await new Promise<number>((resolve) => {
+      socket.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.on('error', () => resolve(-1));
+    });
+    expect(status).toBe(200);
+  });
+});
+
+describe('load balancing', () => {
+  let upstreams: TestServer[];
+
+  beforeAll(async () => {
+    upstreams = await Promise.all([echoServer(), echoServer(), echoServer()]);
+  });
+
+  afterAll(async () => {
+    await Promise.all(upstreams.map((u) => u.close()));
+  });
+
+  function cluster(loadBalancer: string) {
+    return {
+      port: 0,
+      clusters: [{ name: 'pool', hosts: ['pool'], loadBalancer, endpoints: upstreams.map((u) => ({ address: '127.0.0.1', port: u.port })) }],
+    };
+  }
+
+  it('round robin takes every endpoint in turn', async () => {
+    const local = await startSidecar({ outbound: cluster('round_robin') });
+    try {
+      const ports: number[] = [];
+      for (let i = 0; i < 6; i++) {
+        const reply = await request(local.outboundPort, { headers: { host: 'pool' } });
+        ports.push((JSON.parse(reply.body) as EchoReply).port);
+      }
+      const expected = upstreams.map((u) => u.port);
+      expect(ports).toEqual([...expected, ...expected]);
+    } finally {
+      await local.stop();
+    }
+  });
+
+  it('least request (two choices) sends new requests to the idle endpoint, not the busy one', async () => {
+    const pair = { port: 0, clusters: [{ name: 'pair', hosts: ['pair'], loadBalancer: 'least_request', endpoints: upstreams.slice(0, 2).map((u) => ({ address: '127.0.0.1', port: u.port })) }] };
+    const local = await startSidecar({ outbound: pair });
+    try {
+      // One slow request keeps one endpoint busy; with two endpoints both are always compared.
+      const slow = request(local.outboundPort, { path: '/?delay=500', headers: { host: 'pair' } });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const quick: number[] = [];
+      for (let i = 0; i < 10; i++) {
+        const reply = await request(local.outboundPort, { headers: { host: 'pair' } });
+        quick.push((JSON.parse(reply.body) as EchoReply).port);
+      }
+      const busy = (JSON.parse((await slow).body) as EchoReply).port;
+      const idle = upstreams.slice(0, 2).map((u) => u.port).find((port) => port !== busy);
+      expect(quick).toEqual(Array.from({ length: 10 }, () => idle));
+    } finally {
+      await local.stop();
+    }
+  });
+});
