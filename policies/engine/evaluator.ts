@@ -1,8 +1,8 @@
 // Top-down Rego evaluation with backtracking. Every step takes a continuation and returns
 // whether the caller asked to stop (`true`), so a rule can stop at its first solution.
-import type { Body, Literal, Rule, Term } from './ast.js';
+import { ruleRest, type Body, type Literal, type ResolvedCall, type RootRef, type Rule, type Term } from './ast.js';
 import { BuiltinError, type BuiltinContext, type BuiltinDefinition, type BuiltinRegistry } from './builtins/registry.js';
-import { ruleRest, type CompiledRules, type DocNode, type ResolvedCall, type RootRef, type RuleGroup } from './compiler.js';
+import type { CompiledRules, DocNode, RuleGroup } from './compiler.js';
 import { RegoError, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { candidateRules, type InputPath } from './rule-index.js';
 import {
