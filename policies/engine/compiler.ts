@@ -1,6 +1,6 @@
 // The compiler: groups rules into documents, has the resolver resolve names and order body
 // literals (./resolver.ts), detects recursion, shares constant terms and builds rule indexes.
-import { documentPath, setRuleRest, type Module, type Query, type Rule } from './ast.js';
+import { documentPath, ruleRest, setRuleRest, type Module, type Query, type Rule } from './ast.js';
 import type { BuiltinRegistry } from './builtins/registry.js';
 import { ErrorCollector } from './errors.js';
 import { Resolver } from './resolver.js';
@@ -21,6 +21,11 @@ export interface RuleGroup {
   constant?: Value;
   index?: RuleIndex;
   arity?: number;
+  /**
+   * A partial group whose every rule names its first key with a variable: a lookup of one key
+   * evaluates the rules with that variable bound. Otherwise lookups use the whole (cached) document.
+   */
+  keyedLookups?: boolean;
 }
 
 /** A node of the document tree: a package, a rule document, or a prefix of either. */
@@ -30,7 +35,6 @@ export interface DocNode {
   group?: RuleGroup;
 }
 
-export { ruleRest } from './ast.js';
 export type { ResolvedCall, RootRef } from './ast.js';
 
 export interface CompiledRules {
@@ -121,6 +125,9 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
 
   // 5. Constants and indexes.
   for (const group of groups) {
+    if (group.kind === 'set' || group.kind === 'object') {
+      group.keyedLookups = group.rules.every((rule) => (ruleRest(rule)[0] ?? rule.value).type === 'var');
+    }
     if (group.kind === 'complete') {
       group.constant = constantValue(group.rules);
       if (group.rules.length >= 4) group.index = buildRuleIndex(group.rules);

@@ -462,7 +462,7 @@ export class Evaluation implements BuiltinContext {
         return value === undefined ? false : this.walkValue(value, path, i, frame, k);
       }
       let key: Value | undefined;
-      if (group.kind !== 'complete' && i < path.length) {
+      if (group.keyedLookups === true && i < path.length) {
         const d = this.direct(path[i]!, frame);
         if (d !== UNDEFINED && d !== NOT_DIRECT) key = d;
       }

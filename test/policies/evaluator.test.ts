@@ -40,6 +40,14 @@ either if input.b`,
     expect(value(p, 'data.t.either', { input: {} })).toBeUndefined();
   });
 
+  it('looks up one key of a partial rule, whether its key is a variable or computed', () => {
+    const p = policy(head + 'byvar[k] := v if some k, v in {"a": 1, "b": 2}\ncomputed[concat("", [k, "!"])] := v if some k, v in {"a": 1}\nset contains upper(x) if some x in ["a"]');
+    expect(value(p, 'data.t.byvar.b')).toBe(2);
+    expect(value(p, 'data.t.byvar.c')).toBeUndefined();
+    expect(value(p, 'data.t.computed["a!"]')).toBe(1);
+    expect(p.evaluate('x := data.t.set["A"]').results.map((r) => r.bindings)).toEqual([{ x: 'A' }]);
+  });
+
   it('builds documents from multi-part ref heads', () => {
     const p = policy(head + 'a.b[x].c := y if some x, y in {"p": 1, "q": 2}\na.d := 3');
     expect(value(p, 'data.t.a')).toEqual({ b: { p: { c: 1 }, q: { c: 2 } }, d: 3 });
