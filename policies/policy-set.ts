@@ -7,7 +7,7 @@ import { compileModules, compileQuery, type CompiledRules } from './engine/compi
 import { RegoError, RegoErrors, type Location } from './engine/errors.js';
 import { Evaluation } from './engine/evaluator.js';
 import { parseModule, parseQuery } from './engine/parser.js';
-import { fromPlainJSON, RegoObject, toJSON, type Value } from './engine/value.js';
+import { fromJSON, fromPlainJSON, RegoObject, toJSON, type Value } from './engine/value.js';
 
 
 export interface ModuleSource {
@@ -102,7 +102,8 @@ export class PolicySet implements Policy {
     data: unknown,
   ) {
     this.sources = new Map(rules.modules.map((m) => [m.file, m.source]));
-    this.baseData = data === undefined ? RegoObject.empty : fromPlainJSON(data);
+    // Bundled data lives as long as the policy set: converted once, whole.
+    this.baseData = data === undefined ? RegoObject.empty : fromJSON(data);
     Object.freeze(this);
   }
 
@@ -253,14 +254,12 @@ export function compile(modules: readonly ModuleSource[] | Readonly<Record<strin
   }
   if (errors.length > 0) throw new RegoErrors(errors);
   const builtins = options.builtins ?? standardBuiltins();
-  let rules: CompiledRules;
   try {
-    rules = compileModules(parsed, builtins);
+    return new PolicySet(compileModules(parsed, builtins), builtins, options.data);
   } catch (error) {
-    if (error instanceof RangeError) throw new RegoErrors([new RegoError('rego_compile_error', 'expressions nested too deeply')]);
+    if (error instanceof RangeError) throw new RegoErrors([new RegoError('rego_compile_error', 'policy or data nested too deeply')]);
     throw error;
   }
-  return new PolicySet(rules, builtins, options.data);
 }
 
 let standard: BuiltinRegistry | undefined;
