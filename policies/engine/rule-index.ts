@@ -1,7 +1,7 @@
 // Rule indexing: picks, for a group of rules, the input refs that rules compare with constants
 // (`input.x == "GET"`, `startswith(input.path, "/api/")`) and maps each constant to the rules
 // that can match, so evaluation cost does not grow with rules that cannot match.
-import type { Rule, Term } from './ast.js';
+import type { Literal, Rule, Term } from './ast.js';
 import type { RootRef } from './compiler.js';
 import type { Value } from './value.js';
 
@@ -13,6 +13,7 @@ interface Constraint {
   readonly key: string;
   readonly kind: 'eq' | 'prefix';
   readonly value: Value;
+  readonly literal: Literal;
 }
 
 export interface RuleIndex {
@@ -50,7 +51,7 @@ function constraintsOf(rule: Rule): Constraint[] {
       ] as const) {
         const path = inputPath(a);
         if (path && b.type === 'scalar' && isIndexable(b.value)) {
-          out.push({ path, key: path.join('\u0000'), kind: 'eq', value: b.value });
+          out.push({ path, key: path.join('\u0000'), kind: 'eq', value: b.value, literal: lit });
           break;
         }
       }
@@ -58,7 +59,7 @@ function constraintsOf(rule: Rule): Constraint[] {
       const path = inputPath(args[0]!);
       const prefix = args[1]!;
       if (path && prefix.type === 'scalar' && typeof prefix.value === 'string') {
-        out.push({ path, key: path.join('\u0000'), kind: 'prefix', value: prefix.value });
+        out.push({ path, key: path.join('\u0000'), kind: 'prefix', value: prefix.value, literal: lit });
       }
     }
   }
@@ -95,7 +96,7 @@ function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): Ru
     const eq = own.find((c) => c.kind === 'eq');
     if (eq) {
       const list = equal.get(eq.value) ?? [];
-      list.push(rule);
+      list.push(verified(rule, eq));
       equal.set(eq.value, list);
       continue;
     }
@@ -108,7 +109,7 @@ function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): Ru
         prefixes.set(text.length, byLength);
       }
       const list = byLength.get(text) ?? [];
-      list.push(rule);
+      list.push(verified(rule, prefix));
       byLength.set(text, list);
       continue;
     }
@@ -116,6 +117,14 @@ function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): Ru
   }
   const remaining = new Map([...constraints].map(([rule, cs]) => [rule, cs.filter((c) => c.key !== best.key)]));
   return { path: best.path, equal, prefixes, rest: build(rest, remaining) ?? rest };
+}
+
+/**
+ * The rule as its bucket hands it out: the lookup has already checked the literal it was filed
+ * under (a comparison of input with a constant, free of variables), so evaluation skips it.
+ */
+function verified(rule: Rule, constraint: Constraint): Rule {
+  return { ...rule, body: rule.body.filter((lit) => lit !== constraint.literal) };
 }
 
 /** Rules of the index that may match, given a lookup of input paths. */
