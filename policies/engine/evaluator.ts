@@ -41,6 +41,8 @@ export interface EvaluationSetup extends EvaluationLimits {
   readonly strict: boolean;
   readonly print?: (line: string, location?: Location) => void;
   readonly nowNs?: bigint;
+  /** Record which rule decided each complete document (see `decidedBy`). */
+  readonly explain?: boolean;
 }
 
 const UNDEFINED = Symbol('undefined');
@@ -71,6 +73,7 @@ export class Evaluation implements BuiltinContext {
   private readonly deadline: number;
   private fixedNow: bigint | undefined;
   private builtinCache: Map<string, Value> | undefined;
+  private readonly decisions: Map<RuleGroup, Rule> | undefined;
   private readonly indexLookup = (path: InputPath): Value | undefined => this.inputAt(path);
 
   constructor(private readonly setup: EvaluationSetup) {
@@ -80,6 +83,7 @@ export class Evaluation implements BuiltinContext {
     this.maxSteps = setup.maxSteps ?? Number.POSITIVE_INFINITY;
     this.deadline = setup.deadline ?? Number.POSITIVE_INFINITY;
     this.fixedNow = setup.nowNs;
+    if (setup.explain) this.decisions = new Map();
   }
 
   // ---- BuiltinContext
@@ -564,12 +568,19 @@ export class Evaluation implements BuiltinContext {
       if (stopAtFirst && result !== undefined) break;
     }
     if (result === undefined && group.defaultRule !== undefined) {
+      resultRule = group.defaultRule;
       this.evalTerm(group.defaultRule.value, new Array(group.defaultRule.slots), (v) => {
         result = v;
         return true;
       });
     }
+    if (resultRule !== undefined) this.decisions?.set(group, resultRule);
     return result;
+  }
+
+  /** The rule (its location) that gave a complete document its value, when `explain` was asked. */
+  decidedBy(group: RuleGroup): Location | undefined {
+    return this.decisions?.get(group)?.loc;
   }
 
   /**

@@ -24,6 +24,13 @@ g(x) := "big" if x >= 10`,
     expect(value(p, 'data.t.g(12)')).toBe('big');
   });
 
+  it('tells which rule decided an entrypoint when asked to explain', () => {
+    const p = compile([{ file: 'authz.rego', source: head + 'default allow := false\nallow if input.a\nallow if input.b' }]);
+    expect(p.evaluate('data.t.allow', { input: { b: true }, explain: true }).decidedBy).toEqual({ file: 'authz.rego', row: 5, col: 1 });
+    expect(p.evaluate('data.t.allow', { input: {}, explain: true }).decidedBy).toEqual({ file: 'authz.rego', row: 3, col: 1 });
+    expect(p.evaluate('data.t.allow', { input: { b: true } }).decidedBy).toBeUndefined();
+  });
+
   it('follows else chains and multiple bodies (OR)', () => {
     const p = policy(
       head +
