@@ -116,6 +116,10 @@ export class Evaluation implements BuiltinContext {
 
   /** The value of the document at `path` under data, or undefined. */
   document(path: readonly string[]): Value | undefined {
+    // The common decision: a path straight to a complete rule, whose base data is never read.
+    let node: DocNode | undefined = this.setup.rules.root;
+    for (let i = 0; i < path.length && node !== undefined && node.group === undefined; i++) node = node.children.get(path[i]!);
+    if (node?.group?.kind === 'complete' && node.path.length === path.length) return this.groupValue(node.group, undefined);
     let result: Value | undefined;
     const ref: RootRef = {
       type: 'ref',
