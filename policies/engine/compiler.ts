@@ -128,12 +128,8 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
     if (group.kind === 'set' || group.kind === 'object') {
       group.keyedLookups = group.rules.every((rule) => (ruleRest(rule)[0] ?? rule.value).type === 'var');
     }
-    if (group.kind === 'complete') {
-      group.constant = constantValue(group.rules);
-      if (group.rules.length >= 4) group.index = buildRuleIndex(group.rules);
-    } else if (group.kind === 'function' && group.rules.length >= 4) {
-      group.index = buildRuleIndex(group.rules);
-    }
+    if (group.kind === 'complete') group.constant = constantValue(group.rules);
+    if (group.rules.length >= 4) group.index = buildRuleIndex(group.rules);
   }
   return { root, functions, groups, modules };
 }

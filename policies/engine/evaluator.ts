@@ -616,7 +616,7 @@ export class Evaluation implements BuiltinContext {
 
   private partialValue(group: RuleGroup, key: Value | undefined): Value | undefined {
     const tree = new DocTree(group.kind === 'set');
-    for (const rule of group.rules) {
+    for (const rule of this.candidates(group)) {
       // A rule whose keys and value are constants adds one entry: its first solution is enough.
       const ground = rule.value.type === 'scalar' && ruleRest(rule).every((t) => t.type === 'scalar');
       const frame = new Array<Value | undefined>(rule.slots);
