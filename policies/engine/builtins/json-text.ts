@@ -7,6 +7,8 @@ export class JsonSyntaxError extends Error {}
 /** Deeper documents are refused instead of risking the stack. */
 export const maxJsonDepth = 1000;
 
+const numberPattern = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
+
 export function parseJsonText(text: string): Value {
   let pos = 0;
   const fail = (what: string): never => {
@@ -18,14 +20,17 @@ export function parseJsonText(text: string): Value {
   };
   const parseString = (): string => {
     const start = pos;
+    let escaped = false;
     for (pos++; pos < text.length; pos++) {
       const code = text.charCodeAt(pos);
       if (code === 0x22) {
         pos++;
-        return JSON.parse(text.slice(start, pos)) as string;
+        // Only strings with escapes need decoding.
+        return escaped ? (JSON.parse(text.slice(start, pos)) as string) : text.slice(start + 1, pos - 1);
       }
       if (code < 0x20) fail('in string literal');
       if (code === 0x5c) {
+        escaped = true;
         const escape = text[pos + 1];
         if (escape === 'u' && /^[0-9a-fA-F]{4}$/.test(text.slice(pos + 2, pos + 6))) pos += 5;
         else if (escape !== undefined && '"\\/bfnrt'.includes(escape)) pos++;
@@ -98,8 +103,11 @@ export function parseJsonText(text: string): Value {
         return value;
       }
     }
-    const number = /^-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/.exec(text.slice(pos, pos + 1100));
+    numberPattern.lastIndex = pos;
+    const number = numberPattern.exec(text);
     if (number === null) return fail('looking for beginning of value');
+    // Big-integer conversion grows faster than linearly: absurd literals are refused.
+    if (number[0].length > 1000) throw new JsonSyntaxError('number literal longer than 1000 characters');
     pos += number[0].length;
     if (number[1] === undefined && number[2] === undefined) {
       const n = Number(number[0]);

@@ -122,8 +122,40 @@ function verifyHmac(algorithm: Algorithm, token: DecodedToken, secret: string): 
 
 type KeyMaterial = { readonly secret: string } | { readonly keys: readonly VerificationKey[] };
 
+// Verification is deterministic in (alg, key, token), and clients resend the same token on
+// every request: results are remembered (bounded, small tokens only) to keep RSA/ECDSA off the
+// request path. Parsed key sets are cached by their text, so their identity names the key.
+const verifiedCache = new Map<string, boolean>();
+const verifiedCacheSize = 4096;
+const maxCachedTokenLength = 8192;
+const keySetIds = new WeakMap<readonly VerificationKey[], number>();
+let nextKeySetId = 0;
+
+function materialId(material: KeyMaterial): string {
+  if ('secret' in material) return `s${material.secret}`;
+  let id = keySetIds.get(material.keys);
+  if (id === undefined) {
+    id = nextKeySetId++;
+    keySetIds.set(material.keys, id);
+  }
+  return `k${id}`;
+}
+
 /** Whether the token's signature verifies with `alg` and the key material. */
 function signatureValid(alg: string, token: DecodedToken, material: KeyMaterial): boolean {
+  const cacheable = token.signingInput.length <= maxCachedTokenLength;
+  const key = cacheable ? `${alg}\u0000${materialId(material)}\u0000${token.signingInput}\u0000${token.signature.toString('base64url')}` : '';
+  const known = cacheable ? verifiedCache.get(key) : undefined;
+  if (known !== undefined) return known;
+  const valid = verifySignature(alg, token, material);
+  if (cacheable) {
+    verifiedCache.set(key, valid);
+    if (verifiedCache.size > verifiedCacheSize) verifiedCache.delete(verifiedCache.keys().next().value!);
+  }
+  return valid;
+}
+
+function verifySignature(alg: string, token: DecodedToken, material: KeyMaterial): boolean {
   const algorithm = algorithms[alg];
   if (algorithm === undefined || token.header.get('alg') !== alg) return false;
   if ('secret' in material) return algorithm.kind === 'hmac' && verifyHmac(algorithm, token, material.secret);
@@ -232,6 +264,7 @@ function timeClaim(name: string, payload: RegoObject, claim: string): number | u
 
 const unverified = () => makeArray([false, makeObject([]), makeObject([])]);
 
+// exp/nbf are checked against the evaluation's time, so the call is never folded at compile time.
 const decodeVerify = define('io.jwt.decode_verify', ['string', 'object'], ([token, constraintsValue], context) => {
   const name = 'io.jwt.decode_verify';
   const constraints = parseConstraints(name, constraintsValue as RegoObject, context.nowNs);
@@ -256,7 +289,7 @@ const decodeVerify = define('io.jwt.decode_verify', ['string', 'object'], ([toke
     if (nbf !== undefined && constraints.timeSeconds < nbf) return unverified();
     return makeArray([true, decoded.header, payload]);
   });
-});
+}, { nondeterministic: true });
 
 export const jwtBuiltins = [
   decode,

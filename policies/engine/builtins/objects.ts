@@ -49,13 +49,14 @@ function keysOf(value: Value): Value[] {
   return isSet(value) ? [...value] : [...(value as readonly Value[])];
 }
 
-/** Recursive merge where `b` wins, except that two objects under one key merge. */
-export function unionObjects(a: RegoObject, b: RegoObject): RegoObject {
+/** Recursive merge where later objects win, except that objects under one key merge. */
+export function unionObjects(objects: readonly RegoObject[]): RegoObject {
   const builder = new ObjectBuilder();
-  for (const [key, value] of a.entries()) builder.set(key, value);
-  for (const [key, value] of b.entries()) {
-    const existing = builder.get(key);
-    builder.set(key, existing !== undefined && isObject(existing) && isObject(value) ? unionObjects(existing, value) : value);
+  for (const object of objects) {
+    for (const [key, value] of object.entries()) {
+      const existing = builder.get(key);
+      builder.set(key, existing !== undefined && isObject(existing) && isObject(value) ? unionObjects([existing, value]) : value);
+    }
   }
   return builder.build();
 }
@@ -92,8 +93,8 @@ const subset = define('object.subset', [['object', 'array', 'set'], ['object', '
   return isSubset(sup!, sub!);
 });
 
+// One pass over all the objects (folding pairwise would copy the growing result each time).
 const unionN = define('object.union_n', ['array'], ([objects]) => {
-  let result = makeObject([]);
   for (const value of objects as readonly Value[]) {
     if (!isObject(value)) {
       throw new BuiltinError(
@@ -101,9 +102,8 @@ const unionN = define('object.union_n', ['array'], ([objects]) => {
         `object.union_n: operand 1 must be array of object but got array containing ${typeName(value)}`,
       );
     }
-    result = unionObjects(result, value);
   }
-  return result;
+  return unionObjects(objects as readonly RegoObject[]);
 });
 
 export const objectBuiltins = [
@@ -120,7 +120,7 @@ export const objectBuiltins = [
     const keep: RegoSet = makeSet(keysOf(keys!));
     return makeObject([...(object as RegoObject).entries()].filter(([key]) => keep.has(key)));
   }),
-  define('object.union', ['object', 'object'], ([a, b]) => unionObjects(a as RegoObject, b as RegoObject)),
+  define('object.union', ['object', 'object'], ([a, b]) => unionObjects([a as RegoObject, b as RegoObject])),
   unionN,
   subset,
 ];

@@ -18,8 +18,58 @@ export interface RegexMatch {
 /** Worst-case backtracking steps allowed on V8 before a call goes to RE2. */
 const backtrackingBudget = 1_000_000;
 const cacheSize = 1000;
-/** Longest pattern compiled at all (compilation is linear in it, but programs use memory). */
+/** Longest pattern compiled at all. */
 export const maxPatternLength = 64 * 1024;
+/**
+ * Largest program a pattern may expand to. Counted repetitions multiply (`(?:a{1000}b{1000}){200}`
+ * is 400,000 instructions and takes seconds to compile, and matching costs up to program size
+ * times input length), so a pattern from input could stall a sidecar; authorization patterns
+ * are far smaller. Go's limit is higher: such patterns are refused here, with Go's message.
+ */
+export const maxProgramSize = 20_000;
+
+/**
+ * An upper bound of the instructions a pattern compiles to: each atom counts one, a group the
+ * sum of its parts, and `{n,m}` repeats what precedes it up to max(n, m) times.
+ */
+export function estimateProgramSize(pattern: string): number {
+  const groups: number[] = [0];
+  let last = 0;
+  for (let i = 0; i < pattern.length; i++) {
+    const c = pattern[i]!;
+    if (c === '\\') {
+      i++;
+      last = 1;
+      groups[groups.length - 1]! += 1;
+    } else if (c === '[') {
+      const close = pattern.indexOf(']', i + 2);
+      i = close === -1 ? pattern.length : close;
+      last = 1;
+      groups[groups.length - 1]! += 1;
+    } else if (c === '(') {
+      groups.push(0);
+    } else if (c === ')' && groups.length > 1) {
+      last = groups.pop()! + 1;
+      groups[groups.length - 1]! += last;
+    } else if (c === '{') {
+      const repeat = /^\{(\d+)(?:,(\d*))?\}/.exec(pattern.slice(i, i + 16));
+      if (repeat) {
+        const count = Math.max(Number(repeat[1]), Number(repeat[2] || 0));
+        groups[groups.length - 1]! += last * Math.max(count - 1, 0);
+        last *= Math.max(count, 1);
+        i += repeat[0].length - 1;
+      } else {
+        last = 1;
+        groups[groups.length - 1]! += 1;
+      }
+    } else {
+      last = 1;
+      groups[groups.length - 1]! += 1;
+    }
+    if (groups[groups.length - 1]! > maxProgramSize * 4) break;
+  }
+  return groups.reduce((a, b) => a + b, 0);
+}
 
 export class RegexSyntaxError extends Error {}
 
@@ -115,8 +165,8 @@ export function compileRegex(pattern: string): CompiledRegex {
   // First in, first out: policies use few patterns, and a hit must cost one lookup.
   const cached = cache.get(pattern);
   if (cached !== undefined) return cached;
-  if (pattern.length > maxPatternLength) {
-    throw new RegexSyntaxError(`error parsing regexp: expression too large (over ${maxPatternLength} characters)`);
+  if (pattern.length > maxPatternLength || estimateProgramSize(pattern) > maxProgramSize) {
+    throw new RegexSyntaxError('error parsing regexp: expression too large');
   }
   let re2: RE2JS;
   try {

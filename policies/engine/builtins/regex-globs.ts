@@ -15,6 +15,9 @@ interface Token {
 
 const anyChar: CharSet = { negated: true, ranges: [] };
 
+/** The product automaton explored has at most this many states (memory and time bound). */
+const maxProductStates = 1_000_000;
+
 function parseGlob(glob: string): Token[] | string {
   const tokens: Token[] = [];
   const chars = Array.from(glob);
@@ -121,6 +124,7 @@ export function globsIntersect(a: string, b: string): boolean | string {
   if (typeof left === 'string') return left;
   const right = parseGlob(b);
   if (typeof right === 'string') return right;
+  if ((left.length + 1) * (right.length + 1) > maxProductStates) return 'globs too large to intersect';
   const seen = new Set<number>();
   const width = right.length + 1;
   const queue: [number, number][] = [];

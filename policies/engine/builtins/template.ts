@@ -169,8 +169,19 @@ function evaluate(operand: Operand, scope: Scope): Value {
   return current;
 }
 
-function execute(nodes: readonly Node[], scope: Scope, out: { text: string }): void {
+interface Output {
+  text: string;
+  /** Nodes executed: nested ranges multiply, so the work is bounded even when nothing is printed. */
+  steps: number;
+}
+
+function step(out: Output): void {
+  if (++out.steps > limits.maxGeneratedElements) throw new TemplateError('template execution exceeds the step limit');
+}
+
+function execute(nodes: readonly Node[], scope: Scope, out: Output): void {
   for (const node of nodes) {
+    step(out);
     switch (node.kind) {
       case 'text':
         out.text += node.text;
@@ -203,6 +214,7 @@ function execute(nodes: readonly Node[], scope: Scope, out: { text: string }): v
         }
         if (entries.length === 0) execute(node.otherwise, scope, out);
         for (const [key, value] of entries) {
+          step(out);
           const variables = new Map(scope.variables);
           if (node.key !== undefined) variables.set(node.key, key);
           if (node.value !== undefined) variables.set(node.value, value);
@@ -219,7 +231,7 @@ export const templateBuiltins = [
   define('strings.render_template', ['string', 'object'], ([template, variables]) => {
     try {
       const nodes = parse(lex(template as string));
-      const out = { text: '' };
+      const out: Output = { text: '', steps: 0 };
       execute(nodes, { dot: variables!, variables: new Map([['$', variables!]]) }, out);
       return out.text;
     } catch (error) {

@@ -78,6 +78,8 @@ describe('json', () => {
     }
     expectFailure('json.unmarshal', ['{"a" 1}'], 'eval_builtin_error', "json.unmarshal: invalid character \"1\" after object key");
     expectFailure('json.unmarshal', ['['.repeat(2000) + ']'.repeat(2000)], 'eval_builtin_error', 'exceeded max depth');
+    expectFailure('json.unmarshal', ['9'.repeat(1001)], 'eval_builtin_error', 'number literal longer than 1000 characters');
+    expectCall('json.unmarshal', ['{"a\\"b": "c\\u0041", "plain": "x"}'], v({ 'a"b': 'cA', plain: 'x' }));
   });
 });
 

@@ -45,6 +45,8 @@ describe('object builtins', () => {
     expectCall('object.union', [v({ a: { b: 1 } }), v({ a: 2 })], v({ a: 2 }));
     expectCall('object.union_n', [v([{ a: 1 }, { a: { b: 1 } }, { a: { c: 2 } }])], v({ a: { b: 1, c: 2 } }));
     expectCall('object.union_n', [v([])], v({}));
+    const many = Array.from({ length: 200_000 }, (_, i) => ({ [`k${i % 1000}`]: i }));
+    expect(call('count', call('object.union_n', v(many))!)).toBe(1000);
     expectFailure('object.union_n', [v([{}, 1])], 'eval_type_error', 'object.union_n: operand 1 must be array of object but got array containing number');
   });
 

@@ -52,11 +52,13 @@ describe('RE2 translation to V8', () => {
   });
 
   it('leaves to RE2 what V8 cannot do exactly', () => {
-    for (const pattern of ['[\\S]', '(?i:é)', '[[:^alpha:]]', '(?i:\\w)', 'a(?i)[α-ω]']) {
+    for (const pattern of ['[\\S]', '(?i:é)', '[[:^alpha:]]', '(?i:\\w)', 'a(?i)[α-ω]', '(?i)\\bx']) {
       expect(translateRe2(pattern), pattern).toBeUndefined();
     }
     expect(call('regex.match', '(?i:é)', 'É')).toBe(true);
     expect(call('regex.match', '^[[:^alpha:]]+$', '123')).toBe(true);
+    // RE2's \b is ASCII even under (?i): the long s is not a word character.
+    expect(call('regex.match', '(?i)\\bx', '\u017fx')).toBe(true);
   });
 
   it('routes nested repetition and long inputs to the linear-time engine', () => {
@@ -64,6 +66,8 @@ describe('RE2 translation to V8', () => {
     expect(evil.runsOnV8('aaaa')).toBe(false);
     expect(call('regex.match', '^(a+)+$', `${'a'.repeat(5000)}b`)).toBe(false);
     expect(call('regex.match', '^(a|a)*$', `${'a'.repeat(5000)}b`)).toBe(false);
+    expect(compileRegex('^(a+){3}$').runsOnV8('aaaa')).toBe(false);
+    expect(compileRegex('^(ab){3}$').runsOnV8('ababab')).toBe(true);
     const simple = compileRegex('^/api/v[0-9]+/users/[^/]+$');
     expect(simple.runsOnV8('/api/v1/users/alice')).toBe(true);
     expect(simple.runsOnV8('x'.repeat(5000))).toBe(false);
@@ -81,6 +85,12 @@ describe('regex builtins', () => {
     expectFailure('regex.match', ['a{1001}', 'x'], 'eval_builtin_error', 'invalid repeat count');
     expectFailure('regex.match', [1, 'x'], 'eval_type_error', 'regex.match: operand 1 must be string but got number');
     expectFailure('regex.match', ['x'.repeat(70_000), 'x'], 'eval_builtin_error', 'expression too large');
+    // Counted repetitions multiply: refused before compiling, instead of stalling for seconds.
+    expectFailure('regex.match', ['(?:a{1000}b{1000}){20}', 'x'], 'eval_builtin_error', 'regex.match: error parsing regexp: expression too large');
+    expectFailure('regex.match', ['((a{100}){10}x){25}', 'x'], 'eval_builtin_error', 'expression too large');
+    expect(call('regex.match', 'a{1000}b{1000}c{1000}', 'a')).toBe(false);
+    expect(call('regex.match', '^[a-z]{1,1000}$', 'abc')).toBe(true);
+    expect(call('regex.is_valid', '(?:a{1000}b{1000}){20}')).toBe(false);
   });
 
   it('regex.is_valid', () => {
@@ -137,6 +147,8 @@ describe('regex builtins', () => {
     expect(call('regex.globs_match', 'a\\.b', 'axb')).toBe(false);
     expectFailure('regex.globs_match', ['[a-', 'a'], 'eval_builtin_error', 'unclosed character class');
     expectFailure('regex.globs_match', ['*a', 'a'], 'eval_builtin_error', 'without a preceding character');
+    expectFailure('regex.globs_match', ['a'.repeat(1500), 'a'.repeat(1500)], 'eval_builtin_error', 'globs too large to intersect');
+    expect(call('regex.globs_match', 'a'.repeat(900), 'a*')).toBe(true);
   });
 });
 

@@ -39,6 +39,8 @@ describe('strings.render_template', () => {
     expectFailure('strings.render_template', ['{{.a', v({})], 'eval_builtin_error', 'unclosed action');
     expectFailure('strings.render_template', ['{{$nope}}', v({})], 'eval_builtin_error', 'undefined variable "$nope"');
     expectFailure('strings.render_template', ['{{range .a}}{{end}}', v({ a: 3 })], 'eval_builtin_error', "range can't iterate over 3");
+    const nested = '{{range .a}}{{range $.a}}{{range $.a}}{{end}}{{end}}{{end}}';
+    expectFailure('strings.render_template', [nested, v({ a: Array.from({ length: 200 }, (_, i) => i) })], 'eval_builtin_error', 'exceeds the step limit');
     expectFailure('strings.render_template', ['x', 'y'], 'eval_type_error', 'strings.render_template: operand 2 must be object but got string');
   });
 });
