@@ -70,6 +70,12 @@ export function createCertificateIssuerClient(
   return new loaded.weft.ca.v1.CertificateIssuer(address, credentials, options) as unknown as CertificateIssuerClient;
 }
 
+/**
+ * The DNS name in the control plane's certificate besides its SPIFFE ID, for gRPC clients that
+ * check a host name (grpcurl, Python): connect with this name as the TLS target name override.
+ */
+export const CONTROL_PLANE_TLS_NAME = 'weft-control-plane';
+
 /** The identity the control plane serves with; sidecars check it before sending a CSR. */
 export function controlPlaneSpiffeId(trustDomain: string): string {
   return `spiffe://${trustDomain}/ns/weft-system/sa/weft-control-plane`;
