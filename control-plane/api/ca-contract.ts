@@ -42,11 +42,18 @@ export interface CertificateIssuerClient extends grpc.Client {
   GetTrustBundle: UnaryMethod<GetTrustBundleRequest, TrustBundle>;
 }
 
-/** Finds a .proto of this folder both from the sources and from the compiled dist/ tree. */
+/**
+ * Finds a .proto of this folder from the sources, and from compiled trees (dist/, dist/bench/),
+ * where the .proto files are not copied: the nearest control-plane/api/ above this module.
+ */
 export function contractFile(name: string): string {
-  const beside = fileURLToPath(new URL(name, import.meta.url));
-  if (existsSync(beside)) return beside;
-  return fileURLToPath(new URL(`../../../control-plane/api/${name}`, import.meta.url));
+  let dir = new URL('./', import.meta.url);
+  for (let depth = 0; depth < 6; depth++) {
+    const candidate = new URL(depth === 0 ? name : `control-plane/api/${name}`, dir);
+    if (existsSync(candidate)) return fileURLToPath(candidate);
+    dir = new URL('../', dir);
+  }
+  throw new Error(`cannot find ${name} beside ${fileURLToPath(import.meta.url)} or in a control-plane/api/ above it`);
 }
 
 const definition = protoLoader.loadSync(contractFile('ca.proto'), {
