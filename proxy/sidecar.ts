@@ -49,19 +49,18 @@ export class Sidecar {
     };
     const inbound = listener('inbound');
     const outbound = listener('outbound');
-    const state = { ready: false };
     const { identity } = options;
     if (identity !== undefined) registerCertificateExpiry(metrics.registry, identity);
     const certs = identity === undefined ? undefined : () => certificateReport(identity);
-    const admin = new AdminListener(config.admin.address, config.admin.port, state, holder, metrics, certs);
+    let sidecar: Sidecar | undefined;
+    const admin = new AdminListener(config.admin.address, config.admin.port, () => sidecar?.ready === true, holder, metrics, certs);
     try {
       const [inboundAddress, outboundAddress, adminAddress] = await Promise.all([inbound?.listen(), outbound?.listen(), admin.listen()]);
-      const sidecar = new Sidecar(holder, metrics, inbound, outbound, admin, {
+      sidecar = new Sidecar(holder, metrics, inbound, outbound, admin, {
         admin: adminAddress,
         inbound: inboundAddress,
         outbound: outboundAddress,
       });
-      Object.defineProperty(state, 'ready', { get: () => sidecar.ready });
       sidecar.ready = true;
       return sidecar;
     } catch (error) {

@@ -76,6 +76,8 @@ function semanticProblems(config: SidecarConfig): string[] {
     });
   }
   problems.push(...identityProblems(config));
+  // The admin listener serves the config and metrics without authentication.
+  if (!isLoopback(config.admin.address)) problems.push(`admin.address: '${config.admin.address}' is not a loopback address`);
   if (config.limits.headersTimeoutMs > config.limits.requestTimeoutMs) {
     problems.push('limits.headersTimeoutMs: must not exceed limits.requestTimeoutMs');
   }
@@ -118,6 +120,10 @@ function identityProblems(config: SidecarConfig): string[] {
     }
   });
   return problems;
+}
+
+function isLoopback(address: string): boolean {
+  return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
 function chainProblems(filters: readonly FilterConfig[], at: string): string[] {

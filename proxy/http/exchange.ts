@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
-import type { FilterExchange, FilterOutcome, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import type { FilterExchange, FilterOutcome, HttpFilter, LocalReplyOutcome, Route } from '../filters/http-filter.js';
 import { sendLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
@@ -21,6 +21,10 @@ export interface DownstreamState {
 }
 
 const kExchange = Symbol('weft.exchange');
+
+// A filter that throws or rejects refuses the request (fail closed); its error is not shown to
+// the caller.
+const filterFailure: LocalReplyOutcome = { code: 'FILTER_FAILURE' };
 
 function onResponseClose(this: ServerResponse): void {
   (this as ServerResponse & { [kExchange]: Exchange })[kExchange].responseClosed();
@@ -86,7 +90,12 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   private runFilters(from: number): void {
     const filters = this.runtime.filters;
     for (let i = from; i < filters.length; i++) {
-      const outcome = filters[i]!.onRequestHeaders(this);
+      let outcome: ReturnType<HttpFilter['onRequestHeaders']>;
+      try {
+        outcome = filters[i]!.onRequestHeaders(this);
+      } catch {
+        return this.replyLocally(filterFailure);
+      }
       if (outcome === undefined) continue;
       if (isPromise(outcome)) {
         outcome.then(
@@ -95,8 +104,8 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
             if (settled === undefined) this.runFilters(i + 1);
             else this.replyLocally(settled);
           },
-          (error: unknown) => {
-            if (!this.done) this.replyLocally({ code: 'FILTER_FAILURE', detail: String(error) });
+          () => {
+            if (!this.done) this.replyLocally(filterFailure);
           },
         );
         return;

@@ -1,5 +1,6 @@
 // Header hygiene between caller and upstream (RFC 9110 section 7.6.1): hop-by-hop headers and
-// those a `Connection` header names are dropped in both directions; the forwarded-for chain,
+// those a `Connection` header names are dropped in both directions (`Trailer` is end-to-end and
+// stays, so trailers can follow); the forwarded-for chain,
 // forwarded proto and a request id are added going upstream. Headers travel as flat
 // [name, value, name, value...] arrays with lower-case names, the form both Node's
 // `rawHeaders` and undici use, so no per-request objects are built.
@@ -11,7 +12,6 @@ const hopByHop = new Set([
   'proxy-authenticate',
   'proxy-authorization',
   'te',
-  'trailer',
   'transfer-encoding',
   'upgrade',
   // The sidecar answers `Expect: 100-continue` itself before forwarding the body.
@@ -112,11 +112,6 @@ export function forwardResponseHeaders(raw: readonly Buffer[]): string[] {
     headers.push(name, strings[i + 1]!);
   }
   return headers;
-}
-
-export function getHeader(headers: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
-  return undefined;
 }
 
 /** Replaces every value of `name` (lower-case) with one value. */

@@ -6,17 +6,14 @@ import type { AddressInfo } from 'node:net';
 import type { SnapshotHolder } from '../runtime/snapshot.js';
 import type { SidecarMetrics } from '../telemetry/metrics.js';
 
-export interface AdminState {
-  readonly ready: boolean;
-}
-
 export class AdminListener {
   private readonly server: http.Server;
 
   constructor(
     private readonly address: string,
     private readonly port: number,
-    private readonly state: AdminState,
+    /** Whether the sidecar is serving and not draining. */
+    private readonly isReady: () => boolean,
     private readonly holder: SnapshotHolder,
     private readonly metrics: SidecarMetrics,
     private readonly certs: (() => unknown) | undefined = undefined,
@@ -31,7 +28,7 @@ export class AdminListener {
       case '/live':
         return this.send(res, 200, 'text/plain', 'live\n');
       case '/ready':
-        return this.state.ready ? this.send(res, 200, 'text/plain', 'ready\n') : this.send(res, 503, 'text/plain', 'not ready\n');
+        return this.isReady() ? this.send(res, 200, 'text/plain', 'ready\n') : this.send(res, 503, 'text/plain', 'not ready\n');
       case '/metrics':
         return this.send(res, 200, this.metrics.registry.contentType, await this.metrics.registry.metrics());
       case '/config_dump':

@@ -120,7 +120,8 @@ export class HttpListener implements DownstreamState {
     const runtime = this.runtime(req.socket);
     if (runtime === undefined) return writeRawLocalReply(socket, 'NO_ROUTE');
     const tunnel = new UpgradeTunnel(runtime, req, socket, head);
-    tunnel.start().catch((error: unknown) => writeRawLocalReply(socket, 'FILTER_FAILURE', String(error)));
+    // A filter that throws or rejects refuses the upgrade (fail closed).
+    tunnel.start().catch(() => writeRawLocalReply(socket, 'FILTER_FAILURE'));
   }
 
   private clientError(error: Error & { code?: string }, socket: Duplex): void {

@@ -4,68 +4,24 @@
 // same connection count and duration; every target is measured BENCH_ROUNDS times in turn and its best
 // round kept, so that noise from other work on the machine hits all three alike.
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
-import net from 'node:net';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { startNginx, staticRoot, type Nginx } from '../helpers/nginx.js';
 
 const connections = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const seconds = Number(process.env.BENCH_SECONDS ?? 8);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
 // V8's young generation grows to 48 MB under load by default; a sidecar caps it (see proxy/README.md).
-const sidecarNodeOptions = process.env.SIDECAR_NODE_OPTIONS ?? '--max-semi-space-size=4';
+const sidecarNodeOptions = process.env.SIDECAR_NODE_OPTIONS ?? '--max-semi-space-size=2';
 
 // Compiled to dist/bench/test/bench/ (see the bench:proxy script).
-const root = fileURLToPath(new URL('../../../../', import.meta.url));
-const weftBin = join(root, 'dist/deploy/cli/weft.js');
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const weftBin = join(repoRoot, 'dist/deploy/cli/weft.js');
 const dir = mkdtempSync(join(tmpdir(), 'weft-bench-proxy-'));
 const children: ChildProcess[] = [];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const server = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-function waitForPort(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = Date.now() + 10_000;
-    const attempt = () => {
-      const socket = net.connect(port, '127.0.0.1', () => (socket.destroy(), resolve()));
-      socket.on('error', () => (Date.now() > deadline ? reject(new Error(`port ${port} never opened`)) : setTimeout(attempt, 50)));
-    };
-    attempt();
-  });
-}
-
-function startNginx(name: string, workers: number, server: string, extraHttp = ''): ChildProcess {
-  const prefix = join(dir, name);
-  mkdirSync(prefix);
-  const temp = ['client_body', 'proxy', 'fastcgi', 'uwsgi', 'scgi'].map((t) => `${t}_temp_path ${join(prefix, t)};`).join(' ');
-  writeFileSync(
-    join(prefix, 'nginx.conf'),
-    `worker_processes ${workers};
-daemon off;
-pid ${join(prefix, 'nginx.pid')};
-error_log ${join(prefix, 'error.log')} warn;
-events { worker_connections 4096; }
-http {
-  access_log off;
-  ${temp}
-  keepalive_requests 1000000;
-  ${extraHttp}
-  server { ${server} }
-}
-`,
-  );
-  const child = spawn('/usr/sbin/nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-  children.push(child);
-  return child;
-}
+const nginxes: Nginx[] = [];
 
 interface WrkResult {
   rps: number;
@@ -91,20 +47,17 @@ function wrk(url: string, duration: number): WrkResult {
 }
 
 async function main(): Promise<void> {
-  const body = 'x'.repeat(1023) + '\n';
-  writeFileSync(join(dir, 'index.html'), body);
-  // nginx workers run as an unprivileged user and must read the file.
-  chmodSync(dir, 0o755);
-
-  const upstreamPort = await freePort();
-  startNginx('upstream', 1, `listen 127.0.0.1:${upstreamPort} reuseport; location / { root ${dir}; }`);
-  const nginxPort = await freePort();
-  startNginx(
-    'proxy',
-    cpus().length,
-    `listen 127.0.0.1:${nginxPort} reuseport; location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }`,
-    `upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }`,
-  );
+  const files = staticRoot({ 'index.html': 'x'.repeat(1023) + '\n' });
+  const upstream = await startNginx({ workers: 1, server: `location / { root ${files}; }` });
+  nginxes.push(upstream);
+  const upstreamPort = upstream.port;
+  const proxy = await startNginx({
+    workers: cpus().length,
+    server: 'location / { proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }',
+    http: `upstream app { server 127.0.0.1:${upstreamPort}; keepalive 128; }`,
+  });
+  nginxes.push(proxy);
+  const nginxPort = proxy.port;
 
   const configFile = join(dir, 'sidecar.yaml');
   writeFileSync(configFile, `workload: bench\nadmin: { port: 0 }\naccessLog: { mode: off }\ninbound: { address: 127.0.0.1, port: 0, appPort: ${upstreamPort} }\n`);
@@ -121,7 +74,6 @@ async function main(): Promise<void> {
     });
     sidecar.on('exit', () => reject(new Error(`sidecar exited: ${text}`)));
   });
-  await Promise.all([waitForPort(upstreamPort), waitForPort(nginxPort)]);
 
   const rss = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${sidecar.pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
   const targets = [
@@ -164,4 +116,5 @@ try {
   await main();
 } finally {
   for (const child of children) child.kill('SIGTERM');
+  for (const nginx of nginxes) nginx.stop();
 }

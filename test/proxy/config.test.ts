@@ -77,11 +77,11 @@ describe('sidecar config', () => {
     );
   });
 
-  it('refuses duplicate cluster names, hosts routed twice, clashing ports and inverted timeouts', () => {
+  it('refuses duplicate cluster names, hosts routed twice, a public admin listener, clashing ports and inverted timeouts', () => {
     const problems = problemsOf(() =>
       validateConfig({
         workload: 'a',
-        admin: { port: 15000 },
+        admin: { address: '0.0.0.0', port: 15000 },
         outbound: {
           port: 15000,
           clusters: [
@@ -95,6 +95,7 @@ describe('sidecar config', () => {
     expect(problems).toEqual([
       "outbound.clusters[1].name: 'x' already names outbound.clusters[0]",
       "outbound.clusters[1].hosts[0]: 'Shared' is already routed to cluster 'x'",
+      "admin.address: '0.0.0.0' is not a loopback address",
       'limits.headersTimeoutMs: must not exceed limits.requestTimeoutMs',
       'outbound.port: port 15000 is also admin.port',
     ]);

@@ -1,6 +1,7 @@
 // The filter chain's one interface, with filters registered by the test: continue, edit headers,
 // stop with a local reply, wait on a promise, fail closed, see the response; and a snapshot
 // replaced at run time taking effect on the next request.
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../proxy/config/load-config.js';
 import { CONTINUE, type FilterExchange, type HttpFilterFactory } from '../../proxy/filters/http-filter.js';
@@ -37,6 +38,7 @@ const gateFilter: HttpFilterFactory = {
       if (exchange.path.startsWith('/deny')) return { code: 'NO_ROUTE', detail: 'denied by test-gate' };
       if (exchange.path.startsWith('/later')) return new Promise((resolve) => setTimeout(() => resolve(CONTINUE), 20));
       if (exchange.path.startsWith('/broken')) return Promise.reject(new Error('filter bug'));
+      if (exchange.path.startsWith('/throws')) throw new Error('secret internals');
       return CONTINUE;
     },
   }),
@@ -83,10 +85,14 @@ describe('filter chain', () => {
     expect(reply.status).toBe(200);
   });
 
-  it('fails closed when a filter rejects', async () => {
-    const reply = await request(proxy.inboundPort, { path: '/broken' });
-    expect(reply.status).toBe(500);
-    expect(reply.headers['x-weft-error']).toBe('FILTER_FAILURE');
+  it('fails closed when a filter rejects or throws, without showing its error', async () => {
+    for (const path of ['/broken', '/throws']) {
+      const reply = await request(proxy.inboundPort, { path });
+      expect(reply.status).toBe(500);
+      expect(reply.headers['x-weft-error']).toBe('FILTER_FAILURE');
+      expect(reply.body).not.toContain('secret');
+    }
+    expect((await request(proxy.inboundPort, { path: '/ok' })).status).toBe(200);
   });
 
   it("validates each filter's config with the filter's own schema", () => {
@@ -107,6 +113,11 @@ describe('filter chain', () => {
       const reply = await request(local.outboundPort, { headers: { host: 'late' } });
       expect(reply.status).toBe(200);
       expect((JSON.parse(reply.body) as EchoReply).port).toBe(other.port);
+      // Metrics series outlive the snapshot: the second 404 counts into the first one's series.
+      expect((await request(local.outboundPort, { headers: { host: 'gone' } })).status).toBe(404);
+      const families = parsePrometheusTextFormat((await request(local.adminPort, { path: '/metrics' })).body);
+      const notFound = families.find((f) => f.name === 'istio_requests_total')!.metrics.filter((m) => m.labels?.response_code === '404');
+      expect(notFound.map((m) => m.value)).toEqual(['2']);
     } finally {
       await local.stop();
       await other.close();

@@ -76,30 +76,82 @@ describe('forwarding', () => {
     }
   });
 
-  it('streams chunked request and response bodies', async () => {
-    const chunked = http.createServer((req, res) => {
+  it('streams chunked bodies both ways at once (the upstream answers before the request ends)', async () => {
+    const duplex = http.createServer((req, res) => {
       let bytes = 0;
-      req.on('data', (chunk: Buffer) => (bytes += chunk.length));
-      req.on('end', () => {
-        res.write(`te=${req.headers['transfer-encoding']};bytes=${bytes};`);
-        setTimeout(() => res.end('done'), 10);
+      req.on('data', (chunk: Buffer) => {
+        if (bytes === 0) res.writeHead(200).write('first;');
+        bytes += chunk.length;
       });
+      req.on('end', () => res.end(`te=${req.headers['transfer-encoding']};bytes=${bytes}`));
     });
-    const upstream = await listen(chunked);
+    const upstream = await listen(duplex);
     const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: upstream.port } });
     try {
       const reply = await new Promise<{ te: string | undefined; body: string }>((resolve, reject) => {
         const req = http.request({ port: local.inboundPort, host: '127.0.0.1', method: 'POST', path: '/', agent: false }, (res) => {
           let body = '';
-          res.setEncoding('utf8').on('data', (c: string) => (body += c));
+          res.setEncoding('utf8').on('data', (c: string) => {
+            // The rest of the request goes only once the start of the response came back.
+            if (body === '') req.end('b'.repeat(500));
+            body += c;
+          });
           res.on('end', () => resolve({ te: res.headers['transfer-encoding'], body }));
         });
         req.on('error', reject);
         req.write('a'.repeat(1000));
-        setTimeout(() => req.end('b'.repeat(500)), 10);
       });
       expect(reply.te).toBe('chunked');
-      expect(reply.body).toBe('te=chunked;bytes=1500;done');
+      expect(reply.body).toBe('first;te=chunked;bytes=1500');
+    } finally {
+      await local.stop();
+      await upstream.close();
+    }
+  });
+
+  it('carries HEAD, 204 and 304 responses without a body, keeping the connection usable', async () => {
+    const bodiless = http.createServer((req, res) => {
+      if (req.url === '/empty') res.writeHead(204).end();
+      else if (req.url === '/cached') res.writeHead(304, { etag: '"v1"' }).end();
+      else res.writeHead(200, { 'content-length': '5' }).end(req.method === 'HEAD' ? undefined : 'hello');
+    });
+    const upstream = await listen(bodiless);
+    const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: upstream.port } });
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const head = await request(local.inboundPort, { method: 'HEAD', agent });
+      expect([head.status, head.headers['content-length'], head.body]).toEqual([200, '5', '']);
+      expect((await request(local.inboundPort, { path: '/empty', agent })).status).toBe(204);
+      const cached = await request(local.inboundPort, { path: '/cached', agent });
+      expect([cached.status, cached.headers.etag]).toEqual([304, '"v1"']);
+      expect(await request(local.inboundPort, { agent })).toMatchObject({ status: 200, body: 'hello' });
+    } finally {
+      agent.destroy();
+      await local.stop();
+      await upstream.close();
+    }
+  });
+
+  it('forwards response trailers', async () => {
+    const upstream = await listen(
+      http.createServer((_req, res) => {
+        res.writeHead(200, { trailer: 'x-checksum' });
+        res.write('data');
+        res.addTrailers({ 'x-checksum': 'abc123' });
+        res.end();
+      }),
+    );
+    const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: upstream.port } });
+    try {
+      const trailers = await new Promise<NodeJS.Dict<string>>((resolve, reject) => {
+        http
+          .get({ host: '127.0.0.1', port: local.inboundPort, agent: false }, (res) => {
+            res.resume();
+            res.on('end', () => resolve(res.trailers));
+          })
+          .on('error', reject);
+      });
+      expect(trailers['x-checksum']).toBe('abc123');
     } finally {
       await local.stop();
       await upstream.close();

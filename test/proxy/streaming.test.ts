@@ -2,7 +2,7 @@
 // stream with backpressure instead of piling up in the sidecar.
 import http from 'node:http';
 import { Readable } from 'node:stream';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { listen, type TestServer } from '../helpers/upstream.js';
 
@@ -42,6 +42,11 @@ describe('streaming through the sidecar with bounded memory', () => {
         }
       }),
     );
+  });
+
+  // A fresh sidecar for each direction, so each peak is that direction's own.
+  beforeEach(async () => {
+    peakRss = 0;
     proxy = await spawnSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: app.port }, accessLog: { mode: 'off' } });
     sampler = setInterval(() => {
       proxy.rss().then(
@@ -51,14 +56,16 @@ describe('streaming through the sidecar with bounded memory', () => {
     }, 50);
   });
 
-  afterAll(async () => {
+  afterEach(async () => {
     clearInterval(sampler);
     await proxy.terminate();
+  });
+
+  afterAll(async () => {
     await app.close();
   });
 
   it('uploads 1 GiB', async () => {
-    peakRss = 0;
     const answer = await new Promise<string>((resolve, reject) => {
       const req = http.request({ host: '127.0.0.1', port: proxy.inboundPort, method: 'POST', path: '/', agent: false }, (res) => {
         let body = '';
@@ -74,7 +81,6 @@ describe('streaming through the sidecar with bounded memory', () => {
   }, 120_000);
 
   it('downloads 1 GiB, with a reader that stops for a while', async () => {
-    peakRss = 0;
     const received = await new Promise<number>((resolve, reject) => {
       http
         .get({ host: '127.0.0.1', port: proxy.inboundPort, path: '/', agent: false }, (res) => {
