@@ -2,29 +2,20 @@
 // replicas sharing it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
-import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
+import { cleanupScope, sidecar, unusedPort, until } from '../control-plane/control-plane-fixture.js';
 import { spawnControlPlane } from '../control-plane/control-plane-process.js';
 import { MESH_FILES, ROUTE_YAML, writeFiles } from '../control-plane/mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
 /** An etcd cluster of `size` members on loopback; returns each member's client URL and process. */
 async function startEtcd(size = 1): Promise<{ urls: string[]; members: ChildProcess[] }> {
   const ports = [];
-  for (let i = 0; i < size; i++) ports.push({ client: await freePort(), peer: await freePort() });
+  for (let i = 0; i < size; i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
   const cluster = ports.map((p, i) => `n${i}=http://127.0.0.1:${p.peer}`).join(',');
   const urls = ports.map((p) => `http://127.0.0.1:${p.client}`);
   const members: ChildProcess[] = [];
