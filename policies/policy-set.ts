@@ -3,11 +3,11 @@
 import type { Body, Module, Query } from './engine/ast.js';
 import { createStandardBuiltins } from './engine/builtins/index.js';
 import type { BuiltinRegistry } from './engine/builtins/registry.js';
-import { compileModules, compileQuery, type CompiledRules } from './engine/compiler.js';
+import { compileModules, compileQuery, type CompiledRules, type DocNode, type RuleGroup } from './engine/compiler.js';
 import { RegoError, RegoErrors, type Location } from './engine/errors.js';
 import { Evaluation } from './engine/evaluator.js';
 import { parseModule, parseQuery } from './engine/parser.js';
-import { fromPlainJSON, RegoObject, toJSON, type Value } from './engine/value.js';
+import { fromJSON, fromPlainJSON, RegoObject, toJSON, type Value } from './engine/value.js';
 
 
 export interface ModuleSource {
@@ -42,6 +42,8 @@ export interface EvaluateOptions {
   readonly print?: (line: string, location?: Location) => void;
   /** Fixes `time.now_ns()` for this evaluation. */
   readonly nowNs?: bigint;
+  /** Report which rule decided an entrypoint (`decidedBy`), for decision logs. */
+  readonly explain?: boolean;
 }
 
 export interface ResultRow {
@@ -63,6 +65,11 @@ export interface EvaluationResult {
   readonly value: unknown;
   /** Every result of a query; one row holding the value for an entrypoint. */
   readonly results: readonly ResultRow[];
+  /**
+   * With `explain`, for an entrypoint defined by complete rules: where the rule that gave the value
+   * is (its `default` rule when none matched).
+   */
+  readonly decidedBy?: Location;
 }
 
 /** Default limits: an authorization decision that runs longer is a bug or an attack. */
@@ -102,7 +109,8 @@ export class PolicySet implements Policy {
     data: unknown,
   ) {
     this.sources = new Map(rules.modules.map((m) => [m.file, m.source]));
-    this.baseData = data === undefined ? RegoObject.empty : fromPlainJSON(data);
+    // Bundled data lives as long as the policy set: converted once, whole.
+    this.baseData = data === undefined ? RegoObject.empty : fromJSON(data);
     Object.freeze(this);
   }
 
@@ -128,10 +136,15 @@ export class PolicySet implements Policy {
         this.entrypoints.set(target, path);
       }
       if (path !== undefined) {
-        const value = this.evaluation(options).document(path);
+        const evaluation = this.evaluation(options);
+        const value = evaluation.document(path);
         if (value === undefined) return { defined: false, value: undefined, results: [] };
         const json = toJSON(value);
-        return { defined: true, value: json, results: [{ expressions: [json], bindings: {} }] };
+        const result: EvaluationResult = { defined: true, value: json, results: [{ expressions: [json], bindings: {} }] };
+        if (!options.explain) return result;
+        const group = this.groupAt(path);
+        const decidedBy = group === undefined ? undefined : evaluation.decidedBy(group);
+        return decidedBy === undefined ? result : { ...result, decidedBy };
       }
       const rows: ResultRow[] = this.queryValues(target, options).map((row) => ({
         expressions: row.expressions.map((v) => (v === undefined ? undefined : toJSON(v))),
@@ -163,6 +176,12 @@ export class PolicySet implements Policy {
     });
   }
 
+  private groupAt(path: readonly string[]): RuleGroup | undefined {
+    let node: DocNode | undefined = this.rules.root;
+    for (const key of path) node = node?.children.get(key);
+    return node?.group;
+  }
+
   private evaluation(options: EvaluateOptions): Evaluation {
     return new Evaluation({
       rules: this.rules,
@@ -175,6 +194,7 @@ export class PolicySet implements Policy {
       maxSteps: options.maxSteps ?? DEFAULT_MAX_STEPS,
       ...(options.print ? { print: options.print } : {}),
       ...(options.nowNs !== undefined ? { nowNs: options.nowNs } : {}),
+      ...(options.explain ? { explain: true } : {}),
     });
   }
 
@@ -253,14 +273,12 @@ export function compile(modules: readonly ModuleSource[] | Readonly<Record<strin
   }
   if (errors.length > 0) throw new RegoErrors(errors);
   const builtins = options.builtins ?? standardBuiltins();
-  let rules: CompiledRules;
   try {
-    rules = compileModules(parsed, builtins);
+    return new PolicySet(compileModules(parsed, builtins), builtins, options.data);
   } catch (error) {
-    if (error instanceof RangeError) throw new RegoErrors([new RegoError('rego_compile_error', 'expressions nested too deeply')]);
+    if (error instanceof RangeError) throw new RegoErrors([new RegoError('rego_compile_error', 'policy or data nested too deeply')]);
     throw error;
   }
-  return new PolicySet(rules, builtins, options.data);
 }
 
 let standard: BuiltinRegistry | undefined;

@@ -1,7 +1,8 @@
 // The control plane's admin API (HTTP/JSON, loopback): what `weft apply|get|delete|status` and
 // Prometheus talk to. It has no authentication of its own, so it listens on loopback only, and
 // it accepts state-changing requests only as application/json (a browser page cannot send
-// those cross-origin without a preflight this server never answers).
+// those cross-origin without a preflight this server never answers) and only for a loopback
+// Host (against DNS rebinding).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { encodeResource } from '../api/resource-codec.js';
@@ -13,6 +14,7 @@ import type { ChangeResult, ResourceStore } from '../store/resource-store.js';
 import { sendError, sendJson } from './admin-responses.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
+const LOOPBACK_HOST = /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])(:[0-9]{1,5})?$/;
 
 export interface AdminDependencies {
   readonly store: ResourceStore;
@@ -79,6 +81,9 @@ export class AdminServer {
   }
 
   async #route(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    // A web page that rebinds its own name to 127.0.0.1 would be same-origin with this API;
+    // it cannot make its Host header a loopback address.
+    if (!LOOPBACK_HOST.test(request.headers.host ?? '')) throw new ControlPlaneError('REQUEST_INVALID', 'the admin API answers only requests addressed to a loopback host');
     const url = new URL(request.url ?? '/', 'http://admin');
     const route = `${request.method ?? 'GET'} ${url.pathname}`;
     const { store, metrics } = this.#deps;

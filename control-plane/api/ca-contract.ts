@@ -42,11 +42,18 @@ export interface CertificateIssuerClient extends grpc.Client {
   GetTrustBundle: UnaryMethod<GetTrustBundleRequest, TrustBundle>;
 }
 
-/** Finds a .proto of this folder both from the sources and from the compiled dist/ tree. */
+/**
+ * Finds a .proto of this folder from the sources, and from compiled trees (dist/, dist/bench/),
+ * where the .proto files are not copied: the nearest control-plane/api/ above this module.
+ */
 export function contractFile(name: string): string {
-  const beside = fileURLToPath(new URL(name, import.meta.url));
-  if (existsSync(beside)) return beside;
-  return fileURLToPath(new URL(`../../../control-plane/api/${name}`, import.meta.url));
+  let dir = new URL('./', import.meta.url);
+  for (let depth = 0; depth < 6; depth++) {
+    const candidate = new URL(depth === 0 ? name : `control-plane/api/${name}`, dir);
+    if (existsSync(candidate)) return fileURLToPath(candidate);
+    dir = new URL('../', dir);
+  }
+  throw new Error(`cannot find ${name} beside ${fileURLToPath(import.meta.url)} or in a control-plane/api/ above it`);
 }
 
 const definition = protoLoader.loadSync(contractFile('ca.proto'), {
@@ -69,6 +76,12 @@ export function createCertificateIssuerClient(
 ): CertificateIssuerClient {
   return new loaded.weft.ca.v1.CertificateIssuer(address, credentials, options) as unknown as CertificateIssuerClient;
 }
+
+/**
+ * The DNS name in the control plane's certificate besides its SPIFFE ID, for gRPC clients that
+ * check a host name (grpcurl, Python): connect with this name as the TLS target name override.
+ */
+export const CONTROL_PLANE_TLS_NAME = 'weft-control-plane';
 
 /** The identity the control plane serves with; sidecars check it before sending a CSR. */
 export function controlPlaneSpiffeId(trustDomain: string): string {

@@ -121,7 +121,7 @@ export class CertificateAuthority extends EventEmitter<{ bundle: [readonly strin
     return this.issueForKey(publicKey, requestedId, ttlMs);
   }
 
-  issueForKey(publicKey: forge.pki.rsa.PublicKey, id: WorkloadId, ttlMs?: number): IssuedCertificate {
+  issueForKey(publicKey: forge.pki.rsa.PublicKey, id: WorkloadId, ttlMs?: number, dnsNames?: readonly string[]): IssuedCertificate {
     if (id.trustDomain !== this.trustDomain) {
       throw new CaError('IDENTITY_MISMATCH', `${id.uri} is outside the trust domain ${this.trustDomain}`);
     }
@@ -129,7 +129,7 @@ export class CertificateAuthority extends EventEmitter<{ bundle: [readonly strin
     const now = Date.now();
     // A leaf never outlives the certificate that signs it.
     const lifetime = Math.min(requested, this.defaultTtlMs, this.notAfter - now);
-    const leafPem = buildLeafCertificate({ publicKey, spiffeId: id.uri, issuer: this.signing, ttlMs: lifetime, now });
+    const leafPem = buildLeafCertificate({ publicKey, spiffeId: id.uri, ...(dnsNames === undefined ? {} : { dnsNames }), issuer: this.signing, ttlMs: lifetime, now });
     const leaf = new X509Certificate(leafPem);
     return Object.freeze({
       spiffeId: id.uri,

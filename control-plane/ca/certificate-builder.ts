@@ -58,6 +58,8 @@ export function buildRootCertificate(options: {
 export function buildLeafCertificate(options: {
   publicKey: forge.pki.rsa.PublicKey;
   spiffeId: string;
+  /** Host names beside the SPIFFE ID, for clients that check a name (only the control plane's own). */
+  dnsNames?: readonly string[];
   issuer: SigningMaterial;
   ttlMs: number;
   now?: number;
@@ -75,7 +77,11 @@ export function buildLeafCertificate(options: {
     { name: 'basicConstraints', cA: false, critical: true },
     { name: 'keyUsage', digitalSignature: true, keyEncipherment: true, critical: true },
     { name: 'extKeyUsage', serverAuth: true, clientAuth: true },
-    { name: 'subjectAltName', critical: true, altNames: [{ type: 6, value: options.spiffeId }] },
+    {
+      name: 'subjectAltName',
+      critical: true,
+      altNames: [{ type: 6, value: options.spiffeId }, ...(options.dnsNames ?? []).map((value) => ({ type: 2, value }))],
+    },
     { name: 'subjectKeyIdentifier' },
     { name: 'authorityKeyIdentifier', keyIdentifier: issuerKeyId },
   ]);

@@ -10,6 +10,11 @@ import type { Problem } from '../errors.js';
 /** Files by POSIX path relative to the root they were read from. */
 export type FileSet = ReadonlyMap<string, string>;
 
+/** What loading one YAML file needs of the others: the Rego files it names. */
+interface ModuleFiles {
+  get(path: string): string | undefined;
+}
+
 export interface ResourceSource {
   readonly file: string;
   /** Index of the document within its file (0-based). */
@@ -66,7 +71,7 @@ function locate(document: Document, lines: LineCounter, pointer: string): { line
 }
 
 /** Replaces `{file}` modules by `{name, rego}` read from the file set; problems for missing files. */
-function inlineModules(plain: Record<string, unknown>, file: string, document: Document, lines: LineCounter, files: FileSet, problems: Problem[]): void {
+function inlineModules(plain: Record<string, unknown>, file: string, document: Document, lines: LineCounter, files: ModuleFiles, problems: Problem[]): void {
   const spec = plain.spec as Record<string, unknown> | undefined;
   if (plain.kind !== 'AuthorizationPolicy' || typeof spec !== 'object' || spec === null) return;
   for (const field of ['modules', 'tests']) {
@@ -96,7 +101,7 @@ function inlineModules(plain: Record<string, unknown>, file: string, document: D
   }
 }
 
-export function loadFile(file: string, text: string, files: FileSet): LoadResult {
+export function loadFile(file: string, text: string, files: ModuleFiles): LoadResult {
   const problems: Problem[] = [];
   const resources: LoadedResource[] = [];
   const lines = new LineCounter();
@@ -139,12 +144,46 @@ export function loadFile(file: string, text: string, files: FileSet): LoadResult
 
 /** Loads every YAML file of the set (in path order, so results are stable). */
 export function loadFileSet(files: FileSet): LoadResult {
-  const resources: LoadedResource[] = [];
-  const problems: Problem[] = [];
-  for (const path of [...files.keys()].filter(isResourceFile).sort()) {
-    const result = loadFile(path, files.get(path) ?? '', files);
-    resources.push(...result.resources);
-    problems.push(...result.problems);
+  return new FileSetLoader().load(files);
+}
+
+interface CachedFile {
+  readonly text: string;
+  /** The module files it read, with the text it saw (undefined: missing). */
+  readonly modules: ReadonlyMap<string, string | undefined>;
+  readonly result: LoadResult;
+}
+
+/**
+ * Loads file sets again and again (a watched directory), parsing only the files that changed or
+ * whose Rego files changed; unchanged files keep their (frozen) resources.
+ */
+export class FileSetLoader {
+  #cache = new Map<string, CachedFile>();
+
+  load(files: FileSet): LoadResult {
+    const resources: LoadedResource[] = [];
+    const problems: Problem[] = [];
+    const cache = new Map<string, CachedFile>();
+    for (const path of [...files.keys()].filter(isResourceFile).sort()) {
+      const text = files.get(path) ?? '';
+      let entry = this.#cache.get(path);
+      if (entry === undefined || entry.text !== text || [...entry.modules].some(([module, seen]) => files.get(module) !== seen)) {
+        const modules = new Map<string, string | undefined>();
+        const tracked: ModuleFiles = {
+          get: (module) => {
+            const found = files.get(module);
+            modules.set(module, found);
+            return found;
+          },
+        };
+        entry = { text, modules, result: loadFile(path, text, tracked) };
+      }
+      cache.set(path, entry);
+      resources.push(...entry.result.resources);
+      problems.push(...entry.result.problems);
+    }
+    this.#cache = cache;
+    return { resources, problems };
   }
-  return { resources, problems };
 }

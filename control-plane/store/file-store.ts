@@ -7,7 +7,7 @@ import { mkdir, readdir, readFile, rename, stat, unlink, writeFile } from 'node:
 import { join, relative, sep } from 'node:path';
 import { Document, parseAllDocuments } from 'yaml';
 import { encodeResource } from '../api/resource-codec.js';
-import { isResourceFile, loadFileSet, type FileSet, type LoadedResource } from '../resources/document-loader.js';
+import { FileSetLoader, isResourceFile, type FileSet, type LoadedResource } from '../resources/document-loader.js';
 import type { PolicyChecker } from '../resources/policy-check.js';
 import type { ResourceChange } from './change-plan.js';
 import { ValidatingStore, type StoreBackend, type StoredState } from './validating-store.js';
@@ -45,6 +45,7 @@ async function writeAtomically(path: string, text: string): Promise<void> {
 class FileDirectory implements StoreBackend {
   readonly name: string;
   readonly #dir: string;
+  readonly #loader = new FileSetLoader();
   #watcher: FSWatcher | undefined;
   #rescan: NodeJS.Timeout | undefined;
 
@@ -56,7 +57,7 @@ class FileDirectory implements StoreBackend {
   async read(): Promise<StoredState> {
     await mkdir(this.#dir, { recursive: true });
     const files = await readTree(this.#dir);
-    return { fingerprint: fingerprint(files), loaded: loadFileSet(files) };
+    return { fingerprint: fingerprint(files), loaded: this.#loader.load(files) };
   }
 
   watch(changed: () => void): Promise<void> {

@@ -6,7 +6,7 @@
 import { ChangeRefusedError, ControlPlaneError } from '../errors.js';
 import type { FileSet, LoadResult } from '../resources/document-loader.js';
 import type { PolicyChecker } from '../resources/policy-check.js';
-import { makeRevision, problemsOf, type Revision } from '../resources/revision.js';
+import { hashResources, makeRevision, problemsOf, type Revision } from '../resources/revision.js';
 import { planApply, planDelete, type ChangePlan, type ResourceChange } from './change-plan.js';
 import type { ChangeResult, Refusal, ResourceStore, StoreEvents } from './resource-store.js';
 
@@ -92,20 +92,25 @@ export class ValidatingStore implements ResourceStore {
     }, RELOAD_QUIET_MS).unref();
   }
 
-  /** Reads the store; a changed, valid state becomes the next revision. */
-  async #reload(): Promise<Revision> {
+  /**
+   * Reads the store; a changed, valid state becomes the next revision. `validatedHash` names a
+   * resource set this store has just validated and written: read back unchanged, it is not
+   * compiled and checked a second time.
+   */
+  async #reload(validatedHash?: string): Promise<Revision> {
     const current = this.current();
     const state = await this.#backend.read();
     if (state.fingerprint === this.#seen) return current;
     this.#seen = state.fingerprint;
-    const problems = await problemsOf(state.loaded, this.#policies);
+    const next = makeRevision(state.revision ?? current.number + 1, state.loaded.resources);
+    const alreadyValidated = state.loaded.problems.length === 0 && next.hash === validatedHash;
+    const problems = alreadyValidated ? [] : await problemsOf(state.loaded, this.#policies);
     if (problems.length > 0) {
       this.#refusal = { at: Date.now(), problems };
       this.#events?.refused(this.#refusal);
       return current;
     }
     this.#refusal = undefined;
-    const next = makeRevision(state.revision ?? current.number + 1, state.loaded.resources);
     if (next.hash === current.hash) return current;
     this.#revision = next;
     this.#events?.revision(next);
@@ -132,7 +137,7 @@ export class ValidatingStore implements ResourceStore {
       if (error instanceof ControlPlaneError) throw error;
       throw new ControlPlaneError('STORE_WRITE_FAILED', `cannot write to ${this.#backend.name}: ${(error as Error).message}`);
     }
-    const revision = await this.#reload();
+    const revision = await this.#reload(hashResources(plan.next));
     if (this.#refusal !== undefined) throw new ChangeRefusedError(this.#refusal.problems);
     return { revision, changes: plan.changes, dryRun: false };
   }

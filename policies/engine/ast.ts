@@ -1,4 +1,5 @@
 // The Rego abstract syntax tree produced by the parser and annotated by the compiler.
+import type { BuiltinDefinition } from './builtins/registry.js';
 import type { Location } from './errors.js';
 import type { Value } from './value.js';
 
@@ -161,4 +162,41 @@ export interface Module {
 export interface Query {
   readonly body: Body;
   slots: number;
+}
+
+// ---- annotations added by the compiler
+
+/** Ref whose head is `input` or `data`. */
+export type RootRef = RefTerm & { root?: 'input' | 'data' };
+
+/** A call with its target resolved: a builtin, or a user function (`functionPath`). */
+export type ResolvedCall = CallTerm & { builtin?: BuiltinDefinition; arity?: number };
+
+/** Head ref parts after the document path (variables or computed keys), set by the compiler. */
+interface RuleFacts {
+  rest: Term[];
+}
+
+export function ruleRest(rule: Rule): Term[] {
+  return (rule as Rule & Partial<RuleFacts>).rest ?? [];
+}
+
+export function setRuleRest(rule: Rule, rest: Term[]): void {
+  (rule as Rule & RuleFacts).rest = rest;
+}
+
+/**
+ * The document path a rule defines (package, rule name and the constant parts of its head ref)
+ * and the index where the rest of the ref (variables, computed keys) starts.
+ */
+export function documentPath(module: Module, rule: Rule): { path: string[]; restStart: number } {
+  const path = [...module.packagePath, (rule.ref[0] as VarTerm).name];
+  let i = 1;
+  for (; i < rule.ref.length; i++) {
+    const part = rule.ref[i]!;
+    const lastBracket = rule.kind === 'single' && i === rule.ref.length - 1 && (part as { bracket?: boolean }).bracket;
+    if (part.type === 'scalar' && typeof part.value === 'string' && !lastBracket) path.push(part.value);
+    else break;
+  }
+  return { path, restStart: i };
 }

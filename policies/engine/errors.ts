@@ -59,3 +59,15 @@ export function sourceLine(source: string | undefined, row: number): string | un
   if (source === undefined) return undefined;
   return source.split('\n')[row - 1];
 }
+
+/** Collects compile errors with their source lines, to report them all at once. */
+export class ErrorCollector {
+  readonly errors: RegoError[] = [];
+  constructor(private readonly sources: ReadonlyMap<string, string>) {}
+  add(code: RegoErrorCode, message: string, loc?: Location): void {
+    this.errors.push(new RegoError(code, message, loc, loc ? sourceLine(this.sources.get(loc.file), loc.row) : undefined));
+  }
+  throwIfAny(): void {
+    if (this.errors.length > 0) throw new RegoErrors(this.errors);
+  }
+}

@@ -1,8 +1,8 @@
 // Top-down Rego evaluation with backtracking. Every step takes a continuation and returns
 // whether the caller asked to stop (`true`), so a rule can stop at its first solution.
-import type { Body, Literal, Rule, Term } from './ast.js';
+import { ruleRest, type Body, type Literal, type ResolvedCall, type RootRef, type Rule, type Term } from './ast.js';
 import { BuiltinError, type BuiltinContext, type BuiltinDefinition, type BuiltinRegistry } from './builtins/registry.js';
-import { ruleRest, type CompiledRules, type DocNode, type ResolvedCall, type RootRef, type RuleGroup } from './compiler.js';
+import type { CompiledRules, DocNode, RuleGroup } from './compiler.js';
 import { RegoError, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { candidateRules, type InputPath } from './rule-index.js';
 import {
@@ -41,6 +41,8 @@ export interface EvaluationSetup extends EvaluationLimits {
   readonly strict: boolean;
   readonly print?: (line: string, location?: Location) => void;
   readonly nowNs?: bigint;
+  /** Record which rule decided each complete document (see `decidedBy`). */
+  readonly explain?: boolean;
 }
 
 const UNDEFINED = Symbol('undefined');
@@ -71,6 +73,7 @@ export class Evaluation implements BuiltinContext {
   private readonly deadline: number;
   private fixedNow: bigint | undefined;
   private builtinCache: Map<string, Value> | undefined;
+  private readonly decisions: Map<RuleGroup, Rule> | undefined;
   private readonly indexLookup = (path: InputPath): Value | undefined => this.inputAt(path);
 
   constructor(private readonly setup: EvaluationSetup) {
@@ -80,6 +83,7 @@ export class Evaluation implements BuiltinContext {
     this.maxSteps = setup.maxSteps ?? Number.POSITIVE_INFINITY;
     this.deadline = setup.deadline ?? Number.POSITIVE_INFINITY;
     this.fixedNow = setup.nowNs;
+    if (setup.explain) this.decisions = new Map();
   }
 
   // ---- BuiltinContext
@@ -112,6 +116,10 @@ export class Evaluation implements BuiltinContext {
 
   /** The value of the document at `path` under data, or undefined. */
   document(path: readonly string[]): Value | undefined {
+    // The common decision: a path straight to a complete rule, whose base data is never read.
+    let node: DocNode | undefined = this.setup.rules.root;
+    for (let i = 0; i < path.length && node !== undefined && node.group === undefined; i++) node = node.children.get(path[i]!);
+    if (node?.group?.kind === 'complete' && node.path.length === path.length) return this.groupValue(node.group, undefined);
     let result: Value | undefined;
     const ref: RootRef = {
       type: 'ref',
@@ -462,7 +470,7 @@ export class Evaluation implements BuiltinContext {
         return value === undefined ? false : this.walkValue(value, path, i, frame, k);
       }
       let key: Value | undefined;
-      if (group.kind !== 'complete' && i < path.length) {
+      if (group.keyedLookups === true && i < path.length) {
         const d = this.direct(path[i]!, frame);
         if (d !== UNDEFINED && d !== NOT_DIRECT) key = d;
       }
@@ -564,12 +572,19 @@ export class Evaluation implements BuiltinContext {
       if (stopAtFirst && result !== undefined) break;
     }
     if (result === undefined && group.defaultRule !== undefined) {
+      resultRule = group.defaultRule;
       this.evalTerm(group.defaultRule.value, new Array(group.defaultRule.slots), (v) => {
         result = v;
         return true;
       });
     }
+    if (resultRule !== undefined) this.decisions?.set(group, resultRule);
     return result;
+  }
+
+  /** The rule (its location) that gave a complete document its value, when `explain` was asked. */
+  decidedBy(group: RuleGroup): Location | undefined {
+    return this.decisions?.get(group)?.loc;
   }
 
   /**
@@ -601,7 +616,7 @@ export class Evaluation implements BuiltinContext {
 
   private partialValue(group: RuleGroup, key: Value | undefined): Value | undefined {
     const tree = new DocTree(group.kind === 'set');
-    for (const rule of group.rules) {
+    for (const rule of this.candidates(group)) {
       // A rule whose keys and value are constants adds one entry: its first solution is enough.
       const ground = rule.value.type === 'scalar' && ruleRest(rule).every((t) => t.type === 'scalar');
       const frame = new Array<Value | undefined>(rule.slots);

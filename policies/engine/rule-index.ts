@@ -1,8 +1,7 @@
 // Rule indexing: picks, for a group of rules, the input refs that rules compare with constants
 // (`input.x == "GET"`, `startswith(input.path, "/api/")`) and maps each constant to the rules
 // that can match, so evaluation cost does not grow with rules that cannot match.
-import type { Literal, Rule, Term } from './ast.js';
-import type { RootRef } from './compiler.js';
+import type { Literal, RootRef, Rule, Term } from './ast.js';
 import type { Value } from './value.js';
 
 /** A ref into input with a constant path, e.g. `input.attributes.request.http.method`. */

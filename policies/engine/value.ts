@@ -77,8 +77,6 @@ export class RegoObject {
     if (!Object.hasOwn(plain, key)) return undefined;
     const raw = plain[key];
     if (raw === null || typeof raw !== 'object') return fromPlainJSON(raw);
-    // A nested object costs one small wrapper; arrays are converted once and kept.
-    if (!Array.isArray(raw)) return fromPlainJSON(raw);
     this.converted ??= new Map();
     let value = this.converted.get(key);
     if (value === undefined) {

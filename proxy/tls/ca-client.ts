@@ -3,6 +3,7 @@
 // or, when renewing, with the current certificate as TLS client certificate.
 import * as grpc from '@grpc/grpc-js';
 import {
+  CONTROL_PLANE_TLS_NAME,
   createCertificateIssuerClient,
   type IssueCertificateResponse,
   type TrustBundle,
@@ -57,7 +58,7 @@ function unary<Res>(
 ): Promise<Res> {
   // The server is checked by SPIFFE ID; a fixed TLS server name keeps IP addresses out of SNI.
   const client = createCertificateIssuerClient(endpoint.address, controlPlaneCredentials(endpoint, trustBundlePems, credential), {
-    'grpc.ssl_target_name_override': 'weft-control-plane',
+    'grpc.ssl_target_name_override': CONTROL_PLANE_TLS_NAME,
   });
   return new Promise<Res>((resolve, reject) => {
     call(client, new Date(Date.now() + REQUEST_DEADLINE_MS), (error, response) => {

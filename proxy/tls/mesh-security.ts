@@ -22,6 +22,8 @@ export function inboundMode(config: SidecarConfig): MtlsMode {
 
 export class MeshTransportSecurity implements TransportSecurity {
   private readonly mode: MtlsMode;
+  // A connection's peer never changes: its certificate is parsed and hashed once, not per request.
+  private readonly peers = new WeakMap<Socket, PeerIdentity | null>();
 
   constructor(
     readonly identity: WorkloadIdentity,
@@ -51,7 +53,13 @@ export class MeshTransportSecurity implements TransportSecurity {
 
   inboundPeer(socket: Socket): PeerIdentity | undefined {
     const tlsSocket = socket as TLSSocket;
-    return tlsSocket.encrypted === true ? peerIdentity(this.identity.current.spiffeId, tlsSocket) : undefined;
+    if (tlsSocket.encrypted !== true) return undefined;
+    let peer = this.peers.get(socket);
+    if (peer === undefined) {
+      peer = peerIdentity(this.identity.current.spiffeId, tlsSocket) ?? null;
+      this.peers.set(socket, peer);
+    }
+    return peer ?? undefined;
   }
 }
 

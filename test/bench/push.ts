@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { credentials } from '@grpc/grpc-js';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { SidecarDiscoveryClient } from '../../proxy/xds/discovery-client.js';
 import { SnapshotHolder } from '../../proxy/xds/snapshot-holder.js';
 
@@ -76,12 +77,25 @@ async function rssMb(pid: number): Promise<{ now: number; peak: number }> {
   return { now: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 };
 }
 
-async function run(sidecarCount: number): Promise<{ latencies: number[]; rss: { now: number; peak: number } }> {
+/** The control plane's own histograms: convergence (accepted -> all ACKs) and push time, in ms. */
+async function controlPlaneView(admin: string): Promise<{ convergenceMeanMs: number; pushMeanMs: number; pushes: number }> {
+  const families = parsePrometheusTextFormat(await (await fetch(`${admin}/metrics`)).text());
+  const mean = (name: string) => {
+    const sample = families.find((f) => f.name === name)?.metrics[0];
+    return (Number(sample?.sum) / Number(sample?.count)) * 1000;
+  };
+  const pushes = Number(families.find((f) => f.name === 'weft_cp_pushes_total')?.metrics[0]?.value);
+  return { convergenceMeanMs: mean('weft_cp_convergence_seconds'), pushMeanMs: mean('weft_cp_push_duration_seconds'), pushes };
+}
+
+async function run(sidecarCount: number): Promise<{ latencies: number[]; rss: { now: number; peak: number }; controlPlane: Awaited<ReturnType<typeof controlPlaneView>> }> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-push-bench-'));
   await writeFile(join(dir, 'mesh.yaml'), meshYaml(sidecarCount));
   await writeFile(join(dir, 'authz.rego'), REGO);
   await writeFile(join(dir, 'policy.yaml'), policyYaml(0));
-  const cp = spawn(process.execPath, [weftBin, 'control-plane', '--store', `file:${dir}`, '--grpc-port', '0', '--admin-port', '0', '--state-dir', join(dir, '.state'), '--trust-domain', 'weft.local', '--plaintext'], {
+  // PUSH_BENCH_CP_NODE_ARGS, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, profiles the control plane.
+  const nodeArgs = (process.env.PUSH_BENCH_CP_NODE_ARGS ?? '').split(' ').filter((arg) => arg !== '');
+  const cp = spawn(process.execPath, [...nodeArgs, weftBin, 'control-plane', '--store', `file:${dir}`, '--grpc-port', '0', '--admin-port', '0', '--state-dir', join(dir, '.state'), '--trust-domain', 'weft.local', '--plaintext'], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -126,10 +140,15 @@ async function run(sidecarCount: number): Promise<{ latencies: number[]; rss: { 
       latencies.push(performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return { latencies, rss: await rssMb(cp.pid!) };
+    return { latencies, rss: await rssMb(cp.pid!), controlPlane: await controlPlaneView(record.admin) };
   } finally {
     for (const client of clients) client.stop();
-    cp.kill('SIGKILL');
+    // A graceful stop (so `node --cpu-prof` can write the control plane's profile), bounded.
+    const exited = new Promise((resolve) => cp.once('exit', resolve));
+    cp.kill('SIGTERM');
+    const killer = setTimeout(() => cp.kill('SIGKILL'), 5000);
+    await exited;
+    clearTimeout(killer);
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -141,6 +160,9 @@ const row = (label: string, r: { latencies: number[]; rss: { peak: number } }) =
 console.log(`${CHANGES} policy changes, apply -> all ACKed:`);
 console.log(row('1 sidecar', baseline));
 console.log(row(`${SIDECARS} sidecars`, mesh));
+console.log(
+  `control plane's view at ${SIDECARS}: convergence_mean_ms=${mesh.controlPlane.convergenceMeanMs.toFixed(1)} push_mean_ms=${mesh.controlPlane.pushMeanMs.toFixed(1)} pushes=${mesh.controlPlane.pushes}`,
+);
 console.log(`ratios: p50_vs_1=${(percentile(mesh.latencies, 50) / percentile(baseline.latencies, 50)).toFixed(2)} p99_vs_1=${(percentile(mesh.latencies, 99) / percentile(baseline.latencies, 99)).toFixed(2)}`);
 console.log(`push bench: sidecars=${SIDECARS} p50_ms=${percentile(mesh.latencies, 50).toFixed(1)} p99_ms=${percentile(mesh.latencies, 99).toFixed(1)} cp_rss_mb=${mesh.rss.peak.toFixed(1)}`);
 process.exit(0);

@@ -1,5 +1,6 @@
 // Starts a real control plane (file store, gRPC and admin on loopback ports chosen by the OS)
 // and real sidecar discovery clients against it.
+import { createServer, type AddressInfo } from 'node:net';
 import { credentials, ServerCredentials } from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/control-plane.js';
@@ -79,4 +80,13 @@ export function cleanupScope() {
       return test;
     },
   };
+}
+
+/** A loopback port nothing listens on (the OS picked it, then it was closed again). */
+export async function unusedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
 }

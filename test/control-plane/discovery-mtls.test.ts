@@ -1,11 +1,10 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { controlPlaneSpiffeId } from '../../control-plane/api/ca-contract.js';
-import { spiffeIdOfSubjectAltName } from '../../control-plane/api/spiffe-id.js';
-import { WorkloadIdentity, type IdentitySnapshot } from '../../proxy/tls/workload-identity.js';
+import { controlPlaneCredentials } from '../../proxy/tls/ca-client.js';
+import { WorkloadIdentity } from '../../proxy/tls/workload-identity.js';
 import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
 import { spawnControlPlane } from './control-plane-process.js';
@@ -13,15 +12,6 @@ import { meshDirectory } from './mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
 
-
-/** mTLS to the control plane, which must present its own SPIFFE ID (not a host name). */
-function meshCredentials(identity: IdentitySnapshot | undefined, roots: readonly string[], serverId: string): ChannelCredentials {
-  const checkServerIdentity = (_host: string, cert: { subjectaltname?: string }) =>
-    spiffeIdOfSubjectAltName(cert.subjectaltname)?.uri === serverId ? undefined : new Error(`not ${serverId}`);
-  return identity === undefined
-    ? credentials.createSsl(Buffer.from(roots.join('')), null, null, { checkServerIdentity })
-    : credentials.createSsl(Buffer.from(identity.trustBundlePems.join('')), Buffer.from(identity.privateKeyPem), Buffer.from(identity.chainPems.join('')), { checkServerIdentity });
-}
 
 describe('discovery over mutual TLS with the control plane CA', () => {
   it('bootstraps a sidecar certificate with a token and serves its snapshot to that identity only', async () => {
@@ -41,9 +31,9 @@ describe('discovery over mutual TLS with the control plane CA', () => {
       bootstrapToken: token.stdout.trim(),
     });
     defer(() => identity.stop());
-    const issued = await identity.start();
+    await identity.start();
 
-    const web = started(sidecar(cp.grpc, 'web', { credentials: () => meshCredentials(issued, roots, serverId) }));
+    const web = started(sidecar(cp.grpc, 'web', { credentials: () => identity.controlPlaneCredentials() }));
     await until(() => web.applied.length === 1, 'the snapshot over mTLS');
     expect(web.holder.current()!.snapshot.workload?.metadata.name).toBe('web');
 
@@ -51,7 +41,7 @@ describe('discovery over mutual TLS with the control plane CA', () => {
     const impostor = started(
       sidecar(cp.grpc, 'orders', {
         node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default' },
-        credentials: () => meshCredentials(issued, roots, serverId),
+        credentials: () => identity.controlPlaneCredentials(),
       }),
     );
     const refusals: string[] = [];
@@ -62,7 +52,7 @@ describe('discovery over mutual TLS with the control plane CA', () => {
     );
 
     // Without a client certificate there is no identity at all.
-    const anonymous = started(sidecar(cp.grpc, 'web', { credentials: () => meshCredentials(undefined, roots, serverId) }));
+    const anonymous = started(sidecar(cp.grpc, 'web', { credentials: () => controlPlaneCredentials({ address: cp.grpc, serverSpiffeId: serverId }, roots, { kind: 'token', token: '' }) }));
     const anonymousRefusals: string[] = [];
     anonymous.client.on('disconnected', (error) => anonymousRefusals.push(`${error?.code} ${error?.details}`));
     await until(() => anonymousRefusals.length > 0, 'the refusal');

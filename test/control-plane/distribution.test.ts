@@ -1,4 +1,5 @@
 import { writeFile } from 'node:fs/promises';
+import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
@@ -105,5 +106,23 @@ describe('snapshot distribution over gRPC', () => {
     stranger.client.on('disconnected', (error) => errors.push(`${error?.code} ${error?.details}`));
     await until(() => errors.length > 0, 'the refusal');
     expect(errors[0]).toBe('3 SIDECAR_REQUEST_INVALID: node.id is in trust domain elsewhere, not weft.test');
+  });
+
+  it('admin API refuses a foreign Host (DNS rebinding) and state changes that are not JSON', async () => {
+    const { cp } = await meshWithControlPlane();
+    const { port } = new URL(cp.adminUrl);
+    const rebound = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = httpRequest({ host: '127.0.0.1', port, path: '/v1/status', headers: { host: `evil.example:${port}` } }, (response) => {
+        let body = '';
+        response.setEncoding('utf8').on('data', (chunk: string) => (body += chunk)).on('end', () => resolve({ status: response.statusCode ?? 0, body }));
+      });
+      request.on('error', reject).end();
+    });
+    expect(rebound.status).toBe(400);
+    expect(rebound.body).toContain('loopback host');
+    const form = await fetch(`${cp.adminUrl}/v1/delete`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"keys":["Route/default/orders"]}' });
+    expect(form.status).toBe(400);
+    expect((await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).status).toBe(200);
+    expect(((await (await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).json()) as { resources: unknown[] }).resources).toHaveLength(1);
   });
 });

@@ -1,10 +1,9 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
-import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
+import { cleanupScope, sidecar, unusedPort, until } from './control-plane-fixture.js';
 import { spawnControlPlane, type ControlPlaneProcess } from './control-plane-process.js';
 import { compileSnapshotPolicies } from '../../proxy/xds/snapshot-policies.js';
 import { ALLOW_REGO, ROUTE_YAML, meshDirectory, policyYaml, writeFiles } from './mesh-fixture.js';
@@ -19,15 +18,6 @@ async function meshProcess(): Promise<{ dir: string; state: string; cp: ControlP
   return { dir, state, cp };
 }
 
-
-/** A loopback port nothing listens on (the OS picked it, then it was closed again). */
-async function unusedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 
 async function changeDir(files: Record<string, string>): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-change-'));

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeResource, encodeResource } from '../../control-plane/api/resource-codec.js';
-import { loadFileSet } from '../../control-plane/resources/document-loader.js';
+import { FileSetLoader, loadFileSet } from '../../control-plane/resources/document-loader.js';
 import { checkReferences } from '../../control-plane/resources/reference-check.js';
 import { ALLOW_REGO, MESH_FILES, policyYaml } from './mesh-fixture.js';
 
@@ -112,5 +112,21 @@ spec: { service: nowhere }
     const decoded = decodeResource(raw);
     expect(decoded.ok).toBe(false);
     expect(({} as Record<string, unknown>).x).toBeUndefined();
+  });
+
+  it('re-parses only files that changed, or whose Rego files changed', () => {
+    const loader = new FileSetLoader();
+    const first = loader.load(files(MESH_FILES));
+    const byName = (result: typeof first, name: string) => result.resources.find((r) => r.resource.metadata.name === name)!.resource;
+    const again = loader.load(files({ ...MESH_FILES, 'routes.yaml': MESH_FILES['routes.yaml']!.replace('2s', '3s') }));
+    expect(byName(again, 'web')).toBe(byName(first, 'web'));
+    expect(byName(again, 'orders-authz')).toBe(byName(first, 'orders-authz'));
+    expect(byName(again, 'orders')).not.toBe(undefined);
+    expect((again.resources.find((r) => r.resource.kind === 'Route')!.resource.spec as { timeoutMs: number }).timeoutMs).toBe(3000);
+    const edited = ALLOW_REGO.replace('"GET"', '"HEAD"');
+    const third = loader.load(files({ ...MESH_FILES, 'policies/authz.rego': edited }));
+    expect(byName(third, 'orders-authz')).toMatchObject({ spec: { modules: [{ rego: edited }] } });
+    const missing = loader.load(files(Object.fromEntries(Object.entries(MESH_FILES).filter(([path]) => path !== 'policies/authz.rego'))));
+    expect(missing.problems.map((p) => p.code)).toEqual(['POLICY_MODULE_FILE_MISSING']);
   });
 });

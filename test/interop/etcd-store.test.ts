@@ -2,41 +2,39 @@
 // replicas sharing it.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
-import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
+import { cleanupScope, sidecar, unusedPort, until } from '../control-plane/control-plane-fixture.js';
 import { spawnControlPlane } from '../control-plane/control-plane-process.js';
 import { MESH_FILES, ROUTE_YAML, writeFiles } from '../control-plane/mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
 
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function startEtcd(): Promise<string> {
-  const [client, peer] = [await freePort(), await freePort()];
-  const dataDir = await mkdtemp(join(tmpdir(), 'weft-etcd-'));
-  const url = `http://127.0.0.1:${client}`;
-  const etcd: ChildProcess = spawn(
-    process.env.ETCD_BIN ?? 'etcd',
-    ['--name', 'n1', '--data-dir', dataDir, '--listen-client-urls', url, '--advertise-client-urls', url,
-      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-      '--initial-cluster', `n1=http://127.0.0.1:${peer}`, '--log-level', 'error'],
-    { stdio: 'ignore' },
-  );
-  defer(() => {
-    etcd.kill('SIGKILL');
-  });
-  await until(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, 'etcd to be healthy');
-  return url;
+/** An etcd cluster of `size` members on loopback; returns each member's client URL and process. */
+async function startEtcd(size = 1): Promise<{ urls: string[]; members: ChildProcess[] }> {
+  const ports = [];
+  for (let i = 0; i < size; i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
+  const cluster = ports.map((p, i) => `n${i}=http://127.0.0.1:${p.peer}`).join(',');
+  const urls = ports.map((p) => `http://127.0.0.1:${p.client}`);
+  const members: ChildProcess[] = [];
+  for (const [i, p] of ports.entries()) {
+    const dataDir = await mkdtemp(join(tmpdir(), 'weft-etcd-'));
+    const member = spawn(
+      process.env.ETCD_BIN ?? 'etcd',
+      ['--name', `n${i}`, '--data-dir', dataDir, '--listen-client-urls', urls[i]!, '--advertise-client-urls', urls[i]!,
+        '--listen-peer-urls', `http://127.0.0.1:${p.peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p.peer}`,
+        '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--log-level', 'error'],
+      { stdio: 'ignore' },
+    );
+    members.push(member);
+    defer(() => {
+      member.kill('SIGKILL');
+    });
+  }
+  for (const url of urls) await until(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, `etcd at ${url} to be healthy`, 30_000);
+  return { urls, members };
 }
 
 async function apply(admin: string, files: Record<string, string>) {
@@ -52,7 +50,7 @@ async function revisionOf(admin: string): Promise<number> {
 
 describe('etcd store with two control-plane replicas', () => {
   it('shares changes between replicas, and a sidecar survives losing its replica', async () => {
-    const etcd = await startEtcd();
+    const etcd = (await startEtcd()).urls[0]!;
     const [stateA, stateB] = [await mkdtemp(join(tmpdir(), 'weft-a-')), await mkdtemp(join(tmpdir(), 'weft-b-'))];
     const a = await spawnControlPlane(`etcd:${etcd}`, stateA);
     defer(() => a.kill());
@@ -86,5 +84,22 @@ describe('etcd store with two control-plane replicas', () => {
     expect(refused.stderr).toContain('RESOURCE_REFERENCE_UNKNOWN');
     const got = await runWeft(['get', 'route', 'orders', '-o', 'json', '--control-plane', b.admin]);
     expect(JSON.parse(got.stdout).spec.timeout).toBe('6000ms');
+  });
+
+  it('keeps applying changes when one member of a 3-member etcd cluster dies', async () => {
+    const { urls, members } = await startEtcd(3);
+    const state = await mkdtemp(join(tmpdir(), 'weft-a-'));
+    const cp = await spawnControlPlane(`etcd:${urls.join(',')}`, state);
+    defer(() => cp.kill());
+    expect((await apply(cp.admin, MESH_FILES)).code).toBe(0);
+    const web = started(sidecar(cp.grpc, 'web'));
+    await until(() => web.applied.length === 1, 'the first snapshot');
+
+    members[0]!.kill('SIGKILL');
+    const after = await apply(cp.admin, { 'routes.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 4s') });
+    expect(after.stderr).toBe('');
+    expect(after.code).toBe(0);
+    await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 4000, 'the change with a member down');
+    expect(web.applied).toHaveLength(2);
   });
 });

@@ -43,6 +43,16 @@ describe('policy bundles', () => {
     expect(policy.evaluate('authz/allow', { input: { user: 'eve' } }).value).toBe(false);
   });
 
+  it('reads per-file Rego versions from the manifest', async () => {
+    const dir = tree({
+      '.manifest': JSON.stringify({ rego_version: 1, file_rego_versions: { '/legacy/old.rego': 0 } }),
+      'legacy/old.rego': 'package legacy\nallow { input.ok }\n',
+      'modern.rego': 'package modern\nimport data.legacy\nallow if legacy.allow\n',
+    });
+    const policy = await loadBundle(await archive(dir, ['.manifest', 'legacy', 'modern.rego']));
+    expect(policy.evaluate('data.modern.allow', { input: { ok: true } }).value).toBe(true);
+  });
+
   it('defaults to Rego v1 and reports parse errors of the bundle files', async () => {
     const dir = tree({ 'p.rego': 'package p\nallow { true }\n' });
     await expect(loadBundle(await archive(dir, ['p.rego']))).rejects.toThrow(/p\.rego:2:7: rego_parse_error/);

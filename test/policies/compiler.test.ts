@@ -59,6 +59,13 @@ describe('Rego compiler', () => {
     expect(compileError(head + 'p if { x == 1; x := 1 }').message).toContain('referenced above');
   });
 
+  it('indexes partial set rules too', () => {
+    const rules = Array.from({ length: 500 }, (_, i) => `deny contains "kind ${i}" if input.kind == "k${i}"`).join('\n');
+    const p = compile([{ file: 'deny.rego', source: `${head}${rules}\ndeny contains "any" if input.all` }]);
+    expect(p.evaluate('data.t.deny', { input: { kind: 'k7' }, maxSteps: 50 }).value).toEqual(['kind 7']);
+    expect(p.evaluate('data.t.deny', { input: { kind: 'k7', all: true }, maxSteps: 50 }).value).toEqual(['any', 'kind 7']);
+  });
+
   it('indexes rules so evaluation work does not grow with rules that cannot match', () => {
     // With 2,000 rules, a decision must run within a work cap that evaluating every rule would exceed.
     const p = compile([{ file: 'authz.rego', source: authzPolicy(2000) }]);

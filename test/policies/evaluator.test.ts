@@ -24,6 +24,13 @@ g(x) := "big" if x >= 10`,
     expect(value(p, 'data.t.g(12)')).toBe('big');
   });
 
+  it('tells which rule decided an entrypoint when asked to explain', () => {
+    const p = compile([{ file: 'authz.rego', source: head + 'default allow := false\nallow if input.a\nallow if input.b' }]);
+    expect(p.evaluate('data.t.allow', { input: { b: true }, explain: true }).decidedBy).toEqual({ file: 'authz.rego', row: 5, col: 1 });
+    expect(p.evaluate('data.t.allow', { input: {}, explain: true }).decidedBy).toEqual({ file: 'authz.rego', row: 3, col: 1 });
+    expect(p.evaluate('data.t.allow', { input: { b: true } }).decidedBy).toBeUndefined();
+  });
+
   it('follows else chains and multiple bodies (OR)', () => {
     const p = policy(
       head +
@@ -38,6 +45,14 @@ either if input.b`,
     expect(value(p, 'data.t.level', { input: {} })).toBe('none');
     expect(value(p, 'data.t.either', { input: { b: true } })).toBe(true);
     expect(value(p, 'data.t.either', { input: {} })).toBeUndefined();
+  });
+
+  it('looks up one key of a partial rule, whether its key is a variable or computed', () => {
+    const p = policy(head + 'byvar[k] := v if some k, v in {"a": 1, "b": 2}\ncomputed[concat("", [k, "!"])] := v if some k, v in {"a": 1}\nset contains upper(x) if some x in ["a"]');
+    expect(value(p, 'data.t.byvar.b')).toBe(2);
+    expect(value(p, 'data.t.byvar.c')).toBeUndefined();
+    expect(value(p, 'data.t.computed["a!"]')).toBe(1);
+    expect(p.evaluate('x := data.t.set["A"]').results.map((r) => r.bindings)).toEqual([{ x: 'A' }]);
   });
 
   it('builds documents from multi-part ref heads', () => {

@@ -11,7 +11,7 @@
 export interface JsTranslation {
   readonly source: string;
   readonly flags: string;
-  /** Unbounded or ranged quantifiers (`*`, `+`, `{n,}`, `{n,m}`). */
+  /** Quantifiers that repeat more than once (`*`, `+`, `{n,}`, `{n,m}`, `{n}` with n > 1). */
   readonly quantifiers: number;
   /** A quantified group holds a quantifier or an alternation: backtracking could be exponential. */
   readonly nestedRepetition: boolean;
@@ -185,8 +185,9 @@ class Translator {
         const repeat = /^\{(\d+)(,(\d*))?\}/.exec(this.pattern.slice(this.pos));
         if (repeat && this.lastAtom !== undefined) {
           this.pos += repeat[0].length;
-          const ranged = repeat[2] !== undefined && repeat[3] !== repeat[1];
-          this.quantify(repeat[0], ranged);
+          // Any repetition beyond one counts: `(a+){3}` backtracks like three quantifiers.
+          const repeats = repeat[2] !== undefined ? repeat[3] !== repeat[1] || Number(repeat[1]) > 1 : Number(repeat[1]) > 1;
+          this.quantify(repeat[0], repeats);
           return;
         }
         this.pos++;
@@ -218,7 +219,6 @@ class Translator {
 
   private openGroup(): void {
     this.pos++;
-    const current = this.groups[this.groups.length - 1]!;
     const push = () => {
       this.groups.push({ saved: { ...this.flags }, hasQuantifier: false, hasAlternation: false });
     };
@@ -246,7 +246,6 @@ class Translator {
       // `(?i)`: applies to the rest of the enclosing group.
       apply(flagGroup[1]!, true);
       apply(flagGroup[2] ?? '', false);
-      void current;
       return;
     }
     push();

@@ -2,9 +2,15 @@
 // the evaluator, which formats its operands and may see undefined ones.)
 import { define } from './support.js';
 
+// Its effect is the note: never evaluated at compile time.
 export const tracingBuiltins = [
-  define('trace', ['string'], ([note], context) => {
-    context.trace(note as string);
-    return true;
-  }),
+  define(
+    'trace',
+    ['string'],
+    ([note], context) => {
+      context.trace(note as string);
+      return true;
+    },
+    { nondeterministic: true },
+  ),
 ];

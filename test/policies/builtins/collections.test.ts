@@ -104,6 +104,7 @@ describe('tracing builtins', () => {
     const context = makeContext();
     expect(callIn(context, 'trace', 'hello')).toBe(true);
     expect(context.traces).toEqual(['hello']);
+    expect(registry.get('trace')!.nondeterministic).toBe(true);
     expectFailure('trace', [1], 'eval_type_error', 'trace: operand 1 must be string but got number');
     expect(registry.has('http.send')).toBe(false);
     expect(registry.refusal('http.send')).toMatch(/not offered in the sidecar/);

@@ -66,6 +66,8 @@ describe('RE2 translation to V8', () => {
     expect(evil.runsOnV8('aaaa')).toBe(false);
     expect(call('regex.match', '^(a+)+$', `${'a'.repeat(5000)}b`)).toBe(false);
     expect(call('regex.match', '^(a|a)*$', `${'a'.repeat(5000)}b`)).toBe(false);
+    expect(compileRegex('^(a+){3}$').runsOnV8('aaaa')).toBe(false);
+    expect(compileRegex('^(ab){3}$').runsOnV8('ababab')).toBe(true);
     const simple = compileRegex('^/api/v[0-9]+/users/[^/]+$');
     expect(simple.runsOnV8('/api/v1/users/alice')).toBe(true);
     expect(simple.runsOnV8('x'.repeat(5000))).toBe(false);

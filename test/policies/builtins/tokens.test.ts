@@ -2,7 +2,7 @@ import { generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK, exportSPKI, base64url, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeArray, type Value } from '../../../policies/engine/value.js';
-import { call, callIn, expectFailure, makeContext, v } from './call-builtin.js';
+import { call, callIn, expectFailure, makeContext, registry, v } from './call-builtin.js';
 
 // Throwaway keys made at run time; nothing private is committed.
 const rsa = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -131,6 +131,7 @@ describe('io.jwt.decode_verify', () => {
     expect(decodeVerify(tokens.ES256!, { cert: jwks, iss: 'https://issuer' })[0]).toBe(false);
     expect(decodeVerify(token, { cert: jwks, aud: 'api', time: Number(nowNs) + 61e9 })[0]).toBe(false);
     expect(decodeVerify(token, { cert: jwks, aud: 'api', time: Number(nowNs) - 61e9 })[0]).toBe(false);
+    expect(registry.get('io.jwt.decode_verify')!.nondeterministic).toBe(true);
     const unverified = decodeVerify(token, { cert: jwks, aud: 'admin' });
     expect(call('equal', makeArray(unverified), v([false, {}, {}]))).toBe(true);
   });
