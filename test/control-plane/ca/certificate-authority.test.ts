@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { CertificateAuthority } from '../../../control-plane/ca/certificate-authority.js';
@@ -128,6 +128,8 @@ describe('plug-in CA and trust bundle', () => {
     const other = throwawayRoot('other');
     expect(() => new CertificateAuthority({ trustDomain: 'test.local', signing: { ...root, privateKeyPem: other.privateKeyPem }, trustBundlePems: [root.certificatePem] })).toThrow(/does not match/);
     expect(() => new CertificateAuthority({ trustDomain: 'test.local', signing: root, trustBundlePems: [other.certificatePem] })).toThrow(/does not chain/);
+    const ecKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => new CertificateAuthority({ trustDomain: 'test.local', signing: { ...root, privateKeyPem: ecKeyPem }, trustBundlePems: [root.certificatePem] })).toThrow(/must be RSA/);
     const id = testId('leaf-as-ca');
     const key = await createWorkloadKey(id);
     const leafPem = ca.issueForCsr(key.csrPem, id).chainPems[0] as string;
