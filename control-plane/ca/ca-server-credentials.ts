@@ -4,10 +4,10 @@
 // which grpc-js reports to handlers only when it verifies against the current trust bundle.
 import { generateKeyPair, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { experimental, type ServerCredentials } from '@grpc/grpc-js';
-import forge from 'node-forge';
 import { CONTROL_PLANE_TLS_NAME, controlPlaneSpiffeId } from '../api/ca-contract.js';
 import { parseWorkloadId } from '../api/spiffe-id.js';
 import type { CertificateAuthority } from './certificate-authority.js';
+import { forgePublicKey } from './certificate-builder.js';
 
 type CaListener = experimental.CaCertificateUpdateListener;
 type IdentityListener = experimental.IdentityCertificateUpdateListener;
@@ -63,8 +63,7 @@ export function controlPlaneServerCredentials(ca: CertificateAuthority): Control
 
   const install = (privateKey: KeyObject): void => {
     const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-    const forgeKey = forge.pki.privateKeyFromPem(privateKeyPem) as forge.pki.rsa.PrivateKey;
-    const issued = ca.issueForKey(forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e), id, undefined, [CONTROL_PLANE_TLS_NAME]);
+    const issued = ca.issueForKey(forgePublicKey(privateKey), id, undefined, [CONTROL_PLANE_TLS_NAME]);
     provider.setIdentity({ certificate: Buffer.from(issued.chainPems.join('')), privateKey: Buffer.from(privateKeyPem) });
     clearTimeout(timer);
     timer = setTimeout(renewInBackground, (issued.notAfter.getTime() - Date.now()) / 2).unref();

@@ -2,7 +2,7 @@
 // bundle. The bundle may hold several roots so that a root can be rotated with an overlap:
 // add the new root (trusted, not yet signing), switch signing to it, later remove the old one.
 import { EventEmitter } from 'node:events';
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { parseWorkloadId, type WorkloadId } from '../api/spiffe-id.js';
 import { CaError } from './ca-errors.js';
@@ -58,16 +58,21 @@ function checkSigning(signing: CaKeyPair, bundle: readonly string[]): SigningMat
   }
   if (!cert.ca) throw new CaError('CA_CONFIG_INVALID', 'the CA certificate is not a CA (basicConstraints cA:false)');
   if (Date.parse(cert.validTo) <= Date.now()) throw new CaError('CA_CONFIG_INVALID', 'the CA certificate has expired');
-  let privateKey: forge.pki.rsa.PrivateKey;
+  let privateKey: KeyObject;
   try {
-    privateKey = forge.pki.privateKeyFromPem(signing.privateKeyPem) as forge.pki.rsa.PrivateKey;
+    privateKey = createPrivateKey(signing.privateKeyPem);
   } catch (error) {
-    throw new CaError('CA_CONFIG_INVALID', `the CA key is not an RSA private key in PEM (${(error as Error).message})`);
+    throw new CaError('CA_CONFIG_INVALID', `the CA key is not a private key in PEM (${(error as Error).message})`);
   }
-  const forgeCert = forge.pki.certificateFromPem(signing.certificatePem);
-  const publicKey = forgeCert.publicKey as forge.pki.rsa.PublicKey;
-  if (publicKey.n.compareTo(privateKey.n) !== 0) {
-    throw new CaError('CA_CONFIG_INVALID', 'the CA key does not match the CA certificate');
+  if (privateKey.asymmetricKeyType !== 'rsa') {
+    throw new CaError('CA_CONFIG_INVALID', `the CA key must be RSA (node-forge builds the certificates), not ${privateKey.asymmetricKeyType}`);
+  }
+  if (!cert.checkPrivateKey(privateKey)) throw new CaError('CA_CONFIG_INVALID', 'the CA key does not match the CA certificate');
+  let forgeCert: forge.pki.Certificate;
+  try {
+    forgeCert = forge.pki.certificateFromPem(signing.certificatePem);
+  } catch (error) {
+    throw new CaError('CA_CONFIG_INVALID', `the CA certificate must carry an RSA key (${(error as Error).message})`);
   }
   // The signing certificate must lead, through the given intermediates, to a root in the bundle.
   const path = [cert, ...(signing.intermediatePems ?? []).map((pem) => new X509Certificate(pem))];

@@ -1,7 +1,9 @@
 // Builds X.509 certificates with node-forge: self-signed roots and workload leaves (X.509-SVIDs).
-// node-forge signs with RSA only, which is why every weft key is RSA 2048 (see README.md).
-import { randomBytes } from 'node:crypto';
+// node-forge handles RSA keys only, which is why every weft key is RSA 2048 (see README.md); the
+// signatures themselves are made with node:crypto.
+import { createPrivateKey, createPublicKey, randomBytes, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import { signWithNodeCrypto } from '../api/x509-signing.js';
 
 const { pki } = forge;
 
@@ -17,12 +19,18 @@ export function randomSerial(): string {
 
 export interface SigningMaterial {
   readonly certificate: forge.pki.Certificate;
-  readonly privateKey: forge.pki.rsa.PrivateKey;
+  readonly privateKey: KeyObject;
 }
 
-function sign(cert: forge.pki.Certificate, key: forge.pki.rsa.PrivateKey): string {
-  cert.sign(key, forge.md.sha256.create());
+function sign(cert: forge.pki.Certificate, key: KeyObject): string {
+  signWithNodeCrypto(cert, key);
   return pki.certificateToPem(cert).replace(/\r\n/g, '\n');
+}
+
+/** The forge form of an RSA key's public half. */
+export function forgePublicKey(key: KeyObject): forge.pki.rsa.PublicKey {
+  const publicKey = key.type === 'private' ? createPublicKey(key) : key;
+  return pki.publicKeyFromPem(publicKey.export({ type: 'spki', format: 'pem' }).toString()) as forge.pki.rsa.PublicKey;
 }
 
 function validity(cert: forge.pki.Certificate, now: number, ttlMs: number): void {
@@ -36,9 +44,9 @@ export function buildRootCertificate(options: {
   ttlMs: number;
   now?: number;
 }): string {
-  const key = pki.privateKeyFromPem(options.privateKeyPem) as forge.pki.rsa.PrivateKey;
+  const key = createPrivateKey(options.privateKeyPem);
   const cert = pki.createCertificate();
-  cert.publicKey = pki.setRsaPublicKey(key.n, key.e);
+  cert.publicKey = forgePublicKey(key);
   cert.serialNumber = randomSerial();
   validity(cert, options.now ?? Date.now(), options.ttlMs);
   const name = [

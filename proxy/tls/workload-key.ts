@@ -1,8 +1,10 @@
 // A sidecar's key pair and CSR. The key is made with node:crypto and stays in this process; only
-// the CSR (made with node-forge, which signs with RSA only, hence RSA 2048) goes to the CA.
-import { generateKeyPair } from 'node:crypto';
+// the CSR (encoded by node-forge, which handles RSA keys only, hence RSA 2048; signed natively)
+// goes to the CA.
+import { createPrivateKey, createPublicKey, generateKeyPair } from 'node:crypto';
 import { promisify } from 'node:util';
 import forge from 'node-forge';
+import { signWithNodeCrypto } from '../../control-plane/api/x509-signing.js';
 
 const generateRsa = promisify(generateKeyPair);
 
@@ -12,13 +14,13 @@ export interface WorkloadKey {
 }
 
 export function createCsr(privateKeyPem: string, spiffeId: string): string {
-  const privateKey = forge.pki.privateKeyFromPem(privateKeyPem) as forge.pki.rsa.PrivateKey;
+  const privateKey = createPrivateKey(privateKeyPem);
   const csr = forge.pki.createCertificationRequest();
-  csr.publicKey = forge.pki.setRsaPublicKey(privateKey.n, privateKey.e);
+  csr.publicKey = forge.pki.publicKeyFromPem(createPublicKey(privateKey).export({ type: 'spki', format: 'pem' }).toString());
   csr.setAttributes([
     { name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [{ type: 6, value: spiffeId }] }] },
   ]);
-  csr.sign(privateKey, forge.md.sha256.create());
+  signWithNodeCrypto(csr, privateKey);
   return forge.pki.certificationRequestToPem(csr);
 }
 

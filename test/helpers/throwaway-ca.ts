@@ -1,9 +1,10 @@
 // Throwaway CAs made at run time for tests (no private key is ever committed): roots,
 // intermediates, a ready CertificateAuthority, and workload certificates issued from it.
-import { generateKeyPairSync } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
 import { CertificateAuthority, type CaKeyPair } from '../../control-plane/ca/certificate-authority.js';
-import { buildLeafCertificate, buildRootCertificate, randomSerial } from '../../control-plane/ca/certificate-builder.js';
+import { buildLeafCertificate, buildRootCertificate, forgePublicKey, randomSerial } from '../../control-plane/ca/certificate-builder.js';
+import { signWithNodeCrypto } from '../../control-plane/api/x509-signing.js';
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
 import { createWorkloadKey } from '../../proxy/tls/workload-key.js';
 
@@ -22,10 +23,9 @@ export function throwawayRoot(commonName = 'throwaway root'): CaKeyPair {
 /** An intermediate CA signed by `parent` (tests of plugged-in intermediates). */
 export function throwawayIntermediate(parent: CaKeyPair, commonName = 'throwaway intermediate'): CaKeyPair {
   const privateKeyPem = rsaKeyPem();
-  const key = forge.pki.privateKeyFromPem(privateKeyPem) as forge.pki.rsa.PrivateKey;
   const parentCert = forge.pki.certificateFromPem(parent.certificatePem);
   const cert = forge.pki.createCertificate();
-  cert.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+  cert.publicKey = forgePublicKey(createPrivateKey(privateKeyPem));
   cert.serialNumber = randomSerial();
   cert.validity.notBefore = new Date(Date.now() - 60_000);
   cert.validity.notAfter = new Date(Date.now() + YEAR_MS);
@@ -36,7 +36,7 @@ export function throwawayIntermediate(parent: CaKeyPair, commonName = 'throwaway
     { name: 'keyUsage', keyCertSign: true, cRLSign: true, critical: true },
     { name: 'subjectKeyIdentifier' },
   ]);
-  cert.sign(forge.pki.privateKeyFromPem(parent.privateKeyPem) as forge.pki.rsa.PrivateKey, forge.md.sha256.create());
+  signWithNodeCrypto(cert, createPrivateKey(parent.privateKeyPem));
   return { certificatePem: forge.pki.certificateToPem(cert).replace(/\r\n/g, '\n'), privateKeyPem };
 }
 
@@ -74,14 +74,10 @@ export async function issueWorkload(ca: CertificateAuthority, spiffeId: string, 
 /** A workload certificate that expired an hour ago, signed by `issuer`. */
 export async function expiredWorkload(issuer: CaKeyPair, spiffeId: string): Promise<WorkloadCredentials> {
   const key = await createWorkloadKey(spiffeId);
-  const forgeKey = forge.pki.privateKeyFromPem(key.privateKeyPem) as forge.pki.rsa.PrivateKey;
   const pem = buildLeafCertificate({
-    publicKey: forge.pki.setRsaPublicKey(forgeKey.n, forgeKey.e),
+    publicKey: forgePublicKey(createPrivateKey(key.privateKeyPem)),
     spiffeId,
-    issuer: {
-      certificate: forge.pki.certificateFromPem(issuer.certificatePem),
-      privateKey: forge.pki.privateKeyFromPem(issuer.privateKeyPem) as forge.pki.rsa.PrivateKey,
-    },
+    issuer: { certificate: forge.pki.certificateFromPem(issuer.certificatePem), privateKey: createPrivateKey(issuer.privateKeyPem) },
     ttlMs: 60_000,
     now: Date.now() - 2 * 3600_000,
   });

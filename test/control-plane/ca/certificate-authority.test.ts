@@ -1,4 +1,4 @@
-import { X509Certificate } from 'node:crypto';
+import { generateKeyPairSync, X509Certificate } from 'node:crypto';
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import { CertificateAuthority } from '../../../control-plane/ca/certificate-authority.js';
@@ -86,7 +86,7 @@ describe('CertificateAuthority leaf issuing', () => {
 });
 
 describe('CSR checks', () => {
-  it('refuses garbage, a tampered signature, a non-workload SAN and a missing SAN', async () => {
+  it('refuses garbage, a tampered or SHA-1 signature, a non-workload SAN and a missing SAN', async () => {
     const id = testId('csr');
     expect(() => ca.issueForCsr('', id)).toThrow(/CSR_INVALID/);
     expect(() => ca.issueForCsr('-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n', id)).toThrow(/CSR_INVALID/);
@@ -96,6 +96,13 @@ describe('CSR checks', () => {
     bare.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
     bare.sign(key, forge.md.sha256.create());
     expect(() => ca.issueForCsr(forge.pki.certificationRequestToPem(bare), id)).toThrow(/exactly one subject alternative name/);
+    const sha1 = forge.pki.createCertificationRequest();
+    sha1.publicKey = forge.pki.setRsaPublicKey(key.n, key.e);
+    sha1.setAttributes([{ name: 'extensionRequest', extensions: [{ name: 'subjectAltName', altNames: [{ type: 6, value: id }] }] }]);
+    sha1.sign(key, forge.md.sha1.create());
+    expect(() => ca.issueForCsr(forge.pki.certificationRequestToPem(sha1), id)).toThrow(/signature does not verify/);
+    sha1.sign(key, forge.md.sha256.create());
+    expect(ca.issueForCsr(forge.pki.certificationRequestToPem(sha1), id).spiffeId).toBe(id);
     expect(() => ca.issueForCsr(createCsr(keyPem, 'spiffe://test.local/../etc'), id)).toThrow(/CSR_INVALID.*relative/);
     // Flip the last byte of the signature: the self-signature no longer verifies.
     const der = Buffer.from(createCsr(keyPem, id).replace(/-----[A-Z ]+-----|\s/g, ''), 'base64');
@@ -128,6 +135,8 @@ describe('plug-in CA and trust bundle', () => {
     const other = throwawayRoot('other');
     expect(() => new CertificateAuthority({ trustDomain: 'test.local', signing: { ...root, privateKeyPem: other.privateKeyPem }, trustBundlePems: [root.certificatePem] })).toThrow(/does not match/);
     expect(() => new CertificateAuthority({ trustDomain: 'test.local', signing: root, trustBundlePems: [other.certificatePem] })).toThrow(/does not chain/);
+    const ecKeyPem = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+    expect(() => new CertificateAuthority({ trustDomain: 'test.local', signing: { ...root, privateKeyPem: ecKeyPem }, trustBundlePems: [root.certificatePem] })).toThrow(/must be RSA/);
     const id = testId('leaf-as-ca');
     const key = await createWorkloadKey(id);
     const leafPem = ca.issueForCsr(key.csrPem, id).chainPems[0] as string;
