@@ -1,6 +1,8 @@
-// The filters a config may name, registered explicitly. Later filters (authz, inference routing,
-// legacy bridges) register here too.
+// The filters a config may name, registered explicitly. Later filters (inference routing, legacy
+// bridges) register here too.
 import type { HttpFilterFactory } from './http-filter.js';
+import { authzFilter } from './authz/authz-filter.js';
+import { jwtFilter } from './jwt/jwt-filter.js';
 import { routerFilter } from './router-filter.js';
 
 const filters = new Map<string, HttpFilterFactory>();
@@ -18,4 +20,6 @@ export function filterNames(): string[] {
   return [...filters.keys()];
 }
 
+registerFilter(jwtFilter);
+registerFilter(authzFilter);
 registerFilter(routerFilter);
