@@ -6,6 +6,7 @@
 import { Writable } from 'node:stream';
 import { validateConfig } from '../../proxy/config/load-config.js';
 import { buildSnapshot } from '../../proxy/runtime/snapshot.js';
+import { loadFilters } from '../../proxy/filters/registry.js';
 import { AccessLog } from '../../proxy/telemetry/access-log.js';
 import { SidecarMetrics } from '../../proxy/telemetry/metrics.js';
 import { plaintext } from '../../proxy/transport-security.js';
@@ -25,6 +26,7 @@ function chain(filters: unknown[]): readonly HttpFilter[] {
   return snapshot.inbound!.filters;
 }
 
+await loadFilters(['authz']);
 const withAuthz = chain([
   {
     name: 'authz',

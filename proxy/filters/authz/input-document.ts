@@ -19,11 +19,14 @@ export function grpcMethod(contentType: string | undefined, path: string): { ser
   return { service: path.slice(1, slash), method: path.slice(slash + 1) };
 }
 
-function decodeSegment(segment: string): string {
+// Decoding only what is encoded: most paths and queries have nothing to decode.
+function decode(text: string, plusIsSpace: boolean): string {
+  const plain = plusIsSpace && text.includes('+') ? text.replaceAll('+', ' ') : text;
+  if (!plain.includes('%')) return plain;
   try {
-    return decodeURIComponent(segment);
+    return decodeURIComponent(plain);
   } catch {
-    return segment;
+    return plain;
   }
 }
 
@@ -31,13 +34,21 @@ function decodeSegment(segment: string): string {
 export function parsedPath(pathOnly: string): string[] {
   const segments = pathOnly.split('/');
   if (segments[0] === '') segments.shift();
-  return segments.map(decodeSegment);
+  for (let i = 0; i < segments.length; i++) segments[i] = decode(segments[i]!, false);
+  return segments;
 }
 
+/** Query parameters as name -> list of values (form decoding, as URLSearchParams). */
 export function parsedQuery(query: string): Record<string, string[]> {
   const result: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
   if (query === '') return result;
-  for (const [name, value] of new URLSearchParams(query)) (result[name] ??= []).push(value);
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decode(eq === -1 ? pair : pair.slice(0, eq), true);
+    const value = eq === -1 ? '' : decode(pair.slice(eq + 1), true);
+    (result[name] ??= []).push(value);
+  }
   return result;
 }
 
@@ -46,7 +57,7 @@ export interface AssetRef {
   readonly labels: Labels;
 }
 
-export function buildInput(exchange: FilterExchange, context: InputContext, asset: AssetRef | undefined): Record<string, unknown> {
+function headerObject(exchange: FilterExchange): Record<string, string> {
   const headers: Record<string, string> = Object.create(null) as Record<string, string>;
   const flat = exchange.requestHeaders;
   for (let i = 0; i < flat.length; i += 2) {
@@ -54,17 +65,35 @@ export function buildInput(exchange: FilterExchange, context: InputContext, asse
     const previous = headers[name];
     headers[name] = previous === undefined ? flat[i + 1]! : `${previous}, ${flat[i + 1]!}`;
   }
-  const path = exchange.path;
   headers[':authority'] = exchange.authority;
   headers[':method'] = exchange.method;
-  headers[':path'] = path;
+  headers[':path'] = exchange.path;
   headers[':scheme'] = exchange.scheme;
+  return headers;
+}
+
+function headerValue(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}
+
+/**
+ * The input for one request. `headers`, `parsed_path` and `parsed_query` are getters computed on
+ * first read (the engine reads input members lazily), so a policy that never looks at them does
+ * not pay for them.
+ */
+export function buildInput(exchange: FilterExchange, context: InputContext, asset: AssetRef | undefined): Record<string, unknown> {
+  const path = exchange.path;
   const queryAt = path.indexOf('?');
   const pathOnly = queryAt === -1 ? path : path.slice(0, queryAt);
-  const length = headers['content-length'];
-  const size = length !== undefined ? Number(length) : headers['transfer-encoding'] !== undefined ? -1 : 0;
-  const grpc = grpcMethod(headers['content-type'], pathOnly);
+  const flat = exchange.requestHeaders;
+  const length = headerValue(flat, 'content-length');
+  const size = length !== undefined ? Number(length) : headerValue(flat, 'transfer-encoding') !== undefined ? -1 : 0;
+  const grpc = grpcMethod(headerValue(flat, 'content-type'), pathOnly);
   const endUser = exchange.endUser;
+  let headers: Record<string, string> | undefined;
+  let segments: string[] | undefined;
+  let query: Record<string, string[]> | undefined;
   return {
     attributes: {
       source: {
@@ -80,13 +109,19 @@ export function buildInput(exchange: FilterExchange, context: InputContext, asse
           host: exchange.authority,
           scheme: exchange.scheme,
           protocol: exchange.protocol,
-          headers,
+          get headers() {
+            return (headers ??= headerObject(exchange));
+          },
           size,
         },
       },
     },
-    parsed_path: parsedPath(pathOnly),
-    parsed_query: parsedQuery(queryAt === -1 ? '' : path.slice(queryAt + 1)),
+    get parsed_path() {
+      return (segments ??= parsedPath(pathOnly));
+    },
+    get parsed_query() {
+      return (query ??= parsedQuery(queryAt === -1 ? '' : path.slice(queryAt + 1)));
+    },
     version,
     weft: {
       asset: asset === undefined ? null : { name: asset.name, labels: asset.labels },

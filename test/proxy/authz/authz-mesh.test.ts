@@ -177,7 +177,7 @@ describe('authz filter behind mutual TLS', () => {
     const grpc = { 'content-type': 'application/grpc' };
     expect((await call('/shop.Cart/Get', { method: 'POST', headers: grpc })).status).toBe(200);
     const denied = await call('/shop.Cart/Put', { method: 'POST', headers: grpc });
-    expect(denied.status).toBe(401);
+    expect(denied.status, denied.body).toBe(401);
     expect(denied.headers['x-weft-error']).toBe('AUTHZ_UNAUTHENTICATED');
   });
 
