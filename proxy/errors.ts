@@ -21,6 +21,8 @@ const GRPC_UNIMPLEMENTED = 12;
 const GRPC_INTERNAL = 13;
 const GRPC_UNAVAILABLE = 14;
 const GRPC_CANCELLED = 1;
+const GRPC_PERMISSION_DENIED = 7;
+const GRPC_UNAUTHENTICATED = 16;
 
 export const errorCatalogue = {
   NO_ROUTE: {
@@ -96,6 +98,34 @@ export const errorCatalogue = {
     grpcStatus: GRPC_CANCELLED,
     responseFlag: 'DC',
     message: 'the caller closed the connection',
+  },
+  AUTHZ_DENIED: {
+    // A policy of the asset denied the request (Envoy's ext_authz flag).
+    httpStatus: 403,
+    grpcStatus: GRPC_PERMISSION_DENIED,
+    responseFlag: 'UAEX',
+    message: 'access denied',
+  },
+  AUTHZ_UNAUTHENTICATED: {
+    // A policy denied with http_status 401: the caller must authenticate.
+    httpStatus: 401,
+    grpcStatus: GRPC_UNAUTHENTICATED,
+    responseFlag: 'UAEX',
+    message: 'authentication required',
+  },
+  AUTHZ_ERROR: {
+    // Evaluation failed, ran past its budget, or no policy set to decide with: denied (fail closed).
+    httpStatus: 403,
+    grpcStatus: GRPC_PERMISSION_DENIED,
+    responseFlag: 'UAEF',
+    message: 'access denied: the authorization decision failed',
+  },
+  JWT_INVALID: {
+    // A token was presented and did not verify (signature, issuer, audience, time, algorithm).
+    httpStatus: 401,
+    grpcStatus: GRPC_UNAUTHENTICATED,
+    responseFlag: 'UAJ',
+    message: 'invalid end-user token',
   },
 } as const satisfies Record<string, ErrorEntry>;
 

@@ -13,12 +13,27 @@ function bodyOf(code: ErrorCode, detail: string | undefined): string {
   return `${code}: ${detail ?? errorCatalogue[code].message}\n`;
 }
 
+/** What a filter's decision may set on its local reply (an authorization policy's denial). */
+export interface LocalReplyOverrides {
+  readonly status?: number;
+  /** Extra headers, flat [name, value, ...]. */
+  readonly headers?: readonly string[];
+  readonly body?: string;
+}
+
 /** Sends the local reply for `code`; returns the status and body size sent. */
-export function sendLocalReply(res: ServerResponse, code: ErrorCode, detail?: string): { status: number; bytes: number } {
-  const status = errorCatalogue[code].httpStatus;
-  const body = bodyOf(code, detail);
+export function sendLocalReply(
+  res: ServerResponse,
+  code: ErrorCode,
+  detail?: string,
+  overrides?: LocalReplyOverrides,
+): { status: number; bytes: number } {
+  const status = overrides?.status ?? errorCatalogue[code].httpStatus;
+  const body = overrides?.body ?? bodyOf(code, detail);
   const bytes = Buffer.byteLength(body);
-  res.writeHead(status, localReplyHead(code, bytes));
+  const head = localReplyHead(code, bytes);
+  if (overrides?.headers !== undefined) head.push(...overrides.headers);
+  res.writeHead(status, head);
   res.end(body);
   return { status, bytes };
 }

@@ -5,6 +5,7 @@ import type { SidecarConfig } from './config/types.js';
 import { AdminListener } from './listeners/admin-listener.js';
 import { HttpListener } from './listeners/http-listener.js';
 import { buildSnapshot, SnapshotHolder } from './runtime/snapshot.js';
+import { loadFilters } from './filters/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { SidecarMetrics } from './telemetry/metrics.js';
 import { certificateReport, registerCertificateExpiry } from './tls/certificate-report.js';
@@ -41,6 +42,7 @@ export class Sidecar {
     const security = options.security ?? plaintext;
     const metrics = new SidecarMetrics();
     const accessLog = new AccessLog(config.accessLog.mode, config.accessLog.sampleRate, options.accessLogOut);
+    await loadFilters([...(config.inbound?.filters ?? []), ...(config.outbound?.filters ?? [])].map((f) => f.name));
     const holder = new SnapshotHolder(buildSnapshot(config, { metrics, accessLog, security }));
     const listener = (direction: 'inbound' | 'outbound') => {
       const at = config[direction];

@@ -3,6 +3,8 @@
 // CONTINUE or a local reply, synchronously on the hot path; a filter that must wait (e.g. a JWKS
 // fetch) may return a promise, and the chain resumes when it settles.
 import type { ErrorCode } from '../errors.js';
+import type { LocalReplyOverrides } from '../local-reply.js';
+import type { SidecarMetrics } from '../telemetry/metrics.js';
 import type { RequestStats } from '../telemetry/metrics.js';
 import type { Cluster } from '../upstream/cluster.js';
 
@@ -13,6 +15,14 @@ export interface LocalReplyOutcome {
   readonly code: ErrorCode;
   /** Overrides the catalogue's message for this reply. */
   readonly detail?: string;
+  /** Status, extra headers or body set by the filter's decision (e.g. a policy's denial object). */
+  readonly overrides?: LocalReplyOverrides;
+}
+
+/** An end user whose token a filter verified (RequestAuthentication). */
+export interface EndUser {
+  readonly issuer: string;
+  readonly claims: Readonly<Record<string, unknown>>;
 }
 
 export type FilterOutcome = typeof CONTINUE | LocalReplyOutcome;
@@ -36,6 +46,14 @@ export interface FilterExchange {
   readonly requestHeaders: string[];
   /** Inbound: the caller's SPIFFE ID when it came over mutual TLS, else undefined. */
   readonly sourcePrincipal: string | undefined;
+  /** The caller's address and port on this hop. */
+  readonly sourceAddress: string;
+  readonly sourcePort: number;
+  /** `http` or `https` on this hop, and the protocol (`HTTP/1.1`, `HTTP/2`). */
+  readonly scheme: string;
+  readonly protocol: string;
+  /** Set by the JWT filter once a token verified. */
+  endUser: EndUser | undefined;
   /** Set by the router. */
   route: Route | undefined;
   /** Upstream response, once its headers arrived (for onResponseHeaders). */
@@ -56,6 +74,13 @@ export interface FilterBuildContext {
   readonly routesByHost: ReadonlyMap<string, Route>;
   /** Route for requests whose host matches no entry (inbound: the local app). */
   readonly defaultRoute: Route | undefined;
+  readonly workload: string;
+  readonly namespace: string;
+  /** This sidecar's SPIFFE ID when it has a mesh identity. */
+  readonly localPrincipal: string | undefined;
+  readonly metrics: SidecarMetrics;
+  /** Where filters write their own JSON log lines (the access log's stream). */
+  readonly logOut: NodeJS.WritableStream;
 }
 
 export interface HttpFilterFactory {

@@ -1,13 +1,33 @@
-// The filters a config may name, registered explicitly. Later filters (authz, inference routing,
-// legacy bridges) register here too.
+// The filters a config may name, registered explicitly. Later filters (inference routing, legacy
+// bridges) register here too. Filters that pull in large modules (the Rego engine, jose: about
+// 30 MB resident together) are registered lazily: their config schema is known at once, their
+// code is loaded by `loadFilters` only when a config names them, before snapshots are built.
 import type { HttpFilterFactory } from './http-filter.js';
+import { authzConfigSchema } from './authz/authz-config.js';
+import { jwtConfigSchema } from './jwt/jwt-config.js';
 import { routerFilter } from './router-filter.js';
 
 const filters = new Map<string, HttpFilterFactory>();
+const loaders = new Map<string, () => Promise<HttpFilterFactory>>();
 
 export function registerFilter(factory: HttpFilterFactory): void {
   if (filters.has(factory.name)) throw new Error(`filter '${factory.name}' is registered twice`);
   filters.set(factory.name, factory);
+}
+
+/** A filter whose implementation is imported by `loadFilters` when a config first names it. */
+function registerLazyFilter(name: string, configSchema: object, load: () => Promise<HttpFilterFactory>): void {
+  let loaded: HttpFilterFactory | undefined;
+  loaders.set(name, async () => (loaded ??= await load()));
+  registerFilter({
+    name,
+    configSchema,
+    terminal: false,
+    create: (config, context) => {
+      if (loaded === undefined) throw new Error(`filter '${name}' is used before loadFilters()`);
+      return loaded.create(config, context);
+    },
+  });
 }
 
 export function filterFactory(name: string): HttpFilterFactory | undefined {
@@ -18,4 +38,11 @@ export function filterNames(): string[] {
   return [...filters.keys()];
 }
 
+/** Loads the code of the lazily registered filters among `names`. */
+export async function loadFilters(names: Iterable<string>): Promise<void> {
+  await Promise.all([...new Set(names)].map((name) => loaders.get(name)?.()));
+}
+
+registerLazyFilter('jwt', jwtConfigSchema, async () => (await import('./jwt/jwt-filter.js')).jwtFilter);
+registerLazyFilter('authz', authzConfigSchema, async () => (await import('./authz/authz-filter.js')).authzFilter);
 registerFilter(routerFilter);

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
-import type { FilterExchange, FilterOutcome, HttpFilter, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import type { EndUser, FilterExchange, FilterOutcome, HttpFilter, LocalReplyOutcome, Route } from '../filters/http-filter.js';
 import { sendLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
@@ -42,6 +42,11 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   readonly requestId: string;
   readonly requestHeaders: string[];
   readonly sourcePrincipal: string | undefined;
+  readonly sourceAddress: string;
+  readonly sourcePort: number;
+  readonly scheme: string;
+  readonly protocol: string;
+  endUser: EndUser | undefined = undefined;
   route: Route | undefined = undefined;
   responseStatus = 0;
   responseHeaders: string[] | undefined = undefined;
@@ -68,6 +73,10 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   ) {
     this.direction = runtime.direction;
     this.method = req.method ?? 'GET';
+    this.sourceAddress = req.socket.remoteAddress ?? '';
+    this.sourcePort = req.socket.remotePort ?? 0;
+    this.scheme = runtime.proto;
+    this.protocol = `HTTP/${req.httpVersion}`;
     const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
@@ -140,7 +149,7 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
     if (this.done) return;
     // The caller may still be waiting to send a body it was told to hold back.
     if (this.expectsContinue || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
-    const { status, bytes } = sendLocalReply(this.res, outcome.code, outcome.detail);
+    const { status, bytes } = sendLocalReply(this.res, outcome.code, outcome.detail, outcome.overrides);
     this.responseFlag = errorCatalogue[outcome.code].responseFlag;
     this.bytesSent = bytes;
     this.finish(status);

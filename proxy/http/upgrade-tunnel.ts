@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue } from '../errors.js';
-import type { FilterExchange, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import type { EndUser, FilterExchange, LocalReplyOutcome, Route } from '../filters/http-filter.js';
 import { reasonPhrase, writeRawLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
@@ -31,13 +31,18 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
   readonly requestId: string;
   readonly requestHeaders: string[];
   readonly sourcePrincipal: string | undefined;
+  readonly sourceAddress: string;
+  readonly sourcePort: number;
+  readonly scheme: string;
+  readonly protocol = 'HTTP/1.1';
+  endUser: EndUser | undefined = undefined;
   route: Route | undefined = undefined;
   responseStatus = 0;
   responseHeaders: string[] | undefined = undefined;
 
   private readonly startTime = Date.now();
   private readonly startMs = performance.now();
-  private readonly protocol: string;
+  private readonly upgradeProtocol: string;
   private endpoint: Endpoint | undefined = undefined;
   private connected = false;
   private recorded = false;
@@ -51,7 +56,10 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
   ) {
     this.direction = runtime.direction;
     this.method = req.method ?? 'GET';
-    this.protocol = req.headers.upgrade ?? 'websocket';
+    this.sourceAddress = req.socket.remoteAddress ?? '';
+    this.sourcePort = req.socket.remotePort ?? 0;
+    this.scheme = runtime.proto;
+    this.upgradeProtocol = req.headers.upgrade ?? 'websocket';
     const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
@@ -75,7 +83,7 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
     endpoint.active++;
     cluster.active++;
     endpoint.pool.dispatch(
-      { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: this.protocol },
+      { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: this.upgradeProtocol },
       this,
     );
   }
@@ -92,7 +100,7 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
     const headers = forwardResponseHeaders(rawHeaders);
-    headers.push('connection', 'upgrade', 'upgrade', this.protocol);
+    headers.push('connection', 'upgrade', 'upgrade', this.upgradeProtocol);
     this.socket.write(headText(statusCode, headers));
     if (this.head.length > 0) upstream.write(this.head);
     upstream.on('error', () => this.socket.destroy());

@@ -10,6 +10,7 @@ import type { RequestStats, SidecarMetrics } from '../telemetry/metrics.js';
 import type { Socket } from 'node:net';
 import type { Direction, PeerIdentity, TransportSecurity } from '../transport-security.js';
 import { Cluster } from '../upstream/cluster.js';
+import { workloadId } from '../../control-plane/api/spiffe-id.js';
 
 export interface ListenerRuntime {
   readonly direction: Direction;
@@ -43,6 +44,17 @@ export interface SnapshotDeps {
 
 export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapshot {
   const clusters: Cluster[] = [];
+  const identity = config.identity;
+  const shared = {
+    workload: config.workload,
+    namespace: config.namespace,
+    localPrincipal:
+      identity === undefined
+        ? undefined
+        : workloadId({ trustDomain: identity.trustDomain, namespace: config.namespace, serviceAccount: identity.serviceAccount ?? config.workload }).uri,
+    metrics: deps.metrics,
+    logOut: deps.accessLog.out,
+  };
   let inbound: ListenerRuntime | undefined;
   let inboundPlaintext: ListenerRuntime | undefined;
   let outbound: ListenerRuntime | undefined;
@@ -78,7 +90,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
       return {
         direction: 'inbound',
         proto: securityPolicy === 'none' ? 'http' : 'https',
-        filters: buildFilters(inboundConfig.filters, { direction: 'inbound', routesByHost: new Map(), defaultRoute: route }),
+        filters: buildFilters(inboundConfig.filters, { ...shared, direction: 'inbound', routesByHost: new Map(), defaultRoute: route }),
         unrouted: deps.metrics.statsFor({ ...labels, destination_service: 'unknown' }),
         accessLog: deps.accessLog,
         peer: securityPolicy === 'none' ? noPeer : (socket) => deps.security.inboundPeer(socket),
@@ -110,7 +122,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
     outbound = {
       direction: 'outbound',
       proto: deps.security.serverOptions('outbound') === undefined ? 'http' : 'https',
-      filters: buildFilters(config.outbound.filters, { direction: 'outbound', routesByHost, defaultRoute: undefined }),
+      filters: buildFilters(config.outbound.filters, { ...shared, direction: 'outbound', routesByHost, defaultRoute: undefined }),
       unrouted: deps.metrics.statsFor({
         ...base,
         destination_workload: 'unknown',

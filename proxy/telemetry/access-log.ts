@@ -20,7 +20,8 @@ export class AccessLog {
   constructor(
     private readonly mode: AccessLogMode,
     private readonly sampleRate: number,
-    private readonly out: NodeJS.WritableStream = process.stdout,
+    /** Also where filters write their own log lines (the authorization decision log). */
+    readonly out: NodeJS.WritableStream = process.stdout,
   ) {}
 
   /** Whether this request is logged; asked once per request so the off case costs nothing. */

@@ -30,7 +30,10 @@ export async function startMeshSidecar(
   const spiffeId = `spiffe://test.local/ns/${config.namespace}/sa/${config.identity?.serviceAccount ?? config.workload}`;
   const identity = await startWorkloadIdentity(ca, spiffeId, identityOptions);
   const security = new MeshTransportSecurity(identity, config);
-  const sidecar = await Sidecar.start(config, { security, identity, accessLogOut: new PassThrough() });
+  const log = new PassThrough();
+  let text = '';
+  log.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
+  const sidecar = await Sidecar.start(config, { security, identity, accessLogOut: log });
   return {
     sidecar,
     security,
@@ -38,7 +41,11 @@ export async function startMeshSidecar(
     inboundPort: sidecar.addresses.inbound?.port ?? 0,
     outboundPort: sidecar.addresses.outbound?.port ?? 0,
     adminPort: sidecar.addresses.admin.port,
-    logLines: () => [],
+    logLines: () =>
+      text
+        .split('\n')
+        .filter((line) => line !== '')
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
     async stop() {
       await sidecar.drain();
       identity.stop();

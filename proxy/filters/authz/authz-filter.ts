@@ -1,0 +1,195 @@
+// The authorization filter: matches the request to the workload's most specific asset, then
+// evaluates the policies targeting that asset, then those targeting the workload, in-process
+// with the policy sets compiled when the snapshot was built. Every enforcing policy must allow;
+// a dry-run policy's denial is logged and counted only. Anything that prevents a decision (an
+// evaluation error, a result of the wrong shape or none, a policy past the decision budget)
+// denies: authorization fails closed.
+import { compile, type PolicySet } from '../../../policies/index.js';
+import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
+import { DecisionLog, type DecisionOutcome } from '../../telemetry/decision-log.js';
+import type { FilterBuildContext, FilterExchange, FilterOutcome, HttpFilter, HttpFilterFactory, LocalReplyOutcome } from '../http-filter.js';
+import { CONTINUE } from '../http-filter.js';
+import { removeHeader } from '../../http/headers.js';
+import { AssetMatcher } from './asset-matcher.js';
+import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
+import { authzDecisionCounter, type AuthzDecisionCounter } from './authz-metrics.js';
+import { buildInput, type InputContext } from './input-document.js';
+import { DecisionShapeError, readDecision, type PolicyDecision } from './policy-decision.js';
+
+interface CompiledPolicy {
+  readonly name: string;
+  readonly entrypoint: string;
+  /** `[entrypoint]`, made once: the decision log's rules when the policy names none. */
+  readonly entrypointRules: readonly string[];
+  readonly dryRun: boolean;
+  readonly policySet: PolicySet;
+}
+
+/** What a request matched to one asset (or to none) evaluates. */
+interface Plan {
+  readonly asset: AuthzAssetConfig | undefined;
+  readonly assetLabel: string;
+  readonly policies: readonly CompiledPolicy[];
+}
+
+export const DEFAULT_DENY_POLICY = 'default-deny';
+export const deniedByHeader = 'x-weft-denied-by';
+
+function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
+  try {
+    const policySet = compile(
+      policy.modules.map((m) => ({ file: m.name, source: m.rego })),
+      { data: policy.data },
+    );
+    return { name: policy.name, entrypoint: policy.entrypoint, entrypointRules: [policy.entrypoint], dryRun: policy.mode === 'dry-run', policySet };
+  } catch (error) {
+    throw new Error(`authz policy ${policy.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+function targetsAsset(policy: AuthzPolicyConfig, asset: AuthzAssetConfig): boolean {
+  const { assets, assetSelector } = policy.targets;
+  return assets?.includes(asset.name) === true || (assetSelector !== undefined && matchesLabels(assetSelector, asset.labels));
+}
+
+function targetsWorkload(policy: AuthzPolicyConfig, workload: string, labels: Labels): boolean {
+  const { workloads, workloadSelector } = policy.targets;
+  return workloads?.includes(workload) === true || (workloadSelector !== undefined && matchesLabels(workloadSelector, labels));
+}
+
+class AuthzFilter implements HttpFilter {
+  private readonly matcher: AssetMatcher<AuthzAssetConfig>;
+  private readonly plans = new Map<AuthzAssetConfig, Plan>();
+  private readonly unmatched: Plan;
+  private readonly inputContext: InputContext;
+  private readonly counter: AuthzDecisionCounter;
+  private readonly log: DecisionLog;
+  private readonly responseHeadersToAdd = new WeakMap<FilterExchange, readonly string[]>();
+
+  constructor(
+    private readonly config: AuthzConfig,
+    context: FilterBuildContext,
+  ) {
+    const compiled = new Map(config.policies.map((p) => [p, compilePolicy(p)]));
+    const forWorkload = config.policies.filter((p) => targetsWorkload(p, context.workload, config.workloadLabels));
+    for (const asset of config.assets) {
+      const own = config.policies.filter((p) => targetsAsset(p, asset));
+      const policies = [...own, ...forWorkload.filter((p) => !own.includes(p))].map((p) => compiled.get(p)!);
+      this.plans.set(asset, { asset, assetLabel: asset.name, policies });
+    }
+    this.unmatched = { asset: undefined, assetLabel: '', policies: forWorkload.map((p) => compiled.get(p)!) };
+    this.matcher = new AssetMatcher(config.assets);
+    this.inputContext = {
+      destinationPrincipal: context.localPrincipal,
+      workload: { name: context.workload, namespace: context.namespace, labels: config.workloadLabels },
+    };
+    this.counter = authzDecisionCounter(context.metrics);
+    this.log = new DecisionLog(context.logOut, config.decisionLogSampleRate);
+  }
+
+  onRequestHeaders(exchange: FilterExchange): FilterOutcome {
+    const path = exchange.path;
+    const queryAt = path.indexOf('?');
+    const asset = this.matcher.match(exchange.method, queryAt === -1 ? path : path.slice(0, queryAt), exchange.authority);
+    const plan = asset === undefined ? this.unmatched : this.plans.get(asset)!;
+    if (plan.policies.length === 0) {
+      if (asset === undefined || !this.config.defaultDeny) return CONTINUE;
+      this.record(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], 'no policy targets this asset', 0);
+      return this.denial(DEFAULT_DENY_POLICY, undefined, 'no policy targets this asset');
+    }
+    const input = buildInput(exchange, this.inputContext, asset);
+    const budgetMs = this.config.decisionBudgetMs;
+    for (const policy of plan.policies) {
+      const started = performance.now();
+      let decision: PolicyDecision;
+      try {
+        // The engine cancels an evaluation at the budget (eval_cancel_error), checked as it runs.
+        const result = policy.policySet.evaluate(policy.entrypoint, { input, timeoutMs: budgetMs });
+        if (!result.defined) throw new DecisionShapeError(`${policy.entrypoint} is undefined`);
+        decision = readDecision(result.value);
+      } catch (error) {
+        const elapsedUs = (performance.now() - started) * 1000;
+        const reason = error instanceof Error ? error.message : String(error);
+        this.record(exchange, plan, policy.name, 'error', policy.entrypointRules, reason, elapsedUs);
+        if (policy.dryRun) continue;
+        return { code: 'AUTHZ_ERROR', overrides: this.deniedByHeaders(policy.name, undefined) };
+      }
+      const elapsedUs = (performance.now() - started) * 1000;
+      const rules = decision.rules.length === 0 ? policy.entrypointRules : [policy.entrypoint, ...decision.rules];
+      if (!decision.allowed) {
+        this.record(exchange, plan, policy.name, policy.dryRun ? 'dry_run_deny' : 'deny', rules, decision.reason, elapsedUs);
+        if (policy.dryRun) continue;
+        return this.denial(policy.name, decision, decision.reason);
+      }
+      this.record(exchange, plan, policy.name, 'allow', rules, decision.reason, elapsedUs);
+      if (!policy.dryRun) this.applyAllow(exchange, decision);
+    }
+    return CONTINUE;
+  }
+
+  onResponseHeaders(exchange: FilterExchange): void {
+    const add = this.responseHeadersToAdd.get(exchange);
+    if (add !== undefined) exchange.responseHeaders?.push(...add);
+  }
+
+  private applyAllow(exchange: FilterExchange, decision: PolicyDecision): void {
+    const headers = exchange.requestHeaders;
+    for (const name of decision.requestHeadersToRemove) removeHeader(headers, name);
+    for (let i = 0; i < decision.headers.length; i += 2) {
+      removeHeader(headers, decision.headers[i]!);
+      headers.push(decision.headers[i]!, decision.headers[i + 1]!);
+    }
+    if (decision.responseHeadersToAdd.length > 0) {
+      const previous = this.responseHeadersToAdd.get(exchange) ?? [];
+      this.responseHeadersToAdd.set(exchange, [...previous, ...decision.responseHeadersToAdd]);
+    }
+  }
+
+  private denial(policy: string, decision: PolicyDecision | undefined, reason: string | undefined): LocalReplyOutcome {
+    const status = decision?.httpStatus;
+    return {
+      code: status === 401 ? 'AUTHZ_UNAUTHENTICATED' : 'AUTHZ_DENIED',
+      ...(reason === undefined ? {} : { detail: reason }),
+      overrides: {
+        ...(status === undefined ? {} : { status }),
+        ...(decision?.body === undefined ? {} : { body: decision.body }),
+        ...this.deniedByHeaders(policy, decision?.headers),
+      },
+    };
+  }
+
+  private deniedByHeaders(policy: string, headers: readonly string[] | undefined): { headers?: readonly string[] } {
+    if (!this.config.deniedByHeader) return headers === undefined ? {} : { headers };
+    return { headers: [...(headers ?? []), deniedByHeader, policy] };
+  }
+
+  private record(
+    exchange: FilterExchange,
+    plan: Plan,
+    policy: string,
+    decision: DecisionOutcome,
+    rules: readonly string[],
+    reason: string | undefined,
+    evaluationUs: number,
+  ): void {
+    this.counter.inc(decision, policy, plan.assetLabel);
+    if (!this.log.wants(decision)) return;
+    this.log.write({
+      requestId: exchange.requestId,
+      principal: exchange.sourcePrincipal,
+      asset: plan.asset?.name,
+      policy,
+      decision,
+      rules,
+      reason,
+      evaluationUs,
+    });
+  }
+}
+
+export const authzFilter: HttpFilterFactory = {
+  name: 'authz',
+  configSchema: authzConfigSchema,
+  terminal: false,
+  create: (config, context) => new AuthzFilter(config as unknown as AuthzConfig, context),
+};

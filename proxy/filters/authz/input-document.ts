@@ -1,0 +1,133 @@
+// The input document a policy sees, shaped as the OPA-Envoy plugin's (so its policies work
+// unchanged), plus `input.weft`. Built once per request from what the exchange already holds;
+// the Rego engine reads it lazily, so fields a policy never touches cost only their building.
+import type { Labels } from '../../../control-plane/api/resource-types.js';
+import type { FilterExchange } from '../http-filter.js';
+
+export interface InputContext {
+  readonly destinationPrincipal: string | undefined;
+  readonly workload: { readonly name: string; readonly namespace: string; readonly labels: Labels };
+}
+
+const version = Object.freeze({ encoding: 'protojson', ext_authz: 'v3' });
+
+/** `{service, method}` of a gRPC request (`/pkg.Service/Method`), else undefined. */
+export function grpcMethod(contentType: string | undefined, path: string): { service: string; method: string } | undefined {
+  if (contentType === undefined || !contentType.startsWith('application/grpc')) return undefined;
+  const slash = path.indexOf('/', 1);
+  if (path[0] !== '/' || slash < 2 || slash === path.length - 1 || path.indexOf('/', slash + 1) !== -1) return undefined;
+  return { service: path.slice(1, slash), method: path.slice(slash + 1) };
+}
+
+// Decoding only what is encoded: most paths and queries have nothing to decode.
+function decode(text: string, plusIsSpace: boolean): string {
+  const plain = plusIsSpace && text.includes('+') ? text.replaceAll('+', ' ') : text;
+  if (!plain.includes('%')) return plain;
+  try {
+    return decodeURIComponent(plain);
+  } catch {
+    return plain;
+  }
+}
+
+/** Path segments, URL-decoded, as OPA-Envoy's `parsed_path` (the leading slash gives no segment). */
+export function parsedPath(pathOnly: string): string[] {
+  const segments = pathOnly.split('/');
+  if (segments[0] === '') segments.shift();
+  for (let i = 0; i < segments.length; i++) segments[i] = decode(segments[i]!, false);
+  return segments;
+}
+
+/** Query parameters as name -> list of values (form decoding, as URLSearchParams). */
+export function parsedQuery(query: string): Record<string, string[]> {
+  const result: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  if (query === '') return result;
+  for (const pair of query.split('&')) {
+    if (pair === '') continue;
+    const eq = pair.indexOf('=');
+    const name = decode(eq === -1 ? pair : pair.slice(0, eq), true);
+    const value = eq === -1 ? '' : decode(pair.slice(eq + 1), true);
+    (result[name] ??= []).push(value);
+  }
+  return result;
+}
+
+export interface AssetRef {
+  readonly name: string;
+  readonly labels: Labels;
+}
+
+function headerObject(exchange: FilterExchange): Record<string, string> {
+  const headers: Record<string, string> = Object.create(null) as Record<string, string>;
+  const flat = exchange.requestHeaders;
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]!;
+    const previous = headers[name];
+    headers[name] = previous === undefined ? flat[i + 1]! : `${previous}, ${flat[i + 1]!}`;
+  }
+  headers[':authority'] = exchange.authority;
+  headers[':method'] = exchange.method;
+  headers[':path'] = exchange.path;
+  headers[':scheme'] = exchange.scheme;
+  return headers;
+}
+
+function headerValue(flat: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
+  return undefined;
+}
+
+/**
+ * The input for one request. `headers`, `parsed_path` and `parsed_query` are getters computed on
+ * first read (the engine reads input members lazily), so a policy that never looks at them does
+ * not pay for them.
+ */
+export function buildInput(exchange: FilterExchange, context: InputContext, asset: AssetRef | undefined): Record<string, unknown> {
+  const path = exchange.path;
+  const queryAt = path.indexOf('?');
+  const pathOnly = queryAt === -1 ? path : path.slice(0, queryAt);
+  const flat = exchange.requestHeaders;
+  const length = headerValue(flat, 'content-length');
+  const size = length !== undefined ? Number(length) : headerValue(flat, 'transfer-encoding') !== undefined ? -1 : 0;
+  const grpc = grpcMethod(headerValue(flat, 'content-type'), pathOnly);
+  const endUser = exchange.endUser;
+  let headers: Record<string, string> | undefined;
+  let segments: string[] | undefined;
+  let query: Record<string, string[]> | undefined;
+  return {
+    attributes: {
+      source: {
+        address: { socketAddress: { address: exchange.sourceAddress, portValue: exchange.sourcePort } },
+        principal: exchange.sourcePrincipal ?? '',
+      },
+      destination: { principal: context.destinationPrincipal ?? '' },
+      request: {
+        http: {
+          id: exchange.requestId,
+          method: exchange.method,
+          path,
+          host: exchange.authority,
+          scheme: exchange.scheme,
+          protocol: exchange.protocol,
+          get headers() {
+            return (headers ??= headerObject(exchange));
+          },
+          size,
+        },
+      },
+    },
+    get parsed_path() {
+      return (segments ??= parsedPath(pathOnly));
+    },
+    get parsed_query() {
+      return (query ??= parsedQuery(queryAt === -1 ? '' : path.slice(queryAt + 1)));
+    },
+    version,
+    weft: {
+      asset: asset === undefined ? null : { name: asset.name, labels: asset.labels },
+      workload: context.workload,
+      grpc: grpc ?? null,
+      jwt: endUser === undefined ? null : { issuer: endUser.issuer, claims: endUser.claims },
+    },
+  };
+}

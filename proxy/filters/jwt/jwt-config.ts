@@ -1,0 +1,59 @@
+// The jwt filter's config: RequestAuthentication's jwtRules, with the JWKS cache settings.
+export interface JwtRuleConfig {
+  readonly issuer: string;
+  readonly audiences?: readonly string[];
+  readonly jwksUri?: string;
+  readonly jwks?: { readonly keys: readonly Readonly<Record<string, unknown>>[] };
+  /** Default: `Authorization: Bearer <token>`. */
+  readonly fromHeaders?: readonly { readonly name: string; readonly prefix?: string }[];
+  readonly fromCookies?: readonly string[];
+  readonly forwardOriginalToken: boolean;
+  readonly clockSkewSeconds: number;
+}
+
+export interface JwtConfig {
+  readonly rules: readonly JwtRuleConfig[];
+  /** Least time between two JWKS fetches (an unknown `kid` refreshes, but not faster than this). */
+  readonly minRefreshIntervalMs: number;
+  readonly cacheMaxAgeMs: number;
+  readonly fetchTimeoutMs: number;
+}
+
+export const jwtConfigSchema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['rules'],
+  properties: {
+    minRefreshIntervalMs: { type: 'integer', minimum: 0, default: 30000 },
+    cacheMaxAgeMs: { type: 'integer', minimum: 1, default: 600000 },
+    fetchTimeoutMs: { type: 'integer', minimum: 1, default: 5000 },
+    rules: {
+      type: 'array',
+      minItems: 1,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['issuer'],
+        oneOf: [{ required: ['jwksUri'] }, { required: ['jwks'] }],
+        properties: {
+          issuer: { type: 'string', minLength: 1 },
+          audiences: { type: 'array', items: { type: 'string', minLength: 1 } },
+          jwksUri: { type: 'string', pattern: '^https?://' },
+          jwks: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } } },
+          fromHeaders: {
+            type: 'array',
+            items: {
+              type: 'object',
+              additionalProperties: false,
+              required: ['name'],
+              properties: { name: { type: 'string', minLength: 1 }, prefix: { type: 'string' } },
+            },
+          },
+          fromCookies: { type: 'array', items: { type: 'string', minLength: 1 } },
+          forwardOriginalToken: { type: 'boolean', default: false },
+          clockSkewSeconds: { type: 'integer', minimum: 0, maximum: 3600, default: 60 },
+        },
+      },
+    },
+  },
+} as const;
