@@ -552,7 +552,9 @@ export class Evaluation implements BuiltinContext {
   }
 
   private candidates(group: RuleGroup): readonly Rule[] {
-    return group.index === undefined ? group.rules : candidateRules(group.index, this.indexLookup, []);
+    // Under `with data...`, an alias the index follows may no longer read input: use every rule.
+    if (group.index === undefined || this.overridden !== undefined) return group.rules;
+    return candidateRules(group.index, this.indexLookup, []);
   }
 
   private completeValue(group: RuleGroup): Value | undefined {
