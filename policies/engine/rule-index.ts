@@ -56,6 +56,8 @@ function isIndexable(value: Value): boolean {
 
 function constraintsOf(rule: Rule, dataAlias: DataAlias): Constraint[] {
   const out: Constraint[] = [];
+  // An else branch gives a value exactly when the body fails: such a rule is always a candidate.
+  if (rule.else !== undefined) return out;
   // Variables bound to a part of input by `x := input.a` (or `=`) earlier in the body.
   const locals = new Map<string, InputPath>();
   for (const lit of rule.body) {

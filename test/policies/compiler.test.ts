@@ -71,6 +71,13 @@ describe('Rego compiler', () => {
     expect(p.evaluate('data.t.via_with', { input: { http: { path: '/none' } } }).value).toBe(true);
   });
 
+  it('keeps rules with else branches as candidates whatever the indexed input', () => {
+    const rules = Array.from({ length: 10 }, (_, i) => `level := ${i} if input.role == "r${i}"`).join('\n');
+    const p = compile([{ file: 'a.rego', source: `${head}${rules}\nother := 1 if input.role == "admin" else := 2\nother := 1 if input.role == "root"\nother := 1 if input.role == "x"\nother := 1 if input.role == "y"` }]);
+    expect(p.evaluate('data.t.level', { input: { role: 'r3' } }).value).toBe(3);
+    expect(p.evaluate('data.t.other', { input: { role: 'nobody' } }).value).toBe(2);
+  });
+
   it('indexes partial set rules too', () => {
     const rules = Array.from({ length: 500 }, (_, i) => `deny contains "kind ${i}" if input.kind == "k${i}"`).join('\n');
     const p = compile([{ file: 'deny.rego', source: `${head}${rules}\ndeny contains "any" if input.all` }]);
