@@ -11,7 +11,7 @@ import { loadPolicyFiles } from './loader.js';
 export const usage = `usage: weft policy <tool> [options]
 
 tools:
-  eval [-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] QUERY
+  eval [-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] [--strict-builtin-errors] QUERY
                                                        evaluate a query, print the result as JSON
   test DIR... [-v] [--v0]                              run test_* rules of *_test.rego files
   check DIR... [--v0]                                  parse and compile, listing every error
@@ -42,6 +42,7 @@ async function evalTool(argv: string[]): Promise<number> {
       bundle: { type: 'string', short: 'b' },
       input: { type: 'string', short: 'i' },
       v0: { type: 'boolean' },
+      'strict-builtin-errors': { type: 'boolean' },
     },
     allowPositionals: true,
   });
@@ -60,7 +61,11 @@ async function evalTool(argv: string[]): Promise<number> {
   if (policy === undefined) return 1;
   const input: unknown = values.input === undefined ? undefined : JSON.parse(readFileSync(values.input, 'utf8'));
   try {
-    const result = policy.evaluate(positionals[0]!, { input, strict: true, print: (line) => process.stderr.write(`${line}\n`) });
+    const result = policy.evaluate(positionals[0]!, {
+      input,
+      strict: values['strict-builtin-errors'] === true,
+      print: (line) => process.stderr.write(`${line}\n`),
+    });
     const rows = result.results.map((row) => ({
       expressions: row.expressions.map((value) => ({ value, text: positionals[0] })),
       ...(Object.keys(row.bindings).length > 0 ? { bindings: row.bindings } : {}),
@@ -101,7 +106,7 @@ async function testTool(argv: string[]): Promise<number> {
       let outcome: 'PASS' | 'FAIL' | 'ERROR' = 'FAIL';
       let detail = '';
       try {
-        const result = policy.evaluate(path, { strict: true, print: (line) => (detail += `\n    ${line}`) });
+        const result = policy.evaluate(path, { print: (line) => (detail += `\n    ${line}`) });
         outcome = result.value === true ? 'PASS' : 'FAIL';
       } catch (error) {
         outcome = 'ERROR';
