@@ -820,7 +820,6 @@ class Parser {
         this.expectPunct(']');
         current = appendRef(current, seg);
       } else if (this.isPunct('(') && !this.tok.spaceBefore && callName(current) !== undefined) {
-        const open = this.tok;
         this.pos++;
         this.depth++;
         const args: Term[] = [];
@@ -832,8 +831,7 @@ class Parser {
         }
         this.depth--;
         this.expectPunct(')');
-        current = { type: 'call', name: callName(current)!, args, loc: { ...current.loc, col: current.loc.col } };
-        void open;
+        current = { type: 'call', name: callName(current)!, args, loc: current.loc };
       } else break;
     }
     return current;
