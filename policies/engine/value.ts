@@ -208,6 +208,27 @@ export function isSet(value: Value | undefined): value is RegoSet {
   return value instanceof RegoSet;
 }
 
+/**
+ * The number a decimal literal denotes (`12`, `-1.5`, `1e30`): integers stay exact, as bigint
+ * beyond the safe range, also when written with a fraction or an exponent.
+ */
+export function numberFromText(text: string): RegoNumber {
+  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
+  const asNumber = Number(text);
+  if (match === null || Number.isSafeInteger(asNumber)) return asNumber;
+  const [, sign, whole, fraction = '', exponent = '0'] = match;
+  const digits = (whole! + fraction).replace(/^0+(?=\d)/, '');
+  const shift = Number(exponent) - fraction.length;
+  if (shift < 0) {
+    // Only an integer when the dropped digits are zeros.
+    if (!/^0*$/.test(digits.slice(digits.length + shift))) return asNumber;
+    const kept = digits.slice(0, digits.length + shift) || '0';
+    return normalizeNumber(BigInt(sign + kept));
+  }
+  if (shift > 400) return asNumber;
+  return normalizeNumber(BigInt(sign + digits) * 10n ** BigInt(shift));
+}
+
 /** A bigint inside the safe integer range becomes a number; anything else is kept. */
 export function normalizeNumber(value: RegoNumber): RegoNumber {
   if (typeof value === 'bigint' && value >= -MAX_SAFE && value <= MAX_SAFE) return Number(value);
