@@ -209,24 +209,18 @@ export function isSet(value: Value | undefined): value is RegoSet {
 }
 
 /**
- * The number a decimal literal denotes (`12`, `-1.5`, `1e30`): integers stay exact, as bigint
- * beyond the safe range, also when written with a fraction or an exponent.
+ * The number a decimal literal denotes (`12`, `-1.5`, `1e30`): integers written as digits with an
+ * optional positive exponent stay exact, as bigint beyond the safe range; a literal with a fraction
+ * or a negative exponent is a floating-point number.
  */
 export function numberFromText(text: string): RegoNumber {
-  const match = /^(-?)(\d+)(?:\.(\d+))?(?:[eE]([+-]?\d+))?$/.exec(text);
   const asNumber = Number(text);
-  if (match === null || Number.isSafeInteger(asNumber)) return asNumber;
-  const [, sign, whole, fraction = '', exponent = '0'] = match;
-  const digits = (whole! + fraction).replace(/^0+(?=\d)/, '');
-  const shift = Number(exponent) - fraction.length;
-  if (shift < 0) {
-    // Only an integer when the dropped digits are zeros.
-    if (!/^0*$/.test(digits.slice(digits.length + shift))) return asNumber;
-    const kept = digits.slice(0, digits.length + shift) || '0';
-    return normalizeNumber(BigInt(sign + kept));
-  }
+  if (Number.isSafeInteger(asNumber)) return asNumber;
+  const match = /^(-?\d+)(?:[eE]\+?(\d+))?$/.exec(text);
+  if (match === null) return asNumber;
+  const shift = Number(match[2] ?? '0');
   if (shift > 400) return asNumber;
-  return normalizeNumber(BigInt(sign + digits) * 10n ** BigInt(shift));
+  return normalizeNumber(BigInt(match[1]!) * 10n ** BigInt(shift));
 }
 
 /** A bigint inside the safe integer range becomes a number; anything else is kept. */
