@@ -17,6 +17,14 @@ tools:
   check DIR... [--v0]                                  parse and compile, listing every error
   conformance [DIR]                                    run conformance case files (default: ../shared/conformance/rego/cases)`;
 
+/** JSON.stringify replacer printing object keys sorted, as `opa eval` does. */
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value).sort()) out[key] = (value as Record<string, unknown>)[key];
+  return out;
+}
+
 function usageError(message: string): Error {
   return Object.assign(new Error(`${message}\n\n${usage}`), { exitCode: 2 });
 }
@@ -70,7 +78,7 @@ async function evalTool(argv: string[]): Promise<number> {
       expressions: row.expressions.map((value) => ({ value, text: positionals[0] })),
       ...(Object.keys(row.bindings).length > 0 ? { bindings: row.bindings } : {}),
     }));
-    process.stdout.write(`${JSON.stringify(rows.length > 0 ? { result: rows } : {}, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows.length > 0 ? { result: rows } : {}, sortedKeys, 2)}\n`);
     return 0;
   } catch (error) {
     if (error instanceof RegoError || error instanceof RegoErrors) {
