@@ -11,11 +11,19 @@ import { loadPolicyFiles } from './loader.js';
 export const usage = `usage: weft policy <tool> [options]
 
 tools:
-  eval [-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] QUERY
+  eval [-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] [--strict-builtin-errors] QUERY
                                                        evaluate a query, print the result as JSON
   test DIR... [-v] [--v0]                              run test_* rules of *_test.rego files
   check DIR... [--v0]                                  parse and compile, listing every error
   conformance [DIR]                                    run conformance case files (default: ../shared/conformance/rego/cases)`;
+
+/** JSON.stringify replacer printing object keys sorted, as `opa eval` does. */
+function sortedKeys(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const out: Record<string, unknown> = Object.create(null);
+  for (const key of Object.keys(value).sort()) out[key] = (value as Record<string, unknown>)[key];
+  return out;
+}
 
 function usageError(message: string): Error {
   return Object.assign(new Error(`${message}\n\n${usage}`), { exitCode: 2 });
@@ -42,6 +50,7 @@ async function evalTool(argv: string[]): Promise<number> {
       bundle: { type: 'string', short: 'b' },
       input: { type: 'string', short: 'i' },
       v0: { type: 'boolean' },
+      'strict-builtin-errors': { type: 'boolean' },
     },
     allowPositionals: true,
   });
@@ -60,12 +69,16 @@ async function evalTool(argv: string[]): Promise<number> {
   if (policy === undefined) return 1;
   const input: unknown = values.input === undefined ? undefined : JSON.parse(readFileSync(values.input, 'utf8'));
   try {
-    const result = policy.evaluate(positionals[0]!, { input, strict: true, print: (line) => process.stderr.write(`${line}\n`) });
+    const result = policy.evaluate(positionals[0]!, {
+      input,
+      strict: values['strict-builtin-errors'] === true,
+      print: (line) => process.stderr.write(`${line}\n`),
+    });
     const rows = result.results.map((row) => ({
       expressions: row.expressions.map((value) => ({ value, text: positionals[0] })),
       ...(Object.keys(row.bindings).length > 0 ? { bindings: row.bindings } : {}),
     }));
-    process.stdout.write(`${JSON.stringify(rows.length > 0 ? { result: rows } : {}, null, 2)}\n`);
+    process.stdout.write(`${JSON.stringify(rows.length > 0 ? { result: rows } : {}, sortedKeys, 2)}\n`);
     return 0;
   } catch (error) {
     if (error instanceof RegoError || error instanceof RegoErrors) {
@@ -101,7 +114,7 @@ async function testTool(argv: string[]): Promise<number> {
       let outcome: 'PASS' | 'FAIL' | 'ERROR' = 'FAIL';
       let detail = '';
       try {
-        const result = policy.evaluate(path, { strict: true, print: (line) => (detail += `\n    ${line}`) });
+        const result = policy.evaluate(path, { print: (line) => (detail += `\n    ${line}`) });
         outcome = result.value === true ? 'PASS' : 'FAIL';
       } catch (error) {
         outcome = 'ERROR';

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { compile, type PolicySet, type ValueRow } from './index.js';
-import { canonicalText, equals, fromJSON, makeObject, makeSet, compare, isArray, makeArray, type Value } from './engine/value.js';
+import { canonicalText, equals, fromJSON, makeObject, makeSet, compare, isArray, makeArray, numberFromText, type Value } from './engine/value.js';
 
 export interface CaseFailure {
   readonly file: string;
@@ -73,6 +73,8 @@ function caseFiles(dir: string): string[] {
 function decode(data: unknown, typedKeys = false): Value | undefined {
   if (data === UNDEFINED_MARK) return undefined;
   if (typeof data === 'bigint') return fromJSON(data);
+  // A YAML float such as 1e+30 stands for the exact decimal it is written as, as in OPA.
+  if (typeof data === 'number' && Number.isInteger(data) && !Number.isSafeInteger(data)) return numberFromText(String(data));
   if (data === null || typeof data !== 'object') return fromJSON(data);
   if (Array.isArray(data)) return makeArray(data.map((d) => decode(d, typedKeys) ?? null));
   const map = data as Map<unknown, unknown>;

@@ -1,10 +1,10 @@
 // The compiler: groups rules into documents, has the resolver resolve names and order body
 // literals (./resolver.ts), detects recursion, shares constant terms and builds rule indexes.
-import { documentPath, ruleRest, setRuleRest, type Module, type Query, type Rule } from './ast.js';
+import { documentPath, ruleRest, setRuleRest, type Module, type Query, type RootRef, type Rule } from './ast.js';
 import type { BuiltinRegistry } from './builtins/registry.js';
 import { ErrorCollector } from './errors.js';
 import { Resolver } from './resolver.js';
-import { buildRuleIndex, type RuleIndex } from './rule-index.js';
+import { buildRuleIndex, type InputPath, type RuleIndex } from './rule-index.js';
 import { TermInterner } from './term-sharing.js';
 import { equals, type Value } from './value.js';
 
@@ -123,13 +123,32 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
     }
   }
 
-  // 5. Constants and indexes.
+  // 5. Constants and indexes. A document defined by one body-less rule `x := input.a.b` (no
+  // default) is an alias of that input path: rules comparing `x.c` with constants index on it.
+  const dataAlias = (path: readonly string[]): InputPath | undefined => {
+    let node: DocNode | undefined = root;
+    let i = 0;
+    for (; i < path.length && node !== undefined && node.group === undefined; i++) node = node.children.get(path[i]!);
+    const group = node?.group;
+    if (group === undefined || group.kind !== 'complete' || group.defaultRule !== undefined || group.rules.length !== 1) return undefined;
+    const rule = group.rules[0]!;
+    const body = rule.body[0];
+    if (rule.else !== undefined || rule.body.length !== 1 || body?.type !== 'expr' || body.term.type !== 'scalar' || body.term.value !== true) return undefined;
+    const value = rule.value;
+    if (value.type !== 'ref' || (value as RootRef).root !== 'input') return undefined;
+    const base: string[] = [];
+    for (const seg of value.path) {
+      if (seg.type !== 'scalar' || typeof seg.value !== 'string') return undefined;
+      base.push(seg.value);
+    }
+    return [...base, ...path.slice(i)];
+  };
   for (const group of groups) {
     if (group.kind === 'set' || group.kind === 'object') {
       group.keyedLookups = group.rules.every((rule) => (ruleRest(rule)[0] ?? rule.value).type === 'var');
     }
     if (group.kind === 'complete') group.constant = constantValue(group.rules);
-    if (group.rules.length >= 4) group.index = buildRuleIndex(group.rules);
+    if (group.rules.length >= 4) group.index = buildRuleIndex(group.rules, dataAlias);
   }
   return { root, functions, groups, modules };
 }

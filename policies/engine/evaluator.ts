@@ -552,7 +552,9 @@ export class Evaluation implements BuiltinContext {
   }
 
   private candidates(group: RuleGroup): readonly Rule[] {
-    return group.index === undefined ? group.rules : candidateRules(group.index, this.indexLookup, []);
+    // Under `with data...`, an alias the index follows may no longer read input: use every rule.
+    if (group.index === undefined || this.overridden !== undefined) return group.rules;
+    return candidateRules(group.index, this.indexLookup, []);
   }
 
   private completeValue(group: RuleGroup): Value | undefined {
@@ -573,10 +575,7 @@ export class Evaluation implements BuiltinContext {
     }
     if (result === undefined && group.defaultRule !== undefined) {
       resultRule = group.defaultRule;
-      this.evalTerm(group.defaultRule.value, new Array(group.defaultRule.slots), (v) => {
-        result = v;
-        return true;
-      });
+      result = this.defaultValue(group.defaultRule);
     }
     if (resultRule !== undefined) this.decisions?.set(group, resultRule);
     return result;
@@ -641,27 +640,27 @@ export class Evaluation implements BuiltinContext {
 
   private callFunction(group: RuleGroup, args: readonly Value[], loc: Location): Value | undefined {
     let result: Value | undefined;
-    const constant = group.constant !== undefined;
-    for (const rule of this.candidatesForFunction(group)) {
+    for (const rule of this.candidates(group)) {
       this.evalChain(rule, args, (value) => {
         if (result === undefined) result = value;
         else if (!equals(result, value)) {
           throw this.error('eval_conflict_error', 'functions must not produce multiple outputs for same inputs', loc);
         }
-        return constant;
+        return false;
       });
     }
-    if (result === undefined && group.defaultRule !== undefined) {
-      this.evalTerm(group.defaultRule.value, new Array(group.defaultRule.slots), (v) => {
-        result = v;
-        return true;
-      });
-    }
+    if (result === undefined && group.defaultRule !== undefined) result = this.defaultValue(group.defaultRule);
     return result;
   }
 
-  private candidatesForFunction(group: RuleGroup): readonly Rule[] {
-    return this.candidates(group);
+  /** The value of a `default` rule (a constant term, possibly a comprehension). */
+  private defaultValue(rule: Rule): Value | undefined {
+    let value: Value | undefined;
+    this.evalTerm(rule.value, new Array(rule.slots), (v) => {
+      value = v;
+      return true;
+    });
+    return value;
   }
 
   // ---- calls

@@ -16,7 +16,7 @@ import type {
 } from './ast.js';
 import { RegoError, type Location } from './errors.js';
 import { tokenize, type Token } from './lexer.js';
-import { normalizeNumber, type Value } from './value.js';
+import { normalizeNumber, numberFromText, type Value } from './value.js';
 
 const FUTURE_KEYWORDS = ['in', 'every', 'contains', 'if'] as const;
 
@@ -47,14 +47,6 @@ export function parseQuery(source: string, options: ParseOptions = {}): Query {
   return new Parser(source, 'query', options.regoVersion ?? 1).query();
 }
 
-/** A number literal: integers beyond 2^53 stay exact as bigint. */
-export function parseNumber(text: string): Value {
-  if (/^-?\d+$/.test(text)) {
-    const n = Number(text);
-    return Number.isSafeInteger(n) ? n : normalizeNumber(BigInt(text));
-  }
-  return Number(text);
-}
 
 class Parser {
   private readonly tokens: Token[];
@@ -603,7 +595,7 @@ class Parser {
     switch (token.kind) {
       case 'number':
         this.pos++;
-        term = { type: 'scalar', value: parseNumber(token.text), loc };
+        term = { type: 'scalar', value: numberFromText(token.text), loc };
         break;
       case 'string':
         this.pos++;
@@ -659,7 +651,7 @@ class Parser {
         const next = this.peek();
         if (next.kind === 'number' && !next.spaceBefore) {
           this.pos += 2;
-          return { type: 'scalar', value: negate(parseNumber(next.text)), loc };
+          return { type: 'scalar', value: negate(numberFromText(next.text)), loc };
         }
         break;
       }
@@ -820,7 +812,6 @@ class Parser {
         this.expectPunct(']');
         current = appendRef(current, seg);
       } else if (this.isPunct('(') && !this.tok.spaceBefore && callName(current) !== undefined) {
-        const open = this.tok;
         this.pos++;
         this.depth++;
         const args: Term[] = [];
@@ -832,8 +823,7 @@ class Parser {
         }
         this.depth--;
         this.expectPunct(')');
-        current = { type: 'call', name: callName(current)!, args, loc: { ...current.loc, col: current.loc.col } };
-        void open;
+        current = { type: 'call', name: callName(current)!, args, loc: current.loc };
       } else break;
     }
     return current;

@@ -24,38 +24,65 @@ export interface RuleIndex {
   readonly rest: RuleIndex | readonly Rule[];
 }
 
-function inputPath(term: Term): InputPath | undefined {
-  if (term.type !== 'ref' || (term as RootRef).root !== 'input') return undefined;
+/** Finds the input path a `data` document stands for, when it is a plain alias of input. */
+export type DataAlias = (path: readonly string[]) => InputPath | undefined;
+
+function scalarPath(terms: readonly Term[]): string[] | undefined {
   const path: string[] = [];
-  for (const seg of term.path) {
+  for (const seg of terms) {
     if (seg.type !== 'scalar' || typeof seg.value !== 'string') return undefined;
     path.push(seg.value);
   }
   return path;
 }
 
+/** The input path a term reads: `input.a.b`, a local alias of input (`x := input.a`), or a data alias. */
+function inputPath(term: Term, locals: ReadonlyMap<string, InputPath>, dataAlias: DataAlias): InputPath | undefined {
+  if (term.type === 'var') return locals.get(term.name);
+  if (term.type !== 'ref') return undefined;
+  const rest = scalarPath(term.path);
+  if (rest === undefined) return undefined;
+  const root = (term as RootRef).root;
+  if (root === 'input') return rest;
+  if (root === 'data') return dataAlias(rest);
+  if (term.head.type !== 'var') return undefined;
+  const base = locals.get(term.head.name);
+  return base === undefined ? undefined : [...base, ...rest];
+}
+
 function isIndexable(value: Value): boolean {
   return typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean';
 }
 
-function constraintsOf(rule: Rule): Constraint[] {
+function constraintsOf(rule: Rule, dataAlias: DataAlias): Constraint[] {
   const out: Constraint[] = [];
+  // An else branch gives a value exactly when the body fails: such a rule is always a candidate.
+  if (rule.else !== undefined) return out;
+  // Variables bound to a part of input by `x := input.a` (or `=`) earlier in the body.
+  const locals = new Map<string, InputPath>();
   for (const lit of rule.body) {
     if (lit.type !== 'expr' || lit.negated || lit.with.length > 0 || lit.term.type !== 'call') continue;
     const { name, args } = lit.term;
+    if ((name === 'assign' || name === 'eq') && args.length === 2 && args[0]!.type === 'var') {
+      const path = inputPath(args[1]!, locals, dataAlias);
+      if (path !== undefined && !locals.has(args[0]!.name)) {
+        locals.set(args[0]!.name, path);
+        continue;
+      }
+    }
     if ((name === 'equal' || name === 'eq') && args.length === 2) {
       for (const [a, b] of [
         [args[0]!, args[1]!],
         [args[1]!, args[0]!],
       ] as const) {
-        const path = inputPath(a);
+        const path = inputPath(a, locals, dataAlias);
         if (path && b.type === 'scalar' && isIndexable(b.value)) {
           out.push({ path, key: path.join('\u0000'), kind: 'eq', value: b.value, literal: lit });
           break;
         }
       }
     } else if (name === 'startswith' && args.length === 2) {
-      const path = inputPath(args[0]!);
+      const path = inputPath(args[0]!, locals, dataAlias);
       const prefix = args[1]!;
       if (path && prefix.type === 'scalar' && typeof prefix.value === 'string') {
         out.push({ path, key: path.join('\u0000'), kind: 'prefix', value: prefix.value, literal: lit });
@@ -66,8 +93,8 @@ function constraintsOf(rule: Rule): Constraint[] {
 }
 
 /** An index over `rules`, or undefined when no input ref discriminates enough of them. */
-export function buildRuleIndex(rules: readonly Rule[]): RuleIndex | undefined {
-  const constraints = new Map(rules.map((rule) => [rule, constraintsOf(rule)]));
+export function buildRuleIndex(rules: readonly Rule[], dataAlias: DataAlias = () => undefined): RuleIndex | undefined {
+  const constraints = new Map(rules.map((rule) => [rule, constraintsOf(rule, dataAlias)]));
   return build(rules, constraints);
 }
 

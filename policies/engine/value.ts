@@ -208,6 +208,21 @@ export function isSet(value: Value | undefined): value is RegoSet {
   return value instanceof RegoSet;
 }
 
+/**
+ * The number a decimal literal denotes (`12`, `-1.5`, `1e30`): integers written as digits with an
+ * optional positive exponent stay exact, as bigint beyond the safe range; a literal with a fraction
+ * or a negative exponent is a floating-point number.
+ */
+export function numberFromText(text: string): RegoNumber {
+  const asNumber = Number(text);
+  if (Number.isSafeInteger(asNumber)) return asNumber;
+  const match = /^(-?\d+)(?:[eE]\+?(\d+))?$/.exec(text);
+  if (match === null) return asNumber;
+  const shift = Number(match[2] ?? '0');
+  if (shift > 400) return asNumber;
+  return normalizeNumber(BigInt(match[1]!) * 10n ** BigInt(shift));
+}
+
 /** A bigint inside the safe integer range becomes a number; anything else is kept. */
 export function normalizeNumber(value: RegoNumber): RegoNumber {
   if (typeof value === 'bigint' && value >= -MAX_SAFE && value <= MAX_SAFE) return Number(value);

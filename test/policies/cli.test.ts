@@ -33,6 +33,14 @@ describe('weft policy', () => {
     expect(JSON.parse(result.stdout).result[0].expressions[0].value).toBe(true);
   });
 
+  it('eval makes builtin errors undefined unless --strict-builtin-errors, as opa eval', async () => {
+    const dir = workspace({ 'div.rego': 'package d\nimport rego.v1\nx := 1 / 0\n' });
+    expect(JSON.parse((await runWeft(['policy', 'eval', '-d', dir, 'data.d.x'])).stdout)).toEqual({});
+    const strict = await runWeft(['policy', 'eval', '--strict-builtin-errors', '-d', dir, 'data.d.x']);
+    expect(strict.code).toBe(1);
+    expect(strict.stdout).toContain('eval_builtin_error: div: divide by zero');
+  });
+
   it('eval reads v0 modules with --v0', async () => {
     const dir = workspace({ 'old.rego': 'package old\nallow { input.x == 1 }\n' });
     const v1 = await runWeft(['policy', 'eval', '-d', dir, 'data.old.allow']);

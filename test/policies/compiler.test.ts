@@ -59,6 +59,25 @@ describe('Rego compiler', () => {
     expect(compileError(head + 'p if { x == 1; x := 1 }').message).toContain('referenced above');
   });
 
+  it('indexes through aliases of input: package-level and body-local', () => {
+    const rules = Array.from({ length: 300 }, (_, i) =>
+      i % 2 === 0 ? `allow if http.path == "/p${i}"` : `allow if { h := input.http; h.path == "/p${i}" }`,
+    ).join('\n');
+    const p = compile([{ file: 'a.rego', source: `${head}default allow := false\nhttp := input.http\n${rules}\nvia_with if allow with data.t.http as {"path": "/p4"}` }]);
+    expect(p.evaluate('data.t.allow', { input: { http: { path: '/p7' } }, maxSteps: 50 }).value).toBe(true);
+    expect(p.evaluate('data.t.allow', { input: { http: { path: '/p8' } }, maxSteps: 50 }).value).toBe(true);
+    expect(p.evaluate('data.t.allow', { input: { http: { path: '/none' } }, maxSteps: 50 }).value).toBe(false);
+    // Replacing the alias document with `with` still decides by the replacement.
+    expect(p.evaluate('data.t.via_with', { input: { http: { path: '/none' } } }).value).toBe(true);
+  });
+
+  it('keeps rules with else branches as candidates whatever the indexed input', () => {
+    const rules = Array.from({ length: 10 }, (_, i) => `level := ${i} if input.role == "r${i}"`).join('\n');
+    const p = compile([{ file: 'a.rego', source: `${head}${rules}\nother := 1 if input.role == "admin" else := 2\nother := 1 if input.role == "root"\nother := 1 if input.role == "x"\nother := 1 if input.role == "y"` }]);
+    expect(p.evaluate('data.t.level', { input: { role: 'r3' } }).value).toBe(3);
+    expect(p.evaluate('data.t.other', { input: { role: 'nobody' } }).value).toBe(2);
+  });
+
   it('indexes partial set rules too', () => {
     const rules = Array.from({ length: 500 }, (_, i) => `deny contains "kind ${i}" if input.kind == "k${i}"`).join('\n');
     const p = compile([{ file: 'deny.rego', source: `${head}${rules}\ndeny contains "any" if input.all` }]);

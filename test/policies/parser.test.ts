@@ -32,6 +32,12 @@ describe('Rego parser', () => {
     expect(call?.type === 'call' && call.args[1]!.type === 'scalar' ? call.args[1]!.value : undefined).toBe(123456789012345678901234567890n);
   });
 
+  it('reads integer literals with positive exponents exactly, fractions and negative exponents as floats', () => {
+    const values = parseQuery('x := [1e30, 1.5, 2.50e1, -12e-1, 1e2, 100000000000000000e-1]').body[0]!;
+    const array = values.type === 'expr' && values.term.type === 'call' ? values.term.args[1]! : undefined;
+    expect(array?.type === 'array' ? array.items.map((t) => (t.type === 'scalar' ? t.value : undefined)) : []).toEqual([10n ** 30n, 1.5, 25, -1.2, 100, 1e16]);
+  });
+
   it('reads v0 partial sets and keeps v1 keywords off in v0 modules without imports', () => {
     const v0 = parseModule('package p\nq[x] { x := 1 }\nin := 3', 'p.rego', { regoVersion: 0 });
     expect(v0.rules[0]!.kind).toBe('multi');
