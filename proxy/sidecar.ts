@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config/types.js';
 import { AdminListener } from './listeners/admin-listener.js';
 import { HttpListener } from './listeners/http-listener.js';
-import { buildSnapshot, SnapshotHolder } from './runtime/snapshot.js';
+import { buildSnapshot, SnapshotHolder, type SnapshotDeps } from './runtime/snapshot.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { SidecarMetrics } from './telemetry/metrics.js';
 import { certificateReport, registerCertificateExpiry } from './tls/certificate-report.js';
@@ -35,13 +35,15 @@ export class Sidecar {
     private readonly outbound: HttpListener | undefined,
     private readonly admin: AdminListener,
     readonly addresses: SidecarAddresses,
+    private readonly deps: SnapshotDeps,
   ) {}
 
   static async start(config: SidecarConfig, options: SidecarOptions = {}): Promise<Sidecar> {
     const security = options.security ?? plaintext;
     const metrics = new SidecarMetrics();
     const accessLog = new AccessLog(config.accessLog.mode, config.accessLog.sampleRate, options.accessLogOut);
-    const holder = new SnapshotHolder(buildSnapshot(config, { metrics, accessLog, security }));
+    const deps: SnapshotDeps = { metrics, accessLog, security };
+    const holder = new SnapshotHolder(buildSnapshot(config, deps));
     const listener = (direction: 'inbound' | 'outbound') => {
       const at = config[direction];
       if (at === undefined) return undefined;
@@ -60,7 +62,7 @@ export class Sidecar {
         admin: adminAddress,
         inbound: inboundAddress,
         outbound: outboundAddress,
-      });
+      }, deps);
       sidecar.ready = true;
       return sidecar;
     } catch (error) {
@@ -68,6 +70,15 @@ export class Sidecar {
       await Promise.all(holder.current.clusters.map((c) => c.destroy()));
       throw error;
     }
+  }
+
+  /**
+   * Runs new requests on `config` (routes, clusters, filters, the app port); requests in flight
+   * finish on the snapshot they started with. Listener addresses, limits and TLS stay those the
+   * sidecar started with.
+   */
+  reconfigure(config: SidecarConfig): void {
+    this.holder.replace(buildSnapshot(config, this.deps));
   }
 
   /** Stops accepting, lets requests in flight finish up to the configured deadline, then closes. */
