@@ -223,17 +223,25 @@ export async function run(argv: string[]): Promise<number> {
   await Promise.all(processes.slice(1).map((p) => p.start()));
 
   const names = Object.keys(manifest.workloads);
+  // Ready: every sidecar ACKed what it was sent, serves with a certificate, and its app accepts;
+  // and the ACKed versions held still across two polls, so endpoints announced by the last
+  // sidecars to connect have reached their callers (pushes are debounced up to 200 ms).
+  let previous = '';
   const readyNow = async (): Promise<true | undefined> => {
     const states = await sidecarStates(cpAdmin);
+    const versions: string[] = [];
     for (const name of names) {
       const ns = manifest.workloads[name]!.namespace;
-      const acked = states.some((s) => s.workload === `${ns}/${name}` && s.ackedVersion !== null && s.ackedVersion === s.sentVersion && s.lastNack === null);
+      const state = states.find((s) => s.workload === `${ns}/${name}` && s.ackedVersion !== null && s.ackedVersion === s.sentVersion && s.lastNack === null);
       const p = ports.workloads.get(name)!;
-      if (!acked || !(await sidecarServing(`http://127.0.0.1:${p.admin}`)) || !(await accepts(p.app))) return undefined;
+      if (state === undefined || !(await sidecarServing(`http://127.0.0.1:${p.admin}`)) || !(await accepts(p.app))) return undefined;
+      versions.push(state.ackedVersion!);
     }
-    return true;
+    const settled = versions.join(',') === previous;
+    previous = versions.join(',');
+    return settled ? true : undefined;
   };
-  if ((await until(readyNow, () => stopping, 150)) === undefined) return done;
+  if ((await until(readyNow, () => stopping, 250)) === undefined) return done;
   ready = true;
   const upRecord: UpRecord = record;
   await writeUpRecord(upFile, upRecord);
