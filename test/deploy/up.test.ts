@@ -45,7 +45,7 @@ describe('weft up (demo mesh)', () => {
   let record: UpRecord;
 
   beforeAll(async () => {
-    up = await startUp([await copyOfDemo()]);
+    up = await startUp([await copyOfDemo(), '--traffic']);
     await up.waitFor('weft: mesh ready', 90_000);
     record = await up.record();
   }, 120_000);
@@ -150,6 +150,10 @@ describe('weft up (demo mesh)', () => {
     await up.waitFor(/weft up: orders restarted \(pid \d+\)/, 10_000, mark);
     const again = await eventually(() => viaProxy(record.workloads.web!.outbound, 'http://orders/orders'), (r) => (r as { status?: number }).status === 200);
     expect(again.status).toBe(200);
+  });
+
+  it('sends the manifest\'s traffic with --traffic and summarises it', async () => {
+    await up.waitFor(/weft up: traffic in the last 10 s: http:\/\/orders\/orders 200 x\d+/, 20_000);
   });
 
   it('stops every process on SIGTERM and leaves none behind', async () => {
