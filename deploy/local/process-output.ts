@@ -15,8 +15,8 @@ export interface OutputOptions {
   readonly console?: NodeJS.WritableStream;
 }
 
-/** A refused change is reported by the control plane on a line with this text, then indented lines. */
-const REFUSAL = /change refused whole/;
+/** A refused change (or a directory that does not validate at start) is reported by the control plane on a line like this, then indented lines. */
+const REFUSAL = /change refused whole|do not validate; nothing was started/;
 
 export class ProcessOutput {
   readonly #files = new Map<string, WriteStream>();

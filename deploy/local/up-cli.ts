@@ -7,7 +7,6 @@ import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { BootstrapTokens } from '../../control-plane/ca/index.js';
 import { expandCommand, loadManifest, MANIFEST_FILE, type Manifest } from './manifest.js';
 import { accepts, healthy, sidecarServing, sidecarStates, workloadAccounts } from './mesh-status.js';
 import { assignPorts, type PortWish } from './ports.js';
@@ -175,7 +174,16 @@ export async function run(argv: string[]): Promise<number> {
     ),
     () => !ready,
   );
-  await controlPlane.start();
+  // Apps do not depend on the control plane: they start beside it. (Commands are expanded
+  // before anything starts, so a bad one leaves nothing running.)
+  const apps: SupervisedProcess[] = [];
+  for (const [name, workload] of Object.entries(manifest.workloads)) {
+    const p = ports.workloads.get(name)!;
+    const appEnv = { ...workload.env, PORT: String(p.app), WEFT_OUTBOUND: `http://127.0.0.1:${p.outbound}`, WEFT_WORKLOAD: name, WEFT_HOME };
+    const [command, ...args] = expandCommand(workload.command, { ...process.env, ...appEnv }, `workloads.${name}.command`);
+    apps.push(supervise(new SupervisedProcess({ name, argv: () => [command === 'node' ? process.execPath : command!, ...args], env: appEnv, cwd: dir }, output), () => false));
+  }
+  await Promise.all([controlPlane, ...apps].map((p) => p.start()));
   say(`weft up: control plane on ${cpGrpc} (admin ${cpAdmin}), resources from ${dir}`);
   if ((await until(async () => ((await healthy(cpAdmin)) ? true : undefined), () => stopping)) === undefined) return done;
 
@@ -186,6 +194,8 @@ export async function run(argv: string[]): Promise<number> {
     await stopAll('the manifest does not match the resources', 2);
     return done;
   }
+  // Loaded here, not at the top: node-forge and jose load while the control plane starts.
+  const { BootstrapTokens } = await import('../../control-plane/ca/index.js');
   const tokens = await BootstrapTokens.open(cpState);
   const trustBundle = join(cpState, 'ca', 'root-cert.pem');
   const record: { controlPlane: UpRecord['controlPlane']; trustBundle: string; workloads: Record<string, UpRecord['workloads'][string]> } = {
@@ -198,9 +208,6 @@ export async function run(argv: string[]): Promise<number> {
     const serviceAccount = accounts.get(`${workload.namespace}/${name}`)!;
     const identity = `spiffe://${TRUST_DOMAIN}/ns/${workload.namespace}/sa/${serviceAccount}`;
     record.workloads[name] = { identity, app: `http://127.0.0.1:${p.app}`, inbound: `127.0.0.1:${p.inbound}`, outbound: `http://127.0.0.1:${p.outbound}`, admin: `http://127.0.0.1:${p.admin}` };
-    const appEnv = { ...workload.env, PORT: String(p.app), WEFT_OUTBOUND: `http://127.0.0.1:${p.outbound}`, WEFT_WORKLOAD: name, WEFT_HOME };
-    const [command, ...args] = expandCommand(workload.command, { ...process.env, ...appEnv }, `workloads.${name}.command`);
-    supervise(new SupervisedProcess({ name, argv: () => [command === 'node' ? process.execPath : command!, ...args], env: appEnv, cwd: dir }, output), () => false);
     supervise(
       new SupervisedProcess(
         {
@@ -220,7 +227,7 @@ export async function run(argv: string[]): Promise<number> {
       () => false,
     );
   }
-  await Promise.all(processes.slice(1).map((p) => p.start()));
+  await Promise.all(processes.slice(1 + apps.length).map((p) => p.start()));
 
   const names = Object.keys(manifest.workloads);
   // Ready: every sidecar ACKed what it was sent, serves with a certificate, and its app accepts;
