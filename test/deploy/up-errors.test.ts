@@ -1,6 +1,6 @@
 // `weft up` refusing to start: what the user sees is one clear message and exit code 2, with
 // nothing left running.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, readlink, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +45,19 @@ describe('weft up refuses to start', () => {
     expect(result.stderr).toContain('traffic.0.url: must match pattern');
     expect(result.stderr).toContain('property name must be valid');
     expect(result.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('stops with every problem when the directory does not validate, leaving nothing running', async () => {
+    const dir = await copyOfDemo();
+    await writeFile(join(dir, 'policies', 'principal-allow-list.rego'), 'package weft.authz\n\nallow if input.x ==\n');
+    const result = await runWeft(['up', dir], { cwd: await mkdtemp(join(tmpdir(), 'weft-up-cwd-')) });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(/control-plane +\| +policies\/principal-allow-list\.rego:\d+:\d+: /);
+    expect(result.stdout).toContain('weft up: control-plane exited (exit code 2) before the mesh was ready');
+    expect(result.stdout).toMatch(/weft up: stopped in/);
+    // The apps, started beside the control plane, ran in DIR: none is left there.
+    const cwds = await Promise.all((await readdir('/proc')).filter((e) => /^\d+$/.test(e)).map((e) => readlink(`/proc/${e}/cwd`).catch(() => '')));
+    expect(cwds.filter((cwd) => cwd === dir)).toEqual([]);
   });
 
   it('says where the manifest is missing', async () => {
