@@ -5,7 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load-config.js';
-import { ManagedSidecar } from './managed-sidecar.js';
+import type { ManagedSidecar } from './managed-sidecar.js';
 import { Sidecar } from './sidecar.js';
 import { startMeshSecurity } from './tls/mesh-security.js';
 import type { LocalSidecarSettings } from './xds/sidecar-config-from-snapshot.js';
@@ -104,9 +104,11 @@ async function startFromFile(file: string): Promise<{ sidecar: Sidecar; workload
 
 async function startFromControlPlane(values: Values, controlPlane: string): Promise<{ sidecar: Sidecar; workload: string; stop: () => Promise<void> }> {
   const local = localSettings(values, controlPlane);
+  // Loaded only here: a sidecar run from a file never holds grpc-js and the Rego engine.
+  const { ManagedSidecar: Managed } = await import('./managed-sidecar.js');
   let managed: ManagedSidecar;
   try {
-    managed = await ManagedSidecar.start({ local, stateDir: values['state-dir'] ?? join('.weft', 'sidecars', local.workload) });
+    managed = await Managed.start({ local, stateDir: values['state-dir'] ?? join('.weft', 'sidecars', local.workload) });
   } catch (error) {
     if (typeof (error as { exitCode?: unknown }).exitCode === 'number') throw error;
     throw Object.assign(new Error(`cannot start: ${(error as Error).message}`), { exitCode: 1 });

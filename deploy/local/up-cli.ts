@@ -135,7 +135,7 @@ export async function run(argv: string[]): Promise<number> {
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopping) {
       say(`weft up: ${signal} again, killing everything now`);
-      for (const p of processes) if (p.pid !== undefined) process.kill(-p.pid, 'SIGKILL');
+      for (const p of processes) void p.stop(0);
       return;
     }
     void stopAll(signal, 0);
