@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { SidecarConfig } from './config/types.js';
 import { AdminListener } from './listeners/admin-listener.js';
 import { HttpListener } from './listeners/http-listener.js';
-import { buildSnapshot, SnapshotHolder } from './runtime/snapshot.js';
+import { buildSnapshot, SnapshotHolder, type SnapshotDeps } from './runtime/snapshot.js';
 import { loadFilters } from './filters/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
 import { SidecarMetrics } from './telemetry/metrics.js';
@@ -36,14 +36,16 @@ export class Sidecar {
     private readonly outbound: HttpListener | undefined,
     private readonly admin: AdminListener,
     readonly addresses: SidecarAddresses,
+    private readonly deps: SnapshotDeps,
   ) {}
 
   static async start(config: SidecarConfig, options: SidecarOptions = {}): Promise<Sidecar> {
     const security = options.security ?? plaintext;
     const metrics = new SidecarMetrics();
     const accessLog = new AccessLog(config.accessLog.mode, config.accessLog.sampleRate, options.accessLogOut);
-    await loadFilters([...(config.inbound?.filters ?? []), ...(config.outbound?.filters ?? [])].map((f) => f.name));
-    const holder = new SnapshotHolder(buildSnapshot(config, { metrics, accessLog, security }));
+    await loadFilters(filterNames(config));
+    const deps: SnapshotDeps = { metrics, accessLog, security };
+    const holder = new SnapshotHolder(buildSnapshot(config, deps));
     const listener = (direction: 'inbound' | 'outbound') => {
       const at = config[direction];
       if (at === undefined) return undefined;
@@ -62,7 +64,7 @@ export class Sidecar {
         admin: adminAddress,
         inbound: inboundAddress,
         outbound: outboundAddress,
-      });
+      }, deps);
       sidecar.ready = true;
       return sidecar;
     } catch (error) {
@@ -70,6 +72,16 @@ export class Sidecar {
       await Promise.all(holder.current.clusters.map((c) => c.destroy()));
       throw error;
     }
+  }
+
+  /**
+   * Runs new requests on `config` (routes, clusters, filters, the app port); requests in flight
+   * finish on the snapshot they started with. Listener addresses, limits and TLS stay those the
+   * sidecar started with.
+   */
+  /** Swaps in a new config; the filters it names must already be loaded (`loadFilters`). */
+  reconfigure(config: SidecarConfig): void {
+    this.holder.replace(buildSnapshot(config, this.deps));
   }
 
   /** Stops accepting, lets requests in flight finish up to the configured deadline, then closes. */
@@ -80,4 +92,9 @@ export class Sidecar {
     await Promise.all(this.holder.current.clusters.map((c) => c.destroy()));
     await this.admin.close();
   }
+}
+
+/** Every filter a config names, so their modules are loaded before a snapshot is built. */
+function filterNames(config: SidecarConfig): string[] {
+  return [...(config.inbound?.filters ?? []), ...(config.outbound?.filters ?? [])].map((filter) => filter.name);
 }

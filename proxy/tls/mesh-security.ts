@@ -7,7 +7,7 @@ import type { ConnectionOptions, Server as TlsServer, TLSSocket, TlsOptions } fr
 import { controlPlaneSpiffeId } from '../../control-plane/api/ca-contract.js';
 import { splitPemCertificates } from '../../control-plane/api/pem.js';
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
-import type { ClusterConfig, MtlsMode, SidecarConfig } from '../config/types.js';
+import type { ClusterConfig, IdentityConfig, MtlsMode, SidecarConfig } from '../config/types.js';
 import type { Direction, PeerIdentity, TransportSecurity } from '../transport-security.js';
 import { followIdentity, inboundTlsOptions, outboundTlsOptions } from './mesh-tls.js';
 import { WorkloadIdentity } from './workload-identity.js';
@@ -76,8 +76,18 @@ export async function startMeshSecurity(
   env = process.env,
   log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
 ): Promise<MeshTransportSecurity | undefined> {
-  const settings = config.identity;
-  if (settings === undefined) return undefined;
+  if (config.identity === undefined) return undefined;
+  const identity = await startWorkloadIdentity(config.identity, config, env, log);
+  return new MeshTransportSecurity(identity, config);
+}
+
+/** The identity alone, for a sidecar whose listeners are configured later (by the control plane). */
+export async function startWorkloadIdentity(
+  settings: IdentityConfig,
+  self: { readonly workload: string; readonly namespace: string },
+  env = process.env,
+  log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+): Promise<WorkloadIdentity> {
   let bundle: string[];
   try {
     bundle = splitPemCertificates(await readFile(settings.ca.trustBundleFile, 'utf8'));
@@ -99,7 +109,7 @@ export async function startMeshSecurity(
     throw configError('identity: no bootstrap token (set identity.bootstrapTokenFile or $WEFT_BOOTSTRAP_TOKEN; mint one with `weft token create`)');
   }
   const identity = new WorkloadIdentity({
-    spiffeId: workloadId({ trustDomain: settings.trustDomain, namespace: config.namespace, serviceAccount: settings.serviceAccount ?? config.workload }).uri,
+    spiffeId: workloadId({ trustDomain: settings.trustDomain, namespace: self.namespace, serviceAccount: settings.serviceAccount ?? self.workload }).uri,
     ca: { address: settings.ca.address, serverSpiffeId: settings.ca.serverSpiffeId ?? controlPlaneSpiffeId(settings.trustDomain) },
     trustBundlePems: bundle,
     bootstrapToken: token,
@@ -108,5 +118,5 @@ export async function startMeshSecurity(
   identity.on('renewalFailed', (error, { retryInMs }) => log(`weft proxy: certificate request failed, retrying in ${retryInMs} ms: ${error.message}`));
   identity.on('updated', (snapshot) => log(`weft proxy: certificate ${snapshot.leaf.serialNumber} for ${snapshot.spiffeId} until ${snapshot.notAfter.toISOString()}`));
   await identity.start();
-  return new MeshTransportSecurity(identity, config);
+  return identity;
 }

@@ -1,0 +1,169 @@
+// `weft up` end to end: the built CLI as a child process, a fresh state directory, a copy of the
+// demo directory; everything checked through the real processes it starts.
+import { readFile, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import parsePrometheusTextFormat from 'parse-prometheus-text-format';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { callInventory, inventoryClient } from '../../deploy/local/apps/inventory-contract.js';
+import { alive, childPids, copyOfDemo, startUp, type RunningUp, type UpRecord } from './up-fixture.js';
+
+/** A request through an outbound listener in absolute form, as `curl -x` sends it. */
+function viaProxy(outbound: string, url: string): Promise<{ status: number; body: string }> {
+  const proxy = new URL(outbound);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: proxy.hostname, port: proxy.port, path: url, headers: { host: new URL(url).host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+async function status(record: UpRecord): Promise<{ revision: { number: number }; sidecars: { workload: string; ackedRevision: number | null; ackedVersion: string | null }[] }> {
+  return (await (await fetch(`${record.controlPlane.admin}/v1/status`)).json()) as never;
+}
+
+async function eventually<T>(what: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await what().catch((error: unknown) => error as T);
+    if (accept(value)) return value;
+    if (Date.now() > deadline) throw new Error(`still ${JSON.stringify(value)} after ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+async function cmdline(pid: number): Promise<string> {
+  return (await readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).replaceAll('\0', ' ');
+}
+
+describe('weft up (demo mesh)', () => {
+  let up: RunningUp;
+  let record: UpRecord;
+
+  beforeAll(async () => {
+    up = await startUp([await copyOfDemo(), '--traffic']);
+    await up.waitFor('weft: mesh ready', 90_000);
+    record = await up.record();
+  }, 120_000);
+
+  afterAll(async () => {
+    if (up.child.exitCode === null && up.child.signalCode === null) {
+      up.child.kill('SIGTERM');
+      await up.exited;
+    }
+  });
+
+  it('reports every workload with its identity and addresses, in the table and in .weft/up.json', async () => {
+    expect(Object.keys(record)).toEqual(['controlPlane', 'trustBundle', 'workloads']);
+    expect(record.controlPlane.admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    expect(record.controlPlane.grpc).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(await readFile(record.trustBundle, 'utf8')).toContain('BEGIN CERTIFICATE');
+    expect(Object.keys(record.workloads).sort()).toEqual(['inventory', 'orders', 'web']);
+    for (const [name, w] of Object.entries(record.workloads)) {
+      expect(Object.keys(w)).toEqual(['identity', 'app', 'inbound', 'outbound', 'admin']);
+      expect(w.identity).toBe(`spiffe://cluster.local/ns/default/sa/${name}`);
+      expect(w.inbound).toMatch(/^127\.0\.0\.1:\d+$/);
+      for (const url of [w.app, w.outbound, w.admin]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+      expect(up.output()).toMatch(new RegExp(`^${name} +${w.identity} +${w.app} +${w.inbound} +${w.outbound} +${w.admin}$`, 'm'));
+      const certs = (await (await fetch(`${w.admin}/certs`)).json()) as { spiffeId: string };
+      expect(certs.spiffeId).toBe(w.identity);
+    }
+    expect(up.output()).toContain(`curl -x ${record.workloads.web!.outbound} http://orders/orders`);
+    const sidecars = (await status(record)).sidecars;
+    expect(sidecars.map((s) => s.workload).sort()).toEqual(['default/inventory', 'default/orders', 'default/web']);
+    expect(sidecars.every((s) => s.ackedVersion !== null)).toBe(true);
+  });
+
+  it('carries web -> orders through both sidecars over mutual TLS', async () => {
+    const web = record.workloads.web!;
+    const response = await viaProxy(web.outbound, 'http://orders/orders');
+    expect(response.status).toBe(200);
+    expect(JSON.parse(response.body)).toContainEqual(expect.objectContaining({ id: 1, sku: 'apple' }));
+    const metrics = parsePrometheusTextFormat(await (await fetch(`${record.workloads.orders!.admin}/metrics`)).text());
+    const requests = metrics.find((m) => m.name === 'istio_requests_total')!;
+    const inbound = requests.metrics.filter((m) => m.labels?.reporter === 'destination' && m.labels?.response_code === '200');
+    expect(inbound.length).toBeGreaterThan(0);
+    expect(inbound.every((m) => m.labels?.connection_security_policy === 'mutual_tls')).toBe(true);
+  });
+
+  it('refuses plaintext on an inbound port', async () => {
+    const [host, port] = record.workloads.orders!.inbound.split(':');
+    await expect(
+      new Promise((resolve, reject) => request({ host, port: Number(port), path: '/orders', headers: { host: 'orders' } }, resolve).on('error', reject).end()),
+    ).rejects.toThrow();
+  });
+
+  it('runs the inventory gRPC app with Get and Adjust (grpc-js client)', async () => {
+    const client = inventoryClient(new URL(record.workloads.inventory!.app).host);
+    try {
+      expect(await callInventory(client, 'Get', { sku: 'pear' })).toEqual({ sku: 'pear', quantity: 12 });
+      expect(await callInventory(client, 'Adjust', { sku: 'pear', delta: -2 })).toEqual({ sku: 'pear', quantity: 10 });
+    } finally {
+      client.close();
+    }
+  });
+
+  it('distributes the demo policies, one of them in dry-run', async () => {
+    const body = (await (await fetch(`${record.controlPlane.admin}/v1/resources?kind=AuthorizationPolicy`)).json()) as { resources: { document: { metadata: { name: string }; spec: { mode: string } } }[] };
+    const modes = Object.fromEntries(body.resources.map((r) => [r.document.metadata.name, r.document.spec.mode]));
+    expect(modes).toEqual({
+      'inventory-adjust': 'enforce',
+      'inventory-get': 'enforce',
+      'orders-admin': 'enforce',
+      'orders-business-hours': 'dry-run',
+      'orders-read': 'enforce',
+      'pii-allow-list': 'enforce',
+    });
+  });
+
+  it('applies a policy edit live and refuses a broken one with file:line:col, keeping the running policy', async () => {
+    const before = await status(record);
+    const piiFile = join(up.dir, 'policies', 'pii.yaml');
+    const pii = await readFile(piiFile, 'utf8');
+    await writeFile(piiFile, pii.replace('allowed: [', 'allowed: [spiffe://cluster.local/ns/default/sa/web, '));
+    const revision = before.revision.number + 1;
+    const after = await eventually(() => status(record), (s) => s.sidecars.find((x) => x.workload === 'default/orders')?.ackedRevision === revision);
+    expect(after.revision.number).toBe(revision);
+
+    const regoFile = join(up.dir, 'policies', 'principal-allow-list.rego');
+    const rego = await readFile(regoFile, 'utf8');
+    const mark = up.output().length;
+    await writeFile(regoFile, rego.replace('in data.allowed', 'in in data.allowed'));
+    await up.waitFor(/change refused whole[^\n]*\n[^\n]*policies\/principal-allow-list\.rego:\d+:\d+: unexpected in keyword \(rego_parse_error\)/, 20_000, mark);
+    const refused = await status(record);
+    expect(refused.revision.number).toBe(revision);
+    expect(refused.sidecars.find((x) => x.workload === 'default/orders')?.ackedVersion).toBe(after.sidecars.find((x) => x.workload === 'default/orders')?.ackedVersion);
+    await writeFile(regoFile, rego);
+  });
+
+  it('restarts a crashed app with backoff and reports it', async () => {
+    const pids = await childPids(up.child.pid!);
+    const lines = await Promise.all(pids.map(async (pid) => [pid, await cmdline(pid)] as const));
+    const orders = lines.find(([, line]) => line.includes('apps/orders.js'))![0];
+    const mark = up.output().length;
+    process.kill(orders, 'SIGKILL');
+    await up.waitFor(/orders exited unexpectedly \(signal SIGKILL\); restart 1 in 0\.5 s/, 10_000, mark);
+    await up.waitFor(/weft up: orders restarted \(pid \d+\)/, 10_000, mark);
+    const again = await eventually(() => viaProxy(record.workloads.web!.outbound, 'http://orders/orders'), (r) => (r as { status?: number }).status === 200);
+    expect(again.status).toBe(200);
+  });
+
+  it('sends the manifest\'s traffic with --traffic and summarises it', async () => {
+    await up.waitFor(/weft up: traffic in the last 10 s: http:\/\/orders\/orders 200 x\d+/, 20_000);
+  });
+
+  it('stops every process on SIGTERM and leaves none behind', async () => {
+    const pids = await childPids(up.child.pid!);
+    expect(pids).toHaveLength(7);
+    up.child.kill('SIGTERM');
+    const { code } = await up.exited;
+    expect(code).toBe(0);
+    expect(up.output()).toMatch(/weft up: stopped in \d+\.\d s/);
+    expect(pids.filter(alive)).toEqual([]);
+    await expect(readFile(join(up.cwd, '.weft', 'up.json'))).rejects.toThrow();
+  });
+});
