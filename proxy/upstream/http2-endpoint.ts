@@ -173,18 +173,22 @@ export class Http2Endpoint implements UpstreamDispatcher {
       body.on('data', (chunk: Buffer) => handler.onBodySent!(chunk as unknown as number, 0));
       body.pipe(stream);
     }
+    // 'response' is emitted a tick after the HEADERS frame, so DATA read with it would be
+    // emitted first: the body is read only once the headers went to the caller.
     stream.on('response', (responseHeaders, flags) => {
       clearTimeout(headersTimer);
+      if (failure !== undefined) return;
       stream.setTimeout(this.options.bodyTimeoutMs, () => fail(new UpstreamError('response body timeout', 'UND_ERR_BODY_TIMEOUT')));
       const status = Number(responseHeaders[':status']);
       if ((flags & END_STREAM) !== 0) {
         finished = true;
+        stream.resume();
         return handler.onHeadersOnly(status, flatten(responseHeaders));
       }
       handler.onHeaders!(status, flatten(responseHeaders) as unknown as Buffer[], () => stream.resume(), '');
-    });
-    stream.on('data', (chunk: Buffer) => {
-      if (!handler.onData!(chunk)) stream.pause();
+      stream.on('data', (chunk: Buffer) => {
+        if (!handler.onData!(chunk)) stream.pause();
+      });
     });
     stream.on('trailers', (responseTrailers) => {
       trailers = flatten(responseTrailers);
