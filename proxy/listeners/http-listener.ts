@@ -105,8 +105,10 @@ export class HttpListener implements DownstreamState {
     const [serveHttp1] = server.listeners(event) as ((socket: Socket) => void)[];
     server.removeAllListeners(event);
     const serve = (socket: Socket, protocol: PlaintextProtocol | 'h2'): void => {
-      if (protocol === 'http/1.1') serveHttp1!.call(server, socket);
-      else this.h2.emit('connection', socket);
+      if (protocol === 'http/1.1') return serveHttp1!.call(server, socket);
+      // Node's HTTP/1.1 handling sets this from the server's `noDelay`; HTTP/2 bypasses it.
+      socket.setNoDelay(true);
+      this.h2.emit('connection', socket);
     };
     const servePlaintext = (socket: Socket): void => sniffPlaintext(socket, timeoutMs, (protocol) => serve(socket, protocol));
     if (event === 'connection') server.on('connection', servePlaintext);
