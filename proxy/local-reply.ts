@@ -1,13 +1,27 @@
 // The one place a catalogue code becomes a response from the sidecar itself: status from the
 // catalogue, `x-weft-error: <CODE>`, and the message as a short text body. Replies go either on
-// a ServerResponse or, before Node has one (parse errors, refused upgrades), raw on the socket.
-// Callers speak HTTP/1.1 here; a gRPC caller's trailers-only rendering belongs beside
-// `localReplyHead`, chosen from the caller's content-type.
+// a ServerResponse (HTTP/1.1 or HTTP/2) or, before Node has one (parse errors, refused upgrades),
+// raw on the socket. A gRPC caller (its request's content-type says so) gets a gRPC response
+// instead: HTTP 200, `content-type: application/grpc`, and `grpc-status`/`grpc-message` from the
+// catalogue, trailers-only (one HEADERS frame that ends the stream) when nothing was sent yet,
+// else as the trailers of the response already under way.
 import type { ServerResponse } from 'node:http';
+import type { Http2ServerResponse, OutgoingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { errorCatalogue, type ErrorCode } from './errors.js';
+import { isGrpcContentType } from './grpc/grpc-wire.js';
 
 export const errorHeader = 'x-weft-error';
+
+export type LocalReplyResponse = ServerResponse | Http2ServerResponse;
+
+export interface LocalReplySent {
+  /** HTTP status sent (200 for gRPC callers). */
+  readonly status: number;
+  readonly bytes: number;
+  /** The gRPC status sent, for gRPC callers. */
+  readonly grpcStatus: number | undefined;
+}
 
 function bodyOf(code: ErrorCode, detail: string | undefined): string {
   return `${code}: ${detail ?? errorCatalogue[code].message}\n`;
@@ -21,21 +35,61 @@ export interface LocalReplyOverrides {
   readonly body?: string;
 }
 
-/** Sends the local reply for `code`; returns the status and body size sent. */
+/** `grpc-message` is percent-encoded: bytes outside printable ASCII, and `%` itself. */
+export function encodeGrpcMessage(text: string): string {
+  let out = '';
+  for (const byte of Buffer.from(text, 'utf8')) {
+    out += byte >= 0x20 && byte <= 0x7e && byte !== 0x25 ? String.fromCharCode(byte) : `%${byte.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Whether the request this response answers is a gRPC call. */
+export function answersGrpc(res: LocalReplyResponse): boolean {
+  const contentType = res.req.headers['content-type'];
+  return isGrpcContentType(typeof contentType === 'string' ? contentType : undefined);
+}
+
+/**
+ * Sends the local reply for `code`; returns what was sent. For a gRPC caller whose response
+ * headers already went out, the reply is the trailers that end it.
+ */
 export function sendLocalReply(
-  res: ServerResponse,
+  res: LocalReplyResponse,
   code: ErrorCode,
   detail?: string,
   overrides?: LocalReplyOverrides,
-): { status: number; bytes: number } {
+): LocalReplySent {
+  if (answersGrpc(res)) return sendGrpcLocalReply(res, code, detail);
   const status = overrides?.status ?? errorCatalogue[code].httpStatus;
   const body = overrides?.body ?? bodyOf(code, detail);
   const bytes = Buffer.byteLength(body);
   const head = localReplyHead(code, bytes);
   if (overrides?.headers !== undefined) head.push(...overrides.headers);
-  res.writeHead(status, head);
+  (res as ServerResponse).writeHead(status, head);
   res.end(body);
-  return { status, bytes };
+  return { status, bytes, grpcStatus: undefined };
+}
+
+function sendGrpcLocalReply(res: LocalReplyResponse, code: ErrorCode, detail: string | undefined): LocalReplySent {
+  const grpcStatus = errorCatalogue[code].grpcStatus;
+  const status = {
+    'grpc-status': String(grpcStatus),
+    'grpc-message': encodeGrpcMessage(`${code}: ${detail ?? errorCatalogue[code].message}`),
+  };
+  if (res.headersSent) {
+    res.addTrailers(status);
+    res.end();
+    return { status: res.statusCode, bytes: 0, grpcStatus };
+  }
+  const head: OutgoingHttpHeaders = { 'content-type': 'application/grpc', [errorHeader]: code, ...status };
+  if ('stream' in res) {
+    res.stream.respond({ ':status': 200, ...head }, { endStream: true });
+  } else {
+    res.writeHead(200, { ...head, 'content-length': '0' });
+    res.end();
+  }
+  return { status: 200, bytes: 0, grpcStatus };
 }
 
 /** The same reply written straight on a socket, which is then closed. */

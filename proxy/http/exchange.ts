@@ -1,12 +1,17 @@
-// One request through the sidecar: its filter chain, the forwarding to an upstream endpoint
-// (this object is also the undici dispatch handler, so a request costs one object, not a set of
-// closures), streaming with backpressure both ways, and the accounting when it ends.
+// One request through the sidecar, HTTP/1.1 or an HTTP/2 stream alike: its filter chain, the
+// forwarding to an upstream endpoint (this object is also the dispatch handler, so a request
+// costs one object, not a set of closures), streaming with backpressure both ways, gRPC's
+// deadline and message counts, and the accounting when it ends.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
 import type { EndUser, FilterExchange, FilterOutcome, HttpFilter, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import { GrpcMessageCounter, isGrpcContentType, parseGrpcTimeout } from '../grpc/grpc-wire.js';
 import { sendLocalReply } from '../local-reply.js';
+import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
+import type { UpstreamHandler } from '../upstream/http2-endpoint.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import type { Endpoint } from '../upstream/cluster.js';
@@ -15,6 +20,9 @@ import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { requestTarget } from './request-target.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
+export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+
 /** Listener state that outlives snapshots. */
 export interface DownstreamState {
   draining: boolean;
@@ -22,19 +30,35 @@ export interface DownstreamState {
 
 const kExchange = Symbol('weft.exchange');
 
+const http2Outcome: ProtocolOutcome = { protocol: 'http/2', grpcStatus: '', requestMessages: 0, responseMessages: 0 };
+
 // A filter that throws or rejects refuses the request (fail closed); its error is not shown to
 // the caller.
 const filterFailure: LocalReplyOutcome = { code: 'FILTER_FAILURE' };
 
-function onResponseClose(this: ServerResponse): void {
-  (this as ServerResponse & { [kExchange]: Exchange })[kExchange].responseClosed();
+function onResponseClose(this: DownstreamResponse): void {
+  (this as DownstreamResponse & { [kExchange]: Exchange })[kExchange].responseClosed();
+}
+
+/** The first value of a header in a flat list, or undefined. */
+function headerValue(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
+}
+
+/** Carries gRPC's own accounting: messages each way (counted, never decoded) and the deadline. */
+class GrpcCall {
+  readonly requestMessages = new GrpcMessageCounter();
+  readonly responseMessages = new GrpcMessageCounter();
+  status = '';
+  deadline: NodeJS.Timeout | undefined = undefined;
 }
 
 function isPromise(value: unknown): value is Promise<FilterOutcome> {
   return typeof (value as Promise<unknown> | undefined)?.then === 'function';
 }
 
-export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
+export class Exchange implements FilterExchange, UpstreamHandler {
   readonly direction: Direction;
   readonly method: string;
   readonly path: string;
@@ -63,12 +87,15 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   private responseFlag = '-';
   private bytesReceived = 0;
   private bytesSent = 0;
+  /** Set for gRPC calls. */
+  private readonly grpc: GrpcCall | undefined;
+  private readonly http2: boolean;
 
   constructor(
     private readonly runtime: ListenerRuntime,
     private readonly downstream: DownstreamState,
-    private readonly req: IncomingMessage,
-    private readonly res: ServerResponse,
+    private readonly req: DownstreamRequest,
+    private readonly res: DownstreamResponse,
     private readonly expectsContinue: boolean,
   ) {
     this.direction = runtime.direction;
@@ -80,19 +107,23 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
     const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
-    this.hasBody = forwarded.hasBody;
+    this.http2 = 'stream' in req;
+    // HTTP/2 says whether a body follows by the END_STREAM flag of the request's HEADERS.
+    this.hasBody = forwarded.hasBody || ('stream' in req && !req.stream.endAfterHeaders);
+    if (isGrpcContentType(headerValue(this.requestHeaders, 'content-type'))) this.grpc = new GrpcCall();
     this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(req.socket)) : undefined;
     const target = requestTarget(req.url ?? '', forwarded.host);
     this.validTarget = target !== undefined;
     this.path = target?.path ?? '';
     this.authority = target?.authority ?? '';
     if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
-    (res as ServerResponse & { [kExchange]: Exchange })[kExchange] = this;
+    (res as DownstreamResponse & { [kExchange]: Exchange })[kExchange] = this;
     res.on('close', onResponseClose);
   }
 
   start(): void {
     if (!this.validTarget) return this.replyLocally({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
+    if (this.grpc !== undefined) this.startDeadline(this.grpc);
     this.runFilters(0);
   }
 
@@ -124,6 +155,18 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
     this.forward();
   }
 
+  /** `grpc-timeout` is the caller's deadline: past it the call ends DEADLINE_EXCEEDED, upstream cancelled. */
+  private startDeadline(grpc: GrpcCall): void {
+    const timeout = headerValue(this.requestHeaders, 'grpc-timeout');
+    const ms = timeout === undefined ? undefined : parseGrpcTimeout(timeout);
+    if (ms === undefined) return;
+    grpc.deadline = setTimeout(() => {
+      if (this.done) return;
+      this.replyLocally({ code: 'UPSTREAM_REQUEST_TIMEOUT', detail: 'grpc-timeout deadline exceeded' });
+      this.abortUpstream?.(new Error('deadline exceeded'));
+    }, ms);
+  }
+
   private forward(): void {
     // The router is the last filter; it has set a route or replied.
     const cluster = this.route!.cluster;
@@ -134,7 +177,7 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
     endpoint.active++;
     this.endpoint = endpoint;
     if (this.expectsContinue) this.res.writeContinue();
-    endpoint.pool.dispatch(
+    endpoint.dispatcherFor(this.grpc !== undefined).dispatch(
       {
         path: this.path,
         method: this.method as Dispatcher.HttpMethod,
@@ -148,10 +191,11 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   replyLocally(outcome: LocalReplyOutcome): void {
     if (this.done) return;
     // The caller may still be waiting to send a body it was told to hold back.
-    if (this.expectsContinue || (this.hasBody && !this.req.complete)) this.res.shouldKeepAlive = false;
-    const { status, bytes } = sendLocalReply(this.res, outcome.code, outcome.detail, outcome.overrides);
+    if (!this.http2 && (this.expectsContinue || (this.hasBody && !this.req.complete))) (this.res as ServerResponse).shouldKeepAlive = false;
+    const { status, bytes, grpcStatus } = sendLocalReply(this.res, outcome.code, outcome.detail, outcome.overrides);
     this.responseFlag = errorCatalogue[outcome.code].responseFlag;
-    this.bytesSent = bytes;
+    this.bytesSent += bytes;
+    if (this.grpc !== undefined && grpcStatus !== undefined) this.grpc.status = String(grpcStatus);
     this.finish(status);
   }
 
@@ -166,6 +210,7 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   // undici passes the chunk itself (its typings say a size).
   onBodySent(chunk: unknown): void {
     this.bytesReceived += (chunk as Buffer).length;
+    this.grpc?.requestMessages.feed(chunk as Buffer);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
@@ -174,24 +219,52 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
     this.responseHeaders = forwardResponseHeaders(rawHeaders);
     const filters = this.runtime.filters;
     for (let i = 0; i < filters.length; i++) filters[i]!.onResponseHeaders?.(this);
-    if (this.downstream.draining) this.res.shouldKeepAlive = false;
+    if (this.downstream.draining && !this.http2) (this.res as ServerResponse).shouldKeepAlive = false;
     this.resumeUpstream = resume;
-    this.res.writeHead(statusCode, this.responseHeaders);
+    (this.res as ServerResponse).writeHead(statusCode, this.responseHeaders);
     return true;
+  }
+
+  /** A response of headers only (gRPC trailers-only): passed on as one, ending the stream. */
+  onHeadersOnly(statusCode: number, rawHeaders: string[]): void {
+    this.responseStatus = statusCode;
+    this.responseHeaders = forwardResponseHeaders(rawHeaders);
+    const filters = this.runtime.filters;
+    for (let i = 0; i < filters.length; i++) filters[i]!.onResponseHeaders?.(this);
+    if (this.grpc !== undefined) this.grpc.status = headerValue(this.responseHeaders, 'grpc-status') ?? '';
+    if ('stream' in this.res) {
+      const head: Record<string, string | string[]> = { ':status': String(statusCode) };
+      const headers = this.responseHeaders;
+      for (let i = 0; i < headers.length; i += 2) {
+        const previous = head[headers[i]!];
+        head[headers[i]!] = previous === undefined ? headers[i + 1]! : [...(Array.isArray(previous) ? previous : [previous]), headers[i + 1]!];
+      }
+      this.res.stream.respond(head, { endStream: true });
+    } else {
+      this.res.writeHead(statusCode, this.responseHeaders);
+      this.res.end();
+    }
+    this.finish(statusCode);
   }
 
   onData(chunk: Buffer): boolean {
     this.bytesSent += chunk.length;
-    if (this.res.write(chunk)) return true;
+    this.grpc?.responseMessages.feed(chunk);
+    if ((this.res as ServerResponse).write(chunk)) return true;
     this.res.once('drain', this.resumeUpstream!);
     return false;
   }
 
   onComplete(trailers: string[] | Buffer[] | null): void {
     if (trailers !== null && trailers.length > 0) {
-      const pairs: [string, string][] = [];
-      for (let i = 0; i < trailers.length; i += 2) pairs.push([String(trailers[i]), String(trailers[i + 1])]);
-      this.res.addTrailers(pairs);
+      const forwarded: Record<string, string> = {};
+      for (let i = 0; i < trailers.length; i += 2) {
+        const name = String(trailers[i]).toLowerCase();
+        const value = String(trailers[i + 1]);
+        forwarded[name] = forwarded[name] === undefined ? value : `${forwarded[name]}, ${value}`;
+      }
+      if (this.grpc !== undefined) this.grpc.status = forwarded['grpc-status'] ?? '';
+      this.res.addTrailers(forwarded);
     }
     this.res.end();
     this.finish(this.responseStatus);
@@ -200,7 +273,8 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
   onError(error: Error): void {
     if (this.done) return;
     const code: ErrorCode = upstreamErrorCode(error, this.connected);
-    if (!this.res.headersSent) return this.replyLocally({ code });
+    // A gRPC call's response under way still ends with a status (its trailers).
+    if (!this.res.headersSent || this.grpc !== undefined) return this.replyLocally({ code });
     // Mid-response: the caller sees the connection cut, the log and metrics say why.
     this.responseFlag = errorCatalogue[code].responseFlag;
     this.res.destroy();
@@ -216,15 +290,30 @@ export class Exchange implements FilterExchange, Dispatcher.DispatchHandler {
     this.abortUpstream?.(new Error('downstream closed'));
   }
 
+  private protocolOutcome(): ProtocolOutcome {
+    const grpc = this.grpc;
+    if (grpc !== undefined) {
+      return {
+        protocol: 'grpc',
+        grpcStatus: grpc.status,
+        requestMessages: grpc.requestMessages.messages,
+        responseMessages: grpc.responseMessages.messages,
+      };
+    }
+    return this.http2 ? http2Outcome : http1Outcome;
+  }
+
   private finish(status: number): void {
     this.done = true;
+    const grpc = this.grpc;
+    if (grpc !== undefined) clearTimeout(grpc.deadline);
     const endpoint = this.endpoint;
     if (endpoint !== undefined) {
       endpoint.active--;
       this.route!.cluster.active--;
     }
     const durationMs = performance.now() - this.startMs;
-    (this.route?.stats ?? this.runtime.unrouted).record(status, this.responseFlag, durationMs, this.bytesReceived, this.bytesSent);
+    (this.route?.stats ?? this.runtime.unrouted).record(status, this.responseFlag, durationMs, this.bytesReceived, this.bytesSent, this.protocolOutcome());
     const log = this.runtime.accessLog;
     if (log.enabled) {
       log.write({

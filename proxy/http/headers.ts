@@ -67,6 +67,7 @@ export function forwardRequestHeaders(
     if (name === 'transfer-encoding' || (name === 'content-length' && value !== '0')) hasBody = true;
     if (hopByHop.has(name) || named?.has(name) === true) continue;
     switch (name) {
+      case ':authority':
       case 'host':
         host = value;
         break;
@@ -84,7 +85,8 @@ export function forwardRequestHeaders(
         }
         break;
       default:
-        headers.push(name, value);
+        // HTTP/2 pseudo-headers: the exchange carries method and path, the dispatcher rebuilds them.
+        if (name[0] !== ':') headers.push(name, value);
     }
   }
   headers.push(
@@ -100,10 +102,16 @@ export function forwardRequestHeaders(
   return { headers, host, requestId, hasBody };
 }
 
-/** The upstream's response headers (undici gives latin1 Buffers) minus hop-by-hop ones. */
-export function forwardResponseHeaders(raw: readonly Buffer[]): string[] {
+/**
+ * The upstream's response headers (undici gives latin1 Buffers, node:http2 strings) minus
+ * hop-by-hop ones.
+ */
+export function forwardResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
   const strings: string[] = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i++) strings[i] = raw[i]!.toString('latin1');
+  for (let i = 0; i < raw.length; i++) {
+    const item = raw[i]!;
+    strings[i] = typeof item === 'string' ? item : item.toString('latin1');
+  }
   const named = connectionNamed(strings);
   const headers: string[] = [];
   for (let i = 0; i < strings.length; i += 2) {

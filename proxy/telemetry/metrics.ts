@@ -22,7 +22,23 @@ export interface RouteLabels {
   readonly connection_security_policy: string;
 }
 
-type SeriesLabels = RouteLabels & { readonly response_code: string; readonly response_flags: string };
+type SeriesLabels = RouteLabels & {
+  readonly response_code: string;
+  readonly response_flags: string;
+  /** The gRPC status of a gRPC call, else empty (as Istio reports it). */
+  readonly grpc_response_status: string;
+};
+
+/** What a request adds beyond HTTP/1.1: its protocol, and for gRPC its status and messages. */
+export interface ProtocolOutcome {
+  /** `http`, `http/2` or `grpc`. */
+  readonly protocol: string;
+  readonly grpcStatus: string;
+  readonly requestMessages: number;
+  readonly responseMessages: number;
+}
+
+export const http1Outcome: ProtocolOutcome = { protocol: 'http', grpcStatus: '', requestMessages: 0, responseMessages: 0 };
 
 // Istio's default buckets.
 const durationBuckets = [0.5, 1, 5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 300000, 600000, 1800000, 3600000];
@@ -48,6 +64,8 @@ class Distribution {
 
 class Series {
   requests = 0;
+  requestMessages = 0;
+  responseMessages = 0;
   readonly duration = new Distribution(durationBuckets);
   readonly requestBytes = new Distribution(byteBuckets);
   readonly responseBytes = new Distribution(byteBuckets);
@@ -68,18 +86,19 @@ class SeriesMetric {
     readonly help: string,
     readonly type: 'counter' | 'histogram',
     private readonly series: readonly Series[],
-    private readonly pick: ((s: Series) => Distribution) | undefined,
+    private readonly pick: ((s: Series) => Distribution) | ((s: Series) => number),
     private readonly bounds: readonly number[],
   ) {}
 
   get(): { name: string; help: string; type: string; values: MetricValue[]; aggregator: string } {
     const values: MetricValue[] = [];
     for (const series of this.series) {
-      if (this.pick === undefined) {
-        values.push({ labels: { ...series.labels }, value: series.requests });
+      const picked = this.pick(series);
+      if (typeof picked === 'number') {
+        values.push({ labels: { ...series.labels }, value: picked });
         continue;
       }
-      const distribution = this.pick(series);
+      const distribution = picked;
       let cumulative = 0;
       for (let i = 0; i <= this.bounds.length; i++) {
         cumulative += distribution.counts[i]!;
@@ -106,7 +125,9 @@ export class SidecarMetrics {
   constructor() {
     const all = this.series;
     const metrics = [
-      new SeriesMetric('istio_requests_total', 'Requests handled by the sidecar', 'counter', all, undefined, []),
+      new SeriesMetric('istio_requests_total', 'Requests handled by the sidecar', 'counter', all, (s) => s.requests, []),
+      new SeriesMetric('istio_request_messages_total', 'gRPC messages sent by callers', 'counter', all, (s) => s.requestMessages, []),
+      new SeriesMetric('istio_response_messages_total', 'gRPC messages sent by upstreams', 'counter', all, (s) => s.responseMessages, []),
       new SeriesMetric('istio_request_duration_milliseconds', 'Request duration in milliseconds', 'histogram', all, (s) => s.duration, durationBuckets),
       new SeriesMetric('istio_request_bytes', 'Request body size in bytes', 'histogram', all, (s) => s.requestBytes, byteBuckets),
       new SeriesMetric('istio_response_bytes', 'Response body size in bytes', 'histogram', all, (s) => s.responseBytes, byteBuckets),
@@ -141,9 +162,15 @@ export class RequestStats {
     private readonly metrics: SidecarMetrics,
   ) {}
 
-  record(status: number, flag: string, durationMs: number, requestBytes: number, responseBytes: number): void {
+  record(status: number, flag: string, durationMs: number, requestBytes: number, responseBytes: number, outcome: ProtocolOutcome = http1Outcome): void {
     let series: Series | undefined;
-    if (flag === '-') {
+    if (outcome !== http1Outcome) {
+      const key = `${outcome.protocol} ${status}${flag} ${outcome.grpcStatus}`;
+      series = this.byStatusAndFlag.get(key);
+      if (series === undefined) this.byStatusAndFlag.set(key, (series = this.newSeries(status, flag, outcome)));
+      series.requestMessages += outcome.requestMessages;
+      series.responseMessages += outcome.responseMessages;
+    } else if (flag === '-') {
       series = this.byStatus.get(status);
       if (series === undefined) this.byStatus.set(status, (series = this.newSeries(status, flag)));
     } else {
@@ -157,7 +184,13 @@ export class RequestStats {
     series.responseBytes.observe(responseBytes);
   }
 
-  private newSeries(status: number, flag: string): Series {
-    return this.metrics.seriesFor({ ...this.labels, response_code: String(status), response_flags: flag });
+  private newSeries(status: number, flag: string, outcome: ProtocolOutcome = http1Outcome): Series {
+    return this.metrics.seriesFor({
+      ...this.labels,
+      request_protocol: outcome.protocol,
+      response_code: String(status),
+      response_flags: flag,
+      grpc_response_status: outcome.grpcStatus,
+    });
   }
 }

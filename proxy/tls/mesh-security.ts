@@ -9,12 +9,12 @@ import { splitPemCertificates } from '../../control-plane/api/pem.js';
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
 import type { ClusterConfig, IdentityConfig, MtlsMode, SidecarConfig } from '../config/types.js';
 import type { Direction, PeerIdentity, TransportSecurity } from '../transport-security.js';
-import { followIdentity, inboundTlsOptions, outboundTlsOptions } from './mesh-tls.js';
+import { followIdentity, inboundTlsOptions, MESH_ALPN, outboundTlsOptions } from './mesh-tls.js';
 import { WorkloadIdentity } from './workload-identity.js';
 import { peerIdentity } from './xfcc.js';
 
-/** The sidecar's listeners speak HTTP/1.1 (h2 joins when the HTTP/2 path does). */
-const SIDECAR_ALPN = ['http/1.1'];
+/** The sidecar's listeners and mesh connections offer h2 and http/1.1. */
+const SIDECAR_ALPN = MESH_ALPN;
 
 export function inboundMode(config: SidecarConfig): MtlsMode {
   return config.inbound?.mtls ?? (config.identity === undefined ? 'DISABLE' : 'STRICT');

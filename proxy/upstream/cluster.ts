@@ -1,5 +1,6 @@
-// An upstream cluster: named endpoints, each with its own keep-alive connection pool (undici),
-// a load balancer, and the limits that give local replies (UO overflow, UH no healthy endpoint).
+// An upstream cluster: named endpoints, each with its own keep-alive connections (an undici pool
+// for HTTP/1.1, a node:http2 session for HTTP/2), a load balancer, and the limits that give local
+// replies (UO overflow, UH no healthy endpoint).
 import type { ConnectionOptions } from 'node:tls';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
@@ -12,11 +13,15 @@ type Pool = Undici.Pool;
 const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 import type { ClusterConfig } from '../config/types.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancers.js';
+import { Http2Endpoint, type UpstreamDispatcher } from './http2-endpoint.js';
 
 export class Endpoint {
   active = 0;
   healthy = true;
   readonly pool: Pool;
+  readonly http2: Http2Endpoint;
+  /** Mesh (TLS) endpoints are sidecars: HTTP/2 to them always, ALPN falling back to HTTP/1.1. */
+  private readonly mesh: boolean;
   /** `address:port`, as the access log shows it. */
   readonly label: string;
 
@@ -42,6 +47,25 @@ export class Endpoint {
       keepAliveMaxTimeout: 600_000,
       pipelining: 1,
     });
+    this.mesh = tls !== undefined;
+    this.http2 = new Http2Endpoint({
+      address,
+      port,
+      connectTimeoutMs: cluster.connectTimeoutMs,
+      timeoutMs: cluster.timeoutMs,
+      bodyTimeoutMs: cluster.bodyTimeoutMs,
+      idleTimeoutMs: 60_000,
+      tls,
+      http1: this.pool as unknown as UpstreamDispatcher,
+    });
+  }
+
+  /**
+   * HTTP/2 to mesh peers, and to plaintext endpoints for gRPC (h2c by prior knowledge); HTTP/1.1
+   * to plaintext endpoints otherwise, whatever the caller spoke.
+   */
+  dispatcherFor(grpc: boolean): UpstreamDispatcher {
+    return this.mesh || grpc ? this.http2 : (this.pool as unknown as UpstreamDispatcher);
   }
 }
 
@@ -69,11 +93,13 @@ export class Cluster {
 
   /** Closes the pools once their in-flight requests are done. */
   async close(): Promise<void> {
+    for (const endpoint of this.endpoints) endpoint.http2.close();
     await Promise.all(this.endpoints.map((e) => e.pool.close()));
   }
 
   /** Closes the pools now, failing what is in flight. */
   async destroy(): Promise<void> {
+    for (const endpoint of this.endpoints) endpoint.http2.destroy();
     await Promise.all(this.endpoints.map((e) => e.pool.destroy()));
   }
 }

@@ -2,7 +2,9 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-export const weftBin = fileURLToPath(new URL('../../dist/deploy/cli/weft.js', import.meta.url));
+// From test/helpers/ (vitest) or dist/test/helpers/ (the compiled benches).
+const fromDist = import.meta.url.includes('/dist/test/');
+export const weftBin = fileURLToPath(new URL(fromDist ? '../../deploy/cli/weft.js' : '../../dist/deploy/cli/weft.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

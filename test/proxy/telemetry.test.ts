@@ -66,6 +66,7 @@ describe('telemetry', () => {
       response_code: '200',
       response_flags: '-',
       connection_security_policy: 'none',
+      grpc_response_status: '',
     });
     expect(labels).toContainEqual({
       reporter: 'source',
@@ -76,6 +77,7 @@ describe('telemetry', () => {
       response_code: '200',
       response_flags: '-',
       connection_security_policy: 'none',
+      grpc_response_status: '',
     });
     expect(labels).toContainEqual(expect.objectContaining({ reporter: 'source', response_code: '404', response_flags: 'NR' }));
   });

@@ -1,0 +1,223 @@
+// HTTP/2 to one upstream endpoint: a keep-alive node:http2 client session (h2c by prior
+// knowledge in plaintext, ALPN `h2` over TLS), streams driven through the same dispatch-handler
+// interface as undici's pools, so the exchange forwards to either the same way. A GOAWAY from the
+// endpoint retires the session: its streams in flight finish on it, new ones go to a new session.
+// A TLS peer that picks `http/1.1` in ALPN is remembered and served by the HTTP/1.1 pool.
+import http2 from 'node:http2';
+import net from 'node:net';
+import type { Readable } from 'node:stream';
+import tls, { type ConnectionOptions } from 'node:tls';
+import type { Dispatcher } from 'undici';
+
+const { NGHTTP2_CANCEL } = http2.constants;
+const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM;
+
+/** What an exchange hands to a dispatcher (the subset of undici's options the sidecar uses). */
+export interface UpstreamRequest {
+  readonly path: string;
+  readonly method: string;
+  /** Flat [name, value, ...], lower-case names, `host` among them. */
+  readonly headers: string[];
+  readonly body: Readable | null;
+}
+
+/** undici's handler, plus the one HTTP/2 case HTTP/1.1 does not have: a response of headers only. */
+export interface UpstreamHandler extends Dispatcher.DispatchHandler {
+  /** The response was one HEADERS frame ending the stream (gRPC trailers-only). */
+  onHeadersOnly(statusCode: number, rawHeaders: string[]): void;
+}
+
+export interface UpstreamDispatcher {
+  dispatch(request: UpstreamRequest, handler: UpstreamHandler): void;
+}
+
+interface Http2EndpointOptions {
+  readonly address: string;
+  readonly port: number;
+  readonly connectTimeoutMs: number;
+  /** Until response headers. */
+  readonly timeoutMs: number;
+  /** Longest silence inside a response. */
+  readonly bodyTimeoutMs: number;
+  /** Idle time after which a session without streams is closed. */
+  readonly idleTimeoutMs: number;
+  readonly tls: (() => ConnectionOptions) | undefined;
+  /** Where requests go when a TLS peer only speaks HTTP/1.1. */
+  readonly http1: UpstreamDispatcher;
+}
+
+class UpstreamError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+  ) {
+    super(message);
+  }
+}
+
+function flatten(headers: http2.IncomingHttpHeaders): string[] {
+  const flat: string[] = [];
+  for (const name of Object.keys(headers)) {
+    if (name[0] === ':') continue;
+    const value = headers[name];
+    if (Array.isArray(value)) for (const one of value) flat.push(name, one);
+    else if (value !== undefined) flat.push(name, value);
+  }
+  return flat;
+}
+
+export class Http2Endpoint implements UpstreamDispatcher {
+  private session: http2.ClientHttp2Session | undefined = undefined;
+  private connecting: Promise<http2.ClientHttp2Session | undefined> | undefined = undefined;
+  private http1Only = false;
+  private closed = false;
+  private readonly authority: string;
+
+  constructor(private readonly options: Http2EndpointOptions) {
+    this.authority = `${options.address.includes(':') ? `[${options.address}]` : options.address}:${options.port}`;
+  }
+
+  dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
+    if (this.http1Only) return this.options.http1.dispatch(request, handler);
+    const session = this.session;
+    if (session !== undefined) return this.stream(session, request, handler);
+    (this.connecting ??= this.connect()).then(
+      (ready) => (ready === undefined ? this.options.http1.dispatch(request, handler) : this.stream(ready, request, handler)),
+      (error: Error) => handler.onError!(error),
+    );
+  }
+
+  private connect(): Promise<http2.ClientHttp2Session | undefined> {
+    const { address, port, connectTimeoutMs } = this.options;
+    const tlsOptions = this.options.tls?.();
+    return new Promise<http2.ClientHttp2Session | undefined>((resolve, reject) => {
+      const socket =
+        tlsOptions === undefined
+          ? net.connect({ host: address, port, noDelay: true })
+          : tls.connect({ ...tlsOptions, host: address, port, ALPNProtocols: ['h2', 'http/1.1'] });
+      const timer = setTimeout(() => socket.destroy(new UpstreamError('connect timeout', 'UND_ERR_CONNECT_TIMEOUT')), connectTimeoutMs);
+      socket.once('error', (error) => {
+        clearTimeout(timer);
+        reject(error);
+      });
+      socket.once(tlsOptions === undefined ? 'connect' : 'secureConnect', () => {
+        clearTimeout(timer);
+        socket.removeAllListeners('error');
+        socket.setNoDelay(true);
+        if (tlsOptions !== undefined && (socket as tls.TLSSocket).alpnProtocol !== 'h2') {
+          this.http1Only = true;
+          socket.destroy();
+          return resolve(undefined);
+        }
+        resolve(this.adopt(socket));
+      });
+    }).finally(() => {
+      this.connecting = undefined;
+    });
+  }
+
+  private adopt(socket: net.Socket): http2.ClientHttp2Session {
+    const scheme = this.options.tls === undefined ? 'http' : 'https';
+    const session = http2.connect(`${scheme}://${this.authority}`, { createConnection: () => socket });
+    const retire = (): void => {
+      if (this.session === session) this.session = undefined;
+    };
+    session.on('goaway', retire);
+    session.on('close', retire);
+    session.on('error', retire);
+    session.setTimeout(this.options.idleTimeoutMs, () => {
+      retire();
+      session.close();
+    });
+    if (this.closed) session.close();
+    else this.session = session;
+    return session;
+  }
+
+  private stream(session: http2.ClientHttp2Session, request: UpstreamRequest, handler: UpstreamHandler): void {
+    const headers: http2.OutgoingHttpHeaders = {
+      ':method': request.method,
+      ':path': request.path,
+      ':scheme': this.options.tls === undefined ? 'http' : 'https',
+      ':authority': this.authority,
+    };
+    const raw = request.headers;
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i]!;
+      const value = raw[i + 1]!;
+      if (name === 'host') headers[':authority'] = value;
+      else {
+        const previous = headers[name];
+        headers[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [String(previous)]), value];
+      }
+    }
+    // The one TE value HTTP/2 allows, which gRPC servers expect.
+    if (typeof headers['content-type'] === 'string' && headers['content-type'].startsWith('application/grpc')) headers.te = 'trailers';
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(headers, { endStream: request.body === null });
+    } catch (error) {
+      return handler.onError!(error as Error);
+    }
+    let finished = false;
+    let failure: Error | undefined;
+    let trailers: string[] | null = null;
+    const fail = (error: Error): void => {
+      failure ??= error;
+      if (!stream.closed) stream.close(NGHTTP2_CANCEL);
+    };
+    const headersTimer = setTimeout(() => fail(new UpstreamError('response headers timeout', 'UND_ERR_HEADERS_TIMEOUT')), this.options.timeoutMs);
+    handler.onConnect!(() => fail(new UpstreamError('request aborted', 'UND_ERR_ABORTED')));
+    const body = request.body;
+    if (body !== null) {
+      body.on('data', (chunk: Buffer) => handler.onBodySent!(chunk as unknown as number, 0));
+      body.pipe(stream);
+    }
+    // 'response' is emitted a tick after the HEADERS frame, so DATA read with it would be
+    // emitted first: the body is read only once the headers went to the caller.
+    stream.on('response', (responseHeaders, flags) => {
+      clearTimeout(headersTimer);
+      if (failure !== undefined) return;
+      stream.setTimeout(this.options.bodyTimeoutMs, () => fail(new UpstreamError('response body timeout', 'UND_ERR_BODY_TIMEOUT')));
+      const status = Number(responseHeaders[':status']);
+      if ((flags & END_STREAM) !== 0) {
+        finished = true;
+        stream.resume();
+        return handler.onHeadersOnly(status, flatten(responseHeaders));
+      }
+      handler.onHeaders!(status, flatten(responseHeaders) as unknown as Buffer[], () => stream.resume(), '');
+      stream.on('data', (chunk: Buffer) => {
+        if (!handler.onData!(chunk)) stream.pause();
+      });
+    });
+    stream.on('trailers', (responseTrailers) => {
+      trailers = flatten(responseTrailers);
+    });
+    stream.on('end', () => {
+      if (finished || failure !== undefined) return;
+      finished = true;
+      handler.onComplete!(trailers);
+    });
+    stream.on('error', (error) => {
+      failure ??= error;
+    });
+    stream.on('close', () => {
+      clearTimeout(headersTimer);
+      if (body !== null) body.unpipe(stream);
+      if (finished) return;
+      finished = true;
+      handler.onError!(failure ?? new UpstreamError(`stream reset by the upstream (code ${stream.rstCode})`, 'UND_ERR_SOCKET'));
+    });
+  }
+
+  /** Closes the session once its streams are done. */
+  close(): void {
+    this.closed = true;
+    this.session?.close();
+  }
+
+  destroy(): void {
+    this.closed = true;
+    this.session?.destroy();
+  }
+}
