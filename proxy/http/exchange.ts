@@ -103,7 +103,8 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     this.sourceAddress = req.socket.remoteAddress ?? '';
     this.sourcePort = req.socket.remotePort ?? 0;
     this.scheme = runtime.proto;
-    this.protocol = `HTTP/${req.httpVersion}`;
+    // As Envoy names them for ext_authz: HTTP/1.0, HTTP/1.1, HTTP/2.
+    this.protocol = req.httpVersion === '2.0' ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
     const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;

@@ -140,7 +140,8 @@ describe('authz filter behind mutual TLS', () => {
     expect(http.path).toBe('/echo/a%20b/c?x=1&x=2&y=');
     expect(http.host).toBe('backend');
     expect(http.scheme).toBe('https');
-    expect(http.protocol).toBe('HTTP/1.1');
+    // Sidecars speak HTTP/2 to each other, whatever the caller spoke to its own sidecar.
+    expect(http.protocol).toBe('HTTP/2');
     expect(http.size).toBe(0);
     expect(http.id).toMatch(/^[0-9a-f-]{36}$/);
     expect(http.headers['x-custom']).toBe('v');
@@ -177,7 +178,9 @@ describe('authz filter behind mutual TLS', () => {
     const grpc = { 'content-type': 'application/grpc' };
     expect((await call('/shop.Cart/Get', { method: 'POST', headers: grpc })).status).toBe(200);
     const denied = await call('/shop.Cart/Put', { method: 'POST', headers: grpc });
-    expect(denied.status, denied.body).toBe(401);
+    // A gRPC caller gets a gRPC answer: HTTP 200, trailers-only, grpc-status 16 (UNAUTHENTICATED).
+    expect(denied.status, denied.body).toBe(200);
+    expect(denied.headers['grpc-status']).toBe('16');
     expect(denied.headers['x-weft-error']).toBe('AUTHZ_UNAUTHENTICATED');
   });
 
