@@ -68,6 +68,8 @@ function flatten(headers: http2.IncomingHttpHeaders): string[] {
 
 export class Http2Endpoint implements UpstreamDispatcher {
   private session: http2.ClientHttp2Session | undefined = undefined;
+  /** The TLS context the session was opened with: a rotated certificate retires the session. */
+  private sessionContext: unknown = undefined;
   private connecting: Promise<http2.ClientHttp2Session | undefined> | undefined = undefined;
   private http1Only = false;
   private closed = false;
@@ -79,6 +81,11 @@ export class Http2Endpoint implements UpstreamDispatcher {
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
     if (this.http1Only) return this.options.http1.dispatch(request, handler);
+    if (this.session !== undefined && this.options.tls !== undefined && this.options.tls().secureContext !== this.sessionContext) {
+      // New streams go out with the new certificate; those in flight finish on the old session.
+      this.session.close();
+      this.session = undefined;
+    }
     const session = this.session;
     if (session !== undefined) return this.stream(session, request, handler);
     (this.connecting ??= this.connect()).then(
@@ -91,6 +98,7 @@ export class Http2Endpoint implements UpstreamDispatcher {
     const { address, port, connectTimeoutMs } = this.options;
     const tlsOptions = this.options.tls?.();
     return new Promise<http2.ClientHttp2Session | undefined>((resolve, reject) => {
+      const context = tlsOptions?.secureContext;
       const socket =
         tlsOptions === undefined
           ? net.connect({ host: address, port, noDelay: true })
@@ -109,6 +117,7 @@ export class Http2Endpoint implements UpstreamDispatcher {
           socket.destroy();
           return resolve(undefined);
         }
+        this.sessionContext = context;
         resolve(this.adopt(socket));
       });
     }).finally(() => {
