@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import tls, { type ConnectionOptions } from 'node:tls';
 import type { Dispatcher } from 'undici';
 
-const { NGHTTP2_CANCEL } = http2.constants;
+const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM;
 
 /** What an exchange hands to a dispatcher (the subset of undici's options the sidecar uses). */
@@ -80,6 +80,14 @@ export class Http2Endpoint implements UpstreamDispatcher {
   }
 
   dispatch(request: UpstreamRequest, handler: UpstreamHandler): void {
+    this.dispatchOnSession(request, handler, true);
+  }
+
+  /**
+   * `mayResend`: a stream the upstream refused unprocessed (a session closing under GOAWAY or
+   * after a certificate rotation) is sent once more on a fresh session, as Envoy does.
+   */
+  private dispatchOnSession(request: UpstreamRequest, handler: UpstreamHandler, mayResend: boolean): void {
     if (this.http1Only) return this.options.http1.dispatch(request, handler);
     if (this.session !== undefined && this.options.tls !== undefined && this.options.tls().secureContext !== this.sessionContext) {
       // New streams go out with the new certificate; those in flight finish on the old session.
@@ -87,9 +95,10 @@ export class Http2Endpoint implements UpstreamDispatcher {
       this.session = undefined;
     }
     const session = this.session;
-    if (session !== undefined) return this.stream(session, request, handler);
+    if (session !== undefined && !session.closed && !session.destroyed) return this.stream(session, request, handler, mayResend);
+    this.retire(session);
     (this.connecting ??= this.connect()).then(
-      (ready) => (ready === undefined ? this.options.http1.dispatch(request, handler) : this.stream(ready, request, handler)),
+      (ready) => (ready === undefined ? this.options.http1.dispatch(request, handler) : this.stream(ready, request, handler, mayResend)),
       (error: Error) => handler.onError!(error),
     );
   }
@@ -128,9 +137,7 @@ export class Http2Endpoint implements UpstreamDispatcher {
   private adopt(socket: net.Socket): http2.ClientHttp2Session {
     const scheme = this.options.tls === undefined ? 'http' : 'https';
     const session = http2.connect(`${scheme}://${this.authority}`, { createConnection: () => socket });
-    const retire = (): void => {
-      if (this.session === session) this.session = undefined;
-    };
+    const retire = (): void => this.retire(session);
     session.on('goaway', retire);
     session.on('close', retire);
     session.on('error', retire);
@@ -143,7 +150,11 @@ export class Http2Endpoint implements UpstreamDispatcher {
     return session;
   }
 
-  private stream(session: http2.ClientHttp2Session, request: UpstreamRequest, handler: UpstreamHandler): void {
+  private retire(session: http2.ClientHttp2Session | undefined): void {
+    if (session !== undefined && this.session === session) this.session = undefined;
+  }
+
+  private stream(session: http2.ClientHttp2Session, request: UpstreamRequest, handler: UpstreamHandler, mayResend: boolean): void {
     const headers: http2.OutgoingHttpHeaders = {
       ':method': request.method,
       ':path': request.path,
@@ -166,9 +177,12 @@ export class Http2Endpoint implements UpstreamDispatcher {
     try {
       stream = session.request(headers, { endStream: request.body === null });
     } catch (error) {
+      this.retire(session);
+      if (mayResend) return this.dispatchOnSession(request, handler, false);
       return handler.onError!(error as Error);
     }
     let finished = false;
+    let responded = false;
     let failure: Error | undefined;
     let trailers: string[] | null = null;
     const fail = (error: Error): void => {
@@ -185,6 +199,7 @@ export class Http2Endpoint implements UpstreamDispatcher {
     // 'response' is emitted a tick after the HEADERS frame, so DATA read with it would be
     // emitted first: the body is read only once the headers went to the caller.
     stream.on('response', (responseHeaders, flags) => {
+      responded = true;
       clearTimeout(headersTimer);
       if (failure !== undefined) return;
       stream.setTimeout(this.options.bodyTimeoutMs, () => fail(new UpstreamError('response body timeout', 'UND_ERR_BODY_TIMEOUT')));
@@ -215,6 +230,10 @@ export class Http2Endpoint implements UpstreamDispatcher {
       if (body !== null) body.unpipe(stream);
       if (finished) return;
       finished = true;
+      if (mayResend && body === null && !responded && stream.rstCode === NGHTTP2_REFUSED_STREAM) {
+        this.retire(session);
+        return this.dispatchOnSession(request, handler, false);
+      }
       handler.onError!(failure ?? new UpstreamError(`stream reset by the upstream (code ${stream.rstCode})`, 'UND_ERR_SOCKET'));
     });
   }
