@@ -314,7 +314,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
       this.route!.cluster.active--;
     }
     const durationMs = performance.now() - this.startMs;
-    (this.route?.stats ?? this.runtime.unrouted).record(status, this.responseFlag, durationMs, this.bytesReceived, this.bytesSent, this.protocolOutcome());
+    (this.route?.stats ?? this.runtime.unrouted).forPrincipal(this.sourcePrincipal).record(status, this.responseFlag, durationMs, this.bytesReceived, this.bytesSent, this.protocolOutcome());
     const log = this.runtime.accessLog;
     if (log.enabled) {
       log.write({

@@ -149,7 +149,7 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
       this.route!.cluster.active--;
     }
     const durationMs = performance.now() - this.startMs;
-    (this.route?.stats ?? this.runtime.unrouted).record(status, flag, durationMs, 0, 0);
+    (this.route?.stats ?? this.runtime.unrouted).forPrincipal(this.sourcePrincipal).record(status, flag, durationMs, 0, 0);
     const log = this.runtime.accessLog;
     if (log.enabled) {
       log.write({

@@ -85,6 +85,8 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
         destination_service: config.workload,
         request_protocol: 'http',
         connection_security_policy: securityPolicy,
+        source_principal: 'unknown',
+        destination_principal: securityPolicy === 'mutual_tls' ? (shared.localPrincipal ?? 'unknown') : 'unknown',
       };
       const route: Route = { cluster: appCluster, stats: deps.metrics.statsFor(labels) };
       return {
@@ -103,7 +105,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
 
   if (config.outbound !== undefined) {
     const routesByHost = new Map<string, Route>();
-    const base = { reporter: 'source', source_workload: config.workload, request_protocol: 'http' };
+    const base = { reporter: 'source', source_workload: config.workload, request_protocol: 'http', source_principal: shared.localPrincipal ?? 'unknown' };
     for (const clusterConfig of config.outbound.clusters) {
       const tls = deps.security.clientOptions(clusterConfig);
       const cluster = new Cluster(clusterConfig, tls);
@@ -115,6 +117,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
           destination_workload: cluster.name,
           destination_service: clusterConfig.hosts[0]!,
           connection_security_policy: tls === undefined ? 'none' : 'mutual_tls',
+          destination_principal: clusterConfig.spiffeId ?? 'unknown',
         }),
       };
       for (const host of clusterConfig.hosts) routesByHost.set(host.toLowerCase(), route);
@@ -128,6 +131,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
         destination_workload: 'unknown',
         destination_service: 'unknown',
         connection_security_policy: 'none',
+        destination_principal: 'unknown',
       }),
       accessLog: deps.accessLog,
       peer: noPeer,

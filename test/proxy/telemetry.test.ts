@@ -66,6 +66,8 @@ describe('telemetry', () => {
       response_code: '200',
       response_flags: '-',
       connection_security_policy: 'none',
+      source_principal: 'unknown',
+      destination_principal: 'unknown',
       grpc_response_status: '',
     });
     expect(labels).toContainEqual({
@@ -77,6 +79,8 @@ describe('telemetry', () => {
       response_code: '200',
       response_flags: '-',
       connection_security_policy: 'none',
+      source_principal: 'unknown',
+      destination_principal: 'unknown',
       grpc_response_status: '',
     });
     expect(labels).toContainEqual(expect.objectContaining({ reporter: 'source', response_code: '404', response_flags: 'NR' }));

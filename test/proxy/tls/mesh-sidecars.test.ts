@@ -78,6 +78,17 @@ describe('two sidecars and a CA', () => {
     expect(await metricsOf(client)).toMatch(/istio_requests_total\{reporter="source"[^}]*connection_security_policy="mutual_tls"[^}]*\} [1-9]/);
   });
 
+  it('labels the metrics with the verified principals of both ends', async () => {
+    await request(client.outboundPort, { headers: { host: 'backend' } });
+    const inbound = /istio_requests_total\{reporter="destination"[^}]*\} [1-9]/.exec(await metricsOf(server))?.[0] ?? '';
+    expect(inbound).toContain(`source_principal="${frontendId}"`);
+    expect(inbound).toContain('source_workload="frontend"');
+    expect(inbound).toContain(`destination_principal="${backendId}"`);
+    const outbound = /istio_requests_total\{reporter="source"[^}]*\} [1-9]/.exec(await metricsOf(client))?.[0] ?? '';
+    expect(outbound).toContain(`source_principal="${frontendId}"`);
+    expect(outbound).toContain(`destination_principal="${backendId}"`);
+  });
+
   it('publishes /certs and weft_certificate_expiry_seconds', async () => {
     const certs = JSON.parse((await request(server.adminPort, { path: '/certs' })).body) as Record<string, unknown>;
     const current = server.security.identity.current;
