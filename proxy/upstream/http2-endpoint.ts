@@ -91,8 +91,7 @@ export class Http2Endpoint implements UpstreamDispatcher {
     if (this.http1Only) return this.options.http1.dispatch(request, handler);
     if (this.session !== undefined && this.options.tls !== undefined && this.options.tls().secureContext !== this.sessionContext) {
       // New streams go out with the new certificate; those in flight finish on the old session.
-      this.session.close();
-      this.session = undefined;
+      this.retire(this.session);
     }
     const session = this.session;
     if (session !== undefined && !session.closed && !session.destroyed) return this.stream(session, request, handler, mayResend);
@@ -141,17 +140,17 @@ export class Http2Endpoint implements UpstreamDispatcher {
     session.on('goaway', retire);
     session.on('close', retire);
     session.on('error', retire);
-    session.setTimeout(this.options.idleTimeoutMs, () => {
-      retire();
-      session.close();
-    });
+    session.setTimeout(this.options.idleTimeoutMs, retire);
     if (this.closed) session.close();
     else this.session = session;
     return session;
   }
 
+  /** A retired session takes no new streams and closes once those in flight are done. */
   private retire(session: http2.ClientHttp2Session | undefined): void {
-    if (session !== undefined && this.session === session) this.session = undefined;
+    if (session === undefined) return;
+    if (this.session === session) this.session = undefined;
+    if (!session.closed && !session.destroyed) session.close();
   }
 
   private stream(session: http2.ClientHttp2Session, request: UpstreamRequest, handler: UpstreamHandler, mayResend: boolean): void {

@@ -112,4 +112,34 @@ describe('HTTP/2 at the sidecar', () => {
     expect(second.headers[':status']).toBe(200);
     expect(sessions.size).toBe(2);
   });
+
+  it('sends a stream the upstream refused unprocessed (REFUSED_STREAM) once more on a new session', async () => {
+    const sessions: http2.ServerHttp2Session[] = [];
+    let refused = 0;
+    const upstream = http2.createServer();
+    upstream.on('session', (session) => sessions.push(session));
+    upstream.on('stream', (stream) => {
+      // The first session refuses everything, as one shutting down does.
+      if (stream.session === sessions[0]) {
+        refused++;
+        stream.on('error', () => undefined);
+        stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+        return;
+      }
+      stream.respond({ ':status': 200, 'content-type': 'application/grpc' }, { waitForTrailers: true });
+      stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
+      stream.end(Buffer.from([0, 0, 0, 0, 1, 0x63]));
+    });
+    await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+    stops.push(() => new Promise((resolve) => upstream.close(() => resolve())));
+    const port = (upstream.address() as { port: number }).port;
+    const proxy = await sidecar({ outbound: { port: 0, clusters: [{ name: 'up', hosts: ['up'], endpoints: [{ address: '127.0.0.1', port }] }] } });
+    const reply = await h2Request(proxy.outboundPort, { ':authority': 'up', 'content-type': 'application/grpc' });
+    expect(reply.headers[':status']).toBe(200);
+    expect(reply.body).toContain('c');
+    expect(refused).toBe(1);
+    expect(sessions).toHaveLength(2);
+    // The refusing session is not kept open beside the new one.
+    await new Promise<void>((resolve) => (sessions[0]!.closed ? resolve() : sessions[0]!.once('close', () => resolve())));
+  });
 });
