@@ -1,83 +1,45 @@
-// ENABLED AT MERGE (rename to up-enforcement.test.ts once the `authz` and `grpc` branches are on
-// main): what `weft up`'s demo policies enforce. Not run on the `up` branch, where the sidecar
-// has no authorization filter and carries HTTP/1.1 only; type-checked and linted meanwhile.
+// What `weft up`'s demo policies enforce, through the real processes it starts: HTTP paths,
+// the PII allow list with live edits (a broken edit changes nothing), gRPC methods.
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { status as grpcStatus, type ServiceError } from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { callInventory, inventoryClient } from '../../deploy/local/apps/inventory-contract.js';
-import { copyOfDemo, startUp, type RunningUp, type UpRecord } from './up-fixture.js';
-
-function viaProxy(outbound: string, url: string): Promise<{ status: number; body: string }> {
-  const proxy = new URL(outbound);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: proxy.hostname, port: proxy.port, path: url, headers: { host: new URL(url).host } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-async function eventually(what: () => Promise<number>, expected: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = 0;
-  while (Date.now() < deadline) {
-    last = await what();
-    if (last === expected) return;
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-  throw new Error(`still ${last}, expected ${expected}, after ${timeoutMs} ms`);
-}
+import { eventually } from '../helpers/eventually.js';
+import { demoMeshForTests, viaProxy } from './up-fixture.js';
 
 describe('weft up demo policies, enforced by the sidecars', () => {
-  let up: RunningUp;
-  let record: UpRecord;
-
-  beforeAll(async () => {
-    up = await startUp([await copyOfDemo()]);
-    await up.waitFor('weft: mesh ready', 90_000);
-    record = await up.record();
-  }, 120_000);
-
-  afterAll(async () => {
-    if (up.child.exitCode === null) {
-      up.child.kill('SIGTERM');
-      await up.exited;
-    }
-  });
+  const mesh = demoMeshForTests();
 
   it('lets web GET /orders and denies /orders/admin with 403, logging the deciding policy', async () => {
-    const web = record.workloads.web!.outbound;
+    const web = mesh.record().workloads.web!.outbound;
     expect((await viaProxy(web, 'http://orders/orders')).status).toBe(200);
-    const mark = up.output().length;
+    const mark = mesh.up().output().length;
     const denied = await viaProxy(web, 'http://orders/orders/admin');
     expect(denied.status).toBe(403);
-    await up.waitFor(/orders-sidecar +\| .*"orders-admin"/, 5000, mark);
+    await mesh.up().waitFor(/orders-sidecar +\| .*"orders-admin"/, 5000, mark);
   });
 
   it('serves PII only to its allow list, and a live edit of the list takes effect; a broken edit changes nothing', async () => {
-    const web = record.workloads.web!.outbound;
+    const web = mesh.record().workloads.web!.outbound;
     const customer = async () => (await viaProxy(web, 'http://orders/customers/c-17')).status;
     expect(await customer()).toBe(403);
-    const file = join(up.dir, 'policies', 'pii.yaml');
+    const file = join(mesh.up().dir, 'policies', 'pii.yaml');
     const text = await readFile(file, 'utf8');
     await writeFile(file, text.replace('allowed: [', 'allowed: [spiffe://cluster.local/ns/default/sa/web, '));
-    await eventually(customer, 200);
-    const rego = join(up.dir, 'policies', 'principal-allow-list.rego');
+    await eventually(customer, (status) => status === 200);
+    const rego = join(mesh.up().dir, 'policies', 'principal-allow-list.rego');
     const source = await readFile(rego, 'utf8');
-    const mark = up.output().length;
+    const mark = mesh.up().output().length;
     await writeFile(rego, source.replace('in data.allowed', 'in in data.allowed'));
-    await up.waitFor(/principal-allow-list\.rego:\d+:\d+: /, 10_000, mark);
+    await mesh.up().waitFor(/principal-allow-list\.rego:\d+:\d+: /, 10_000, mark);
     expect(await customer()).toBe(200);
     await writeFile(rego, source);
   });
 
   it('opens Inventory.Get to web and denies it Inventory.Adjust with PERMISSION_DENIED (grpc-js through the outbound sidecar)', async () => {
-    const client = inventoryClient(new URL(record.workloads.web!.outbound).host, 'inventory');
+    const client = inventoryClient(new URL(mesh.record().workloads.web!.outbound).host, 'inventory');
     try {
       expect(await callInventory(client, 'Get', { sku: 'apple' })).toMatchObject({ sku: 'apple' });
       const error = (await callInventory(client, 'Adjust', { sku: 'apple', delta: 1 }).catch((e: unknown) => e)) as ServiceError;
@@ -88,7 +50,7 @@ describe('weft up demo policies, enforced by the sidecars', () => {
   });
 
   it('lets orders take stock out through Inventory.Adjust when an order is placed', async () => {
-    const app = new URL(record.workloads.orders!.app);
+    const app = new URL(mesh.record().workloads.orders!.app);
     const placed = await new Promise<number>((resolve, reject) => {
       const req = request({ host: app.hostname, port: app.port, path: '/orders', method: 'POST', headers: { 'content-type': 'application/json' } }, (res) => {
         res.resume();

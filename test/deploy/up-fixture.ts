@@ -2,9 +2,11 @@
 // (so .weft/ is new), on a copy of the demo directory (so tests may edit its policies).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll } from 'vitest';
 import { weftBin } from '../helpers/weft-cli.js';
 
 export const demoDir = fileURLToPath(new URL('../../deploy/local/', import.meta.url));
@@ -100,4 +102,39 @@ export function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * `weft up` on a fresh copy of the demo for the tests of one file: started before them (once the
+ * mesh is ready), stopped after them. The getters are valid inside tests.
+ */
+export function demoMeshForTests(extraArgs: string[] = []): { up: () => RunningUp; record: () => UpRecord } {
+  let up: RunningUp | undefined;
+  let record: UpRecord | undefined;
+  beforeAll(async () => {
+    up = await startUp([await copyOfDemo(), ...extraArgs]);
+    await up.waitFor('weft: mesh ready', 90_000);
+    record = await up.record();
+  }, 120_000);
+  afterAll(async () => {
+    if (up !== undefined && up.child.exitCode === null && up.child.signalCode === null) {
+      up.child.kill('SIGTERM');
+      await up.exited;
+    }
+  });
+  return { up: () => up!, record: () => record! };
+}
+
+/** A request through an outbound listener in absolute form, as `curl -x` sends it. */
+export function viaProxy(outbound: string, url: string): Promise<{ status: number; body: string }> {
+  const proxy = new URL(outbound);
+  return new Promise((resolve, reject) => {
+    const req = request({ host: proxy.hostname, port: proxy.port, path: url, headers: { host: new URL(url).host } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
 }

@@ -6,34 +6,11 @@ import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callInventory, inventoryClient } from '../../deploy/local/apps/inventory-contract.js';
-import { alive, childPids, copyOfDemo, startUp, type RunningUp, type UpRecord } from './up-fixture.js';
-
-/** A request through an outbound listener in absolute form, as `curl -x` sends it. */
-function viaProxy(outbound: string, url: string): Promise<{ status: number; body: string }> {
-  const proxy = new URL(outbound);
-  return new Promise((resolve, reject) => {
-    const req = request({ host: proxy.hostname, port: proxy.port, path: url, headers: { host: new URL(url).host } }, (res) => {
-      let body = '';
-      res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+import { eventually } from '../helpers/eventually.js';
+import { alive, childPids, copyOfDemo, startUp, viaProxy, type RunningUp, type UpRecord } from './up-fixture.js';
 
 async function status(record: UpRecord): Promise<{ revision: { number: number }; sidecars: { workload: string; ackedRevision: number | null; ackedVersion: string | null }[] }> {
   return (await (await fetch(`${record.controlPlane.admin}/v1/status`)).json()) as never;
-}
-
-async function eventually<T>(what: () => Promise<T>, accept: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await what().catch((error: unknown) => error as T);
-    if (accept(value)) return value;
-    if (Date.now() > deadline) throw new Error(`still ${JSON.stringify(value)} after ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 async function cmdline(pid: number): Promise<string> {

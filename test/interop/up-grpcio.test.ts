@@ -1,10 +1,9 @@
-// ENABLED AT MERGE (rename to up-grpcio.test.ts once `authz` and `grpc` are on main): a gRPC
-// client weft did not write (Debian python3-grpcio) calls the demo Inventory through web's
+// A gRPC client weft did not write (Debian python3-grpcio) calls the demo Inventory through web's
 // outbound sidecar: Get allowed, Adjust PERMISSION_DENIED.
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { copyOfDemo, startUp, type RunningUp, type UpRecord } from '../deploy/up-fixture.js';
+import { describe, expect, it } from 'vitest';
+import { demoMeshForTests } from '../deploy/up-fixture.js';
 
 const run = promisify(execFile);
 
@@ -25,24 +24,10 @@ except grpc.RpcError as error:
 `;
 
 describe('weft up demo with python3-grpcio', () => {
-  let up: RunningUp;
-  let record: UpRecord;
-
-  beforeAll(async () => {
-    up = await startUp([await copyOfDemo()]);
-    await up.waitFor('weft: mesh ready', 90_000);
-    record = await up.record();
-  }, 120_000);
-
-  afterAll(async () => {
-    if (up.child.exitCode === null) {
-      up.child.kill('SIGTERM');
-      await up.exited;
-    }
-  });
+  const mesh = demoMeshForTests();
 
   it('gets Inventory.Get and is refused Inventory.Adjust', async () => {
-    const target = new URL(record.workloads.web!.outbound).host;
+    const target = new URL(mesh.record().workloads.web!.outbound).host;
     const call = async (method: string) => (await run('/usr/bin/python3', ['-c', CLIENT, target, method])).stdout.trim();
     expect(await call('Get')).toBe('OK');
     expect(await call('Adjust')).toBe('PERMISSION_DENIED');
