@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { stringify } from 'yaml';
 import { validateConfig } from '../../proxy/config/load-config.js';
-import { Sidecar } from '../../proxy/sidecar.js';
+import type { SidecarConfig } from '../../proxy/config/types.js';
+import { Sidecar, type SidecarOptions } from '../../proxy/sidecar.js';
 import { weftBin } from './weft-cli.js';
 
 export interface InProcessSidecar {
@@ -26,10 +27,15 @@ export function testConfig(overrides: Record<string, unknown>): Record<string, u
 }
 
 export async function startSidecar(overrides: Record<string, unknown>): Promise<InProcessSidecar> {
+  return startInProcess(validateConfig(testConfig(overrides)));
+}
+
+/** Starts a sidecar in this process with its access log captured; `onStop` runs after it drained. */
+export async function startInProcess(config: SidecarConfig, options: Omit<SidecarOptions, 'accessLogOut'> = {}, onStop?: () => void): Promise<InProcessSidecar> {
   const log = new PassThrough();
   let text = '';
   log.setEncoding('utf8').on('data', (chunk: string) => (text += chunk));
-  const sidecar = await Sidecar.start(validateConfig(testConfig(overrides)), { accessLogOut: log });
+  const sidecar = await Sidecar.start(config, { ...options, accessLogOut: log });
   return {
     sidecar,
     inboundPort: sidecar.addresses.inbound?.port ?? 0,
@@ -40,7 +46,10 @@ export async function startSidecar(overrides: Record<string, unknown>): Promise<
         .split('\n')
         .filter((line) => line !== '')
         .map((line) => JSON.parse(line) as Record<string, unknown>),
-    stop: () => sidecar.drain(),
+    async stop() {
+      await sidecar.drain();
+      onStop?.();
+    },
   };
 }
 
