@@ -90,6 +90,7 @@ export interface JwtRule {
   readonly audiences?: readonly string[];
   readonly jwksUri?: string;
   readonly jwks?: { readonly keys: readonly Readonly<Record<string, unknown>>[] };
+  /** Default: `Authorization: Bearer <token>`. */
   readonly fromHeaders?: readonly { readonly name: string; readonly prefix?: string }[];
   readonly fromCookies?: readonly string[];
   readonly forwardOriginalToken: boolean;

@@ -1,13 +1,8 @@
 // The jwt filter's config: RequestAuthentication's jwtRules, with the JWKS cache settings.
-export interface JwtRuleConfig {
-  readonly issuer: string;
-  readonly audiences?: readonly string[];
-  readonly jwksUri?: string;
-  readonly jwks?: { readonly keys: readonly Readonly<Record<string, unknown>>[] };
-  /** Default: `Authorization: Bearer <token>`. */
-  readonly fromHeaders?: readonly { readonly name: string; readonly prefix?: string }[];
-  readonly fromCookies?: readonly string[];
-  readonly forwardOriginalToken: boolean;
+import type { JwtRule } from '../../../control-plane/api/resource-types.js';
+
+/** A RequestAuthentication rule as the sidecar runs it: the clock skew in seconds. */
+export interface JwtRuleConfig extends Omit<JwtRule, 'clockSkew'> {
   readonly clockSkewSeconds: number;
 }
 
