@@ -76,12 +76,12 @@ export class Sidecar {
 
   /**
    * Runs new requests on `config` (routes, clusters, filters, the app port); requests in flight
-   * finish on the snapshot they started with. Listener addresses, limits and TLS stay those the
-   * sidecar started with.
+   * finish on the snapshot they started with. Clusters whose config did not change carry over
+   * with their connections. Listener addresses, limits and TLS stay those the sidecar started
+   * with. The filters `config` names must already be loaded (`loadFilters`).
    */
-  /** Swaps in a new config; the filters it names must already be loaded (`loadFilters`). */
   reconfigure(config: SidecarConfig): void {
-    this.holder.replace(buildSnapshot(config, this.deps));
+    this.holder.replace(buildSnapshot(config, this.deps, this.holder.current));
   }
 
   /** Stops accepting, lets requests in flight finish up to the configured deadline, then closes. */

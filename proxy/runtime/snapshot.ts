@@ -2,7 +2,9 @@
 // routes, clusters with their pools), held in one place and swapped whole. Requests read
 // `holder.current` when they start and never wait for a new one (a control-plane update calls
 // `replace`).
-import type { FilterConfig, SidecarConfig } from '../config/types.js';
+import type { ConnectionOptions } from 'node:tls';
+import { isDeepStrictEqual } from 'node:util';
+import type { ClusterConfig, FilterConfig, SidecarConfig } from '../config/types.js';
 import { filterFactory } from '../filters/registry.js';
 import type { FilterBuildContext, HttpFilter, Route } from '../filters/http-filter.js';
 import type { AccessLog } from '../telemetry/access-log.js';
@@ -42,8 +44,18 @@ export interface SnapshotDeps {
   readonly security: TransportSecurity;
 }
 
-export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapshot {
+/**
+ * Compiles `config`. A cluster of `previous` whose config is unchanged is taken over as it is,
+ * so a policy push does not cost every upstream connection (and its TLS handshake).
+ */
+export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previous?: Snapshot): Snapshot {
   const clusters: Cluster[] = [];
+  const clusterFor = (clusterConfig: ClusterConfig, tls: (() => ConnectionOptions) | undefined): Cluster => {
+    const kept = previous?.clusters.find((c) => c.name === clusterConfig.name && isDeepStrictEqual(c.config, clusterConfig));
+    const cluster = kept ?? new Cluster(clusterConfig, tls);
+    clusters.push(cluster);
+    return cluster;
+  };
   const identity = config.identity;
   const shared = {
     workload: config.workload,
@@ -60,7 +72,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
   let outbound: ListenerRuntime | undefined;
 
   if (config.inbound !== undefined) {
-    const appCluster = new Cluster(
+    const appCluster = clusterFor(
       {
         name: `inbound|${config.inbound.appPort}`,
         hosts: [],
@@ -73,7 +85,6 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
       },
       undefined,
     );
-    clusters.push(appCluster);
     const inboundConfig = config.inbound;
     // One runtime per kind of connection the listener takes, so that metrics and
     // x-forwarded-proto say whether the request came over mutual TLS.
@@ -108,8 +119,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
     const base = { reporter: 'source', source_workload: config.workload, request_protocol: 'http', source_principal: shared.localPrincipal ?? 'unknown' };
     for (const clusterConfig of config.outbound.clusters) {
       const tls = deps.security.clientOptions(clusterConfig);
-      const cluster = new Cluster(clusterConfig, tls);
-      clusters.push(cluster);
+      const cluster = clusterFor(clusterConfig, tls);
       const route: Route = {
         cluster,
         stats: deps.metrics.statsFor({
@@ -152,10 +162,10 @@ function buildFilters(configs: readonly FilterConfig[], context: FilterBuildCont
 export class SnapshotHolder {
   constructor(public current: Snapshot) {}
 
-  /** Makes `next` the snapshot new requests use; the old one's pools close once idle. */
+  /** Makes `next` the snapshot new requests use; pools it did not take over close once idle. */
   replace(next: Snapshot): void {
     const previous = this.current;
     this.current = next;
-    for (const cluster of previous.clusters) void cluster.close();
+    for (const cluster of previous.clusters) if (!next.clusters.includes(cluster)) void cluster.close();
   }
 }

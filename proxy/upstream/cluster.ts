@@ -78,7 +78,10 @@ export class Cluster {
   readonly maxRequests: number;
   private readonly balancer: LoadBalancer;
 
-  constructor(config: ClusterConfig, tls: (() => ConnectionOptions) | undefined) {
+  constructor(
+    readonly config: ClusterConfig,
+    tls: (() => ConnectionOptions) | undefined,
+  ) {
     this.name = config.name;
     this.maxRequests = config.maxRequests;
     this.endpoints = config.endpoints.map((e) => new Endpoint(e.address, e.port, config, tls));
