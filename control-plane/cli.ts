@@ -4,7 +4,7 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ServerCredentials, type Server } from '@grpc/grpc-js';
-import { addCertificateIssuer, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, openCertificateAuthority } from './ca/index.js';
+import { addCertificateIssuer, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, openCertificateAuthority, watchCaDirectory } from './ca/index.js';
 import { DEFAULT_STATE_DIR } from './ca/token-cli.js';
 import { controlPlaneSpiffeId } from './api/ca-contract.js';
 import { validateTrustDomain } from './api/spiffe-id.js';
@@ -61,7 +61,17 @@ async function grpcSecurity(values: { plaintext?: boolean; 'plugin-ca'?: string;
     ...(values['plugin-ca'] === undefined ? {} : { pluginCaDir: values['plugin-ca'] }),
   });
   const tls = controlPlaneServerCredentials(opened.ca);
-  return { credentials: tls.credentials, peerIdentity: tlsPeerIdentity, addServices: (server) => addCertificateIssuer(server, opened), close: () => tls.close() };
+  const caDir = values['plugin-ca'] ?? join(values['state-dir'], 'ca');
+  const caWatch = watchCaDirectory(caDir, opened.ca, (line) => process.stderr.write(`${line}\n`));
+  return {
+    credentials: tls.credentials,
+    peerIdentity: tlsPeerIdentity,
+    addServices: (server) => addCertificateIssuer(server, opened),
+    close: () => {
+      caWatch.close();
+      tls.close();
+    },
+  };
 }
 
 export async function run(argv: string[]): Promise<number> {

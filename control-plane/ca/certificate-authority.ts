@@ -2,6 +2,7 @@
 // bundle. The bundle may hold several roots so that a root can be rotated with an overlap:
 // add the new root (trusted, not yet signing), switch signing to it, later remove the old one.
 import { EventEmitter } from 'node:events';
+import { isDeepStrictEqual } from 'node:util';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
 import { parseWorkloadId, type WorkloadId } from '../api/spiffe-id.js';
@@ -117,6 +118,11 @@ export class CertificateAuthority extends EventEmitter<{ bundle: [readonly strin
     return this.bundle;
   }
 
+  /** The certificate that signs workload certificates now. */
+  get signingCertificatePem(): string {
+    return this.signingPair.certificatePem;
+  }
+
   /** Signs a CSR for `boundId`, the identity the caller's credential proved. */
   issueForCsr(csrPem: string, boundId: string, ttlMs?: number): IssuedCertificate {
     const { publicKey, requestedId } = checkCsr(csrPem);
@@ -172,6 +178,24 @@ export class CertificateAuthority extends EventEmitter<{ bundle: [readonly strin
       throw new CaError('CA_CONFIG_INVALID', 'the CA still signs with this root: switch signing before removing it');
     }
     this.setBundle(remaining);
+  }
+
+  /**
+   * Moves to the signing pair and roots of a CA directory edited by an operator, in the order
+   * that keeps every certificate verifiable: new roots first, then signing, then removals. The
+   * whole state is checked first, so a refused one changes nothing.
+   */
+  reconcile(signing: CaKeyPair, trustBundlePems: readonly string[]): void {
+    if (trustBundlePems.length === 0) throw new CaError('CA_CONFIG_INVALID', 'the trust bundle is empty');
+    for (const pem of trustBundlePems) {
+      const root = new X509Certificate(pem);
+      if (!root.ca || !root.verify(root.publicKey)) throw new CaError('CA_CONFIG_INVALID', 'a trust-bundle root must be a self-signed CA');
+    }
+    checkSigning(signing, trustBundlePems);
+    for (const pem of trustBundlePems) this.addRoot(pem);
+    if (!isDeepStrictEqual(signing, this.signingPair)) this.useSigning(signing);
+    const kept = new Set(trustBundlePems.map(fingerprint));
+    for (const pem of this.bundle) if (!kept.has(fingerprint(pem))) this.removeRoot(pem);
   }
 
   private intermediatesOf(signing: CaKeyPair): string[] {

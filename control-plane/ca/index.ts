@@ -10,6 +10,7 @@ import { loadCaDirectory, loadOrCreateCaDirectory } from './ca-directory.js';
 import { createIssuingService } from './issuing-service.js';
 
 export { controlPlaneServerCredentials, type ControlPlaneTls } from './ca-server-credentials.js';
+export { watchCaDirectory, type CaDirectoryWatch } from './ca-directory-watch.js';
 export { CaError } from './ca-errors.js';
 export { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 export { BootstrapTokens } from './bootstrap-token.js';

@@ -1,10 +1,11 @@
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { controlPlaneSpiffeId } from '../../control-plane/api/ca-contract.js';
 import { controlPlaneCredentials } from '../../proxy/tls/ca-client.js';
 import { WorkloadIdentity } from '../../proxy/tls/workload-identity.js';
+import { throwawayRoot } from '../helpers/throwaway-ca.js';
 import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
 import { spawnControlPlane } from './control-plane-process.js';
@@ -29,6 +30,7 @@ describe('discovery over mutual TLS with the control plane CA', () => {
       ca: { address: cp.grpc, serverSpiffeId: serverId },
       trustBundlePems: roots,
       bootstrapToken: token.stdout.trim(),
+      bundleRefreshMs: 300,
     });
     defer(() => identity.stop());
     await identity.start();
@@ -59,5 +61,28 @@ describe('discovery over mutual TLS with the control plane CA', () => {
     expect(anonymousRefusals[0]).toBe('7 SIDECAR_IDENTITY_MISMATCH: the peer presented no SPIFFE identity');
     expect(impostor.applied).toEqual([]);
     expect(anonymous.applied).toEqual([]);
+  });
+
+  it('follows an edit of its CA directory: a root appended to root-cert.pem reaches the sidecars', async () => {
+    const dir = await meshDirectory();
+    const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
+    const cp = await spawnControlPlane(dir, state, { tls: true });
+    defer(() => cp.kill());
+    const bundleFile = join(state, 'ca', 'root-cert.pem');
+    const roots = [await readFile(bundleFile, 'utf8')];
+    const token = await runWeft(['token', 'create', '--workload', 'web', '--state-dir', state, '--trust-domain', 'weft.test']);
+    const identity = new WorkloadIdentity({
+      spiffeId: 'spiffe://weft.test/ns/default/sa/web',
+      ca: { address: cp.grpc, serverSpiffeId: controlPlaneSpiffeId('weft.test') },
+      trustBundlePems: roots,
+      bootstrapToken: token.stdout.trim(),
+      bundleRefreshMs: 300,
+    });
+    defer(() => identity.stop());
+    await identity.start();
+    expect(identity.current.trustBundlePems).toHaveLength(1);
+    await writeFile(bundleFile, roots[0] + throwawayRoot('next root').certificatePem);
+    await until(() => cp.output().includes('applied: roots ['), 'the CA to apply the edit');
+    await until(() => identity.current.trustBundlePems.length === 2, 'the sidecar to learn the new root');
   });
 });
