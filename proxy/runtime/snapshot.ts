@@ -106,7 +106,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps): Snapsh
     const base = { reporter: 'source', source_workload: config.workload, request_protocol: 'http' };
     for (const clusterConfig of config.outbound.clusters) {
       const tls = deps.security.clientOptions(clusterConfig);
-      const cluster = new Cluster(clusterConfig, tls);
+      const cluster = new Cluster(clusterConfig, tls, deps.metrics.resilience.forCluster(clusterConfig.name));
       clusters.push(cluster);
       const route: Route = {
         cluster,

@@ -6,6 +6,7 @@
 // about 4.5 us per request (four observations), a few percent of the sidecar's CPU per request.
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
+import { ResilienceMetrics } from './resilience-metrics.js';
 
 // Only the registry: the package's index also loads the pushgateway, cluster and default-metrics
 // modules, about 11 MB of resident memory per sidecar (measured).
@@ -118,6 +119,7 @@ class SeriesMetric {
 
 export class SidecarMetrics {
   readonly registry = new Registry();
+  readonly resilience = new ResilienceMetrics(this.registry);
   private readonly series: Series[] = [];
   /** Series by their full label set, so routes rebuilt by a new snapshot keep counting into them. */
   private readonly seriesByLabels = new Map<string, Series>();
