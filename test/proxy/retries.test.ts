@@ -9,9 +9,14 @@ import { closedPort, echoServer, listen, resettingServer, statusServer, type Ech
 
 const at = (port: number) => ({ address: '127.0.0.1', port });
 
-async function withSidecar(endpoints: number[], retries: Record<string, unknown>, run: (proxy: InProcessSidecar) => Promise<void>): Promise<void> {
+async function withSidecar(
+  endpoints: number[],
+  retries: Record<string, unknown>,
+  run: (proxy: InProcessSidecar) => Promise<void>,
+  loadBalancer = 'round_robin',
+): Promise<void> {
   const proxy = await startSidecar({
-    outbound: { port: 0, clusters: [{ name: 'svc', hosts: ['svc'], loadBalancer: 'round_robin', retries, endpoints: endpoints.map(at) }] },
+    outbound: { port: 0, clusters: [{ name: 'svc', hosts: ['svc'], loadBalancer, retries, endpoints: endpoints.map(at) }] },
   });
   try {
     await run(proxy);
@@ -52,6 +57,23 @@ describe('retries', () => {
       // The access log names the try that answered.
       expect(proxy.logLines()[0]).toMatchObject({ status: 200, upstream: `127.0.0.1:${echo.port}`, response_flags: '-' });
     });
+  });
+
+  it('retries on an endpoint other than the one just tried, even when that one is the least busy', async () => {
+    await withSidecar(
+      [unavailable.port, echo.port],
+      { attempts: 1 },
+      async (proxy) => {
+        // Two slow requests end up on the echo (directly or by a retry) and keep it busy.
+        const slow = [get(proxy, '/?delay=600'), get(proxy, '/?delay=600')];
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Least request picks the idle failing endpoint, then must not pick it again for the retry.
+        const reply = await get(proxy);
+        expect(reply.status).toBe(200);
+        expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
+      },
+      'least_request',
+    );
   });
 
   it('retries a GET whose connection was refused, or reset before the response', async () => {
