@@ -179,7 +179,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     if (endpoint === undefined) return this.replyLocally({ code: 'NO_HEALTHY_UPSTREAM' });
     cluster.active++;
     if (this.expectsContinue) this.res.writeContinue();
-    this.retry = cluster.retries?.begin(this.method, this.hasBody);
+    this.retry = cluster.retries?.begin(this.method, this.hasBody ? this.req : null);
     this.dispatchTo(endpoint);
   }
 

@@ -1,10 +1,12 @@
 // Retries, as Envoy's retry policy: a request is tried again, on another endpoint where there is
 // one, when its try failed before any of the response went to the caller (an upstream status
-// or a failure before response headers) in a way `retryOn` names. Only idempotent methods
-// (unless retryNonIdempotent) and only requests without a body: a streamed body is being read
-// by the first try and cannot be sent twice. A retry budget (Envoy's retry_budget) bounds the
-// retries in flight so that retries cannot multiply an outage. Requests of a cluster without
-// retries never reach this file (no allocation on the request path).
+// or a failure before response headers) in a way `retryOn` names. A request whose body the try
+// has begun to read is never retried (the body streams and is not kept). A request the upstream
+// may have processed is retried only for idempotent methods, unless retryNonIdempotent; one it
+// never received (connect failure, refused stream) is retried whatever its method. A retry budget
+// (Envoy's retry_budget) bounds the retries in flight so that retries cannot multiply an outage.
+// Requests of a cluster without retries never reach this file (no allocation on the request path).
+import type { Readable } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import type { RetriesConfig, RetryOn } from '../config/types.js';
 import type { ClusterCounters } from '../telemetry/resilience-metrics.js';
@@ -36,10 +38,9 @@ export class RetryPolicy {
   }
 
   /** A request's retry state, or undefined when the request is never retried. */
-  begin(method: string, hasBody: boolean): RetryState | undefined {
-    if (this.config.attempts === 0 || hasBody) return undefined;
-    if (!this.config.retryNonIdempotent && !IDEMPOTENT.has(method)) return undefined;
-    return new RetryState(this);
+  begin(method: string, body: Readable | null): RetryState | undefined {
+    if (this.config.attempts === 0) return undefined;
+    return new RetryState(this, body, this.config.retryNonIdempotent || IDEMPOTENT.has(method));
   }
 
   retriesStatus(status: number): boolean {
@@ -81,7 +82,13 @@ export class RetryState {
   /** The last try's outcome would have been retried, but no attempt was left (flag URX). */
   exhausted = false;
 
-  constructor(private readonly policy: RetryPolicy) {}
+  constructor(
+    private readonly policy: RetryPolicy,
+    /** The request body as the tries read it, or null. */
+    private readonly body: Readable | null,
+    /** Whether a request the upstream may have processed may be sent again. */
+    private readonly repeatable: boolean,
+  ) {}
 
   /** The handler of a new try: it passes the try's callbacks to `exchange` until the try is retired. */
   handler(exchange: UpstreamHandler): UpstreamHandler {
@@ -91,15 +98,17 @@ export class RetryState {
 
   /** The endpoint to retry on after an upstream status, or undefined to pass the response on. */
   afterStatus<E>(status: number, cluster: RetryTarget<E>, previous: E): E | undefined {
-    return this.policy.retriesStatus(status) ? this.next(cluster, previous) : undefined;
+    return this.repeatable && this.policy.retriesStatus(status) ? this.next(cluster, previous) : undefined;
   }
 
   /** The endpoint to retry on after a failure before response headers, or undefined to reply. */
   afterError<E>(code: ErrorCode, error: Error, cluster: RetryTarget<E>, previous: E): E | undefined {
-    return this.policy.retriesError(code, error) ? this.next(cluster, previous) : undefined;
+    const unprocessed = code === 'UPSTREAM_CONNECT_FAILURE' || (error as { code?: unknown }).code === REFUSED_STREAM;
+    return (this.repeatable || unprocessed) && this.policy.retriesError(code, error) ? this.next(cluster, previous) : undefined;
   }
 
   private next<E>(cluster: RetryTarget<E>, previous: E): E | undefined {
+    if (this.body?.readableDidRead === true) return undefined;
     const policy = this.policy;
     if (this.retries >= policy.config.attempts) {
       this.exhausted = true;

@@ -3,6 +3,7 @@
 // starts its own sidecar so round robin starts at the first endpoint.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { echoClient, startEchoServer, unary } from '../helpers/grpc-echo.js';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
 import { closedPort, echoServer, listen, resettingServer, statusServer, type EchoReply, type StatusServer, type TestServer } from '../helpers/upstream.js';
@@ -87,7 +88,7 @@ describe('retries', () => {
     });
   });
 
-  it('does not retry a POST unless retryNonIdempotent, and never one with a body', async () => {
+  it('does not retry a POST the upstream answered unless retryNonIdempotent, and never one whose body was read', async () => {
     const before = unavailable.hits;
     await withSidecar([unavailable.port, echo.port], { attempts: 2 }, async (proxy) => {
       expect((await post(proxy)).status).toBe(503);
@@ -99,6 +100,32 @@ describe('retries', () => {
       expect((await post(proxy, 'order=1')).status).toBe(503);
     });
     expect(unavailable.hits - before).toBe(3);
+  });
+
+  it('retries any request the upstream never received, body and all', async () => {
+    await withSidecar([await closedPort(), echo.port], { attempts: 1 }, async (proxy) => {
+      const reply = await post(proxy, 'order=1');
+      expect(reply.status).toBe(200);
+      expect(JSON.parse(reply.body) as EchoReply).toMatchObject({ method: 'POST', bodyBytes: 7 });
+    });
+  });
+
+  it('retries a gRPC call whose endpoint refused the connection', async () => {
+    const grpcEcho = await startEchoServer();
+    try {
+      await withSidecar([await closedPort(), grpcEcho.port], { attempts: 1 }, async (proxy) => {
+        const through = echoClient(proxy.outboundPort, 'svc');
+        try {
+          const { error, reply } = await unary(through, Buffer.from('ping'));
+          expect(error).toBeNull();
+          expect(reply?.toString()).toBe('ping');
+        } finally {
+          through.close();
+        }
+      });
+    } finally {
+      await grpcEcho.close();
+    }
   });
 
   it('stops after the attempts and flags the reply URX', async () => {
