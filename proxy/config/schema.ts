@@ -1,11 +1,24 @@
 // JSON Schema of the sidecar's YAML config. Defaults are filled in by ajv (useDefaults), so the
 // types in types.ts hold every field. Filter configs are validated by each filter's own schema
 // (filters/registry.ts), not here.
+import type { RetryOn } from './types.js';
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const positiveMs = { type: 'integer', minimum: 1 } as const;
 const hostname = { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9.-]+$' } as const;
 const address = { type: 'string', minLength: 1 } as const;
+const retryOnValues = [
+  '5xx',
+  'gateway-error',
+  'connect-failure',
+  'reset',
+  'refused-stream',
+  'retriable-4xx',
+  'unavailable',
+  'cancelled',
+  'deadline-exceeded',
+  'resource-exhausted',
+] as const satisfies readonly RetryOn[];
 
 const filters = {
   type: 'array',
@@ -29,6 +42,44 @@ const endpoint = {
   properties: { address, port: { ...port, minimum: 1 } },
 } as const;
 
+const retries = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['attempts'],
+  properties: {
+    attempts: { type: 'integer', minimum: 0, maximum: 10 },
+    perTryTimeoutMs: positiveMs,
+    retryOn: {
+      type: 'array',
+      uniqueItems: true,
+      items: { enum: retryOnValues },
+      default: ['connect-failure', 'refused-stream', 'unavailable', 'gateway-error'],
+    },
+    retryNonIdempotent: { type: 'boolean', default: false },
+    budget: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        percent: { type: 'number', minimum: 0, maximum: 100, default: 20 },
+        minRetryConcurrency: { type: 'integer', minimum: 0, default: 3 },
+      },
+    },
+  },
+} as const;
+
+const outlierDetection = {
+  type: 'object',
+  additionalProperties: false,
+  properties: {
+    consecutive5xx: { type: 'integer', minimum: 1, default: 5 },
+    consecutiveConnectFailures: { type: 'integer', minimum: 1, default: 5 },
+    intervalMs: { ...positiveMs, default: 10000 },
+    baseEjectionTimeMs: { ...positiveMs, default: 30000 },
+    maxEjectionPercent: { type: 'integer', minimum: 0, maximum: 100, default: 10 },
+  },
+} as const;
+
 const cluster = {
   type: 'object',
   additionalProperties: false,
@@ -43,6 +94,8 @@ const cluster = {
     timeoutMs: { ...positiveMs, default: 15000 },
     bodyTimeoutMs: { ...positiveMs, default: 300000 },
     spiffeId: { type: 'string', minLength: 1 },
+    retries,
+    outlierDetection,
   },
 } as const;
 

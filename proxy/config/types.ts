@@ -1,5 +1,8 @@
 // The sidecar's configuration after validation and defaults: what the rest of the sidecar reads.
 // Deep-frozen once loaded (see load-config.ts).
+import type { RetryOn } from '../../control-plane/api/resource-types.js';
+
+export type { RetryOn };
 
 export type AccessLogMode = 'off' | 'on' | 'sampled';
 export type LoadBalancerName = 'round_robin' | 'least_request';
@@ -31,6 +34,32 @@ export interface ClusterConfig {
   readonly bodyTimeoutMs: number;
   /** The SPIFFE ID the endpoints must present: set, the sidecar originates mTLS to them. */
   readonly spiffeId?: string;
+  readonly retries?: RetriesConfig;
+  readonly outlierDetection?: OutlierDetectionConfig;
+}
+
+/** Retries of a request that failed before its response began (see proxy/README.md). */
+export interface RetriesConfig {
+  /** Retries after the first try (0: none). */
+  readonly attempts: number;
+  /** Each try's time until response headers; absent: the cluster's timeoutMs. */
+  readonly perTryTimeoutMs?: number;
+  readonly retryOn: readonly RetryOn[];
+  /** Also retry methods that are not idempotent (POST, PATCH, ...). */
+  readonly retryNonIdempotent: boolean;
+  /** Envoy's retry_budget: retries in flight <= max(minRetryConcurrency, percent% of requests in flight). */
+  readonly budget: { readonly percent: number; readonly minRetryConcurrency: number };
+}
+
+/** Passive health: endpoints failing in a row are taken out of balancing for a while. */
+export interface OutlierDetectionConfig {
+  readonly consecutive5xx: number;
+  readonly consecutiveConnectFailures: number;
+  /** Sweep period: returns endpoints whose ejection ran out, lowers the multiplier of healthy ones. */
+  readonly intervalMs: number;
+  /** An ejection lasts baseEjectionTimeMs times the endpoint's ejection count. */
+  readonly baseEjectionTimeMs: number;
+  readonly maxEjectionPercent: number;
 }
 
 export interface InboundConfig {

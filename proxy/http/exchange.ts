@@ -15,6 +15,7 @@ import type { UpstreamHandler } from '../upstream/http2-endpoint.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import type { Endpoint } from '../upstream/cluster.js';
+import type { RetryState } from '../upstream/retry-policy.js';
 import { vouchForPeer } from '../tls/xfcc.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { requestTarget } from './request-target.js';
@@ -80,6 +81,8 @@ export class Exchange implements FilterExchange, UpstreamHandler {
   private readonly hasBody: boolean;
   private readonly validTarget: boolean;
   private endpoint: Endpoint | undefined = undefined;
+  /** Set when the cluster retries this request (see upstream/retry-policy.ts). */
+  private retry: RetryState | undefined = undefined;
   private abortUpstream: ((reason?: Error) => void) | undefined = undefined;
   private resumeUpstream: (() => void) | undefined = undefined;
   private connected = false;
@@ -175,9 +178,14 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     const endpoint = cluster.pick();
     if (endpoint === undefined) return this.replyLocally({ code: 'NO_HEALTHY_UPSTREAM' });
     cluster.active++;
+    if (this.expectsContinue) this.res.writeContinue();
+    this.retry = cluster.retries?.begin(this.method, this.hasBody ? this.req : null);
+    this.dispatchTo(endpoint);
+  }
+
+  private dispatchTo(endpoint: Endpoint): void {
     endpoint.active++;
     this.endpoint = endpoint;
-    if (this.expectsContinue) this.res.writeContinue();
     endpoint.dispatcherFor(this.grpc !== undefined).dispatch(
       {
         path: this.path,
@@ -185,8 +193,17 @@ export class Exchange implements FilterExchange, UpstreamHandler {
         headers: this.requestHeaders,
         body: this.hasBody ? this.req : null,
       },
-      this,
+      this.retry?.handler(this) ?? this,
     );
+  }
+
+  /** The try failed before its response began: the next try goes to `endpoint`. */
+  private redispatch(endpoint: Endpoint): false {
+    this.endpoint!.active--;
+    this.connected = false;
+    this.abortUpstream = undefined;
+    this.dispatchTo(endpoint);
+    return false;
   }
 
   replyLocally(outcome: LocalReplyOutcome): void {
@@ -216,6 +233,10 @@ export class Exchange implements FilterExchange, UpstreamHandler {
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
+    const cluster = this.route!.cluster;
+    cluster.outliers?.onResponse(this.endpoint!, statusCode);
+    const retryTo = this.retry?.afterStatus(statusCode, cluster, this.endpoint!);
+    if (retryTo !== undefined) return this.redispatch(retryTo);
     this.responseStatus = statusCode;
     this.responseHeaders = forwardResponseHeaders(rawHeaders);
     const filters = this.runtime.filters;
@@ -228,6 +249,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
 
   /** A response of headers only (gRPC trailers-only): passed on as one, ending the stream. */
   onHeadersOnly(statusCode: number, rawHeaders: string[]): void {
+    this.route!.cluster.outliers?.onResponse(this.endpoint!, statusCode);
     this.responseStatus = statusCode;
     this.responseHeaders = forwardResponseHeaders(rawHeaders);
     const filters = this.runtime.filters;
@@ -274,6 +296,12 @@ export class Exchange implements FilterExchange, UpstreamHandler {
   onError(error: Error): void {
     if (this.done) return;
     const code: ErrorCode = upstreamErrorCode(error, this.connected);
+    if (this.responseStatus === 0) {
+      const cluster = this.route!.cluster;
+      if (code === 'UPSTREAM_CONNECT_FAILURE') cluster.outliers?.onConnectFailure(this.endpoint!);
+      const retryTo = this.retry?.afterError(code, error, cluster, this.endpoint!);
+      if (retryTo !== undefined) return void this.redispatch(retryTo);
+    }
     // A gRPC call's response under way still ends with a status (its trailers).
     if (!this.res.headersSent || this.grpc !== undefined) return this.replyLocally({ code });
     // Mid-response: the caller sees the connection cut, the log and metrics say why.
@@ -308,6 +336,11 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     this.done = true;
     const grpc = this.grpc;
     if (grpc !== undefined) clearTimeout(grpc.deadline);
+    const retry = this.retry;
+    if (retry !== undefined) {
+      retry.end();
+      if (retry.exhausted) this.responseFlag = this.responseFlag === '-' ? 'URX' : `${this.responseFlag},URX`;
+    }
     const endpoint = this.endpoint;
     if (endpoint !== undefined) {
       endpoint.active--;

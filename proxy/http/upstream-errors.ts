@@ -4,11 +4,10 @@ import type { ErrorCode } from '../errors.js';
 /** `connected`: whether a connection to the endpoint was up when the request failed. */
 export function upstreamErrorCode(error: Error, connected: boolean): ErrorCode {
   const code = (error as { code?: unknown }).code;
+  // A per-try timeout may end a try still connecting: a timeout all the same.
+  if (code === 'UND_ERR_HEADERS_TIMEOUT' || code === 'UND_ERR_BODY_TIMEOUT') return 'UPSTREAM_REQUEST_TIMEOUT';
   if (!connected) return 'UPSTREAM_CONNECT_FAILURE';
   switch (code) {
-    case 'UND_ERR_HEADERS_TIMEOUT':
-    case 'UND_ERR_BODY_TIMEOUT':
-      return 'UPSTREAM_REQUEST_TIMEOUT';
     case 'UND_ERR_REQ_CONTENT_LENGTH_MISMATCH':
       return 'DOWNSTREAM_PROTOCOL_ERROR';
     case 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH':

@@ -1,6 +1,7 @@
 // The admin listener, on loopback: /live (the process runs), /ready (listeners up and not
-// draining), /metrics (Prometheus text), /config_dump (the config in force, as JSON), /certs
-// (the mesh certificate and trust bundle, when the sidecar has an identity).
+// draining), /metrics (Prometheus text), /config_dump (the config in force, as JSON), /clusters
+// (each cluster's endpoints: requests in flight, healthy or ejected), /certs (the mesh
+// certificate and trust bundle, when the sidecar has an identity).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { SnapshotHolder } from '../runtime/snapshot.js';
@@ -33,12 +34,22 @@ export class AdminListener {
         return this.send(res, 200, this.metrics.registry.contentType, await this.metrics.registry.metrics());
       case '/config_dump':
         return this.send(res, 200, 'application/json', JSON.stringify(this.holder.current.config, null, 2) + '\n');
+      case '/clusters':
+        return this.send(res, 200, 'application/json', JSON.stringify(this.clusters(), null, 2) + '\n');
       case '/certs':
         if (this.certs === undefined) return this.send(res, 404, 'text/plain', 'no mesh identity: this sidecar runs without mTLS\n');
         return this.send(res, 200, 'application/json', JSON.stringify(this.certs(), null, 2) + '\n');
       default:
-        return this.send(res, 404, 'text/plain', 'not found: try /live, /ready, /metrics, /config_dump, /certs\n');
+        return this.send(res, 404, 'text/plain', 'not found: try /live, /ready, /metrics, /config_dump, /clusters, /certs\n');
     }
+  }
+
+  private clusters(): unknown {
+    return this.holder.current.clusters.map((cluster) => ({
+      name: cluster.name,
+      active: cluster.active,
+      endpoints: cluster.endpoints.map((e) => ({ address: e.label, active: e.active, healthy: e.healthy })),
+    }));
   }
 
   private send(res: http.ServerResponse, status: number, contentType: string, body: string): void {

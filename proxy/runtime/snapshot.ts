@@ -52,7 +52,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
   const clusters: Cluster[] = [];
   const clusterFor = (clusterConfig: ClusterConfig, tls: (() => ConnectionOptions) | undefined): Cluster => {
     const kept = previous?.clusters.find((c) => c.name === clusterConfig.name && isDeepStrictEqual(c.config, clusterConfig));
-    const cluster = kept ?? new Cluster(clusterConfig, tls);
+    const cluster = kept ?? new Cluster(clusterConfig, tls, deps.metrics.resilience.forCluster(clusterConfig.name));
     clusters.push(cluster);
     return cluster;
   };

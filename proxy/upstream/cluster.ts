@@ -1,6 +1,7 @@
 // An upstream cluster: named endpoints, each with its own keep-alive connections (an undici pool
-// for HTTP/1.1, a node:http2 session for HTTP/2), a load balancer, and the limits that give local
-// replies (UO overflow, UH no healthy endpoint).
+// for HTTP/1.1, a node:http2 session for HTTP/2), a load balancer, the limits that give local
+// replies (UO overflow, UH no healthy endpoint), and, when configured, its retry policy and
+// outlier detection.
 import type { ConnectionOptions } from 'node:tls';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
@@ -12,8 +13,11 @@ const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
 type Pool = Undici.Pool;
 const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 import type { ClusterConfig } from '../config/types.js';
+import type { ClusterCounters } from '../telemetry/resilience-metrics.js';
 import { createLoadBalancer, type LoadBalancer } from './load-balancers.js';
 import { Http2Endpoint, type UpstreamDispatcher } from './http2-endpoint.js';
+import { OutlierDetector } from './outlier-detector.js';
+import { RetryPolicy, type RetryTarget } from './retry-policy.js';
 
 export class Endpoint {
   active = 0;
@@ -69,24 +73,37 @@ export class Endpoint {
   }
 }
 
-export class Cluster {
+export class Cluster implements RetryTarget<Endpoint> {
   readonly name: string;
   readonly endpoints: readonly Endpoint[];
   /** The endpoints requests may go to; rebuilt when health changes. */
   healthy: readonly Endpoint[];
   active = 0;
   readonly maxRequests: number;
+  readonly retries: RetryPolicy | undefined;
+  readonly outliers: OutlierDetector<Endpoint> | undefined;
   private readonly balancer: LoadBalancer;
 
   constructor(
     readonly config: ClusterConfig,
     tls: (() => ConnectionOptions) | undefined,
+    counters?: ClusterCounters,
   ) {
     this.name = config.name;
     this.maxRequests = config.maxRequests;
     this.endpoints = config.endpoints.map((e) => new Endpoint(e.address, e.port, config, tls));
     this.healthy = this.endpoints.filter((e) => e.healthy);
     this.balancer = createLoadBalancer(config.loadBalancer);
+    this.retries = config.retries === undefined ? undefined : new RetryPolicy(config.retries, counters);
+    this.outliers =
+      config.outlierDetection === undefined
+        ? undefined
+        : new OutlierDetector(
+            config.outlierDetection,
+            this.endpoints,
+            () => (this.healthy = this.endpoints.filter((e) => e.healthy)),
+            () => counters?.ejections.inc(),
+          );
   }
 
   /** An endpoint for the next request, or undefined when none is healthy. */
@@ -94,14 +111,26 @@ export class Cluster {
     return this.healthy.length === 0 ? undefined : this.balancer.pick(this.healthy);
   }
 
+  /** For a retry: the balancer's choice among the healthy endpoints other than `previous`. */
+  pickOther(previous: Endpoint): Endpoint | undefined {
+    const healthy = this.healthy;
+    if (healthy.length <= 1) return healthy[0];
+    const choice = this.balancer.pick(healthy);
+    if (choice !== previous) return choice;
+    const at = healthy.indexOf(previous);
+    return healthy[(at + 1) % healthy.length];
+  }
+
   /** Closes the pools once their in-flight requests are done. */
   async close(): Promise<void> {
+    this.outliers?.close();
     for (const endpoint of this.endpoints) endpoint.http2.close();
     await Promise.all(this.endpoints.map((e) => e.pool.close()));
   }
 
   /** Closes the pools now, failing what is in flight. */
   async destroy(): Promise<void> {
+    this.outliers?.close();
     for (const endpoint of this.endpoints) endpoint.http2.destroy();
     await Promise.all(this.endpoints.map((e) => e.pool.destroy()));
   }

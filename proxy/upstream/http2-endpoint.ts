@@ -233,7 +233,9 @@ export class Http2Endpoint implements UpstreamDispatcher {
         this.retire(session);
         return this.dispatchOnSession(request, handler, false);
       }
-      handler.onError!(failure ?? new UpstreamError(`stream reset by the upstream (code ${stream.rstCode})`, 'UND_ERR_SOCKET'));
+      // A refused stream was not processed: retry policies may name it (`refused-stream`).
+      const code = stream.rstCode === NGHTTP2_REFUSED_STREAM ? 'UND_ERR_REFUSED_STREAM' : 'UND_ERR_SOCKET';
+      handler.onError!(failure ?? new UpstreamError(`stream reset by the upstream (code ${stream.rstCode})`, code));
     });
   }
 

@@ -1,11 +1,11 @@
 // The one translation from what the control plane sends a sidecar (its Snapshot) to the
 // sidecar's runtime config: the app behind the inbound listener, a cluster per service it may
-// call (mTLS to that service's SPIFFE ID, its Route's timeout, balancer and request limit), and
-// the inbound mTLS mode from PeerAuthentication. What only this process knows (its listener
-// ports, its identity settings) comes in as `local`. The result goes through the same
+// call (mTLS to that service's SPIFFE ID, its Route's timeout, balancer, request limit, retries
+// and outlier detection), and the inbound mTLS mode from PeerAuthentication. What only this
+// process knows (its listener ports, its identity settings) comes in as `local`. The result goes through the same
 // validation as a YAML config, so a snapshot the sidecar cannot run is refused (NACK).
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
-import type { MtlsMode, Resource } from '../../control-plane/api/resource-types.js';
+import type { MtlsMode, Resource, RouteSpec } from '../../control-plane/api/resource-types.js';
 import { ConfigError, validateConfig } from '../config/load-config.js';
 import type { IdentityConfig, SidecarConfig } from '../config/types.js';
 import { inboundFiltersFromSnapshot } from '../filters/authz/from-snapshot.js';
@@ -52,7 +52,15 @@ function cluster(service: Resource<'Workload'>, snapshot: Snapshot, trustDomain:
     ...(route?.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
     ...(route?.loadBalancer === undefined ? {} : { loadBalancer: route.loadBalancer.policy === 'ROUND_ROBIN' ? 'round_robin' : 'least_request' }),
     ...(route?.circuitBreaker?.maxRequests === undefined ? {} : { maxRequests: route.circuitBreaker.maxRequests }),
+    ...(route?.retries === undefined ? {} : { retries: retries(route.retries) }),
+    ...(route?.outlierDetection === undefined ? {} : { outlierDetection: route.outlierDetection }),
   };
+}
+
+/** The Route's `minRetriesPerSecond` is the floor of Envoy's budget: concurrent retries always allowed. */
+function retries(spec: NonNullable<RouteSpec['retries']>): Record<string, unknown> {
+  const { budget, ...rest } = spec;
+  return { ...rest, ...(budget === undefined ? {} : { budget: { percent: budget.percent, minRetryConcurrency: budget.minRetriesPerSecond } }) };
 }
 
 /** Throws (ConfigError, with every problem) when the snapshot cannot be run by this sidecar. */

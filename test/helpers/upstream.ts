@@ -1,7 +1,8 @@
 // Upstream servers for sidecar tests, on loopback port 0: an echo server that answers with what
-// it received (as JSON), counting the connections it accepted.
+// it received (as JSON), counting the connections it accepted; a server answering one status and
+// counting requests; one that drops connections; and a port nothing listens on.
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 
 export interface EchoReply {
   method: string;
@@ -57,4 +58,51 @@ export function echoServer(): Promise<TestServer> {
 
 export function headerValues(reply: EchoReply, name: string): string[] {
   return reply.headers.filter(([n]) => n === name).map(([, v]) => v);
+}
+
+export interface StatusServer extends TestServer {
+  /** Requests received so far. */
+  hits: number;
+}
+
+/** Answers every request with `status` (after `delayMs`), counting the requests. */
+export async function statusServer(status: number, delayMs = 0): Promise<StatusServer> {
+  let hits = 0;
+  const server = http.createServer((req, res) => {
+    hits++;
+    req.resume();
+    req.on('end', () => setTimeout(() => res.writeHead(status, { 'content-length': '0' }).end(), delayMs));
+  });
+  const base = await listen(server);
+  return Object.defineProperty(base, 'hits', { get: () => hits }) as StatusServer;
+}
+
+/** Accepts connections and drops each as soon as a request arrives; `hits` counts them. */
+export async function resettingServer(): Promise<StatusServer> {
+  let hits = 0;
+  const server = net.createServer((socket) =>
+    socket.once('data', () => {
+      hits++;
+      socket.destroy();
+    }),
+  );
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    server: server as unknown as http.Server,
+    port: (server.address() as AddressInfo).port,
+    connections: 0,
+    get hits() {
+      return hits;
+    },
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+/** A port nothing listens on (bound then released). */
+export async function closedPort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

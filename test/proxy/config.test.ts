@@ -101,6 +101,33 @@ describe('sidecar config', () => {
     ]);
   });
 
+  it('checks retries and outlier detection, every error at once, and fills their defaults', () => {
+    const cluster = (extra: object) => ({ workload: 'a', outbound: { port: 0, clusters: [{ name: 'x', hosts: ['x'], endpoints: [endpoint], ...extra }] } });
+    const problems = problemsOf(() =>
+      validateConfig(
+        cluster({
+          retries: { attempts: 11, perTryTimeoutMs: 0, retryOn: ['5xx', 'sometimes'], budget: { percent: 120, perSecond: 3 } },
+          outlierDetection: { consecutive5xx: 0, maxEjectionPercent: 101, ejectFor: 1 },
+        }),
+      ),
+    );
+    expect(problems).toEqual([
+      'outbound.clusters[0].retries.attempts: must be <= 10',
+      'outbound.clusters[0].retries.perTryTimeoutMs: must be >= 1',
+      'outbound.clusters[0].retries.retryOn[1]: expected one of 5xx, gateway-error, connect-failure, reset, refused-stream, retriable-4xx, unavailable, cancelled, deadline-exceeded, resource-exhausted',
+      'outbound.clusters[0].retries.budget.perSecond: unknown field',
+      'outbound.clusters[0].retries.budget.percent: must be <= 100',
+      'outbound.clusters[0].outlierDetection.ejectFor: unknown field',
+      'outbound.clusters[0].outlierDetection.consecutive5xx: must be >= 1',
+      'outbound.clusters[0].outlierDetection.maxEjectionPercent: must be <= 100',
+    ]);
+    const config = validateConfig(cluster({ retries: { attempts: 2 }, outlierDetection: {} }));
+    expect(config.outbound?.clusters[0]).toMatchObject({
+      retries: { attempts: 2, retryOn: ['connect-failure', 'refused-stream', 'unavailable', 'gateway-error'], retryNonIdempotent: false, budget: { percent: 20, minRetryConcurrency: 3 } },
+      outlierDetection: { consecutive5xx: 5, consecutiveConnectFailures: 5, intervalMs: 10000, baseEjectionTimeMs: 30000, maxEjectionPercent: 10 },
+    });
+  });
+
   it('reports YAML syntax errors', () => {
     const problems = problemsOf(() => parseConfig('workload: a\ninbound: [unclosed\n'));
     expect(problems[0]).toMatch(/^yaml: /);

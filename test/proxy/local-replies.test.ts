@@ -4,16 +4,7 @@ import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
-import { echoServer, listen, type TestServer } from '../helpers/upstream.js';
-
-/** A port nothing listens on (bound then released). */
-async function closedPort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
-}
+import { closedPort, echoServer, listen, type TestServer } from '../helpers/upstream.js';
 
 describe('local replies', () => {
   let silent: TestServer;
@@ -75,6 +66,7 @@ describe('local replies', () => {
     const reply = await request(proxy.outboundPort, { headers: { host: 'small' } });
     expect(reply.status).toBe(503);
     expect(reply.headers['x-weft-error']).toBe('UPSTREAM_OVERFLOW');
+    expect(proxy.logLines().find((entry) => entry.authority === 'small' && entry.status === 503)).toMatchObject({ response_flags: 'UO' });
     expect((await held).status).toBe(200);
     expect((await request(proxy.outboundPort, { headers: { host: 'small' } })).status).toBe(200);
   });

@@ -19,7 +19,14 @@ const doc = (kind: string, name: string, spec: object) => JSON.stringify({ apiVe
 const web = doc('Workload', 'web', { serviceAccount: 'web', ports: [{ port: 8080, protocol: 'http' }] });
 const orders = doc('Workload', 'orders', { serviceAccount: 'orders-sa', ports: [{ port: 8080, protocol: 'http' }], endpoints: [{ host: '127.0.0.1', port: 16006 }] });
 const inventory = doc('Workload', 'inventory', { serviceAccount: 'inventory', ports: [{ port: 9090, protocol: 'grpc' }] });
-const route = doc('Route', 'orders', { service: 'orders', timeout: '2s', loadBalancer: { policy: 'ROUND_ROBIN' }, circuitBreaker: { maxRequests: 50 } });
+const route = doc('Route', 'orders', {
+  service: 'orders',
+  timeout: '2s',
+  retries: { attempts: 2, perTryTimeout: '500ms', retryOn: ['5xx', 'reset'], budget: { percent: 25, minRetriesPerSecond: 5 } },
+  loadBalancer: { policy: 'ROUND_ROBIN' },
+  circuitBreaker: { maxRequests: 50 },
+  outlierDetection: { consecutive5xx: 3, interval: '1s', baseEjectionTime: '10s', maxEjectionPercent: 30 },
+});
 
 function snapshot(...documents: string[]) {
   return decodeSnapshot({ versionInfo: 'v1', revision: 1, documents }, { workload: 'web', namespace: 'shop' });
@@ -38,9 +45,13 @@ describe('sidecarConfigFromSnapshot', () => {
       timeoutMs: 2000,
       loadBalancer: 'round_robin',
       maxRequests: 50,
+      retries: { attempts: 2, perTryTimeoutMs: 500, retryOn: ['5xx', 'reset'], retryNonIdempotent: false, budget: { percent: 25, minRetryConcurrency: 5 } },
+      outlierDetection: { consecutive5xx: 3, consecutiveConnectFailures: 5, intervalMs: 1000, baseEjectionTimeMs: 10000, maxEjectionPercent: 30 },
     });
     // A service whose sidecar has not announced itself yet: routed, but no endpoint (503 UH).
     expect(byName.inventory).toMatchObject({ endpoints: [], spiffeId: 'spiffe://weft.test/ns/shop/sa/inventory', timeoutMs: 15000 });
+    expect(byName.inventory?.retries).toBeUndefined();
+    expect(byName.inventory?.outlierDetection).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
   });
 
