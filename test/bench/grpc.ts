@@ -9,7 +9,7 @@
 //   - throughput with BENCH_CONCURRENCY calls always in flight (closed loop): the best round.
 // Targets alternate round by round, so noise from other work hits both alike. Any call that does
 // not end OK fails the benchmark, and so does a call the policy should deny getting through.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -27,7 +27,10 @@ const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const throughputSeconds = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// Node flags for the sidecars: `weft up`'s by default; also takes flags NODE_OPTIONS refuses
+// (`--cpu-prof --cpu-prof-dir=DIR` to profile them).
 const sidecarNodeOptions = process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS;
+const sidecarNodeArgs = sidecarNodeOptions.split(' ').filter(Boolean);
 const RULES = 20;
 
 const raw = (buffer: Buffer): Buffer => buffer;
@@ -59,7 +62,10 @@ async function openLoop(client: grpc.Client, duration: number): Promise<OpenLoop
       const index = issued;
       const done = (error: grpc.ServiceError | null): void => {
         latencies[index] = performance.now() - scheduled;
-        if (error !== null) failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
+        if (error !== null) {
+          if (failures.size === 0) console.error(`first failed call: ${error.message}`);
+          failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
+        }
         if (++settled === total) resolve();
       };
       client.makeUnaryRequest(echoService.Unary.path, raw, raw, payload, done);
@@ -106,6 +112,12 @@ function summary(runs: OpenLoopRun[]): { p50: number; p99: number; failures: Map
   return { p50: percentile(all, 50), p99: percentile(all, 99), failures };
 }
 
+/** CPU time (user + system) a process has used, in microseconds (/proc, 100 ticks a second). */
+async function cpuMicros(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
 const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function startServerThread(): Promise<{ port: number; worker: Worker }> {
@@ -139,7 +151,6 @@ async function main(): Promise<void> {
     return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
   };
   const policy = grpcAuthzPolicy(RULES, { principal: testId('frontend'), pathPrefix: '/weft.test.Echo/' }, 'test.local');
-  process.env.NODE_OPTIONS = sidecarNodeOptions;
   try {
     const backend = await spawnSidecar({
       workload: 'backend',
@@ -159,7 +170,7 @@ async function main(): Promise<void> {
           { name: 'router' },
         ],
       },
-    });
+    }, sidecarNodeArgs);
     sidecars.push(backend);
     const frontend = await spawnSidecar({
       workload: 'frontend',
@@ -169,7 +180,7 @@ async function main(): Promise<void> {
         port: 0,
         clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }],
       },
-    });
+    }, sidecarNodeArgs);
     sidecars.push(frontend);
     const targets = [
       { name: 'direct', client: echoClient(server.port, 'backend'), runs: [] as OpenLoopRun[], rps: 0 },
@@ -177,13 +188,20 @@ async function main(): Promise<void> {
     ];
     await assertPolicyEnforced(targets[1]!.client);
     const loadBefore = load();
+    // CPU each sidecar spends in the mesh target's open-loop runs: [backend, frontend].
+    const sidecarCpu = [0, 0];
     for (const target of targets) {
       const warmup = await openLoop(target.client, warmupSeconds);
       if (warmup.failures.size > 0) throw new Error(`${target.name}: calls failed in the warm-up: ${JSON.stringify([...warmup.failures])}`);
     }
     for (let round = 0; round < rounds; round++) {
       for (const target of targets) {
+        const cpuBefore = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
         const run = await openLoop(target.client, seconds);
+        if (target === targets[1]) {
+          const cpuAfter = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
+          for (const [i, after] of cpuAfter.entries()) sidecarCpu[i]! += after - cpuBefore[i]!;
+        }
         target.runs.push(run);
         const s = summary([run]);
         console.log(`round ${round + 1} ${target.name.padEnd(28)} p50=${s.p50.toFixed(3)}ms p99=${s.p99.toFixed(3)}ms`);
@@ -201,6 +219,8 @@ async function main(): Promise<void> {
       const failed = [...r.failures.values()].reduce((a, b) => a + b, 0);
       console.log(`${target.name.padEnd(28)} p50=${r.p50.toFixed(3)}ms p99=${r.p99.toFixed(3)}ms max_rps=${r.rps.toFixed(0)} non_ok=${failed}`);
     }
+    const meshCalls = rounds * Math.round(rate * seconds);
+    console.log(`sidecar CPU per call at ${rate} calls/s: frontend=${(sidecarCpu[1]! / meshCalls).toFixed(0)}us backend=${(sidecarCpu[0]! / meshCalls).toFixed(0)}us`);
     console.log(`sidecar RSS after the run: frontend=${((await frontend.rss()) / 2 ** 20).toFixed(0)}MB backend=${((await backend.rss()) / 2 ** 20).toFixed(0)}MB`);
     for (const [i, target] of targets.entries()) {
       if (results[i]!.failures.size > 0) throw new Error(`${target.name}: calls did not end OK (status: count): ${JSON.stringify([...results[i]!.failures])}`);
