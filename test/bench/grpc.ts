@@ -23,7 +23,7 @@ import { grpcAuthzPolicy } from './policy-fixture.js';
 
 const rate = Number(process.env.BENCH_RPS ?? 1000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
-const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 2);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
 const throughputSeconds = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 3);
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
@@ -49,7 +49,7 @@ interface OpenLoopRun {
 }
 
 /** `rate` calls/s for `duration` s, each call's latency from its scheduled time. */
-async function openLoop(client: grpc.Client, duration: number): Promise<OpenLoopRun> {
+async function openLoop(client: grpc.Client, duration: number, rate: number): Promise<OpenLoopRun> {
   const total = Math.round(rate * duration);
   const latencies = new Float64Array(total);
   const failures = new Map<number, number>();
@@ -190,14 +190,18 @@ async function main(): Promise<void> {
     const loadBefore = load();
     // CPU each sidecar spends in the mesh target's open-loop runs: [backend, frontend].
     const sidecarCpu = [0, 0];
+    // Warm-up in steps (a quarter, half, then the full rate), so that code not yet optimized
+    // does not meet the full rate at once.
     for (const target of targets) {
-      const warmup = await openLoop(target.client, warmupSeconds);
-      if (warmup.failures.size > 0) throw new Error(`${target.name}: calls failed in the warm-up: ${JSON.stringify([...warmup.failures])}`);
+      for (const share of [0.25, 0.5, 1]) {
+        const warmup = await openLoop(target.client, warmupSeconds / 3, rate * share);
+        if (warmup.failures.size > 0) throw new Error(`${target.name}: calls failed in the warm-up: ${JSON.stringify([...warmup.failures])}`);
+      }
     }
     for (let round = 0; round < rounds; round++) {
       for (const target of targets) {
         const cpuBefore = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
-        const run = await openLoop(target.client, seconds);
+        const run = await openLoop(target.client, seconds, rate);
         if (target === targets[1]) {
           const cpuAfter = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
           for (const [i, after] of cpuAfter.entries()) sidecarCpu[i]! += after - cpuBefore[i]!;
