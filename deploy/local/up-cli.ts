@@ -20,7 +20,7 @@ const WEFT_BIN = fileURLToPath(new URL('../cli/weft.js', import.meta.url));
 const DEFAULT_DIR = join(WEFT_HOME, 'deploy', 'local');
 const TRUST_DOMAIN = 'cluster.local';
 /** Keeps a sidecar's young generation small: under 80 MB resident (proxy/README.md). */
-const SIDECAR_NODE_OPTIONS = '--max-semi-space-size=2';
+export const SIDECAR_NODE_OPTIONS = '--max-semi-space-size=2';
 const STOP_DEADLINE_MS = 3000;
 
 export const usage = `usage: weft up [DIR] [options]

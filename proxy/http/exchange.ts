@@ -103,19 +103,22 @@ export class Exchange implements FilterExchange, UpstreamHandler {
   ) {
     this.direction = runtime.direction;
     this.method = req.method ?? 'GET';
-    this.sourceAddress = req.socket.remoteAddress ?? '';
-    this.sourcePort = req.socket.remotePort ?? 0;
+    // An HTTP/2 request's `socket` is a new proxy per stream; the session's is one per connection,
+    // so per-connection work (the peer's certificate) is cached on it.
+    const socket = 'stream' in req ? (req.stream.session?.socket ?? req.socket) : req.socket;
+    this.sourceAddress = socket.remoteAddress ?? '';
+    this.sourcePort = socket.remotePort ?? 0;
     this.scheme = runtime.proto;
     // As Envoy names them for ext_authz: HTTP/1.0, HTTP/1.1, HTTP/2.
     this.protocol = req.httpVersion === '2.0' ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
-    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
+    const forwarded = forwardRequestHeaders(req.rawHeaders, this.sourceAddress, runtime.proto, randomUUID);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
     this.http2 = 'stream' in req;
     // HTTP/2 says whether a body follows by the END_STREAM flag of the request's HEADERS.
     this.hasBody = forwarded.hasBody || ('stream' in req && !req.stream.endAfterHeaders);
     if (isGrpcContentType(headerValue(this.requestHeaders, 'content-type'))) this.grpc = new GrpcCall();
-    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(req.socket)) : undefined;
+    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(socket)) : undefined;
     const target = requestTarget(req.url ?? '', forwarded.host);
     this.validTarget = target !== undefined;
     this.path = target?.path ?? '';

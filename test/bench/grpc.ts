@@ -1,76 +1,88 @@
 // bench:grpc — unary gRPC calls (grpc-js client and server, 100-byte messages) directly, and
-// through two weft sidecars (`weft proxy` processes) with mutual TLS between them, side by side
-// in one run. Two measures per target, each taken BENCH_ROUNDS times in turn (targets
-// alternating, so noise from other work hits both alike) and the best round kept:
-//   - latency at a fixed open-loop rate (BENCH_RPS, default 1,000 calls/s): p50 and p99;
-//   - throughput with BENCH_CONCURRENCY calls always in flight (closed loop).
-// No authorization policy is in the chain yet (the authz filter is another branch).
-import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+// through two weft sidecars as production runs them: `weft proxy` processes with `weft up`'s Node
+// flags, the client's outbound sidecar (h2c) -> mutual TLS HTTP/2 -> the server's inbound sidecar,
+// whose authz filter enforces a 20-rule Rego policy (test/bench/policy-fixture.ts) that allows
+// the calls. The server runs on its own thread. Per target, after a warm-up:
+//   - latency at a fixed open-loop rate (BENCH_RPS calls/s for BENCH_SECONDS): each call is
+//     scheduled in advance and its latency counted from its scheduled time, so a stall delays
+//     and counts every call behind it (no coordinated omission); p50/p99 over all rounds;
+//   - throughput with BENCH_CONCURRENCY calls always in flight (closed loop): the best round.
+// Targets alternate round by round, so noise from other work hits both alike. Any call that does
+// not end OK fails the benchmark, and so does a call the policy should deny getting through.
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
+import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
 import { startCaServer } from '../helpers/ca-server.js';
-import { echoClient, echoService, startEchoServer } from '../helpers/grpc-echo.js';
+import { echoClient, echoService } from '../helpers/grpc-echo.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { testId } from '../helpers/throwaway-ca.js';
+import { grpcAuthzPolicy } from './policy-fixture.js';
 
 const rate = Number(process.env.BENCH_RPS ?? 1000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
+const warmupSeconds = Number(process.env.BENCH_WARMUP_SECONDS ?? 3);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 32);
-const rounds = Number(process.env.BENCH_ROUNDS ?? 2);
-const sidecarNodeOptions = process.env.SIDECAR_NODE_OPTIONS ?? '--max-semi-space-size=2';
+const throughputSeconds = Number(process.env.BENCH_THROUGHPUT_SECONDS ?? 3);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+// Node flags for the sidecars: `weft up`'s by default; also takes flags NODE_OPTIONS refuses
+// (`--cpu-prof --cpu-prof-dir=DIR` to profile them).
+const sidecarNodeOptions = process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS;
+const sidecarNodeArgs = sidecarNodeOptions.split(' ').filter(Boolean);
+const RULES = 20;
 
 const raw = (buffer: Buffer): Buffer => buffer;
 const payload = Buffer.alloc(100, 0x61);
 
-function call(client: grpc.Client): Promise<void> {
+function call(client: grpc.Client, path = echoService.Unary.path): Promise<void> {
   return new Promise((resolve, reject) => {
-    client.makeUnaryRequest(echoService.Unary.path, raw, raw, payload, (error) => (error ? reject(error) : resolve()));
+    client.makeUnaryRequest(path, raw, raw, payload, (error) => (error ? reject(error) : resolve()));
   });
 }
 
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+interface OpenLoopRun {
+  readonly latencies: Float64Array;
+  /** Calls that did not end OK, by gRPC status code. */
+  readonly failures: Map<number, number>;
 }
 
-/** Calls at a fixed rate (not waiting for replies), each latency from its own start. */
-async function fixedRate(client: grpc.Client): Promise<{ p50: number; p99: number; errors: number }> {
-  const total = Math.round(rate * seconds);
+/** `rate` calls/s for `duration` s, each call's latency from its scheduled time. */
+async function openLoop(client: grpc.Client, duration: number, rate: number): Promise<OpenLoopRun> {
+  const total = Math.round(rate * duration);
   const latencies = new Float64Array(total);
+  const failures = new Map<number, number>();
+  const interval = 1000 / rate;
   let issued = 0;
   let settled = 0;
-  let errors = 0;
   const start = performance.now();
   await new Promise<void>((resolve) => {
+    const issue = (scheduled: number): void => {
+      const index = issued;
+      const done = (error: grpc.ServiceError | null): void => {
+        latencies[index] = performance.now() - scheduled;
+        if (error !== null) {
+          if (failures.size === 0) console.error(`first failed call: ${error.message}`);
+          failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
+        }
+        if (++settled === total) resolve();
+      };
+      client.makeUnaryRequest(echoService.Unary.path, raw, raw, payload, done);
+    };
     const tick = (): void => {
-      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate));
-      for (; issued < due; issued++) {
-        const index = issued;
-        const t0 = performance.now();
-        call(client).then(
-          () => {
-            latencies[index] = performance.now() - t0;
-            if (++settled === total) resolve();
-          },
-          (error: unknown) => {
-            if (errors === 0) console.error(String(error));
-            errors++;
-            latencies[index] = Number.POSITIVE_INFINITY;
-            if (++settled === total) resolve();
-          },
-        );
-      }
-      if (issued < total) setTimeout(tick, 1);
+      const now = performance.now();
+      for (; issued < total && start + issued * interval <= now; issued++) issue(start + issued * interval);
+      if (issued < total) setTimeout(tick, Math.max(0, start + issued * interval - performance.now()));
     };
     tick();
   });
-  latencies.sort();
-  return { p50: percentile(latencies, 50), p99: percentile(latencies, 99), errors };
+  return { latencies, failures };
 }
 
-/** Calls with `concurrency` always in flight for `seconds`. */
-async function closedLoop(client: grpc.Client): Promise<number> {
-  const until = performance.now() + seconds * 1000;
+/** Calls with `concurrency` always in flight for `duration` s; calls/s. */
+async function closedLoop(client: grpc.Client, duration: number): Promise<number> {
+  const until = performance.now() + duration * 1000;
   let done = 0;
   const worker = async (): Promise<void> => {
     while (performance.now() < until) {
@@ -83,8 +95,51 @@ async function closedLoop(client: grpc.Client): Promise<number> {
   return done / ((performance.now() - start) / 1000);
 }
 
+function percentile(sorted: Float64Array, p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+function summary(runs: OpenLoopRun[]): { p50: number; p99: number; failures: Map<number, number> } {
+  const all = new Float64Array(runs.reduce((n, run) => n + run.latencies.length, 0));
+  const failures = new Map<number, number>();
+  let offset = 0;
+  for (const run of runs) {
+    all.set(run.latencies, offset);
+    offset += run.latencies.length;
+    for (const [code, count] of run.failures) failures.set(code, (failures.get(code) ?? 0) + count);
+  }
+  all.sort();
+  return { p50: percentile(all, 50), p99: percentile(all, 99), failures };
+}
+
+/** CPU time (user + system) a process has used, in microseconds (/proc, 100 ticks a second). */
+async function cpuMicros(pid: number): Promise<number> {
+  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10_000;
+}
+
+const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
+
+async function startServerThread(): Promise<{ port: number; worker: Worker }> {
+  const worker = new Worker(new URL('./grpc-echo-worker.js', import.meta.url));
+  const port = await new Promise<number>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return { port, worker };
+}
+
+/** The policy must deny what it does not list: a call to another service is PERMISSION_DENIED. */
+async function assertPolicyEnforced(client: grpc.Client): Promise<void> {
+  const denied = await call(client, '/weft.test.Unlisted/Unary').then(
+    () => grpc.status.OK,
+    (error: grpc.ServiceError) => error.code,
+  );
+  if (denied !== grpc.status.PERMISSION_DENIED) throw new Error(`a call the policy does not allow ended with status ${denied}, not PERMISSION_DENIED`);
+}
+
 async function main(): Promise<void> {
-  const server = await startEchoServer();
+  const server = await startServerThread();
   const ca = await startCaServer();
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-grpc-'));
   const bundle = join(dir, 'root-cert.pem');
@@ -95,9 +150,27 @@ async function main(): Promise<void> {
     await writeFile(tokenFile, `${await ca.tokens.mint({ spiffeId: testId(workload) })}\n`);
     return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
   };
-  process.env.NODE_OPTIONS = sidecarNodeOptions;
+  const policy = grpcAuthzPolicy(RULES, { principal: testId('frontend'), pathPrefix: '/weft.test.Echo/' }, 'test.local');
   try {
-    const backend = await spawnSidecar({ workload: 'backend', accessLog: { mode: 'off' }, identity: await identity('backend'), inbound: { port: 0, appPort: server.port } });
+    const backend = await spawnSidecar({
+      workload: 'backend',
+      accessLog: { mode: 'off' },
+      identity: await identity('backend'),
+      inbound: {
+        port: 0,
+        appPort: server.port,
+        filters: [
+          {
+            name: 'authz',
+            config: {
+              assets: [{ name: 'echo', match: { paths: [{ prefix: '/' }] } }],
+              policies: [{ name: 'grpc-20-rules', targets: { assets: ['echo'] }, entrypoint: 'data.mesh.grpc.allow', modules: [{ name: 'grpc.rego', rego: policy }] }],
+            },
+          },
+          { name: 'router' },
+        ],
+      },
+    }, sidecarNodeArgs);
     sidecars.push(backend);
     const frontend = await spawnSidecar({
       workload: 'frontend',
@@ -107,43 +180,64 @@ async function main(): Promise<void> {
         port: 0,
         clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }],
       },
-    });
+    }, sidecarNodeArgs);
     sidecars.push(frontend);
     const targets = [
-      { name: 'direct', client: echoClient(server.port, 'backend') },
-      { name: 'two sidecars (mTLS)', client: echoClient(frontend.outboundPort, 'backend') },
+      { name: 'direct', client: echoClient(server.port, 'backend'), runs: [] as OpenLoopRun[], rps: 0 },
+      { name: 'two sidecars (mTLS, authz)', client: echoClient(frontend.outboundPort, 'backend'), runs: [] as OpenLoopRun[], rps: 0 },
     ];
-    for (const target of targets) for (let i = 0; i < 200; i++) await call(target.client);
-    const best = targets.map(() => ({ p50: Infinity, p99: Infinity, rps: 0, errors: 0 }));
-    for (let round = 0; round < rounds; round++) {
-      for (const [i, target] of targets.entries()) {
-        const latency = await fixedRate(target.client);
-        const rps = await closedLoop(target.client);
-        const b = best[i]!;
-        b.p50 = Math.min(b.p50, latency.p50);
-        b.p99 = Math.min(b.p99, latency.p99);
-        b.rps = Math.max(b.rps, rps);
-        b.errors += latency.errors;
+    await assertPolicyEnforced(targets[1]!.client);
+    const loadBefore = load();
+    // CPU each sidecar spends in the mesh target's open-loop runs: [backend, frontend].
+    const sidecarCpu = [0, 0];
+    // Warm-up in steps (a quarter, half, then the full rate), so that code not yet optimized
+    // does not meet the full rate at once.
+    for (const target of targets) {
+      for (const share of [0.25, 0.5, 1]) {
+        const warmup = await openLoop(target.client, warmupSeconds / 3, rate * share);
+        if (warmup.failures.size > 0) throw new Error(`${target.name}: calls failed in the warm-up: ${JSON.stringify([...warmup.failures])}`);
       }
     }
-    console.log(`unary gRPC, ${payload.length}-byte messages; ${rate} calls/s for ${seconds}s (latency); ${concurrency} in flight for ${seconds}s (throughput); best of ${rounds}`);
-    for (const [i, target] of targets.entries()) {
-      const b = best[i]!;
-      console.log(`${target.name.padEnd(22)} p50=${b.p50.toFixed(3)}ms p99=${b.p99.toFixed(3)}ms max_rps=${b.rps.toFixed(0)} errors=${b.errors}`);
+    for (let round = 0; round < rounds; round++) {
+      for (const target of targets) {
+        const cpuBefore = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
+        const run = await openLoop(target.client, seconds, rate);
+        if (target === targets[1]) {
+          const cpuAfter = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
+          for (const [i, after] of cpuAfter.entries()) sidecarCpu[i]! += after - cpuBefore[i]!;
+        }
+        target.runs.push(run);
+        const s = summary([run]);
+        console.log(`round ${round + 1} ${target.name.padEnd(28)} p50=${s.p50.toFixed(3)}ms p99=${s.p99.toFixed(3)}ms`);
+      }
+      for (const target of targets) target.rps = Math.max(target.rps, await closedLoop(target.client, throughputSeconds));
     }
-    console.log(`sidecar RSS after the run: frontend=${((await frontend.rss()) / 2 ** 20).toFixed(0)}MB backend=${((await backend.rss()) / 2 ** 20).toFixed(0)}MB`);
-    console.log('authz: no policy in the chain (the 20-rule policy joins when the authz filter is merged)');
-    const [direct, mesh] = best as [(typeof best)[0], (typeof best)[0]];
     console.log(
-      `grpc bench: rps_ratio=${(mesh.rps / direct.rps).toFixed(2)} added_p50_ms=${(mesh.p50 - direct.p50).toFixed(3)} added_p99_ms=${(mesh.p99 - direct.p99).toFixed(3)}`,
+      `unary gRPC, ${payload.length}-byte messages; ${rate} calls/s open loop for ${seconds}s x ${rounds} rounds after ${warmupSeconds}s warm-up (latency over all rounds); ` +
+        `${concurrency} in flight for ${throughputSeconds}s (throughput, best round); sidecar NODE_OPTIONS=${sidecarNodeOptions}; authz ${RULES}-rule policy on the inbound sidecar`,
     );
+    console.log(`load average before: ${loadBefore}; after: ${load()}`);
+    const results = targets.map((target) => ({ ...summary(target.runs), rps: target.rps }));
+    for (const [i, target] of targets.entries()) {
+      const r = results[i]!;
+      const failed = [...r.failures.values()].reduce((a, b) => a + b, 0);
+      console.log(`${target.name.padEnd(28)} p50=${r.p50.toFixed(3)}ms p99=${r.p99.toFixed(3)}ms max_rps=${r.rps.toFixed(0)} non_ok=${failed}`);
+    }
+    const meshCalls = rounds * Math.round(rate * seconds);
+    console.log(`sidecar CPU per call at ${rate} calls/s: frontend=${(sidecarCpu[1]! / meshCalls).toFixed(0)}us backend=${(sidecarCpu[0]! / meshCalls).toFixed(0)}us`);
+    console.log(`sidecar RSS after the run: frontend=${((await frontend.rss()) / 2 ** 20).toFixed(0)}MB backend=${((await backend.rss()) / 2 ** 20).toFixed(0)}MB`);
+    for (const [i, target] of targets.entries()) {
+      if (results[i]!.failures.size > 0) throw new Error(`${target.name}: calls did not end OK (status: count): ${JSON.stringify([...results[i]!.failures])}`);
+    }
+    const [direct, mesh] = results as [(typeof results)[0], (typeof results)[0]];
+    console.log(`grpc bench: rps_ratio=${(mesh.rps / direct.rps).toFixed(2)} added_p50_ms=${(mesh.p50 - direct.p50).toFixed(3)} added_p99_ms=${(mesh.p99 - direct.p99).toFixed(3)}`);
     for (const target of targets) target.client.close();
   } catch (error) {
     for (const sidecar of sidecars) process.stderr.write(sidecar.stderr());
     throw error;
   } finally {
     for (const sidecar of sidecars) await sidecar.terminate();
-    await server.close();
+    await server.worker.terminate();
     await ca.close();
   }
 }

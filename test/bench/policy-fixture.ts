@@ -103,3 +103,39 @@ export function nativeDecision(rules: number): (input: AuthzRequest) => boolean 
     return false;
   };
 }
+
+/**
+ * A gRPC service's inbound policy of `rules` allow rules as a mesh team writes it: a break-glass
+ * rule (operators' namespace and a header), then per caller principal the gRPC method (POST), a
+ * service path prefix and the gRPC content-type; the last rule lets `caller` call `pathPrefix`,
+ * so an allowed call is decided after every other rule was tried.
+ */
+export function grpcAuthzPolicy(rules: number, caller: { principal: string; pathPrefix: string }, trustDomain: string): string {
+  const lines = [
+    'package mesh.grpc',
+    '',
+    'import rego.v1',
+    '',
+    'default allow := false',
+    '',
+    'http := input.attributes.request.http',
+    '',
+    'grpc_call if {',
+    '\thttp.method == "POST"',
+    '\tstartswith(http.headers["content-type"], "application/grpc")',
+    '}',
+    '',
+    'allow if {',
+    `\tstartswith(input.attributes.source.principal, "spiffe://${trustDomain}/ns/ops/")`,
+    '\thttp.headers["x-break-glass"] == "yes"',
+    '}',
+  ];
+  const callers = Array.from({ length: rules - 2 }, (_, i) => ({
+    principal: `spiffe://${trustDomain}/ns/shop/sa/${serviceName(i)}`,
+    pathPrefix: `/shop.${serviceName(i)}.v1.`,
+  }));
+  for (const rule of [...callers, caller]) {
+    lines.push('', 'allow if {', `\tinput.attributes.source.principal == "${rule.principal}"`, '\tgrpc_call', `\tstartswith(http.path, "${rule.pathPrefix}")`, '}');
+  }
+  return lines.join('\n') + '\n';
+}

@@ -73,10 +73,10 @@ export async function writeConfigFile(config: Record<string, unknown>): Promise<
   return file;
 }
 
-/** Runs `weft proxy --config FILE` and waits for its ready line. */
-export async function spawnSidecar(overrides: Record<string, unknown>): Promise<SidecarProcess> {
+/** Runs `node [nodeArgs] weft proxy --config FILE` and waits for its ready line. */
+export async function spawnSidecar(overrides: Record<string, unknown>, nodeArgs: readonly string[] = []): Promise<SidecarProcess> {
   const file = await writeConfigFile(testConfig(overrides));
-  const child = spawn(process.execPath, [weftBin, 'proxy', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, weftBin, 'proxy', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = await new Promise<string>((resolve, reject) => {

@@ -2,9 +2,10 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-// From test/helpers/ (vitest) or dist/test/helpers/ (the compiled benches).
-const fromDist = import.meta.url.includes('/dist/test/');
-export const weftBin = fileURLToPath(new URL(fromDist ? '../../deploy/cli/weft.js' : '../../dist/deploy/cli/weft.js', import.meta.url));
+// From test/helpers/ (vitest) or dist/bench/test/helpers/ (the compiled benches): the build's
+// dist/deploy/cli/weft.js either way.
+const fromBench = import.meta.url.includes('/dist/bench/test/');
+export const weftBin = fileURLToPath(new URL(fromBench ? '../../../deploy/cli/weft.js' : '../../dist/deploy/cli/weft.js', import.meta.url));
 
 export interface CliResult {
   code: number | null;

@@ -2,8 +2,9 @@
 // ALPN h2 -> inbound sidecar -> grpc-js server (h2c). Every kind of call, trailers exactly as the
 // server sent them, deadlines, cancellation, sidecar-made gRPC errors, and the gRPC metrics.
 import http2 from 'node:http2';
+import tls from 'node:tls';
 import * as grpc from '@grpc/grpc-js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startCaServer, type TestCaServer } from '../../helpers/ca-server.js';
 import { echoClient, echoService, startEchoServer, unary, type EchoServer } from '../../helpers/grpc-echo.js';
 import { request } from '../../helpers/http-client.js';
@@ -67,6 +68,18 @@ describe('gRPC through two sidecars with mTLS', () => {
     // The app learns the caller's SPIFFE ID from the inbound sidecar.
     const seen = server.log.metadata.at(-1)!;
     expect(String(seen.get('x-forwarded-client-cert')[0])).toContain(testId('frontend'));
+  });
+
+  it("reads the caller's certificate once per connection, not once per call", async () => {
+    expect((await unary(client, Buffer.from('warm'))).error).toBeNull();
+    const reads = vi.spyOn(tls.TLSSocket.prototype, 'getPeerCertificate');
+    try {
+      for (let i = 0; i < 5; i++) expect((await unary(client, Buffer.from(`call ${i}`))).error).toBeNull();
+      expect(reads).not.toHaveBeenCalled();
+      expect(String(server.log.metadata.at(-1)!.get('x-forwarded-client-cert')[0])).toContain(testId('frontend'));
+    } finally {
+      reads.mockRestore();
+    }
   });
 
   it('forwards an error status, its message and -bin trailers exactly', async () => {
