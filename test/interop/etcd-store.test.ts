@@ -1,41 +1,16 @@
 // The etcd store against a real etcd (Debian etcd-server) on loopback, with two control-plane
 // replicas sharing it.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
-import { cleanupScope, sidecar, unusedPort, until } from '../control-plane/control-plane-fixture.js';
+import { startEtcd } from '../helpers/etcd.js';
+import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
 import { spawnControlPlane } from '../control-plane/control-plane-process.js';
 import { MESH_FILES, ROUTE_YAML, writeFiles } from '../control-plane/mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
-
-/** An etcd cluster of `size` members on loopback; returns each member's client URL and process. */
-async function startEtcd(size = 1): Promise<{ urls: string[]; members: ChildProcess[] }> {
-  const ports = [];
-  for (let i = 0; i < size; i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
-  const cluster = ports.map((p, i) => `n${i}=http://127.0.0.1:${p.peer}`).join(',');
-  const urls = ports.map((p) => `http://127.0.0.1:${p.client}`);
-  const members: ChildProcess[] = [];
-  for (const [i, p] of ports.entries()) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'weft-etcd-'));
-    const member = spawn(
-      process.env.ETCD_BIN ?? 'etcd',
-      ['--name', `n${i}`, '--data-dir', dataDir, '--listen-client-urls', urls[i]!, '--advertise-client-urls', urls[i]!,
-        '--listen-peer-urls', `http://127.0.0.1:${p.peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p.peer}`,
-        '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--log-level', 'error'],
-      { stdio: 'ignore' },
-    );
-    members.push(member);
-    defer(() => {
-      member.kill('SIGKILL');
-    });
-  }
-  for (const url of urls) await until(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, `etcd at ${url} to be healthy`, 30_000);
-  return { urls, members };
-}
 
 async function apply(admin: string, files: Record<string, string>) {
   const dir = await mkdtemp(join(tmpdir(), 'weft-change-'));
@@ -50,7 +25,7 @@ async function revisionOf(admin: string): Promise<number> {
 
 describe('etcd store with two control-plane replicas', () => {
   it('shares changes between replicas, and a sidecar survives losing its replica', async () => {
-    const etcd = (await startEtcd()).urls[0]!;
+    const etcd = (await startEtcd(defer)).urls[0]!;
     const [stateA, stateB] = [await mkdtemp(join(tmpdir(), 'weft-a-')), await mkdtemp(join(tmpdir(), 'weft-b-'))];
     const a = await spawnControlPlane(`etcd:${etcd}`, stateA);
     defer(() => a.kill());
@@ -87,7 +62,7 @@ describe('etcd store with two control-plane replicas', () => {
   });
 
   it('keeps applying changes when one member of a 3-member etcd cluster dies', async () => {
-    const { urls, members } = await startEtcd(3);
+    const { urls, members } = await startEtcd(defer, 3);
     const state = await mkdtemp(join(tmpdir(), 'weft-a-'));
     const cp = await spawnControlPlane(`etcd:${urls.join(',')}`, state);
     defer(() => cp.kill());
