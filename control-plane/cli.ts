@@ -11,6 +11,7 @@ import { validateTrustDomain } from './api/spiffe-id.js';
 import { userError } from './cli/admin-client.js';
 import { parseStoreOption, type StoreChoice } from './cli/store-option.js';
 import { startControlPlane } from './control-plane.js';
+import { RESYNC_HOLD } from './distribution/discovery-service.js';
 import { tlsPeerIdentity, type PeerIdentity } from './distribution/sidecar-identity.js';
 import { ChangeRefusedError, formatProblem } from './errors.js';
 import { policyChecker } from './resources/rego-policy-check.js';
@@ -35,7 +36,10 @@ export const usage = `usage: weft control-plane [options]
                             (with an etcd store: the CA the first replica stores there)
   --plaintext               no TLS and no CA on the gRPC port, sidecars trusted by the identity they
                             announce: for tests and benchmarks, allowed on loopback only
-  --debounce-ms MS          quiet time before a push (default 30; pushes wait at most 200)`;
+  --debounce-ms MS          quiet time before a push (default 30; pushes wait at most 200)
+  --resync-hold-ms MS       after a start, how long sidecars that reconnect keep their snapshot
+                            while the others reconnect and announce their endpoints
+                            (default ${RESYNC_HOLD.afterStartMs}; 0..60000)`;
 
 function portOption(name: string, text: string): number {
   const port = Number(text);
@@ -123,6 +127,7 @@ export async function run(argv: string[]): Promise<number> {
       'ca-encryption-key-file': { type: 'string' },
       plaintext: { type: 'boolean' },
       'debounce-ms': { type: 'string', default: '30' },
+      'resync-hold-ms': { type: 'string', default: String(RESYNC_HOLD.afterStartMs) },
     },
     allowPositionals: false,
   });
@@ -130,6 +135,8 @@ export async function run(argv: string[]): Promise<number> {
   validateTrustDomain(values['trust-domain']);
   const debounce = Number(values['debounce-ms']);
   if (!Number.isInteger(debounce) || debounce < 0 || debounce > 10_000) throw userError('--debounce-ms must be 0..10000', 2);
+  const holdMs = Number(values['resync-hold-ms']);
+  if (!Number.isInteger(holdMs) || holdMs < 0 || holdMs > 60_000) throw userError('--resync-hold-ms must be 0..60000', 2);
   const grpcPort = portOption('grpc-port', values['grpc-port']);
   const adminPort = portOption('admin-port', values['admin-port']);
   const stateDir = resolve(values['state-dir']);
@@ -145,6 +152,7 @@ export async function run(argv: string[]): Promise<number> {
       grpc,
       admin: { host: '127.0.0.1', port: adminPort },
       debounceQuietMs: debounce,
+      resyncHold: { afterConnectMs: Math.min(RESYNC_HOLD.afterConnectMs, holdMs), afterStartMs: holdMs },
       log,
     });
   } catch (error) {

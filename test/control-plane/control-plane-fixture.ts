@@ -20,6 +20,8 @@ export async function controlPlaneOn(dir: string, options: { grpcPort?: number; 
     trustDomain: TRUST_DOMAIN,
     grpc: { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: ServerCredentials.createInsecure() },
     admin: { host: '127.0.0.1', port: 0 },
+    // Pushed at once: these tests check what is sent, not how a restarted replica waits.
+    resyncHold: { afterConnectMs: 0, afterStartMs: 0 },
     log: (line) => logs.push(line),
   });
   return Object.assign(running, { logs });
