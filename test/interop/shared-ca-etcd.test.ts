@@ -10,6 +10,7 @@ import { controlPlaneSpiffeId } from '../../control-plane/api/ca-contract.js';
 import { SHARED_CA_KEY } from '../../control-plane/ca/shared-ca.js';
 import { WorkloadIdentity } from '../../proxy/tls/workload-identity.js';
 import { startEtcd } from '../helpers/etcd.js';
+import { throwawayRoot } from '../helpers/throwaway-ca.js';
 import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
 import { spawnControlPlane } from '../control-plane/control-plane-process.js';
@@ -21,6 +22,16 @@ async function keyFile(): Promise<string> {
   const file = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'ca-encryption.key');
   await writeFile(file, randomBytes(32).toString('base64'), { mode: 0o600 });
   return file;
+}
+
+/** A throwaway root in Istio's cacerts layout. */
+async function pluginCaDir(): Promise<{ dir: string; rootPem: string }> {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-plugin-'));
+  const root = throwawayRoot('plug-in root');
+  await writeFile(join(dir, 'ca-cert.pem'), root.certificatePem);
+  await writeFile(join(dir, 'ca-key.pem'), root.privateKeyPem, { mode: 0o600 });
+  await writeFile(join(dir, 'root-cert.pem'), root.certificatePem);
+  return { dir, rootPem: root.certificatePem };
 }
 
 async function storedRecord(url: string): Promise<string | null> {
@@ -91,6 +102,22 @@ describe('a CA shared by control-plane replicas through etcd', () => {
     const badToken = await runWeft(['token', 'create', '--workload', 'web', '--store', store, '--ca-encryption-key-file', await keyFile()]);
     expect(badToken.code).toBe(2);
     expect(badToken.stderr).toContain('CA_ENCRYPTION_KEY_WRONG');
+    // So does one asked to plug in another CA than the store holds.
+    const plugged = await runWeft(['control-plane', '--store', store, '--grpc-port', '0', '--admin-port', '0', '--state-dir', await mkdtemp(join(tmpdir(), 'weft-d-')), '--ca-encryption-key-file', key, '--plugin-ca', (await pluginCaDir()).dir]);
+    expect(plugged.code).toBe(2);
+    expect(plugged.stderr).toContain('CA_CONFIG_INVALID: the store already holds another CA than');
     expect(await storedRecord(etcd)).toBe(record);
+  });
+
+  it('shares a plug-in CA given to the first replica', async () => {
+    const etcd = (await startEtcd(defer)).urls[0]!;
+    const key = await keyFile();
+    const plugin = await pluginCaDir();
+    const a = await spawnControlPlane(`etcd:${etcd}`, await mkdtemp(join(tmpdir(), 'weft-a-')), { tls: true, args: ['--ca-encryption-key-file', key, '--plugin-ca', plugin.dir] });
+    defer(() => a.kill());
+    const b = await spawnControlPlane(`etcd:${etcd}`, await mkdtemp(join(tmpdir(), 'weft-b-')), { tls: true, args: ['--ca-encryption-key-file', key] });
+    defer(() => b.kill());
+    expect(await readFile(a.trustBundle!, 'utf8')).toBe(plugin.rootPem);
+    expect(await readFile(b.trustBundle!, 'utf8')).toBe(plugin.rootPem);
   });
 });
