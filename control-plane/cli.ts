@@ -4,13 +4,14 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ServerCredentials, type Server } from '@grpc/grpc-js';
-import { addCertificateIssuer, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, openCertificateAuthority, watchCaDirectory } from './ca/index.js';
+import { addCertificateIssuer, CaError, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, ENCRYPTION_KEY_ENV, openCertificateAuthority, readEncryptionKey, watchCaDirectory, type CaOptions } from './ca/index.js';
 import { DEFAULT_STATE_DIR } from './ca/token-cli.js';
 import { controlPlaneSpiffeId } from './api/ca-contract.js';
 import { validateTrustDomain } from './api/spiffe-id.js';
 import { userError } from './cli/admin-client.js';
-import { parseStoreOption } from './cli/store-option.js';
+import { parseStoreOption, type StoreChoice } from './cli/store-option.js';
 import { startControlPlane } from './control-plane.js';
+import { RESYNC_HOLD } from './distribution/discovery-service.js';
 import { tlsPeerIdentity, type PeerIdentity } from './distribution/sidecar-identity.js';
 import { ChangeRefusedError, formatProblem } from './errors.js';
 import { policyChecker } from './resources/rego-policy-check.js';
@@ -20,7 +21,11 @@ import { FileStore } from './store/file-store.js';
 export const usage = `usage: weft control-plane [options]
 
   --store file:DIR          resources from a watched directory of YAML files (default file:./mesh)
-  --store etcd:URL[,URL]    resources in etcd v3 (shared by several replicas)
+  --store etcd:URL[,URL]    resources in etcd v3, and the CA, shared by several replicas
+  --ca-encryption-key-file FILE
+                            with an etcd store: the key (32 random bytes in base64, mode 0600;
+                            else $${ENCRYPTION_KEY_ENV}) that seals the CA and token keys in etcd;
+                            every replica gets the same one (openssl rand -base64 32)
   --host HOST               address of the gRPC port: discovery and the CA (default 127.0.0.1)
   --grpc-port PORT          gRPC port (default 15010; 0 picks a free one)
   --admin-port PORT         admin API port on 127.0.0.1 (default 15014; 0 picks a free one)
@@ -28,9 +33,13 @@ export const usage = `usage: weft control-plane [options]
   --trust-domain NAME       SPIFFE trust domain of the mesh (default ${DEFAULT_TRUST_DOMAIN})
   --plugin-ca DIR           sign with an existing CA (ca-cert.pem, ca-key.pem, cert-chain.pem,
                             root-cert.pem) instead of the one created in the state directory
+                            (with an etcd store: the CA the first replica stores there)
   --plaintext               no TLS and no CA on the gRPC port, sidecars trusted by the identity they
                             announce: for tests and benchmarks, allowed on loopback only
-  --debounce-ms MS          quiet time before a push (default 30; pushes wait at most 200)`;
+  --debounce-ms MS          quiet time before a push (default 30; pushes wait at most 200)
+  --resync-hold-ms MS       after a start, how long sidecars that reconnect keep their snapshot
+                            while the others reconnect and announce their endpoints
+                            (default ${RESYNC_HOLD.afterStartMs}; 0..60000)`;
 
 function portOption(name: string, text: string): number {
   const port = Number(text);
@@ -44,31 +53,72 @@ function isLoopback(host: string): boolean {
 
 interface GrpcSecurity {
   readonly credentials: ServerCredentials;
+  /** The roots sidecars must trust (`weft proxy --trust-bundle`); absent in plaintext. */
+  readonly trustBundleFile?: string;
   readonly peerIdentity?: PeerIdentity;
   readonly addServices?: (server: Server) => void;
   readonly close: () => void;
 }
 
+interface SecurityValues {
+  plaintext?: boolean;
+  'plugin-ca'?: string;
+  'ca-encryption-key-file'?: string;
+  'state-dir': string;
+  'trust-domain': string;
+  host: string;
+}
+
+/** With an etcd store the replicas share the CA there, sealed with the key every replica is given. */
+async function sharedCaOption(values: SecurityValues, store: StoreChoice): Promise<Pick<CaOptions, 'shared'>> {
+  const keyFile = values['ca-encryption-key-file'];
+  if (store.kind !== 'etcd') {
+    if (keyFile !== undefined) throw userError('--ca-encryption-key-file applies to an etcd store only (--store etcd:URL)', 2);
+    return {};
+  }
+  const encryptionKey = await readEncryptionKey(keyFile === undefined ? undefined : resolve(keyFile));
+  if (encryptionKey === undefined) {
+    throw userError(`--store etcd: needs the key that seals the shared CA: --ca-encryption-key-file FILE or $${ENCRYPTION_KEY_ENV} (32 random bytes in base64, the same for every replica: openssl rand -base64 32)`, 2);
+  }
+  return { shared: { endpoints: store.endpoints, encryptionKey } };
+}
+
 /** mTLS with the control plane's CA (which also serves its issuing API), or loopback plaintext. */
-async function grpcSecurity(values: { plaintext?: boolean; 'plugin-ca'?: string; 'state-dir': string; 'trust-domain': string; host: string }): Promise<GrpcSecurity> {
+async function grpcSecurity(values: SecurityValues, store: StoreChoice, storeText: string): Promise<GrpcSecurity> {
   if (values.plaintext === true) {
     if (!isLoopback(values.host)) throw userError(`--plaintext is allowed on loopback only, not on ${values.host}`, 2);
     return { credentials: ServerCredentials.createInsecure(), close: () => undefined };
   }
-  const opened = await openCertificateAuthority({
-    stateDir: values['state-dir'],
-    trustDomain: values['trust-domain'],
-    ...(values['plugin-ca'] === undefined ? {} : { pluginCaDir: values['plugin-ca'] }),
-  });
+  const shared = await sharedCaOption(values, store);
+  let opened;
+  try {
+    opened = await openCertificateAuthority({
+      stateDir: values['state-dir'],
+      trustDomain: values['trust-domain'],
+      ...(values['plugin-ca'] === undefined ? {} : { pluginCaDir: values['plugin-ca'] }),
+      ...shared,
+    });
+  } catch (error) {
+    if (error instanceof CaError || shared.shared === undefined) throw error;
+    throw userError(`cannot read the shared CA from the store ${storeText}: ${(error as Error).message}`, 1);
+  }
+  // Sidecars need the roots as a file: the one on disk, or a copy of the shared bundle.
+  let trustBundleFile = join(values['plugin-ca'] ?? join(values['state-dir'], 'ca'), 'root-cert.pem');
+  if (shared.shared !== undefined) {
+    trustBundleFile = join(values['state-dir'], 'trust-bundle.pem');
+    await mkdir(values['state-dir'], { recursive: true });
+    await writeFile(trustBundleFile, opened.ca.trustBundlePems.join(''));
+  }
   const tls = controlPlaneServerCredentials(opened.ca);
-  const caDir = values['plugin-ca'] ?? join(values['state-dir'], 'ca');
-  const caWatch = watchCaDirectory(caDir, opened.ca, (line) => process.stderr.write(`${line}\n`));
+  // A CA of its own directory follows edits of it (root rotation); a shared CA lives in the store.
+  const caWatch = shared.shared === undefined ? watchCaDirectory(values['plugin-ca'] ?? join(values['state-dir'], 'ca'), opened.ca, (line) => process.stderr.write(`${line}\n`)) : undefined;
   return {
     credentials: tls.credentials,
+    trustBundleFile,
     peerIdentity: tlsPeerIdentity,
     addServices: (server) => addCertificateIssuer(server, opened),
     close: () => {
-      caWatch.close();
+      caWatch?.close();
       tls.close();
     },
   };
@@ -85,8 +135,10 @@ export async function run(argv: string[]): Promise<number> {
       'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
       'trust-domain': { type: 'string', default: DEFAULT_TRUST_DOMAIN },
       'plugin-ca': { type: 'string' },
+      'ca-encryption-key-file': { type: 'string' },
       plaintext: { type: 'boolean' },
       'debounce-ms': { type: 'string', default: '30' },
+      'resync-hold-ms': { type: 'string', default: String(RESYNC_HOLD.afterStartMs) },
     },
     allowPositionals: false,
   });
@@ -94,10 +146,12 @@ export async function run(argv: string[]): Promise<number> {
   validateTrustDomain(values['trust-domain']);
   const debounce = Number(values['debounce-ms']);
   if (!Number.isInteger(debounce) || debounce < 0 || debounce > 10_000) throw userError('--debounce-ms must be 0..10000', 2);
+  const holdMs = Number(values['resync-hold-ms']);
+  if (!Number.isInteger(holdMs) || holdMs < 0 || holdMs > 60_000) throw userError('--resync-hold-ms must be 0..60000', 2);
   const grpcPort = portOption('grpc-port', values['grpc-port']);
   const adminPort = portOption('admin-port', values['admin-port']);
   const stateDir = resolve(values['state-dir']);
-  const security = await grpcSecurity({ ...values, 'state-dir': stateDir });
+  const security = await grpcSecurity({ ...values, 'state-dir': stateDir }, storeChoice, values.store);
   const grpc = { host: values.host, port: grpcPort, ...security };
   const log = (line: string) => process.stderr.write(`${line}\n`);
 
@@ -109,6 +163,7 @@ export async function run(argv: string[]): Promise<number> {
       grpc,
       admin: { host: '127.0.0.1', port: adminPort },
       debounceQuietMs: debounce,
+      resyncHold: { afterConnectMs: Math.min(RESYNC_HOLD.afterConnectMs, holdMs), afterStartMs: holdMs },
       log,
     });
   } catch (error) {
@@ -127,7 +182,7 @@ export async function run(argv: string[]): Promise<number> {
   await mkdir(stateDir, { recursive: true });
   const record = join(stateDir, 'control-plane.json');
   const identity = values.plaintext === true ? null : controlPlaneSpiffeId(values['trust-domain']);
-  await writeFile(record, JSON.stringify({ pid: process.pid, grpc: running.grpcAddress, admin: running.adminUrl, store: values.store, tls: identity !== null, spiffeId: identity }, null, 2) + '\n');
+  await writeFile(record, JSON.stringify({ pid: process.pid, grpc: running.grpcAddress, admin: running.adminUrl, store: values.store, tls: identity !== null, spiffeId: identity, trustBundle: security.trustBundleFile ?? null }, null, 2) + '\n');
   process.stdout.write(`weft control-plane: discovery on ${running.grpcAddress}, admin on ${running.adminUrl}, store ${values.store}\n`);
 
   await new Promise<void>((resolveStop) => {

@@ -24,6 +24,8 @@ export interface ControlPlaneOptions {
   readonly admin: { readonly host: string; readonly port: number };
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
+  /** See RESYNC_HOLD in distribution/discovery-service.ts. */
+  readonly resyncHold?: { readonly afterConnectMs: number; readonly afterStartMs: number };
   readonly log: (line: string) => void;
 }
 
@@ -45,6 +47,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     ...(options.grpc.peerIdentity === undefined ? {} : { peerIdentity: options.grpc.peerIdentity }),
     ...(options.debounceQuietMs === undefined ? {} : { debounceQuietMs: options.debounceQuietMs }),
     ...(options.debounceMaxMs === undefined ? {} : { debounceMaxMs: options.debounceMaxMs }),
+    ...(options.resyncHold === undefined ? {} : { resyncHold: options.resyncHold }),
     log,
   });
   const first = await store.start({

@@ -8,16 +8,19 @@ import { loadConfigFile } from './config/load-config.js';
 import type { ManagedSidecar } from './managed-sidecar.js';
 import { Sidecar } from './sidecar.js';
 import { startMeshSecurity } from './tls/mesh-security.js';
+import { controlPlaneTarget } from './xds/control-plane-target.js';
 import type { LocalSidecarSettings } from './xds/sidecar-config-from-snapshot.js';
 
 export const usage = `usage: weft proxy --config FILE
-       weft proxy --control-plane HOST:PORT --workload NAME [options]
+       weft proxy --control-plane HOST:PORT[,HOST:PORT...] --workload NAME [options]
 
 Runs one sidecar proxy, configured by a YAML file (see proxy/README.md) or by the control plane.
 
 options:
   --config FILE             the sidecar's config
-  --control-plane HOST:PORT the control plane's gRPC port: certificate (bootstrap token) and config
+  --control-plane HOST:PORT the control plane's gRPC port: certificate (bootstrap token) and config;
+                            several replicas as IP:PORT,IP:PORT (the first that answers is used,
+                            another when it is lost)
   --workload NAME           the Workload this sidecar serves (with --control-plane)
   --namespace NS            default: default
   --service-account NAME    default: the workload name
@@ -68,6 +71,12 @@ type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof opti
 function localSettings(values: Values, controlPlane: string): LocalSidecarSettings {
   const workload = values.workload;
   if (workload === undefined || workload === '') throw usageError('--workload NAME is required with --control-plane');
+  let target: string;
+  try {
+    target = controlPlaneTarget(controlPlane);
+  } catch (error) {
+    throw usageError((error as Error).message);
+  }
   const appPort = values['app-port'] === undefined ? undefined : portFlag('app-port', values['app-port'], 0, 1);
   return {
     workload,
@@ -75,7 +84,7 @@ function localSettings(values: Values, controlPlane: string): LocalSidecarSettin
     identity: {
       trustDomain: values['trust-domain'],
       ...(values['service-account'] === undefined ? {} : { serviceAccount: values['service-account'] }),
-      ca: { address: controlPlane, trustBundleFile: values['trust-bundle'] },
+      ca: { address: target, trustBundleFile: values['trust-bundle'] },
       ...(values['token-file'] === undefined ? {} : { bootstrapTokenFile: values['token-file'] }),
       certificateTtlSeconds: 0,
     },

@@ -1,6 +1,7 @@
 // Bootstrap tokens: short-lived JWTs (ES256, signed with jose) that let a new sidecar obtain its
 // first certificate. Each is bound to one SPIFFE ID (`sub`) and meant for the CA only
-// (`aud: weft-ca`). The signing key lives beside the CA state, mode 0600.
+// (`aud: weft-ca`). The signing key lives beside the CA state, mode 0600, or sealed in the shared
+// store with the CA (shared-ca.ts) so that every replica accepts the tokens of the others.
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -24,6 +25,12 @@ export interface VerifiedToken {
   readonly expiresAt: Date;
 }
 
+/** A new token signing key (ECDSA P-256), PKCS#8 PEM. */
+export function generateTokenKeyPem(): string {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+}
+
 export class BootstrapTokens {
   private readonly publicKey: KeyObject;
 
@@ -39,8 +46,7 @@ export class BootstrapTokens {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
       await mkdir(dir, { recursive: true, mode: 0o700 });
-      const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
-      await writePrivateFile(path, privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+      await writePrivateFile(path, generateTokenKeyPem());
     }
     await assertPrivateFile(path);
     return new BootstrapTokens(createPrivateKey(await readFile(path, 'utf8')));

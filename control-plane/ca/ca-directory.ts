@@ -95,12 +95,17 @@ export async function loadCaDirectory(dir: string): Promise<CaDirectoryContents>
   };
 }
 
+/** A new self-signed root (RSA 2048, 10 years) and its key, in memory. */
+export function generateRootCa(commonName = 'weft root CA'): { privateKeyPem: string; rootPem: string } {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+  return { privateKeyPem, rootPem: buildRootCertificate({ privateKeyPem, commonName, ttlMs: ROOT_TTL_MS }) };
+}
+
 /** Creates a self-signed root in `dir` (mode 0700), unless it already holds a CA. */
 export async function createRootCa(dir: string, commonName = 'weft root CA'): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const privateKeyPem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
-  const rootPem = buildRootCertificate({ privateKeyPem, commonName, ttlMs: ROOT_TTL_MS });
+  const { privateKeyPem, rootPem } = generateRootCa(commonName);
   await writePrivateFile(join(dir, CA_FILES.key), privateKeyPem);
   await writeFile(join(dir, CA_FILES.certificate), rootPem, { flag: 'wx' });
   await writeFile(join(dir, CA_FILES.bundle), rootPem, { flag: 'wx' });

@@ -5,6 +5,12 @@ import { status } from '@grpc/grpc-js';
 export const caErrors = {
   CA_CONFIG_INVALID: { grpc: status.FAILED_PRECONDITION, summary: 'the CA configuration is invalid' },
   CA_KEY_EXPOSED: { grpc: status.FAILED_PRECONDITION, summary: 'the CA private key file is readable by others' },
+  CA_ENCRYPTION_KEY_INVALID: { grpc: status.FAILED_PRECONDITION, summary: 'the encryption key of the shared CA is not 32 bytes of base64' },
+  CA_ENCRYPTION_KEY_WRONG: {
+    grpc: status.FAILED_PRECONDITION,
+    summary: 'the shared CA key does not decrypt with this encryption key',
+  },
+  CA_SEALED_SECRET_INVALID: { grpc: status.FAILED_PRECONDITION, summary: 'a sealed secret in the store is malformed' },
   CSR_INVALID: { grpc: status.INVALID_ARGUMENT, summary: 'the certificate signing request is invalid' },
   TTL_INVALID: { grpc: status.INVALID_ARGUMENT, summary: 'the requested lifetime is out of range' },
   CREDENTIAL_MISSING: {

@@ -1,12 +1,15 @@
-// The CA facade the control-plane process uses: open the CA (plug-in or self-created root) and
-// its bootstrap-token key, and serve the issuing API on a gRPC server.
+// The CA facade the control-plane process uses: open the CA (plug-in or self-created root, on
+// disk or shared by the replicas through etcd) and its bootstrap-token key, and serve the
+// issuing API on a gRPC server.
+import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { CertificateIssuerService } from '../api/ca-contract.js';
 import { stdoutAudit, type AuditSink } from './audit-log.js';
 import { BootstrapTokens } from './bootstrap-token.js';
 import { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
-import { loadCaDirectory, loadOrCreateCaDirectory } from './ca-directory.js';
+import { loadCaDirectory, loadOrCreateCaDirectory, type CaDirectoryContents } from './ca-directory.js';
+import { loadOrCreateSharedCa } from './shared-ca.js';
 import { createIssuingService } from './issuing-service.js';
 
 export { controlPlaneServerCredentials, type ControlPlaneTls } from './ca-server-credentials.js';
@@ -14,6 +17,7 @@ export { watchCaDirectory, type CaDirectoryWatch } from './ca-directory-watch.js
 export { CaError } from './ca-errors.js';
 export { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 export { BootstrapTokens } from './bootstrap-token.js';
+export { readEncryptionKey, ENCRYPTION_KEY_ENV } from './sealed-secret.js';
 export type { AuditEntry, AuditSink } from './audit-log.js';
 
 export interface CaOptions {
@@ -23,6 +27,8 @@ export interface CaOptions {
   readonly pluginCaDir?: string;
   readonly trustDomain?: string;
   readonly defaultTtlMs?: number;
+  /** Replicas on an etcd store share the CA and the token key there, sealed with `encryptionKey`. */
+  readonly shared?: { readonly endpoints: readonly string[]; readonly encryptionKey: Buffer };
 }
 
 export interface OpenedCa {
@@ -30,18 +36,29 @@ export interface OpenedCa {
   readonly tokens: BootstrapTokens;
 }
 
-export async function openCertificateAuthority(options: CaOptions): Promise<OpenedCa> {
+async function openShared(options: CaOptions & { shared: NonNullable<CaOptions['shared']> }): Promise<{ contents: CaDirectoryContents; tokens: BootstrapTokens }> {
+  const shared = await loadOrCreateSharedCa({ ...options.shared, ...(options.pluginCaDir === undefined ? {} : { pluginCaDir: options.pluginCaDir }) });
+  return { contents: shared.contents, tokens: new BootstrapTokens(createPrivateKey(shared.tokenKeyPem)) };
+}
+
+async function openLocal(options: CaOptions): Promise<{ contents: CaDirectoryContents; tokens: BootstrapTokens }> {
   const contents =
     options.pluginCaDir === undefined
       ? await loadOrCreateCaDirectory(join(options.stateDir, 'ca'))
       : await loadCaDirectory(options.pluginCaDir);
+  return { contents, tokens: await BootstrapTokens.open(options.stateDir) };
+}
+
+export async function openCertificateAuthority(options: CaOptions): Promise<OpenedCa> {
+  const { shared } = options;
+  const { contents, tokens } = shared === undefined ? await openLocal(options) : await openShared({ ...options, shared });
   const ca = new CertificateAuthority({
     trustDomain: options.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     signing: contents.signing,
     trustBundlePems: contents.trustBundlePems,
     ...(options.defaultTtlMs === undefined ? {} : { defaultTtlMs: options.defaultTtlMs }),
   });
-  return { ca, tokens: await BootstrapTokens.open(options.stateDir) };
+  return { ca, tokens };
 }
 
 export function addCertificateIssuer(server: grpc.Server, opened: OpenedCa, audit: AuditSink = stdoutAudit): void {

@@ -1,9 +1,13 @@
 // `weft token create`: mints a bootstrap token for one workload, signed with the control
-// plane's token key from its state directory.
+// plane's token key from its state directory, or from the etcd store its replicas share.
+import { createPrivateKey } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { parseStoreOption } from '../cli/store-option.js';
 import { workloadId } from '../api/spiffe-id.js';
 import { BootstrapTokens, DEFAULT_TOKEN_TTL_MS } from './bootstrap-token.js';
 import { DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
+import { ENCRYPTION_KEY_ENV, readEncryptionKey } from './sealed-secret.js';
+import { loadSharedCa } from './shared-ca.js';
 
 export const DEFAULT_STATE_DIR = '.weft/control-plane';
 
@@ -19,7 +23,10 @@ options:
   --service-account SA     default: the workload name
   --trust-domain TD        default: ${DEFAULT_TRUST_DOMAIN}
   --ttl DURATION           lifetime, e.g. 90s, 15m, 2h (1s to 24h; default ${DEFAULT_TOKEN_TTL_MS / 60_000}m)
-  --state-dir DIR          the control plane's state directory (default ${DEFAULT_STATE_DIR})`;
+  --state-dir DIR          the control plane's state directory (default ${DEFAULT_STATE_DIR})
+  --store etcd:URL[,URL]   instead: the etcd store the control-plane replicas share
+  --ca-encryption-key-file FILE
+                           with --store: the replicas' encryption key (else $${ENCRYPTION_KEY_ENV})`;
 
 function usageError(message: string): Error {
   return Object.assign(new Error(message), { exitCode: 2 });
@@ -33,6 +40,15 @@ export function parseDuration(text: string): number {
   return Number(match[1]) * (UNIT_MS[match[2] as string] as number);
 }
 
+async function sharedTokens(storeText: string, keyFile: string | undefined): Promise<BootstrapTokens> {
+  const store = parseStoreOption(storeText);
+  if (store.kind !== 'etcd') throw usageError('--store must be etcd:URL[,URL...] (a file store keeps its token key in --state-dir)');
+  const encryptionKey = await readEncryptionKey(keyFile);
+  if (encryptionKey === undefined) throw usageError(`--store etcd: needs the replicas' encryption key: --ca-encryption-key-file FILE or $${ENCRYPTION_KEY_ENV}`);
+  const shared = await loadSharedCa({ endpoints: store.endpoints, encryptionKey });
+  return new BootstrapTokens(createPrivateKey(shared.tokenKeyPem));
+}
+
 export async function run(argv: string[]): Promise<number> {
   const { positionals, values } = parseArgs({
     args: argv,
@@ -44,6 +60,8 @@ export async function run(argv: string[]): Promise<number> {
       'trust-domain': { type: 'string', default: DEFAULT_TRUST_DOMAIN },
       ttl: { type: 'string' },
       'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
+      store: { type: 'string' },
+      'ca-encryption-key-file': { type: 'string' },
     },
   });
   if (positionals.length !== 1 || positionals[0] !== 'create') {
@@ -56,7 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     serviceAccount: values['service-account'] ?? values.workload,
   });
   const ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl);
-  const tokens = await BootstrapTokens.open(values['state-dir']);
+  const tokens = values.store === undefined ? await BootstrapTokens.open(values['state-dir']) : await sharedTokens(values.store, values['ca-encryption-key-file']);
   const token = await tokens.mint({ spiffeId: id.uri, ...(ttlMs === undefined ? {} : { ttlMs }) });
   process.stdout.write(`${token}\n`);
   return 0;

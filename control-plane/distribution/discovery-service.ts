@@ -1,6 +1,11 @@
 // The server side of discovery.proto: one stream per sidecar, xDS state-of-the-world semantics.
 // Revisions and endpoint changes are debounced into pushes; a push recomputes every connected
 // sidecar's snapshot and sends it only where the version differs from what that sidecar holds.
+// Endpoints are the inbound addresses the connected sidecars announce, so a control plane that
+// just started (or took over from a dead replica) knows only the sidecars that reconnected so
+// far: a sidecar that reconnects holding a snapshot keeps it, and gets nothing new, until the
+// others had time to reconnect (`RESYNC_HOLD`); otherwise it would be sent a service with no
+// endpoints and fail its requests until the callee reconnects.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { SnapshotMessage, SnapshotRequestMessage } from '../api/discovery-contract.js';
 import type { HostPort } from '../api/resource-types.js';
@@ -47,6 +52,8 @@ interface SidecarStream {
   ackedVersion?: string;
   ackedRevision?: number;
   lastNack?: Nack;
+  /** Set while a reconnected sidecar keeps its own snapshot (see RESYNC_HOLD). */
+  hold?: NodeJS.Timeout;
 }
 
 export interface DiscoveryOptions {
@@ -57,10 +64,19 @@ export interface DiscoveryOptions {
   readonly peerIdentity?: PeerIdentity;
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
+  readonly resyncHold?: { readonly afterConnectMs: number; readonly afterStartMs: number };
   readonly log?: (line: string) => void;
 }
 
 const MAX_NACK_MESSAGE = 4096;
+
+/**
+ * How long a reconnecting sidecar that holds a snapshot waits for its first new one: at least
+ * `afterConnectMs` after it connected (sidecars that lost the same replica reconnect within
+ * their first backoff step, 0.25-0.5 s), and at least `afterStartMs` after this control plane
+ * started (sidecars retry at least every 5 s, so all have reconnected by then).
+ */
+export const RESYNC_HOLD = { afterConnectMs: 2000, afterStartMs: 10_000 } as const;
 
 export class DiscoveryService {
   readonly #options: DiscoveryOptions;
@@ -69,6 +85,7 @@ export class DiscoveryService {
   readonly #convergence: ConvergenceTracker;
   #nextStream = 1;
   #nonceSeed = Math.floor(Math.random() * 1e9);
+  readonly #startedAt = Date.now();
 
   constructor(options: DiscoveryOptions) {
     this.#options = options;
@@ -103,7 +120,10 @@ export class DiscoveryService {
 
   close(): void {
     this.#debouncer.cancel();
-    for (const stream of this.#streams.values()) stream.call.end();
+    for (const stream of this.#streams.values()) {
+      clearTimeout(stream.hold);
+      stream.call.end();
+    }
   }
 
   #refuse(call: Call, code: ControlPlaneErrorCode, message: string): void {
@@ -121,6 +141,7 @@ export class DiscoveryService {
       this.#answer(stream, request);
     });
     const close = () => {
+      clearTimeout(stream?.hold);
       if (stream !== undefined && this.#streams.delete(stream.id)) {
         this.#options.metrics.connected.dec();
         this.#convergence.gone(stream.id);
@@ -169,12 +190,24 @@ export class DiscoveryService {
     if (snapshot.version === request.versionInfo) {
       stream.ackedVersion = snapshot.version;
       stream.ackedRevision = snapshot.revision;
+    } else if (request.versionInfo !== '') {
+      this.#hold(stream, now);
     } else {
       this.#send(stream, snapshot);
     }
     // Callers of this workload learn the new endpoint.
     if (node.inbound !== undefined) this.changed();
     return stream;
+  }
+
+  #hold(stream: SidecarStream, now: number): void {
+    const { afterConnectMs, afterStartMs } = this.#options.resyncHold ?? RESYNC_HOLD;
+    const waitMs = Math.max(afterConnectMs, this.#startedAt + afterStartMs - now);
+    this.#options.log?.(`discovery: ${stream.node.id} reconnected with version ${stream.latestVersion}; it keeps it ${waitMs} ms while other sidecars reconnect`);
+    stream.hold = setTimeout(() => {
+      stream.hold = undefined;
+      this.changed();
+    }, waitMs);
   }
 
   /** A Workload served by a sidecar must name the sidecar's service account. */
@@ -263,8 +296,16 @@ export class DiscoveryService {
         this.#refuse(stream.call, 'SIDECAR_IDENTITY_MISMATCH', mismatch);
         continue;
       }
+      if (stream.hold !== undefined) continue;
       const snapshot = this.#snapshotFor(stream, cache, revision, endpoints);
-      if (snapshot.version === stream.latestVersion) continue;
+      if (snapshot.version === stream.latestVersion) {
+        // A sidecar released from its resync hold may already hold what it would be sent.
+        if (stream.sent === undefined && stream.ackedVersion === undefined) {
+          stream.ackedVersion = snapshot.version;
+          stream.ackedRevision = snapshot.revision;
+        }
+        continue;
+      }
       this.#send(stream, snapshot);
       sentTo.push(stream.id);
     }

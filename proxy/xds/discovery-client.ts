@@ -13,7 +13,7 @@ import {
   type SnapshotMessage,
   type SnapshotRequestMessage,
 } from '../../control-plane/api/discovery-contract.js';
-import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../tls/backoff.js';
+import { backoffDelay, type BackoffOptions } from '../tls/backoff.js';
 import { decodeSnapshot, SnapshotRejectedError, type Snapshot, type SnapshotDocuments } from './snapshot.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
 import type { SnapshotHolder } from './snapshot-holder.js';
@@ -54,6 +54,11 @@ const NACK_CODE = 'SNAPSHOT_REJECTED';
 /** The last answer is repeated this often, so the control plane can tell how recently it saw us. */
 const HEARTBEAT_MS = 10_000;
 const STABLE_STREAM_MS = 10_000;
+/**
+ * Reconnection is one cheap stream, and the control plane counts on every sidecar being back
+ * within 10 s of its start to know all endpoints (RESYNC_HOLD there): retry at least every 5 s.
+ */
+const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 5000 };
 
 export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscoveryEvents> {
   readonly #options: DiscoveryClientOptions<Compiled>;
@@ -136,7 +141,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
       if (this.#stopped) return;
       // A stream that lived a while was a working connection (it may just have had nothing to send).
       if (Date.now() - openedAt > STABLE_STREAM_MS) this.#attempt = 0;
-      const delay = backoffDelay(this.#attempt++, this.#options.backoff ?? DEFAULT_BACKOFF);
+      const delay = backoffDelay(this.#attempt++, this.#options.backoff ?? RECONNECT_BACKOFF);
       this.#options.log?.(`xds: stream to ${this.#options.target} lost (${error?.details ?? 'ended'}); retrying in ${delay} ms`);
       this.#retry = setTimeout(() => this.#connect(), delay);
     };

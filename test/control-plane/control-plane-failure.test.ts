@@ -2,12 +2,16 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { trafficLoop } from '../helpers/traffic-loop.js';
+import { echoServer } from '../helpers/upstream.js';
+import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
 import { spawnControlPlane } from './control-plane-process.js';
+import { statusThroughMesh, SPARE_FORBIDDEN_REGO, DENY_ALL_REGO } from './fault-traffic-fixture.js';
+import { spawnManagedSidecar } from './managed-sidecar-process.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
-
 
 describe('control plane failures', () => {
   it('survives kill -9 of the control plane: the sidecar keeps serving, reconnects and resyncs', async () => {
@@ -35,7 +39,7 @@ describe('control plane failures', () => {
     const [, port] = cp.grpc.split(':');
     const again = await spawnControlPlane(dir, state, { grpc: Number(port) });
     defer(() => again.kill());
-    await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 8000, 'the resync');
+    await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 8000, 'the resync (after the resync hold)', 20_000);
     clearInterval(sampler);
     expect(reads.length).toBeGreaterThan(20);
     expect(reads.every((version) => version !== undefined)).toBe(true);
@@ -59,5 +63,50 @@ describe('control plane failures', () => {
     await until(() => restarted.holder.current() !== undefined, 'the persisted snapshot');
     expect(restarted.holder.current()!).toMatchObject({ source: 'disk', snapshot: { version } });
     expect(restarted.holder.current()!.snapshot.services.has('orders')).toBe(true);
+  });
+
+  it('kill -9 of the control plane during traffic through two managed sidecars: no request fails, and they resync when it returns', { timeout: 120_000 }, async () => {
+    const dir = await meshDirectory();
+    const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
+    const cp = await spawnControlPlane(dir, state, { tls: true });
+    defer(() => cp.kill());
+    const app = await echoServer();
+    defer(() => app.close());
+    const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--state-dir', state, '--trust-domain', 'weft.test'])).stdout.trim();
+    const common = { controlPlane: cp.grpc, trustBundle: cp.trustBundle!, appPort: app.port };
+    const orders = await spawnManagedSidecar({ ...common, workload: 'orders', token: await token('orders') });
+    defer(() => orders.kill());
+    const web = await spawnManagedSidecar({ ...common, workload: 'web', token: await token('web') });
+    defer(() => web.kill());
+    const status = (path: string) => statusThroughMesh(web.outboundPort, 'orders', path);
+    await until(async () => (await status('/orders/1')) === 200, 'web to reach orders through the mesh', 20_000);
+
+    const traffic = trafficLoop({ port: web.outboundPort, host: 'orders', path: '/orders/1', maxMs: 90_000 });
+    defer(async () => void (await traffic.stop()));
+    await until(() => traffic.answered() > 50, 'traffic before the kill');
+    await cp.kill('SIGKILL');
+    // While it is down the mesh keeps serving, and a change is made to the store.
+    await writeFile(join(dir, 'policies', 'authz.rego'), SPARE_FORBIDDEN_REGO);
+    const atKill = traffic.answered();
+    await until(() => traffic.answered() > atKill + 200, 'traffic while the control plane is down', 20_000);
+
+    const again = await spawnControlPlane(dir, state, { tls: true, grpc: Number(cp.grpc.split(':')[1]) });
+    defer(() => again.kill());
+    await until(async () => (await status('/orders/forbidden')) === 403, 'the change made while it was down to be enforced', 20_000);
+    const connected = await until(async () => {
+      const answer = (await (await fetch(`${again.admin}/v1/status`)).json()) as { sidecars: { workload: string; ackedVersion: string | null }[] };
+      return answer.sidecars.filter((s) => s.ackedVersion !== null).length === 2 && answer.sidecars;
+    }, 'both sidecars to be back', 20_000);
+    expect(connected.map((s) => s.workload).sort()).toEqual(['default/orders', 'default/web']);
+    const atReturn = traffic.answered();
+    await until(() => traffic.answered() > atReturn + 200, 'traffic after the return');
+    const result = await traffic.stop();
+    expect(result.errors).toEqual([]);
+    expect(result.statuses).toEqual({ 200: result.sent });
+    expect(result.sent).toBeGreaterThan(450);
+
+    // A change applied now reaches the sidecars as well.
+    await writeFile(join(dir, 'policies', 'authz.rego'), DENY_ALL_REGO);
+    await until(async () => (await status('/orders/1')) === 403, 'the policy that denies everything', 20_000);
   });
 });

@@ -13,13 +13,15 @@ import { noPolicyChecks } from './policy-checker-fixture.js';
 
 export const TRUST_DOMAIN = 'weft.test';
 
-export async function controlPlaneOn(dir: string, options: { grpcPort?: number; policies?: PolicyChecker } = {}): Promise<RunningControlPlane & { logs: string[] }> {
+export async function controlPlaneOn(dir: string, options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number } } = {}): Promise<RunningControlPlane & { logs: string[] }> {
   const logs: string[] = [];
   const running = await startControlPlane({
     store: new FileStore(dir, options.policies ?? noPolicyChecks),
     trustDomain: TRUST_DOMAIN,
     grpc: { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: ServerCredentials.createInsecure() },
     admin: { host: '127.0.0.1', port: 0 },
+    // Pushed at once: these tests check what is sent, not how a restarted replica waits.
+    resyncHold: options.resyncHold ?? { afterConnectMs: 0, afterStartMs: 0 },
     log: (line) => logs.push(line),
   });
   return Object.assign(running, { logs });

@@ -9,16 +9,18 @@ export interface ControlPlaneProcess {
   child: ChildProcess;
   grpc: string;
   admin: string;
+  /** The roots sidecars trust (null in plaintext). */
+  trustBundle: string | null;
   output: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
 /** `store` is a directory (file store) or an `etcd:` option. */
-export async function spawnControlPlane(store: string, stateDir: string, ports: { grpc?: number; admin?: number; tls?: boolean } = {}): Promise<ControlPlaneProcess> {
+export async function spawnControlPlane(store: string, stateDir: string, ports: { grpc?: number; admin?: number; tls?: boolean; args?: readonly string[]; env?: Record<string, string> } = {}): Promise<ControlPlaneProcess> {
   const child = spawn(
     process.execPath,
-    [weftBin, 'control-plane', '--store', store.startsWith('etcd:') ? store : `file:${store}`, '--grpc-port', String(ports.grpc ?? 0), '--admin-port', String(ports.admin ?? 0), '--state-dir', stateDir, '--trust-domain', 'weft.test', ...(ports.tls === true ? [] : ['--plaintext'])],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    [weftBin, 'control-plane', '--store', store.startsWith('etcd:') ? store : `file:${store}`, '--grpc-port', String(ports.grpc ?? 0), '--admin-port', String(ports.admin ?? 0), '--state-dir', stateDir, '--trust-domain', 'weft.test', ...(ports.tls === true ? [] : ['--plaintext']), ...(ports.args ?? [])],
+    { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ports.env } },
   );
   let output = '';
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
@@ -26,11 +28,12 @@ export async function spawnControlPlane(store: string, stateDir: string, ports: 
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen');
   if (child.exitCode !== null) throw new Error(`control plane exited ${child.exitCode}:\n${output}`);
-  const record = JSON.parse(await readFile(join(stateDir, 'control-plane.json'), 'utf8')) as { grpc: string; admin: string };
+  const record = JSON.parse(await readFile(join(stateDir, 'control-plane.json'), 'utf8')) as { grpc: string; admin: string; trustBundle: string | null };
   return {
     child,
     grpc: record.grpc,
     admin: record.admin,
+    trustBundle: record.trustBundle,
     output: () => output,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -1,7 +1,9 @@
-import { writeFile } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { readSnapshotFile } from '../../proxy/xds/snapshot-file.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
 
@@ -124,5 +126,31 @@ describe('snapshot distribution over gRPC', () => {
     expect(form.status).toBe(400);
     expect((await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).status).toBe(200);
     expect(((await (await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).json()) as { resources: unknown[] }).resources).toHaveLength(1);
+  });
+
+  it('holds a reconnecting sidecar on its snapshot until its callees are back, never sending it a service without endpoints', async () => {
+    const dir = await meshDirectory();
+    const cp = await controlPlaneOn(dir, { resyncHold: { afterConnectMs: 1000, afterStartMs: 0 } });
+    defer(() => cp.close());
+    const snapshotFile = join(await mkdtemp(join(tmpdir(), 'weft-web-')), 'snapshot.json');
+    const ordersNode = { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } };
+    const endpointsOfOrders = (snapshot: { services: ReadonlyMap<string, { spec: { endpoints?: readonly unknown[] } }> }) => snapshot.services.get('orders')?.spec.endpoints?.length ?? 0;
+    const orders = started(sidecar(cp.grpcAddress, 'orders', ordersNode));
+    const web = started(sidecar(cp.grpcAddress, 'web', { snapshotFile }));
+    await until(() => web.holder.current() !== undefined && endpointsOfOrders(web.holder.current()!.snapshot) === 1, 'web to learn the endpoint of orders');
+    const held = web.holder.current()!.snapshot.version;
+    await until(async () => (await readSnapshotFile(snapshotFile))?.versionInfo === held, 'that snapshot to be persisted');
+    web.client.stop();
+    orders.client.stop();
+    await until(() => cp.discovery.status().length === 0, 'both streams to close');
+
+    // web comes back first, holding its snapshot: the control plane knows no endpoint of orders yet.
+    const back = started(sidecar(cp.grpcAddress, 'web', { snapshotFile }));
+    await until(() => cp.discovery.status().length === 1, 'web to reconnect');
+    started(sidecar(cp.grpcAddress, 'orders', ordersNode));
+    await until(() => cp.discovery.status().every((s) => s.ackedVersion !== undefined) && cp.discovery.status().length === 2, 'both to hold the current snapshot');
+    expect(back.applied.map((a) => a.source)[0]).toBe('disk');
+    expect(back.applied.every((a) => endpointsOfOrders(a.snapshot) === 1)).toBe(true);
+    expect(endpointsOfOrders(back.holder.current()!.snapshot)).toBe(1);
   });
 });

@@ -1,41 +1,21 @@
 // The etcd store against a real etcd (Debian etcd-server) on loopback, with two control-plane
 // replicas sharing it.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
-import { cleanupScope, sidecar, unusedPort, until } from '../control-plane/control-plane-fixture.js';
+import { startEtcd } from '../helpers/etcd.js';
+import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
 import { spawnControlPlane } from '../control-plane/control-plane-process.js';
-import { MESH_FILES, ROUTE_YAML, writeFiles } from '../control-plane/mesh-fixture.js';
+import { SPARE_FORBIDDEN_REGO, statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
+import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
+import { MESH_FILES, ROUTE_YAML, policyYaml, writeFiles } from '../control-plane/mesh-fixture.js';
+import { trafficLoop } from '../helpers/traffic-loop.js';
+import { echoServer } from '../helpers/upstream.js';
 
 const { defer, started } = cleanupScope();
-
-/** An etcd cluster of `size` members on loopback; returns each member's client URL and process. */
-async function startEtcd(size = 1): Promise<{ urls: string[]; members: ChildProcess[] }> {
-  const ports = [];
-  for (let i = 0; i < size; i++) ports.push({ client: await unusedPort(), peer: await unusedPort() });
-  const cluster = ports.map((p, i) => `n${i}=http://127.0.0.1:${p.peer}`).join(',');
-  const urls = ports.map((p) => `http://127.0.0.1:${p.client}`);
-  const members: ChildProcess[] = [];
-  for (const [i, p] of ports.entries()) {
-    const dataDir = await mkdtemp(join(tmpdir(), 'weft-etcd-'));
-    const member = spawn(
-      process.env.ETCD_BIN ?? 'etcd',
-      ['--name', `n${i}`, '--data-dir', dataDir, '--listen-client-urls', urls[i]!, '--advertise-client-urls', urls[i]!,
-        '--listen-peer-urls', `http://127.0.0.1:${p.peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${p.peer}`,
-        '--initial-cluster', cluster, '--initial-cluster-state', 'new', '--log-level', 'error'],
-      { stdio: 'ignore' },
-    );
-    members.push(member);
-    defer(() => {
-      member.kill('SIGKILL');
-    });
-  }
-  for (const url of urls) await until(async () => (await fetch(`${url}/health`).catch(() => undefined))?.ok === true, `etcd at ${url} to be healthy`, 30_000);
-  return { urls, members };
-}
 
 async function apply(admin: string, files: Record<string, string>) {
   const dir = await mkdtemp(join(tmpdir(), 'weft-change-'));
@@ -50,7 +30,7 @@ async function revisionOf(admin: string): Promise<number> {
 
 describe('etcd store with two control-plane replicas', () => {
   it('shares changes between replicas, and a sidecar survives losing its replica', async () => {
-    const etcd = (await startEtcd()).urls[0]!;
+    const etcd = (await startEtcd(defer)).urls[0]!;
     const [stateA, stateB] = [await mkdtemp(join(tmpdir(), 'weft-a-')), await mkdtemp(join(tmpdir(), 'weft-b-'))];
     const a = await spawnControlPlane(`etcd:${etcd}`, stateA);
     defer(() => a.kill());
@@ -87,7 +67,7 @@ describe('etcd store with two control-plane replicas', () => {
   });
 
   it('keeps applying changes when one member of a 3-member etcd cluster dies', async () => {
-    const { urls, members } = await startEtcd(3);
+    const { urls, members } = await startEtcd(defer, 3);
     const state = await mkdtemp(join(tmpdir(), 'weft-a-'));
     const cp = await spawnControlPlane(`etcd:${urls.join(',')}`, state);
     defer(() => cp.kill());
@@ -101,5 +81,57 @@ describe('etcd store with two control-plane replicas', () => {
     expect(after.code).toBe(0);
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 4000, 'the change with a member down');
     expect(web.applied).toHaveLength(2);
+  });
+
+  it('loses one of two replicas and one of three etcd members under traffic without a failed request, and still applies changes', { timeout: 120_000 }, async () => {
+    const { urls, members } = await startEtcd(defer, 3);
+    const store = `etcd:${urls.join(',')}`;
+    const keyFile = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
+    await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+    const replica = async (name: string) => {
+      const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { tls: true, args: ['--ca-encryption-key-file', keyFile] });
+      defer(() => cp.kill());
+      return cp;
+    };
+    const a = await replica('a');
+    const b = await replica('b');
+    expect((await apply(a.admin, MESH_FILES)).code).toBe(0);
+    await until(async () => (await revisionOf(b.admin)) === (await revisionOf(a.admin)), 'replica b to serve the same revision');
+
+    const app = await echoServer();
+    defer(() => app.close());
+    const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--trust-domain', 'weft.test', '--store', store, '--ca-encryption-key-file', keyFile])).stdout.trim();
+    // Both sidecars are given both replicas; they start on a, the first.
+    const common = { controlPlane: `${a.grpc},${b.grpc}`, trustBundle: a.trustBundle!, appPort: app.port };
+    const orders = await spawnManagedSidecar({ ...common, workload: 'orders', token: await token('orders') });
+    defer(() => orders.kill());
+    const web = await spawnManagedSidecar({ ...common, workload: 'web', token: await token('web') });
+    defer(() => web.kill());
+    const status = (path: string) => statusThroughMesh(web.outboundPort, 'orders', path);
+    await until(async () => (await status('/orders/1')) === 200, 'web to reach orders through the mesh', 20_000);
+
+    const traffic = trafficLoop({ port: web.outboundPort, host: 'orders', path: '/orders/1', maxMs: 90_000 });
+    defer(async () => void (await traffic.stop()));
+    await until(() => traffic.answered() > 50, 'traffic before the kills');
+    members[0]!.kill('SIGKILL');
+    await a.kill('SIGKILL');
+    const sidecarsOnB = async () => {
+      const answer = (await (await fetch(`${b.admin}/v1/status`)).json()) as { sidecars: { workload: string; ackedVersion: string | null }[] };
+      return answer.sidecars.filter((s) => s.ackedVersion !== null).map((s) => s.workload).sort();
+    };
+    await until(async () => (await sidecarsOnB()).length === 2, 'both sidecars to move to replica b', 30_000);
+    expect(await sidecarsOnB()).toEqual(['default/orders', 'default/web']);
+
+    // A change through the surviving replica and the two surviving members is enforced.
+    const changed = await apply(b.admin, { 'policies/orders.yaml': policyYaml(), 'policies/authz.rego': SPARE_FORBIDDEN_REGO });
+    expect(changed.stderr).toBe('');
+    expect(changed.code).toBe(0);
+    await until(async () => (await status('/orders/forbidden')) === 403, 'the change applied through b to be enforced', 20_000);
+    const atChange = traffic.answered();
+    await until(() => traffic.answered() > atChange + 200, 'traffic after the change');
+    const result = await traffic.stop();
+    expect(result.errors).toEqual([]);
+    expect(result.statuses).toEqual({ 200: result.sent });
+    expect(result.sent).toBeGreaterThan(250);
   });
 });
