@@ -18,6 +18,7 @@ import type { Endpoint } from '../upstream/cluster.js';
 import { vouchForPeer } from '../tls/xfcc.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { requestTarget } from './request-target.js';
+import { BodyTimeoutError, emptyBody, readBodyPrefix, replayBody, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -87,6 +88,8 @@ export class Exchange implements FilterExchange, UpstreamHandler {
   private responseFlag = '-';
   private bytesReceived = 0;
   private bytesSent = 0;
+  /** Set when a filter read the body ahead (readBody); forwarded in place of the stream. */
+  private buffered: BufferedBody | undefined = undefined;
   /** Set for gRPC calls. */
   private readonly grpc: GrpcCall | undefined;
   private readonly http2: boolean;
@@ -96,7 +99,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     private readonly downstream: DownstreamState,
     private readonly req: DownstreamRequest,
     private readonly res: DownstreamResponse,
-    private readonly expectsContinue: boolean,
+    private expectsContinue: boolean,
   ) {
     this.direction = runtime.direction;
     this.method = req.method ?? 'GET';
@@ -183,9 +186,31 @@ export class Exchange implements FilterExchange, UpstreamHandler {
         path: this.path,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.requestHeaders,
-        body: this.hasBody ? this.req : null,
+        body: this.hasBody ? (this.buffered === undefined ? this.req : replayBody(this.buffered, this.req)) : null,
       },
       this,
+    );
+  }
+
+  readBody(maxBytes: number): Promise<BufferedBody> {
+    if (!this.hasBody) return Promise.resolve(emptyBody);
+    // A caller waiting for `100 Continue` sends the body only then.
+    if (this.expectsContinue) {
+      this.res.writeContinue();
+      this.expectsContinue = false;
+    }
+    const remainingMs = this.runtime.requestTimeoutMs - (performance.now() - this.startMs);
+    return readBodyPrefix(this.req, maxBytes, remainingMs).then(
+      (body) => (this.buffered = body),
+      (error: unknown) => {
+        if (error instanceof BodyTimeoutError) {
+          this.replyLocally({ code: 'DOWNSTREAM_REQUEST_TIMEOUT' });
+          // HTTP/2: the rest of the body is refused (RST_STREAM NO_ERROR after the reply), or the
+          // stalled stream would hold its session open.
+          if ('stream' in this.req) this.req.stream.close();
+        }
+        throw error;
+      },
     );
   }
 

@@ -13,7 +13,9 @@ import { removeHeader } from '../../http/headers.js';
 import { AssetMatcher } from './asset-matcher.js';
 import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
 import { authzDecisionCounter, type AuthzDecisionCounter } from './authz-metrics.js';
-import { buildInput, type InputContext } from './input-document.js';
+import { buildInput, headerValue, type InputContext } from './input-document.js';
+import { bodyInput } from './body-input.js';
+import { isGrpcContentType } from '../../grpc/grpc-wire.js';
 import { DecisionShapeError, readDecision, type PolicyDecision } from './policy-decision.js';
 
 interface CompiledPolicy {
@@ -33,6 +35,7 @@ interface Plan {
 }
 
 export const DEFAULT_DENY_POLICY = 'default-deny';
+const bodyTooLarge: LocalReplyOutcome = { code: 'REQUEST_BODY_TOO_LARGE' };
 export const deniedByHeader = 'x-weft-denied-by';
 
 function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
@@ -87,7 +90,7 @@ class AuthzFilter implements HttpFilter {
     this.log = new DecisionLog(context.logOut, config.decisionLogSampleRate);
   }
 
-  onRequestHeaders(exchange: FilterExchange): FilterOutcome {
+  onRequestHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome> {
     const path = exchange.path;
     const queryAt = path.indexOf('?');
     const asset = this.matcher.match(exchange.method, queryAt === -1 ? path : path.slice(0, queryAt), exchange.authority);
@@ -97,7 +100,30 @@ class AuthzFilter implements HttpFilter {
       this.record(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], 'no policy targets this asset', 0);
       return this.denial(DEFAULT_DENY_POLICY, undefined, 'no policy targets this asset');
     }
-    const input = buildInput(exchange, this.inputContext, asset);
+    const buffering = asset?.requestBody;
+    // gRPC bodies are not buffered: their messages are framed protobuf, not what policies parse.
+    if (buffering !== undefined && !isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) {
+      return this.decideWithBody(exchange, plan, asset!, buffering);
+    }
+    return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
+  }
+
+  private async decideWithBody(
+    exchange: FilterExchange,
+    plan: Plan,
+    asset: AuthzAssetConfig,
+    buffering: NonNullable<AuthzAssetConfig['requestBody']>,
+  ): Promise<FilterOutcome> {
+    const headers = exchange.requestHeaders;
+    const declared = headerValue(headers, 'content-length');
+    if (!buffering.allowPartial && declared !== undefined && Number(declared) > buffering.maxBytes) return bodyTooLarge;
+    const buffered = await exchange.readBody(buffering.maxBytes);
+    if (!buffered.complete && !buffering.allowPartial) return bodyTooLarge;
+    const body = bodyInput(buffered, buffering.maxBytes, headerValue(headers, 'content-type'));
+    return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset, body));
+  }
+
+  private decide(exchange: FilterExchange, plan: Plan, input: Record<string, unknown>): FilterOutcome {
     const budgetMs = this.config.decisionBudgetMs;
     for (const policy of plan.policies) {
       const started = performance.now();
