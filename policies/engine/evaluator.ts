@@ -586,6 +586,11 @@ export class Evaluation implements BuiltinContext {
     return this.decisions?.get(group)?.loc;
   }
 
+  /** Every complete document decided so far with the rule that gave its value, in that order. */
+  decided(): readonly (readonly [RuleGroup, Rule])[] {
+    return this.decisions === undefined ? [] : [...this.decisions];
+  }
+
   /**
    * Evaluates a rule and its else chain: the first rule of the chain with a solution gives the
    * value(s). `args` are function arguments.

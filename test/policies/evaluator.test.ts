@@ -31,6 +31,18 @@ g(x) := "big" if x >= 10`,
     expect(p.evaluate('data.t.allow', { input: { b: true } }).decidedBy).toBeUndefined();
   });
 
+  it('lists every complete document an explained evaluation decided, the entrypoint last', () => {
+    const p = compile([
+      { file: 'authz.rego', source: head + 'default allow := false\nallow if input.a\nreason := "no" if not allow\ndecision := {"allowed": allow, "reason": reason}' },
+    ]);
+    expect(p.evaluate('data.t.decision', { input: {}, explain: true }).decisions).toEqual([
+      { document: 'data.t.allow', isDefault: true, location: { file: 'authz.rego', row: 3, col: 1 } },
+      { document: 'data.t.reason', isDefault: false, location: { file: 'authz.rego', row: 5, col: 1 } },
+      { document: 'data.t.decision', isDefault: false, location: { file: 'authz.rego', row: 6, col: 1 } },
+    ]);
+    expect(p.evaluate('data.t.decision', { input: {} }).decisions).toBeUndefined();
+  });
+
   it('follows else chains and multiple bodies (OR)', () => {
     const p = policy(
       head +

@@ -4,9 +4,9 @@
 // a dry-run policy's denial is logged and counted only. Anything that prevents a decision (an
 // evaluation error, a result of the wrong shape or none, a policy past the decision budget)
 // denies: authorization fails closed.
-import { compile, type PolicySet } from '../../../policies/index.js';
+import { compile, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
 import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
-import { DecisionLog, type DecisionOutcome } from '../../telemetry/decision-log.js';
+import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
 import type { FilterBuildContext, FilterExchange, FilterOutcome, HttpFilter, HttpFilterFactory, LocalReplyOutcome } from '../http-filter.js';
 import { CONTINUE } from '../http-filter.js';
 import { removeHeader } from '../../http/headers.js';
@@ -47,6 +47,17 @@ function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
     return { name: policy.name, entrypoint: policy.entrypoint, entrypointRules: [policy.entrypoint], dryRun: policy.mode === 'dry-run', policySet };
   } catch (error) {
     throw new Error(`authz policy ${policy.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+const noRules: readonly RuleDecision[] = Object.freeze([]);
+
+/** The rules that decided a denial, from a second evaluation with explain; none if it fails. */
+function explain(policy: CompiledPolicy, input: Record<string, unknown>, budgetMs: number): readonly RuleDecision[] {
+  try {
+    return policy.policySet.evaluate(policy.entrypoint, { input, timeoutMs: budgetMs, explain: true }).decisions ?? noRules;
+  } catch {
+    return noRules;
   }
 }
 
@@ -97,7 +108,7 @@ class AuthzFilter implements HttpFilter {
     const plan = asset === undefined ? this.unmatched : this.plans.get(asset)!;
     if (plan.policies.length === 0) {
       if (asset === undefined || !this.config.defaultDeny) return CONTINUE;
-      this.record(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], 'no policy targets this asset', 0);
+      this.record(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, 'no policy targets this asset', 0);
       return this.denial(DEFAULT_DENY_POLICY, undefined, 'no policy targets this asset');
     }
     const buffering = asset?.requestBody;
@@ -126,28 +137,34 @@ class AuthzFilter implements HttpFilter {
   private decide(exchange: FilterExchange, plan: Plan, input: Record<string, unknown>): FilterOutcome {
     const budgetMs = this.config.decisionBudgetMs;
     for (const policy of plan.policies) {
+      // Explained (which rules decided) only when logged: a sampled allow asks up front; a denial
+      // is evaluated once more with explain when its log line is written, after the reply.
+      const logAllow = this.log.sampleAllow();
       const started = performance.now();
+      let result: EvaluationResult;
       let decision: PolicyDecision;
       try {
         // The engine cancels an evaluation at the budget (eval_cancel_error), checked as it runs.
-        const result = policy.policySet.evaluate(policy.entrypoint, { input, timeoutMs: budgetMs });
+        result = policy.policySet.evaluate(policy.entrypoint, logAllow ? { input, timeoutMs: budgetMs, explain: true } : { input, timeoutMs: budgetMs });
         if (!result.defined) throw new DecisionShapeError(`${policy.entrypoint} is undefined`);
         decision = readDecision(result.value);
       } catch (error) {
         const elapsedUs = (performance.now() - started) * 1000;
         const reason = error instanceof Error ? error.message : String(error);
-        this.record(exchange, plan, policy.name, 'error', policy.entrypointRules, reason, elapsedUs);
+        this.record(exchange, plan, policy.name, 'error', policy.entrypointRules, noRules, reason, elapsedUs);
         if (policy.dryRun) continue;
         return { code: 'AUTHZ_ERROR', overrides: this.deniedByHeaders(policy.name, undefined) };
       }
       const elapsedUs = (performance.now() - started) * 1000;
       const rules = decision.rules.length === 0 ? policy.entrypointRules : [policy.entrypoint, ...decision.rules];
       if (!decision.allowed) {
-        this.record(exchange, plan, policy.name, policy.dryRun ? 'dry_run_deny' : 'deny', rules, decision.reason, elapsedUs);
+        const decidedBy = result.decisions ?? (() => explain(policy, input, budgetMs));
+        this.record(exchange, plan, policy.name, policy.dryRun ? 'dry_run_deny' : 'deny', rules, decidedBy, decision.reason, elapsedUs);
         if (policy.dryRun) continue;
         return this.denial(policy.name, decision, decision.reason);
       }
-      this.record(exchange, plan, policy.name, 'allow', rules, decision.reason, elapsedUs);
+      this.counter.inc('allow', policy.name, plan.assetLabel);
+      if (logAllow) this.write(exchange, plan, policy.name, 'allow', rules, result.decisions ?? noRules, decision.reason, elapsedUs);
       if (!policy.dryRun) this.applyAllow(exchange, decision);
     }
     return CONTINUE;
@@ -189,17 +206,31 @@ class AuthzFilter implements HttpFilter {
     return { headers: [...(headers ?? []), deniedByHeader, policy] };
   }
 
+  /** Counts a decision that is always logged (denials, errors) and logs it. */
   private record(
+    exchange: FilterExchange,
+    plan: Plan,
+    policy: string,
+    decision: Exclude<DecisionOutcome, 'allow'>,
+    rules: readonly string[],
+    decidedBy: DecisionRecord['decidedBy'],
+    reason: string | undefined,
+    evaluationUs: number,
+  ): void {
+    this.counter.inc(decision, policy, plan.assetLabel);
+    this.write(exchange, plan, policy, decision, rules, decidedBy, reason, evaluationUs);
+  }
+
+  private write(
     exchange: FilterExchange,
     plan: Plan,
     policy: string,
     decision: DecisionOutcome,
     rules: readonly string[],
+    decidedBy: DecisionRecord['decidedBy'],
     reason: string | undefined,
     evaluationUs: number,
   ): void {
-    this.counter.inc(decision, policy, plan.assetLabel);
-    if (!this.log.wants(decision)) return;
     this.log.write({
       requestId: exchange.requestId,
       principal: exchange.sourcePrincipal,
@@ -207,6 +238,7 @@ class AuthzFilter implements HttpFilter {
       policy,
       decision,
       rules,
+      decidedBy,
       reason,
       evaluationUs,
     });
