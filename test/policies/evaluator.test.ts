@@ -31,6 +31,17 @@ g(x) := "big" if x >= 10`,
     expect(p.evaluate('data.t.allow', { input: { b: true } }).decidedBy).toBeUndefined();
   });
 
+  it('calls a function member of the input only when the policy reads it, once per evaluation', () => {
+    const p = compile([{ file: 'lazy.rego', source: head + 'h := input.headers.a\nboth := [input.headers.a, input.headers.b, input.missing]\nm := input.method' }]);
+    let calls = 0;
+    const input = { method: 'GET', headers: () => (calls++, { a: 'x', b: null }), missing: () => null };
+    expect(p.evaluate('data.t.m', { input }).value).toBe('GET');
+    expect(calls).toBe(0);
+    expect(p.evaluate('data.t.both', { input }).value).toEqual(['x', null, null]);
+    expect(calls).toBe(1);
+    expect(p.evaluate('data.t.h', { input: { headers: () => ({ a: 'y' }) } }).value).toBe('y');
+  });
+
   it('lists every complete document an explained evaluation decided, the entrypoint last', () => {
     const p = compile([
       { file: 'authz.rego', source: head + 'default allow := false\nallow if input.a\nreason := "no" if not allow\ndecision := {"allowed": allow, "reason": reason}' },
