@@ -27,13 +27,22 @@ export interface DecisionRecord {
 
 const MAX_DECIDED_BY = 16;
 
+// A rule's location object is the compiled rule's own, so its text is made once per rule.
+const ruleTexts = new WeakMap<RuleDecision['location'], string>();
+
+function ruleText({ location, isDefault, document }: RuleDecision): string {
+  let text = ruleTexts.get(location);
+  if (text === undefined) {
+    text = JSON.stringify(`${location.file}:${location.row} ${isDefault ? 'default ' : ''}${document}`);
+    ruleTexts.set(location, text);
+  }
+  return text;
+}
+
 /** `["authz.rego:3 default data.authz.allow", ...]`: where each rule is, and what it decided. */
 function decidedByJson(rules: readonly RuleDecision[]): string {
   let text = '[';
-  for (let i = 0; i < rules.length && i < MAX_DECIDED_BY; i++) {
-    const { location, isDefault, document } = rules[i]!;
-    text += `${i === 0 ? '' : ','}${JSON.stringify(`${location.file}:${location.row} ${isDefault ? 'default ' : ''}${document}`)}`;
-  }
+  for (let i = 0; i < rules.length && i < MAX_DECIDED_BY; i++) text += `${i === 0 ? '' : ','}${ruleText(rules[i]!)}`;
   return `${text}]`;
 }
 

@@ -12,7 +12,7 @@ import { CONTINUE } from '../http-filter.js';
 import { removeHeader } from '../../http/headers.js';
 import { AssetMatcher } from './asset-matcher.js';
 import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
-import { authzDecisionCounter, type AuthzDecisionCounter } from './authz-metrics.js';
+import { authzDecisionCounter, type DecisionCounts } from './authz-metrics.js';
 import { buildInput, headerValue, type InputContext } from './input-document.js';
 import { bodyInput } from './body-input.js';
 import { isGrpcContentType } from '../../grpc/grpc-wire.js';
@@ -30,8 +30,10 @@ interface CompiledPolicy {
 /** What a request matched to one asset (or to none) evaluates. */
 interface Plan {
   readonly asset: AuthzAssetConfig | undefined;
-  readonly assetLabel: string;
   readonly policies: readonly CompiledPolicy[];
+  /** The metric's children for each of `policies`, in order. */
+  readonly counts: readonly DecisionCounts[];
+  readonly defaultDenyCounts: DecisionCounts;
 }
 
 export const DEFAULT_DENY_POLICY = 'default-deny';
@@ -76,7 +78,6 @@ class AuthzFilter implements HttpFilter {
   private readonly plans = new Map<AuthzAssetConfig, Plan>();
   private readonly unmatched: Plan;
   private readonly inputContext: InputContext;
-  private readonly counter: AuthzDecisionCounter;
   private readonly log: DecisionLog;
   private readonly responseHeadersToAdd = new WeakMap<FilterExchange, readonly string[]>();
 
@@ -85,19 +86,27 @@ class AuthzFilter implements HttpFilter {
     context: FilterBuildContext,
   ) {
     const compiled = new Map(config.policies.map((p) => [p, compilePolicy(p)]));
+    const counter = authzDecisionCounter(context.metrics);
+    const plan = (asset: AuthzAssetConfig | undefined, policies: CompiledPolicy[]): Plan => {
+      const label = asset?.name ?? '';
+      return {
+        asset,
+        policies,
+        counts: policies.map((p) => counter.forPolicy(p.name, label)),
+        defaultDenyCounts: counter.forPolicy(DEFAULT_DENY_POLICY, label),
+      };
+    };
     const forWorkload = config.policies.filter((p) => targetsWorkload(p, context.workload, config.workloadLabels));
     for (const asset of config.assets) {
       const own = config.policies.filter((p) => targetsAsset(p, asset));
-      const policies = [...own, ...forWorkload.filter((p) => !own.includes(p))].map((p) => compiled.get(p)!);
-      this.plans.set(asset, { asset, assetLabel: asset.name, policies });
+      this.plans.set(asset, plan(asset, [...own, ...forWorkload.filter((p) => !own.includes(p))].map((p) => compiled.get(p)!)));
     }
-    this.unmatched = { asset: undefined, assetLabel: '', policies: forWorkload.map((p) => compiled.get(p)!) };
+    this.unmatched = plan(undefined, forWorkload.map((p) => compiled.get(p)!));
     this.matcher = new AssetMatcher(config.assets);
     this.inputContext = {
       destinationPrincipal: context.localPrincipal,
       workload: { name: context.workload, namespace: context.namespace, labels: config.workloadLabels },
     };
-    this.counter = authzDecisionCounter(context.metrics);
     this.log = new DecisionLog(context.logOut, config.decisionLogSampleRate);
   }
 
@@ -108,7 +117,8 @@ class AuthzFilter implements HttpFilter {
     const plan = asset === undefined ? this.unmatched : this.plans.get(asset)!;
     if (plan.policies.length === 0) {
       if (asset === undefined || !this.config.defaultDeny) return CONTINUE;
-      this.record(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, 'no policy targets this asset', 0);
+      plan.defaultDenyCounts.inc('deny');
+      this.write(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, 'no policy targets this asset', 0);
       return this.denial(DEFAULT_DENY_POLICY, undefined, 'no policy targets this asset');
     }
     const buffering = asset?.requestBody;
@@ -136,7 +146,9 @@ class AuthzFilter implements HttpFilter {
 
   private decide(exchange: FilterExchange, plan: Plan, input: Record<string, unknown>): FilterOutcome {
     const budgetMs = this.config.decisionBudgetMs;
-    for (const policy of plan.policies) {
+    for (let i = 0; i < plan.policies.length; i++) {
+      const policy = plan.policies[i]!;
+      const counts = plan.counts[i]!;
       // Explained (which rules decided) only when logged: a sampled allow asks up front; a denial
       // is evaluated once more with explain when its log line is written, after the reply.
       const logAllow = this.log.sampleAllow();
@@ -151,19 +163,21 @@ class AuthzFilter implements HttpFilter {
       } catch (error) {
         const elapsedUs = (performance.now() - started) * 1000;
         const reason = error instanceof Error ? error.message : String(error);
-        this.record(exchange, plan, policy.name, 'error', policy.entrypointRules, noRules, reason, elapsedUs);
+        counts.inc('error');
+        this.write(exchange, plan, policy.name, 'error', policy.entrypointRules, noRules, reason, elapsedUs);
         if (policy.dryRun) continue;
         return { code: 'AUTHZ_ERROR', overrides: this.deniedByHeaders(policy.name, undefined) };
       }
       const elapsedUs = (performance.now() - started) * 1000;
       const rules = decision.rules.length === 0 ? policy.entrypointRules : [policy.entrypoint, ...decision.rules];
       if (!decision.allowed) {
-        const decidedBy = result.decisions ?? (() => explain(policy, input, budgetMs));
-        this.record(exchange, plan, policy.name, policy.dryRun ? 'dry_run_deny' : 'deny', rules, decidedBy, decision.reason, elapsedUs);
+        const outcome = policy.dryRun ? 'dry_run_deny' : 'deny';
+        counts.inc(outcome);
+        this.write(exchange, plan, policy.name, outcome, rules, result.decisions ?? (() => explain(policy, input, budgetMs)), decision.reason, elapsedUs);
         if (policy.dryRun) continue;
         return this.denial(policy.name, decision, decision.reason);
       }
-      this.counter.inc('allow', policy.name, plan.assetLabel);
+      counts.inc('allow');
       if (logAllow) this.write(exchange, plan, policy.name, 'allow', rules, result.decisions ?? noRules, decision.reason, elapsedUs);
       if (!policy.dryRun) this.applyAllow(exchange, decision);
     }
@@ -204,21 +218,6 @@ class AuthzFilter implements HttpFilter {
   private deniedByHeaders(policy: string, headers: readonly string[] | undefined): { headers?: readonly string[] } {
     if (!this.config.deniedByHeader) return headers === undefined ? {} : { headers };
     return { headers: [...(headers ?? []), deniedByHeader, policy] };
-  }
-
-  /** Counts a decision that is always logged (denials, errors) and logs it. */
-  private record(
-    exchange: FilterExchange,
-    plan: Plan,
-    policy: string,
-    decision: Exclude<DecisionOutcome, 'allow'>,
-    rules: readonly string[],
-    decidedBy: DecisionRecord['decidedBy'],
-    reason: string | undefined,
-    evaluationUs: number,
-  ): void {
-    this.counter.inc(decision, policy, plan.assetLabel);
-    this.write(exchange, plan, policy, decision, rules, decidedBy, reason, evaluationUs);
   }
 
   private write(
