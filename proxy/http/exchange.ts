@@ -203,12 +203,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     return readBodyPrefix(this.req, maxBytes, remainingMs).then(
       (body) => (this.buffered = body),
       (error: unknown) => {
-        if (error instanceof BodyTimeoutError) {
-          this.replyLocally({ code: 'DOWNSTREAM_REQUEST_TIMEOUT' });
-          // HTTP/2: the rest of the body is refused (RST_STREAM NO_ERROR after the reply), or the
-          // stalled stream would hold its session open.
-          if ('stream' in this.req) this.req.stream.close();
-        }
+        if (error instanceof BodyTimeoutError) this.replyLocally({ code: 'DOWNSTREAM_REQUEST_TIMEOUT' });
         throw error;
       },
     );
@@ -219,6 +214,9 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     // The caller may still be waiting to send a body it was told to hold back.
     if (!this.http2 && (this.expectsContinue || (this.hasBody && !this.req.complete))) (this.res as ServerResponse).shouldKeepAlive = false;
     const { status, bytes, grpcStatus } = sendLocalReply(this.res, outcome.code, outcome.detail, outcome.overrides);
+    // HTTP/2: a caller still sending is told to stop after the complete reply (RST_STREAM
+    // NO_ERROR, RFC 9113 section 8.1); a stalled stream left paused would hold its session open.
+    if (this.http2 && this.hasBody && !this.req.complete) (this.req as Http2ServerRequest).stream.close();
     this.responseFlag = errorCatalogue[outcome.code].responseFlag;
     this.bytesSent += bytes;
     if (this.grpc !== undefined && grpcStatus !== undefined) this.grpc.status = String(grpcStatus);

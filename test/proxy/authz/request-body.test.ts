@@ -191,20 +191,40 @@ describe('request bodies in the authorization input', () => {
     expect(upstreamRequests).toBe(before);
   });
 
-  it('bounds a slow HTTP/2 body by the request timeout too', async () => {
+  // The caller keeps its stream open: the reply comes whole, then the stream is reset (NO_ERROR).
+  async function http2Stalled(written: string): Promise<{ status: number; error: string; body: string }> {
     const session = http2.connect(`http://127.0.0.1:${s.inboundPort}`);
     session.on('error', () => undefined);
     try {
       const stream = session.request({ ':method': 'POST', ':path': '/pay', 'content-type': 'application/json' });
-      stream.write('{"amount":');
-      const status = await new Promise<number>((resolve, reject) => {
-        stream.on('response', (headers) => resolve(Number(headers[':status'])));
-        stream.on('error', reject);
+      stream.on('error', () => undefined);
+      stream.write(written);
+      return await new Promise((resolve) => {
+        let status = 0;
+        let error = '';
+        let body = '';
+        stream.on('response', (headers) => {
+          status = Number(headers[':status']);
+          error = String(headers['x-weft-error']);
+        });
+        stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        stream.on('close', () => resolve({ status, error, body }));
       });
-      expect(status).toBe(408);
     } finally {
       session.destroy();
     }
+  }
+
+  it('bounds a slow HTTP/2 body by the request timeout too, and resets the stream after the reply', async () => {
+    const reply = await http2Stalled('{"amount":');
+    expect(reply).toMatchObject({ status: 408, error: 'DOWNSTREAM_REQUEST_TIMEOUT' });
+    expect(reply.body).toContain('DOWNSTREAM_REQUEST_TIMEOUT');
+  });
+
+  it('answers 413 to an HTTP/2 body past the cap while the caller is still sending', async () => {
+    const reply = await http2Stalled(`{"amount":${' '.repeat(400)}`);
+    expect(reply).toMatchObject({ status: 413, error: 'REQUEST_BODY_TOO_LARGE' });
+    expect(reply.body).toContain('REQUEST_BODY_TOO_LARGE');
   });
 
   it('tells a caller that expects 100-continue to send the body it needs', async () => {
