@@ -3,7 +3,8 @@
 // with the policy sets compiled when the snapshot was built. Every enforcing policy must allow;
 // a dry-run policy's denial is logged and counted only. Anything that prevents a decision (an
 // evaluation error, a result of the wrong shape or none, a policy past the decision budget)
-// denies: authorization fails closed.
+// denies: authorization fails closed. For an asset with `requestBody`, the body is read first
+// (up to its cap) and put in the input; that path is asynchronous, every other stays synchronous.
 import { compile, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
 import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
 import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
