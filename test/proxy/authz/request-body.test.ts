@@ -70,6 +70,7 @@ beforeAll(async () => {
               { name: 'pay', match: { paths: [{ prefix: '/pay' }] }, requestBody: { maxBytes: 256 } },
               { name: 'text', match: { paths: [{ prefix: '/text' }] }, requestBody: { maxBytes: 256 } },
               { name: 'plain', match: { paths: [{ prefix: '/plain' }] } },
+              { name: 'cart', match: { grpc: { service: 'shop.Cart' } }, requestBody: { maxBytes: 16, allowPartial: true } },
             ],
             policies: [
               { name: 'echo', targets: { assets: ['echo'] }, entrypoint: 'data.echo.decision', modules: rego('echo', echo) },
@@ -84,6 +85,12 @@ beforeAll(async () => {
                 targets: { assets: ['text'] },
                 entrypoint: 'data.text.allow',
                 modules: rego('text', 'default allow := false\nallow if startswith(input.attributes.request.http.body, "{")'),
+              },
+              {
+                name: 'cart-says-body',
+                targets: { assets: ['cart'] },
+                entrypoint: 'data.cart.decision',
+                modules: rego('cart', 'decision := {"allowed": false, "reason": sprintf("body=%v", [object.get(input.attributes.request.http, "body", "absent")])}'),
               },
               {
                 name: 'plain-echo',
@@ -181,6 +188,13 @@ describe('request bodies in the authorization input', () => {
     expect(JSON.parse(reply.body)).toMatchObject({ sha256: sha(big), length: 100_000 });
     const denied = await request(s.inboundPort, { path: '/plain' });
     expect(JSON.parse(denied.body)).toBe('<absent>');
+  });
+
+  it('does not buffer gRPC requests, even for an asset that asks for bodies', async () => {
+    const message = Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]);
+    const reply = await request(s.inboundPort, { method: 'POST', path: '/shop.Cart/Get', headers: { 'content-type': 'application/grpc', te: 'trailers' }, body: message });
+    expect(reply.headers['x-weft-error']).toBe('AUTHZ_DENIED');
+    expect(decodeURIComponent(String(reply.headers['grpc-message']))).toBe('AUTHZ_DENIED: body=absent');
   });
 
   it('bounds a body that arrives too slowly by the request timeout (408, nothing forwarded)', async () => {
