@@ -70,6 +70,7 @@ beforeAll(async () => {
               { name: 'pay', match: { paths: [{ prefix: '/pay' }] }, requestBody: { maxBytes: 256 } },
               { name: 'text', match: { paths: [{ prefix: '/text' }] }, requestBody: { maxBytes: 256 } },
               { name: 'plain', match: { paths: [{ prefix: '/plain' }] } },
+              { name: 'upload', match: { paths: [{ prefix: '/upload' }] }, requestBody: { maxBytes: 64, allowPartial: true } },
               { name: 'cart', match: { grpc: { service: 'shop.Cart' } }, requestBody: { maxBytes: 16, allowPartial: true } },
             ],
             policies: [
@@ -85,6 +86,12 @@ beforeAll(async () => {
                 targets: { assets: ['text'] },
                 entrypoint: 'data.text.allow',
                 modules: rego('text', 'default allow := false\nallow if startswith(input.attributes.request.http.body, "{")'),
+              },
+              {
+                name: 'upload-start',
+                targets: { assets: ['upload'] },
+                entrypoint: 'data.upload.allow',
+                modules: rego('upload', 'default allow := false\nallow if {\n  input.truncated_body\n  startswith(input.attributes.request.http.body, "BEGIN")\n}'),
               },
               {
                 name: 'cart-says-body',
@@ -166,6 +173,18 @@ describe('request bodies in the authorization input', () => {
     expect((await post('/pay', '{"amount":420}')).status).toBe(403);
   });
 
+  it('forwards the whole body after deciding on its first maxBytes (allowPartial), declared or chunked', async () => {
+    const big = Buffer.concat([Buffer.from('BEGIN'), Buffer.alloc(200_000, 'z'), Buffer.from('END')]);
+    const reply = await post('/upload', big, 'application/octet-stream');
+    expect(reply.status).toBe(200);
+    expect(JSON.parse(reply.body)).toEqual({ sha256: sha(big), length: big.length, contentLength: String(big.length), chunked: false });
+    const parts = ['BEGIN', 'x'.repeat(100), 'y'.repeat(30_000), 'END'];
+    const viaChunks = await chunked('/upload', parts, 'application/octet-stream');
+    expect(viaChunks).toMatch(/^HTTP\/1\.1 200 /);
+    const received = JSON.parse(viaChunks.slice(viaChunks.indexOf('{'))) as Received;
+    expect(received).toMatchObject({ sha256: sha(parts.join('')), length: parts.join('').length });
+  });
+
   it('lets a policy that reads only the body text decide on a body that is not valid JSON', async () => {
     const reply = await post('/text', '{not json at all', 'application/json');
     expect(reply.status).toBe(200);
@@ -228,6 +247,24 @@ describe('request bodies in the authorization input', () => {
       session.destroy();
     }
   }
+
+  it('forwards an HTTP/2 body whole after deciding on its start', async () => {
+    const big = Buffer.concat([Buffer.from('BEGIN'), Buffer.alloc(100_000, 'q')]);
+    const session = http2.connect(`http://127.0.0.1:${s.inboundPort}`);
+    try {
+      const stream = session.request({ ':method': 'POST', ':path': '/upload', 'content-type': 'application/octet-stream' });
+      stream.end(big);
+      const text = await new Promise<string>((resolve, reject) => {
+        let body = '';
+        stream.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+        stream.on('end', () => resolve(body));
+        stream.on('error', reject);
+      });
+      expect(JSON.parse(text)).toMatchObject({ sha256: sha(big), length: big.length });
+    } finally {
+      session.destroy();
+    }
+  });
 
   it('bounds a slow HTTP/2 body by the request timeout too, and resets the stream after the reply', async () => {
     const reply = await http2Stalled('{"amount":');
