@@ -71,13 +71,14 @@ export interface EvaluationResult {
    */
   readonly decidedBy?: Location;
   /**
-   * With `explain`: every complete document the evaluation decided, in the order it did (the
-   * entrypoint's own last), each with the rule that gave its value.
+   * With `explain`: every document the evaluation gave a value, in the order it did (the
+   * entrypoint's own last), with the rule that gave a complete one its value, or each rule that
+   * added to a partial one.
    */
   readonly decisions?: readonly RuleDecision[];
 }
 
-/** A complete document and the rule that gave it its value: its `default` rule when none matched. */
+/** A document and a rule that gave it its value (a complete one's `default` rule when none matched). */
 export interface RuleDecision {
   /** `data.pkg.rule`. */
   readonly document: string;

@@ -54,6 +54,26 @@ g(x) := "big" if x >= 10`,
     expect(p.evaluate('data.t.decision', { input: {} }).decisions).toBeUndefined();
   });
 
+  it('lists each partial rule that added to a set an explained evaluation read', () => {
+    const p = compile([
+      {
+        file: 'deny.rego',
+        source:
+          head +
+          'deny contains "no admin" if not input.admin\ndeny contains "bad method" if input.method == "DELETE"\ndeny contains "never" if input.never\n' +
+          'default allow := false\nallow if count(deny) == 0',
+      },
+    ]);
+    expect(p.evaluate('data.t.allow', { input: { method: 'DELETE' }, explain: true }).decisions).toEqual([
+      { document: 'data.t.deny', isDefault: false, location: { file: 'deny.rego', row: 3, col: 1 } },
+      { document: 'data.t.deny', isDefault: false, location: { file: 'deny.rego', row: 4, col: 1 } },
+      { document: 'data.t.allow', isDefault: true, location: { file: 'deny.rego', row: 6, col: 1 } },
+    ]);
+    expect(p.evaluate('data.t.allow', { input: { admin: true }, explain: true }).decisions).toEqual([
+      { document: 'data.t.allow', isDefault: false, location: { file: 'deny.rego', row: 7, col: 1 } },
+    ]);
+  });
+
   it('follows else chains and multiple bodies (OR)', () => {
     const p = policy(
       head +
