@@ -14,6 +14,7 @@ export {
   type ModuleSource,
   type Policy,
   type ResultRow,
+  type RuleDecision,
   type ValueRow,
 } from './policy-set.js';
 export { loadBundle, BundleError, MAX_BUNDLE_BYTES, type BundleOptions } from './bundle.js';

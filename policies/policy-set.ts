@@ -70,6 +70,20 @@ export interface EvaluationResult {
    * is (its `default` rule when none matched).
    */
   readonly decidedBy?: Location;
+  /**
+   * With `explain`: every document the evaluation gave a value, in the order it did (the
+   * entrypoint's own last), with the rule that gave a complete one its value, or each rule that
+   * added to a partial one.
+   */
+  readonly decisions?: readonly RuleDecision[];
+}
+
+/** A document and a rule that gave it its value (a complete one's `default` rule when none matched). */
+export interface RuleDecision {
+  /** `data.pkg.rule`. */
+  readonly document: string;
+  readonly isDefault: boolean;
+  readonly location: Location;
 }
 
 /** Default limits: an authorization decision that runs longer is a bug or an attack. */
@@ -144,7 +158,8 @@ export class PolicySet implements Policy {
         if (!options.explain) return result;
         const group = this.groupAt(path);
         const decidedBy = group === undefined ? undefined : evaluation.decidedBy(group);
-        return decidedBy === undefined ? result : { ...result, decidedBy };
+        const decisions = evaluation.decided().map(([g, rule]) => ({ document: `data.${g.key}`, isDefault: rule.isDefault, location: rule.loc }));
+        return { ...result, ...(decidedBy === undefined ? {} : { decidedBy }), decisions };
       }
       const rows: ResultRow[] = this.queryValues(target, options).map((row) => ({
         expressions: row.expressions.map((v) => (v === undefined ? undefined : toJSON(v))),

@@ -86,6 +86,13 @@ export const errorCatalogue = {
     responseFlag: 'DPE',
     message: 'request headers too large',
   },
+  REQUEST_BODY_TOO_LARGE: {
+    // The body of an asset that buffers it is past the asset's cap and partial bodies are off.
+    httpStatus: 413,
+    grpcStatus: GRPC_RESOURCE_EXHAUSTED,
+    responseFlag: 'DPE',
+    message: 'request body too large',
+  },
   DOWNSTREAM_REQUEST_TIMEOUT: {
     httpStatus: 408,
     grpcStatus: GRPC_DEADLINE_EXCEEDED,

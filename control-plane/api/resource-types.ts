@@ -49,6 +49,15 @@ export interface AssetSpec {
     readonly methods?: readonly string[];
     readonly grpc?: { readonly service: string; readonly method?: string };
   };
+  /** Buffer the request body for the asset's policies (OPA-Envoy `with_request_body`). */
+  readonly requestBody?: RequestBodyBuffering;
+}
+
+export interface RequestBodyBuffering {
+  /** Most bytes a policy sees. */
+  readonly maxBytes: number;
+  /** Past `maxBytes`: the first `maxBytes` with `truncated_body` (true), or 413 (false, the default). */
+  readonly allowPartial?: boolean;
 }
 
 /** A Rego module with its source inlined; `name` is the file it came from (for line:col). */

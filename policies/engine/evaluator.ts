@@ -73,7 +73,8 @@ export class Evaluation implements BuiltinContext {
   private readonly deadline: number;
   private fixedNow: bigint | undefined;
   private builtinCache: Map<string, Value> | undefined;
-  private readonly decisions: Map<RuleGroup, Rule> | undefined;
+  /** With explain: per document, the rule that gave a complete one its value, or those that added to a partial one. */
+  private readonly decisions: Map<RuleGroup, Rule[]> | undefined;
   private readonly indexLookup = (path: InputPath): Value | undefined => this.inputAt(path);
 
   constructor(private readonly setup: EvaluationSetup) {
@@ -577,13 +578,23 @@ export class Evaluation implements BuiltinContext {
       resultRule = group.defaultRule;
       result = this.defaultValue(group.defaultRule);
     }
-    if (resultRule !== undefined) this.decisions?.set(group, resultRule);
+    if (resultRule !== undefined) this.decisions?.set(group, [resultRule]);
     return result;
   }
 
   /** The rule (its location) that gave a complete document its value, when `explain` was asked. */
   decidedBy(group: RuleGroup): Location | undefined {
-    return this.decisions?.get(group)?.loc;
+    return group.kind === 'complete' ? this.decisions?.get(group)?.[0]?.loc : undefined;
+  }
+
+  /**
+   * Every document given a value so far, in that order, with the rule that gave a complete one its
+   * value, or each rule that added an entry to a partial one (set or object).
+   */
+  decided(): readonly (readonly [RuleGroup, Rule])[] {
+    const decided: [RuleGroup, Rule][] = [];
+    for (const [group, rules] of this.decisions ?? []) for (const rule of rules) decided.push([group, rule]);
+    return decided;
   }
 
   /**
@@ -624,18 +635,27 @@ export class Evaluation implements BuiltinContext {
         const first = rest.length > 0 ? rest[0]! : rule.value;
         if (first.type === 'var' && frame[first.slot] === undefined) frame[first.slot] = key;
       }
+      let added = false;
       this.evalBody(rule.body, 0, frame, () =>
         this.evalItems(rest, 0, [], frame, (keys) =>
           this.evalTerm(rule.value, frame, (value) => {
             const conflict = tree.insert(keys, value, rule.kind === 'multi');
             if (conflict) throw this.error('eval_conflict_error', `object keys must be unique`, rule.loc);
+            added = true;
             return ground;
           }),
         ),
       );
+      if (added && this.decisions !== undefined) this.explainPartial(group, rule);
     }
     if (group.kind === 'set' || tree.size > 0) return tree.build();
     return tree.build();
+  }
+
+  private explainPartial(group: RuleGroup, rule: Rule): void {
+    let rules = this.decisions!.get(group);
+    if (rules === undefined) this.decisions!.set(group, (rules = []));
+    if (!rules.includes(rule)) rules.push(rule);
   }
 
   private callFunction(group: RuleGroup, args: readonly Value[], loc: Location): Value | undefined {

@@ -75,11 +75,14 @@ export class RegoObject {
   private plainMember(key: string): Value | undefined {
     const plain = this.plain!;
     if (!Object.hasOwn(plain, key)) return undefined;
-    const raw = plain[key];
-    if (raw === null || typeof raw !== 'object') return fromPlainJSON(raw);
+    let raw = plain[key];
+    const lazy = typeof raw === 'function';
+    if (!lazy && (raw === null || typeof raw !== 'object')) return fromPlainJSON(raw);
     this.converted ??= new Map();
     let value = this.converted.get(key);
     if (value === undefined) {
+      // A function member is lazy input: called when the member is first read, its value kept.
+      if (lazy) raw = (raw as () => unknown)();
       value = fromPlainJSON(raw);
       this.converted.set(key, value);
     }

@@ -7,6 +7,7 @@ import type { LocalReplyOverrides } from '../local-reply.js';
 import type { SidecarMetrics } from '../telemetry/metrics.js';
 import type { RequestStats } from '../telemetry/metrics.js';
 import type { Cluster } from '../upstream/cluster.js';
+import type { BufferedBody } from '../http/request-body.js';
 
 export const CONTINUE = undefined;
 
@@ -59,6 +60,12 @@ export interface FilterExchange {
   /** Upstream response, once its headers arrived (for onResponseHeaders). */
   readonly responseStatus: number;
   readonly responseHeaders: string[] | undefined;
+  /**
+   * Reads the request body ahead, once, before the router: the whole body, or more than
+   * `maxBytes` of it when it is longer. Upstream gets the body unchanged all the same. Bounded by
+   * the listener's request timeout: past it the exchange answers 408 and the promise rejects.
+   */
+  readBody(maxBytes: number): Promise<BufferedBody>;
 }
 
 export interface HttpFilter {

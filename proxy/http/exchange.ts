@@ -19,6 +19,7 @@ import type { RetryState } from '../upstream/retry-policy.js';
 import { vouchForPeer } from '../tls/xfcc.js';
 import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
 import { requestTarget } from './request-target.js';
+import { BodyTimeoutError, emptyBody, readBodyPrefix, replayBody, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
 export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
@@ -90,6 +91,8 @@ export class Exchange implements FilterExchange, UpstreamHandler {
   private responseFlag = '-';
   private bytesReceived = 0;
   private bytesSent = 0;
+  /** Set when a filter read the body ahead (readBody); forwarded in place of the stream. */
+  private buffered: BufferedBody | undefined = undefined;
   /** Set for gRPC calls. */
   private readonly grpc: GrpcCall | undefined;
   private readonly http2: boolean;
@@ -99,7 +102,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     private readonly downstream: DownstreamState,
     private readonly req: DownstreamRequest,
     private readonly res: DownstreamResponse,
-    private readonly expectsContinue: boolean,
+    private expectsContinue: boolean,
   ) {
     this.direction = runtime.direction;
     this.method = req.method ?? 'GET';
@@ -194,7 +197,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
         path: this.path,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.requestHeaders,
-        body: this.hasBody ? this.req : null,
+        body: this.hasBody ? (this.buffered === undefined ? this.req : replayBody(this.buffered, this.req)) : null,
       },
       this.retry?.handler(this) ?? this,
     );
@@ -209,11 +212,31 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     return false;
   }
 
+  readBody(maxBytes: number): Promise<BufferedBody> {
+    if (!this.hasBody) return Promise.resolve(emptyBody);
+    // A caller waiting for `100 Continue` sends the body only then.
+    if (this.expectsContinue) {
+      this.res.writeContinue();
+      this.expectsContinue = false;
+    }
+    const remainingMs = this.runtime.requestTimeoutMs - (performance.now() - this.startMs);
+    return readBodyPrefix(this.req, maxBytes, remainingMs).then(
+      (body) => (this.buffered = body),
+      (error: unknown) => {
+        if (error instanceof BodyTimeoutError) this.replyLocally({ code: 'DOWNSTREAM_REQUEST_TIMEOUT' });
+        throw error;
+      },
+    );
+  }
+
   replyLocally(outcome: LocalReplyOutcome): void {
     if (this.done) return;
     // The caller may still be waiting to send a body it was told to hold back.
     if (!this.http2 && (this.expectsContinue || (this.hasBody && !this.req.complete))) (this.res as ServerResponse).shouldKeepAlive = false;
     const { status, bytes, grpcStatus } = sendLocalReply(this.res, outcome.code, outcome.detail, outcome.overrides);
+    // HTTP/2: a caller still sending is told to stop after the complete reply (RST_STREAM
+    // NO_ERROR, RFC 9113 section 8.1); a stalled stream left paused would hold its session open.
+    if (this.http2 && this.hasBody && !this.req.complete) (this.req as Http2ServerRequest).stream.close();
     this.responseFlag = errorCatalogue[outcome.code].responseFlag;
     this.bytesSent += bytes;
     if (this.grpc !== undefined && grpcStatus !== undefined) this.grpc.status = String(grpcStatus);

@@ -15,6 +15,7 @@ import { vouchForPeer } from '../tls/xfcc.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import { forwardRequestHeaders, forwardResponseHeaders, removeHeader } from './headers.js';
 import { requestTarget } from './request-target.js';
+import { emptyBody, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
 function headText(status: number, headers: readonly string[]): string {
@@ -69,6 +70,11 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
     this.authority = target?.authority ?? '';
     if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
     socket.on('error', () => socket.destroy());
+  }
+
+  /** An upgrade request has no body to read: what follows its head is the tunnel's. */
+  readBody(): Promise<BufferedBody> {
+    return Promise.resolve(emptyBody);
   }
 
   async start(): Promise<void> {

@@ -24,6 +24,8 @@ export interface ListenerRuntime {
   readonly accessLog: AccessLog;
   /** The verified peer of a request's connection (its source principal), if any. */
   readonly peer: (socket: Socket) => PeerIdentity | undefined;
+  /** `limits.requestTimeoutMs`: bounds a body read ahead for a filter. */
+  readonly requestTimeoutMs: number;
 }
 
 const noPeer = (): undefined => undefined;
@@ -107,6 +109,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
         unrouted: deps.metrics.statsFor({ ...labels, destination_service: 'unknown' }),
         accessLog: deps.accessLog,
         peer: securityPolicy === 'none' ? noPeer : (socket) => deps.security.inboundPeer(socket),
+        requestTimeoutMs: config.limits.requestTimeoutMs,
       };
     };
     const mutualTls = deps.security.serverOptions('inbound') !== undefined;
@@ -145,6 +148,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
       }),
       accessLog: deps.accessLog,
       peer: noPeer,
+      requestTimeoutMs: config.limits.requestTimeoutMs,
     };
   }
   return { config, inbound, inboundPlaintext, outbound, clusters };

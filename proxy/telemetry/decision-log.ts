@@ -1,6 +1,10 @@
 // The authorization decision log: one JSON line per decision, on the access log's stream.
-// Denials, errors and dry-run denials are always written; allows for a sample.
+// Denials, errors and dry-run denials are always written; allows for a sample. Lines are
+// written after the request's decision, batched per turn of the event loop (as OPA's decision
+// logger is asynchronous): a denial's reply does not wait for its log line, nor for naming
+// the rules that decided it.
 import { randomUUID } from 'node:crypto';
+import type { RuleDecision } from '../../policies/index.js';
 
 export type DecisionOutcome = 'allow' | 'deny' | 'dry_run_deny' | 'error';
 
@@ -12,29 +16,76 @@ export interface DecisionRecord {
   readonly decision: DecisionOutcome;
   /** The rule(s) that decided: the policy's entrypoint, and any the policy named itself. */
   readonly rules: readonly string[];
+  /**
+   * The Rego rules that gave their documents the values that decided (engine `explain`), or how
+   * to find them when the line is written.
+   */
+  readonly decidedBy: readonly RuleDecision[] | (() => readonly RuleDecision[]);
   readonly reason: string | undefined;
   readonly evaluationUs: number;
 }
 
+const MAX_DECIDED_BY = 16;
+
+// A rule's location object is the compiled rule's own, so its text is made once per rule.
+const ruleTexts = new WeakMap<RuleDecision['location'], string>();
+
+function ruleText({ location, isDefault, document }: RuleDecision): string {
+  let text = ruleTexts.get(location);
+  if (text === undefined) {
+    text = JSON.stringify(`${location.file}:${location.row} ${isDefault ? 'default ' : ''}${document}`);
+    ruleTexts.set(location, text);
+  }
+  return text;
+}
+
+/** `["authz.rego:3 default data.authz.allow", ...]`: where each rule is, and what it decided. */
+function decidedByJson(rules: readonly RuleDecision[]): string {
+  let text = '[';
+  for (let i = 0; i < rules.length && i < MAX_DECIDED_BY; i++) text += `${i === 0 ? '' : ','}${ruleText(rules[i]!)}`;
+  return `${text}]`;
+}
+
+function line(record: DecisionRecord, time: number): string {
+  // Built by hand (strings through JSON.stringify): denials are always logged.
+  const str = JSON.stringify;
+  const decidedBy = typeof record.decidedBy === 'function' ? record.decidedBy() : record.decidedBy;
+  return (
+    `{"type":"authz_decision","time":"${new Date(time).toISOString()}","decision_id":"${randomUUID()}",` +
+    `"request_id":${str(record.requestId)},"principal":${str(record.principal ?? null)},"asset":${str(record.asset ?? null)},` +
+    `"policy":${str(record.policy)},"decision":"${record.decision}","rules":${str(record.rules)},"decided_by":${decidedByJson(decidedBy)},` +
+    `"reason":${str(record.reason ?? null)},"evaluation_us":${Math.round(record.evaluationUs * 10) / 10}}\n`
+  );
+}
+
 export class DecisionLog {
+  private pending: DecisionRecord[] = [];
+  private times: number[] = [];
+
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly allowSampleRate: number,
   ) {}
 
-  /** Asked before building a record, so unsampled allows cost nothing. */
-  wants(decision: DecisionOutcome): boolean {
-    return decision !== 'allow' || (this.allowSampleRate > 0 && Math.random() < this.allowSampleRate);
+  /** Asked before evaluating, so an allow that is not logged is not explained either. */
+  sampleAllow(): boolean {
+    return this.allowSampleRate > 0 && Math.random() < this.allowSampleRate;
   }
 
+  /** Queues the line; it is written, with the others of this turn, once the turn ends. */
   write(record: DecisionRecord): void {
-    // Built by hand (strings through JSON.stringify): denials are always logged, on the hot path.
-    const str = JSON.stringify;
-    const line =
-      `{"type":"authz_decision","time":"${new Date().toISOString()}","decision_id":"${randomUUID()}",` +
-      `"request_id":${str(record.requestId)},"principal":${str(record.principal ?? null)},"asset":${str(record.asset ?? null)},` +
-      `"policy":${str(record.policy)},"decision":"${record.decision}","rules":${str(record.rules)},` +
-      `"reason":${str(record.reason ?? null)},"evaluation_us":${Math.round(record.evaluationUs * 10) / 10}}\n`;
-    this.out.write(line);
+    if (this.pending.length === 0) setImmediate(this.flush);
+    this.pending.push(record);
+    this.times.push(Date.now());
   }
+
+  private readonly flush = (): void => {
+    const records = this.pending;
+    const times = this.times;
+    this.pending = [];
+    this.times = [];
+    let text = '';
+    for (let i = 0; i < records.length; i++) text += line(records[i]!, times[i]!);
+    this.out.write(text);
+  };
 }

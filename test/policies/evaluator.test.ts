@@ -31,6 +31,49 @@ g(x) := "big" if x >= 10`,
     expect(p.evaluate('data.t.allow', { input: { b: true } }).decidedBy).toBeUndefined();
   });
 
+  it('calls a function member of the input only when the policy reads it, once per evaluation', () => {
+    const p = compile([{ file: 'lazy.rego', source: head + 'h := input.headers.a\nboth := [input.headers.a, input.headers.b, input.missing]\nm := input.method' }]);
+    let calls = 0;
+    const input = { method: 'GET', headers: () => (calls++, { a: 'x', b: null }), missing: () => null };
+    expect(p.evaluate('data.t.m', { input }).value).toBe('GET');
+    expect(calls).toBe(0);
+    expect(p.evaluate('data.t.both', { input }).value).toEqual(['x', null, null]);
+    expect(calls).toBe(1);
+    expect(p.evaluate('data.t.h', { input: { headers: () => ({ a: 'y' }) } }).value).toBe('y');
+  });
+
+  it('lists every complete document an explained evaluation decided, the entrypoint last', () => {
+    const p = compile([
+      { file: 'authz.rego', source: head + 'default allow := false\nallow if input.a\nreason := "no" if not allow\ndecision := {"allowed": allow, "reason": reason}' },
+    ]);
+    expect(p.evaluate('data.t.decision', { input: {}, explain: true }).decisions).toEqual([
+      { document: 'data.t.allow', isDefault: true, location: { file: 'authz.rego', row: 3, col: 1 } },
+      { document: 'data.t.reason', isDefault: false, location: { file: 'authz.rego', row: 5, col: 1 } },
+      { document: 'data.t.decision', isDefault: false, location: { file: 'authz.rego', row: 6, col: 1 } },
+    ]);
+    expect(p.evaluate('data.t.decision', { input: {} }).decisions).toBeUndefined();
+  });
+
+  it('lists each partial rule that added to a set an explained evaluation read', () => {
+    const p = compile([
+      {
+        file: 'deny.rego',
+        source:
+          head +
+          'deny contains "no admin" if not input.admin\ndeny contains "bad method" if input.method == "DELETE"\ndeny contains "never" if input.never\n' +
+          'default allow := false\nallow if count(deny) == 0',
+      },
+    ]);
+    expect(p.evaluate('data.t.allow', { input: { method: 'DELETE' }, explain: true }).decisions).toEqual([
+      { document: 'data.t.deny', isDefault: false, location: { file: 'deny.rego', row: 3, col: 1 } },
+      { document: 'data.t.deny', isDefault: false, location: { file: 'deny.rego', row: 4, col: 1 } },
+      { document: 'data.t.allow', isDefault: true, location: { file: 'deny.rego', row: 6, col: 1 } },
+    ]);
+    expect(p.evaluate('data.t.allow', { input: { admin: true }, explain: true }).decisions).toEqual([
+      { document: 'data.t.allow', isDefault: false, location: { file: 'deny.rego', row: 7, col: 1 } },
+    ]);
+  });
+
   it('follows else chains and multiple bodies (OR)', () => {
     const p = policy(
       head +

@@ -109,7 +109,8 @@ const unionN = define('object.union_n', ['array'], ([objects]) => {
 export const objectBuiltins = [
   define('object.get', ['object', 'any', 'any'], ([object, key, fallback]) => {
     const found = isArray(key) ? findPath(object!, key) : (object as RegoObject).get(key!);
-    return found ?? fallback!;
+    // A key whose value is null is found: only an absent key gives the fallback.
+    return found === undefined ? fallback! : found;
   }),
   define('object.keys', ['object'], ([object]) => makeSet((object as RegoObject).keys())),
   define('object.remove', ['object', ['array', 'object', 'set']], ([object, keys]) => {

@@ -7,6 +7,8 @@ export interface AuthzAssetConfig {
   readonly name: string;
   readonly labels: Labels;
   readonly match: AssetSpec['match'];
+  /** When set, the body is read (up to the cap) before the policies decide, and put in their input. */
+  readonly requestBody?: { readonly maxBytes: number; readonly allowPartial: boolean };
 }
 
 export interface AuthzPolicyConfig {
@@ -76,6 +78,15 @@ export const authzConfigSchema = {
                 required: ['service'],
                 properties: { service: nonEmpty, method: nonEmpty },
               },
+            },
+          },
+          requestBody: {
+            type: 'object',
+            additionalProperties: false,
+            required: ['maxBytes'],
+            properties: {
+              maxBytes: { type: 'integer', minimum: 1, maximum: 16777216 },
+              allowPartial: { type: 'boolean', default: false },
             },
           },
         },

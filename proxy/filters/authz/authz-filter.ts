@@ -3,17 +3,20 @@
 // with the policy sets compiled when the snapshot was built. Every enforcing policy must allow;
 // a dry-run policy's denial is logged and counted only. Anything that prevents a decision (an
 // evaluation error, a result of the wrong shape or none, a policy past the decision budget)
-// denies: authorization fails closed.
-import { compile, type PolicySet } from '../../../policies/index.js';
+// denies: authorization fails closed. For an asset with `requestBody`, the body is read first
+// (up to its cap) and put in the input; that path is asynchronous, every other stays synchronous.
+import { compile, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
 import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
-import { DecisionLog, type DecisionOutcome } from '../../telemetry/decision-log.js';
+import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
 import type { FilterBuildContext, FilterExchange, FilterOutcome, HttpFilter, HttpFilterFactory, LocalReplyOutcome } from '../http-filter.js';
 import { CONTINUE } from '../http-filter.js';
 import { removeHeader } from '../../http/headers.js';
 import { AssetMatcher } from './asset-matcher.js';
 import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
-import { authzDecisionCounter, type AuthzDecisionCounter } from './authz-metrics.js';
-import { buildInput, type InputContext } from './input-document.js';
+import { authzDecisionCounter, type DecisionCounts } from './authz-metrics.js';
+import { buildInput, headerValue, type InputContext } from './input-document.js';
+import { bodyInput } from './body-input.js';
+import { isGrpcContentType } from '../../grpc/grpc-wire.js';
 import { DecisionShapeError, readDecision, type PolicyDecision } from './policy-decision.js';
 
 interface CompiledPolicy {
@@ -28,11 +31,14 @@ interface CompiledPolicy {
 /** What a request matched to one asset (or to none) evaluates. */
 interface Plan {
   readonly asset: AuthzAssetConfig | undefined;
-  readonly assetLabel: string;
   readonly policies: readonly CompiledPolicy[];
+  /** The metric's children for each of `policies`, in order. */
+  readonly counts: readonly DecisionCounts[];
+  readonly defaultDenyCounts: DecisionCounts;
 }
 
 export const DEFAULT_DENY_POLICY = 'default-deny';
+const bodyTooLarge: LocalReplyOutcome = { code: 'REQUEST_BODY_TOO_LARGE' };
 export const deniedByHeader = 'x-weft-denied-by';
 
 function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
@@ -44,6 +50,17 @@ function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
     return { name: policy.name, entrypoint: policy.entrypoint, entrypointRules: [policy.entrypoint], dryRun: policy.mode === 'dry-run', policySet };
   } catch (error) {
     throw new Error(`authz policy ${policy.name}: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+}
+
+const noRules: readonly RuleDecision[] = Object.freeze([]);
+
+/** The rules that decided a denial, from a second evaluation with explain; none if it fails. */
+function explain(policy: CompiledPolicy, input: Record<string, unknown>, budgetMs: number): readonly RuleDecision[] {
+  try {
+    return policy.policySet.evaluate(policy.entrypoint, { input, timeoutMs: budgetMs, explain: true }).decisions ?? noRules;
+  } catch {
+    return noRules;
   }
 }
 
@@ -62,7 +79,6 @@ class AuthzFilter implements HttpFilter {
   private readonly plans = new Map<AuthzAssetConfig, Plan>();
   private readonly unmatched: Plan;
   private readonly inputContext: InputContext;
-  private readonly counter: AuthzDecisionCounter;
   private readonly log: DecisionLog;
   private readonly responseHeadersToAdd = new WeakMap<FilterExchange, readonly string[]>();
 
@@ -71,57 +87,99 @@ class AuthzFilter implements HttpFilter {
     context: FilterBuildContext,
   ) {
     const compiled = new Map(config.policies.map((p) => [p, compilePolicy(p)]));
+    const counter = authzDecisionCounter(context.metrics);
+    const plan = (asset: AuthzAssetConfig | undefined, policies: CompiledPolicy[]): Plan => {
+      const label = asset?.name ?? '';
+      return {
+        asset,
+        policies,
+        counts: policies.map((p) => counter.forPolicy(p.name, label)),
+        defaultDenyCounts: counter.forPolicy(DEFAULT_DENY_POLICY, label),
+      };
+    };
     const forWorkload = config.policies.filter((p) => targetsWorkload(p, context.workload, config.workloadLabels));
     for (const asset of config.assets) {
       const own = config.policies.filter((p) => targetsAsset(p, asset));
-      const policies = [...own, ...forWorkload.filter((p) => !own.includes(p))].map((p) => compiled.get(p)!);
-      this.plans.set(asset, { asset, assetLabel: asset.name, policies });
+      this.plans.set(asset, plan(asset, [...own, ...forWorkload.filter((p) => !own.includes(p))].map((p) => compiled.get(p)!)));
     }
-    this.unmatched = { asset: undefined, assetLabel: '', policies: forWorkload.map((p) => compiled.get(p)!) };
+    this.unmatched = plan(undefined, forWorkload.map((p) => compiled.get(p)!));
     this.matcher = new AssetMatcher(config.assets);
     this.inputContext = {
       destinationPrincipal: context.localPrincipal,
       workload: { name: context.workload, namespace: context.namespace, labels: config.workloadLabels },
     };
-    this.counter = authzDecisionCounter(context.metrics);
     this.log = new DecisionLog(context.logOut, config.decisionLogSampleRate);
   }
 
-  onRequestHeaders(exchange: FilterExchange): FilterOutcome {
+  onRequestHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome> {
     const path = exchange.path;
     const queryAt = path.indexOf('?');
     const asset = this.matcher.match(exchange.method, queryAt === -1 ? path : path.slice(0, queryAt), exchange.authority);
     const plan = asset === undefined ? this.unmatched : this.plans.get(asset)!;
     if (plan.policies.length === 0) {
       if (asset === undefined || !this.config.defaultDeny) return CONTINUE;
-      this.record(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], 'no policy targets this asset', 0);
+      plan.defaultDenyCounts.inc('deny');
+      this.write(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, 'no policy targets this asset', 0);
       return this.denial(DEFAULT_DENY_POLICY, undefined, 'no policy targets this asset');
     }
-    const input = buildInput(exchange, this.inputContext, asset);
+    const buffering = asset?.requestBody;
+    // gRPC bodies are not buffered: their messages are framed protobuf, not what policies parse.
+    if (buffering !== undefined && !isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) {
+      return this.decideWithBody(exchange, plan, asset!, buffering);
+    }
+    return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
+  }
+
+  private async decideWithBody(
+    exchange: FilterExchange,
+    plan: Plan,
+    asset: AuthzAssetConfig,
+    buffering: NonNullable<AuthzAssetConfig['requestBody']>,
+  ): Promise<FilterOutcome> {
+    const headers = exchange.requestHeaders;
+    const declared = headerValue(headers, 'content-length');
+    if (!buffering.allowPartial && declared !== undefined && Number(declared) > buffering.maxBytes) return bodyTooLarge;
+    const buffered = await exchange.readBody(buffering.maxBytes);
+    if (!buffered.complete && !buffering.allowPartial) return bodyTooLarge;
+    const body = bodyInput(buffered, buffering.maxBytes, headerValue(headers, 'content-type'));
+    return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset, body));
+  }
+
+  private decide(exchange: FilterExchange, plan: Plan, input: Record<string, unknown>): FilterOutcome {
     const budgetMs = this.config.decisionBudgetMs;
-    for (const policy of plan.policies) {
+    for (let i = 0; i < plan.policies.length; i++) {
+      const policy = plan.policies[i]!;
+      const counts = plan.counts[i]!;
+      // Explained (which rules decided) only when logged: a sampled allow asks up front; a denial
+      // is evaluated once more with explain when its log line is written, after the reply.
+      const logAllow = this.log.sampleAllow();
       const started = performance.now();
+      let result: EvaluationResult;
       let decision: PolicyDecision;
       try {
         // The engine cancels an evaluation at the budget (eval_cancel_error), checked as it runs.
-        const result = policy.policySet.evaluate(policy.entrypoint, { input, timeoutMs: budgetMs });
+        result = policy.policySet.evaluate(policy.entrypoint, logAllow ? { input, timeoutMs: budgetMs, explain: true } : { input, timeoutMs: budgetMs });
         if (!result.defined) throw new DecisionShapeError(`${policy.entrypoint} is undefined`);
         decision = readDecision(result.value);
       } catch (error) {
         const elapsedUs = (performance.now() - started) * 1000;
         const reason = error instanceof Error ? error.message : String(error);
-        this.record(exchange, plan, policy.name, 'error', policy.entrypointRules, reason, elapsedUs);
+        counts.inc('error');
+        this.write(exchange, plan, policy.name, 'error', policy.entrypointRules, noRules, reason, elapsedUs);
         if (policy.dryRun) continue;
         return { code: 'AUTHZ_ERROR', overrides: this.deniedByHeaders(policy.name, undefined) };
       }
       const elapsedUs = (performance.now() - started) * 1000;
       const rules = decision.rules.length === 0 ? policy.entrypointRules : [policy.entrypoint, ...decision.rules];
       if (!decision.allowed) {
-        this.record(exchange, plan, policy.name, policy.dryRun ? 'dry_run_deny' : 'deny', rules, decision.reason, elapsedUs);
+        const outcome = policy.dryRun ? 'dry_run_deny' : 'deny';
+        counts.inc(outcome);
+        this.write(exchange, plan, policy.name, outcome, rules, result.decisions ?? (() => explain(policy, input, budgetMs)), decision.reason, elapsedUs);
         if (policy.dryRun) continue;
         return this.denial(policy.name, decision, decision.reason);
       }
-      this.record(exchange, plan, policy.name, 'allow', rules, decision.reason, elapsedUs);
+      counts.inc('allow');
+      if (logAllow) this.write(exchange, plan, policy.name, 'allow', rules, result.decisions ?? noRules, decision.reason, elapsedUs);
       if (!policy.dryRun) this.applyAllow(exchange, decision);
     }
     return CONTINUE;
@@ -163,17 +221,16 @@ class AuthzFilter implements HttpFilter {
     return { headers: [...(headers ?? []), deniedByHeader, policy] };
   }
 
-  private record(
+  private write(
     exchange: FilterExchange,
     plan: Plan,
     policy: string,
     decision: DecisionOutcome,
     rules: readonly string[],
+    decidedBy: DecisionRecord['decidedBy'],
     reason: string | undefined,
     evaluationUs: number,
   ): void {
-    this.counter.inc(decision, policy, plan.assetLabel);
-    if (!this.log.wants(decision)) return;
     this.log.write({
       requestId: exchange.requestId,
       principal: exchange.sourcePrincipal,
@@ -181,6 +238,7 @@ class AuthzFilter implements HttpFilter {
       policy,
       decision,
       rules,
+      decidedBy,
       reason,
       evaluationUs,
     });

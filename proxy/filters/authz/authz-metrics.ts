@@ -1,5 +1,6 @@
 // `weft_authz_decisions_total{decision, policy, asset}`: one counter per sidecar registry (filters
-// are rebuilt with every snapshot, the counter is not), with each label set's child resolved once.
+// are rebuilt with every snapshot, the counter is not), with each label set's child resolved once
+// and held by the filter's plan for each policy and asset.
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { DecisionOutcome } from '../../telemetry/decision-log.js';
@@ -10,19 +11,35 @@ const Counter = require('prom-client/lib/counter.js') as typeof PromClient.Count
 
 type Labels = 'decision' | 'policy' | 'asset';
 
+/** The counter's children for one policy and asset, each resolved when first counted. */
+export class DecisionCounts {
+  private readonly children: Partial<Record<DecisionOutcome, PromClient.Counter.Internal>> = {};
+
+  constructor(
+    private readonly counter: PromClient.Counter<Labels>,
+    private readonly policy: string,
+    private readonly asset: string,
+  ) {}
+
+  inc(decision: DecisionOutcome): void {
+    (this.children[decision] ??= this.counter.labels({ decision, policy: this.policy, asset: this.asset })).inc();
+  }
+}
+
 export class AuthzDecisionCounter {
-  private readonly children = new Map<string, PromClient.Counter.Internal>();
+  private readonly counts = new Map<string, DecisionCounts>();
 
   constructor(private readonly counter: PromClient.Counter<Labels>) {}
 
-  inc(decision: DecisionOutcome, policy: string, asset: string): void {
-    const key = `${decision}\u0000${policy}\u0000${asset}`;
-    let child = this.children.get(key);
-    if (child === undefined) {
-      child = this.counter.labels({ decision, policy, asset });
-      this.children.set(key, child);
+  /** Asked when a filter is built, so that a decision costs no label lookup. */
+  forPolicy(policy: string, asset: string): DecisionCounts {
+    const key = `${policy}\u0000${asset}`;
+    let counts = this.counts.get(key);
+    if (counts === undefined) {
+      counts = new DecisionCounts(this.counter, policy, asset);
+      this.counts.set(key, counts);
     }
-    child.inc();
+    return counts;
   }
 }
 

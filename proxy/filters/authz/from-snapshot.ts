@@ -31,7 +31,12 @@ export function inboundFiltersFromSnapshot(snapshot: Snapshot): FilterConfig[] {
     config: {
       workloadLabels: self?.metadata.labels ?? {},
       defaultDeny: !relaxed,
-      assets: snapshot.assets.map((asset) => ({ name: asset.metadata.name, labels: asset.metadata.labels, match: asset.spec.match })),
+      assets: snapshot.assets.map((asset) => ({
+        name: asset.metadata.name,
+        labels: asset.metadata.labels,
+        match: asset.spec.match,
+        ...(asset.spec.requestBody === undefined ? {} : { requestBody: asset.spec.requestBody }),
+      })),
       policies: snapshot.policies.map((policy) => ({
         name: policy.metadata.name,
         modules: policy.spec.modules,

@@ -22,6 +22,9 @@ describe('object builtins', () => {
     expect(call('object.get', v({ a: [10, { b: 1 }] }), v(['a', 1, 'b']), 0)).toBe(1);
     expect(call('object.get', v({ a: [10] }), v(['a', 5]), 'none')).toBe('none');
     expect(call('object.get', v({ a: false }), 'a', true)).toBe(false);
+    // A null value is found (as OPA): only an absent key gives the default.
+    expect(call('object.get', v({ a: null }), 'a', 'd')).toBeNull();
+    expect(call('object.get', v({ a: { b: null } }), v(['a', 'b']), 'd')).toBeNull();
     expectFailure('object.get', ['x', 'a', 1], 'eval_type_error', 'object.get: operand 1 must be object but got string');
   });
 

@@ -212,5 +212,11 @@ describe('authz filter behind mutual TLS', () => {
     expect(dry?.request_id).toMatch(/^[0-9a-f-]{36}$/);
     const ordersAllow = lines.find((l) => l.policy === 'orders-callers');
     expect(ordersAllow?.rules).toEqual(['data.orders.decision']);
+    // Which Rego rules decided, `file:line rule`: the deciding rule of the denial (here a decision
+    // object), the default rule of an allow that no rule gave, the rule of a (sampled) allow.
+    expect(dry?.decided_by).toEqual(['dry.rego:3 data.dry.decision']);
+    expect(lines.find((l) => l.policy === 'orders-admin')?.decided_by).toEqual(['admin.rego:3 default data.admin.allow']);
+    expect(ordersAllow?.decided_by).toEqual(['orders.rego:4 data.orders.decision']);
+    expect(lines.find((l) => l.policy === 'divides-by-zero')?.decided_by).toEqual([]);
   });
 });

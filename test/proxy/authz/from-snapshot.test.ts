@@ -26,6 +26,12 @@ function snapshotDocuments(peerMode: string | undefined, workloadPolicy = true) 
       doc('Workload', 'test-app', { serviceAccount: 'test-app', ports: [{ port: 8080, protocol: 'http' }] }, { tier: 'api' }),
       doc('Asset', 'reports', { workload: 'test-app', match: { paths: [{ prefix: '/reports' }] } }, { pii: 'true' }),
       doc('Asset', 'health', { workload: 'test-app', match: { paths: [{ exact: '/health' }] } }),
+      doc('Asset', 'uploads', { workload: 'test-app', match: { paths: [{ prefix: '/uploads' }] }, requestBody: { maxBytes: 1024 } }),
+      doc('AuthorizationPolicy', 'uploads-ok', {
+        modules: [{ name: 'u.rego', rego: 'package u\nimport rego.v1\ndefault allow := false\nallow if input.parsed_body.ok == true\n' }],
+        entrypoint: 'data.u.allow',
+        targets: { assets: ['uploads'] },
+      }),
       doc('AuthorizationPolicy', 'reports-by-header', {
         modules: [{ name: 'r.rego', rego: 'package r\nimport rego.v1\ndefault allow := false\nallow if input.attributes.request.http.headers["x-team"] == "finance"\n' }],
         entrypoint: 'data.r.allow',
@@ -61,6 +67,22 @@ describe('inboundFiltersFromSnapshot', () => {
     expect(filters.map((f) => f.name)).toEqual(['jwt', 'authz', 'router']);
     expect((filters[0]!.config.rules as { clockSkewSeconds: number }[])[0]!.clockSkewSeconds).toBe(30);
     expect(filters[1]!.config).toMatchObject({ defaultDeny: true, workloadLabels: { tier: 'api' } });
+    const uploads = (filters[1]!.config.assets as { name: string; requestBody?: unknown }[]).find((a) => a.name === 'uploads');
+    expect(uploads?.requestBody).toEqual({ maxBytes: 1024, allowPartial: false });
+  });
+
+  it("buffers an Asset's request body for its policies when its spec asks", async () => {
+    const s = await sidecarFor(undefined);
+    const post = (body: string) => request(s.inboundPort, { method: 'POST', path: '/uploads', headers: { 'content-type': 'application/json' }, body });
+    expect((await post('{"ok":true}')).status).toBe(200);
+    expect((await post('{"ok":false}')).status).toBe(403);
+    expect((await post(JSON.stringify({ ok: true, pad: 'x'.repeat(2000) }))).status).toBe(413);
+  });
+
+  it('refuses an Asset whose requestBody is out of range', () => {
+    const documents = snapshotDocuments(undefined);
+    documents.documents.push(doc('Asset', 'bad', { workload: 'test-app', match: { paths: [{ prefix: '/b' }] }, requestBody: { maxBytes: 0, extra: 1 } }));
+    expect(() => decodeSnapshot(documents, { workload: 'test-app', namespace: 'default' })).toThrow(/requestBody/);
   });
 
   it("enforces asset policies by label selector, then the workload's dry-run policy", async () => {
