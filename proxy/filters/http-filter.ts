@@ -53,6 +53,8 @@ export interface FilterExchange {
   /** `http` or `https` on this hop, and the protocol (`HTTP/1.1`, `HTTP/2`). */
   readonly scheme: string;
   readonly protocol: string;
+  /** Whether a body follows the headers (of a length the headers may not say). */
+  readonly hasBody: boolean;
   /** Set by the JWT filter once a token verified. */
   endUser: EndUser | undefined;
   /** Set by the router. */

@@ -79,7 +79,7 @@ export class Exchange implements FilterExchange, UpstreamHandler {
 
   private readonly startTime = Date.now();
   private readonly startMs = performance.now();
-  private readonly hasBody: boolean;
+  readonly hasBody: boolean;
   private readonly validTarget: boolean;
   private endpoint: Endpoint | undefined = undefined;
   /** Set when the cluster retries this request (see upstream/retry-policy.ts). */

@@ -36,6 +36,8 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
   readonly sourcePort: number;
   readonly scheme: string;
   readonly protocol = 'HTTP/1.1';
+  /** An upgrade's bytes are a tunnel, not a request body. */
+  readonly hasBody = false;
   endUser: EndUser | undefined = undefined;
   route: Route | undefined = undefined;
   responseStatus = 0;

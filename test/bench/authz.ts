@@ -61,6 +61,7 @@ const requests = authzRequests(RULES, 1000).map((r) => {
       route: undefined,
       responseStatus: 0,
       responseHeaders: undefined,
+      hasBody: false,
       readBody: () => Promise.reject(new Error('the bench sends no bodies')),
     },
     headers,

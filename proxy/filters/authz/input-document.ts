@@ -91,7 +91,8 @@ export function buildInput(exchange: FilterExchange, context: InputContext, asse
   const pathOnly = queryAt === -1 ? path : path.slice(0, queryAt);
   const flat = exchange.requestHeaders;
   const length = headerValue(flat, 'content-length');
-  const size = length !== undefined ? Number(length) : headerValue(flat, 'transfer-encoding') !== undefined ? -1 : 0;
+  // As Envoy gives it: the declared length, -1 for a body of unknown length, 0 for none.
+  const size = length !== undefined ? Number(length) : exchange.hasBody ? -1 : 0;
   const grpc = grpcMethod(headerValue(flat, 'content-type'), pathOnly);
   const endUser = exchange.endUser;
   let headers: Record<string, string> | undefined;

@@ -160,6 +160,15 @@ describe('authz filter behind mutual TLS', () => {
     expect(input.weft.jwt).toBeNull();
   });
 
+  it('gives size as Envoy does: the declared length, -1 for a chunked body', async () => {
+    const sizeOf = async (headers: Record<string, string>) => {
+      const reply = await request(frontend.outboundPort, { path: '/echo', method: 'POST', headers: { host: 'backend', ...headers }, body: 'abc' });
+      return (JSON.parse(reply.body) as InputDocument).attributes.request.http.size;
+    };
+    expect(await sizeOf({ 'content-length': '3' })).toBe(3);
+    expect(await sizeOf({ 'transfer-encoding': 'chunked' })).toBe(-1);
+  });
+
   it('allows by principal and applies the allow object: headers upstream, removals, response headers', async () => {
     const reply = await call('/orders/7', { headers: { 'x-secret': 's', 'x-authz-caller': 'forged' } });
     expect(reply.status).toBe(200);
