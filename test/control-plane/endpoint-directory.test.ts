@@ -1,0 +1,48 @@
+// The pure parts of sharing endpoints between replicas: merging, the published document and its
+// validation (what another replica wrote in etcd is untrusted input).
+import { describe, expect, it } from 'vitest';
+import { encodeEndpoints, LocalEndpointDirectory, mergeEndpoints, parseEndpoints, type AnnouncedEndpoint } from '../../control-plane/distribution/endpoint-directory.js';
+
+const at = (workload: string, address: string, port: number, namespace = 'default'): AnnouncedEndpoint => ({ namespace, workload, address, port });
+
+describe('mergeEndpoints', () => {
+  it('adds the endpoints of other replicas to the local ones, by namespace and workload', () => {
+    const index = mergeEndpoints([at('web', '10.0.0.1', 15006)], [[at('orders', '10.0.0.2', 15006)], [at('orders', '10.0.0.3', 15006), at('orders', '10.0.0.4', 15006, 'shop')]]);
+    expect(Object.fromEntries(index)).toEqual({
+      'default/web': [{ host: '10.0.0.1', port: 15006 }],
+      'default/orders': [{ host: '10.0.0.2', port: 15006 }, { host: '10.0.0.3', port: 15006 }],
+      'shop/orders': [{ host: '10.0.0.4', port: 15006 }],
+    });
+  });
+
+  it('lists an address announced on two replicas once', () => {
+    // A sidecar that moved from one replica to another while the first one's document is still there.
+    const index = mergeEndpoints([at('orders', '10.0.0.2', 15006)], [[at('orders', '10.0.0.2', 15006), at('orders', '10.0.0.2', 15007)]]);
+    expect(index.get('default/orders')).toEqual([{ host: '10.0.0.2', port: 15006 }, { host: '10.0.0.2', port: 15007 }]);
+  });
+
+  it('is only the local endpoints with a single-process directory', () => {
+    expect(Object.fromEntries(new LocalEndpointDirectory().index([at('web', '127.0.0.1', 1)]))).toEqual({ 'default/web': [{ host: '127.0.0.1', port: 1 }] });
+  });
+});
+
+describe('the published document', () => {
+  it('is the same text for the same set in any order, and reads back', () => {
+    const set = [at('web', '10.0.0.1', 2), at('orders', '10.0.0.2', 1), at('web', '10.0.0.1', 1)];
+    const text = encodeEndpoints(set);
+    expect(encodeEndpoints([...set].reverse())).toBe(text);
+    expect(parseEndpoints(text)).toEqual([at('orders', '10.0.0.2', 1), at('web', '10.0.0.1', 1), at('web', '10.0.0.1', 2)]);
+    expect(parseEndpoints('[]')).toEqual([]);
+  });
+
+  it('refuses what is not a list of well-formed endpoints, saying why', () => {
+    expect(parseEndpoints('{"not json')).toBe('not JSON');
+    expect(parseEndpoints('{"endpoints":[]}')).toBe('/ must be array');
+    expect(parseEndpoints(JSON.stringify([{ ...at('web', '10.0.0.1', 1), port: 70000 }]))).toBe('/0/port must be <= 65535');
+    expect(parseEndpoints(JSON.stringify([{ ...at('web', '10.0.0.1', 1), port: '1' }]))).toBe('/0/port must be integer');
+    expect(parseEndpoints(JSON.stringify([at('Web!', '10.0.0.1', 1)]))).toBe('/0/workload must match pattern "^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"');
+    expect(parseEndpoints(JSON.stringify([at('web', '10.0.0.1/evil path', 1)]))).toBe('/0/address must match pattern "^[0-9A-Za-z.:-]+$"');
+    expect(parseEndpoints(JSON.stringify([{ ...at('web', '10.0.0.1', 1), extra: true }]))).toBe('/0 must NOT have additional properties');
+    expect(parseEndpoints(JSON.stringify([{ workload: 'web', address: 'a', port: 1 }]))).toBe("/0 must have required property 'namespace'");
+  });
+});

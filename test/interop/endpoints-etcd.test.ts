@@ -1,0 +1,66 @@
+// Endpoints shared by control-plane replicas through etcd (Debian etcd-server): a sidecar that
+// reaches only one replica calls a service whose sidecar reaches only the other.
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Etcd3 } from 'etcd3';
+import { describe, expect, it } from 'vitest';
+import { ENDPOINTS_PREFIX } from '../../control-plane/distribution/etcd-endpoint-directory.js';
+import { startEtcd } from '../helpers/etcd.js';
+import { echoServer } from '../helpers/upstream.js';
+import { runWeft } from '../helpers/weft-cli.js';
+import { cleanupScope, until } from '../control-plane/control-plane-fixture.js';
+import { spawnControlPlane } from '../control-plane/control-plane-process.js';
+import { statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
+import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
+import { MESH_FILES, writeFiles } from '../control-plane/mesh-fixture.js';
+
+const { defer } = cleanupScope();
+
+describe('endpoints shared by control-plane replicas through etcd', () => {
+  it('lets a sidecar on one replica call a service whose sidecar is on another, until that replica stops', async () => {
+    const etcdUrl = (await startEtcd(defer)).urls[0]!;
+    const store = `etcd:${etcdUrl}`;
+    const keyFile = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
+    await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+    const replica = async (name: string) => {
+      const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { tls: true, args: ['--ca-encryption-key-file', keyFile] });
+      defer(() => cp.kill());
+      return cp;
+    };
+    const a = await replica('a');
+    const b = await replica('b');
+    const mesh = await mkdtemp(join(tmpdir(), 'weft-mesh-'));
+    await writeFiles(mesh, MESH_FILES);
+    expect((await runWeft(['apply', '-f', mesh, '--control-plane', a.admin])).code).toBe(0);
+
+    const etcd = new Etcd3({ hosts: [etcdUrl] });
+    defer(() => etcd.close());
+    const published = async () => Object.values(await etcd.getAll().prefix(ENDPOINTS_PREFIX).strings());
+    // A malformed document (untrusted input) is ignored and logged; it does not stop the others.
+    await etcd.put(`${ENDPOINTS_PREFIX}bogus`).value('[{"namespace":"default","workload":"orders","address":"127.0.0.1","port":"9"}]');
+
+    const app = await echoServer();
+    defer(() => app.close());
+    const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--trust-domain', 'weft.test', '--store', store, '--ca-encryption-key-file', keyFile])).stdout.trim();
+    // Each sidecar is given one replica only.
+    const orders = await spawnManagedSidecar({ controlPlane: b.grpc, trustBundle: b.trustBundle!, appPort: app.port, workload: 'orders', token: await token('orders') });
+    defer(() => orders.kill());
+    const web = await spawnManagedSidecar({ controlPlane: a.grpc, trustBundle: a.trustBundle!, appPort: app.port, workload: 'web', token: await token('web') });
+    defer(() => web.kill());
+    await until(async () => (await published()).some((doc) => doc.includes(`"port":${orders.inboundPort}`)), "replica b to publish orders' endpoint");
+
+    const status = (path: string) => statusThroughMesh(web.outboundPort, 'orders', path);
+    await until(async () => (await status('/orders/1')) === 200, 'web (on a) to reach orders (on b) through the mesh', 20_000);
+    expect(a.output()).toContain(`ignored the endpoints at ${ENDPOINTS_PREFIX}bogus in etcd: /0/port must be integer`);
+
+    // b stops cleanly: its lease is revoked, so its document is gone at once (not after the TTL),
+    // and orders, which knows no other replica, is no longer an endpoint web is given.
+    await b.kill('SIGTERM');
+    const left = await published();
+    expect(left.some((doc) => doc.includes(`"port":${orders.inboundPort}`))).toBe(false);
+    expect(left).toHaveLength(2); // a's own document and the malformed one
+    await until(async () => (await status('/orders/1')) === 503, 'web to have no endpoint for orders any more', 20_000);
+  });
+});
