@@ -10,13 +10,13 @@ import { ENDPOINTS_PREFIX } from '../../control-plane/distribution/etcd-endpoint
 import { startEtcd } from '../helpers/etcd.js';
 import { echoServer } from '../helpers/upstream.js';
 import { runWeft } from '../helpers/weft-cli.js';
-import { cleanupScope, until } from '../control-plane/control-plane-fixture.js';
+import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
 import { spawnControlPlane } from '../control-plane/control-plane-process.js';
 import { statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
 import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
 import { MESH_FILES, writeFiles } from '../control-plane/mesh-fixture.js';
 
-const { defer } = cleanupScope();
+const { defer, started } = cleanupScope();
 
 describe('endpoints shared by control-plane replicas through etcd', () => {
   it('lets a sidecar on one replica call a service whose sidecar is on another, until that replica stops', async () => {
@@ -62,5 +62,27 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     expect(left.some((doc) => doc.includes(`"port":${orders.inboundPort}`))).toBe(false);
     expect(left).toHaveLength(2); // a's own document and the malformed one
     await until(async () => (await status('/orders/1')) === 503, 'web to have no endpoint for orders any more', 20_000);
+  });
+
+  it("drops the endpoints of a replica killed with -9 once its lease expires", { timeout: 60_000 }, async () => {
+    const store = `etcd:${(await startEtcd(defer)).urls[0]!}`;
+    const a = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), 'weft-a-')));
+    defer(() => a.kill());
+    const b = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), 'weft-b-')));
+    defer(() => b.kill());
+    const mesh = await mkdtemp(join(tmpdir(), 'weft-mesh-'));
+    await writeFiles(mesh, MESH_FILES);
+    expect((await runWeft(['apply', '-f', mesh, '--control-plane', a.admin])).code).toBe(0);
+    // Discovery clients in this process: orders announces an address to b only, web asks a.
+    started(sidecar(b.grpc, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    const web = started(sidecar(a.grpc, 'web'));
+    const ordersEndpoints = () => web.holder.current()?.snapshot.services.get('orders')?.spec.endpoints ?? [];
+    await until(() => ordersEndpoints().length === 1, "web (on a) to learn orders' endpoint (on b)");
+    expect(ordersEndpoints()).toEqual([{ host: '127.0.0.1', port: 15006 }]);
+
+    // b dies without revoking its lease: its endpoints stay until the TTL runs out, then go.
+    await b.kill('SIGKILL');
+    expect(ordersEndpoints()).toHaveLength(1);
+    await until(() => ordersEndpoints().length === 0, "b's lease to expire and orders' endpoint to go", 30_000);
   });
 });
