@@ -64,8 +64,9 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     await until(async () => (await status('/orders/1')) === 503, 'web to have no endpoint for orders any more', 20_000);
   });
 
-  it("drops the endpoints of a replica killed with -9 once its lease expires", { timeout: 60_000 }, async () => {
-    const store = `etcd:${(await startEtcd(defer)).urls[0]!}`;
+  it("publishes again under a new lease when its lease is lost, and drops the endpoints of a replica killed with -9 once its lease expires", { timeout: 60_000 }, async () => {
+    const etcdUrl = (await startEtcd(defer)).urls[0]!;
+    const store = `etcd:${etcdUrl}`;
     const a = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), 'weft-a-')));
     defer(() => a.kill());
     const b = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), 'weft-b-')));
@@ -79,6 +80,17 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     const ordersEndpoints = () => web.holder.current()?.snapshot.services.get('orders')?.spec.endpoints ?? [];
     await until(() => ordersEndpoints().length === 1, "web (on a) to learn orders' endpoint (on b)");
     expect(ordersEndpoints()).toEqual([{ host: '127.0.0.1', port: 15006 }]);
+
+    // b's lease ends while b runs (as after etcd was unreachable longer than the TTL): its
+    // document goes with it, and b writes it again under a new lease.
+    const etcd = new Etcd3({ hosts: [etcdUrl] });
+    defer(() => etcd.close());
+    const leases = async () => (await etcd.getAll().prefix(ENDPOINTS_PREFIX).exec()).kvs.filter((kv) => kv.value.toString().includes('"port":15006')).map((kv) => kv.lease);
+    const [lease] = await leases();
+    await etcd.leaseClient.leaseRevoke({ ID: lease! });
+    await until(async () => (await leases()).some((l) => l !== lease), "b to publish orders' endpoint under a new lease", 20_000);
+    expect(b.output()).toContain("the etcd lease of this replica's endpoints was lost");
+    await until(() => ordersEndpoints().length === 1, "web to have orders' endpoint again");
 
     // b dies without revoking its lease: its endpoints stay until the TTL runs out, then go.
     await b.kill('SIGKILL');
