@@ -54,6 +54,13 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     const status = (path: string) => statusThroughMesh(web.outboundPort, 'orders', path);
     await until(async () => (await status('/orders/1')) === 200, 'web (on a) to reach orders (on b) through the mesh', 20_000);
     expect(a.output()).toContain(`ignored the endpoints at ${ENDPOINTS_PREFIX}bogus in etcd: /0/port must be integer`);
+    // The endpoint writes advanced etcd's revision since the resources changed; a replica started
+    // now still numbers them as the others do.
+    const revisionOf = async (admin: string) => ((await (await fetch(`${admin}/v1/status`)).json()) as { revision: { number: number } }).revision.number;
+    const c = await replica('c');
+    expect(await revisionOf(c.admin)).toBe(await revisionOf(a.admin));
+    expect(await revisionOf(b.admin)).toBe(await revisionOf(a.admin));
+    await c.kill('SIGTERM');
 
     // b stops cleanly: its lease is revoked, so its document is gone at once (not after the TTL),
     // and orders, which knows no other replica, is no longer an endpoint web is given.
