@@ -1,7 +1,10 @@
-// The pure parts of sharing endpoints between replicas: merging, the published document and its
-// validation (what another replica wrote in etcd is untrusted input).
+// Sharing endpoints between replicas: merging, the published document and its validation (what
+// another replica wrote in etcd is untrusted input), and how the discovery service uses a
+// directory (an in-memory one here; the etcd one is in test/interop/endpoints-etcd.test.ts).
 import { describe, expect, it } from 'vitest';
-import { encodeEndpoints, LocalEndpointDirectory, mergeEndpoints, parseEndpoints, type AnnouncedEndpoint } from '../../control-plane/distribution/endpoint-directory.js';
+import { encodeEndpoints, LocalEndpointDirectory, mergeEndpoints, parseEndpoints, type AnnouncedEndpoint, type EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
+import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
+import { meshDirectory } from './mesh-fixture.js';
 
 const at = (workload: string, address: string, port: number, namespace = 'default'): AnnouncedEndpoint => ({ namespace, workload, address, port });
 
@@ -44,5 +47,46 @@ describe('the published document', () => {
     expect(parseEndpoints(JSON.stringify([at('web', '10.0.0.1/evil path', 1)]))).toBe('/0/address must match pattern "^[0-9A-Za-z.:-]+$"');
     expect(parseEndpoints(JSON.stringify([{ ...at('web', '10.0.0.1', 1), extra: true }]))).toBe('/0 must NOT have additional properties');
     expect(parseEndpoints(JSON.stringify([{ workload: 'web', address: 'a', port: 1 }]))).toBe("/0 must have required property 'namespace'");
+  });
+});
+
+/** Another replica's endpoints set by the test. */
+class InMemoryDirectory implements EndpointDirectory {
+  published: AnnouncedEndpoint[][] = [];
+  remote: AnnouncedEndpoint[] = [];
+  changed: () => void = () => undefined;
+  async start(changed: () => void): Promise<void> {
+    this.changed = changed;
+  }
+  publish(local: readonly AnnouncedEndpoint[]): void {
+    this.published.push([...local]);
+  }
+  index(local: readonly AnnouncedEndpoint[]) {
+    return mergeEndpoints(local, [this.remote]);
+  }
+  async close(): Promise<void> {}
+}
+
+describe('the discovery service with an endpoint directory', () => {
+  const { defer, started } = cleanupScope();
+
+  it("publishes its sidecars' endpoints and pushes the other replicas' when they change", async () => {
+    const directory = new InMemoryDirectory();
+    const cp = await controlPlaneOn(await meshDirectory(), { endpoints: directory });
+    defer(() => cp.close());
+    started(sidecar(cp.grpcAddress, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    const web = started(sidecar(cp.grpcAddress, 'web'));
+    const ordersEndpoints = () => web.holder.current()?.snapshot.services.get('orders')?.spec.endpoints ?? [];
+    await until(() => ordersEndpoints().length === 1, 'the local orders endpoint');
+    await until(() => directory.published.length > 0, 'the next push to publish the local endpoints');
+    expect(directory.published.at(-1)).toEqual([at('orders', '127.0.0.1', 15006)]);
+
+    directory.remote = [at('orders', '127.0.0.2', 15006)];
+    directory.changed();
+    await until(() => ordersEndpoints().length === 2, "the other replica's orders endpoint");
+    expect(ordersEndpoints()).toEqual([{ host: '127.0.0.1', port: 15006 }, { host: '127.0.0.2', port: 15006 }]);
+    directory.remote = [];
+    directory.changed();
+    await until(() => ordersEndpoints().length === 1, "the other replica's endpoint to go");
   });
 });
