@@ -1,7 +1,6 @@
 // Endpoints shared by control-plane replicas through etcd (Debian etcd-server): a sidecar that
 // reaches only one replica calls a service whose sidecar reaches only the other.
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Etcd3 } from 'etcd3';
@@ -11,7 +10,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { echoServer } from '../helpers/upstream.js';
 import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
-import { spawnControlPlane } from '../control-plane/control-plane-process.js';
+import { spawnControlPlane, tlsReplicas } from '../control-plane/control-plane-process.js';
 import { statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
 import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
 import { MESH_FILES, writeFiles } from '../control-plane/mesh-fixture.js';
@@ -22,13 +21,7 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
   it('lets a sidecar on one replica call a service whose sidecar is on another, until that replica stops', async () => {
     const etcdUrl = (await startEtcd(defer)).urls[0]!;
     const store = `etcd:${etcdUrl}`;
-    const keyFile = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
-    await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-    const replica = async (name: string) => {
-      const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { tls: true, args: ['--ca-encryption-key-file', keyFile] });
-      defer(() => cp.kill());
-      return cp;
-    };
+    const { replica, token } = await tlsReplicas(store, defer);
     const a = await replica('a');
     const b = await replica('b');
     const mesh = await mkdtemp(join(tmpdir(), 'weft-mesh-'));
@@ -43,7 +36,6 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
 
     const app = await echoServer();
     defer(() => app.close());
-    const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--trust-domain', 'weft.test', '--store', store, '--ca-encryption-key-file', keyFile])).stdout.trim();
     // Each sidecar is given one replica only.
     const orders = await spawnManagedSidecar({ controlPlane: b.grpc, trustBundle: b.trustBundle!, appPort: app.port, workload: 'orders', token: await token('orders') });
     defer(() => orders.kill());
