@@ -15,6 +15,7 @@ const WRITE_INTERVAL_MS = 250;
 const RETRY_INTERVAL_MS = 1000;
 /** Watches reconnect by themselves; a periodic read covers anything a reconnect skipped. */
 const RESCAN_INTERVAL_MS = 5000;
+const REVOKE_DEADLINE_MS = 2000;
 
 export class EtcdEndpointDirectory implements EndpointDirectory {
   readonly replicaId = randomBytes(8).toString('hex');
@@ -65,8 +66,9 @@ export class EtcdEndpointDirectory implements EndpointDirectory {
     clearInterval(this.#rescan);
     clearTimeout(this.#writeTimer);
     await this.#watcher?.cancel().catch(() => undefined);
-    // Revoking deletes this replica's document at once: its sidecars are gone from it.
-    await this.#lease?.revoke().catch(() => undefined);
+    // Revoking deletes this replica's document at once: its sidecars are gone from it. Bounded,
+    // so that a stop with etcd unreachable still exits (the TTL then does the same).
+    await this.#lease?.revoke({ deadline: Date.now() + REVOKE_DEADLINE_MS }).catch(() => undefined);
     this.#client.close();
   }
 

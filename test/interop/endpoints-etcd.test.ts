@@ -64,7 +64,8 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
   });
 
   it("publishes again under a new lease when its lease is lost, and drops the endpoints of a replica killed with -9 once its lease expires", { timeout: 60_000 }, async () => {
-    const etcdUrl = (await startEtcd(defer)).urls[0]!;
+    const { urls, members } = await startEtcd(defer);
+    const etcdUrl = urls[0]!;
     const store = `etcd:${etcdUrl}`;
     const a = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), 'weft-a-')));
     defer(() => a.kill());
@@ -95,5 +96,10 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     await b.kill('SIGKILL');
     expect(ordersEndpoints()).toHaveLength(1);
     await until(() => ordersEndpoints().length === 0, "b's lease to expire and orders' endpoint to go", 30_000);
+
+    // With etcd gone, a stopped replica still exits (its lease cannot be revoked; it expires).
+    members[0]!.kill('SIGKILL');
+    await a.kill('SIGTERM');
+    expect(a.child.exitCode).toBe(0);
   });
 });
