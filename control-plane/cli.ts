@@ -12,6 +12,7 @@ import { userError } from './cli/admin-client.js';
 import { parseStoreOption, type StoreChoice } from './cli/store-option.js';
 import { startControlPlane } from './control-plane.js';
 import { RESYNC_HOLD } from './distribution/discovery-service.js';
+import { EtcdEndpointDirectory } from './distribution/etcd-endpoint-directory.js';
 import { tlsPeerIdentity, type PeerIdentity } from './distribution/sidecar-identity.js';
 import { ChangeRefusedError, formatProblem } from './errors.js';
 import { policyChecker } from './resources/rego-policy-check.js';
@@ -158,7 +159,9 @@ export async function run(argv: string[]): Promise<number> {
   let running;
   try {
     running = await startControlPlane({
-      store: storeChoice.kind === 'file' ? new FileStore(storeChoice.dir, policyChecker) : new EtcdStore(storeChoice.endpoints, policyChecker),
+      ...(storeChoice.kind === 'file'
+        ? { store: new FileStore(storeChoice.dir, policyChecker) }
+        : { store: new EtcdStore(storeChoice.endpoints, policyChecker), endpoints: new EtcdEndpointDirectory(storeChoice.endpoints, log) }),
       trustDomain: values['trust-domain'],
       grpc,
       admin: { host: '127.0.0.1', port: adminPort },

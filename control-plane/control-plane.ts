@@ -6,12 +6,15 @@ import { AdminServer } from './admin/admin-server.js';
 import { discoveryService, MAX_SNAPSHOT_BYTES } from './api/discovery-contract.js';
 import { ControlPlaneMetrics } from './distribution/control-plane-metrics.js';
 import { DiscoveryService } from './distribution/discovery-service.js';
+import { LocalEndpointDirectory, type EndpointDirectory } from './distribution/endpoint-directory.js';
 import type { PeerIdentity } from './distribution/sidecar-identity.js';
 import { formatProblem } from './errors.js';
 import type { ResourceStore } from './store/resource-store.js';
 
 export interface ControlPlaneOptions {
   readonly store: ResourceStore;
+  /** The endpoints shared with other replicas (etcd store); by default only this one's. */
+  readonly endpoints?: EndpointDirectory;
   readonly trustDomain: string;
   readonly grpc: {
     readonly host: string;
@@ -40,6 +43,7 @@ export interface RunningControlPlane {
 export async function startControlPlane(options: ControlPlaneOptions): Promise<RunningControlPlane> {
   const { store, log } = options;
   const metrics = new ControlPlaneMetrics();
+  const endpoints = options.endpoints ?? new LocalEndpointDirectory();
   const discovery = new DiscoveryService({
     revision: () => store.current(),
     metrics,
@@ -48,6 +52,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     ...(options.debounceQuietMs === undefined ? {} : { debounceQuietMs: options.debounceQuietMs }),
     ...(options.debounceMaxMs === undefined ? {} : { debounceMaxMs: options.debounceMaxMs }),
     ...(options.resyncHold === undefined ? {} : { resyncHold: options.resyncHold }),
+    endpoints,
     log,
   });
   const first = await store.start({
@@ -61,6 +66,13 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     },
   });
   metrics.revision.set(first.number);
+  try {
+    await endpoints.start(() => discovery.changed());
+  } catch (error) {
+    await endpoints.close();
+    await store.close();
+    throw error;
+  }
   log(`control-plane: revision ${first.number} loaded (${first.resources.size} resources)`);
 
   const server = new Server({ 'grpc.max_send_message_length': MAX_SNAPSHOT_BYTES, 'grpc.max_receive_message_length': 1024 * 1024 });
@@ -79,6 +91,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     server.forceShutdown();
     discovery.close();
     await admin.close();
+    await endpoints.close();
     await store.close();
     throw error;
   }
@@ -95,6 +108,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
       const forced = setTimeout(() => server.forceShutdown(), 2000);
       await new Promise<void>((resolve) => server.tryShutdown(() => resolve()));
       clearTimeout(forced);
+      await endpoints.close();
       await store.close();
     },
   };

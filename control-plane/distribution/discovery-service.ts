@@ -1,19 +1,19 @@
 // The server side of discovery.proto: one stream per sidecar, xDS state-of-the-world semantics.
 // Revisions and endpoint changes are debounced into pushes; a push recomputes every connected
 // sidecar's snapshot and sends it only where the version differs from what that sidecar holds.
-// Endpoints are the inbound addresses the connected sidecars announce, so a control plane that
-// just started (or took over from a dead replica) knows only the sidecars that reconnected so
+// Endpoints are the inbound addresses the connected sidecars announce (with other replicas' ones
+// from the EndpointDirectory, endpoint-directory.ts), so a control plane that just started (or took over from a dead replica) knows only the sidecars that reconnected so
 // far: a sidecar that reconnects holding a snapshot keeps it, and gets nothing new, until the
 // others had time to reconnect (`RESYNC_HOLD`); otherwise it would be sent a service with no
 // endpoints and fail its requests until the callee reconnects.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { SnapshotMessage, SnapshotRequestMessage } from '../api/discovery-contract.js';
-import type { HostPort } from '../api/resource-types.js';
 import { CONTROL_PLANE_ERRORS, type ControlPlaneErrorCode } from '../errors.js';
 import type { Revision } from '../resources/revision.js';
 import type { ControlPlaneMetrics } from './control-plane-metrics.js';
 import { ConvergenceTracker } from './convergence-tracker.js';
 import { Debouncer } from './debouncer.js';
+import { LocalEndpointDirectory, type AnnouncedEndpoint, type EndpointDirectory } from './endpoint-directory.js';
 import { parseNode, type PeerIdentity, type SidecarNode } from './sidecar-identity.js';
 import { buildSnapshot, type EndpointIndex, type SidecarSnapshot } from './snapshot-builder.js';
 
@@ -65,6 +65,8 @@ export interface DiscoveryOptions {
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
   readonly resyncHold?: { readonly afterConnectMs: number; readonly afterStartMs: number };
+  /** Where the endpoints of other replicas come from; by default there are none. */
+  readonly endpoints?: EndpointDirectory;
   readonly log?: (line: string) => void;
 }
 
@@ -83,12 +85,14 @@ export class DiscoveryService {
   readonly #streams = new Map<number, SidecarStream>();
   readonly #debouncer: Debouncer;
   readonly #convergence: ConvergenceTracker;
+  readonly #directory: EndpointDirectory;
   #nextStream = 1;
   #nonceSeed = Math.floor(Math.random() * 1e9);
   readonly #startedAt = Date.now();
 
   constructor(options: DiscoveryOptions) {
     this.#options = options;
+    this.#directory = options.endpoints ?? new LocalEndpointDirectory();
     this.#debouncer = new Debouncer(options.debounceQuietMs ?? 30, options.debounceMaxMs ?? 200, () => this.#push());
     this.#convergence = new ConvergenceTracker((ms) => options.metrics.convergence.observe(ms / 1000));
   }
@@ -186,7 +190,7 @@ export class DiscoveryService {
     };
     this.#streams.set(stream.id, stream);
     this.#options.metrics.connected.inc();
-    const snapshot = this.#snapshotFor(stream, new Map(), this.#options.revision(), this.#endpoints());
+    const snapshot = this.#snapshotFor(stream, new Map(), this.#options.revision(), this.#directory.index(this.#localEndpoints()));
     if (snapshot.version === request.versionInfo) {
       stream.ackedVersion = snapshot.version;
       stream.ackedRevision = snapshot.revision;
@@ -258,14 +262,13 @@ export class DiscoveryService {
     return snapshot;
   }
 
-  #endpoints(): Map<string, HostPort[]> {
-    const index = new Map<string, HostPort[]>();
+  /** The inbound addresses announced by the sidecars connected here. */
+  #localEndpoints(): AnnouncedEndpoint[] {
+    const local: AnnouncedEndpoint[] = [];
     for (const { node } of this.#streams.values()) {
-      if (node.inbound === undefined) continue;
-      const key = `${node.namespace}/${node.workload}`;
-      index.set(key, [...(index.get(key) ?? []), node.inbound]);
+      if (node.inbound !== undefined) local.push({ namespace: node.namespace, workload: node.workload, address: node.inbound.host, port: node.inbound.port });
     }
-    return index;
+    return local;
   }
 
   #send(stream: SidecarStream, snapshot: SidecarSnapshot): void {
@@ -286,7 +289,9 @@ export class DiscoveryService {
     const revision = this.#options.revision();
     this.#options.metrics.revision.set(revision.number);
     const cache = new Map<string, SidecarSnapshot>();
-    const endpoints = this.#endpoints();
+    const local = this.#localEndpoints();
+    this.#directory.publish(local);
+    const endpoints = this.#directory.index(local);
     const sentTo: number[] = [];
     for (const stream of [...this.#streams.values()]) {
       const mismatch = this.#accountMismatch(stream.node);

@@ -1,6 +1,8 @@
 // `--store etcd:URL[,URL...]`: resources live in etcd v3 under `/weft/resources/<Kind>/<ns>/<name>`,
 // one JSON document per key (Rego inlined). Every control-plane replica watches the prefix and
-// serves the same revisions, numbered by etcd's own revision so replicas agree. A change is one
+// serves the same revisions, numbered by etcd's own revision so replicas agree: the revision of
+// the last resource change, which every change marks by writing `/weft/resources-revision` (other
+// keys, the CA and the replicas' endpoints, advance etcd's revision too). A change is one
 // etcd transaction that succeeds only if none of the keys it touches changed since this replica
 // read them, so two replicas cannot interleave half of two changes. What is read from etcd is
 // decoded and validated like any other input.
@@ -15,6 +17,7 @@ import { ValidatingStore, type StoreBackend, type StoredState } from './validati
 
 const PREFIX = '/weft/';
 const RESOURCES = 'resources/';
+const CHANGE_MARKER = 'resources-revision';
 /** Watches reconnect by themselves; a periodic read covers anything a reconnect skipped. */
 const RESCAN_INTERVAL_MS = 5000;
 
@@ -74,7 +77,13 @@ class EtcdKeyspace implements StoreBackend {
     }
     this.#modRevisions = modRevisions;
     const fingerprint = response.kvs.map((kv) => `${kv.key.toString('utf8')}@${kv.mod_revision}`).join('\n');
-    return { fingerprint, loaded: { resources, problems }, revision: Number(response.header.revision) };
+    return { fingerprint, loaded: { resources, problems }, revision: await this.#lastChange(response.header.revision, response.kvs.map((kv) => Number(kv.mod_revision))) };
+  }
+
+  /** The etcd revision of the last resource change as of `at`; resources written before the marker existed count by their own. */
+  async #lastChange(at: string, modRevisions: readonly number[]): Promise<number> {
+    const marker = await this.#keys.get(CHANGE_MARKER).revision(at).exec();
+    return [...modRevisions, ...marker.kvs.map((kv) => Number(kv.mod_revision))].reduce((a, b) => Math.max(a, b), 1);
   }
 
   async write(changes: readonly ResourceChange[]): Promise<void> {
@@ -95,7 +104,7 @@ class EtcdKeyspace implements StoreBackend {
             JSON.stringify({ document: encodeResource(change.applied.resource), source: { file: change.applied.source.file, line: change.applied.source.line } }),
           ),
     );
-    const result = await transaction.then(...operations).commit();
+    const result = await transaction.then(...operations, this.#keys.put(CHANGE_MARKER).value('')).commit();
     if (!result.succeeded) throw new ControlPlaneError('STORE_CONFLICT', 'another control-plane replica changed some of these resources first; apply again');
   }
 

@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { credentials, ServerCredentials } from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/control-plane.js';
+import type { EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
 import type { PolicyChecker } from '../../control-plane/resources/policy-check.js';
 import { FileStore } from '../../control-plane/store/file-store.js';
 import { SidecarDiscoveryClient, type DiscoveryClientOptions } from '../../proxy/xds/discovery-client.js';
@@ -13,10 +14,11 @@ import { noPolicyChecks } from './policy-checker-fixture.js';
 
 export const TRUST_DOMAIN = 'weft.test';
 
-export async function controlPlaneOn(dir: string, options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number } } = {}): Promise<RunningControlPlane & { logs: string[] }> {
+export async function controlPlaneOn(dir: string, options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory } = {}): Promise<RunningControlPlane & { logs: string[] }> {
   const logs: string[] = [];
   const running = await startControlPlane({
     store: new FileStore(dir, options.policies ?? noPolicyChecks),
+    ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     trustDomain: TRUST_DOMAIN,
     grpc: { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: ServerCredentials.createInsecure() },
     admin: { host: '127.0.0.1', port: 0 },

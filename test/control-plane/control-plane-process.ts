@@ -1,8 +1,10 @@
 // Runs `weft control-plane` as a real child process of the built CLI.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { weftBin } from '../helpers/weft-cli.js';
+import { runWeft, weftBin } from '../helpers/weft-cli.js';
 import { until } from './control-plane-fixture.js';
 
 export interface ControlPlaneProcess {
@@ -38,6 +40,23 @@ export async function spawnControlPlane(store: string, stateDir: string, ports: 
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);
       await exited;
+    },
+  };
+}
+
+/** TLS replicas on one etcd `store`, sharing a CA under one encryption key; each is killed by `defer`. */
+export async function tlsReplicas(store: string, defer: (cleanup: () => Promise<void>) => void) {
+  const keyFile = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
+  await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+  return {
+    async replica(name: string): Promise<ControlPlaneProcess> {
+      const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { tls: true, args: ['--ca-encryption-key-file', keyFile] });
+      defer(() => cp.kill());
+      return cp;
+    },
+    /** A bootstrap token for a sidecar of `workload`, minted from the store. */
+    async token(workload: string): Promise<string> {
+      return (await runWeft(['token', 'create', '--workload', workload, '--trust-domain', 'weft.test', '--store', store, '--ca-encryption-key-file', keyFile])).stdout.trim();
     },
   };
 }

@@ -1,14 +1,13 @@
 // The etcd store against a real etcd (Debian etcd-server) on loopback, with two control-plane
 // replicas sharing it.
-import { randomBytes } from 'node:crypto';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { runWeft } from '../helpers/weft-cli.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
-import { spawnControlPlane } from '../control-plane/control-plane-process.js';
+import { spawnControlPlane, tlsReplicas } from '../control-plane/control-plane-process.js';
 import { SPARE_FORBIDDEN_REGO, statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
 import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
 import { MESH_FILES, ROUTE_YAML, policyYaml, writeFiles } from '../control-plane/mesh-fixture.js';
@@ -86,13 +85,7 @@ describe('etcd store with two control-plane replicas', () => {
   it('loses one of two replicas and one of three etcd members under traffic without a failed request, and still applies changes', { timeout: 120_000 }, async () => {
     const { urls, members } = await startEtcd(defer, 3);
     const store = `etcd:${urls.join(',')}`;
-    const keyFile = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
-    await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
-    const replica = async (name: string) => {
-      const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { tls: true, args: ['--ca-encryption-key-file', keyFile] });
-      defer(() => cp.kill());
-      return cp;
-    };
+    const { replica, token } = await tlsReplicas(store, defer);
     const a = await replica('a');
     const b = await replica('b');
     expect((await apply(a.admin, MESH_FILES)).code).toBe(0);
@@ -100,7 +93,6 @@ describe('etcd store with two control-plane replicas', () => {
 
     const app = await echoServer();
     defer(() => app.close());
-    const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--trust-domain', 'weft.test', '--store', store, '--ca-encryption-key-file', keyFile])).stdout.trim();
     // Both sidecars are given both replicas; they start on a, the first.
     const common = { controlPlane: `${a.grpc},${b.grpc}`, trustBundle: a.trustBundle!, appPort: app.port };
     const orders = await spawnManagedSidecar({ ...common, workload: 'orders', token: await token('orders') });
