@@ -37,15 +37,16 @@ export interface SnapshotMessage {
 const definition = loadSync(contractFile('discovery.proto'), { keepCase: false, longs: Number, enums: String, defaults: true, oneofs: true });
 const discovery = ((loadPackageDefinition(definition).weft as GrpcObject).discovery as GrpcObject).v1 as GrpcObject;
 
-const DiscoveryClient = discovery.Discovery as ServiceClientConstructor;
-export const discoveryService: ServiceDefinition = DiscoveryClient.service;
+const DiscoveryServiceClient = discovery.Discovery as ServiceClientConstructor;
+export const discoveryService: ServiceDefinition = DiscoveryServiceClient.service;
 
-export interface DiscoveryStub extends Client {
+/** A grpc-js client of the Discovery service (what gRPC calls a stub). */
+export interface DiscoveryChannel extends Client {
   streamSnapshots(): ClientDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
 }
 
-export function discoveryStub(target: string, credentials: ChannelCredentials, options: ChannelOptions): DiscoveryStub {
-  return new DiscoveryClient(target, credentials, options) as unknown as DiscoveryStub;
+export function discoveryChannel(target: string, credentials: ChannelCredentials, options: ChannelOptions): DiscoveryChannel {
+  return new DiscoveryServiceClient(target, credentials, options) as unknown as DiscoveryChannel;
 }
 
 /** Snapshots carry whole policy sets; the default 4 MiB gRPC cap is too tight for large meshes. */

@@ -7,9 +7,9 @@
 import { EventEmitter } from 'node:events';
 import type { ChannelCredentials, ClientDuplexStream, ServiceError } from '@grpc/grpc-js';
 import {
-  discoveryStub,
+  discoveryChannel,
   MAX_SNAPSHOT_BYTES,
-  type DiscoveryStub,
+  type DiscoveryChannel,
   type SnapshotMessage,
   type SnapshotRequestMessage,
 } from '../../control-plane/api/discovery-contract.js';
@@ -62,7 +62,7 @@ const RECONNECT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 5000 };
 
 export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscoveryEvents> {
   readonly #options: DiscoveryClientOptions<Compiled>;
-  #client: DiscoveryStub | undefined;
+  #client: DiscoveryChannel | undefined;
   /** Failed connection attempts since the last stream that got an answer. */
   #attempt = 0;
   #stream: Stream | undefined;
@@ -78,11 +78,11 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     this.#options = options;
   }
 
-  #stub(): DiscoveryStub {
+  #channel(): DiscoveryChannel {
     const { credentials } = this.#options;
     if (this.#client !== undefined && typeof credentials !== 'function') return this.#client;
     this.#client?.close();
-    this.#client = discoveryStub(this.#options.target, typeof credentials === 'function' ? credentials() : credentials, {
+    this.#client = discoveryChannel(this.#options.target, typeof credentials === 'function' ? credentials() : credentials, {
       'grpc.max_receive_message_length': MAX_SNAPSHOT_BYTES,
       'grpc.keepalive_time_ms': 10_000,
       'grpc.keepalive_timeout_ms': 5_000,
@@ -115,7 +115,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
 
   #connect(): void {
     if (this.#stopped) return;
-    const stream: Stream = this.#stub().streamSnapshots();
+    const stream: Stream = this.#channel().streamSnapshots();
     this.#stream = stream;
     this.#lastAnswer = undefined;
     clearInterval(this.#heartbeat);

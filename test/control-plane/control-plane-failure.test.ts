@@ -2,13 +2,10 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { trafficLoop } from '../helpers/traffic-loop.js';
-import { echoServer } from '../helpers/upstream.js';
 import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from './control-plane-fixture.js';
 import { spawnControlPlane } from './control-plane-process.js';
-import { statusThroughMesh, SPARE_FORBIDDEN_REGO, DENY_ALL_REGO } from './fault-traffic-fixture.js';
-import { spawnManagedSidecar } from './managed-sidecar-process.js';
+import { meshUnderTraffic, SPARE_FORBIDDEN_REGO, DENY_ALL_REGO } from './fault-traffic-fixture.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
@@ -70,20 +67,8 @@ describe('control plane failures', () => {
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
     const cp = await spawnControlPlane(dir, state, { tls: true });
     defer(() => cp.kill());
-    const app = await echoServer();
-    defer(() => app.close());
     const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--state-dir', state, '--trust-domain', 'weft.test'])).stdout.trim();
-    const common = { controlPlane: cp.grpc, trustBundle: cp.trustBundle!, appPort: app.port };
-    const orders = await spawnManagedSidecar({ ...common, workload: 'orders', token: await token('orders') });
-    defer(() => orders.kill());
-    const web = await spawnManagedSidecar({ ...common, workload: 'web', token: await token('web') });
-    defer(() => web.kill());
-    const status = (path: string) => statusThroughMesh(web.outboundPort, 'orders', path);
-    await until(async () => (await status('/orders/1')) === 200, 'web to reach orders through the mesh', 20_000);
-
-    const traffic = trafficLoop({ port: web.outboundPort, host: 'orders', path: '/orders/1', maxMs: 90_000 });
-    defer(async () => void (await traffic.stop()));
-    await until(() => traffic.answered() > 50, 'traffic before the kill');
+    const { status, traffic } = await meshUnderTraffic({ controlPlane: cp.grpc, trustBundle: cp.trustBundle!, token, defer });
     await cp.kill('SIGKILL');
     // While it is down the mesh keeps serving, and a change is made to the store.
     await writeFile(join(dir, 'policies', 'authz.rego'), SPARE_FORBIDDEN_REGO);

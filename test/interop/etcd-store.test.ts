@@ -8,11 +8,8 @@ import { runWeft } from '../helpers/weft-cli.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
 import { spawnControlPlane, tlsReplicas } from '../control-plane/control-plane-process.js';
-import { SPARE_FORBIDDEN_REGO, statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
-import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
+import { meshUnderTraffic, SPARE_FORBIDDEN_REGO } from '../control-plane/fault-traffic-fixture.js';
 import { MESH_FILES, ROUTE_YAML, policyYaml, writeFiles } from '../control-plane/mesh-fixture.js';
-import { trafficLoop } from '../helpers/traffic-loop.js';
-import { echoServer } from '../helpers/upstream.js';
 
 const { defer, started } = cleanupScope();
 
@@ -91,20 +88,8 @@ describe('etcd store with two control-plane replicas', () => {
     expect((await apply(a.admin, MESH_FILES)).code).toBe(0);
     await until(async () => (await revisionOf(b.admin)) === (await revisionOf(a.admin)), 'replica b to serve the same revision');
 
-    const app = await echoServer();
-    defer(() => app.close());
     // Both sidecars are given both replicas; they start on a, the first.
-    const common = { controlPlane: `${a.grpc},${b.grpc}`, trustBundle: a.trustBundle!, appPort: app.port };
-    const orders = await spawnManagedSidecar({ ...common, workload: 'orders', token: await token('orders') });
-    defer(() => orders.kill());
-    const web = await spawnManagedSidecar({ ...common, workload: 'web', token: await token('web') });
-    defer(() => web.kill());
-    const status = (path: string) => statusThroughMesh(web.outboundPort, 'orders', path);
-    await until(async () => (await status('/orders/1')) === 200, 'web to reach orders through the mesh', 20_000);
-
-    const traffic = trafficLoop({ port: web.outboundPort, host: 'orders', path: '/orders/1', maxMs: 90_000 });
-    defer(async () => void (await traffic.stop()));
-    await until(() => traffic.answered() > 50, 'traffic before the kills');
+    const { status, traffic } = await meshUnderTraffic({ controlPlane: `${a.grpc},${b.grpc}`, trustBundle: a.trustBundle!, token, defer });
     members[0]!.kill('SIGKILL');
     await a.kill('SIGKILL');
     const sidecarsOnB = async () => {
