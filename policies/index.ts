@@ -17,6 +17,7 @@ export {
   type RuleDecision,
   type ValueRow,
 } from './policy-set.js';
+export { compileCached } from './compile-cache.js';
 export { loadBundle, BundleError, MAX_BUNDLE_BYTES, type BundleOptions } from './bundle.js';
 export { RegoError, RegoErrors, type RegoErrorCode, type Location } from './engine/errors.js';
 export type { Value } from './engine/value.js';

@@ -1,7 +1,7 @@
 // Compiles a snapshot's AuthorizationPolicies with the Rego engine before the snapshot is
 // accepted: a policy that does not compile here refuses the whole snapshot (NACK), and the
 // sidecar keeps deciding with the policy sets it already has.
-import { compile, type PolicySet } from '../../policies/index.js';
+import { compileCached, type PolicySet } from '../../policies/index.js';
 import type { AuthorizationPolicySpec } from '../../control-plane/api/resource-types.js';
 import type { Snapshot } from './snapshot.js';
 
@@ -20,7 +20,7 @@ export function compileSnapshotPolicies(snapshot: Snapshot): ReadonlyMap<string,
   for (const policy of snapshot.policies) {
     const { modules, entrypoint, mode, targets, data } = policy.spec;
     try {
-      const policySet = compile(
+      const policySet = compileCached(
         modules.map((m) => ({ file: m.name, source: m.rego })),
         { data: data ?? {} },
       );

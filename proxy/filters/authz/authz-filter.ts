@@ -5,7 +5,7 @@
 // evaluation error, a result of the wrong shape or none, a policy past the decision budget)
 // denies: authorization fails closed. For an asset with `requestBody`, the body is read first
 // (up to its cap) and put in the input; that path is asynchronous, every other stays synchronous.
-import { compile, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
+import { compileCached, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
 import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
 import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
 import type { FilterBuildContext, FilterExchange, FilterOutcome, HttpFilter, HttpFilterFactory, LocalReplyOutcome } from '../http-filter.js';
@@ -43,7 +43,7 @@ export const deniedByHeader = 'x-weft-denied-by';
 
 function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
   try {
-    const policySet = compile(
+    const policySet = compileCached(
       policy.modules.map((m) => ({ file: m.name, source: m.rego })),
       { data: policy.data },
     );
