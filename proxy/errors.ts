@@ -99,6 +99,13 @@ export const errorCatalogue = {
     responseFlag: 'DT',
     message: 'request not received in time',
   },
+  STREAM_IDLE_TIMEOUT: {
+    // An HTTP/2 stream with no frames either way for the idle timeout (Envoy's stream_idle_timeout).
+    httpStatus: 408,
+    grpcStatus: GRPC_DEADLINE_EXCEEDED,
+    responseFlag: 'SI',
+    message: 'stream idle timeout',
+  },
   DOWNSTREAM_CONNECTION_TERMINATION: {
     // Logged and counted only: the caller is gone, so nothing is sent. 499 as nginx logs it.
     httpStatus: 499,

@@ -170,6 +170,7 @@ export const sidecarConfigSchema = {
       properties: {
         maxConnections: { type: 'integer', minimum: 1, default: 10000 },
         maxHeaderBytes: { type: 'integer', minimum: 1024, maximum: 1048576, default: 16384 },
+        maxConcurrentStreams: { type: 'integer', minimum: 1, maximum: 2147483647, default: 1024 },
         headersTimeoutMs: { ...positiveMs, default: 10000 },
         requestTimeoutMs: { ...positiveMs, default: 300000 },
         idleTimeoutMs: { ...positiveMs, default: 300000 },

@@ -83,6 +83,8 @@ export interface OutboundConfig {
 export interface LimitsConfig {
   readonly maxConnections: number;
   readonly maxHeaderBytes: number;
+  /** Streams an HTTP/2 caller may have open on one connection (SETTINGS_MAX_CONCURRENT_STREAMS). */
+  readonly maxConcurrentStreams: number;
   readonly headersTimeoutMs: number;
   readonly requestTimeoutMs: number;
   readonly idleTimeoutMs: number;

@@ -3,7 +3,7 @@
 // costs one object, not a set of closures), streaming with backpressure both ways, gRPC's
 // deadline and message counts, and the accounting when it ends.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Http2ServerRequest, Http2ServerResponse } from 'node:http2';
+import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
@@ -241,6 +241,19 @@ export class Exchange implements FilterExchange, UpstreamHandler {
     this.bytesSent += bytes;
     if (this.grpc !== undefined && grpcStatus !== undefined) this.grpc.status = String(grpcStatus);
     this.finish(status);
+  }
+
+  /** An HTTP/2 stream saw no frames either way for the idle timeout: 408, or reset once answering. */
+  streamIdle(): void {
+    if (this.done) return;
+    if (!this.res.headersSent) {
+      this.replyLocally({ code: 'STREAM_IDLE_TIMEOUT' });
+    } else {
+      this.responseFlag = errorCatalogue.STREAM_IDLE_TIMEOUT.responseFlag;
+      this.finish(this.responseStatus);
+      (this.req as Http2ServerRequest).stream.close(http2Constants.NGHTTP2_CANCEL);
+    }
+    this.abortUpstream?.(new Error('stream idle timeout'));
   }
 
   // undici dispatch handler

@@ -67,7 +67,7 @@ export class HttpListener implements DownstreamState {
       connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.headersTimeoutMs / 4))),
       noDelay: true,
     };
-    this.h2 = http2.createServer({ settings: { maxHeaderListSize: limits.maxHeaderBytes } });
+    this.h2 = http2.createServer({ settings: { maxHeaderListSize: limits.maxHeaderBytes, maxConcurrentStreams: limits.maxConcurrentStreams } });
     this.h2.setTimeout(limits.idleTimeoutMs);
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.h2Sessions.add(session);
@@ -147,7 +147,10 @@ export class HttpListener implements DownstreamState {
       sendLocalReply(res, 'NO_ROUTE');
       return;
     }
-    new Exchange(runtime, this, req, res, expectsContinue).start();
+    const exchange = new Exchange(runtime, this, req, res, expectsContinue);
+    // HTTP/2 multiplexes streams on a connection that stays busy: each stream has its own idle timer.
+    if ('stream' in req) req.stream.setTimeout(this.options.limits.idleTimeoutMs, () => exchange.streamIdle());
+    exchange.start();
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
