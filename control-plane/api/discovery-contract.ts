@@ -40,7 +40,7 @@ const discovery = ((loadPackageDefinition(definition).weft as GrpcObject).discov
 const DiscoveryServiceClient = discovery.Discovery as ServiceClientConstructor;
 export const discoveryService: ServiceDefinition = DiscoveryServiceClient.service;
 
-/** A grpc-js client of the Discovery service (what gRPC calls a stub). */
+/** A grpc-js client of the Discovery service. */
 export interface DiscoveryChannel extends Client {
   streamSnapshots(): ClientDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
 }

@@ -95,7 +95,7 @@ export function durationMs(text: string): number {
   return Math.round(Number(match[1]) * (DURATION_UNITS_MS[match[2]!] ?? 1));
 }
 
-function routeToDomain(spec: Record<string, unknown>): RouteSpec {
+function routeSpecOfDocument(spec: Record<string, unknown>): RouteSpec {
   const { timeout, retries, outlierDetection, ...rest } = spec as {
     timeout?: string;
     retries?: { perTryTimeout?: string } & Record<string, unknown>;
@@ -114,7 +114,7 @@ function routeToDomain(spec: Record<string, unknown>): RouteSpec {
   return out as unknown as RouteSpec;
 }
 
-function routeToDocument(spec: RouteSpec): Record<string, unknown> {
+function documentOfRouteSpec(spec: RouteSpec): Record<string, unknown> {
   const { timeoutMs, retries, outlierDetection, ...rest } = spec;
   const out: Record<string, unknown> = { ...rest };
   if (timeoutMs !== undefined) out.timeout = `${timeoutMs}ms`;
@@ -185,7 +185,7 @@ export function decodeResource(document: unknown): DecodeResult {
   const resource = {
     kind,
     metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels ?? {} },
-    spec: kind === 'Route' ? routeToDomain(spec) : spec,
+    spec: kind === 'Route' ? routeSpecOfDocument(spec) : spec,
   } as AnyResource;
   return { ok: true, resource: deepFreeze(resource) };
 }
@@ -196,6 +196,6 @@ export function encodeResource(resource: AnyResource): Record<string, unknown> {
     apiVersion: 'weft.dev/v1alpha1',
     kind: resource.kind,
     metadata: { ...resource.metadata, labels: { ...resource.metadata.labels } },
-    spec: resource.kind === 'Route' ? routeToDocument(resource.spec) : resource.spec,
+    spec: resource.kind === 'Route' ? documentOfRouteSpec(resource.spec) : resource.spec,
   };
 }

@@ -4,25 +4,22 @@
 // deadline and message counts, and the accounting when it ends.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
-import { randomUUID } from 'node:crypto';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
-import type { EndUser, FilterExchange, FilterOutcome, HttpFilter, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import type { FilterExchange, FilterOutcome, HttpFilter, LocalReplyOutcome } from '../filters/http-filter.js';
 import { GrpcMessageCounter, isGrpcContentType, parseGrpcTimeout } from '../grpc/grpc-wire.js';
 import { sendLocalReply } from '../local-reply.js';
 import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
 import type { UpstreamHandler } from '../upstream/http2-endpoint.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
-import type { Direction } from '../transport-security.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import type { RetryState } from '../upstream/retry-policy.js';
-import { vouchForPeer } from '../tls/xfcc.js';
-import { forwardRequestHeaders, forwardResponseHeaders } from './headers.js';
-import { requestTarget } from './request-target.js';
+import { DownstreamRequest } from './downstream-request.js';
+import { forwardResponseHeaders } from './headers.js';
 import { BodyTimeoutError, emptyBody, readBodyPrefix, replayBody, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
-export type DownstreamRequest = IncomingMessage | Http2ServerRequest;
+export type DownstreamRequestMessage = IncomingMessage | Http2ServerRequest;
 export type DownstreamResponse = ServerResponse | Http2ServerResponse;
 
 /** Listener state that outlives snapshots. */
@@ -60,27 +57,9 @@ function isPromise(value: unknown): value is Promise<FilterOutcome> {
   return typeof (value as Promise<unknown> | undefined)?.then === 'function';
 }
 
-export class Exchange implements FilterExchange, UpstreamHandler {
-  readonly direction: Direction;
-  readonly method: string;
-  readonly path: string;
-  readonly authority: string;
-  readonly requestId: string;
-  readonly requestHeaders: string[];
-  readonly sourcePrincipal: string | undefined;
-  readonly sourceAddress: string;
-  readonly sourcePort: number;
-  readonly scheme: string;
+export class Exchange extends DownstreamRequest implements FilterExchange, UpstreamHandler {
   readonly protocol: string;
-  endUser: EndUser | undefined = undefined;
-  route: Route | undefined = undefined;
-  responseStatus = 0;
-  responseHeaders: string[] | undefined = undefined;
-
-  private readonly startTime = Date.now();
-  private readonly startMs = performance.now();
   readonly hasBody: boolean;
-  private readonly validTarget: boolean;
   private endpoint: Endpoint | undefined = undefined;
   /** Set when the cluster retries this request (see upstream/retry-policy.ts). */
   private retry: RetryState | undefined = undefined;
@@ -98,35 +77,19 @@ export class Exchange implements FilterExchange, UpstreamHandler {
   private readonly http2: boolean;
 
   constructor(
-    private readonly runtime: ListenerRuntime,
+    runtime: ListenerRuntime,
     private readonly downstream: DownstreamState,
-    private readonly req: DownstreamRequest,
+    private readonly req: DownstreamRequestMessage,
     private readonly res: DownstreamResponse,
     private expectsContinue: boolean,
   ) {
-    this.direction = runtime.direction;
-    this.method = req.method ?? 'GET';
-    // An HTTP/2 request's `socket` is a new proxy per stream; the session's is one per connection,
-    // so per-connection work (the peer's certificate) is cached on it.
-    const socket = 'stream' in req ? (req.stream.session?.socket ?? req.socket) : req.socket;
-    this.sourceAddress = socket.remoteAddress ?? '';
-    this.sourcePort = socket.remotePort ?? 0;
-    this.scheme = runtime.proto;
+    super(runtime, req);
     // As Envoy names them for ext_authz: HTTP/1.0, HTTP/1.1, HTTP/2.
     this.protocol = req.httpVersion === '2.0' ? 'HTTP/2' : `HTTP/${req.httpVersion}`;
-    const forwarded = forwardRequestHeaders(req.rawHeaders, this.sourceAddress, runtime.proto, randomUUID);
-    this.requestHeaders = forwarded.headers;
-    this.requestId = forwarded.requestId;
     this.http2 = 'stream' in req;
     // HTTP/2 says whether a body follows by the END_STREAM flag of the request's HEADERS.
-    this.hasBody = forwarded.hasBody || ('stream' in req && !req.stream.endAfterHeaders);
-    if (isGrpcContentType(headerValue(this.requestHeaders, 'content-type'))) this.grpc = new GrpcCall();
-    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(socket)) : undefined;
-    const target = requestTarget(req.url ?? '', forwarded.host);
-    this.validTarget = target !== undefined;
-    this.path = target?.path ?? '';
-    this.authority = target?.authority ?? '';
-    if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
+    this.hasBody = this.headSaysBody || ('stream' in req && !req.stream.endAfterHeaders);
+    this.grpc = isGrpcContentType(headerValue(this.requestHeaders, 'content-type')) ? new GrpcCall() : undefined;
     (res as DownstreamResponse & { [kExchange]: Exchange })[kExchange] = this;
     res.on('close', onResponseClose);
   }

@@ -3,19 +3,16 @@
 // sockets are piped both ways (backpressure by pipe). A refusal (any other status) is passed to
 // the caller and the connection closed.
 import type { IncomingMessage } from 'node:http';
-import { randomUUID } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue } from '../errors.js';
-import type { EndUser, FilterExchange, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import type { FilterExchange, LocalReplyOutcome } from '../filters/http-filter.js';
 import { reasonPhrase, writeRawLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
-import type { Direction } from '../transport-security.js';
-import { vouchForPeer } from '../tls/xfcc.js';
 import type { Endpoint } from '../upstream/cluster.js';
-import { forwardRequestHeaders, forwardResponseHeaders, removeHeader } from './headers.js';
-import { requestTarget } from './request-target.js';
+import { forwardResponseHeaders, removeHeader } from './headers.js';
 import { emptyBody, type BufferedBody } from './request-body.js';
+import { DownstreamRequest } from './downstream-request.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
 function headText(status: number, headers: readonly string[]): string {
@@ -24,27 +21,11 @@ function headText(status: number, headers: readonly string[]): string {
   return `${text}\r\n`;
 }
 
-export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler {
-  readonly direction: Direction;
-  readonly method: string;
-  readonly path: string;
-  readonly authority: string;
-  readonly requestId: string;
-  readonly requestHeaders: string[];
-  readonly sourcePrincipal: string | undefined;
-  readonly sourceAddress: string;
-  readonly sourcePort: number;
-  readonly scheme: string;
+export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, Dispatcher.DispatchHandler {
   readonly protocol = 'HTTP/1.1';
   /** An upgrade's bytes are a tunnel, not a request body. */
   readonly hasBody = false;
-  endUser: EndUser | undefined = undefined;
-  route: Route | undefined = undefined;
-  responseStatus = 0;
-  responseHeaders: string[] | undefined = undefined;
 
-  private readonly startTime = Date.now();
-  private readonly startMs = performance.now();
   private readonly upgradeProtocol: string;
   private endpoint: Endpoint | undefined = undefined;
   private connected = false;
@@ -52,25 +33,13 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
   private resume: (() => void) | undefined = undefined;
 
   constructor(
-    private readonly runtime: ListenerRuntime,
+    runtime: ListenerRuntime,
     req: IncomingMessage,
     private readonly socket: Duplex,
     private readonly head: Buffer,
   ) {
-    this.direction = runtime.direction;
-    this.method = req.method ?? 'GET';
-    this.sourceAddress = req.socket.remoteAddress ?? '';
-    this.sourcePort = req.socket.remotePort ?? 0;
-    this.scheme = runtime.proto;
+    super(runtime, req);
     this.upgradeProtocol = req.headers.upgrade ?? 'websocket';
-    const forwarded = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress ?? '', runtime.proto, randomUUID);
-    this.requestHeaders = forwarded.headers;
-    this.requestId = forwarded.requestId;
-    this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(req.socket)) : undefined;
-    const target = requestTarget(req.url ?? '', forwarded.host);
-    this.path = target?.path ?? '/';
-    this.authority = target?.authority ?? '';
-    if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
     socket.on('error', () => socket.destroy());
   }
 
@@ -80,6 +49,7 @@ export class UpgradeTunnel implements FilterExchange, Dispatcher.DispatchHandler
   }
 
   async start(): Promise<void> {
+    if (!this.validTarget) return this.refuse({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
     for (const filter of this.runtime.filters) {
       const outcome = await filter.onRequestHeaders(this);
       if (outcome !== undefined) return this.refuse(outcome);

@@ -15,7 +15,7 @@ import type { TLSSocket } from 'node:tls';
 import type { LimitsConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import { errorCatalogue } from '../errors.js';
-import { Exchange, type DownstreamRequest, type DownstreamResponse, type DownstreamState } from '../http/exchange.js';
+import { Exchange, type DownstreamRequestMessage, type DownstreamResponse, type DownstreamState } from '../http/exchange.js';
 import { UpgradeTunnel } from '../http/upgrade-tunnel.js';
 import { sendLocalReply, writeRawLocalReply } from '../local-reply.js';
 import { sniffPlaintext, type PlaintextProtocol } from './protocol-sniff.js';
@@ -141,7 +141,7 @@ export class HttpListener implements DownstreamState {
     return encrypted ? snapshot.inbound : (snapshot.inboundPlaintext ?? snapshot.inbound);
   }
 
-  private exchange(req: DownstreamRequest, res: DownstreamResponse, expectsContinue: boolean): void {
+  private exchange(req: DownstreamRequestMessage, res: DownstreamResponse, expectsContinue: boolean): void {
     const runtime = this.runtime(req.socket as Socket);
     if (runtime === undefined) {
       sendLocalReply(res, 'NO_ROUTE');

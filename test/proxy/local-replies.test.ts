@@ -2,7 +2,7 @@
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { request } from '../helpers/http-client.js';
+import { rawExchange, request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
 import { closedPort, echoServer, listen, type TestServer } from '../helpers/upstream.js';
 
@@ -75,6 +75,12 @@ describe('local replies', () => {
     const reply = await request(proxy.outboundPort, { path: 'ftp://files/x' });
     expect(reply.status).toBe(400);
     expect(reply.headers['x-weft-error']).toBe('DOWNSTREAM_PROTOCOL_ERROR');
+  });
+
+  it('answers an upgrade (WebSocket) to such a target 400 too, forwarding nothing', async () => {
+    const text = await rawExchange(proxy.outboundPort, 'GET ftp://files/x HTTP/1.1\r\nHost: files\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\r\n', 3000);
+    expect(text).toMatch(/^HTTP\/1\.1 400 /);
+    expect(text).toContain('x-weft-error: DOWNSTREAM_PROTOCOL_ERROR');
   });
 });
 
