@@ -27,9 +27,9 @@ if mode == "renew":
 else:
     credentials = grpc.ssl_channel_credentials(read("bundle.pem"))
 channel = grpc.secure_channel(address, credentials, options=[("grpc.ssl_target_name_override", "weft-control-plane")])
-stub = ca_pb2_grpc.CertificateIssuerStub(channel)
+issuer = ca_pb2_grpc.CertificateIssuerStub(channel)
 try:
-    response = stub.IssueCertificate(ca_pb2.IssueCertificateRequest(csr_pem=read(csr_file).decode(), bootstrap_token=token), timeout=10)
+    response = issuer.IssueCertificate(ca_pb2.IssueCertificateRequest(csr_pem=read(csr_file).decode(), bootstrap_token=token), timeout=10)
     print(json.dumps({"chain": list(response.certificate_chain_pem), "roots": list(response.trust_bundle.root_certificate_pem)}))
 except grpc.RpcError as error:
     print(json.dumps({"code": error.code().name, "details": error.details()}))

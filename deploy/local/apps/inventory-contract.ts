@@ -21,20 +21,20 @@ const InventoryClient = pkg.Inventory as ServiceClientConstructor;
 export const inventoryService = InventoryClient.service;
 
 type Callback = (error: ServiceError | null, stock?: Stock) => void;
-interface InventoryStub extends Client {
+interface InventoryChannel extends Client {
   Get(request: { sku: string }, callback: Callback): void;
   Adjust(request: { sku: string; delta: number }, callback: Callback): void;
 }
 
 /** A plaintext (h2c) client: to the app directly, or to an outbound sidecar with `authority`. */
-export function inventoryClient(target: string, authority?: string): InventoryStub {
+export function inventoryClient(target: string, authority?: string): InventoryChannel {
   const options = authority === undefined ? {} : { 'grpc.default_authority': authority };
-  return new InventoryClient(target, credentials.createInsecure(), options) as unknown as InventoryStub;
+  return new InventoryClient(target, credentials.createInsecure(), options) as unknown as InventoryChannel;
 }
 
-export function callInventory(client: InventoryStub, method: 'Get', request: { sku: string }): Promise<Stock>;
-export function callInventory(client: InventoryStub, method: 'Adjust', request: { sku: string; delta: number }): Promise<Stock>;
-export function callInventory(client: InventoryStub, method: 'Get' | 'Adjust', request: { sku: string; delta?: number }): Promise<Stock> {
+export function callInventory(client: InventoryChannel, method: 'Get', request: { sku: string }): Promise<Stock>;
+export function callInventory(client: InventoryChannel, method: 'Adjust', request: { sku: string; delta: number }): Promise<Stock>;
+export function callInventory(client: InventoryChannel, method: 'Get' | 'Adjust', request: { sku: string; delta?: number }): Promise<Stock> {
   return new Promise((resolve, reject) => {
     const done: Callback = (error, stock) => (error === null ? resolve(stock!) : reject(error));
     if (method === 'Get') client.Get({ sku: request.sku }, done);
