@@ -6,6 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { EndUser, Route } from '../filters/http-filter.js';
+import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
+import type { Endpoint } from '../upstream/cluster.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import { vouchForPeer } from '../tls/xfcc.js';
@@ -58,5 +60,34 @@ export abstract class DownstreamRequest {
     this.path = target?.path ?? '';
     this.authority = target?.authority ?? '';
     if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
+  }
+
+  /**
+   * The request is over: releases its place on the endpoint and cluster, and records it once in
+   * the metrics and the access log.
+   */
+  protected account(status: number, flag: string, endpoint: Endpoint | undefined, bytesReceived: number, bytesSent: number, outcome: ProtocolOutcome = http1Outcome): void {
+    if (endpoint !== undefined) {
+      endpoint.active--;
+      this.route!.cluster.active--;
+    }
+    const durationMs = performance.now() - this.startMs;
+    (this.route?.stats ?? this.runtime.unrouted).forPrincipal(this.sourcePrincipal).record(status, flag, durationMs, bytesReceived, bytesSent, outcome);
+    const log = this.runtime.accessLog;
+    if (!log.enabled) return;
+    log.write({
+      startTime: this.startTime,
+      direction: this.direction,
+      method: this.method,
+      path: this.path,
+      authority: this.authority,
+      status,
+      durationMs,
+      bytesReceived,
+      bytesSent,
+      upstream: endpoint?.label ?? '-',
+      responseFlag: flag,
+      requestId: this.requestId,
+    });
   }
 }

@@ -343,29 +343,6 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
       retry.end();
       if (retry.exhausted) this.responseFlag = this.responseFlag === '-' ? 'URX' : `${this.responseFlag},URX`;
     }
-    const endpoint = this.endpoint;
-    if (endpoint !== undefined) {
-      endpoint.active--;
-      this.route!.cluster.active--;
-    }
-    const durationMs = performance.now() - this.startMs;
-    (this.route?.stats ?? this.runtime.unrouted).forPrincipal(this.sourcePrincipal).record(status, this.responseFlag, durationMs, this.bytesReceived, this.bytesSent, this.protocolOutcome());
-    const log = this.runtime.accessLog;
-    if (log.enabled) {
-      log.write({
-        startTime: this.startTime,
-        direction: this.direction,
-        method: this.method,
-        path: this.path,
-        authority: this.authority,
-        status,
-        durationMs,
-        bytesReceived: this.bytesReceived,
-        bytesSent: this.bytesSent,
-        upstream: endpoint?.label ?? '-',
-        responseFlag: this.responseFlag,
-        requestId: this.requestId,
-      });
-    }
+    this.account(status, this.responseFlag, this.endpoint, this.bytesReceived, this.bytesSent, this.protocolOutcome());
   }
 }

@@ -122,28 +122,6 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   private record(status: number, flag: string): void {
     if (this.recorded) return;
     this.recorded = true;
-    if (this.endpoint !== undefined) {
-      this.endpoint.active--;
-      this.route!.cluster.active--;
-    }
-    const durationMs = performance.now() - this.startMs;
-    (this.route?.stats ?? this.runtime.unrouted).forPrincipal(this.sourcePrincipal).record(status, flag, durationMs, 0, 0);
-    const log = this.runtime.accessLog;
-    if (log.enabled) {
-      log.write({
-        startTime: this.startTime,
-        direction: this.direction,
-        method: this.method,
-        path: this.path,
-        authority: this.authority,
-        status,
-        durationMs,
-        bytesReceived: 0,
-        bytesSent: 0,
-        upstream: this.endpoint?.label ?? '-',
-        responseFlag: flag,
-        requestId: this.requestId,
-      });
-    }
+    this.account(status, flag, this.endpoint, 0, 0);
   }
 }
