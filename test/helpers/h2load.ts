@@ -1,0 +1,35 @@
+// Drives HTTP/2 load with the Debian `h2load` binary (nghttp2-client) and reads its summary.
+import { spawn } from 'node:child_process';
+
+export interface H2loadResult {
+  readonly total: number;
+  readonly succeeded: number;
+  readonly failed: number;
+  readonly errored: number;
+  /** Responses with a 2xx status. */
+  readonly status2xx: number;
+  readonly output: string;
+}
+
+export function runH2load(args: string[], timeoutMs: number): Promise<H2loadResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+    child.on('error', reject);
+    child.on('close', () => {
+      clearTimeout(timer);
+      const requests = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(output);
+      resolve({
+        total: Number(requests?.[1] ?? 0),
+        succeeded: Number(requests?.[2] ?? 0),
+        failed: Number(requests?.[3] ?? 0),
+        errored: Number(requests?.[4] ?? 0),
+        status2xx: Number(/status codes: (\d+) 2xx/.exec(output)?.[1] ?? 0),
+        output,
+      });
+    });
+  });
+}
