@@ -37,23 +37,43 @@ export async function listen(server: http.Server): Promise<TestServer> {
   return result;
 }
 
-/** Answers every request with an EchoReply; `?delay=MS` waits before answering. */
-export function echoServer(): Promise<TestServer> {
+export interface EchoServer extends TestServer {
+  /** Answers every request held with `?hold` so far. */
+  releaseHeld(): void;
+}
+
+/**
+ * Answers every request with an EchoReply; `?delay=MS` waits before answering, `?hold` waits
+ * until the test calls `releaseHeld()` (for a request that must stay in flight, however slow the
+ * machine).
+ */
+export async function echoServer(): Promise<EchoServer> {
+  let held: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     let bodyBytes = 0;
     req.on('data', (chunk: Buffer) => (bodyBytes += chunk.length));
     req.on('end', () => {
-      const delay = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('delay') ?? 0);
+      const query = new URL(req.url ?? '/', 'http://x').searchParams;
+      const delay = Number(query.get('delay') ?? 0);
       const headers: [string, string][] = [];
       for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push([req.rawHeaders[i]!.toLowerCase(), req.rawHeaders[i + 1]!]);
       const reply: EchoReply = { method: req.method ?? '', url: req.url ?? '', headers, bodyBytes, port: (server.address() as AddressInfo).port };
-      setTimeout(() => {
+      const answer = (): void => {
         res.setHeader('content-type', 'application/json');
         res.end(JSON.stringify(reply));
-      }, delay);
+      };
+      if (query.has('hold')) held.push(answer);
+      else setTimeout(answer, delay);
     });
   });
-  return listen(server);
+  const base = await listen(server);
+  return Object.assign(base, {
+    releaseHeld: () => {
+      const answers = held;
+      held = [];
+      for (const answer of answers) answer();
+    },
+  });
 }
 
 export function headerValues(reply: EchoReply, name: string): string[] {

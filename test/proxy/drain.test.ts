@@ -1,11 +1,11 @@
 // Graceful drain of a `weft proxy` process on SIGTERM.
+import { once } from 'node:events';
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { request } from '../helpers/http-client.js';
 import { spawnSidecar } from '../helpers/sidecar.js';
-import { echoServer, type TestServer } from '../helpers/upstream.js';
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+import { echoServer, listen, type TestServer } from '../helpers/upstream.js';
 
 describe('drain on SIGTERM', () => {
   let app: TestServer;
@@ -19,15 +19,20 @@ describe('drain on SIGTERM', () => {
   });
 
   it('stops accepting, finishes requests in flight, then exits 0', async () => {
-    const proxy = await spawnSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: app.port }, drain: { deadlineMs: 5000 } });
+    // An app that answers only when the test says so.
+    const holding = await listen(http.createServer());
+    const proxy = await spawnSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: holding.port }, drain: { deadlineMs: 30_000 } });
     const agent = new http.Agent({ keepAlive: true });
     try {
-      const inFlight = request(proxy.inboundPort, { path: '/?delay=800', agent });
-      await sleep(200);
+      const arrived = once(holding.server, 'request');
+      const inFlight = request(proxy.inboundPort, { agent });
+      const [, held] = (await arrived) as [http.IncomingMessage, http.ServerResponse];
       proxy.child.kill('SIGTERM');
-      await sleep(200);
+      // The sidecar says it drains in the same turn as it stops accepting.
+      await eventually(async () => proxy.stderr(), (stderr) => stderr.includes('draining'));
       expect((await request(proxy.adminPort, { path: '/ready' })).status).toBe(503);
       await expect(request(proxy.inboundPort)).rejects.toThrow(/ECONNREFUSED/);
+      held.writeHead(200, { 'content-length': '4' }).end('done');
       const reply = await inFlight;
       expect(reply.status).toBe(200);
       expect(reply.headers.connection).toBe('close');
@@ -36,17 +41,19 @@ describe('drain on SIGTERM', () => {
     } finally {
       agent.destroy();
       proxy.child.kill('SIGKILL');
+      await holding.close();
     }
   });
 
   it('cuts what is still in flight at the deadline and exits 0', async () => {
     const proxy = await spawnSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: app.port }, drain: { deadlineMs: 300 } });
     try {
+      const arrived = once(app.server, 'request');
       const inFlight = request(proxy.inboundPort, { path: '/?delay=20000' }).then(
         () => 'answered',
         () => 'cut',
       );
-      await sleep(200);
+      await arrived;
       const started = Date.now();
       expect(await proxy.terminate()).toBe(0);
       expect(Date.now() - started).toBeLessThan(10_000);

@@ -1,12 +1,13 @@
 // The data path with real sockets: inbound to the app, outbound by Host and as an HTTP proxy,
 // keep-alive pooling, chunked bodies, 100-continue, WebSocket upgrades, load balancing.
+import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
-import { echoServer, listen, type EchoReply, type TestServer } from '../helpers/upstream.js';
+import { echoServer, listen, type EchoReply, type EchoServer, type TestServer } from '../helpers/upstream.js';
 
 describe('forwarding', () => {
   let app: TestServer;
@@ -231,7 +232,7 @@ describe('forwarding', () => {
 });
 
 describe('load balancing', () => {
-  let upstreams: TestServer[];
+  let upstreams: EchoServer[];
 
   beforeAll(async () => {
     upstreams = await Promise.all([echoServer(), echoServer(), echoServer()]);
@@ -267,14 +268,17 @@ describe('load balancing', () => {
     const pair = { port: 0, clusters: [{ name: 'pair', hosts: ['pair'], loadBalancer: 'least_request', endpoints: upstreams.slice(0, 2).map((u) => ({ address: '127.0.0.1', port: u.port })) }] };
     const local = await startSidecar({ outbound: pair });
     try {
-      // One slow request keeps one endpoint busy; with two endpoints both are always compared.
-      const slow = request(local.outboundPort, { path: '/?delay=500', headers: { host: 'pair' } });
-      await new Promise((resolve) => setTimeout(resolve, 100));
+      // One held request keeps one endpoint busy; with two endpoints both are always compared.
+      const pairServers = upstreams.slice(0, 2);
+      const arrived = Promise.race(pairServers.map((u) => once(u.server, 'request')));
+      const slow = request(local.outboundPort, { path: '/?hold', headers: { host: 'pair' } });
+      await arrived;
       const quick: number[] = [];
       for (let i = 0; i < 10; i++) {
         const reply = await request(local.outboundPort, { headers: { host: 'pair' } });
         quick.push((JSON.parse(reply.body) as EchoReply).port);
       }
+      for (const u of pairServers) u.releaseHeld();
       const busy = (JSON.parse((await slow).body) as EchoReply).port;
       const idle = upstreams.slice(0, 2).map((u) => u.port).find((port) => port !== busy);
       expect(quick).toEqual(Array.from({ length: 10 }, () => idle));

@@ -1,16 +1,17 @@
 // Replies the sidecar makes itself: status, x-weft-error code and response flag, for each failure.
+import { once } from 'node:events';
 import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rawExchange, request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
-import { closedPort, echoServer, listen, type TestServer } from '../helpers/upstream.js';
+import { closedPort, echoServer, listen, type EchoServer, type TestServer } from '../helpers/upstream.js';
 
 describe('local replies', () => {
   let silent: TestServer;
   let resetting: net.Server;
   let resettingPort: number;
-  let echo: TestServer;
+  let echo: EchoServer;
   let proxy: InProcessSidecar;
 
   beforeAll(async () => {
@@ -61,9 +62,11 @@ describe('local replies', () => {
   }
 
   it('answers 503 UPSTREAM_OVERFLOW (UO) past the cluster request limit', async () => {
-    const held = request(proxy.outboundPort, { path: '/?delay=300', headers: { host: 'small' } });
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const arrived = once(echo.server, 'request');
+    const held = request(proxy.outboundPort, { path: '/?hold', headers: { host: 'small' } });
+    await arrived;
     const reply = await request(proxy.outboundPort, { headers: { host: 'small' } });
+    echo.releaseHeld();
     expect(reply.status).toBe(503);
     expect(reply.headers['x-weft-error']).toBe('UPSTREAM_OVERFLOW');
     expect(proxy.logLines().find((entry) => entry.authority === 'small' && entry.status === 503)).toMatchObject({ response_flags: 'UO' });
@@ -86,21 +89,21 @@ describe('local replies', () => {
 
 describe('a caller that goes away', () => {
   it('cancels the upstream request and logs DC', async () => {
-    let upstreamSawClose = false;
+    // Never answers; resolves `upstreamClosed` when the sidecar drops its request.
+    let upstreamClosed!: Promise<unknown>;
     const slow = await listen(
-      http.createServer((req, res) => {
-        req.socket.on('close', () => (upstreamSawClose = true));
-        setTimeout(() => res.end('late'), 5000).unref();
+      http.createServer((req) => {
+        upstreamClosed = once(req.socket, 'close');
       }),
     );
     const local = await startSidecar({ inbound: { address: '127.0.0.1', port: 0, appPort: slow.port } });
     try {
+      const arrived = once(slow.server, 'request');
       const socket = net.connect(local.inboundPort, '127.0.0.1');
       socket.write('GET /slow HTTP/1.1\r\nHost: a\r\n\r\n');
-      await new Promise((resolve) => setTimeout(resolve, 200));
+      await arrived;
       socket.destroy();
-      for (let i = 0; i < 50 && !upstreamSawClose; i++) await new Promise((resolve) => setTimeout(resolve, 20));
-      expect(upstreamSawClose).toBe(true);
+      await upstreamClosed;
       expect(local.logLines()).toEqual([expect.objectContaining({ path: '/slow', status: 499, response_flags: 'DC' })]);
     } finally {
       await local.stop();

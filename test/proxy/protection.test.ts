@@ -2,6 +2,7 @@
 // timeouts, header size (431), request smuggling framings (400), the connection cap.
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { rawExchange, request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
 import { echoServer, type TestServer } from '../helpers/upstream.js';
@@ -107,7 +108,7 @@ describe('listener protections', () => {
     } finally {
       for (const socket of held) socket.destroy();
     }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    expect((await request(proxy.inboundPort)).status).toBe(200);
+    // The sidecar counts a connection closed once it sees the close.
+    expect(await eventually(() => request(proxy.inboundPort).then((reply) => reply.status), (status) => status === 200, 10_000)).toBe(200);
   });
 });

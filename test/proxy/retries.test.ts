@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { echoClient, startEchoServer, unary } from '../helpers/grpc-echo.js';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
-import { closedPort, echoServer, listen, resettingServer, statusServer, type EchoReply, type StatusServer, type TestServer } from '../helpers/upstream.js';
+import { closedPort, echoServer, listen, resettingServer, statusServer, type EchoReply, type EchoServer, type StatusServer, type TestServer } from '../helpers/upstream.js';
 
 const at = (port: number) => ({ address: '127.0.0.1', port });
 
@@ -30,7 +30,7 @@ const get = (proxy: InProcessSidecar, path = '/') => request(proxy.outboundPort,
 const post = (proxy: InProcessSidecar, body = '') => request(proxy.outboundPort, { method: 'POST', headers: { host: 'svc', 'content-length': String(Buffer.byteLength(body)) }, body });
 
 describe('retries', () => {
-  let echo: TestServer;
+  let echo: EchoServer;
   let unavailable: StatusServer;
   let unavailableToo: StatusServer;
   let resetting: StatusServer;
@@ -65,11 +65,21 @@ describe('retries', () => {
       [unavailable.port, echo.port],
       { attempts: 1 },
       async (proxy) => {
-        // Two slow requests end up on the echo (directly or by a retry) and keep it busy.
-        const slow = [get(proxy, '/?delay=600'), get(proxy, '/?delay=600')];
-        await new Promise((resolve) => setTimeout(resolve, 200));
+        // Two held requests end up on the echo (directly or by a retry) and keep it busy.
+        let arrived = 0;
+        const bothArrived = new Promise<void>((resolve) => {
+          const onRequest = (): void => {
+            if (++arrived < 2) return;
+            echo.server.off('request', onRequest);
+            resolve();
+          };
+          echo.server.on('request', onRequest);
+        });
+        const slow = [get(proxy, '/?hold'), get(proxy, '/?hold')];
+        await bothArrived;
         // Least request picks the idle failing endpoint, then must not pick it again for the retry.
         const reply = await get(proxy);
+        echo.releaseHeld();
         expect(reply.status).toBe(200);
         expect((await Promise.all(slow)).map((r) => r.status)).toEqual([200, 200]);
       },
