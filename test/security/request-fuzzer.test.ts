@@ -6,11 +6,14 @@ import { fuzz, randomAttempt, seededRandom } from './request-fuzzer.js';
 import { startSecurityMesh, type SecurityMesh } from './security-mesh.js';
 
 let mesh: SecurityMesh;
+let unnormalized: SecurityMesh;
 beforeAll(async () => {
   mesh = await startSecurityMesh();
+  unnormalized = await startSecurityMesh({ normalization: 'NONE' });
 });
 afterAll(async () => {
   await mesh.stop();
+  await unnormalized.stop();
 });
 
 describe('request fuzzer', () => {
@@ -28,5 +31,10 @@ describe('request fuzzer', () => {
     expect(report.servedProtected).toBeGreaterThan(20);
     expect(report.statuses['403']).toBeGreaterThan(100);
     expect(report.statuses['400']).toBeGreaterThan(100);
+  });
+
+  it('finds the bypass when normalization is turned off (NONE): the invariant can fail', async () => {
+    const report = await fuzz(unnormalized, 20261203, 1000, 32);
+    expect(report.violations.length).toBeGreaterThan(0);
   });
 });

@@ -1,9 +1,9 @@
 // A bounded, seeded request fuzzer against the security mesh (security-mesh.ts): random paths
 // built from the pieces path tricks are made of, random methods and header names and values,
 // over raw HTTP/1.1 sockets and HTTP/2 streams. The invariant it checks is the one that matters:
-// whenever the app served a request for a protected asset, the orders sidecar decided on that
-// same path (its access-log path is what the app saw) and an enforcing policy of that asset
-// allowed it.
+// whenever the app served a request for a protected asset (by the app's own reading of the
+// path), the orders sidecar decided on that same path (its access-log path is the target the app
+// received) and a policy of that asset allowed it.
 import { randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
 import { eventually } from '../helpers/eventually.js';
@@ -21,11 +21,32 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
-const segments = [
-  '', '.', '..', '%2e', '%2E', '%2e%2e', '.%2E', 'orders', 'admin', 'customers', 'c-17', 'public', 'reports', 'a', 'x',
-  '%2f', '%2F', '%5c', '%5C', '\\', ';x=1', ';', '%61dmin', '%6Frders', '%6frders', 'ORDERS', 'Admin', '%00', '%zz', '%',
-  '%c0%ae', '%C3%A9', '%ff', '%252e', '%25', '~', '%7e', '*', '"', '{x}', '|', 'admin%20', 'admin.', 'admin#', '?q=../admin',
+// Path pieces by kind, so that tricks meet the asset names they must hide (a uniform pick over
+// all pieces would almost never build `/public/%2e%2e/orders/admin`).
+const assetWords = ['orders', 'admin', 'customers', 'c-17', 'public', 'reports', 'a', 'x', 'ORDERS', 'Admin', 'admin.', 'admin%20'];
+const dotWords = ['.', '..', '%2e', '%2E', '%2e%2e', '.%2E', '%2E.', '', '%c0%ae', '%252e'];
+const otherWords = [
+  '%2f', '%2F', '%5c', '%5C', '\\', ';x=1', ';', '%61dmin', '%6Frders', '%6frders', '%00', '%zz', '%', '%C3%A9', '%ff', '%25', '~',
+  '%7e', '*', '"', '{x}', '|', 'admin#', '?q=../admin', 'admin%2F..%2F..%2Fcustomers',
 ];
+
+// The shape of a traversal: an allowed prefix, dot segments in some encoding, a protected path.
+const allowedPrefixes = ['/public/', '/public/a/', '/public//', '/x/', '/'];
+const traversals = ['..', '%2e%2e', '%2E%2e', '.%2E', '%2e.', '..%2F..', '..%5c..', '..\\..', '.', '%2e', '', '%c0%ae%c0%ae', '..;x=1'];
+const protectedPaths = ['orders/admin', 'orders', 'customers/c-17', 'reports/q1', '%6frders/admin', 'orders//admin', 'orders%2Fadmin', 'orders\\admin'];
+
+function traversal(random: () => number): string {
+  let target = pick(random, allowedPrefixes);
+  const steps = 1 + Math.floor(random() * 3);
+  for (let i = 0; i < steps; i++) target += `${pick(random, traversals)}/`;
+  return target + pick(random, protectedPaths);
+}
+
+function segment(random: () => number): string {
+  const draw = random();
+  return pick(random, draw < 0.5 ? assetWords : draw < 0.8 ? dotWords : otherWords);
+}
+
 const methods = ['GET', 'GET', 'GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'PURGE', 'get', 'Get', 'M-SEARCH'];
 const headerNames = [
   'host', 'connection', 'x-forwarded-for', 'x-forwarded-proto', 'x-forwarded-client-cert', 'x-envoy-original-path', 'authorization',
@@ -40,12 +61,15 @@ function pick<T>(random: () => number, items: readonly T[]): T {
   return items[Math.floor(random() * items.length)]!;
 }
 
-/** One random request: a path of 1 to 6 random segments, a method, 0 to 2 random headers. */
+/** One random request: a traversal or 1 to 5 random segments, a method, 0 to 2 random headers. */
 export function randomAttempt(random: () => number): Attempt {
   let target = '';
-  const count = 1 + Math.floor(random() * 6);
-  for (let i = 0; i < count; i++) target += (random() < 0.9 ? '/' : '') + pick(random, segments);
-  if (!target.startsWith('/')) target = `/${target}`;
+  if (random() < 0.4) target = traversal(random);
+  else {
+    const count = 1 + Math.floor(random() * 5);
+    for (let i = 0; i < count; i++) target += (random() < 0.9 ? '/' : '') + segment(random);
+    if (!target.startsWith('/')) target = `/${target}`;
+  }
   if (random() < 0.05) target = `http://${pick(random, ['orders', 'ORDERS:80', 'evil'])}${target}`;
   const headers: string[] = [];
   const extra = Math.floor(random() * 3);
@@ -61,7 +85,7 @@ export interface FuzzReport {
   readonly violations: readonly string[];
 }
 
-/** Sends `cases` random requests from `seed`, `concurrency` at a time, half HTTP/1.1, half HTTP/2. */
+/** Sends `cases` random requests from `seed`, `concurrency` at a time: a third raw HTTP/1.1, the rest HTTP/2. */
 export async function fuzz(mesh: SecurityMesh, seed: number, cases: number, concurrency: number): Promise<FuzzReport> {
   const random = seededRandom(seed);
   const attempts = Array.from({ length: cases }, () => randomAttempt(random));
@@ -74,7 +98,7 @@ export async function fuzz(mesh: SecurityMesh, seed: number, cases: number, conc
       while (next < attempts.length) {
         const index = next++;
         const attempt = attempts[index]!;
-        const status = await (index % 2 === 0 ? send(mesh, 'http/1.1', 'outbound', attempt).then((o) => o.status) : h2Status(session, attempt)).catch(
+        const status = await (index % 3 === 0 ? send(mesh, 'http/1.1', 'outbound', attempt).then((o) => o.status) : h2Status(session, attempt)).catch(
           (error: unknown) => (error instanceof Error ? error.message.split(':')[0]! : 'error'),
         );
         statuses[String(status)] = (statuses[String(status)] ?? 0) + 1;
@@ -131,7 +155,7 @@ async function checkInvariant(mesh: SecurityMesh): Promise<{ servedProtected: nu
     const own = byRequest.get(s.requestId) ?? [];
     const access = own.find((l) => l.type === undefined);
     const decidedPath = typeof access?.path === 'string' ? access.path.split('?')[0] : undefined;
-    if (decidedPath !== s.path) violations.push(`${s.method} ${s.path}: the sidecar decided on ${String(decidedPath)}`);
+    if (decidedPath !== s.received) violations.push(`${s.method} ${s.path}: the sidecar decided on ${String(decidedPath)}, the app received ${s.received}`);
     const allowed = own.some((l) => l.type === 'authz_decision' && l.decision === 'allow' && l.asset === asset);
     const denied = own.some((l) => l.type === 'authz_decision' && (l.decision === 'deny' || l.decision === 'error'));
     if (!allowed || denied) violations.push(`${s.method} ${s.path} (${asset}): served without an allow of its asset's policy`);

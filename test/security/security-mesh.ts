@@ -13,24 +13,29 @@ import { startCaServer, startWorkloadIdentity, type TestCaServer } from '../help
 import { eventually } from '../helpers/eventually.js';
 import { startMeshSidecar, type MeshSidecar } from '../helpers/mesh.js';
 import { testId } from '../helpers/throwaway-ca.js';
-import { listen, type TestServer } from '../helpers/upstream.js';
+import { listen } from '../helpers/upstream.js';
 import type { WorkloadIdentity } from '../../proxy/tls/workload-identity.js';
 
 export const frontendId = testId('frontend');
 export const supportId = testId('support');
 
-/** What the app served: the path as Node's URL reads it, and the request id the sidecar sent. */
+/** What the app served: the path as the app reads it, and the request id the sidecar sent. */
 export interface Served {
   readonly method: string;
+  /** The path as the app's framework reads it (here Node's URL). */
   readonly path: string;
+  /** The path part of the request target exactly as the app received it. */
+  readonly received: string;
   readonly requestId: string;
   readonly host: string;
   /** `x-envoy-original-path` as the app received it. */
   readonly originalPath: string | undefined;
 }
 
-export interface RecordingApp extends TestServer {
+export interface RecordingApp {
+  readonly port: number;
   readonly served: Served[];
+  close(): Promise<void>;
 }
 
 /** An app that answers 200 to anything and records it, as a framework would see the path. */
@@ -42,6 +47,7 @@ export async function recordingApp(): Promise<RecordingApp> {
     served.push({
       method: req.method ?? '',
       path,
+      received: (req.url ?? '').split('?')[0]!,
       requestId: String(req.headers['x-request-id'] ?? ''),
       host: req.headers.host ?? '',
       originalPath: typeof originalPath === 'string' ? originalPath : undefined,
@@ -50,7 +56,8 @@ export async function recordingApp(): Promise<RecordingApp> {
     res.setHeader('content-type', 'application/json');
     res.end(JSON.stringify({ path }));
   });
-  return Object.assign(await listen(server), { served });
+  const { port, close } = await listen(server);
+  return { port, served, close };
 }
 
 const rego = (pkg: string, body: string) => [{ name: `${pkg}.rego`, rego: `package ${pkg}\nimport rego.v1\n${body}\n` }];
@@ -102,9 +109,10 @@ export interface SecurityMesh {
   stop(): Promise<void>;
 }
 
-export async function startSecurityMesh(pathNormalization?: Record<string, unknown>): Promise<SecurityMesh> {
+/** The mesh with `pathNormalization` for both sidecars (absent: the default) and an app (default: recordingApp). */
+export async function startSecurityMesh(pathNormalization?: Record<string, unknown>, startApp: () => Promise<RecordingApp> = recordingApp): Promise<SecurityMesh> {
   const ca: TestCaServer = await startCaServer();
-  const app = await recordingApp();
+  const app = await startApp();
   const common = { accessLog: { mode: 'on' }, ...(pathNormalization === undefined ? {} : { pathNormalization }) };
   const orders = await startMeshSidecar(ca, {
     ...common,
