@@ -70,6 +70,20 @@ describe('a request that matches no asset', () => {
     if (policy === 'default-deny') expect(lines.find((l) => l.decision === 'deny')?.reason).toBe('no asset matches this request');
   });
 
+  it('under PERMISSIVE, an asset no enforcing policy targets is denied once another asset has one', async () => {
+    const sidecar = await startSidecar({
+      inbound: {
+        port: 0,
+        appPort: app.port,
+        filters: [{ name: 'authz', config: { defaultDeny: false, assets: [asset, { name: 'open', match: { paths: [{ prefix: '/open' }] } }], policies: [assetPolicy('enforce')] } }, { name: 'router' }],
+      },
+    });
+    sidecars.push(sidecar);
+    const reply = await request(sidecar.inboundPort, { path: '/open/x' });
+    expect(reply.status).toBe(403);
+    expect(reply.body).toBe('AUTHZ_DENIED: no policy targets this asset\n');
+  });
+
   it('a matched asset whose only policy is dry-run falls to default-deny under STRICT, with the dry-run logged', async () => {
     const sidecar = await startSidecar({
       inbound: { port: 0, appPort: app.port, filters: [{ name: 'authz', config: { decisionLogSampleRate: 1, assets: [asset], policies: [assetPolicy('dry-run')] } }, { name: 'router' }] },

@@ -91,13 +91,12 @@ class AuthzFilter implements HttpFilter {
     const compiled = new Map(config.policies.map((p) => [p, compilePolicy(p)]));
     const counter = authzDecisionCounter(context.metrics);
     // As Istio applies ALLOW policies: once the workload is STRICT (defaultDeny) or any enforcing
-    // policy selects it, a request that matches no asset is denied unless a workload policy allows it.
-    const denyUnmatched = config.defaultDeny || config.policies.some((p) => p.mode !== 'dry-run');
+    // policy selects it or its assets, what no enforcing policy allowed is denied, a request that
+    // matches no asset included. A dry-run policy never allows.
+    const denyByDefault = config.defaultDeny || config.policies.some((p) => p.mode !== 'dry-run');
     const plan = (asset: AuthzAssetConfig | undefined, policies: CompiledPolicy[]): Plan => {
       const label = asset?.name ?? '';
-      // A dry-run policy never allows: a plan with no enforcing policy falls to the default.
-      const enforced = policies.some((p) => !p.dryRun);
-      const denies = !enforced && (asset === undefined ? denyUnmatched : config.defaultDeny);
+      const denies = denyByDefault && !policies.some((p) => !p.dryRun);
       return {
         asset,
         policies,
