@@ -80,6 +80,14 @@ export const errorCatalogue = {
     responseFlag: 'DPE',
     message: 'malformed request',
   },
+  ESCAPED_SLASHES_REDIRECT: {
+    // pathNormalization.escapedSlashesAction UNESCAPE_AND_REDIRECT: the caller is sent to the
+    // path with `%2F`/`%5C` unescaped (`location`); gRPC calls and upgrades are forwarded instead.
+    httpStatus: 307,
+    grpcStatus: GRPC_INTERNAL,
+    responseFlag: '-',
+    message: 'the path has escaped slashes: follow the location',
+  },
   REQUEST_HEADERS_TOO_LARGE: {
     httpStatus: 431,
     grpcStatus: GRPC_RESOURCE_EXHAUSTED,

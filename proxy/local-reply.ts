@@ -107,6 +107,7 @@ function localReplyHead(code: ErrorCode, bytes: number): string[] {
 }
 
 const reasons: Readonly<Record<number, string>> = {
+  307: 'Temporary Redirect',
   400: 'Bad Request',
   404: 'Not Found',
   408: 'Request Timeout',

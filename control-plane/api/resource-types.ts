@@ -32,6 +32,12 @@ export interface WorkloadSpec {
   readonly ports: readonly { readonly name?: string; readonly port: number; readonly protocol: PortProtocol }[];
   readonly outbound?: { readonly services?: readonly string[] };
   readonly endpoints?: readonly HostPort[];
+  /** The sidecar's path normalization (proxy/http/path-normalization.ts); absent: its default. */
+  readonly pathNormalization?: {
+    readonly normalization?: 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
+    readonly escapedSlashesAction?: 'KEEP_UNCHANGED' | 'REJECT_REQUEST' | 'UNESCAPE_AND_REDIRECT' | 'UNESCAPE_AND_FORWARD';
+    readonly forwardOriginalPath?: boolean;
+  };
 }
 
 export interface HostPort {

@@ -182,6 +182,16 @@ export const sidecarConfigSchema = {
       default: {},
       properties: { deadlineMs: { ...positiveMs, default: 5000 } },
     },
+    pathNormalization: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        normalization: { enum: ['NONE', 'BASE', 'MERGE_SLASHES', 'DECODE_AND_MERGE_SLASHES'], default: 'MERGE_SLASHES' },
+        escapedSlashesAction: { enum: ['KEEP_UNCHANGED', 'REJECT_REQUEST', 'UNESCAPE_AND_REDIRECT', 'UNESCAPE_AND_FORWARD'] },
+        forwardOriginalPath: { type: 'boolean', default: false },
+      },
+    },
     accessLog: {
       type: 'object',
       additionalProperties: false,

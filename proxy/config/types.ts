@@ -1,6 +1,7 @@
 // The sidecar's configuration after validation and defaults: what the rest of the sidecar reads.
 // Deep-frozen once loaded (see load-config.ts).
 import type { RetryOn } from '../../control-plane/api/resource-types.js';
+import type { PathNormalizationOptions } from '../http/path-normalization.js';
 
 export type { RetryOn };
 
@@ -119,4 +120,6 @@ export interface SidecarConfig {
   readonly limits: LimitsConfig;
   readonly drain: { readonly deadlineMs: number };
   readonly accessLog: { readonly mode: AccessLogMode; readonly sampleRate: number };
+  /** Both listeners' request path normalization (proxy/README.md). */
+  readonly pathNormalization: PathNormalizationOptions;
 }

@@ -5,19 +5,41 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { EndUser, Route } from '../filters/http-filter.js';
+import type { EndUser, LocalReplyOutcome, Route } from '../filters/http-filter.js';
+import { isGrpcContentType } from '../grpc/grpc-wire.js';
 import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import { vouchForPeer } from '../tls/xfcc.js';
-import { forwardRequestHeaders } from './headers.js';
-import { requestTarget } from './request-target.js';
+import { forwardRequestHeaders, type ForwardedRequestHeaders } from './headers.js';
+import { escapedSlashAction, type PathNormalizationOptions } from './path-normalization.js';
+import { isValidMethod, requestTarget, type RequestTarget } from './request-target.js';
+
+/** Method, target and authority read once, for every filter and the upstream alike; or the refusal. */
+function readHead(
+  req: IncomingMessage | Http2ServerRequest,
+  method: string,
+  forwarded: ForwardedRequestHeaders,
+  normalization: PathNormalizationOptions,
+): RequestTarget | LocalReplyOutcome {
+  if (forwarded.malformed !== undefined) return { code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: forwarded.malformed };
+  if (!isValidMethod(method)) return { code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'invalid method' };
+  let options = normalization;
+  // gRPC callers and upgrades do not follow redirects: as Envoy, they are forwarded unescaped.
+  if (escapedSlashAction(options) === 'UNESCAPE_AND_REDIRECT' && (req.headers.upgrade !== undefined || isGrpcContentType(req.headers['content-type']))) {
+    options = { ...options, escapedSlashesAction: 'UNESCAPE_AND_FORWARD' };
+  }
+  const target = requestTarget(req.url ?? '', forwarded.host, options);
+  if (!('reason' in target)) return target;
+  if (target.location === undefined) return { code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: target.reason };
+  return { code: 'ESCAPED_SLASHES_REDIRECT', overrides: { headers: ['location', target.location] } };
+}
 
 export abstract class DownstreamRequest {
   readonly direction: Direction;
   readonly method: string;
-  /** Request target path with query; empty when the target is not one the sidecar takes. */
+  /** Normalized request path with query (path-normalization.ts); empty when the request is refused. */
   readonly path: string;
   readonly authority: string;
   readonly requestId: string;
@@ -33,8 +55,8 @@ export abstract class DownstreamRequest {
 
   protected readonly startTime = Date.now();
   protected readonly startMs = performance.now();
-  /** Whether the request target is one the sidecar takes (origin, absolute or authority form). */
-  protected readonly validTarget: boolean;
+  /** Set when the request head is refused before any filter (400, or UNESCAPE_AND_REDIRECT's 307). */
+  protected readonly headRefusal: LocalReplyOutcome | undefined;
   /** Whether the caller's request head says a body follows. */
   protected readonly headSaysBody: boolean;
 
@@ -55,11 +77,15 @@ export abstract class DownstreamRequest {
     this.requestId = forwarded.requestId;
     this.headSaysBody = forwarded.hasBody;
     this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(socket)) : undefined;
-    const target = requestTarget(req.url ?? '', forwarded.host);
-    this.validTarget = target !== undefined;
+    const head = readHead(req, this.method, forwarded, runtime.pathNormalization);
+    this.headRefusal = 'code' in head ? head : undefined;
+    const target = 'code' in head ? undefined : head;
     this.path = target?.path ?? '';
     this.authority = target?.authority ?? '';
     if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
+    if (target?.originalPath !== undefined && runtime.pathNormalization.forwardOriginalPath) {
+      this.requestHeaders.push('x-envoy-original-path', target.originalPath);
+    }
   }
 
   /**

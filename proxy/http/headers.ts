@@ -18,6 +18,23 @@ const hopByHop = new Set([
   'expect',
 ]);
 
+// Headers that routing, authorization or framing depend on: a `Connection` header naming one of
+// them makes the request malformed (400) rather than having it dropped behind a decision's back.
+// Other names a `Connection` header lists are removed before the filter chain, so policies and
+// upstream alike see them absent.
+const decisionHeaders = new Set([
+  'host',
+  'authorization',
+  'cookie',
+  'content-type',
+  'content-length',
+  'x-forwarded-client-cert',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-request-id',
+  'x-envoy-original-path',
+]);
+
 /** Names listed in Connection header values (lower-cased), or undefined when there are none. */
 function connectionNamed(raw: readonly string[]): Set<string> | undefined {
   let named: Set<string> | undefined;
@@ -41,6 +58,8 @@ export interface ForwardedRequestHeaders {
   readonly requestId: string;
   /** Whether a body follows the headers (Content-Length above 0 or Transfer-Encoding). */
   readonly hasBody: boolean;
+  /** Why the head is refused (400): Hosts that disagree, a `Connection` naming a decision header. */
+  readonly malformed: string | undefined;
 }
 
 /**
@@ -55,6 +74,10 @@ export function forwardRequestHeaders(
   newRequestId: () => string,
 ): ForwardedRequestHeaders {
   const named = connectionNamed(raw);
+  let malformed: string | undefined;
+  if (named !== undefined) {
+    for (const name of named) if (decisionHeaders.has(name) || name[0] === ':') malformed = `connection header names ${name}`;
+  }
   const headers: string[] = [];
   let host: string | undefined;
   let forwardedFor: string | undefined;
@@ -69,7 +92,12 @@ export function forwardRequestHeaders(
     switch (name) {
       case ':authority':
       case 'host':
-        host = value;
+        // Two Host lines, or an HTTP/2 `:authority` and a `host` that differ: which one is meant?
+        if (host !== undefined && host.toLowerCase() !== value.toLowerCase()) malformed = 'host and authority disagree';
+        host ??= value;
+        break;
+      case 'x-envoy-original-path':
+        // Only the sidecar sets it (pathNormalization.forwardOriginalPath).
         break;
       case 'x-forwarded-for':
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
@@ -99,7 +127,7 @@ export function forwardRequestHeaders(
     requestId = newRequestId();
     headers.push('x-request-id', requestId);
   }
-  return { headers, host, requestId, hasBody };
+  return { headers, host, requestId, hasBody, malformed };
 }
 
 /**

@@ -1,34 +1,59 @@
-// Where a request is going: origin-form (`GET /path`, routed by Host) or absolute-form
-// (`GET http://host:port/path`, as an app sends to an HTTP_PROXY).
+// What a request asks for, read once where it enters: its method, and where it is going,
+// origin-form (`GET /path`, routed by Host) or absolute-form (`GET http://host:port/path`, as an
+// app sends to an HTTP_PROXY), with the path normalized (path-normalization.ts) and the
+// authority normalized (authority.ts). Everything after this sees only the result.
+import { normalizeAuthority } from './authority.js';
+import { normalizePath, type PathNormalizationOptions } from './path-normalization.js';
 
 export interface RequestTarget {
-  /** Host without port, lower-case ('' when the request names none). */
+  /** Host without port, lower-case, no trailing dot ('' when the request names none). */
   readonly authority: string;
-  /** Path and query to send upstream. */
+  /** Normalized path and query: what policies decide on and upstream receives. */
   readonly path: string;
+  /** The caller's path and query when normalization changed it. */
+  readonly originalPath: string | undefined;
   /** Host header to send upstream (absolute-form: the URL's authority). */
   readonly host: string | undefined;
 }
 
-/** The request's target, or undefined for a form the sidecar does not forward. */
-export function requestTarget(url: string, hostHeader: string | undefined): RequestTarget | undefined {
-  if (url.charCodeAt(0) === 47 /* / */) {
-    return { authority: hostHeader === undefined ? '' : hostOnly(hostHeader), path: url, host: hostHeader };
-  }
-  if (url.length > 7 && url.slice(0, 7).toLowerCase() === 'http://') {
-    const slash = url.indexOf('/', 7);
-    const authority = slash === -1 ? url.slice(7) : url.slice(7, slash);
-    if (authority === '' || authority.includes('@')) return undefined;
-    return { authority: hostOnly(authority), path: slash === -1 ? '/' : url.slice(slash), host: authority };
-  }
-  return undefined;
+/** Why the target is refused (400), or where UNESCAPE_AND_REDIRECT sends the caller. */
+export interface TargetRefusal {
+  readonly reason: string;
+  readonly location?: string;
 }
 
-function hostOnly(hostAndPort: string): string {
-  if (hostAndPort.charCodeAt(0) === 91 /* [ */) {
-    const end = hostAndPort.indexOf(']');
-    return (end === -1 ? hostAndPort : hostAndPort.slice(0, end + 1)).toLowerCase();
+// RFC 9110 section 9.1: a method is a token; upper-case only, as Istio requires, so that `get`
+// cannot pass for `GET` with an app that compares without case.
+const METHOD = /^[!#$%&'*+\-.^_`|~0-9A-Z]+$/;
+
+export function isValidMethod(method: string): boolean {
+  return METHOD.test(method);
+}
+
+/** The request's target, or why it is refused. */
+export function requestTarget(url: string, hostHeader: string | undefined, options: PathNormalizationOptions): RequestTarget | TargetRefusal {
+  const hostAuthority = hostHeader === undefined ? '' : normalizeAuthority(hostHeader);
+  if (hostAuthority === undefined) return { reason: 'invalid host header' };
+  let authority = hostAuthority;
+  let host = hostHeader;
+  let rawPath = url;
+  if (url.charCodeAt(0) !== 47 /* / */) {
+    if (url.length <= 7 || url.slice(0, 7).toLowerCase() !== 'http://') return { reason: 'unsupported request target' };
+    const slash = url.indexOf('/', 7);
+    host = slash === -1 ? url.slice(7) : url.slice(7, slash);
+    const urlAuthority = host.includes('@') ? undefined : normalizeAuthority(host);
+    if (urlAuthority === undefined || urlAuthority === '') return { reason: 'invalid authority in the request target' };
+    if (hostHeader !== undefined && urlAuthority !== hostAuthority) return { reason: 'host header and request target name different hosts' };
+    authority = urlAuthority;
+    rawPath = slash === -1 ? '/' : url.slice(slash);
   }
-  const colon = hostAndPort.indexOf(':');
-  return (colon === -1 ? hostAndPort : hostAndPort.slice(0, colon)).toLowerCase();
+  const normalized = normalizePath(rawPath, options);
+  switch (normalized.kind) {
+    case 'reject':
+      return { reason: normalized.reason };
+    case 'redirect':
+      return { reason: 'escaped slashes in the path', location: normalized.location };
+    default:
+      return { authority, path: normalized.path, originalPath: normalized.path === rawPath ? undefined : rawPath, host };
+  }
 }

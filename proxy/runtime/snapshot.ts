@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import type { Direction, PeerIdentity, TransportSecurity } from '../transport-security.js';
 import { Cluster } from '../upstream/cluster.js';
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
+import type { PathNormalizationOptions } from '../http/path-normalization.js';
 
 export interface ListenerRuntime {
   readonly direction: Direction;
@@ -26,6 +27,8 @@ export interface ListenerRuntime {
   readonly peer: (socket: Socket) => PeerIdentity | undefined;
   /** `limits.requestTimeoutMs`: bounds a body read ahead for a filter. */
   readonly requestTimeoutMs: number;
+  /** How request paths are normalized before anything decides on them. */
+  readonly pathNormalization: PathNormalizationOptions;
 }
 
 const noPeer = (): undefined => undefined;
@@ -110,6 +113,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
         accessLog: deps.accessLog,
         peer: securityPolicy === 'none' ? noPeer : (socket) => deps.security.inboundPeer(socket),
         requestTimeoutMs: config.limits.requestTimeoutMs,
+        pathNormalization: config.pathNormalization,
       };
     };
     const mutualTls = deps.security.serverOptions('inbound') !== undefined;
@@ -149,6 +153,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
       accessLog: deps.accessLog,
       peer: noPeer,
       requestTimeoutMs: config.limits.requestTimeoutMs,
+      pathNormalization: config.pathNormalization,
     };
   }
   return { config, inbound, inboundPlaintext, outbound, clusters };

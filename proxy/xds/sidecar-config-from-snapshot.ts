@@ -1,7 +1,8 @@
 // The one translation from what the control plane sends a sidecar (its Snapshot) to the
 // sidecar's runtime config: the app behind the inbound listener, a cluster per service it may
 // call (mTLS to that service's SPIFFE ID, its Route's timeout, balancer, request limit, retries
-// and outlier detection), and the inbound mTLS mode from PeerAuthentication. What only this
+// and outlier detection), the inbound mTLS mode from PeerAuthentication, and the Workload's path
+// normalization. What only this
 // process knows (its listener ports, its identity settings) comes in as `local`. The result goes through the same
 // validation as a YAML config, so a snapshot the sidecar cannot run is refused (NACK).
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
@@ -77,6 +78,7 @@ export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSideca
       namespace: local.namespace,
       identity: local.identity,
       admin: local.admin,
+      ...(self.spec.pathNormalization === undefined ? {} : { pathNormalization: self.spec.pathNormalization }),
       inbound: { ...local.inbound, appPort, mtls: inboundMode(snapshot, appPort), filters: inboundFiltersFromSnapshot(snapshot) },
       outbound: {
         ...local.outbound,

@@ -55,7 +55,7 @@ describe('forwarding', () => {
   });
 
   it('accepts absolute-form requests as an HTTP proxy', async () => {
-    const reply = await request(proxy.outboundPort, { path: 'http://other/b?q=2' });
+    const reply = await request(proxy.outboundPort, { path: 'http://other/b?q=2', headers: { host: 'other' } });
     expect(reply.status).toBe(200);
     const echo = JSON.parse(reply.body) as EchoReply;
     expect(echo.port).toBe(other.port);

@@ -41,6 +41,17 @@ function pathRule(match: PathMatch): PathRule {
   return { test: (path) => pattern.test(path), score: match.glob.replace(/[*?]/g, '').length };
 }
 
+/**
+ * Methods compare exactly (the request's method is an upper-case token, request-target.ts). An
+ * asset that lists GET also matches HEAD: HEAD is GET without the body (RFC 9110 section 9.3.2),
+ * so it never reaches what GET may not; its policies see the method as HEAD.
+ */
+function methodSet(methods: readonly string[]): ReadonlySet<string> {
+  const set = new Set(methods.map((m) => m.toUpperCase()));
+  if (set.has('GET')) set.add('HEAD');
+  return set;
+}
+
 export class AssetMatcher<T extends Pick<AuthzAssetConfig, 'match'>> {
   private readonly assets: readonly CompiledAsset<T>[];
 
@@ -54,7 +65,7 @@ export class AssetMatcher<T extends Pick<AuthzAssetConfig, 'match'>> {
       return {
         asset,
         hosts: hosts === undefined ? undefined : new Set(hosts.map((h) => h.toLowerCase())),
-        methods: methods === undefined ? undefined : new Set(methods.map((m) => m.toUpperCase())),
+        methods: methods === undefined ? undefined : methodSet(methods),
         paths: rules,
       };
     });

@@ -22,7 +22,11 @@ export interface AuthzPolicyConfig {
 
 export interface AuthzConfig {
   readonly workloadLabels: Labels;
-  /** A matched asset that no policy targets (nor the workload) is denied: STRICT's default. */
+  /**
+   * STRICT's default: a request no enforcing policy decided (a matched asset none targets, or no
+   * asset matched and none targets the workload) is denied. When false, it is denied only once
+   * any enforcing policy is configured (Istio's ALLOW semantics; see README.md).
+   */
   readonly defaultDeny: boolean;
   /** Longest one policy may evaluate before the request is refused (fail closed). */
   readonly decisionBudgetMs: number;

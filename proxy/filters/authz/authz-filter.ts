@@ -35,6 +35,8 @@ interface Plan {
   /** The metric's children for each of `policies`, in order. */
   readonly counts: readonly DecisionCounts[];
   readonly defaultDenyCounts: DecisionCounts;
+  /** Set when the request is denied unless an enforcing policy allows it: why, in the log and reply. */
+  readonly defaultDenyReason: string | undefined;
 }
 
 export const DEFAULT_DENY_POLICY = 'default-deny';
@@ -88,13 +90,19 @@ class AuthzFilter implements HttpFilter {
   ) {
     const compiled = new Map(config.policies.map((p) => [p, compilePolicy(p)]));
     const counter = authzDecisionCounter(context.metrics);
+    // As Istio applies ALLOW policies: once the workload is STRICT (defaultDeny) or any enforcing
+    // policy selects it or its assets, what no enforcing policy allowed is denied, a request that
+    // matches no asset included. A dry-run policy never allows.
+    const denyByDefault = config.defaultDeny || config.policies.some((p) => p.mode !== 'dry-run');
     const plan = (asset: AuthzAssetConfig | undefined, policies: CompiledPolicy[]): Plan => {
       const label = asset?.name ?? '';
+      const denies = denyByDefault && !policies.some((p) => !p.dryRun);
       return {
         asset,
         policies,
         counts: policies.map((p) => counter.forPolicy(p.name, label)),
         defaultDenyCounts: counter.forPolicy(DEFAULT_DENY_POLICY, label),
+        defaultDenyReason: !denies ? undefined : asset === undefined ? 'no asset matches this request' : 'no policy targets this asset',
       };
     };
     const forWorkload = config.policies.filter((p) => targetsWorkload(p, context.workload, config.workloadLabels));
@@ -116,12 +124,7 @@ class AuthzFilter implements HttpFilter {
     const queryAt = path.indexOf('?');
     const asset = this.matcher.match(exchange.method, queryAt === -1 ? path : path.slice(0, queryAt), exchange.authority);
     const plan = asset === undefined ? this.unmatched : this.plans.get(asset)!;
-    if (plan.policies.length === 0) {
-      if (asset === undefined || !this.config.defaultDeny) return CONTINUE;
-      plan.defaultDenyCounts.inc('deny');
-      this.write(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, 'no policy targets this asset', 0);
-      return this.denial(DEFAULT_DENY_POLICY, undefined, 'no policy targets this asset');
-    }
+    if (plan.policies.length === 0) return this.defaultDecision(exchange, plan);
     const buffering = asset?.requestBody;
     // gRPC bodies are not buffered: their messages are framed protobuf, not what policies parse.
     if (buffering !== undefined && !isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) {
@@ -182,7 +185,16 @@ class AuthzFilter implements HttpFilter {
       if (logAllow) this.write(exchange, plan, policy.name, 'allow', rules, result.decisions ?? noRules, decision.reason, elapsedUs);
       if (!policy.dryRun) this.applyAllow(exchange, decision);
     }
-    return CONTINUE;
+    return this.defaultDecision(exchange, plan);
+  }
+
+  /** What a request gets that no enforcing policy decided: the plan's default-deny, or through. */
+  private defaultDecision(exchange: FilterExchange, plan: Plan): FilterOutcome {
+    const reason = plan.defaultDenyReason;
+    if (reason === undefined) return CONTINUE;
+    plan.defaultDenyCounts.inc('deny');
+    this.write(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, reason, 0);
+    return this.denial(DEFAULT_DENY_POLICY, undefined, reason);
   }
 
   onResponseHeaders(exchange: FilterExchange): void {

@@ -59,6 +59,13 @@ decision := {
     modules: rego('dry', 'decision := {"allowed": false, "reason": "not yet"}'),
   },
   {
+    // A dry-run policy never allows: without an enforcing one the asset falls to default-deny.
+    name: 'dry-enforced',
+    targets: { assets: ['dry'] },
+    entrypoint: 'data.dryenforced.allow',
+    modules: rego('dryenforced', 'allow := true'),
+  },
+  {
     name: 'divides-by-zero',
     targets: { assets: ['broken'] },
     entrypoint: 'data.broken.allow',

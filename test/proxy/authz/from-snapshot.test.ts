@@ -95,12 +95,14 @@ describe('inboundFiltersFromSnapshot', () => {
     expect(metrics).toMatch(/weft_authz_decisions_total\{decision="dry_run_deny",policy="workload-get-only",asset="reports"\} 1/);
   });
 
-  it('STRICT denies an asset no policy covers; PERMISSIVE lets it through', async () => {
+  it('STRICT denies an asset no policy covers; so does PERMISSIVE once enforcing policies select the workload (Istio ALLOW semantics)', async () => {
     const strict = await sidecarFor('STRICT', false);
     const permissive = await sidecarFor('PERMISSIVE', false);
     const denied = await request(strict.inboundPort, { path: '/health' });
     expect(denied.status).toBe(403);
     expect(denied.headers['x-weft-error']).toBe('AUTHZ_DENIED');
-    expect((await request(permissive.inboundPort, { path: '/health' })).status).toBe(200);
+    const alsoDenied = await request(permissive.inboundPort, { path: '/health' });
+    expect(alsoDenied.status).toBe(403);
+    expect(alsoDenied.body).toBe('AUTHZ_DENIED: no policy targets this asset\n');
   });
 });
