@@ -31,7 +31,7 @@ export interface WorkloadSpec {
   readonly serviceAccount: string;
   readonly ports: readonly { readonly name?: string; readonly port: number; readonly protocol: PortProtocol }[];
   readonly outbound?: { readonly services?: readonly string[] };
-  readonly endpoints?: readonly HostPort[];
+  readonly endpoints?: readonly WorkloadEndpoint[];
   /** The sidecar's path normalization (proxy/http/path-normalization.ts); absent: its default. */
   readonly pathNormalization?: {
     readonly normalization?: 'NONE' | 'BASE' | 'MERGE_SLASHES' | 'DECODE_AND_MERGE_SLASHES';
@@ -43,6 +43,14 @@ export interface WorkloadSpec {
 export interface HostPort {
   readonly host: string;
   readonly port: number;
+}
+
+/** A Workload's static endpoint, with what balancers may choose by. */
+export interface WorkloadEndpoint extends HostPort {
+  readonly weight?: number;
+  readonly labels?: Labels;
+  readonly models?: readonly string[];
+  readonly metricsUrl?: string;
 }
 
 export type PathMatch = { readonly exact: string } | { readonly prefix: string } | { readonly glob: string };

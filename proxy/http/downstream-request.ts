@@ -12,7 +12,7 @@ import type { Endpoint } from '../upstream/cluster.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import { vouchForPeer } from '../tls/xfcc.js';
-import { forwardRequestHeaders, type ForwardedRequestHeaders } from './headers.js';
+import { forwardRequestHeaders, setHeader, type ForwardedRequestHeaders } from './headers.js';
 import { escapedSlashAction, type PathNormalizationOptions } from './path-normalization.js';
 import { isValidMethod, requestTarget, type RequestTarget } from './request-target.js';
 
@@ -38,10 +38,11 @@ function readHead(
 
 export abstract class DownstreamRequest {
   readonly direction: Direction;
-  readonly method: string;
+  // A decodeHeaders hook may rewrite method, path and authority (see filters/http-filter.ts).
+  method: string;
   /** Normalized request path with query (path-normalization.ts); empty when the request is refused. */
-  readonly path: string;
-  readonly authority: string;
+  path: string;
+  authority: string;
   readonly requestId: string;
   readonly requestHeaders: string[];
   readonly sourcePrincipal: string | undefined;
@@ -49,6 +50,7 @@ export abstract class DownstreamRequest {
   readonly sourcePort: number;
   readonly scheme: string;
   endUser: EndUser | undefined = undefined;
+  metadata: Record<string, unknown> | undefined = undefined;
   route: Route | undefined = undefined;
   responseStatus = 0;
   responseHeaders: string[] | undefined = undefined;
@@ -57,6 +59,8 @@ export abstract class DownstreamRequest {
   protected readonly startMs = performance.now();
   /** Set when the request head is refused before any filter (400, or UNESCAPE_AND_REDIRECT's 307). */
   protected readonly headRefusal: LocalReplyOutcome | undefined;
+  /** The authority the caller asked for: a filter's rewrite is sent upstream as `host`. */
+  private readonly requestedAuthority: string;
   /** Whether the caller's request head says a body follows. */
   protected readonly headSaysBody: boolean;
 
@@ -82,10 +86,16 @@ export abstract class DownstreamRequest {
     const target = 'code' in head ? undefined : head;
     this.path = target?.path ?? '';
     this.authority = target?.authority ?? '';
+    this.requestedAuthority = this.authority;
     if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
     if (target?.originalPath !== undefined && runtime.pathNormalization.forwardOriginalPath) {
       this.requestHeaders.push('x-envoy-original-path', target.originalPath);
     }
+  }
+
+  /** Once the filters passed: the upstream's `host` says the authority a filter rewrote. */
+  protected syncHostHeader(): void {
+    if (this.authority !== this.requestedAuthority) setHeader(this.requestHeaders, 'host', this.authority);
   }
 
   /**
