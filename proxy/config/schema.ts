@@ -176,6 +176,7 @@ export const sidecarConfigSchema = {
         idleTimeoutMs: { ...positiveMs, default: 300000 },
       },
     },
+    headersWithUnderscoresAction: { enum: ['ALLOW', 'REJECT_REQUEST', 'DROP_HEADER'], default: 'DROP_HEADER' },
     drain: {
       type: 'object',
       additionalProperties: false,

@@ -4,6 +4,7 @@ import type { RetryOn } from '../../control-plane/api/resource-types.js';
 
 export type { RetryOn };
 
+export type HeadersWithUnderscoresAction = 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
 export type AccessLogMode = 'off' | 'on' | 'sampled';
 export type LoadBalancerName = 'round_robin' | 'least_request';
 /** Like Istio's PeerAuthentication: what an inbound listener accepts. */
@@ -117,6 +118,8 @@ export interface SidecarConfig {
   readonly inbound?: InboundConfig;
   readonly outbound?: OutboundConfig;
   readonly limits: LimitsConfig;
+  /** A caller's header whose name holds `_`: passed, refused (400) or dropped (the default). */
+  readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
   readonly drain: { readonly deadlineMs: number };
   readonly accessLog: { readonly mode: AccessLogMode; readonly sampleRate: number };
 }

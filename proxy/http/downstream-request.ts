@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
-import type { EndUser, Route } from '../filters/http-filter.js';
+import type { EndUser, LocalReplyOutcome, Route } from '../filters/http-filter.js';
 import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
@@ -33,8 +33,8 @@ export abstract class DownstreamRequest {
 
   protected readonly startTime = Date.now();
   protected readonly startMs = performance.now();
-  /** Whether the request target is one the sidecar takes (origin, absolute or authority form). */
-  protected readonly validTarget: boolean;
+  /** Why the request is refused before any filter runs (400), if it is. */
+  protected readonly refusal: LocalReplyOutcome | undefined;
   /** Whether the caller's request head says a body follows. */
   protected readonly headSaysBody: boolean;
 
@@ -50,13 +50,18 @@ export abstract class DownstreamRequest {
     this.sourceAddress = socket.remoteAddress ?? '';
     this.sourcePort = socket.remotePort ?? 0;
     this.scheme = runtime.proto;
-    const forwarded = forwardRequestHeaders(req.rawHeaders, this.sourceAddress, runtime.proto, randomUUID);
+    const forwarded = forwardRequestHeaders(req.rawHeaders, this.sourceAddress, runtime.proto, randomUUID, runtime.headersWithUnderscoresAction);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
     this.headSaysBody = forwarded.hasBody;
     this.sourcePrincipal = this.direction === 'inbound' ? vouchForPeer(this.requestHeaders, runtime.peer(socket)) : undefined;
     const target = requestTarget(req.url ?? '', forwarded.host);
-    this.validTarget = target !== undefined;
+    this.refusal =
+      target === undefined
+        ? { code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' }
+        : forwarded.rejectedHeader === undefined
+          ? undefined
+          : { code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: `header name with an underscore: ${forwarded.rejectedHeader}` };
     this.path = target?.path ?? '';
     this.authority = target?.authority ?? '';
     if (target?.host !== undefined) this.requestHeaders.push('host', target.host);

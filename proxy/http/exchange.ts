@@ -95,7 +95,7 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
   }
 
   start(): void {
-    if (!this.validTarget) return this.replyLocally({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
+    if (this.refusal !== undefined) return this.replyLocally(this.refusal);
     if (this.grpc !== undefined) this.startDeadline(this.grpc);
     this.runFilters(0);
   }

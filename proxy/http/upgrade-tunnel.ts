@@ -49,7 +49,7 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   }
 
   async start(): Promise<void> {
-    if (!this.validTarget) return this.refuse({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
+    if (this.refusal !== undefined) return this.refuse(this.refusal);
     for (const filter of this.runtime.filters) {
       const outcome = await filter.onRequestHeaders(this);
       if (outcome !== undefined) return this.refuse(outcome);

@@ -4,7 +4,7 @@
 // `replace`).
 import type { ConnectionOptions } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
-import type { ClusterConfig, FilterConfig, SidecarConfig } from '../config/types.js';
+import type { ClusterConfig, FilterConfig, HeadersWithUnderscoresAction, SidecarConfig } from '../config/types.js';
 import { filterFactory } from '../filters/registry.js';
 import type { FilterBuildContext, HttpFilter, Route } from '../filters/http-filter.js';
 import type { AccessLog } from '../telemetry/access-log.js';
@@ -26,6 +26,7 @@ export interface ListenerRuntime {
   readonly peer: (socket: Socket) => PeerIdentity | undefined;
   /** `limits.requestTimeoutMs`: bounds a body read ahead for a filter. */
   readonly requestTimeoutMs: number;
+  readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
 }
 
 const noPeer = (): undefined => undefined;
@@ -110,6 +111,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
         accessLog: deps.accessLog,
         peer: securityPolicy === 'none' ? noPeer : (socket) => deps.security.inboundPeer(socket),
         requestTimeoutMs: config.limits.requestTimeoutMs,
+        headersWithUnderscoresAction: config.headersWithUnderscoresAction,
       };
     };
     const mutualTls = deps.security.serverOptions('inbound') !== undefined;
@@ -149,6 +151,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
       accessLog: deps.accessLog,
       peer: noPeer,
       requestTimeoutMs: config.limits.requestTimeoutMs,
+      headersWithUnderscoresAction: config.headersWithUnderscoresAction,
     };
   }
   return { config, inbound, inboundPlaintext, outbound, clusters };
