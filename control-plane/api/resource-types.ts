@@ -96,8 +96,11 @@ export interface PeerAuthenticationSpec {
 
 export interface JwtRule {
   readonly issuer: string;
+  /** Absent: only tokens whose `aud` names the workload (SPIFFE ID, name, name.namespace[.svc]). */
   readonly audiences?: readonly string[];
+  /** https; plain http only to a loopback host, with `allowLoopbackHttpJwks`. */
   readonly jwksUri?: string;
+  readonly allowLoopbackHttpJwks?: boolean;
   readonly jwks?: { readonly keys: readonly Readonly<Record<string, unknown>>[] };
   /** Default: `Authorization: Bearer <token>`. */
   readonly fromHeaders?: readonly { readonly name: string; readonly prefix?: string }[];

@@ -39,7 +39,7 @@ function snapshotDocuments(peerMode: string | undefined, workloadPolicy = true) 
       }),
       ...(workloadPolicy ? [workloadGetOnly] : []),
       ...(peerMode === undefined ? [] : [doc('PeerAuthentication', 'mtls', { mode: peerMode })]),
-      doc('RequestAuthentication', 'users', { jwtRules: [{ issuer: 'https://issuer.test', jwksUri: 'http://127.0.0.1:9/jwks', clockSkew: '30s' }] }),
+      doc('RequestAuthentication', 'users', { jwtRules: [{ issuer: 'https://issuer.test', jwksUri: 'https://127.0.0.1:9/jwks', clockSkew: '30s' }] }),
     ],
   };
 }
