@@ -134,6 +134,15 @@ export const errorCatalogue = {
     responseFlag: 'UAEF',
     message: 'access denied: the authorization decision failed',
   },
+  AUTHZ_BODY_UNREADABLE: {
+    // A policy read a request body the sidecar cannot read as the app will (its content type,
+    // charset, encoding, truncation), or a gRPC request reached an asset that reads bodies:
+    // denied (fail closed), never decided on a null or misread body.
+    httpStatus: 403,
+    grpcStatus: GRPC_PERMISSION_DENIED,
+    responseFlag: 'UAEF',
+    message: 'access denied: the request body cannot be read for this decision',
+  },
   JWT_INVALID: {
     // A token was presented and did not verify (signature, issuer, audience, time, algorithm).
     httpStatus: 401,

@@ -58,6 +58,8 @@ export interface RequestBodyBuffering {
   readonly maxBytes: number;
   /** Past `maxBytes`: the first `maxBytes` with `truncated_body` (true), or 413 (false, the default). */
   readonly allowPartial?: boolean;
+  /** gRPC requests: refused (false, the default: policies cannot read their messages) or decided without the body. */
+  readonly decideGrpcWithoutBody?: boolean;
 }
 
 /** A Rego module with its source inlined; `name` is the file it came from (for line:col). */

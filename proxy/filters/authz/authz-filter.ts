@@ -5,6 +5,10 @@
 // evaluation error, a result of the wrong shape or none, a policy past the decision budget)
 // denies: authorization fails closed. For an asset with `requestBody`, the body is read first
 // (up to its cap) and put in the input; that path is asynchronous, every other stays synchronous.
+// A body a policy reads but the sidecar cannot read as the app will (body-input.ts) denies with
+// AUTHZ_BODY_UNREADABLE; a gRPC request to such an asset is refused with it before any policy
+// runs (its messages are framed protobuf, which policies do not see) unless the asset says
+// `decideGrpcWithoutBody`.
 import { compileCached, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
 import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
 import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
@@ -15,7 +19,7 @@ import { AssetMatcher } from './asset-matcher.js';
 import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
 import { authzDecisionCounter, type DecisionCounts } from './authz-metrics.js';
 import { buildInput, headerValue, type InputContext } from './input-document.js';
-import { bodyInput } from './body-input.js';
+import { BodyUnreadableError, bodyInput } from './body-input.js';
 import { isGrpcContentType } from '../../grpc/grpc-wire.js';
 import { DecisionShapeError, readDecision, type PolicyDecision } from './policy-decision.js';
 
@@ -39,6 +43,7 @@ interface Plan {
 
 export const DEFAULT_DENY_POLICY = 'default-deny';
 const bodyTooLarge: LocalReplyOutcome = { code: 'REQUEST_BODY_TOO_LARGE' };
+const grpcBodyUnreadable = 'gRPC request bodies are not read by policies: the asset reads request bodies';
 export const deniedByHeader = 'x-weft-denied-by';
 
 function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
@@ -123,11 +128,13 @@ class AuthzFilter implements HttpFilter {
       return this.denial(DEFAULT_DENY_POLICY, undefined, 'no policy targets this asset');
     }
     const buffering = asset?.requestBody;
+    if (buffering === undefined) return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
     // gRPC bodies are not buffered: their messages are framed protobuf, not what policies parse.
-    if (buffering !== undefined && !isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) {
-      return this.decideWithBody(exchange, plan, asset!, buffering);
-    }
-    return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
+    if (!isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) return this.decideWithBody(exchange, plan, asset!, buffering);
+    if (buffering.decideGrpcWithoutBody) return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
+    plan.defaultDenyCounts.inc('deny');
+    this.write(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, grpcBodyUnreadable, 0);
+    return { code: 'AUTHZ_BODY_UNREADABLE', detail: grpcBodyUnreadable };
   }
 
   private async decideWithBody(
@@ -141,7 +148,7 @@ class AuthzFilter implements HttpFilter {
     if (!buffering.allowPartial && declared !== undefined && Number(declared) > buffering.maxBytes) return bodyTooLarge;
     const buffered = await exchange.readBody(buffering.maxBytes);
     if (!buffered.complete && !buffering.allowPartial) return bodyTooLarge;
-    const body = bodyInput(buffered, buffering.maxBytes, headerValue(headers, 'content-type'));
+    const body = bodyInput(buffered, buffering.maxBytes, headers);
     return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset, body));
   }
 
@@ -167,6 +174,7 @@ class AuthzFilter implements HttpFilter {
         counts.inc('error');
         this.write(exchange, plan, policy.name, 'error', policy.entrypointRules, noRules, reason, elapsedUs);
         if (policy.dryRun) continue;
+        if (error instanceof BodyUnreadableError) return { code: 'AUTHZ_BODY_UNREADABLE', detail: reason, overrides: this.deniedByHeaders(policy.name, undefined) };
         return { code: 'AUTHZ_ERROR', overrides: this.deniedByHeaders(policy.name, undefined) };
       }
       const elapsedUs = (performance.now() - started) * 1000;

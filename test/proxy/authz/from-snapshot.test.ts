@@ -68,7 +68,7 @@ describe('inboundFiltersFromSnapshot', () => {
     expect((filters[0]!.config.rules as { clockSkewSeconds: number }[])[0]!.clockSkewSeconds).toBe(30);
     expect(filters[1]!.config).toMatchObject({ defaultDeny: true, workloadLabels: { tier: 'api' } });
     const uploads = (filters[1]!.config.assets as { name: string; requestBody?: unknown }[]).find((a) => a.name === 'uploads');
-    expect(uploads?.requestBody).toEqual({ maxBytes: 1024, allowPartial: false });
+    expect(uploads?.requestBody).toEqual({ maxBytes: 1024, allowPartial: false, decideGrpcWithoutBody: false });
   });
 
   it("buffers an Asset's request body for its policies when its spec asks", async () => {
