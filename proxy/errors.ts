@@ -80,6 +80,14 @@ export const errorCatalogue = {
     responseFlag: 'DPE',
     message: 'malformed request',
   },
+  UPGRADE_REFUSED: {
+    // An Upgrade the sidecar does not tunnel: h2c, a protocol not in `upgrades.protocols`, or
+    // more than one protocol. Nothing is forwarded.
+    httpStatus: 403,
+    grpcStatus: GRPC_UNIMPLEMENTED,
+    responseFlag: 'DPE',
+    message: 'upgrade not allowed',
+  },
   REQUEST_HEADERS_TOO_LARGE: {
     httpStatus: 431,
     grpcStatus: GRPC_RESOURCE_EXHAUSTED,

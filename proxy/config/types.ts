@@ -81,6 +81,13 @@ export interface OutboundConfig {
   readonly clusters: readonly ClusterConfig[];
 }
 
+/** Which `Upgrade` requests are tunnelled, and how long an open tunnel may stay silent. */
+export interface UpgradesConfig {
+  /** Lower-case protocol tokens (default `[websocket]`); `h2c` is never accepted. */
+  readonly protocols: readonly string[];
+  readonly idleTimeoutMs: number;
+}
+
 export interface LimitsConfig {
   readonly maxConnections: number;
   readonly maxHeaderBytes: number;
@@ -120,6 +127,7 @@ export interface SidecarConfig {
   readonly limits: LimitsConfig;
   /** A caller's header whose name holds `_`: passed, refused (400) or dropped (the default). */
   readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
+  readonly upgrades: UpgradesConfig;
   readonly drain: { readonly deadlineMs: number };
   readonly accessLog: { readonly mode: AccessLogMode; readonly sampleRate: number };
 }

@@ -1,7 +1,8 @@
 // An upgraded connection (WebSocket) through the sidecar: the request passes the filter chain
 // like any other, goes to an endpoint with `Upgrade`, and once the upstream answers 101 the two
 // sockets are piped both ways (backpressure by pipe). A refusal (any other status) is passed to
-// the caller and the connection closed.
+// the caller and the connection closed. What is tunnelled, and which 101 is taken, is
+// upgrade-policy.ts's to say; an open tunnel holds its place on the cluster until it closes.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -14,6 +15,7 @@ import { forwardResponseHeaders, removeHeader } from './headers.js';
 import { emptyBody, type BufferedBody } from './request-body.js';
 import { DownstreamRequest } from './downstream-request.js';
 import { upstreamErrorCode } from './upstream-errors.js';
+import { acceptUpgrade, tunnelIdleTimeout, upstreamUpgradeProblem, type UpgradeAcceptance } from './upgrade-policy.js';
 
 function headText(status: number, headers: readonly string[]): string {
   let text = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
@@ -26,7 +28,7 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   /** An upgrade's bytes are a tunnel, not a request body. */
   readonly hasBody = false;
 
-  private readonly upgradeProtocol: string;
+  private readonly upgrade: UpgradeAcceptance;
   private endpoint: Endpoint | undefined = undefined;
   private connected = false;
   private recorded = false;
@@ -39,7 +41,7 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
     private readonly head: Buffer,
   ) {
     super(runtime, req);
-    this.upgradeProtocol = req.headers.upgrade ?? 'websocket';
+    this.upgrade = acceptUpgrade(req.headers.upgrade, runtime.upgrades);
     socket.on('error', () => socket.destroy());
   }
 
@@ -50,18 +52,21 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
 
   async start(): Promise<void> {
     if (this.refusal !== undefined) return this.refuse(this.refusal);
+    if ('refusal' in this.upgrade) return this.refuse(this.upgrade.refusal);
+    const protocol = this.upgrade.protocol;
     for (const filter of this.runtime.filters) {
       const outcome = await filter.onRequestHeaders(this);
       if (outcome !== undefined) return this.refuse(outcome);
     }
     const cluster = this.route!.cluster;
+    if (cluster.active >= cluster.maxRequests) return this.refuse({ code: 'UPSTREAM_OVERFLOW' });
     const endpoint = cluster.pick();
     if (endpoint === undefined) return this.refuse({ code: 'NO_HEALTHY_UPSTREAM' });
     this.endpoint = endpoint;
     endpoint.active++;
     cluster.active++;
     endpoint.pool.dispatch(
-      { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: this.upgradeProtocol },
+      { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: protocol },
       this,
     );
   }
@@ -77,16 +82,26 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
+    const protocol = (this.upgrade as { protocol: string }).protocol;
+    const problem = upstreamUpgradeProblem(protocol, rawHeaders);
+    if (problem !== undefined) {
+      upstream.destroy();
+      return this.refuse({ code: 'UPSTREAM_PROTOCOL_ERROR', detail: problem });
+    }
     const headers = forwardResponseHeaders(rawHeaders);
-    headers.push('connection', 'upgrade', 'upgrade', this.upgradeProtocol);
+    headers.push('connection', 'upgrade', 'upgrade', protocol);
     this.socket.write(headText(statusCode, headers));
     if (this.head.length > 0) upstream.write(this.head);
+    let flag = '-';
+    tunnelIdleTimeout(this.socket, upstream, this.runtime.upgrades.idleTimeoutMs, () => (flag = 'SI'));
     upstream.on('error', () => this.socket.destroy());
     this.socket.on('close', () => upstream.destroy());
-    upstream.on('close', () => this.socket.destroy());
+    upstream.on('close', () => {
+      this.socket.destroy();
+      this.record(statusCode, flag);
+    });
     upstream.pipe(this.socket);
     this.socket.pipe(upstream);
-    this.record(statusCode, '-');
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {

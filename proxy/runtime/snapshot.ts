@@ -4,7 +4,7 @@
 // `replace`).
 import type { ConnectionOptions } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
-import type { ClusterConfig, FilterConfig, HeadersWithUnderscoresAction, SidecarConfig } from '../config/types.js';
+import type { ClusterConfig, FilterConfig, HeadersWithUnderscoresAction, SidecarConfig, UpgradesConfig } from '../config/types.js';
 import { filterFactory } from '../filters/registry.js';
 import type { FilterBuildContext, HttpFilter, Route } from '../filters/http-filter.js';
 import type { AccessLog } from '../telemetry/access-log.js';
@@ -27,6 +27,7 @@ export interface ListenerRuntime {
   /** `limits.requestTimeoutMs`: bounds a body read ahead for a filter. */
   readonly requestTimeoutMs: number;
   readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
+  readonly upgrades: UpgradesConfig;
 }
 
 const noPeer = (): undefined => undefined;
@@ -112,6 +113,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
         peer: securityPolicy === 'none' ? noPeer : (socket) => deps.security.inboundPeer(socket),
         requestTimeoutMs: config.limits.requestTimeoutMs,
         headersWithUnderscoresAction: config.headersWithUnderscoresAction,
+        upgrades: config.upgrades,
       };
     };
     const mutualTls = deps.security.serverOptions('inbound') !== undefined;
@@ -152,6 +154,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
       peer: noPeer,
       requestTimeoutMs: config.limits.requestTimeoutMs,
       headersWithUnderscoresAction: config.headersWithUnderscoresAction,
+      upgrades: config.upgrades,
     };
   }
   return { config, inbound, inboundPlaintext, outbound, clusters };
