@@ -36,7 +36,7 @@ export interface Snapshot {
   readonly config: SidecarConfig;
   /** Inbound requests over mutual TLS, or all of them when the listener is plaintext. */
   readonly inbound: ListenerRuntime | undefined;
-  /** Inbound plaintext requests on a listener that also takes TLS (PERMISSIVE). */
+  /** Inbound plaintext requests on a listener that also takes TLS (PERMISSIVE, DISABLE). */
   readonly inboundPlaintext?: ListenerRuntime | undefined;
   readonly outbound: ListenerRuntime | undefined;
   readonly clusters: readonly Cluster[];
@@ -118,7 +118,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
     };
     const mutualTls = deps.security.serverOptions('inbound') !== undefined;
     inbound = runtimeFor(mutualTls ? 'mutual_tls' : 'none');
-    if (mutualTls && deps.security.acceptsPlaintext('inbound')) inboundPlaintext = runtimeFor('none');
+    if (mutualTls && deps.security.accepts('inbound', config, false)) inboundPlaintext = runtimeFor('none');
   }
 
   if (config.outbound !== undefined) {
@@ -170,6 +170,8 @@ function buildFilters(configs: readonly FilterConfig[], context: FilterBuildCont
 }
 
 export class SnapshotHolder {
+  private readonly replaced = new Set<(next: Snapshot) => void>();
+
   constructor(public current: Snapshot) {}
 
   /** Makes `next` the snapshot new requests use; pools it did not take over close once idle. */
@@ -177,5 +179,12 @@ export class SnapshotHolder {
     const previous = this.current;
     this.current = next;
     for (const cluster of previous.clusters) if (!next.clusters.includes(cluster)) void cluster.close();
+    for (const listener of this.replaced) listener(next);
+  }
+
+  /** Calls `listener` after each `replace` (listeners re-check their connections); returns what stops that. */
+  onReplace(listener: (next: Snapshot) => void): () => void {
+    this.replaced.add(listener);
+    return () => this.replaced.delete(listener);
   }
 }
