@@ -5,7 +5,10 @@
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../helpers/http-client.js';
+import { startCaServer } from '../helpers/ca-server.js';
+import { startMeshSidecar } from '../helpers/mesh.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
+import { testId } from '../helpers/throwaway-ca.js';
 import { echoServer, headerValues, type EchoReply, type TestServer } from '../helpers/upstream.js';
 
 const forged = {
@@ -82,6 +85,28 @@ describe('forwarded headers from callers', () => {
     expect(reply.status).toBe(400);
     expect(reply.headers['x-weft-error']).toBe('DOWNSTREAM_PROTOCOL_ERROR');
     expect(reply.body).toContain('x-custom_name');
+  });
+
+  it('over mutual TLS, even with ALLOW on both sidecars: the app gets one XFCC, the genuine one, and no look-alike', async () => {
+    const ca = await startCaServer();
+    const backend = await startMeshSidecar(ca, { workload: 'backend', headersWithUnderscoresAction: 'ALLOW', inbound: { port: 0, appPort: app.port } });
+    const frontend = await startMeshSidecar(ca, {
+      workload: 'frontend',
+      headersWithUnderscoresAction: 'ALLOW',
+      outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },
+    });
+    try {
+      const echo = JSON.parse((await request(frontend.outboundPort, { headers: { host: 'backend', ...forged } })).body) as EchoReply;
+      expect(names(echo).filter((name) => name.includes('_'))).toEqual(['x-custom_name']);
+      const xfcc = headerValues(echo, 'x-forwarded-client-cert');
+      expect(xfcc).toHaveLength(1);
+      expect(xfcc[0]).toContain(`URI=${testId('frontend')}`);
+      expect(headerValues(echo, 'x-forwarded-proto')).toEqual(['https']);
+    } finally {
+      await frontend.stop();
+      await backend.stop();
+      await ca.close();
+    }
   });
 
   it('refuses an unknown action with a clear error', async () => {
