@@ -88,6 +88,14 @@ export const errorCatalogue = {
     responseFlag: '-',
     message: 'the path has escaped slashes: follow the location',
   },
+  UPGRADE_REFUSED: {
+    // An Upgrade the sidecar does not tunnel: h2c, a protocol not in `upgrades.protocols`, or
+    // more than one protocol. Nothing is forwarded.
+    httpStatus: 403,
+    grpcStatus: GRPC_UNIMPLEMENTED,
+    responseFlag: 'DPE',
+    message: 'upgrade not allowed',
+  },
   REQUEST_HEADERS_TOO_LARGE: {
     httpStatus: 431,
     grpcStatus: GRPC_RESOURCE_EXHAUSTED,
@@ -148,6 +156,15 @@ export const errorCatalogue = {
     grpcStatus: GRPC_PERMISSION_DENIED,
     responseFlag: 'UAEF',
     message: 'access denied: the authorization decision failed',
+  },
+  AUTHZ_BODY_UNREADABLE: {
+    // A policy read a request body the sidecar cannot read as the app will (its content type,
+    // charset, encoding, truncation), or a gRPC request reached an asset that reads bodies:
+    // denied (fail closed), never decided on a null or misread body.
+    httpStatus: 403,
+    grpcStatus: GRPC_PERMISSION_DENIED,
+    responseFlag: 'UAEF',
+    message: 'access denied: the request body cannot be read for this decision',
   },
   JWT_INVALID: {
     // A token was presented and did not verify (signature, issuer, audience, time, algorithm).

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { SidecarConfig } from './config/types.js';
 import { loadFilters } from './filters/registry.js';
 import { Sidecar } from './sidecar.js';
-import { inboundMode, MeshTransportSecurity, startWorkloadIdentity } from './tls/mesh-security.js';
+import { MeshTransportSecurity, startWorkloadIdentity } from './tls/mesh-security.js';
 import type { WorkloadIdentity } from './tls/workload-identity.js';
 import { SidecarDiscoveryClient } from './xds/discovery-client.js';
 import { sidecarConfigFromSnapshot, type LocalSidecarSettings } from './xds/sidecar-config-from-snapshot.js';
@@ -68,13 +68,8 @@ export class ManagedSidecar {
     try {
       await discovery.start();
       const { config } = await first;
-      const sidecar = await Sidecar.start(config, { security: new MeshTransportSecurity(identity, config), identity });
-      const apply = (compiled: ManagedSnapshot) => {
-        if (inboundMode(compiled.config) !== inboundMode(config)) {
-          log(`weft proxy: inbound mTLS mode ${inboundMode(compiled.config)} takes effect when the sidecar restarts (running ${inboundMode(config)})`);
-        }
-        sidecar.reconfigure(compiled.config);
-      };
+      const sidecar = await Sidecar.start(config, { security: new MeshTransportSecurity(identity), identity });
+      const apply = (compiled: ManagedSnapshot) => sidecar.reconfigure(compiled.config);
       snapshots.onChange(({ compiled }) => apply(compiled));
       // A snapshot may have arrived while the listeners were opening.
       const latest = snapshots.current()?.compiled;

@@ -77,8 +77,10 @@ export class Sidecar {
   /**
    * Runs new requests on `config` (routes, clusters, filters, the app port); requests in flight
    * finish on the snapshot they started with. Clusters whose config did not change carry over
-   * with their connections. Listener addresses, limits and TLS stay those the sidecar started
-   * with. The filters `config` names must already be loaded (`loadFilters`).
+   * with their connections. The inbound mTLS mode applies at once: connections of a kind the new
+   * mode refuses are closed (plaintext under STRICT: new ones at once, existing ones after their
+   * requests in flight). Listener addresses and limits stay those the sidecar started with. The
+   * filters `config` names must already be loaded (`loadFilters`).
    */
   reconfigure(config: SidecarConfig): void {
     this.holder.replace(buildSnapshot(config, this.deps, this.holder.current));

@@ -3,7 +3,7 @@
 // listener and cluster is plaintext.
 import type { Socket } from 'node:net';
 import type { ConnectionOptions, Server as TlsServer, TlsOptions } from 'node:tls';
-import type { ClusterConfig } from './config/types.js';
+import type { ClusterConfig, SidecarConfig } from './config/types.js';
 
 export type Direction = 'inbound' | 'outbound';
 
@@ -16,10 +16,17 @@ export interface PeerIdentity {
 }
 
 export interface TransportSecurity {
-  /** TLS server options for a listener, or undefined to serve it in plaintext only. */
+  /**
+   * TLS server options for a listener, or undefined to serve it in plaintext only. A listener
+   * with TLS options tells TLS from plaintext by a connection's first byte, and asks `accepts`.
+   */
   serverOptions(direction: Direction): TlsOptions | undefined;
-  /** Whether a TLS listener also accepts plaintext on the same port (PERMISSIVE). */
-  acceptsPlaintext(direction: Direction): boolean;
+  /**
+   * Whether a listener with TLS options takes a connection (mutual TLS or plaintext) under
+   * `config`, the config of the snapshot in force: the inbound mTLS mode can change while the
+   * sidecar runs, and each new connection and request is checked against the current one.
+   */
+  accepts(direction: Direction, config: SidecarConfig, encrypted: boolean): boolean;
   /** Keeps a TLS listener on the current certificate; returns what stops that. */
   follow(server: TlsServer): () => void;
   /**
@@ -33,7 +40,7 @@ export interface TransportSecurity {
 
 export const plaintext: TransportSecurity = {
   serverOptions: () => undefined,
-  acceptsPlaintext: () => true,
+  accepts: (_direction, _config, encrypted) => !encrypted,
   follow: () => () => undefined,
   clientOptions: () => undefined,
   inboundPeer: () => undefined,

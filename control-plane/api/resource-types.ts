@@ -72,6 +72,8 @@ export interface RequestBodyBuffering {
   readonly maxBytes: number;
   /** Past `maxBytes`: the first `maxBytes` with `truncated_body` (true), or 413 (false, the default). */
   readonly allowPartial?: boolean;
+  /** gRPC requests: refused (false, the default: policies cannot read their messages) or decided without the body. */
+  readonly decideGrpcWithoutBody?: boolean;
 }
 
 /** A Rego module with its source inlined; `name` is the file it came from (for line:col). */
@@ -110,8 +112,11 @@ export interface PeerAuthenticationSpec {
 
 export interface JwtRule {
   readonly issuer: string;
+  /** Absent: only tokens whose `aud` names the workload (SPIFFE ID, name, name.namespace[.svc]). */
   readonly audiences?: readonly string[];
+  /** https; plain http only to a loopback host, with `allowLoopbackHttpJwks`. */
   readonly jwksUri?: string;
+  readonly allowLoopbackHttpJwks?: boolean;
   readonly jwks?: { readonly keys: readonly Readonly<Record<string, unknown>>[] };
   /** Default: `Authorization: Bearer <token>`. */
   readonly fromHeaders?: readonly { readonly name: string; readonly prefix?: string }[];

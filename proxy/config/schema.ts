@@ -187,6 +187,17 @@ export const sidecarConfigSchema = {
         idleTimeoutMs: { ...positiveMs, default: 300000 },
       },
     },
+    headersWithUnderscoresAction: { enum: ['ALLOW', 'REJECT_REQUEST', 'DROP_HEADER'], default: 'DROP_HEADER' },
+    upgrades: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        // h2c is refused whatever the list says: HTTP/2 comes with prior knowledge or ALPN.
+        protocols: { type: 'array', uniqueItems: true, items: { type: 'string', pattern: "^[a-z0-9!#$%&'*+.^_`|~-]+$", not: { const: 'h2c' } }, default: ['websocket'] },
+        idleTimeoutMs: { ...positiveMs, default: 300000 },
+      },
+    },
     drain: {
       type: 'object',
       additionalProperties: false,

@@ -5,6 +5,7 @@ import type { PathNormalizationOptions } from '../http/path-normalization.js';
 
 export type { RetryOn };
 
+export type HeadersWithUnderscoresAction = 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
 export type AccessLogMode = 'off' | 'on' | 'sampled';
 /** Like Istio's PeerAuthentication: what an inbound listener accepts. */
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
@@ -95,6 +96,13 @@ export interface OutboundConfig {
   readonly clusters: readonly ClusterConfig[];
 }
 
+/** Which `Upgrade` requests are tunnelled, and how long an open tunnel may stay silent. */
+export interface UpgradesConfig {
+  /** Lower-case protocol tokens (default `[websocket]`); `h2c` is never accepted. */
+  readonly protocols: readonly string[];
+  readonly idleTimeoutMs: number;
+}
+
 export interface LimitsConfig {
   readonly maxConnections: number;
   readonly maxHeaderBytes: number;
@@ -132,6 +140,9 @@ export interface SidecarConfig {
   readonly inbound?: InboundConfig;
   readonly outbound?: OutboundConfig;
   readonly limits: LimitsConfig;
+  /** A caller's header whose name holds `_`: passed, refused (400) or dropped (the default). */
+  readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
+  readonly upgrades: UpgradesConfig;
   readonly drain: { readonly deadlineMs: number };
   readonly accessLog: { readonly mode: AccessLogMode; readonly sampleRate: number };
   /** Both listeners' request path normalization (proxy/README.md). */

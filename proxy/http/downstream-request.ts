@@ -76,7 +76,7 @@ export abstract class DownstreamRequest {
     this.sourceAddress = socket.remoteAddress ?? '';
     this.sourcePort = socket.remotePort ?? 0;
     this.scheme = runtime.proto;
-    const forwarded = forwardRequestHeaders(req.rawHeaders, this.sourceAddress, runtime.proto, randomUUID);
+    const forwarded = forwardRequestHeaders(req.rawHeaders, this.sourceAddress, runtime.proto, randomUUID, runtime.headersWithUnderscoresAction);
     this.requestHeaders = forwarded.headers;
     this.requestId = forwarded.requestId;
     this.headSaysBody = forwarded.hasBody;

@@ -1,9 +1,13 @@
 // Header hygiene between caller and upstream (RFC 9110 section 7.6.1): hop-by-hop headers and
 // those a `Connection` header names are dropped in both directions (`Trailer` is end-to-end and
 // stays, so trailers can follow); the forwarded-for chain,
-// forwarded proto and a request id are added going upstream. Headers travel as flat
+// forwarded proto and a request id are added going upstream. Many apps (CGI, WSGI, Rack, PHP)
+// read `x_forwarded_proto` and `x-forwarded-proto` as one variable, so a caller's header that
+// differs from one the sidecar sets or frames with only by `_` for `-` is always dropped, and
+// the other names with `_` follow `headersWithUnderscoresAction` (Envoy's). Headers travel as flat
 // [name, value, name, value...] arrays with lower-case names, the form both Node's
 // `rawHeaders` and undici use, so no per-request objects are built.
+import type { HeadersWithUnderscoresAction } from '../config/types.js';
 
 const hopByHop = new Set([
   'connection',
@@ -35,6 +39,17 @@ const decisionHeaders = new Set([
   'x-envoy-original-path',
 ]);
 
+/** Headers the sidecar sets, frames with or vouches for: a caller may not smuggle a look-alike. */
+const sidecarOwned = new Set([
+  ...hopByHop,
+  'host',
+  'content-length',
+  'x-forwarded-for',
+  'x-forwarded-proto',
+  'x-forwarded-client-cert',
+  'x-request-id',
+]);
+
 /** Names listed in Connection header values (lower-cased), or undefined when there are none. */
 function connectionNamed(raw: readonly string[]): Set<string> | undefined {
   let named: Set<string> | undefined;
@@ -64,7 +79,8 @@ export interface ForwardedRequestHeaders {
 
 /**
  * Builds the upstream request headers from the caller's raw headers: hop-by-hop removed,
- * `x-forwarded-for` and `x-forwarded-proto` appended, `x-request-id` kept or created.
+ * `x-forwarded-for` appended, `x-forwarded-proto` set to the caller's hop (a caller's value is
+ * dropped), `x-request-id` kept or created, names with `_` handled by `underscores`.
  * `traceparent`/`tracestate` pass as they are.
  */
 export function forwardRequestHeaders(
@@ -72,6 +88,7 @@ export function forwardRequestHeaders(
   clientAddress: string,
   proto: string,
   newRequestId: () => string,
+  underscores: HeadersWithUnderscoresAction,
 ): ForwardedRequestHeaders {
   const named = connectionNamed(raw);
   let malformed: string | undefined;
@@ -81,7 +98,6 @@ export function forwardRequestHeaders(
   const headers: string[] = [];
   let host: string | undefined;
   let forwardedFor: string | undefined;
-  let forwardedProto: string | undefined;
   let requestId: string | undefined;
   let hasBody = false;
   for (let i = 0; i < raw.length; i += 2) {
@@ -89,6 +105,10 @@ export function forwardRequestHeaders(
     const value = raw[i + 1]!;
     if (name === 'transfer-encoding' || (name === 'content-length' && value !== '0')) hasBody = true;
     if (hopByHop.has(name) || named?.has(name) === true) continue;
+    if (name.includes('_')) {
+      if (underscores === 'REJECT_REQUEST') malformed ??= `header name with an underscore: ${name}`;
+      if (underscores !== 'ALLOW' || sidecarOwned.has(name.replaceAll('_', '-'))) continue;
+    }
     switch (name) {
       case ':authority':
       case 'host':
@@ -103,7 +123,7 @@ export function forwardRequestHeaders(
         forwardedFor = forwardedFor === undefined ? value : `${forwardedFor}, ${value}`;
         break;
       case 'x-forwarded-proto':
-        forwardedProto = forwardedProto === undefined ? value : `${forwardedProto}, ${value}`;
+        // The sidecar knows how the caller reached it; what the caller claims is not kept.
         break;
       case 'x-request-id':
         // A repeated id is ambiguous: keep the first.
@@ -121,7 +141,7 @@ export function forwardRequestHeaders(
     'x-forwarded-for',
     forwardedFor === undefined ? clientAddress : `${forwardedFor}, ${clientAddress}`,
     'x-forwarded-proto',
-    forwardedProto === undefined ? proto : `${forwardedProto}, ${proto}`,
+    proto,
   );
   if (requestId === undefined) {
     requestId = newRequestId();

@@ -1,7 +1,8 @@
 // An upgraded connection (WebSocket) through the sidecar: the request passes the filter chain
 // like any other, goes to an endpoint with `Upgrade`, and once the upstream answers 101 the two
 // sockets are piped both ways (backpressure by pipe). A refusal (any other status) is passed to
-// the caller and the connection closed.
+// the caller and the connection closed. What is tunnelled, and which 101 is taken, is
+// upgrade-policy.ts's to say; an open tunnel holds its place on the cluster until it closes.
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
@@ -15,6 +16,7 @@ import { forwardResponseHeaders, removeHeader } from './headers.js';
 import { emptyBody, type BufferedBody } from './request-body.js';
 import { DownstreamRequest } from './downstream-request.js';
 import { upstreamErrorCode } from './upstream-errors.js';
+import { acceptUpgrade, tunnelIdleTimeout, upstreamUpgradeProblem } from './upgrade-policy.js';
 
 function headText(status: number, headers: readonly string[]): string {
   let text = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\n`;
@@ -28,7 +30,9 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
   readonly hasBody = false;
   bodies: ChainBodies | undefined = undefined;
 
+  /** The protocol asked for, when the sidecar tunnels it; else why not. */
   private readonly upgradeProtocol: string;
+  private readonly upgradeRefusal: LocalReplyOutcome | undefined;
   private endpoint: Endpoint | undefined = undefined;
   private connected = false;
   private recorded = false;
@@ -36,6 +40,8 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
   /** Answered by the sidecar or failed: a hook settling late changes nothing. */
   private done = false;
   private resume: (() => void) | undefined = undefined;
+  /** `SI` once the tunnel was cut for idleness. */
+  private tunnelFlag = '-';
   /** The upstream's socket once it answered 101; paused until the encodeHeaders hooks passed. */
   private upstream: Duplex | undefined = undefined;
 
@@ -46,7 +52,9 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
     private readonly head: Buffer,
   ) {
     super(runtime, req);
-    this.upgradeProtocol = req.headers.upgrade ?? 'websocket';
+    const acceptance = acceptUpgrade(req.headers.upgrade, runtime.upgrades);
+    this.upgradeProtocol = 'protocol' in acceptance ? acceptance.protocol : '';
+    this.upgradeRefusal = 'refusal' in acceptance ? acceptance.refusal : undefined;
     socket.on('error', () => socket.destroy());
   }
 
@@ -65,6 +73,7 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
 
   start(): void {
     if (this.headRefusal !== undefined) return this.replyLocally(this.headRefusal);
+    if (this.upgradeRefusal !== undefined) return this.replyLocally(this.upgradeRefusal);
     decodeHeaders(this);
   }
 
@@ -101,11 +110,20 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
+    const problem = upstreamUpgradeProblem(this.upgradeProtocol, rawHeaders);
+    if (problem !== undefined) {
+      upstream.destroy();
+      return this.replyLocally({ code: 'UPSTREAM_PROTOCOL_ERROR', detail: problem });
+    }
     this.upstream = upstream;
     upstream.pause();
     upstream.on('error', () => this.socket.destroy());
     this.socket.on('close', () => upstream.destroy());
-    upstream.on('close', () => this.socket.destroy());
+    // The tunnel holds its place on the endpoint and cluster until it closes.
+    upstream.on('close', () => {
+      this.socket.destroy();
+      this.record(this.responseStatus, this.tunnelFlag);
+    });
     this.responseStatus = statusCode;
     this.responseHeaders = forwardResponseHeaders(rawHeaders);
     encodeHeaders(this);
@@ -137,15 +155,16 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
       headers.push('connection', 'upgrade', 'upgrade', this.upgradeProtocol);
       this.socket.write(headText(this.responseStatus, headers));
       if (this.head.length > 0) upstream.write(this.head);
+      tunnelIdleTimeout(this.socket, upstream, this.runtime.upgrades.idleTimeoutMs, () => (this.tunnelFlag = 'SI'));
       upstream.pipe(this.socket);
       this.socket.pipe(upstream);
       upstream.resume();
-    } else {
-      // The body is sent close-delimited, so the upstream's framing headers do not apply.
-      removeHeader(headers, 'content-length');
-      headers.push('connection', 'close');
-      this.socket.write(headText(this.responseStatus, headers));
+      return;
     }
+    // The body is sent close-delimited, so the upstream's framing headers do not apply.
+    removeHeader(headers, 'content-length');
+    headers.push('connection', 'close');
+    this.socket.write(headText(this.responseStatus, headers));
     this.record(this.responseStatus, '-');
   }
 

@@ -1,8 +1,11 @@
 // A downstream HTTP listener (inbound or outbound): Node's HTTP server with the sidecar's
 // protections (header-read and request timeouts, idle timeout, header size limit answered with
 // 431, malformed or ambiguous framing answered with 400, a cap on connections), handing each
-// request to an Exchange built on the current snapshot. Plaintext, TLS, or both on one port
-// (PERMISSIVE mTLS: the first byte tells a TLS handshake from plaintext HTTP). HTTP/2 shares the
+// request to an Exchange built on the current snapshot. Plaintext, or TLS and plaintext on one
+// port (the first byte tells a TLS handshake from plaintext HTTP), each new connection and
+// request checked against the mTLS mode of the snapshot in force: when a new snapshot changes
+// it (PERMISSIVE -> STRICT), new connections of the kind it refuses are closed at once, and
+// existing ones once their requests in flight are answered. HTTP/2 shares the
 // port: over TLS when ALPN picks `h2`, in plaintext when the connection opens with the HTTP/2
 // preface (h2c, prior knowledge); its streams become the same Exchange through Node's
 // compatibility API.
@@ -34,6 +37,23 @@ export interface HttpListenerOptions {
 /** The first byte of every TLS connection: a handshake record. */
 const TLS_HANDSHAKE_RECORD = 0x16;
 
+/** A connection of a listener that takes TLS and plaintext, so that a change of mTLS mode can close it. */
+interface Connection {
+  readonly socket: Socket;
+  readonly encrypted: boolean;
+  /** HTTP/1.1 requests being answered. */
+  inFlight: number;
+  /** The mode in force no longer takes this connection: it closes once no request is in flight. */
+  closing: boolean;
+  session: http2.ServerHttp2Session | undefined;
+  /** An upgraded (tunnelled) connection: no request ends it, so a mode change cuts it. */
+  tunnel: boolean;
+}
+
+function isEncrypted(socket: Socket): boolean {
+  return (socket as TLSSocket).encrypted === true;
+}
+
 /** What a client error (raised by Node before a request exists) is answered with. */
 function clientErrorCode(error: Error & { code?: string }): ErrorCode | undefined {
   switch (error.code) {
@@ -55,6 +75,14 @@ export class HttpListener implements DownstreamState {
   private readonly h2: http2.Http2Server;
   private readonly h2Sessions = new Set<http2.ServerHttp2Session>();
   private readonly unfollow: () => void;
+  /** Whether the listener takes both TLS and plaintext (a TransportSecurity with server options). */
+  private readonly mixed: boolean;
+  private readonly connections = new Set<Connection>();
+  /** Each Connection by the socket (HTTP/1.1) or the HTTP/2 session its requests come on. */
+  private readonly connectionOf = new WeakMap<object, Connection>();
+  /** The connection being handed to the HTTP/2 server, whose 'session' event is synchronous. */
+  private handingToHttp2: Connection | undefined = undefined;
+  private readonly unwatch: () => void = () => undefined;
 
   constructor(private readonly options: HttpListenerOptions) {
     const { limits } = options;
@@ -72,11 +100,17 @@ export class HttpListener implements DownstreamState {
     this.h2.on('session', (session: http2.ServerHttp2Session) => {
       this.h2Sessions.add(session);
       session.once('close', () => this.h2Sessions.delete(session));
-      if (this.draining) session.close();
+      const connection = this.handingToHttp2;
+      if (connection !== undefined) {
+        connection.session = session;
+        this.connectionOf.set(session, connection);
+      }
+      if (this.draining || connection?.closing === true) session.close();
     });
     this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.exchange(req, res, false));
     this.h2.on('checkContinue', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.exchange(req, res, true));
     const tls = options.security.serverOptions(options.direction);
+    this.mixed = tls !== undefined;
     if (tls === undefined) {
       this.server = http.createServer(serverOptions);
       this.unfollow = () => undefined;
@@ -86,7 +120,8 @@ export class HttpListener implements DownstreamState {
       this.server = server;
       this.unfollow = options.security.follow(server);
       const serve = this.routePlaintext(server, 'secureConnection', limits.headersTimeoutMs);
-      if (options.security.acceptsPlaintext(options.direction)) this.sniffTls(server, limits.headersTimeoutMs, serve);
+      this.sniffTls(server, limits.headersTimeoutMs, serve);
+      this.unwatch = options.holder.onReplace(() => this.closeRefusedConnections());
     }
     this.server.maxConnections = limits.maxConnections;
     this.server.setTimeout(limits.idleTimeoutMs);
@@ -105,10 +140,16 @@ export class HttpListener implements DownstreamState {
     const [serveHttp1] = server.listeners(event) as ((socket: Socket) => void)[];
     server.removeAllListeners(event);
     const serve = (socket: Socket, protocol: PlaintextProtocol | 'h2'): void => {
+      const connection = this.mixed ? this.track(socket) : undefined;
       if (protocol === 'http/1.1') return serveHttp1!.call(server, socket);
       // Node's HTTP/1.1 handling sets this from the server's `noDelay`; HTTP/2 bypasses it.
       socket.setNoDelay(true);
-      this.h2.emit('connection', socket);
+      this.handingToHttp2 = connection;
+      try {
+        this.h2.emit('connection', socket);
+      } finally {
+        this.handingToHttp2 = undefined;
+      }
     };
     const servePlaintext = (socket: Socket): void => sniffPlaintext(socket, timeoutMs, (protocol) => serve(socket, protocol));
     if (event === 'connection') server.on('connection', servePlaintext);
@@ -116,7 +157,10 @@ export class HttpListener implements DownstreamState {
     return servePlaintext;
   }
 
-  /** Lets plaintext connections skip the TLS layer (PERMISSIVE): the first byte decides. */
+  /**
+   * Lets plaintext connections skip the TLS layer: the first byte decides, and a connection of a
+   * kind the mode in force refuses (plaintext under STRICT, TLS under DISABLE) is closed.
+   */
   private sniffTls(server: https.Server, timeoutMs: number, servePlaintext: (socket: Socket) => void): void {
     const [startTls] = server.listeners('connection') as ((socket: Socket) => void)[];
     server.removeAllListeners('connection');
@@ -127,21 +171,77 @@ export class HttpListener implements DownstreamState {
         clearTimeout(timer);
         const first = socket.read(1) as Buffer | null;
         if (first === null) return;
+        const encrypted = first[0] === TLS_HANDSHAKE_RECORD;
+        if (!this.takes(encrypted)) {
+          socket.destroy();
+          return;
+        }
         socket.unshift(first);
-        if (first[0] === TLS_HANDSHAKE_RECORD) startTls?.call(server, socket);
+        if (encrypted) startTls?.call(server, socket);
         else servePlaintext(socket);
       });
     });
   }
 
-  private runtime(socket?: Socket): ListenerRuntime | undefined {
+  /** Whether the mTLS mode of the snapshot in force takes a TLS (or plaintext) connection. */
+  private takes(encrypted: boolean): boolean {
+    return this.options.security.accepts(this.options.direction, this.options.holder.current.config, encrypted);
+  }
+
+  private track(socket: Socket): Connection {
+    const connection: Connection = { socket, encrypted: isEncrypted(socket), inFlight: 0, closing: false, session: undefined, tunnel: false };
+    this.connections.add(connection);
+    this.connectionOf.set(socket, connection);
+    socket.once('close', () => this.connections.delete(connection));
+    return connection;
+  }
+
+  /**
+   * After a snapshot change: connections the new mode refuses close, HTTP/2 ones by GOAWAY (their
+   * streams in flight finish), HTTP/1.1 ones now when idle or else after the response in flight,
+   * tunnels at once.
+   */
+  private closeRefusedConnections(): void {
+    for (const connection of this.connections) {
+      if (connection.closing || this.takes(connection.encrypted)) continue;
+      connection.closing = true;
+      if (connection.session !== undefined) connection.session.close();
+      else if (connection.inFlight === 0 || connection.tunnel) connection.socket.destroy();
+    }
+  }
+
+  /**
+   * Whether a request may start on its connection; one the mode in force refuses is not
+   * answered (HTTP/2: its stream is refused, HTTP/1.1: the connection is closed). Counts the
+   * requests in flight of an HTTP/1.1 connection.
+   */
+  private admit(req: DownstreamRequestMessage, res: DownstreamResponse): boolean {
+    const http2Stream = 'stream' in req ? req.stream : undefined;
+    const connection = this.connectionOf.get(http2Stream?.session ?? req.socket);
+    if (connection === undefined) return true;
+    if (connection.closing || !this.takes(connection.encrypted)) {
+      if (http2Stream !== undefined) http2Stream.close(http2.constants.NGHTTP2_REFUSED_STREAM);
+      else connection.socket.destroy();
+      return false;
+    }
+    if (http2Stream !== undefined) return true;
+    connection.inFlight++;
+    res.once('close', () => {
+      connection.inFlight--;
+      if (connection.closing && connection.inFlight === 0) connection.socket.end();
+    });
+    return true;
+  }
+
+  private runtime(socket: Socket): ListenerRuntime | undefined {
     const snapshot = this.options.holder.current;
     if (this.options.direction === 'outbound') return snapshot.outbound;
-    const encrypted = (socket as TLSSocket | undefined)?.encrypted === true;
-    return encrypted ? snapshot.inbound : (snapshot.inboundPlaintext ?? snapshot.inbound);
+    if (!this.mixed || isEncrypted(socket)) return snapshot.inbound;
+    return snapshot.inboundPlaintext;
   }
 
   private exchange(req: DownstreamRequestMessage, res: DownstreamResponse, expectsContinue: boolean): void {
+    if (!this.admit(req, res)) return;
     const runtime = this.runtime(req.socket as Socket);
     if (runtime === undefined) {
       sendLocalReply(res, 'NO_ROUTE');
@@ -154,6 +254,11 @@ export class HttpListener implements DownstreamState {
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const connection = this.connectionOf.get(req.socket);
+    if (connection !== undefined) {
+      if (connection.closing || !this.takes(connection.encrypted)) return void socket.destroy();
+      connection.tunnel = true;
+    }
     const runtime = this.runtime(req.socket);
     if (runtime === undefined) return writeRawLocalReply(socket, 'NO_ROUTE');
     new UpgradeTunnel(runtime, req, socket, head).start();
@@ -188,6 +293,7 @@ export class HttpListener implements DownstreamState {
   async drain(deadlineMs: number): Promise<void> {
     this.draining = true;
     this.unfollow();
+    this.unwatch();
     if (!this.server.listening) return;
     const closed = new Promise<void>((resolve) => this.server.close(() => resolve()));
     this.server.closeIdleConnections();

@@ -4,7 +4,7 @@
 // `replace`).
 import type { ConnectionOptions } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
-import type { ClusterConfig, FilterConfig, SidecarConfig } from '../config/types.js';
+import type { ClusterConfig, FilterConfig, HeadersWithUnderscoresAction, SidecarConfig, UpgradesConfig } from '../config/types.js';
 import { filterFactory } from '../filters/registry.js';
 import type { FilterBuildContext, Route } from '../filters/http-filter.js';
 import { FilterChain } from '../filters/filter-chain.js';
@@ -30,6 +30,8 @@ export interface ListenerRuntime {
   readonly requestTimeoutMs: number;
   /** How request paths are normalized before anything decides on them. */
   readonly pathNormalization: PathNormalizationOptions;
+  readonly headersWithUnderscoresAction: HeadersWithUnderscoresAction;
+  readonly upgrades: UpgradesConfig;
 }
 
 const noPeer = (): undefined => undefined;
@@ -38,7 +40,7 @@ export interface Snapshot {
   readonly config: SidecarConfig;
   /** Inbound requests over mutual TLS, or all of them when the listener is plaintext. */
   readonly inbound: ListenerRuntime | undefined;
-  /** Inbound plaintext requests on a listener that also takes TLS (PERMISSIVE). */
+  /** Inbound plaintext requests on a listener that also takes TLS (PERMISSIVE, DISABLE). */
   readonly inboundPlaintext?: ListenerRuntime | undefined;
   readonly outbound: ListenerRuntime | undefined;
   readonly clusters: readonly Cluster[];
@@ -116,11 +118,13 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
         peer: securityPolicy === 'none' ? noPeer : (socket) => deps.security.inboundPeer(socket),
         requestTimeoutMs: config.limits.requestTimeoutMs,
         pathNormalization: config.pathNormalization,
+        headersWithUnderscoresAction: config.headersWithUnderscoresAction,
+        upgrades: config.upgrades,
       };
     };
     const mutualTls = deps.security.serverOptions('inbound') !== undefined;
     inbound = runtimeFor(mutualTls ? 'mutual_tls' : 'none');
-    if (mutualTls && deps.security.acceptsPlaintext('inbound')) inboundPlaintext = runtimeFor('none');
+    if (mutualTls && deps.security.accepts('inbound', config, false)) inboundPlaintext = runtimeFor('none');
   }
 
   if (config.outbound !== undefined) {
@@ -156,6 +160,8 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
       peer: noPeer,
       requestTimeoutMs: config.limits.requestTimeoutMs,
       pathNormalization: config.pathNormalization,
+      headersWithUnderscoresAction: config.headersWithUnderscoresAction,
+      upgrades: config.upgrades,
     };
   }
   return { config, inbound, inboundPlaintext, outbound, clusters };
@@ -173,6 +179,8 @@ function buildFilters(configs: readonly FilterConfig[], context: FilterBuildCont
 }
 
 export class SnapshotHolder {
+  private readonly replaced = new Set<(next: Snapshot) => void>();
+
   constructor(public current: Snapshot) {}
 
   /** Makes `next` the snapshot new requests use; pools it did not take over close once idle. */
@@ -180,5 +188,12 @@ export class SnapshotHolder {
     const previous = this.current;
     this.current = next;
     for (const cluster of previous.clusters) if (!next.clusters.includes(cluster)) void cluster.close();
+    for (const listener of this.replaced) listener(next);
+  }
+
+  /** Calls `listener` after each `replace` (listeners re-check their connections); returns what stops that. */
+  onReplace(listener: (next: Snapshot) => void): () => void {
+    this.replaced.add(listener);
+    return () => this.replaced.delete(listener);
   }
 }

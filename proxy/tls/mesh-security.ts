@@ -1,6 +1,8 @@
 // The mesh's TransportSecurity: mutual TLS on the inbound listener by mode (STRICT, PERMISSIVE,
 // DISABLE), mTLS origination to clusters that name the SPIFFE ID their endpoints must present.
-// The app's side of the sidecar (the outbound listener) stays plaintext on loopback.
+// The app's side of the sidecar (the outbound listener) stays plaintext on loopback. The inbound
+// listener always offers TLS and plaintext on one port; the mode of the snapshot in force says
+// which of them it takes, so a mode change (PERMISSIVE -> STRICT) applies at once.
 import { readFile } from 'node:fs/promises';
 import type { Socket } from 'node:net';
 import type { ConnectionOptions, Server as TlsServer, TLSSocket, TlsOptions } from 'node:tls';
@@ -21,24 +23,20 @@ export function inboundMode(config: SidecarConfig): MtlsMode {
 }
 
 export class MeshTransportSecurity implements TransportSecurity {
-  private readonly mode: MtlsMode;
   // A connection's peer never changes: its certificate is parsed and hashed once, not per request.
   private readonly peers = new WeakMap<Socket, PeerIdentity | null>();
 
-  constructor(
-    readonly identity: WorkloadIdentity,
-    config: SidecarConfig,
-  ) {
-    this.mode = inboundMode(config);
-  }
+  constructor(readonly identity: WorkloadIdentity) {}
 
   serverOptions(direction: Direction): TlsOptions | undefined {
-    if (direction === 'outbound' || this.mode === 'DISABLE') return undefined;
+    if (direction === 'outbound') return undefined;
     return inboundTlsOptions(this.identity, SIDECAR_ALPN);
   }
 
-  acceptsPlaintext(direction: Direction): boolean {
-    return direction === 'outbound' || this.mode !== 'STRICT';
+  accepts(direction: Direction, config: SidecarConfig, encrypted: boolean): boolean {
+    if (direction === 'outbound') return !encrypted;
+    const mode = inboundMode(config);
+    return mode === 'PERMISSIVE' || encrypted === (mode === 'STRICT');
   }
 
   follow(server: TlsServer): () => void {
@@ -78,7 +76,7 @@ export async function startMeshSecurity(
 ): Promise<MeshTransportSecurity | undefined> {
   if (config.identity === undefined) return undefined;
   const identity = await startWorkloadIdentity(config.identity, config, env, log);
-  return new MeshTransportSecurity(identity, config);
+  return new MeshTransportSecurity(identity);
 }
 
 /** The identity alone, for a sidecar whose listeners are configured later (by the control plane). */

@@ -33,8 +33,12 @@ export function serviceHosts(name: string, namespace: string): string[] {
   return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`];
 }
 
-/** The workload's own PeerAuthentication wins over a namespace-wide one; a port entry over both. */
-function inboundMode(snapshot: Snapshot, appPort: number): MtlsMode {
+/**
+ * The inbound mTLS mode, one precedence for the listener and the authz default: the workload's
+ * own PeerAuthentication over a namespace-wide one over the mesh default (STRICT), and in the
+ * one chosen, the entry for the app's port over its mode.
+ */
+export function inboundMtlsMode(snapshot: Snapshot, appPort: number): MtlsMode {
   const own = snapshot.peerAuthentications.find((p) => p.spec.workload !== undefined);
   const wide = snapshot.peerAuthentications.find((p) => p.spec.workload === undefined);
   const chosen = own ?? wide;
@@ -81,6 +85,7 @@ export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSideca
   if (self === undefined || appPort === undefined) {
     throw new ConfigError(source, [`the control plane has no Workload ${local.namespace}/${local.workload} (or it declares no port)`]);
   }
+  const mtls = inboundMtlsMode(snapshot, appPort);
   return validateConfig(
     {
       workload: local.workload,
@@ -88,7 +93,7 @@ export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSideca
       identity: local.identity,
       admin: local.admin,
       ...(self.spec.pathNormalization === undefined ? {} : { pathNormalization: self.spec.pathNormalization }),
-      inbound: { ...local.inbound, appPort, mtls: inboundMode(snapshot, appPort), filters: inboundFiltersFromSnapshot(snapshot) },
+      inbound: { ...local.inbound, appPort, mtls, filters: inboundFiltersFromSnapshot(snapshot, mtls) },
       outbound: {
         ...local.outbound,
         clusters: [...snapshot.services.values()].map((service) => cluster(service, snapshot, local.identity.trustDomain)),

@@ -27,7 +27,7 @@ export async function startMeshSidecar(
   );
   const spiffeId = `spiffe://test.local/ns/${config.namespace}/sa/${config.identity?.serviceAccount ?? config.workload}`;
   const identity = await startWorkloadIdentity(ca, spiffeId, identityOptions);
-  const security = new MeshTransportSecurity(identity, config);
+  const security = new MeshTransportSecurity(identity);
   const sidecar = await startInProcess(config, { security, identity }, () => identity.stop());
   return { ...sidecar, security, config };
 }

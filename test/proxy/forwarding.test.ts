@@ -5,6 +5,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WebSocket, WebSocketServer } from 'ws';
+import { eventually } from '../helpers/eventually.js';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
 import { echoServer, listen, type EchoReply, type EchoServer, type TestServer } from '../helpers/upstream.js';
@@ -216,9 +217,12 @@ describe('forwarding', () => {
       });
       socket.on('error', reject);
     });
+    const closed = new Promise<void>((resolve) => socket.once('close', () => resolve()));
     socket.close();
+    await closed;
     expect(messages).toEqual(['one', 'two']);
-    expect(proxy.logLines()).toContainEqual(expect.objectContaining({ path: '/chat', status: 101, authority: 'ws.svc' }));
+    // A tunnel is logged once it closes.
+    await eventually(async () => proxy.logLines(), (lines) => lines.some((l) => l.path === '/chat' && l.status === 101 && l.authority === 'ws.svc'), 5000);
   });
 
   it('passes an upstream refusal of an upgrade to the caller', async () => {

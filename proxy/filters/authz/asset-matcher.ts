@@ -1,7 +1,9 @@
 // Picks the most specific asset of the workload for a request: an exact path beats a prefix, a
 // longer prefix a shorter one, either beats a glob (by its literal length); a listed method or
 // gRPC method adds to the score. A gRPC match is a path match on `/service/method` (exact) or
-// `/service/` (prefix), which is what a gRPC request's path is.
+// `/service/` (prefix), which is what a gRPC request's path is. Globs run on RE2 (re2js): the
+// path is the caller's, so its matching time must be linear in its length, whatever the glob.
+import { RE2JS } from 're2js';
 import type { PathMatch } from '../../../control-plane/api/resource-types.js';
 import type { AuthzAssetConfig } from './authz-config.js';
 
@@ -20,25 +22,26 @@ interface CompiledAsset<T> {
 const EXACT = 2_000_000;
 const PREFIX = 1_000_000;
 
-function globPattern(glob: string): RegExp {
+/** `**` any run of characters, `*` a run without `/`, `?` one character but `/`; the rest literal. */
+function globPattern(glob: string): RE2JS {
   let source = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;
     if (c === '*' && glob[i + 1] === '*') {
-      source += '.*';
+      source += '(?s:.*)';
       i++;
     } else if (c === '*') source += '[^/]*';
     else if (c === '?') source += '[^/]';
-    else source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    else source += RE2JS.quote(c);
   }
-  return new RegExp(`^${source}$`);
+  return RE2JS.compile(source);
 }
 
 function pathRule(match: PathMatch): PathRule {
   if ('exact' in match) return { test: (path) => path === match.exact, score: EXACT + match.exact.length };
   if ('prefix' in match) return { test: (path) => path.startsWith(match.prefix), score: PREFIX + match.prefix.length };
   const pattern = globPattern(match.glob);
-  return { test: (path) => pattern.test(path), score: match.glob.replace(/[*?]/g, '').length };
+  return { test: (path) => pattern.matches(path), score: match.glob.replace(/[*?]/g, '').length };
 }
 
 /**

@@ -8,7 +8,7 @@ export interface AuthzAssetConfig {
   readonly labels: Labels;
   readonly match: AssetSpec['match'];
   /** When set, the body is read (up to the cap) before the policies decide, and put in their input. */
-  readonly requestBody?: { readonly maxBytes: number; readonly allowPartial: boolean };
+  readonly requestBody?: { readonly maxBytes: number; readonly allowPartial: boolean; readonly decideGrpcWithoutBody: boolean };
 }
 
 export interface AuthzPolicyConfig {
@@ -91,6 +91,7 @@ export const authzConfigSchema = {
             properties: {
               maxBytes: { type: 'integer', minimum: 1, maximum: 16777216 },
               allowPartial: { type: 'boolean', default: false },
+              decideGrpcWithoutBody: { type: 'boolean', default: false },
             },
           },
         },

@@ -5,6 +5,10 @@
 // evaluation error, a result of the wrong shape or none, a policy past the decision budget)
 // denies: authorization fails closed. For an asset with `requestBody`, the body is read first
 // (up to its cap) and put in the input; that path is asynchronous, every other stays synchronous.
+// A body a policy reads but the sidecar cannot read as the app will (body-input.ts) denies with
+// AUTHZ_BODY_UNREADABLE; a gRPC request to such an asset is refused with it before any policy
+// runs (its messages are framed protobuf, which policies do not see) unless the asset says
+// `decideGrpcWithoutBody`.
 import { compileCached, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
 import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
 import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
@@ -15,7 +19,7 @@ import { AssetMatcher } from './asset-matcher.js';
 import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
 import { authzDecisionCounter, type DecisionCounts } from './authz-metrics.js';
 import { buildInput, headerValue, type InputContext } from './input-document.js';
-import { bodyInput } from './body-input.js';
+import { BodyUnreadableError, bodyInput } from './body-input.js';
 import { isGrpcContentType } from '../../grpc/grpc-wire.js';
 import { DecisionShapeError, readDecision, type PolicyDecision } from './policy-decision.js';
 
@@ -40,6 +44,7 @@ interface Plan {
 }
 
 export const DEFAULT_DENY_POLICY = 'default-deny';
+const grpcBodyUnreadable = 'gRPC request bodies are not read by policies: the asset reads request bodies';
 export const deniedByHeader = 'x-weft-denied-by';
 
 function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
@@ -129,19 +134,23 @@ class AuthzFilter implements HttpFilter {
     const plan = asset === undefined ? this.unmatched : this.plans.get(asset)!;
     if (plan.policies.length === 0) return this.defaultDecision(exchange, plan);
     const buffering = asset?.requestBody;
+    if (buffering === undefined) return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
     // gRPC bodies are not buffered: their messages are framed protobuf, not what policies parse.
-    if (buffering !== undefined && !isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) {
+    if (!isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) {
       // The chain holds the request until decodeData decided on the body (or answers 413).
       return bufferBody(buffering.maxBytes, buffering.allowPartial);
     }
-    return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
+    if (buffering.decideGrpcWithoutBody) return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
+    plan.defaultDenyCounts.inc('deny');
+    this.write(exchange, plan, DEFAULT_DENY_POLICY, 'deny', [], noRules, grpcBodyUnreadable, 0);
+    return { code: 'AUTHZ_BODY_UNREADABLE', detail: grpcBodyUnreadable };
   }
 
   /** Only for an asset that buffers the body: decodeHeaders asked for it. */
   decodeData(exchange: FilterExchange, data: BodyData): FilterOutcome {
     // Nothing ran between decodeHeaders and this call: the match is the same.
     const asset = this.assetOf(exchange)!;
-    const body = bodyInput({ bytes: data.bytes, complete: data.end }, asset.requestBody!.maxBytes, headerValue(exchange.requestHeaders, 'content-type'));
+    const body = bodyInput({ bytes: data.bytes, complete: data.end }, asset.requestBody!.maxBytes, exchange.requestHeaders);
     return this.decide(exchange, this.plans.get(asset)!, buildInput(exchange, this.inputContext, asset, body));
   }
 
@@ -167,6 +176,7 @@ class AuthzFilter implements HttpFilter {
         counts.inc('error');
         this.write(exchange, plan, policy.name, 'error', policy.entrypointRules, noRules, reason, elapsedUs);
         if (policy.dryRun) continue;
+        if (error instanceof BodyUnreadableError) return { code: 'AUTHZ_BODY_UNREADABLE', detail: reason, overrides: this.deniedByHeaders(policy.name, undefined) };
         return { code: 'AUTHZ_ERROR', overrides: this.deniedByHeaders(policy.name, undefined) };
       }
       const elapsedUs = (performance.now() - started) * 1000;

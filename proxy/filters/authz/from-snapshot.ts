@@ -3,10 +3,11 @@
 // AuthorizationPolicies the authz filter, then the router. The result is what a static YAML
 // config would say, so both paths go through the same validation and the same filters.
 import { durationMs } from '../../../control-plane/api/resource-codec.js';
-import type { FilterConfig } from '../../config/types.js';
+import type { FilterConfig, MtlsMode } from '../../config/types.js';
 import type { Snapshot } from '../../xds/snapshot.js';
 
-export function inboundFiltersFromSnapshot(snapshot: Snapshot): FilterConfig[] {
+/** `mtls`: the inbound mode the listener runs (`inboundMtlsMode`); STRICT denies by default. */
+export function inboundFiltersFromSnapshot(snapshot: Snapshot, mtls: MtlsMode): FilterConfig[] {
   const filters: FilterConfig[] = [];
   const rules = snapshot.requestAuthentications.flatMap((ra) => ra.spec.jwtRules);
   if (rules.length > 0) {
@@ -21,16 +22,14 @@ export function inboundFiltersFromSnapshot(snapshot: Snapshot): FilterConfig[] {
     });
   }
   const self = snapshot.workload;
-  // PERMISSIVE or DISABLE peer authentication relaxes the default; STRICT (or none) denies
-  // requests to an asset that no policy covers.
-  const relaxed = snapshot.peerAuthentications.some(
-    (pa) => (pa.spec.workload === undefined || pa.spec.workload === self?.metadata.name) && pa.spec.mode !== 'STRICT',
-  );
+  // The mode the listener runs, with the listener's precedence (workload over namespace over
+  // mesh, the app's port over the whole): STRICT denies requests to an asset no policy covers,
+  // PERMISSIVE or DISABLE relaxes that.
   filters.push({
     name: 'authz',
     config: {
       workloadLabels: self?.metadata.labels ?? {},
-      defaultDeny: !relaxed,
+      defaultDeny: mtls === 'STRICT',
       assets: snapshot.assets.map((asset) => ({
         name: asset.metadata.name,
         labels: asset.metadata.labels,

@@ -1,10 +1,23 @@
-// The jwt filter's config: RequestAuthentication's jwtRules, with the JWKS cache settings.
+// The jwt filter's config: RequestAuthentication's jwtRules, with the JWKS cache settings. A
+// `jwksUri` is https: the keys decide who a caller is, so they may not travel where anyone on the
+// path can swap them. Plain http is taken only for a loopback host, and only when the rule says
+// `allowLoopbackHttpJwks: true` (a JWKS served beside the sidecar, or a test).
 import type { JwtRule } from '../../../control-plane/api/resource-types.js';
 
 /** A RequestAuthentication rule as the sidecar runs it: the clock skew in seconds. */
 export interface JwtRuleConfig extends Omit<JwtRule, 'clockSkew'> {
   readonly clockSkewSeconds: number;
 }
+
+/** An https URL, or a plain http one whose host is a loopback address. */
+const httpsOrLoopbackUri = '^(https://|http://(127(\\.[0-9]{1,3}){3}|localhost|\\[::1\\])(:[0-9]{1,5})?(/|$))';
+
+/** The rule's `jwksUri` must be https unless the rule allows loopback http (JSON Schema). */
+const jwksUriRule = {
+  if: { required: ['allowLoopbackHttpJwks'], properties: { allowLoopbackHttpJwks: { const: true } } },
+  then: { properties: { jwksUri: { type: 'string', pattern: httpsOrLoopbackUri } } },
+  else: { properties: { jwksUri: { type: 'string', pattern: '^https://' } } },
+} as const;
 
 export interface JwtConfig {
   readonly rules: readonly JwtRuleConfig[];
@@ -30,10 +43,12 @@ export const jwtConfigSchema = {
         additionalProperties: false,
         required: ['issuer'],
         oneOf: [{ required: ['jwksUri'] }, { required: ['jwks'] }],
+        ...jwksUriRule,
         properties: {
           issuer: { type: 'string', minLength: 1 },
           audiences: { type: 'array', items: { type: 'string', minLength: 1 } },
-          jwksUri: { type: 'string', pattern: '^https?://' },
+          jwksUri: { type: 'string' },
+          allowLoopbackHttpJwks: { type: 'boolean', default: false },
           jwks: { type: 'object', required: ['keys'], properties: { keys: { type: 'array', items: { type: 'object' } } } },
           fromHeaders: {
             type: 'array',

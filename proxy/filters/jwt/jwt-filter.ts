@@ -3,9 +3,11 @@
 // a URI or inline, clock skew). A token that does not verify is refused with 401 JWT_INVALID; no
 // token lets the request through with no end user (policies decide), as Istio does. Only
 // asymmetric algorithms are accepted, so `alg: none` and HS256-signed-with-the-public-key
-// (algorithm confusion) never verify.
+// (algorithm confusion) never verify. A rule without `audiences` does not take any audience (a
+// token minted for another service would do here too): it takes tokens whose `aud` names this
+// workload, by its SPIFFE ID, its name, `name.namespace` or `name.namespace.svc`.
 import { createLocalJWKSet, createRemoteJWKSet, decodeJwt, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import type { FilterExchange, FilterOutcome, HttpFilter, HttpFilterFactory } from '../http-filter.js';
+import type { FilterBuildContext, FilterExchange, FilterOutcome, HttpFilter, HttpFilterFactory } from '../http-filter.js';
 import { CONTINUE } from '../http-filter.js';
 import { removeHeader } from '../../http/headers.js';
 import { jwtConfigSchema, type JwtConfig, type JwtRuleConfig } from './jwt-config.js';
@@ -16,12 +18,23 @@ export const ASYMMETRIC_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384
 interface Verifier {
   readonly rule: JwtRuleConfig;
   readonly keys: JWTVerifyGetKey;
+  readonly audiences: string[];
+}
+
+/** The audiences a rule without `audiences` accepts: names of this workload. */
+export function workloadAudiences(context: Pick<FilterBuildContext, 'workload' | 'namespace' | 'localPrincipal'>): string[] {
+  const { workload, namespace, localPrincipal } = context;
+  return [...(localPrincipal === undefined ? [] : [localPrincipal]), workload, `${workload}.${namespace}`, `${workload}.${namespace}.svc`];
 }
 
 class JwtFilter implements HttpFilter {
   private readonly byIssuer = new Map<string, Verifier>();
 
-  constructor(private readonly config: JwtConfig) {
+  constructor(
+    private readonly config: JwtConfig,
+    context: FilterBuildContext,
+  ) {
+    const ownAudiences = workloadAudiences(context);
     for (const rule of config.rules) {
       const keys =
         rule.jwksUri !== undefined
@@ -31,7 +44,7 @@ class JwtFilter implements HttpFilter {
               timeoutDuration: config.fetchTimeoutMs,
             })
           : createLocalJWKSet({ keys: (rule.jwks?.keys ?? []) as never[] });
-      this.byIssuer.set(rule.issuer, { rule, keys });
+      this.byIssuer.set(rule.issuer, { rule, keys, audiences: rule.audiences === undefined ? ownAudiences : [...rule.audiences] });
     }
   }
 
@@ -50,13 +63,13 @@ class JwtFilter implements HttpFilter {
   }
 
   private async verify(exchange: FilterExchange, verifier: Verifier, token: string, header: string): Promise<FilterOutcome> {
-    const { rule, keys } = verifier;
+    const { rule, keys, audiences } = verifier;
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: rule.issuer,
         algorithms: ASYMMETRIC_ALGORITHMS,
         clockTolerance: rule.clockSkewSeconds,
-        ...(rule.audiences === undefined ? {} : { audience: [...rule.audiences] }),
+        audience: audiences,
       });
       exchange.endUser = { issuer: rule.issuer, claims: payload };
       // A cookie header carries other cookies too: it is forwarded as it came.
@@ -73,5 +86,5 @@ export const jwtFilter: HttpFilterFactory = {
   name: 'jwt',
   configSchema: jwtConfigSchema,
   terminal: false,
-  create: (config) => new JwtFilter(config as unknown as JwtConfig),
+  create: (config, context) => new JwtFilter(config as unknown as JwtConfig, context),
 };

@@ -7,6 +7,8 @@ import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 import { echoServer, type TestServer } from '../../helpers/upstream.js';
 import { decodeSnapshot } from '../../../proxy/xds/snapshot.js';
 import { inboundFiltersFromSnapshot } from '../../../proxy/filters/authz/from-snapshot.js';
+import { inboundMtlsMode } from '../../../proxy/xds/sidecar-config-from-snapshot.js';
+import type { Snapshot } from '../../../proxy/xds/snapshot.js';
 
 const doc = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) =>
   JSON.stringify({ apiVersion: 'weft.dev/v1alpha1', kind, metadata: { name, namespace: 'default', labels }, spec });
@@ -39,10 +41,13 @@ function snapshotDocuments(peerMode: string | undefined, workloadPolicy = true) 
       }),
       ...(workloadPolicy ? [workloadGetOnly] : []),
       ...(peerMode === undefined ? [] : [doc('PeerAuthentication', 'mtls', { mode: peerMode })]),
-      doc('RequestAuthentication', 'users', { jwtRules: [{ issuer: 'https://issuer.test', jwksUri: 'http://127.0.0.1:9/jwks', clockSkew: '30s' }] }),
+      doc('RequestAuthentication', 'users', { jwtRules: [{ issuer: 'https://issuer.test', jwksUri: 'https://127.0.0.1:9/jwks', clockSkew: '30s' }] }),
     ],
   };
 }
+
+/** The inbound chain, with the mode the listener would run for the Workload's port 8080. */
+const filtersOf = (snapshot: Snapshot) => inboundFiltersFromSnapshot(snapshot, inboundMtlsMode(snapshot, 8080));
 
 let app: TestServer;
 const sidecars: InProcessSidecar[] = [];
@@ -55,7 +60,7 @@ afterAll(async () => {
 });
 
 async function sidecarFor(peerMode: string | undefined, workloadPolicy = true): Promise<InProcessSidecar> {
-  const filters = inboundFiltersFromSnapshot(decodeSnapshot(snapshotDocuments(peerMode, workloadPolicy), { workload: 'test-app', namespace: 'default' }));
+  const filters = filtersOf(decodeSnapshot(snapshotDocuments(peerMode, workloadPolicy), { workload: 'test-app', namespace: 'default' }));
   const s = await startSidecar({ accessLog: { mode: 'off' }, inbound: { port: 0, appPort: app.port, filters } });
   sidecars.push(s);
   return s;
@@ -63,12 +68,12 @@ async function sidecarFor(peerMode: string | undefined, workloadPolicy = true): 
 
 describe('inboundFiltersFromSnapshot', () => {
   it('translates RequestAuthentication, assets and policies into jwt, authz and router', () => {
-    const filters = inboundFiltersFromSnapshot(decodeSnapshot(snapshotDocuments(undefined), { workload: 'test-app', namespace: 'default' }));
+    const filters = filtersOf(decodeSnapshot(snapshotDocuments(undefined), { workload: 'test-app', namespace: 'default' }));
     expect(filters.map((f) => f.name)).toEqual(['jwt', 'authz', 'router']);
     expect((filters[0]!.config.rules as { clockSkewSeconds: number }[])[0]!.clockSkewSeconds).toBe(30);
     expect(filters[1]!.config).toMatchObject({ defaultDeny: true, workloadLabels: { tier: 'api' } });
     const uploads = (filters[1]!.config.assets as { name: string; requestBody?: unknown }[]).find((a) => a.name === 'uploads');
-    expect(uploads?.requestBody).toEqual({ maxBytes: 1024, allowPartial: false });
+    expect(uploads?.requestBody).toEqual({ maxBytes: 1024, allowPartial: false, decideGrpcWithoutBody: false });
   });
 
   it("buffers an Asset's request body for its policies when its spec asks", async () => {

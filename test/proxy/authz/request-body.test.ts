@@ -43,12 +43,15 @@ function digestServer(): Promise<TestServer> {
 const rego = (pkg: string, body: string) => [{ name: `${pkg}.rego`, rego: `package ${pkg}\nimport rego.v1\n${body}\n` }];
 const sha = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
 
-// Denies with what it saw, so a test reads the input from the reply.
+// Denies with what it saw, so a test reads the input from the reply. `parsed_body` of a
+// truncated body is not read: reading it denies (test/security/body-content-type.test.ts).
 const echo = `decision := {"allowed": false, "http_status": 418, "body": json.marshal({
   "body": object.get(input.attributes.request.http, "body", "<absent>"),
-  "parsed_body": object.get(input, "parsed_body", "<absent>"),
+  "parsed_body": parsed,
   "truncated_body": object.get(input, "truncated_body", "<absent>"),
-})}`;
+})}
+parsed := "(unread)" if input.truncated_body
+parsed := object.get(input, "parsed_body", "<absent>") if not input.truncated_body`;
 
 let app: TestServer;
 let s: InProcessSidecar;
@@ -71,7 +74,7 @@ beforeAll(async () => {
               { name: 'text', match: { paths: [{ prefix: '/text' }] }, requestBody: { maxBytes: 256 } },
               { name: 'plain', match: { paths: [{ prefix: '/plain' }] } },
               { name: 'upload', match: { paths: [{ prefix: '/upload' }] }, requestBody: { maxBytes: 64, allowPartial: true } },
-              { name: 'cart', match: { grpc: { service: 'shop.Cart' } }, requestBody: { maxBytes: 16, allowPartial: true } },
+              { name: 'cart', match: { grpc: { service: 'shop.Cart' } }, requestBody: { maxBytes: 16, allowPartial: true, decideGrpcWithoutBody: true } },
             ],
             policies: [
               { name: 'echo', targets: { assets: ['echo'] }, entrypoint: 'data.echo.decision', modules: rego('echo', echo) },
@@ -136,19 +139,19 @@ describe('request bodies in the authorization input', () => {
     expect(JSON.parse(reply.body)).toEqual({ body: '{"amount":5}', parsed_body: { amount: 5 }, truncated_body: false });
   });
 
-  it('parses form bodies, and leaves other types unparsed', async () => {
+  it('parses form bodies; an empty body is null', async () => {
     const form = await post('/echo', 'a=1&a=2&b=x+y', 'application/x-www-form-urlencoded');
     expect(JSON.parse(form.body)).toMatchObject({ parsed_body: { a: ['1', '2'], b: ['x y'] }, truncated_body: false });
-    const text = await post('/echo', 'hello', 'text/plain');
-    expect(JSON.parse(text.body)).toEqual({ body: 'hello', parsed_body: null, truncated_body: false });
+    const empty = await post('/echo', '', 'text/plain');
+    expect(JSON.parse(empty.body)).toEqual({ body: '', parsed_body: null, truncated_body: false });
   });
 
-  it('gives the first maxBytes with truncated_body and no parsed_body past the cap (allowPartial)', async () => {
+  it('gives the first maxBytes with truncated_body past the cap (allowPartial)', async () => {
     const reply = await post('/echo', '{"amount":5,"note":"longer than sixteen bytes"}');
-    expect(JSON.parse(reply.body)).toEqual({ body: '{"amount":5,"not', parsed_body: null, truncated_body: true });
+    expect(JSON.parse(reply.body)).toEqual({ body: '{"amount":5,"not', parsed_body: '(unread)', truncated_body: true });
     const viaChunks = await chunked('/echo', ['{"amount":5,', '"note":"longer than sixteen bytes"}']);
     expect(viaChunks).toMatch(/^HTTP\/1\.1 418 /);
-    expect(viaChunks).toContain('{"body":"{\\"amount\\":5,\\"not","parsed_body":null,"truncated_body":true}');
+    expect(viaChunks).toContain('{"body":"{\\"amount\\":5,\\"not","parsed_body":"(unread)","truncated_body":true}');
   });
 
   it('answers 413 past the cap without allowPartial, declared or chunked', async () => {
@@ -194,7 +197,7 @@ describe('request bodies in the authorization input', () => {
   it('fails closed on invalid JSON when the policy reads parsed_body, without crashing', async () => {
     const reply = await post('/pay', '{"amount": 5,');
     expect(reply.status).toBe(403);
-    expect(reply.headers['x-weft-error']).toBe('AUTHZ_ERROR');
+    expect(reply.headers['x-weft-error']).toBe('AUTHZ_BODY_UNREADABLE');
     const line = s.logLines().find((l) => l.type === 'authz_decision' && l.policy === 'small-payments' && l.decision === 'error');
     expect(line?.reason).toBe('request body is not valid JSON');
     expect((await post('/pay', '{"amount":1}')).status).toBe(200);
@@ -209,7 +212,7 @@ describe('request bodies in the authorization input', () => {
     expect(JSON.parse(denied.body)).toBe('<absent>');
   });
 
-  it('does not buffer gRPC requests, even for an asset that asks for bodies', async () => {
+  it('does not buffer gRPC requests to an asset that decides them without the body', async () => {
     const message = Buffer.from([0, 0, 0, 0, 3, 1, 2, 3]);
     const reply = await request(s.inboundPort, { method: 'POST', path: '/shop.Cart/Get', headers: { 'content-type': 'application/grpc', te: 'trailers' }, body: message });
     expect(reply.headers['x-weft-error']).toBe('AUTHZ_DENIED');

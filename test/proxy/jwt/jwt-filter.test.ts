@@ -63,7 +63,7 @@ async function sidecar(minRefreshIntervalMs: number): Promise<InProcessSidecar> 
           config: {
             minRefreshIntervalMs,
             rules: [
-              { issuer: ISSUER, audiences: ['orders'], jwksUri: `http://127.0.0.1:${jwksServer.port}/jwks.json`, fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }, { name: 'x-token' }], fromCookies: ['session'], clockSkewSeconds: 5 },
+              { issuer: ISSUER, audiences: ['orders'], jwksUri: `http://127.0.0.1:${jwksServer.port}/jwks.json`, allowLoopbackHttpJwks: true, fromHeaders: [{ name: 'authorization', prefix: 'Bearer ' }, { name: 'x-token' }], fromCookies: ['session'], clockSkewSeconds: 5 },
               { issuer: INLINE_ISSUER, jwks: { keys: [inlineKey.jwk] } },
             ],
           },
@@ -121,7 +121,8 @@ describe('jwt filter', () => {
     const cookie = await call(s.inboundPort, { cookie: `theme=dark; session=${await token(key1)}` });
     expect(cookie.jwt?.issuer).toBe(ISSUER);
     expect(headerValues(cookie.seen!, 'cookie')).toHaveLength(1);
-    const inline = await call(s.inboundPort, { authorization: `Bearer ${await token(inlineKey, {}, { issuer: INLINE_ISSUER })}` });
+    // The inline rule lists no audiences: its tokens must name this workload.
+    const inline = await call(s.inboundPort, { authorization: `Bearer ${await token(inlineKey, {}, { issuer: INLINE_ISSUER, audience: 'test-app' })}` });
     expect(inline.jwt?.issuer).toBe(INLINE_ISSUER);
   });
 
