@@ -172,6 +172,8 @@ describe('filter-chain runner', () => {
     app = await upstream();
     const probes = ['a', 'b', 'c'].map((name) => ({ name: 'runner-probe', config: { name } }));
     proxy = await startSidecar({
+      // The test upstream speaks its own `echo` protocol after the 101.
+      upgrades: { protocols: ['echo'] },
       inbound: { address: '127.0.0.1', port: 0, appPort: app.port, filters: [...probes, { name: 'router' }] },
       outbound: {
         port: 0,

@@ -76,8 +76,10 @@ describe('asset globs match in linear time', () => {
     });
 
     it('answers a request with a 16 KiB path under a pathological glob like any other', async () => {
-      const reply = await request(s.inboundPort, { path: `/${'a'.repeat(16 * 1024)}` });
-      expect(reply.status).toBe(200);
+      // No `b`: the glob does not match, and an unmatched request gets the workload's default.
+      const unmatched = await request(s.inboundPort, { path: `/${'a'.repeat(16 * 1024)}` });
+      expect(unmatched.status).toBe(403);
+      expect(unmatched.headers['x-weft-error']).toBe('AUTHZ_DENIED');
       expect((await request(s.inboundPort, { path: `/${'a'.repeat(16 * 1024)}b` })).status).toBe(200);
     });
   });

@@ -7,10 +7,11 @@ import { startSecurityMesh, type SecurityMesh } from './security-mesh.js';
 
 let mesh: SecurityMesh;
 let unnormalized: SecurityMesh;
+// Two meshes, each with a CA and RSA keys made for it: slow on a loaded machine.
 beforeAll(async () => {
   mesh = await startSecurityMesh();
   unnormalized = await startSecurityMesh({ normalization: 'NONE' });
-});
+}, 120_000);
 afterAll(async () => {
   await mesh.stop();
   await unnormalized.stop();
