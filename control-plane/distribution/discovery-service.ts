@@ -3,9 +3,10 @@
 // sidecar's snapshot and sends it only where the version differs from what that sidecar holds.
 // Endpoints are the inbound addresses the connected sidecars announce (with other replicas' ones
 // from the EndpointDirectory, endpoint-directory.ts), so a control plane that just started (or took over from a dead replica) knows only the sidecars that reconnected so
-// far: a sidecar that reconnects holding a snapshot keeps it, and gets nothing new, until the
-// others had time to reconnect (`RESYNC_HOLD`); otherwise it would be sent a service with no
-// endpoints and fail its requests until the callee reconnects.
+// far: a sidecar that reconnects holding a snapshot keeps it, and gets nothing new, while a
+// service it calls has no endpoint known here, until the others had time to reconnect
+// (`RESYNC_HOLD`); otherwise it would be sent a service with no endpoints and fail its requests
+// until the callee reconnects. Once every service it calls has an endpoint, the hold ends.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { SnapshotMessage, SnapshotRequestMessage } from '../api/discovery-contract.js';
 import { CONTROL_PLANE_ERRORS, type ControlPlaneErrorCode } from '../errors.js';
@@ -48,6 +49,7 @@ interface SidecarStream {
   answered?: string;
   /** The version the sidecar holds or was last sent: nothing is resent while it stays the same. */
   latestVersion: string;
+  /** The snapshot last sent, or the one the sidecar was found to hold already (nothing to send). */
   sent?: SidecarSnapshot;
   ackedVersion?: string;
   ackedRevision?: number;
@@ -192,9 +194,8 @@ export class DiscoveryService {
     this.#options.metrics.connected.inc();
     const snapshot = this.#snapshotFor(stream, new Map(), this.#options.revision(), this.#directory.index(this.#localEndpoints()));
     if (snapshot.version === request.versionInfo) {
-      stream.ackedVersion = snapshot.version;
-      stream.ackedRevision = snapshot.revision;
-    } else if (request.versionInfo !== '') {
+      this.#alreadyHolds(stream, snapshot);
+    } else if (request.versionInfo !== '' && snapshot.servicesWithoutEndpoints.length > 0) {
       this.#hold(stream, now);
     } else {
       this.#send(stream, snapshot);
@@ -202,6 +203,14 @@ export class DiscoveryService {
     // Callers of this workload learn the new endpoint.
     if (node.inbound !== undefined) this.changed();
     return stream;
+  }
+
+  /** The sidecar holds what it would be sent: it is in sync without a push. */
+  #alreadyHolds(stream: SidecarStream, snapshot: SidecarSnapshot): void {
+    stream.sent = snapshot;
+    stream.latestVersion = snapshot.version;
+    stream.ackedVersion = snapshot.version;
+    stream.ackedRevision = snapshot.revision;
   }
 
   #hold(stream: SidecarStream, now: number): void {
@@ -301,14 +310,15 @@ export class DiscoveryService {
         this.#refuse(stream.call, 'SIDECAR_IDENTITY_MISMATCH', mismatch);
         continue;
       }
-      if (stream.hold !== undefined) continue;
       const snapshot = this.#snapshotFor(stream, cache, revision, endpoints);
+      if (stream.hold !== undefined) {
+        if (snapshot.servicesWithoutEndpoints.length > 0) continue;
+        clearTimeout(stream.hold);
+        stream.hold = undefined;
+      }
       if (snapshot.version === stream.latestVersion) {
         // A sidecar released from its resync hold may already hold what it would be sent.
-        if (stream.sent === undefined && stream.ackedVersion === undefined) {
-          stream.ackedVersion = snapshot.version;
-          stream.ackedRevision = snapshot.revision;
-        }
+        if (stream.sent === undefined) this.#alreadyHolds(stream, snapshot);
         continue;
       }
       this.#send(stream, snapshot);
