@@ -82,12 +82,21 @@ const MAX_NACK_MESSAGE = 4096;
  */
 export const RESYNC_HOLD = { afterConnectMs: 2000, afterStartMs: 10_000 } as const;
 
+function nackKey(node: SidecarNode): string {
+  return `${node.id} ${node.namespace}/${node.workload}`;
+}
+
 export class DiscoveryService {
   readonly #options: DiscoveryOptions;
   readonly #streams = new Map<number, SidecarStream>();
   readonly #debouncer: Debouncer;
   readonly #convergence: ConvergenceTracker;
   readonly #directory: EndpointDirectory;
+  /**
+   * The last NACK of each sidecar identity and workload, kept across its reconnections: a
+   * version it refused is never taken as held, and the NACK stays in status until it ACKs.
+   */
+  readonly #nacks = new Map<string, Nack>();
   #nextStream = 1;
   #nonceSeed = Math.floor(Math.random() * 1e9);
   readonly #startedAt = Date.now();
@@ -181,6 +190,9 @@ export class DiscoveryService {
       return undefined;
     }
     const now = Date.now();
+    const nack = this.#nacks.get(nackKey(node));
+    // A version it refused is not one it can hold: it is treated as holding nothing.
+    const held = request.versionInfo === nack?.version ? '' : request.versionInfo;
     const stream: SidecarStream = {
       id: this.#nextStream++,
       call,
@@ -188,14 +200,15 @@ export class DiscoveryService {
       connectedAt: now,
       lastSeenAt: now,
       nonce: 0,
-      latestVersion: request.versionInfo,
+      latestVersion: held,
+      ...(nack === undefined ? {} : { lastNack: nack }),
     };
     this.#streams.set(stream.id, stream);
     this.#options.metrics.connected.inc();
     const snapshot = this.#snapshotFor(stream, new Map(), this.#options.revision(), this.#directory.index(this.#localEndpoints()));
-    if (snapshot.version === request.versionInfo) {
+    if (snapshot.version === held) {
       this.#alreadyHolds(stream, snapshot);
-    } else if (request.versionInfo !== '' && snapshot.servicesWithoutEndpoints.length > 0) {
+    } else if (held !== '' && snapshot.servicesWithoutEndpoints.length > 0) {
       this.#hold(stream, now);
     } else {
       this.#send(stream, snapshot);
@@ -211,6 +224,8 @@ export class DiscoveryService {
     stream.latestVersion = snapshot.version;
     stream.ackedVersion = snapshot.version;
     stream.ackedRevision = snapshot.revision;
+    stream.lastNack = undefined;
+    this.#nacks.delete(nackKey(stream.node));
   }
 
   #hold(stream: SidecarStream, now: number): void {
@@ -244,6 +259,7 @@ export class DiscoveryService {
         message: error.message.slice(0, MAX_NACK_MESSAGE),
         at: Date.now(),
       };
+      this.#nacks.set(nackKey(stream.node), stream.lastNack);
       this.#options.metrics.nacks.inc();
       this.#convergence.nacked(sent.revision);
       this.#options.log?.(`discovery: ${stream.node.id} refused version ${sent.version}: ${stream.lastNack.message}`);
@@ -253,6 +269,7 @@ export class DiscoveryService {
     stream.ackedVersion = sent.version;
     stream.ackedRevision = sent.revision;
     stream.lastNack = undefined;
+    this.#nacks.delete(nackKey(stream.node));
     this.#convergence.acked(stream.id, sent.revision);
   }
 

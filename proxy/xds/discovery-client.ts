@@ -1,7 +1,7 @@
 // The sidecar's end of the discovery stream. It announces its node and the version it holds,
-// then for each snapshot: decode, compile (the caller's step, e.g. Rego), and only if both
-// succeed swap it into the holder, persist it and ACK; otherwise NACK with the error and keep
-// serving the previous snapshot. A lost stream is retried with jittered exponential backoff.
+// then for each snapshot: decode, build (the caller's step: the whole data path), and only if
+// both succeed swap it into the holder, persist it and ACK; otherwise NACK with the error, keep
+// serving the previous snapshot and keep reporting its version. A lost stream is retried with jittered exponential backoff.
 // At start a persisted snapshot is applied first, so the sidecar serves while the control plane
 // is unreachable.
 import { EventEmitter } from 'node:events';
@@ -32,7 +32,10 @@ export interface DiscoveryClientOptions<Compiled> {
   readonly credentials: ChannelCredentials | (() => ChannelCredentials);
   readonly node: SidecarNodeInfo;
   readonly holder: SnapshotHolder<Compiled>;
-  /** Builds what the request path needs from a snapshot; throwing refuses the snapshot (NACK). */
+  /**
+   * Builds what the request path needs from a snapshot, whole (e.g. every filter, cluster and
+   * balancer), without running it; throwing refuses the snapshot (NACK with the error's message).
+   */
   readonly compile: (snapshot: Snapshot) => Compiled | Promise<Compiled>;
   /** Where the last applied snapshot is persisted; absent: not persisted. */
   readonly snapshotFile?: string;
@@ -180,7 +183,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     stream.write(answer);
   }
 
-  /** Decode, compile, swap, persist: the holder changes only if decode and compile succeed. */
+  /** Decode, build, swap, persist: the holder changes only if decode and build succeed. */
   async #apply(wire: SnapshotDocuments, source: 'control-plane' | 'disk'): Promise<void> {
     const { node, holder, compile, snapshotFile } = this.#options;
     const snapshot = decodeSnapshot(wire, node);
@@ -188,7 +191,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     try {
       compiled = await compile(snapshot);
     } catch (error) {
-      throw new SnapshotRejectedError([`compile: ${error instanceof Error ? error.message : String(error)}`]);
+      throw new SnapshotRejectedError([`build: ${error instanceof Error ? error.message : String(error)}`]);
     }
     holder.replace({ snapshot, compiled, appliedAt: Date.now(), source });
     if (snapshotFile !== undefined && source === 'control-plane') {

@@ -2,7 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { discoveryChannel, type SnapshotMessage } from '../../control-plane/api/discovery-contract.js';
 import { readSnapshotFile } from '../../proxy/xds/snapshot-file.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
@@ -126,6 +128,39 @@ describe('snapshot distribution over gRPC', () => {
     expect(form.status).toBe(400);
     expect((await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).status).toBe(200);
     expect(((await (await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).json()) as { resources: unknown[] }).resources).toHaveLength(1);
+  });
+
+  it('never takes a version a sidecar NACKed as held when it reconnects claiming it, and keeps showing the NACK', async () => {
+    const { cp } = await meshWithControlPlane();
+    const channel = discoveryChannel(cp.grpcAddress, credentials.createInsecure(), {});
+    defer(() => channel.close());
+    const node = { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '' };
+    const open = () => {
+      const stream = channel.streamSnapshots();
+      const messages: SnapshotMessage[] = [];
+      stream.on('data', (message: SnapshotMessage) => messages.push(message));
+      stream.on('error', () => undefined);
+      defer(() => stream.cancel());
+      return { stream, messages };
+    };
+    const first = open();
+    first.stream.write({ node, versionInfo: '', responseNonce: '' });
+    const sent = await until(() => first.messages[0], 'the first snapshot');
+    first.stream.write({ versionInfo: '', responseNonce: sent.nonce, errorDetail: { code: 'SNAPSHOT_REJECTED', message: 'build: cannot build it' } });
+    await until(() => cp.discovery.status()[0]?.lastNack !== undefined, 'the NACK');
+    first.stream.cancel();
+    await until(() => cp.discovery.status().length === 0, 'the stream to close');
+
+    const second = open();
+    second.stream.write({ node, versionInfo: sent.versionInfo, responseNonce: '' });
+    const again = await until(() => second.messages[0], 'the refused snapshot, sent again');
+    expect(again.versionInfo).toBe(sent.versionInfo);
+    const [status] = cp.discovery.status();
+    expect(status!.ackedVersion).toBeUndefined();
+    expect(status!.lastNack).toMatchObject({ version: sent.versionInfo, message: 'build: cannot build it' });
+    second.stream.write({ versionInfo: again.versionInfo, responseNonce: again.nonce });
+    await until(() => cp.discovery.status()[0]?.ackedVersion === sent.versionInfo, 'the ACK');
+    expect(cp.discovery.status()[0]!.lastNack).toBeUndefined();
   });
 
   it('holds a reconnecting sidecar on its snapshot until its callees are back, never sending it a service without endpoints', async () => {

@@ -8,18 +8,14 @@ import type { Snapshot } from '../../xds/snapshot.js';
 
 export function inboundFiltersFromSnapshot(snapshot: Snapshot): FilterConfig[] {
   const filters: FilterConfig[] = [];
-  const rules = snapshot.requestAuthentications.flatMap((ra) => ra.spec.jwtRules);
-  if (rules.length > 0) {
-    filters.push({
-      name: 'jwt',
-      config: {
-        rules: rules.map(({ clockSkew, ...rule }) => ({
-          ...rule,
-          ...(clockSkew === undefined ? {} : { clockSkewSeconds: Math.ceil(durationMs(clockSkew) / 1000) }),
-        })),
-      },
-    });
-  }
+  const rules = snapshot.requestAuthentications.flatMap((ra) =>
+    ra.spec.jwtRules.map(({ clockSkew, ...rule }) => ({
+      ...rule,
+      ...(clockSkew === undefined ? {} : { clockSkewSeconds: Math.ceil(durationMs(clockSkew) / 1000) }),
+      source: `RequestAuthentication ${ra.metadata.namespace}/${ra.metadata.name}`,
+    })),
+  );
+  if (rules.length > 0) filters.push({ name: 'jwt', config: { rules } });
   const self = snapshot.workload;
   // PERMISSIVE or DISABLE peer authentication relaxes the default; STRICT (or none) denies
   // requests to an asset that no policy covers.

@@ -18,21 +18,29 @@ interface Verifier {
   readonly keys: JWTVerifyGetKey;
 }
 
+function jwksUrl(uri: string, source: string): URL {
+  try {
+    return new URL(uri);
+  } catch {
+    throw new Error(`${source}: jwksUri ${JSON.stringify(uri)} is not a URL`);
+  }
+}
+
 class JwtFilter implements HttpFilter {
   private readonly byIssuer = new Map<string, Verifier>();
 
   constructor(private readonly config: JwtConfig) {
-    for (const rule of config.rules) {
+    config.rules.forEach((rule, index) => {
       const keys =
         rule.jwksUri !== undefined
-          ? createRemoteJWKSet(new URL(rule.jwksUri), {
+          ? createRemoteJWKSet(jwksUrl(rule.jwksUri, rule.source ?? `rules[${index}]`), {
               cooldownDuration: config.minRefreshIntervalMs,
               cacheMaxAge: config.cacheMaxAgeMs,
               timeoutDuration: config.fetchTimeoutMs,
             })
           : createLocalJWKSet({ keys: (rule.jwks?.keys ?? []) as never[] });
       this.byIssuer.set(rule.issuer, { rule, keys });
-    }
+    });
   }
 
   onRequestHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome> {
