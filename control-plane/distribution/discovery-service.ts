@@ -15,7 +15,7 @@ import type { ControlPlaneMetrics } from './control-plane-metrics.js';
 import { ConvergenceTracker } from './convergence-tracker.js';
 import { Debouncer } from './debouncer.js';
 import { LocalEndpointDirectory, type AnnouncedEndpoint, type EndpointDirectory } from './endpoint-directory.js';
-import { parseNode, type PeerIdentity, type SidecarNode } from './sidecar-identity.js';
+import { parseNode, type PeerSpiffeId, type SidecarNode } from './sidecar-identity.js';
 import { buildSnapshot, type EndpointIndex, type SidecarSnapshot } from './snapshot-builder.js';
 
 type Call = ServerDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
@@ -63,7 +63,7 @@ export interface DiscoveryOptions {
   readonly metrics: ControlPlaneMetrics;
   readonly trustDomain: string;
   /** The authenticated identity of a peer; absent on insecure transports (loopback tests). */
-  readonly peerIdentity?: PeerIdentity;
+  readonly peerIdentity?: PeerSpiffeId;
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
   readonly resyncHold?: { readonly afterConnectMs: number; readonly afterStartMs: number };

@@ -15,7 +15,7 @@ import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import type { RetryState } from '../upstream/retry-policy.js';
 import { DownstreamRequest } from './downstream-request.js';
-import { forwardResponseHeaders } from './headers.js';
+import { forwardResponseHeaders, headerValue } from './headers.js';
 import { BodyTimeoutError, emptyBody, readBodyPrefix, replayBody, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
@@ -37,12 +37,6 @@ const filterFailure: LocalReplyOutcome = { code: 'FILTER_FAILURE' };
 
 function onResponseClose(this: DownstreamResponse): void {
   (this as DownstreamResponse & { [kExchange]: Exchange })[kExchange].responseClosed();
-}
-
-/** The first value of a header in a flat list, or undefined. */
-function headerValue(headers: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
-  return undefined;
 }
 
 /** Carries gRPC's own accounting: messages each way (counted, never decoded) and the deadline. */
