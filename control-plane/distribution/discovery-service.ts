@@ -9,6 +9,7 @@
 // until the callee reconnects. Once every service it calls has an endpoint, the hold ends.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { SnapshotMessage, SnapshotRequestMessage } from '../api/discovery-contract.js';
+import { grpcError } from '../api/error-catalogue.js';
 import { CONTROL_PLANE_ERRORS, type ControlPlaneErrorCode } from '../errors.js';
 import type { Revision } from '../resources/revision.js';
 import type { ControlPlaneMetrics } from './control-plane-metrics.js';
@@ -143,7 +144,7 @@ export class DiscoveryService {
 
   #refuse(call: Call, code: ControlPlaneErrorCode, message: string): void {
     this.#options.log?.(`discovery: refused stream from ${call.getPeer()}: ${message} (${code})`);
-    call.emit('error', { code: CONTROL_PLANE_ERRORS[code].grpc, details: `${code}: ${message}` });
+    call.emit('error', grpcError(CONTROL_PLANE_ERRORS, code, message));
   }
 
   #open(call: Call): void {

@@ -13,6 +13,7 @@ import {
   type SnapshotMessage,
   type SnapshotRequestMessage,
 } from '../../control-plane/api/discovery-contract.js';
+import type { DISCOVERY_ERRORS } from '../../control-plane/api/error-catalogue.js';
 import { backoffDelay, type BackoffOptions } from '../tls/backoff.js';
 import { decodeSnapshot, SnapshotRejectedError, type Snapshot, type SnapshotDocuments } from './snapshot.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
@@ -53,7 +54,6 @@ export interface SidecarDiscoveryEvents {
 
 type Stream = ClientDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
 
-const NACK_CODE = 'SNAPSHOT_REJECTED';
 /** The last answer is repeated this often, so the control plane can tell how recently it saw us. */
 const HEARTBEAT_MS = 10_000;
 const STABLE_STREAM_MS = 10_000;
@@ -171,7 +171,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
       const reason = error instanceof Error ? error : new Error(String(error));
       this.#options.log?.(`xds: refused snapshot ${message.versionInfo}: ${reason.message}`);
       this.emit('rejected', message.versionInfo, reason);
-      this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce, errorDetail: { code: NACK_CODE, message: reason.message } });
+      this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce, errorDetail: { code: 'SNAPSHOT_REJECTED' satisfies keyof typeof DISCOVERY_ERRORS, message: reason.message } });
       return;
     }
     this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce });
