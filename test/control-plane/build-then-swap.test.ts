@@ -64,19 +64,19 @@ describe('build then swap', () => {
     const web = await spawnManagedSidecar({ ...common, workload: 'web', token: await token('web') });
     defer(() => web.kill());
     const bearer = { authorization: 'Bearer not-a-token' };
-    await until(async () => (await throughMesh(web.outboundPort, 'GET', '/orders/1', bearer)) === 200, 'web to reach orders');
+    await until(async () => (await throughMesh(web.outboundPort, 'GET', '/orders/1', bearer)) === 200, 'web to reach orders', 30_000);
     // The running policy allows GET only.
     expect(await throughMesh(web.outboundPort, 'POST', '/orders/1')).toBe(403);
     const good = await until(async () => {
       const s = await ordersStatus(cp);
       return s !== undefined && s.ackedVersion !== null && s.ackedVersion === s.sentVersion && s;
-    }, 'orders to ACK its first snapshot');
+    }, 'orders to ACK its first snapshot', 30_000);
 
     await writeFile(join(dir, 'request-authentication.yaml'), requestAuthentication('https://exa mple.com/jwks'));
     const nacked = await until(async () => {
       const s = await ordersStatus(cp);
       return s?.lastNack !== null && s?.lastNack !== undefined && s;
-    }, 'orders to NACK the snapshot it cannot build');
+    }, 'orders to NACK the snapshot it cannot build', 30_000);
     expect(nacked.lastNack!.version).toBe(nacked.sentVersion);
     expect(nacked.lastNack!.version).not.toBe(good.ackedVersion);
     expect(nacked.lastNack!.message).toContain('RequestAuthentication default/users');
@@ -107,7 +107,7 @@ describe('build then swap', () => {
     await until(async () => {
       const s = await ordersStatus(again);
       return s !== undefined && s.lastNack === null && s.ackedVersion !== null && s.ackedVersion === s.sentVersion;
-    }, 'orders to ACK the fixed snapshot');
-    await until(async () => (await throughMesh(web.outboundPort, 'GET', '/orders/1', bearer)) === 401, 'the jwt filter to refuse the malformed token');
+    }, 'orders to ACK the fixed snapshot', 30_000);
+    await until(async () => (await throughMesh(web.outboundPort, 'GET', '/orders/1', bearer)) === 401, 'the jwt filter to refuse the malformed token', 30_000);
   });
 });
