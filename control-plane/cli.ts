@@ -13,7 +13,7 @@ import { parseStoreOption, type StoreChoice } from './cli/store-option.js';
 import { startControlPlane } from './control-plane.js';
 import { RESYNC_HOLD } from './distribution/discovery-service.js';
 import { EtcdEndpointDirectory } from './distribution/etcd-endpoint-directory.js';
-import { tlsPeerIdentity, type PeerIdentity } from './distribution/sidecar-identity.js';
+import { tlsPeerIdentity, type PeerSpiffeId } from './distribution/sidecar-identity.js';
 import { ChangeRefusedError, formatProblem } from './errors.js';
 import { policyChecker } from './resources/rego-policy-check.js';
 import { EtcdStore } from './store/etcd-store.js';
@@ -56,7 +56,7 @@ interface GrpcSecurity {
   readonly credentials: ServerCredentials;
   /** The roots sidecars must trust (`weft proxy --trust-bundle`); absent in plaintext. */
   readonly trustBundleFile?: string;
-  readonly peerIdentity?: PeerIdentity;
+  readonly peerIdentity?: PeerSpiffeId;
   readonly addServices?: (server: Server) => void;
   readonly close: () => void;
 }

@@ -7,7 +7,7 @@ import { discoveryService, MAX_SNAPSHOT_BYTES } from './api/discovery-contract.j
 import { ControlPlaneMetrics } from './distribution/control-plane-metrics.js';
 import { DiscoveryService } from './distribution/discovery-service.js';
 import { LocalEndpointDirectory, type EndpointDirectory } from './distribution/endpoint-directory.js';
-import type { PeerIdentity } from './distribution/sidecar-identity.js';
+import type { PeerSpiffeId } from './distribution/sidecar-identity.js';
 import { formatProblem } from './errors.js';
 import type { ResourceStore } from './store/resource-store.js';
 
@@ -20,7 +20,7 @@ export interface ControlPlaneOptions {
     readonly host: string;
     readonly port: number;
     readonly credentials: ServerCredentials;
-    readonly peerIdentity?: PeerIdentity;
+    readonly peerIdentity?: PeerSpiffeId;
     /** Other services on the same port (the CA's issuing API). */
     readonly addServices?: (server: Server) => void;
   };

@@ -1,24 +1,27 @@
-// The control plane's error catalogue: stable codes, each with the HTTP status the admin API
-// answers and the gRPC status the discovery service answers. Turned into responses only in
+// The control plane's error catalogue (the shape of every weft catalogue: api/error-catalogue.ts):
+// stable codes, each with the HTTP status the admin API answers and the gRPC status the
+// discovery service answers. Rendered by api/error-catalogue.ts's renderers, in
 // admin/admin-responses.ts and distribution/discovery-service.ts.
-import { status as GrpcStatus } from '@grpc/grpc-js';
+import { GRPC_STATUS as GrpcStatus, type ErrorCatalogue } from './api/error-catalogue.js';
 
 export const CONTROL_PLANE_ERRORS = {
-  RESOURCE_YAML_INVALID: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a file is not valid YAML' },
-  RESOURCE_SCHEMA_INVALID: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a document does not match its kind schema' },
-  RESOURCE_KIND_RESERVED: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'the kind is reserved for a later release' },
-  RESOURCE_DUPLICATE: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'two documents define the same resource' },
-  RESOURCE_REFERENCE_UNKNOWN: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a reference names no resource' },
-  POLICY_MODULE_FILE_MISSING: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a Rego module file cannot be read' },
-  POLICY_COMPILE_ERROR: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a policy does not compile' },
-  POLICY_TEST_FAILED: { http: 422, grpc: GrpcStatus.INVALID_ARGUMENT, summary: "a policy's tests fail" },
-  RESOURCE_NOT_FOUND: { http: 404, grpc: GrpcStatus.NOT_FOUND, summary: 'no such resource' },
-  REQUEST_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'the request is malformed' },
-  STORE_WRITE_FAILED: { http: 503, grpc: GrpcStatus.UNAVAILABLE, summary: 'the store could not record the change' },
-  STORE_CONFLICT: { http: 409, grpc: GrpcStatus.ABORTED, summary: 'another replica recorded a change first; retry' },
-  SIDECAR_IDENTITY_MISMATCH: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'the announced identity is not the authenticated one' },
-  SIDECAR_REQUEST_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a discovery request is malformed' },
-} as const;
+  RESOURCE_YAML_INVALID: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a file is not valid YAML' },
+  RESOURCE_SCHEMA_INVALID: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a document does not match its kind schema' },
+  RESOURCE_KIND_RESERVED: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'the kind is reserved for a later release' },
+  RESOURCE_DUPLICATE: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'two documents define the same resource' },
+  RESOURCE_REFERENCE_UNKNOWN: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a reference names no resource' },
+  POLICY_MODULE_FILE_MISSING: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a Rego module file cannot be read' },
+  POLICY_COMPILE_ERROR: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a policy does not compile' },
+  POLICY_TEST_FAILED: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: "a policy's tests fail" },
+  RESOURCE_NOT_FOUND: { httpStatus: 404, grpcStatus: GrpcStatus.NOT_FOUND, message: 'no such resource' },
+  REQUEST_INVALID: { httpStatus: 400, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'the request is malformed' },
+  STORE_WRITE_FAILED: { httpStatus: 503, grpcStatus: GrpcStatus.UNAVAILABLE, message: 'the store could not record the change' },
+  STORE_CONFLICT: { httpStatus: 409, grpcStatus: GrpcStatus.ABORTED, message: 'another replica recorded a change first; retry' },
+  SIDECAR_IDENTITY_MISMATCH: { httpStatus: 403, grpcStatus: GrpcStatus.PERMISSION_DENIED, message: 'the announced identity is not the authenticated one' },
+  SIDECAR_REQUEST_INVALID: { httpStatus: 400, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a discovery request is malformed' },
+  CHANGE_REFUSED: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'the change was refused whole; nothing was applied' },
+  INTERNAL: { httpStatus: 500, grpcStatus: GrpcStatus.INTERNAL, message: 'internal error (see the control-plane log)' },
+} as const satisfies ErrorCatalogue;
 
 export type ControlPlaneErrorCode = keyof typeof CONTROL_PLANE_ERRORS;
 

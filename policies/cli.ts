@@ -8,14 +8,26 @@ import { runConformance } from './conformance.js';
 import { BundleError, compile, loadBundle, RegoError, RegoErrors, type Policy, type PolicySet } from './index.js';
 import { loadPolicyFiles } from './loader.js';
 
+/** The tool's synopsis, its summary in a column (on the next line when the synopsis is long). */
+function toolLine(tool: { name: string; args: string; summary: string }): string {
+  const synopsis = `  ${tool.name} ${tool.args}`;
+  return synopsis.length > 53 ? `${synopsis}\n${' '.repeat(55)}${tool.summary}` : `${synopsis.padEnd(55)}${tool.summary}`;
+}
+
+const TOOLS = [
+  { name: 'eval', args: '[-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] [--strict-builtin-errors] QUERY', summary: 'evaluate a query, print the result as JSON' },
+  { name: 'test', args: 'DIR... [-v] [--v0]', summary: 'run test_* rules of *_test.rego files' },
+  { name: 'check', args: 'DIR... [--v0]', summary: 'parse and compile, listing every error' },
+  { name: 'conformance', args: '[DIR]', summary: 'run conformance case files (default: ../shared/conformance/rego/cases)' },
+] as const;
+
 export const usage = `usage: weft policy <tool> [options]
 
 tools:
-  eval [-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] [--strict-builtin-errors] QUERY
-                                                       evaluate a query, print the result as JSON
-  test DIR... [-v] [--v0]                              run test_* rules of *_test.rego files
-  check DIR... [--v0]                                  parse and compile, listing every error
-  conformance [DIR]                                    run conformance case files (default: ../shared/conformance/rego/cases)`;
+${TOOLS.map(toolLine).join('\n')}`;
+
+/** `weft policy <tool> --help`. */
+export const toolUsage: Readonly<Record<string, string>> = Object.fromEntries(TOOLS.map((t) => [t.name, `usage: weft policy ${t.name} ${t.args}\n\n${t.summary}`]));
 
 /** JSON.stringify replacer printing object keys sorted, as `opa eval` does. */
 function sortedKeys(_key: string, value: unknown): unknown {

@@ -1,82 +1,71 @@
 // The sidecar's own error catalogue: every reply the sidecar makes itself, instead of the
 // upstream, has one stable code here. `local-reply.ts` is the only place that turns a code into
 // a response; metrics and the access log carry the response flag (Envoy's letters, so existing
-// dashboards and runbooks read them the same way).
+// dashboards and runbooks read them the same way). The entry shape is every weft catalogue's
+// (control-plane/api/error-catalogue.ts).
+import { GRPC_STATUS, type ErrorEntry } from '../control-plane/api/error-catalogue.js';
 
-export interface ErrorEntry {
-  /** HTTP status for HTTP callers. */
-  readonly httpStatus: number;
-  /** gRPC status for gRPC callers (trailers-only response). */
-  readonly grpcStatus: number;
+/** The shape every weft catalogue has, with the response flag of a sidecar's own reply. */
+export interface LocalReplyEntry extends ErrorEntry {
   /** Envoy-style response flag. */
   readonly responseFlag: string;
-  /** Short human-readable text sent as the body. */
-  readonly message: string;
 }
 
-// gRPC status numbers (grpc/status.proto).
-const GRPC_DEADLINE_EXCEEDED = 4;
-const GRPC_RESOURCE_EXHAUSTED = 8;
-const GRPC_UNIMPLEMENTED = 12;
-const GRPC_INTERNAL = 13;
-const GRPC_UNAVAILABLE = 14;
-const GRPC_CANCELLED = 1;
-const GRPC_PERMISSION_DENIED = 7;
-const GRPC_UNAUTHENTICATED = 16;
+const { CANCELLED, DEADLINE_EXCEEDED, INTERNAL, PERMISSION_DENIED, RESOURCE_EXHAUSTED, UNAUTHENTICATED, UNAVAILABLE, UNIMPLEMENTED } = GRPC_STATUS;
 
 export const errorCatalogue = {
   NO_ROUTE: {
     httpStatus: 404,
-    grpcStatus: GRPC_UNIMPLEMENTED,
+    grpcStatus: UNIMPLEMENTED,
     responseFlag: 'NR',
     message: 'no route matches this request',
   },
   NO_HEALTHY_UPSTREAM: {
     httpStatus: 503,
-    grpcStatus: GRPC_UNAVAILABLE,
+    grpcStatus: UNAVAILABLE,
     responseFlag: 'UH',
     message: 'no healthy upstream endpoint',
   },
   UPSTREAM_OVERFLOW: {
     httpStatus: 503,
-    grpcStatus: GRPC_UNAVAILABLE,
+    grpcStatus: UNAVAILABLE,
     responseFlag: 'UO',
     message: 'upstream cluster overloaded: too many requests in flight',
   },
   UPSTREAM_CONNECT_FAILURE: {
     httpStatus: 502,
-    grpcStatus: GRPC_UNAVAILABLE,
+    grpcStatus: UNAVAILABLE,
     responseFlag: 'UF',
     message: 'could not connect to the upstream',
   },
   UPSTREAM_CONNECTION_TERMINATION: {
     httpStatus: 502,
-    grpcStatus: GRPC_UNAVAILABLE,
+    grpcStatus: UNAVAILABLE,
     responseFlag: 'UC',
     message: 'upstream closed the connection before responding',
   },
   UPSTREAM_PROTOCOL_ERROR: {
     httpStatus: 502,
-    grpcStatus: GRPC_INTERNAL,
+    grpcStatus: INTERNAL,
     responseFlag: 'UPE',
     message: 'upstream sent an invalid response',
   },
   UPSTREAM_REQUEST_TIMEOUT: {
     httpStatus: 504,
-    grpcStatus: GRPC_DEADLINE_EXCEEDED,
+    grpcStatus: DEADLINE_EXCEEDED,
     responseFlag: 'UT',
     message: 'upstream did not respond in time',
   },
   FILTER_FAILURE: {
     // A filter threw or its promise rejected: the request is refused (fail closed).
     httpStatus: 500,
-    grpcStatus: GRPC_INTERNAL,
+    grpcStatus: INTERNAL,
     responseFlag: 'FF',
     message: 'a filter failed on this request',
   },
   DOWNSTREAM_PROTOCOL_ERROR: {
     httpStatus: 400,
-    grpcStatus: GRPC_INTERNAL,
+    grpcStatus: INTERNAL,
     responseFlag: 'DPE',
     message: 'malformed request',
   },
@@ -84,7 +73,7 @@ export const errorCatalogue = {
     // pathNormalization.escapedSlashesAction UNESCAPE_AND_REDIRECT: the caller is sent to the
     // path with `%2F`/`%5C` unescaped (`location`); gRPC calls and upgrades are forwarded instead.
     httpStatus: 307,
-    grpcStatus: GRPC_INTERNAL,
+    grpcStatus: INTERNAL,
     responseFlag: '-',
     message: 'the path has escaped slashes: follow the location',
   },
@@ -92,68 +81,68 @@ export const errorCatalogue = {
     // An Upgrade the sidecar does not tunnel: h2c, a protocol not in `upgrades.protocols`, or
     // more than one protocol. Nothing is forwarded.
     httpStatus: 403,
-    grpcStatus: GRPC_UNIMPLEMENTED,
+    grpcStatus: UNIMPLEMENTED,
     responseFlag: 'DPE',
     message: 'upgrade not allowed',
   },
   REQUEST_HEADERS_TOO_LARGE: {
     httpStatus: 431,
-    grpcStatus: GRPC_RESOURCE_EXHAUSTED,
+    grpcStatus: RESOURCE_EXHAUSTED,
     responseFlag: 'DPE',
     message: 'request headers too large',
   },
   REQUEST_BODY_TOO_LARGE: {
     // The body of an asset that buffers it is past the asset's cap and partial bodies are off.
     httpStatus: 413,
-    grpcStatus: GRPC_RESOURCE_EXHAUSTED,
+    grpcStatus: RESOURCE_EXHAUSTED,
     responseFlag: 'DPE',
     message: 'request body too large',
   },
   RESPONSE_BODY_TOO_LARGE: {
     // A filter that buffers the response body got more than its cap.
     httpStatus: 502,
-    grpcStatus: GRPC_INTERNAL,
+    grpcStatus: INTERNAL,
     responseFlag: 'UPE',
     message: 'upstream response body too large for a filter',
   },
   DOWNSTREAM_REQUEST_TIMEOUT: {
     httpStatus: 408,
-    grpcStatus: GRPC_DEADLINE_EXCEEDED,
+    grpcStatus: DEADLINE_EXCEEDED,
     responseFlag: 'DT',
     message: 'request not received in time',
   },
   STREAM_IDLE_TIMEOUT: {
     // An HTTP/2 stream with no frames either way for the idle timeout (Envoy's stream_idle_timeout).
     httpStatus: 408,
-    grpcStatus: GRPC_DEADLINE_EXCEEDED,
+    grpcStatus: DEADLINE_EXCEEDED,
     responseFlag: 'SI',
     message: 'stream idle timeout',
   },
   DOWNSTREAM_CONNECTION_TERMINATION: {
     // Logged and counted only: the caller is gone, so nothing is sent. 499 as nginx logs it.
     httpStatus: 499,
-    grpcStatus: GRPC_CANCELLED,
+    grpcStatus: CANCELLED,
     responseFlag: 'DC',
     message: 'the caller closed the connection',
   },
   AUTHZ_DENIED: {
     // A policy of the asset denied the request (Envoy's ext_authz flag).
     httpStatus: 403,
-    grpcStatus: GRPC_PERMISSION_DENIED,
+    grpcStatus: PERMISSION_DENIED,
     responseFlag: 'UAEX',
     message: 'access denied',
   },
   AUTHZ_UNAUTHENTICATED: {
     // A policy denied with http_status 401: the caller must authenticate.
     httpStatus: 401,
-    grpcStatus: GRPC_UNAUTHENTICATED,
+    grpcStatus: UNAUTHENTICATED,
     responseFlag: 'UAEX',
     message: 'authentication required',
   },
   AUTHZ_ERROR: {
     // Evaluation failed, ran past its budget, or no policy set to decide with: denied (fail closed).
     httpStatus: 403,
-    grpcStatus: GRPC_PERMISSION_DENIED,
+    grpcStatus: PERMISSION_DENIED,
     responseFlag: 'UAEF',
     message: 'access denied: the authorization decision failed',
   },
@@ -162,17 +151,17 @@ export const errorCatalogue = {
     // charset, encoding, truncation), or a gRPC request reached an asset that reads bodies:
     // denied (fail closed), never decided on a null or misread body.
     httpStatus: 403,
-    grpcStatus: GRPC_PERMISSION_DENIED,
+    grpcStatus: PERMISSION_DENIED,
     responseFlag: 'UAEF',
     message: 'access denied: the request body cannot be read for this decision',
   },
   JWT_INVALID: {
     // A token was presented and did not verify (signature, issuer, audience, time, algorithm).
     httpStatus: 401,
-    grpcStatus: GRPC_UNAUTHENTICATED,
+    grpcStatus: UNAUTHENTICATED,
     responseFlag: 'UAJ',
     message: 'invalid end-user token',
   },
-} as const satisfies Record<string, ErrorEntry>;
+} as const satisfies Record<string, LocalReplyEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

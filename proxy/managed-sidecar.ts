@@ -1,7 +1,9 @@
 // A sidecar run by the control plane: its identity from the CA (bootstrap token), then its
-// config from the discovery stream. The first snapshot (or the persisted one, when the control
-// plane is down) starts the listeners; each later snapshot is translated, validated, compiled
-// and only then swapped in and ACKed, or NACKed while the sidecar keeps running on the last one.
+// config from the discovery stream. Each snapshot (the persisted one first, when there is one) is
+// translated, validated, its policies compiled and its whole data path built (every listener's
+// filters, every cluster and balancer) beside the running one; only then is it swapped in and
+// ACKed. Anything that fails is a NACK naming the part, and the sidecar keeps running, and
+// reporting, the previous snapshot. The first snapshot that builds starts the listeners.
 import { join } from 'node:path';
 import type { SidecarConfig } from './config/types.js';
 import { loadFilters } from './filters/registry.js';
@@ -12,11 +14,15 @@ import { SidecarDiscoveryClient } from './xds/discovery-client.js';
 import { sidecarConfigFromSnapshot, type LocalSidecarSettings } from './xds/sidecar-config-from-snapshot.js';
 import { SnapshotHolder } from './xds/snapshot-holder.js';
 import { compileSnapshotPolicies, type CompiledPolicy } from './xds/snapshot-policies.js';
+import type { Snapshot } from './xds/snapshot.js';
+import type { DataPath } from './runtime/snapshot.js';
 
 /** What a sidecar builds from each snapshot before accepting it. */
 export interface ManagedSnapshot {
   readonly config: SidecarConfig;
   readonly policies: ReadonlyMap<string, CompiledPolicy>;
+  /** Run from the moment the snapshot is swapped in. */
+  readonly dataPath: DataPath;
 }
 
 export interface ManagedSidecarOptions {
@@ -38,10 +44,24 @@ export class ManagedSidecar {
   static async start(options: ManagedSidecarOptions): Promise<ManagedSidecar> {
     const { local } = options;
     const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    // Snapshots are applied synchronously once acknowledged: load the filters they produce first.
+    // Data paths are built synchronously: load the filters snapshots produce first.
     await loadFilters(['jwt', 'authz']);
     const identity = await startWorkloadIdentity(local.identity, local, options.env, log);
     const snapshots = new SnapshotHolder<ManagedSnapshot>();
+    let sidecar: Sidecar | undefined;
+    const build = async (snapshot: Snapshot): Promise<ManagedSnapshot> => {
+      const config = sidecarConfigFromSnapshot(snapshot, local);
+      const policies = compileSnapshotPolicies(snapshot);
+      if (sidecar !== undefined) return { config, policies, dataPath: sidecar.buildDataPath(config) };
+      sidecar = await Sidecar.build(config, { security: new MeshTransportSecurity(identity), identity });
+      return { config, policies, dataPath: sidecar.holder.current };
+    };
+    snapshots.onChange(({ compiled }) => {
+      const running = sidecar!;
+      if (running.holder.current === compiled.dataPath) return;
+      // A changed inbound mTLS mode applies at once (the listener follows the data path).
+      running.install(compiled.dataPath);
+    });
     const discovery = new SidecarDiscoveryClient<ManagedSnapshot>({
       target: local.identity.ca.address,
       credentials: () => identity.controlPlaneCredentials(),
@@ -54,27 +74,22 @@ export class ManagedSidecar {
         inboundAddress: `${local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address}:${local.inbound.port}`,
       },
       holder: snapshots,
-      compile: (snapshot) => ({ config: sidecarConfigFromSnapshot(snapshot, local), policies: compileSnapshotPolicies(snapshot) }),
+      compile: build,
       snapshotFile: join(options.stateDir, 'snapshot.json'),
       log,
     });
     discovery.on('applied', (snapshot, source) => log(`weft proxy: snapshot ${snapshot.version} (revision ${snapshot.revision}) applied from ${source}`));
-    const first = new Promise<ManagedSnapshot>((resolve) => {
-      const stop = snapshots.onChange((applied) => {
+    const first = new Promise<void>((resolve) => {
+      const stop = snapshots.onChange(() => {
         stop();
-        resolve(applied.compiled);
+        resolve();
       });
     });
     try {
       await discovery.start();
-      const { config } = await first;
-      const sidecar = await Sidecar.start(config, { security: new MeshTransportSecurity(identity), identity });
-      const apply = (compiled: ManagedSnapshot) => sidecar.reconfigure(compiled.config);
-      snapshots.onChange(({ compiled }) => apply(compiled));
-      // A snapshot may have arrived while the listeners were opening.
-      const latest = snapshots.current()?.compiled;
-      if (latest !== undefined && latest.config !== config) apply(latest);
-      return new ManagedSidecar(sidecar, discovery, snapshots, identity);
+      await first;
+      await sidecar!.listen();
+      return new ManagedSidecar(sidecar!, discovery, snapshots, identity);
     } catch (error) {
       discovery.stop();
       identity.stop();

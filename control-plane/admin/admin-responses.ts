@@ -1,6 +1,7 @@
 // The one place where the admin API turns outcomes and errors into HTTP responses.
 import type { ServerResponse } from 'node:http';
-import { ChangeRefusedError, CONTROL_PLANE_ERRORS, ControlPlaneError } from '../errors.js';
+import { httpError } from '../api/error-catalogue.js';
+import { ChangeRefusedError, CONTROL_PLANE_ERRORS, ControlPlaneError, type ControlPlaneErrorCode } from '../errors.js';
 
 export function sendJson(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
@@ -8,15 +9,20 @@ export function sendJson(response: ServerResponse, status: number, body: unknown
   response.end(text);
 }
 
+function sendCode(response: ServerResponse, code: ControlPlaneErrorCode, message: string, more?: Record<string, unknown>): void {
+  const { status, body } = httpError(CONTROL_PLANE_ERRORS, code, message, more);
+  sendJson(response, status, body);
+}
+
 export function sendError(response: ServerResponse, error: unknown, log: (line: string) => void): void {
   if (error instanceof ChangeRefusedError) {
-    sendJson(response, 422, { error: { code: 'CHANGE_REFUSED', message: 'the change was refused whole; nothing was applied', problems: error.problems } });
+    sendCode(response, 'CHANGE_REFUSED', CONTROL_PLANE_ERRORS.CHANGE_REFUSED.message, { problems: error.problems });
     return;
   }
   if (error instanceof ControlPlaneError) {
-    sendJson(response, CONTROL_PLANE_ERRORS[error.code].http, { error: { code: error.code, message: error.message } });
+    sendCode(response, error.code, error.message);
     return;
   }
   log(`admin: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
-  sendJson(response, 500, { error: { code: 'INTERNAL', message: 'internal error (see the control-plane log)' } });
+  sendCode(response, 'INTERNAL', CONTROL_PLANE_ERRORS.INTERNAL.message);
 }

@@ -1,34 +1,26 @@
-// The CA's error catalogue: one stable code per refusal, each with the gRPC status the issuing
-// service answers with. The service turns a CaError into a gRPC error in one place.
-import { status } from '@grpc/grpc-js';
+// The CA's error catalogue (the shape of every weft catalogue: api/error-catalogue.ts): one
+// stable code per refusal, with the gRPC status the issuing service answers with (and the HTTP
+// status, for the shape). The service turns a CaError into a gRPC error in one place.
+import { GRPC_STATUS, type ErrorCatalogue } from '../api/error-catalogue.js';
+
+const { FAILED_PRECONDITION, INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED } = GRPC_STATUS;
 
 export const caErrors = {
-  CA_CONFIG_INVALID: { grpc: status.FAILED_PRECONDITION, summary: 'the CA configuration is invalid' },
-  CA_KEY_EXPOSED: { grpc: status.FAILED_PRECONDITION, summary: 'the CA private key file is readable by others' },
-  CA_ENCRYPTION_KEY_INVALID: { grpc: status.FAILED_PRECONDITION, summary: 'the encryption key of the shared CA is not 32 bytes of base64' },
-  CA_ENCRYPTION_KEY_WRONG: {
-    grpc: status.FAILED_PRECONDITION,
-    summary: 'the shared CA key does not decrypt with this encryption key',
-  },
-  CA_SEALED_SECRET_INVALID: { grpc: status.FAILED_PRECONDITION, summary: 'a sealed secret in the store is malformed' },
-  CSR_INVALID: { grpc: status.INVALID_ARGUMENT, summary: 'the certificate signing request is invalid' },
-  TTL_INVALID: { grpc: status.INVALID_ARGUMENT, summary: 'the requested lifetime is out of range' },
-  CREDENTIAL_MISSING: {
-    grpc: status.UNAUTHENTICATED,
-    summary: 'neither a bootstrap token nor a mesh client certificate was presented',
-  },
-  TOKEN_MALFORMED: { grpc: status.UNAUTHENTICATED, summary: 'the bootstrap token is malformed' },
-  TOKEN_EXPIRED: { grpc: status.UNAUTHENTICATED, summary: 'the bootstrap token has expired' },
-  TOKEN_WRONG_AUDIENCE: { grpc: status.UNAUTHENTICATED, summary: 'the bootstrap token is not meant for the CA' },
-  TOKEN_BAD_SIGNATURE: {
-    grpc: status.UNAUTHENTICATED,
-    summary: 'the bootstrap token is not signed by this control plane',
-  },
-  IDENTITY_MISMATCH: {
-    grpc: status.PERMISSION_DENIED,
-    summary: 'the CSR asks for an identity the credential is not bound to',
-  },
-} as const;
+  CA_CONFIG_INVALID: { httpStatus: 500, grpcStatus: FAILED_PRECONDITION, message: 'the CA configuration is invalid' },
+  CA_KEY_EXPOSED: { httpStatus: 500, grpcStatus: FAILED_PRECONDITION, message: 'the CA private key file is readable by others' },
+  CA_ENCRYPTION_KEY_INVALID: { httpStatus: 500, grpcStatus: FAILED_PRECONDITION, message: 'the encryption key of the shared CA is not 32 bytes of base64' },
+  CA_ENCRYPTION_KEY_WRONG: { httpStatus: 500, grpcStatus: FAILED_PRECONDITION, message: 'the shared CA key does not decrypt with this encryption key' },
+  CA_SEALED_SECRET_INVALID: { httpStatus: 500, grpcStatus: FAILED_PRECONDITION, message: 'a sealed secret in the store is malformed' },
+  CSR_INVALID: { httpStatus: 400, grpcStatus: INVALID_ARGUMENT, message: 'the certificate signing request is invalid' },
+  TTL_INVALID: { httpStatus: 400, grpcStatus: INVALID_ARGUMENT, message: 'the requested lifetime is out of range' },
+  CREDENTIAL_MISSING: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'neither a bootstrap token nor a mesh client certificate was presented' },
+  TOKEN_MALFORMED: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token is malformed' },
+  TOKEN_EXPIRED: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token has expired' },
+  TOKEN_WRONG_AUDIENCE: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token is not meant for the CA' },
+  TOKEN_BAD_SIGNATURE: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token is not signed by this control plane' },
+  IDENTITY_MISMATCH: { httpStatus: 403, grpcStatus: PERMISSION_DENIED, message: 'the CSR asks for an identity the credential is not bound to' },
+  INTERNAL: { httpStatus: 500, grpcStatus: GRPC_STATUS.INTERNAL, message: 'internal error in the CA' },
+} as const satisfies ErrorCatalogue;
 
 export type CaErrorCode = keyof typeof caErrors;
 
@@ -37,13 +29,9 @@ export class CaError extends Error {
   readonly exitCode = 2;
   constructor(
     readonly code: CaErrorCode,
-    detail: string,
+    readonly detail: string,
   ) {
     super(`${code}: ${detail}`);
     this.name = 'CaError';
-  }
-
-  get grpcStatus(): number {
-    return caErrors[this.code].grpc;
   }
 }

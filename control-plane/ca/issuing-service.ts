@@ -10,7 +10,8 @@ import type {
 } from '../api/ca-contract.js';
 import { spiffeIdOfSubjectAltName } from '../api/spiffe-id.js';
 import type { AuditEntry, AuditSink } from './audit-log.js';
-import { CaError } from './ca-errors.js';
+import { grpcError } from '../api/error-catalogue.js';
+import { CaError, caErrors } from './ca-errors.js';
 import type { BootstrapTokens } from './bootstrap-token.js';
 import type { CertificateAuthority } from './certificate-authority.js';
 
@@ -77,10 +78,7 @@ export function createIssuingService(options: {
             code: known ? error.code : 'INTERNAL',
             reason: error instanceof Error ? error.message : String(error),
           });
-          callback({
-            code: known ? error.grpcStatus : grpc.status.INTERNAL,
-            details: known ? error.message : 'internal error in the CA',
-          });
+          callback(known ? grpcError(caErrors, error.code, error.detail) : grpcError(caErrors, 'INTERNAL', caErrors.INTERNAL.message));
         },
       );
     },

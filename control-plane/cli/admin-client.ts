@@ -2,6 +2,7 @@
 // $WEFT_CONTROL_PLANE, else the address `weft up` recorded in .weft/up.json. Failures become
 // user-facing errors with an exit code, never stack traces.
 import { readFile } from 'node:fs/promises';
+import { cliError } from '../api/error-catalogue.js';
 import { formatProblem, type Problem } from '../errors.js';
 
 export const CONTROL_PLANE_FLAG = {
@@ -59,7 +60,7 @@ export async function callAdmin<T>(
     const lines = error.problems.map((p) => `  ${formatProblem({ ...p, file: describeFile(p.file) })}`);
     throw userError(`${error.message}\n${lines.join('\n')}`, 1);
   }
-  throw userError(`${error?.message ?? `HTTP ${response.status}`} (${error?.code ?? 'UNKNOWN'})`, 1);
+  throw userError(cliError(error?.code ?? 'UNKNOWN', error?.message ?? `HTTP ${response.status}`), 1);
 }
 
 export interface ChangeAnswer {

@@ -3,18 +3,20 @@
 // sidecar's snapshot and sends it only where the version differs from what that sidecar holds.
 // Endpoints are the inbound addresses the connected sidecars announce (with other replicas' ones
 // from the EndpointDirectory, endpoint-directory.ts), so a control plane that just started (or took over from a dead replica) knows only the sidecars that reconnected so
-// far: a sidecar that reconnects holding a snapshot keeps it, and gets nothing new, until the
-// others had time to reconnect (`RESYNC_HOLD`); otherwise it would be sent a service with no
-// endpoints and fail its requests until the callee reconnects.
+// far: a sidecar that reconnects holding a snapshot keeps it, and gets nothing new, while a
+// service it calls has no endpoint known here, until the others had time to reconnect
+// (`RESYNC_HOLD`); otherwise it would be sent a service with no endpoints and fail its requests
+// until the callee reconnects. Once every service it calls has an endpoint, the hold ends.
 import type { ServerDuplexStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import type { SnapshotMessage, SnapshotRequestMessage } from '../api/discovery-contract.js';
+import { grpcError } from '../api/error-catalogue.js';
 import { CONTROL_PLANE_ERRORS, type ControlPlaneErrorCode } from '../errors.js';
 import type { Revision } from '../resources/revision.js';
 import type { ControlPlaneMetrics } from './control-plane-metrics.js';
 import { ConvergenceTracker } from './convergence-tracker.js';
 import { Debouncer } from './debouncer.js';
 import { LocalEndpointDirectory, type AnnouncedEndpoint, type EndpointDirectory } from './endpoint-directory.js';
-import { parseNode, type PeerIdentity, type SidecarNode } from './sidecar-identity.js';
+import { parseNode, type PeerSpiffeId, type SidecarNode } from './sidecar-identity.js';
 import { buildSnapshot, type EndpointIndex, type SidecarSnapshot } from './snapshot-builder.js';
 
 type Call = ServerDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
@@ -48,6 +50,7 @@ interface SidecarStream {
   answered?: string;
   /** The version the sidecar holds or was last sent: nothing is resent while it stays the same. */
   latestVersion: string;
+  /** The snapshot last sent, or the one the sidecar was found to hold already (nothing to send). */
   sent?: SidecarSnapshot;
   ackedVersion?: string;
   ackedRevision?: number;
@@ -61,7 +64,7 @@ export interface DiscoveryOptions {
   readonly metrics: ControlPlaneMetrics;
   readonly trustDomain: string;
   /** The authenticated identity of a peer; absent on insecure transports (loopback tests). */
-  readonly peerIdentity?: PeerIdentity;
+  readonly peerIdentity?: PeerSpiffeId;
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
   readonly resyncHold?: { readonly afterConnectMs: number; readonly afterStartMs: number };
@@ -80,12 +83,21 @@ const MAX_NACK_MESSAGE = 4096;
  */
 export const RESYNC_HOLD = { afterConnectMs: 2000, afterStartMs: 10_000 } as const;
 
+function nackKey(node: SidecarNode): string {
+  return `${node.id} ${node.namespace}/${node.workload}`;
+}
+
 export class DiscoveryService {
   readonly #options: DiscoveryOptions;
   readonly #streams = new Map<number, SidecarStream>();
   readonly #debouncer: Debouncer;
   readonly #convergence: ConvergenceTracker;
   readonly #directory: EndpointDirectory;
+  /**
+   * The last NACK of each sidecar identity and workload, kept across its reconnections: a
+   * version it refused is never taken as held, and the NACK stays in status until it ACKs.
+   */
+  readonly #nacks = new Map<string, Nack>();
   #nextStream = 1;
   #nonceSeed = Math.floor(Math.random() * 1e9);
   readonly #startedAt = Date.now();
@@ -132,7 +144,7 @@ export class DiscoveryService {
 
   #refuse(call: Call, code: ControlPlaneErrorCode, message: string): void {
     this.#options.log?.(`discovery: refused stream from ${call.getPeer()}: ${message} (${code})`);
-    call.emit('error', { code: CONTROL_PLANE_ERRORS[code].grpc, details: `${code}: ${message}` });
+    call.emit('error', grpcError(CONTROL_PLANE_ERRORS, code, message));
   }
 
   #open(call: Call): void {
@@ -179,6 +191,9 @@ export class DiscoveryService {
       return undefined;
     }
     const now = Date.now();
+    const nack = this.#nacks.get(nackKey(node));
+    // A version it refused is not one it can hold: it is treated as holding nothing.
+    const held = request.versionInfo === nack?.version ? '' : request.versionInfo;
     const stream: SidecarStream = {
       id: this.#nextStream++,
       call,
@@ -186,15 +201,15 @@ export class DiscoveryService {
       connectedAt: now,
       lastSeenAt: now,
       nonce: 0,
-      latestVersion: request.versionInfo,
+      latestVersion: held,
+      ...(nack === undefined ? {} : { lastNack: nack }),
     };
     this.#streams.set(stream.id, stream);
     this.#options.metrics.connected.inc();
     const snapshot = this.#snapshotFor(stream, new Map(), this.#options.revision(), this.#directory.index(this.#localEndpoints()));
-    if (snapshot.version === request.versionInfo) {
-      stream.ackedVersion = snapshot.version;
-      stream.ackedRevision = snapshot.revision;
-    } else if (request.versionInfo !== '') {
+    if (snapshot.version === held) {
+      this.#alreadyHolds(stream, snapshot);
+    } else if (held !== '' && snapshot.servicesWithoutEndpoints.length > 0) {
       this.#hold(stream, now);
     } else {
       this.#send(stream, snapshot);
@@ -202,6 +217,16 @@ export class DiscoveryService {
     // Callers of this workload learn the new endpoint.
     if (node.inbound !== undefined) this.changed();
     return stream;
+  }
+
+  /** The sidecar holds what it would be sent: it is in sync without a push. */
+  #alreadyHolds(stream: SidecarStream, snapshot: SidecarSnapshot): void {
+    stream.sent = snapshot;
+    stream.latestVersion = snapshot.version;
+    stream.ackedVersion = snapshot.version;
+    stream.ackedRevision = snapshot.revision;
+    stream.lastNack = undefined;
+    this.#nacks.delete(nackKey(stream.node));
   }
 
   #hold(stream: SidecarStream, now: number): void {
@@ -235,6 +260,7 @@ export class DiscoveryService {
         message: error.message.slice(0, MAX_NACK_MESSAGE),
         at: Date.now(),
       };
+      this.#nacks.set(nackKey(stream.node), stream.lastNack);
       this.#options.metrics.nacks.inc();
       this.#convergence.nacked(sent.revision);
       this.#options.log?.(`discovery: ${stream.node.id} refused version ${sent.version}: ${stream.lastNack.message}`);
@@ -244,6 +270,7 @@ export class DiscoveryService {
     stream.ackedVersion = sent.version;
     stream.ackedRevision = sent.revision;
     stream.lastNack = undefined;
+    this.#nacks.delete(nackKey(stream.node));
     this.#convergence.acked(stream.id, sent.revision);
   }
 
@@ -301,14 +328,15 @@ export class DiscoveryService {
         this.#refuse(stream.call, 'SIDECAR_IDENTITY_MISMATCH', mismatch);
         continue;
       }
-      if (stream.hold !== undefined) continue;
       const snapshot = this.#snapshotFor(stream, cache, revision, endpoints);
+      if (stream.hold !== undefined) {
+        if (snapshot.servicesWithoutEndpoints.length > 0) continue;
+        clearTimeout(stream.hold);
+        stream.hold = undefined;
+      }
       if (snapshot.version === stream.latestVersion) {
         // A sidecar released from its resync hold may already hold what it would be sent.
-        if (stream.sent === undefined && stream.ackedVersion === undefined) {
-          stream.ackedVersion = snapshot.version;
-          stream.ackedRevision = snapshot.revision;
-        }
+        if (stream.sent === undefined) this.#alreadyHolds(stream, snapshot);
         continue;
       }
       this.#send(stream, snapshot);

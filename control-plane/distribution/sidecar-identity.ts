@@ -17,10 +17,10 @@ export interface SidecarNode {
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
 /** How the server learns the authenticated identity of a stream's peer, if the transport has one. */
-export type PeerIdentity = (call: ServerDuplexStream<unknown, unknown>) => string | undefined;
+export type PeerSpiffeId = (call: ServerDuplexStream<unknown, unknown>) => string | undefined;
 
 /** Over mutual TLS: the SPIFFE ID of the client certificate (grpc-js shows only verified ones). */
-export const tlsPeerIdentity: PeerIdentity = (call) =>
+export const tlsPeerIdentity: PeerSpiffeId = (call) =>
   spiffeIdOfSubjectAltName(call.getAuthContext().sslPeerCertificate?.subjectaltname)?.uri;
 
 function parseHostPort(text: string): HostPort | undefined {

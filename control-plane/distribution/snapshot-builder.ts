@@ -12,6 +12,8 @@ export interface SidecarSnapshot {
   readonly revision: number;
   /** Canonical JSON of each resource document, in a stable order. */
   readonly documents: readonly string[];
+  /** Services the sidecar may call that have no endpoint yet (none announced, none declared). */
+  readonly servicesWithoutEndpoints: readonly string[];
 }
 
 /** Announced inbound addresses of connected sidecars, by `namespace/workload`. */
@@ -60,6 +62,7 @@ function encode(resource: AnyResource): string {
 
 export function buildSnapshot(revision: Revision, workload: string, namespace: string, endpoints: EndpointIndex): SidecarSnapshot {
   const resources: AnyResource[] = [];
+  const servicesWithoutEndpoints: string[] = [];
   const workloads = ofKind(revision, 'Workload', namespace);
   const self = workloads.find((w) => w.metadata.name === workload);
   if (self !== undefined) {
@@ -68,17 +71,19 @@ export function buildSnapshot(revision: Revision, workload: string, namespace: s
     const allowed = self.spec.outbound?.services;
     const services = workloads.filter((w) => w !== self && (allowed === undefined || allowed.includes(w.metadata.name)));
     const serviceNames = new Set(services.map((s) => s.metadata.name));
+    const reachable = services.map((s) => withEndpoints(s, endpoints));
+    for (const service of reachable) if ((service.spec.endpoints ?? []).length === 0) servicesWithoutEndpoints.push(service.metadata.name);
     resources.push(
       self,
       ...assets,
       ...ofKind(revision, 'AuthorizationPolicy', namespace).filter((p) => targets(p, self, assets)),
       ...ofKind(revision, 'PeerAuthentication', namespace).filter(appliesToSelf),
       ...ofKind(revision, 'RequestAuthentication', namespace).filter(appliesToSelf),
-      ...services.map((s) => withEndpoints(s, endpoints)),
+      ...reachable,
       ...ofKind(revision, 'Route', namespace).filter((r) => serviceNames.has(r.spec.service)),
     );
   }
   const documents = resources.map(encode).sort();
   const version = createHash('sha256').update(documents.join('\n')).digest('hex').slice(0, 32);
-  return { version, revision: revision.number, documents };
+  return { version, revision: revision.number, documents, servicesWithoutEndpoints };
 }

@@ -4,6 +4,8 @@
 
 export interface SubcommandModule {
   readonly usage: string;
+  /** The usage of each of its tools (`weft policy eval --help`); `usage` covers the others. */
+  readonly toolUsage?: Readonly<Record<string, string>>;
   run(argv: string[]): Promise<number>;
 }
 
@@ -41,6 +43,12 @@ export function exitCodeOf(error: unknown): number | undefined {
   return undefined;
 }
 
+/** `--help` or `-h` anywhere among the options (before a `--`), at any level of subcommand. */
+function asksForHelp(argv: readonly string[]): boolean {
+  const end = argv.indexOf('--');
+  return (end === -1 ? argv : argv.slice(0, end)).some((arg) => arg === '--help' || arg === '-h');
+}
+
 export async function runCommand(
   program: string,
   commands: CommandTable,
@@ -57,8 +65,9 @@ export async function runCommand(
     return EXIT_USAGE;
   }
   const module = await entry.load();
-  if (rest[0] === '--help' || rest[0] === '-h') {
-    process.stdout.write(module.usage + '\n');
+  if (asksForHelp(rest)) {
+    const tool = rest[0] !== undefined && module.toolUsage !== undefined && Object.hasOwn(module.toolUsage, rest[0]) ? module.toolUsage[rest[0]] : undefined;
+    process.stdout.write(`${tool ?? module.usage}\n`);
     return 0;
   }
   try {

@@ -170,6 +170,12 @@ export function forwardResponseHeaders(raw: readonly (Buffer | string)[]): strin
   return headers;
 }
 
+/** The first value of `name` (lower-case) in a flat list, or undefined. */
+export function headerValue(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
+}
+
 /** Replaces every value of `name` (lower-case) with one value. */
 export function setHeader(headers: string[], name: string, value: string): void {
   removeHeader(headers, name);
@@ -178,12 +184,6 @@ export function setHeader(headers: string[], name: string, value: string): void 
 
 export function removeHeader(headers: string[], name: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
-}
-
-/** The first value of `name` (lower-case) in a flat list, or undefined. */
-export function headerValue(headers: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
-  return undefined;
 }
 
 /** A flat list of names and values (strings or latin1 Buffers) as strings, names lower-cased. */

@@ -4,7 +4,7 @@
 // certificate and trust bundle, when the sidecar has an identity).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { SnapshotHolder } from '../runtime/snapshot.js';
+import type { DataPathHolder } from '../runtime/snapshot.js';
 import type { SidecarMetrics } from '../telemetry/metrics.js';
 
 export class AdminListener {
@@ -15,7 +15,7 @@ export class AdminListener {
     private readonly port: number,
     /** Whether the sidecar is serving and not draining. */
     private readonly isReady: () => boolean,
-    private readonly holder: SnapshotHolder,
+    private readonly holder: DataPathHolder,
     private readonly metrics: SidecarMetrics,
     private readonly certs: (() => unknown) | undefined = undefined,
   ) {

@@ -22,7 +22,7 @@ import { Exchange, type DownstreamRequestMessage, type DownstreamResponse, type 
 import { UpgradeTunnel } from '../http/upgrade-tunnel.js';
 import { sendLocalReply, writeRawLocalReply } from '../local-reply.js';
 import { sniffPlaintext, type PlaintextProtocol } from './protocol-sniff.js';
-import type { ListenerRuntime, SnapshotHolder } from '../runtime/snapshot.js';
+import type { ListenerRuntime, DataPathHolder } from '../runtime/snapshot.js';
 import type { Direction, TransportSecurity } from '../transport-security.js';
 
 export interface HttpListenerOptions {
@@ -31,7 +31,7 @@ export interface HttpListenerOptions {
   readonly port: number;
   readonly limits: LimitsConfig;
   readonly security: TransportSecurity;
-  readonly holder: SnapshotHolder;
+  readonly holder: DataPathHolder;
 }
 
 /** The first byte of every TLS connection: a handshake record. */

@@ -1,7 +1,8 @@
-// What the data path reads on every request: a snapshot compiled from one config (filter chains,
+// What the data path reads on every request: a DataPath built from one config (filter chains,
 // routes, clusters with their pools), held in one place and swapped whole. Requests read
 // `holder.current` when they start and never wait for a new one (a control-plane update calls
-// `replace`).
+// `replace`). A config is built whole before anything is swapped: a part that cannot be built
+// fails the build, naming the part, and leaves nothing it opened behind.
 import type { ConnectionOptions } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterConfig, FilterConfig, HeadersWithUnderscoresAction, SidecarConfig, UpgradesConfig } from '../config/types.js';
@@ -36,7 +37,7 @@ export interface ListenerRuntime {
 
 const noPeer = (): undefined => undefined;
 
-export interface Snapshot {
+export interface DataPath {
   readonly config: SidecarConfig;
   /** Inbound requests over mutual TLS, or all of them when the listener is plaintext. */
   readonly inbound: ListenerRuntime | undefined;
@@ -46,21 +47,50 @@ export interface Snapshot {
   readonly clusters: readonly Cluster[];
 }
 
-export interface SnapshotDeps {
+export interface DataPathDeps {
   readonly metrics: SidecarMetrics;
   readonly accessLog: AccessLog;
   readonly security: TransportSecurity;
 }
 
+/** A part of a config that could not be built: `part` names it (a cluster, a listener's filter). */
+export class DataPathBuildError extends Error {
+  constructor(
+    readonly part: string,
+    cause: unknown,
+  ) {
+    super(`${part}: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.name = 'DataPathBuildError';
+  }
+}
+
+function building<T>(part: string, build: () => T): T {
+  try {
+    return build();
+  } catch (error) {
+    throw error instanceof DataPathBuildError ? error : new DataPathBuildError(part, error);
+  }
+}
+
 /**
- * Compiles `config`. A cluster of `previous` whose config is unchanged is taken over as it is,
- * so a policy push does not cost every upstream connection (and its TLS handshake).
+ * Builds `config` whole, or throws a DataPathBuildError with the clusters it created closed. A
+ * cluster of `previous` whose config is unchanged is taken over as it is, so a policy push does
+ * not cost every upstream connection (and its TLS handshake).
  */
-export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previous?: Snapshot): Snapshot {
+export function buildDataPath(config: SidecarConfig, deps: DataPathDeps, previous?: DataPath): DataPath {
   const clusters: Cluster[] = [];
+  try {
+    return buildWith(config, deps, previous, clusters);
+  } catch (error) {
+    for (const cluster of clusters) if (previous?.clusters.includes(cluster) !== true) void cluster.destroy();
+    throw error;
+  }
+}
+
+function buildWith(config: SidecarConfig, deps: DataPathDeps, previous: DataPath | undefined, clusters: Cluster[]): DataPath {
   const clusterFor = (clusterConfig: ClusterConfig, tls: (() => ConnectionOptions) | undefined): Cluster => {
     const kept = previous?.clusters.find((c) => c.name === clusterConfig.name && isDeepStrictEqual(c.config, clusterConfig));
-    const cluster = kept ?? new Cluster(clusterConfig, tls, deps.metrics.resilience.forCluster(clusterConfig.name));
+    const cluster = kept ?? building(`cluster ${clusterConfig.name}`, () => new Cluster(clusterConfig, tls, deps.metrics.resilience.forCluster(clusterConfig.name)));
     clusters.push(cluster);
     return cluster;
   };
@@ -169,22 +199,24 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
 
 function buildFilters(configs: readonly FilterConfig[], context: FilterBuildContext): FilterChain {
   return new FilterChain(
-    configs.map((filter) => {
-      const factory = filterFactory(filter.name);
-      // load-config.ts has checked every name against the registry.
-      if (factory === undefined) throw new Error(`unknown filter '${filter.name}'`);
-      return factory.create(filter.config ?? {}, context);
-    }),
+    configs.map((filter, index) =>
+      building(`${context.direction} filter ${filter.name} (filters[${index}])`, () => {
+        const factory = filterFactory(filter.name);
+        // load-config.ts has checked every name against the registry.
+        if (factory === undefined) throw new Error(`unknown filter '${filter.name}'`);
+        return factory.create(filter.config ?? {}, context);
+      }),
+    ),
   );
 }
 
-export class SnapshotHolder {
-  private readonly replaced = new Set<(next: Snapshot) => void>();
+export class DataPathHolder {
+  private readonly replaced = new Set<(next: DataPath) => void>();
 
-  constructor(public current: Snapshot) {}
+  constructor(public current: DataPath) {}
 
-  /** Makes `next` the snapshot new requests use; pools it did not take over close once idle. */
-  replace(next: Snapshot): void {
+  /** Makes `next` the data path new requests use; pools it did not take over close once idle. */
+  replace(next: DataPath): void {
     const previous = this.current;
     this.current = next;
     for (const cluster of previous.clusters) if (!next.clusters.includes(cluster)) void cluster.close();
@@ -192,7 +224,7 @@ export class SnapshotHolder {
   }
 
   /** Calls `listener` after each `replace` (listeners re-check their connections); returns what stops that. */
-  onReplace(listener: (next: Snapshot) => void): () => void {
+  onReplace(listener: (next: DataPath) => void): () => void {
     this.replaced.add(listener);
     return () => this.replaced.delete(listener);
   }

@@ -1,7 +1,7 @@
 // The sidecar's end of the discovery stream. It announces its node and the version it holds,
-// then for each snapshot: decode, compile (the caller's step, e.g. Rego), and only if both
-// succeed swap it into the holder, persist it and ACK; otherwise NACK with the error and keep
-// serving the previous snapshot. A lost stream is retried with jittered exponential backoff.
+// then for each snapshot: decode, build (the caller's step: the whole data path), and only if
+// both succeed swap it into the holder, persist it and ACK; otherwise NACK with the error, keep
+// serving the previous snapshot and keep reporting its version. A lost stream is retried with jittered exponential backoff.
 // At start a persisted snapshot is applied first, so the sidecar serves while the control plane
 // is unreachable.
 import { EventEmitter } from 'node:events';
@@ -13,6 +13,7 @@ import {
   type SnapshotMessage,
   type SnapshotRequestMessage,
 } from '../../control-plane/api/discovery-contract.js';
+import type { DISCOVERY_ERRORS } from '../../control-plane/api/error-catalogue.js';
 import { backoffDelay, type BackoffOptions } from '../tls/backoff.js';
 import { decodeSnapshot, SnapshotRejectedError, type Snapshot, type SnapshotDocuments } from './snapshot.js';
 import { readSnapshotFile, writeSnapshotFile } from './snapshot-file.js';
@@ -32,7 +33,10 @@ export interface DiscoveryClientOptions<Compiled> {
   readonly credentials: ChannelCredentials | (() => ChannelCredentials);
   readonly node: SidecarNodeInfo;
   readonly holder: SnapshotHolder<Compiled>;
-  /** Builds what the request path needs from a snapshot; throwing refuses the snapshot (NACK). */
+  /**
+   * Builds what the request path needs from a snapshot, whole (e.g. every filter, cluster and
+   * balancer), without running it; throwing refuses the snapshot (NACK with the error's message).
+   */
   readonly compile: (snapshot: Snapshot) => Compiled | Promise<Compiled>;
   /** Where the last applied snapshot is persisted; absent: not persisted. */
   readonly snapshotFile?: string;
@@ -50,7 +54,6 @@ export interface SidecarDiscoveryEvents {
 
 type Stream = ClientDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
 
-const NACK_CODE = 'SNAPSHOT_REJECTED';
 /** The last answer is repeated this often, so the control plane can tell how recently it saw us. */
 const HEARTBEAT_MS = 10_000;
 const STABLE_STREAM_MS = 10_000;
@@ -168,7 +171,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
       const reason = error instanceof Error ? error : new Error(String(error));
       this.#options.log?.(`xds: refused snapshot ${message.versionInfo}: ${reason.message}`);
       this.emit('rejected', message.versionInfo, reason);
-      this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce, errorDetail: { code: NACK_CODE, message: reason.message } });
+      this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce, errorDetail: { code: 'SNAPSHOT_REJECTED' satisfies keyof typeof DISCOVERY_ERRORS, message: reason.message } });
       return;
     }
     this.#answer(stream, { versionInfo: held(), responseNonce: message.nonce });
@@ -180,7 +183,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     stream.write(answer);
   }
 
-  /** Decode, compile, swap, persist: the holder changes only if decode and compile succeed. */
+  /** Decode, build, swap, persist: the holder changes only if decode and build succeed. */
   async #apply(wire: SnapshotDocuments, source: 'control-plane' | 'disk'): Promise<void> {
     const { node, holder, compile, snapshotFile } = this.#options;
     const snapshot = decodeSnapshot(wire, node);
@@ -188,7 +191,7 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     try {
       compiled = await compile(snapshot);
     } catch (error) {
-      throw new SnapshotRejectedError([`compile: ${error instanceof Error ? error.message : String(error)}`]);
+      throw new SnapshotRejectedError([`build: ${error instanceof Error ? error.message : String(error)}`]);
     }
     holder.replace({ snapshot, compiled, appliedAt: Date.now(), source });
     if (snapshotFile !== undefined && source === 'control-plane') {

@@ -28,7 +28,7 @@ export async function spawnControlPlane(store: string, stateDir: string, ports: 
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen');
+  await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen', 30_000);
   if (child.exitCode !== null) throw new Error(`control plane exited ${child.exitCode}:\n${output}`);
   const record = JSON.parse(await readFile(join(stateDir, 'control-plane.json'), 'utf8')) as { grpc: string; admin: string; trustBundle: string | null };
   return {

@@ -2,7 +2,9 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
+import { credentials } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { discoveryChannel, type SnapshotMessage } from '../../control-plane/api/discovery-contract.js';
 import { readSnapshotFile } from '../../proxy/xds/snapshot-file.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
 import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
@@ -128,6 +130,39 @@ describe('snapshot distribution over gRPC', () => {
     expect(((await (await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).json()) as { resources: unknown[] }).resources).toHaveLength(1);
   });
 
+  it('never takes a version a sidecar NACKed as held when it reconnects claiming it, and keeps showing the NACK', async () => {
+    const { cp } = await meshWithControlPlane();
+    const channel = discoveryChannel(cp.grpcAddress, credentials.createInsecure(), {});
+    defer(() => channel.close());
+    const node = { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '' };
+    const open = () => {
+      const stream = channel.streamSnapshots();
+      const messages: SnapshotMessage[] = [];
+      stream.on('data', (message: SnapshotMessage) => messages.push(message));
+      stream.on('error', () => undefined);
+      defer(() => stream.cancel());
+      return { stream, messages };
+    };
+    const first = open();
+    first.stream.write({ node, versionInfo: '', responseNonce: '' });
+    const sent = await until(() => first.messages[0], 'the first snapshot');
+    first.stream.write({ versionInfo: '', responseNonce: sent.nonce, errorDetail: { code: 'SNAPSHOT_REJECTED', message: 'build: cannot build it' } });
+    await until(() => cp.discovery.status()[0]?.lastNack !== undefined, 'the NACK');
+    first.stream.cancel();
+    await until(() => cp.discovery.status().length === 0, 'the stream to close');
+
+    const second = open();
+    second.stream.write({ node, versionInfo: sent.versionInfo, responseNonce: '' });
+    const again = await until(() => second.messages[0], 'the refused snapshot, sent again');
+    expect(again.versionInfo).toBe(sent.versionInfo);
+    const [status] = cp.discovery.status();
+    expect(status!.ackedVersion).toBeUndefined();
+    expect(status!.lastNack).toMatchObject({ version: sent.versionInfo, message: 'build: cannot build it' });
+    second.stream.write({ versionInfo: again.versionInfo, responseNonce: again.nonce });
+    await until(() => cp.discovery.status()[0]?.ackedVersion === sent.versionInfo, 'the ACK');
+    expect(cp.discovery.status()[0]!.lastNack).toBeUndefined();
+  });
+
   it('holds a reconnecting sidecar on its snapshot until its callees are back, never sending it a service without endpoints', async () => {
     const dir = await meshDirectory();
     const cp = await controlPlaneOn(dir, { resyncHold: { afterConnectMs: 1000, afterStartMs: 0 } });
@@ -152,5 +187,37 @@ describe('snapshot distribution over gRPC', () => {
     expect(back.applied.map((a) => a.source)[0]).toBe('disk');
     expect(back.applied.every((a) => endpointsOfOrders(a.snapshot) === 1)).toBe(true);
     expect(endpointsOfOrders(back.holder.current()!.snapshot)).toBe(1);
+  });
+
+  it('ends the hold once every service the sidecar calls has an endpoint, and counts a sidecar holding the current snapshot in sync', async () => {
+    const dir = await meshDirectory();
+    // A hold far longer than the test: only the endpoints being known can end it.
+    const cp = await controlPlaneOn(dir, { resyncHold: { afterConnectMs: 600_000, afterStartMs: 600_000 } });
+    defer(() => cp.close());
+    const state = await mkdtemp(join(tmpdir(), 'weft-restart-'));
+    const files = { web: join(state, 'web.json'), orders: join(state, 'orders.json') };
+    const ordersAt = (port: number) => ({ id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: `127.0.0.1:${port}` });
+    const portOfOrders = (snapshot: { services: ReadonlyMap<string, { spec: { endpoints?: readonly { port: number }[] } }> }) => snapshot.services.get('orders')?.spec.endpoints?.[0]?.port;
+    const web = started(sidecar(cp.grpcAddress, 'web', { snapshotFile: files.web }));
+    const orders = started(sidecar(cp.grpcAddress, 'orders', { snapshotFile: files.orders, node: ordersAt(15006) }));
+    await until(() => web.holder.current() !== undefined && portOfOrders(web.holder.current()!.snapshot) === 15006, 'web to learn the endpoint of orders');
+    const versions = { web: web.holder.current()!.snapshot.version, orders: orders.holder.current()!.snapshot.version };
+    await until(async () => (await readSnapshotFile(files.web))?.versionInfo === versions.web && (await readSnapshotFile(files.orders))?.versionInfo === versions.orders, 'both snapshots persisted');
+    web.client.stop();
+    orders.client.stop();
+    await until(() => cp.discovery.status().length === 0, 'both streams to close');
+
+    // The whole mesh restarts on its persisted snapshots; orders comes back on another port.
+    const webBack = started(sidecar(cp.grpcAddress, 'web', { snapshotFile: files.web }));
+    await until(() => cp.discovery.status().length === 1, 'web to reconnect');
+    expect(cp.discovery.status()[0]!.ackedVersion).toBeUndefined();
+    started(sidecar(cp.grpcAddress, 'orders', { snapshotFile: files.orders, node: ordersAt(15016) }));
+    await until(() => webBack.holder.current() !== undefined && portOfOrders(webBack.holder.current()!.snapshot) === 15016, 'web to be sent the new endpoint of orders');
+    const inSync = await until(async () => {
+      const { sidecars } = (await (await fetch(`${cp.adminUrl}/v1/status`)).json()) as { sidecars: { workload: string; sentVersion: string | null; ackedVersion: string | null }[] };
+      return sidecars.length === 2 && sidecars.every((s) => s.ackedVersion !== null && s.sentVersion === s.ackedVersion) && sidecars;
+    }, 'both sidecars in sync');
+    // orders held exactly what it would be sent (its own endpoint is not in its snapshot): nothing was pushed to it.
+    expect(inSync.find((s) => s.workload === 'default/orders')!.ackedVersion).toBe(versions.orders);
   });
 });

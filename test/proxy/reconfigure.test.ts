@@ -1,9 +1,12 @@
 // A new config swapped into a running sidecar: clusters it did not change keep their upstream
-// connections; a changed cluster gets new ones and the old pool closes.
+// connections; a changed cluster gets new ones and the old pool closes; a config that cannot be
+// built whole changes nothing.
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../proxy/config/load-config.js';
+import { loadFilters } from '../../proxy/filters/registry.js';
+import { DataPathBuildError } from '../../proxy/runtime/snapshot.js';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, testConfig, type InProcessSidecar } from '../helpers/sidecar.js';
 
@@ -53,5 +56,17 @@ describe('reconfiguring a running sidecar', () => {
     expect(after).not.toBe(before);
     for (let i = 0; i < 50 && !closed.has(before); i++) await new Promise((resolve) => setTimeout(resolve, 20));
     expect(closed.has(before)).toBe(true);
+  });
+
+  it('refuses a config it cannot build whole, naming the part, and keeps running the previous data path', async () => {
+    await loadFilters(['jwt']);
+    const before = await connectionPort();
+    const running = proxy.sidecar.holder.current;
+    const unbuildable = testConfig(outbound(7000));
+    const filters = [{ name: 'jwt', config: { rules: [{ issuer: 'https://issuer.example', jwksUri: 'https://exa mple.com/jwks' }] } }, { name: 'router' }];
+    const config = validateConfig({ ...unbuildable, outbound: { ...(unbuildable.outbound as object), filters } });
+    expect(() => proxy.sidecar.reconfigure(config)).toThrow(new DataPathBuildError('outbound filter jwt (filters[0])', new Error('rules[0]: jwksUri "https://exa mple.com/jwks" is not a URL')));
+    expect(proxy.sidecar.holder.current).toBe(running);
+    expect(await connectionPort()).toBe(before);
   });
 });

@@ -14,11 +14,11 @@ import { matchesLabels, type Labels } from '../../../control-plane/api/resource-
 import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
 import type { BodyData, FilterBuildContext, FilterExchange, FilterOutcome, HeadersOutcome, HttpFilter, HttpFilterFactory, LocalReplyOutcome } from '../http-filter.js';
 import { bufferBody, CONTINUE } from '../http-filter.js';
-import { removeHeader } from '../../http/headers.js';
+import { headerValue, removeHeader } from '../../http/headers.js';
 import { AssetMatcher } from './asset-matcher.js';
 import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
 import { authzDecisionCounter, type DecisionCounts } from './authz-metrics.js';
-import { buildInput, headerValue, type InputContext } from './input-document.js';
+import { buildInput, type InputContext } from './input-document.js';
 import { BodyUnreadableError, bodyInput } from './body-input.js';
 import { isGrpcContentType } from '../../grpc/grpc-wire.js';
 import { DecisionShapeError, readDecision, type PolicyDecision } from './policy-decision.js';

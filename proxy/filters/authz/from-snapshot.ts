@@ -9,18 +9,14 @@ import type { Snapshot } from '../../xds/snapshot.js';
 /** `mtls`: the inbound mode the listener runs (`inboundMtlsMode`); STRICT denies by default. */
 export function inboundFiltersFromSnapshot(snapshot: Snapshot, mtls: MtlsMode): FilterConfig[] {
   const filters: FilterConfig[] = [];
-  const rules = snapshot.requestAuthentications.flatMap((ra) => ra.spec.jwtRules);
-  if (rules.length > 0) {
-    filters.push({
-      name: 'jwt',
-      config: {
-        rules: rules.map(({ clockSkew, ...rule }) => ({
-          ...rule,
-          ...(clockSkew === undefined ? {} : { clockSkewSeconds: Math.ceil(durationMs(clockSkew) / 1000) }),
-        })),
-      },
-    });
-  }
+  const rules = snapshot.requestAuthentications.flatMap((ra) =>
+    ra.spec.jwtRules.map(({ clockSkew, ...rule }) => ({
+      ...rule,
+      ...(clockSkew === undefined ? {} : { clockSkewSeconds: Math.ceil(durationMs(clockSkew) / 1000) }),
+      source: `RequestAuthentication ${ra.metadata.namespace}/${ra.metadata.name}`,
+    })),
+  );
+  if (rules.length > 0) filters.push({ name: 'jwt', config: { rules } });
   const self = snapshot.workload;
   // The mode the listener runs, with the listener's precedence (workload over namespace over
   // mesh, the app's port over the whole): STRICT denies requests to an asset no policy covers,

@@ -3,6 +3,7 @@
 // the Rego engine reads it lazily, so fields a policy never touches cost only their building.
 import type { Labels } from '../../../control-plane/api/resource-types.js';
 import type { FilterExchange } from '../http-filter.js';
+import { headerValue } from '../../http/headers.js';
 import type { BodyInput } from './body-input.js';
 
 export interface InputContext {
@@ -71,11 +72,6 @@ function headerObject(exchange: FilterExchange): Record<string, string> {
   headers[':path'] = exchange.path;
   headers[':scheme'] = exchange.scheme;
   return headers;
-}
-
-export function headerValue(flat: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < flat.length; i += 2) if (flat[i] === name) return flat[i + 1];
-  return undefined;
 }
 
 /**

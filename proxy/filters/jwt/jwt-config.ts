@@ -7,6 +7,8 @@ import type { JwtRule } from '../../../control-plane/api/resource-types.js';
 /** A RequestAuthentication rule as the sidecar runs it: the clock skew in seconds. */
 export interface JwtRuleConfig extends Omit<JwtRule, 'clockSkew'> {
   readonly clockSkewSeconds: number;
+  /** The resource the rule comes from, e.g. `RequestAuthentication default/users`, named in errors. */
+  readonly source?: string;
 }
 
 /** An https URL, or a plain http one whose host is a loopback address. */
@@ -62,6 +64,7 @@ export const jwtConfigSchema = {
           fromCookies: { type: 'array', items: { type: 'string', minLength: 1 } },
           forwardOriginalToken: { type: 'boolean', default: false },
           clockSkewSeconds: { type: 'integer', minimum: 0, maximum: 3600, default: 60 },
+          source: { type: 'string' },
         },
       },
     },

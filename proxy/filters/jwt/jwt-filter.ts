@@ -27,6 +27,14 @@ export function workloadAudiences(context: Pick<FilterBuildContext, 'workload' |
   return [...(localPrincipal === undefined ? [] : [localPrincipal]), workload, `${workload}.${namespace}`, `${workload}.${namespace}.svc`];
 }
 
+function jwksUrl(uri: string, source: string): URL {
+  try {
+    return new URL(uri);
+  } catch {
+    throw new Error(`${source}: jwksUri ${JSON.stringify(uri)} is not a URL`);
+  }
+}
+
 class JwtFilter implements HttpFilter {
   private readonly byIssuer = new Map<string, Verifier>();
 
@@ -35,17 +43,17 @@ class JwtFilter implements HttpFilter {
     context: FilterBuildContext,
   ) {
     const ownAudiences = workloadAudiences(context);
-    for (const rule of config.rules) {
+    config.rules.forEach((rule, index) => {
       const keys =
         rule.jwksUri !== undefined
-          ? createRemoteJWKSet(new URL(rule.jwksUri), {
+          ? createRemoteJWKSet(jwksUrl(rule.jwksUri, rule.source ?? `rules[${index}]`), {
               cooldownDuration: config.minRefreshIntervalMs,
               cacheMaxAge: config.cacheMaxAgeMs,
               timeoutDuration: config.fetchTimeoutMs,
             })
           : createLocalJWKSet({ keys: (rule.jwks?.keys ?? []) as never[] });
       this.byIssuer.set(rule.issuer, { rule, keys, audiences: rule.audiences === undefined ? ownAudiences : [...rule.audiences] });
-    }
+    });
   }
 
   decodeHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome> {

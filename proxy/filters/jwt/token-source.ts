@@ -1,13 +1,9 @@
 // Where a request carries its token: the headers and cookies the rules name, else
 // `Authorization: Bearer`. The first one present is used.
+import { headerValue } from '../../http/headers.js';
 import type { JwtRuleConfig } from './jwt-config.js';
 
 const defaultHeaders = [{ name: 'authorization', prefix: 'Bearer ' }];
-
-function headerValue(headers: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
-  return undefined;
-}
 
 function cookie(header: string, name: string): string | undefined {
   for (const part of header.split(';')) {
