@@ -18,6 +18,9 @@ export const CONTROL_PLANE_ERRORS = {
   STORE_CONFLICT: { http: 409, grpc: GrpcStatus.ABORTED, summary: 'another replica recorded a change first; retry' },
   SIDECAR_IDENTITY_MISMATCH: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'the announced identity is not the authenticated one' },
   SIDECAR_REQUEST_INVALID: { http: 400, grpc: GrpcStatus.INVALID_ARGUMENT, summary: 'a discovery request is malformed' },
+  ADMIN_CREDENTIAL_MISSING: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED, summary: 'the admin API was called without a bearer token' },
+  ADMIN_CREDENTIAL_INVALID: { http: 401, grpc: GrpcStatus.UNAUTHENTICATED, summary: 'the bearer token is not an admin token of this control plane' },
+  ADMIN_SCOPE_INSUFFICIENT: { http: 403, grpc: GrpcStatus.PERMISSION_DENIED, summary: 'a read token was used for a change' },
 } as const;
 
 export type ControlPlaneErrorCode = keyof typeof CONTROL_PLANE_ERRORS;
@@ -36,7 +39,7 @@ export interface Problem {
   readonly sourceLine?: string;
 }
 
-export function formatProblem(problem: Problem): string {
+export function formatProblem(problem: Omit<Problem, 'code'> & { readonly code: string }): string {
   const location = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.col ?? 1}`;
   const path = problem.path === undefined ? '' : ` ${problem.path}:`;
   const code = problem.regoCode ?? problem.code;

@@ -5,7 +5,7 @@ import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { CertificateIssuerService } from '../api/ca-contract.js';
-import { stdoutAudit, type AuditSink } from './audit-log.js';
+import { stdoutAudit, type CertificateAuditEntry } from './audit-log.js';
 import { BootstrapTokens } from './bootstrap-token.js';
 import { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 import { loadCaDirectory, loadOrCreateCaDirectory, type CaDirectoryContents } from './ca-directory.js';
@@ -18,7 +18,7 @@ export { CaError } from './ca-errors.js';
 export { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 export { BootstrapTokens } from './bootstrap-token.js';
 export { readEncryptionKey, ENCRYPTION_KEY_ENV } from './sealed-secret.js';
-export type { AuditEntry, AuditSink } from './audit-log.js';
+export { stdoutAudit, type AuditEntry, type AuditSink } from './audit-log.js';
 
 export interface CaOptions {
   /** Holds the bootstrap-token key and, unless `pluginCaDir` is given, the CA in `<stateDir>/ca`. */
@@ -61,6 +61,6 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Open
   return { ca, tokens };
 }
 
-export function addCertificateIssuer(server: grpc.Server, opened: OpenedCa, audit: AuditSink = stdoutAudit): void {
+export function addCertificateIssuer(server: grpc.Server, opened: OpenedCa, audit: (entry: CertificateAuditEntry) => void = stdoutAudit): void {
   server.addService(CertificateIssuerService, createIssuingService({ ...opened, audit }));
 }

@@ -9,13 +9,13 @@ import type {
   TrustBundle,
 } from '../api/ca-contract.js';
 import { spiffeIdOfSubjectAltName } from '../api/spiffe-id.js';
-import type { AuditEntry, AuditSink } from './audit-log.js';
+import type { CertificateAuditEntry } from './audit-log.js';
 import { CaError } from './ca-errors.js';
 import type { BootstrapTokens } from './bootstrap-token.js';
 import type { CertificateAuthority } from './certificate-authority.js';
 
 interface Caller {
-  readonly credential: AuditEntry['credential'];
+  readonly credential: CertificateAuditEntry['credential'];
   readonly spiffeId: string;
   readonly tokenId?: string;
 }
@@ -41,7 +41,7 @@ async function authenticate(
 export function createIssuingService(options: {
   ca: CertificateAuthority;
   tokens: BootstrapTokens;
-  audit: AuditSink;
+  audit: (entry: CertificateAuditEntry) => void;
 }): CertificateIssuerHandlers {
   const { ca, tokens, audit } = options;
   const trustBundle = (): TrustBundle => ({ trustDomain: ca.trustDomain, rootCertificatePem: [...ca.trustBundlePems] });

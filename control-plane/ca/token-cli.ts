@@ -2,6 +2,7 @@
 // plane's token key from its state directory, or from the etcd store its replicas share.
 import { createPrivateKey } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { DEFAULT_STATE_DIR } from '../cli/admin-client.js';
 import { parseStoreOption } from '../cli/store-option.js';
 import { workloadId } from '../api/spiffe-id.js';
 import { BootstrapTokens, DEFAULT_TOKEN_TTL_MS } from './bootstrap-token.js';
@@ -9,7 +10,7 @@ import { DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 import { ENCRYPTION_KEY_ENV, readEncryptionKey } from './sealed-secret.js';
 import { loadSharedCa } from './shared-ca.js';
 
-export const DEFAULT_STATE_DIR = '.weft/control-plane';
+export { DEFAULT_STATE_DIR };
 
 export const usage = `usage: weft token create --workload NAME [options]
 

@@ -17,8 +17,8 @@ async function meshWithControlPlane() {
 }
 
 
-async function status(adminUrl: string) {
-  const response = await fetch(`${adminUrl}/v1/status`);
+async function status(cp: { adminUrl: string; adminHeaders: { read: Record<string, string> } }) {
+  const response = await fetch(`${cp.adminUrl}/v1/status`, { headers: cp.adminHeaders.read });
   return (await response.json()) as {
     revision: { number: number };
     sidecars: { identity: string; workload: string; ackedVersion: string | null; ackedRevision: number | null; lastNack: { message: string } | null }[];
@@ -45,7 +45,7 @@ describe('snapshot distribution over gRPC', () => {
     expect(web.holder.current()!.snapshot.services.get('orders')!.spec.endpoints).toEqual([{ host: '127.0.0.1', port: 15006 }]);
     const version = web.holder.current()!.snapshot.version;
     const seen = await until(async () => {
-      const current = await status(cp.adminUrl);
+      const current = await status(cp);
       return current.sidecars.find((s) => s.workload === 'default/web')?.ackedVersion === version && current;
     }, 'the ACK in status');
     expect(seen.sidecars.map((s) => s.workload).sort()).toEqual(['default/orders', 'default/web']);
@@ -61,7 +61,7 @@ describe('snapshot distribution over gRPC', () => {
     expect(web.holder.current()!.snapshot.revision).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(orders.applied).toHaveLength(1);
-    const text = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+    const text = await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.adminHeaders.read })).text();
     expect(text).toMatch(/weft_cp_pushes_total 3/);
     expect(text).toMatch(/weft_cp_connected_sidecars 2/);
     expect(text).toMatch(/weft_cp_convergence_seconds_count 1/);
@@ -83,12 +83,12 @@ describe('snapshot distribution over gRPC', () => {
     await until(() => web.rejected.length === 1, 'the NACK');
     expect(web.holder.current()).toBe(first);
     const sidecarStatus = await until(async () => {
-      const s = (await status(cp.adminUrl)).sidecars[0];
+      const s = (await status(cp)).sidecars[0];
       return s?.lastNack !== null && s;
     }, 'the NACK in status');
     expect(sidecarStatus.lastNack!.message).toContain('timeout 3s is not supported here');
     expect(sidecarStatus.ackedVersion).toBe(first.snapshot.version);
-    expect(await (await fetch(`${cp.adminUrl}/metrics`)).text()).toMatch(/weft_cp_nacks_total 1/);
+    expect(await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.adminHeaders.read })).text()).toMatch(/weft_cp_nacks_total 1/);
   });
 
   it('refuses a sidecar whose identity is not the service account of the workload it claims', async () => {
@@ -122,10 +122,11 @@ describe('snapshot distribution over gRPC', () => {
     });
     expect(rebound.status).toBe(400);
     expect(rebound.body).toContain('loopback host');
-    const form = await fetch(`${cp.adminUrl}/v1/delete`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"keys":["Route/default/orders"]}' });
+    const form = await fetch(`${cp.adminUrl}/v1/delete`, { method: 'POST', headers: { 'content-type': 'text/plain', ...cp.adminHeaders.write }, body: '{"keys":["Route/default/orders"]}' });
     expect(form.status).toBe(400);
-    expect((await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).status).toBe(200);
-    expect(((await (await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).json()) as { resources: unknown[] }).resources).toHaveLength(1);
+    const routes = await fetch(`${cp.adminUrl}/v1/resources?kind=Route`, { headers: cp.adminHeaders.read });
+    expect(routes.status).toBe(200);
+    expect(((await routes.json()) as { resources: unknown[] }).resources).toHaveLength(1);
   });
 
   it('holds a reconnecting sidecar on its snapshot until its callees are back, never sending it a service without endpoints', async () => {

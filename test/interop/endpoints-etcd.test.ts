@@ -10,7 +10,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { echoServer } from '../helpers/upstream.js';
 import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
-import { spawnControlPlane, tlsReplicas } from '../control-plane/control-plane-process.js';
+import { spawnControlPlane, tlsReplicas, type ControlPlaneProcess } from '../control-plane/control-plane-process.js';
 import { statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
 import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
 import { MESH_FILES, writeFiles } from '../control-plane/mesh-fixture.js';
@@ -48,10 +48,10 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     expect(a.output()).toContain(`ignored the endpoints at ${ENDPOINTS_PREFIX}bogus in etcd: /0/port must be integer`);
     // The endpoint writes advanced etcd's revision since the resources changed; a replica started
     // now still numbers them as the others do.
-    const revisionOf = async (admin: string) => ((await (await fetch(`${admin}/v1/status`)).json()) as { revision: { number: number } }).revision.number;
+    const revisionOf = async (cp: ControlPlaneProcess) => ((await (await fetch(`${cp.admin}/v1/status`, { headers: cp.adminHeaders.read })).json()) as { revision: { number: number } }).revision.number;
     const c = await replica('c');
-    expect(await revisionOf(c.admin)).toBe(await revisionOf(a.admin));
-    expect(await revisionOf(b.admin)).toBe(await revisionOf(a.admin));
+    expect(await revisionOf(c)).toBe(await revisionOf(a));
+    expect(await revisionOf(b)).toBe(await revisionOf(a));
     await c.kill('SIGTERM');
 
     // b stops cleanly: its lease is revoked, so its document is gone at once (not after the TTL),
