@@ -4,7 +4,8 @@ import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readSnapshotFile } from '../../proxy/xds/snapshot-file.js';
-import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
+import { mergeEndpoints, type AnnouncedEndpoint, type EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
+import { ROUTE_YAML, WORKLOADS_YAML, meshDirectory } from './mesh-fixture.js';
 import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
 
 const { defer, started } = cleanupScope();
@@ -99,6 +100,41 @@ describe('snapshot distribution over gRPC', () => {
     await until(() => errors.length > 0, 'the refusal');
     expect(errors[0]).toBe('7 SIDECAR_IDENTITY_MISMATCH: workload default/orders runs as service account orders, not web');
     expect(impostor.applied).toEqual([]);
+  });
+
+  it('withdraws the endpoint of a sidecar in the very push that refuses it, when its Workload changes service account', async () => {
+    const { dir, cp } = await meshWithControlPlane();
+    const web = started(sidecar(cp.grpcAddress, 'web'));
+    const orders = started(sidecar(cp.grpcAddress, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    const errors: string[] = [];
+    orders.client.on('disconnected', (error) => errors.push(`${error?.code} ${error?.details}`));
+    const endpointsOf = (snapshot: (typeof web.applied)[number]['snapshot']) => snapshot.services.get('orders')?.spec.endpoints ?? [];
+    await until(() => web.holder.current() !== undefined && endpointsOf(web.holder.current()!.snapshot).length === 1, 'the orders endpoint at web');
+    await writeFile(join(dir, 'workloads.yaml'), WORKLOADS_YAML.replace('serviceAccount: orders', 'serviceAccount: orders-v2'));
+    await until(() => errors.length > 0, 'the refusal of the orders sidecar');
+    expect(errors[0]).toBe('7 SIDECAR_IDENTITY_MISMATCH: workload default/orders runs as service account orders-v2, not orders');
+    await until(() => web.holder.current()!.snapshot.revision === 2, 'revision 2 at web');
+    expect(web.applied.filter(({ snapshot }) => snapshot.revision >= 2).map(({ snapshot }) => endpointsOf(snapshot))).toEqual([[]]);
+    expect((await status(cp)).sidecars.map((s) => s.workload)).toEqual(['default/web']);
+  });
+
+  it('publishes no endpoint of a sidecar that claims a workload it does not run as, or one that does not exist', async () => {
+    const published: AnnouncedEndpoint[][] = [];
+    const recording: EndpointDirectory = { start: async () => undefined, close: async () => undefined, index: (local) => mergeEndpoints(local, []), publish: (local) => void published.push([...local]) };
+    const dir = await meshDirectory();
+    const cp = await controlPlaneOn(dir, { endpoints: recording });
+    defer(() => cp.close());
+    const web = started(sidecar(cp.grpcAddress, 'web'));
+    const ghost = started(sidecar(cp.grpcAddress, 'payments', { serviceAccount: 'intruder', node: { id: 'spiffe://weft.test/ns/default/sa/intruder', workload: 'payments', namespace: 'default', inboundAddress: '127.0.0.1:15999' } }));
+    const orders = started(sidecar(cp.grpcAddress, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    await until(() => ghost.applied.length === 1 && published.some((list) => list.some((e) => e.workload === 'orders')), "the orders endpoint's publication");
+    // The Workload it claimed appears, run by another service account: it is refused, still unpublished.
+    await writeFile(join(dir, 'payments.yaml'), 'apiVersion: weft.dev/v1alpha1\nkind: Workload\nmetadata: { name: payments }\nspec:\n  serviceAccount: payments\n  ports: [{ port: 8080, protocol: http }]\n');
+    await writeFile(join(dir, 'workloads.yaml'), WORKLOADS_YAML.replace('services: [orders]', 'services: [orders, payments]'));
+    await until(() => web.holder.current()?.snapshot.services.has('payments') === true, 'the payments service at web');
+    expect(published.flat().map((e) => `${e.workload} ${e.port}`)).not.toContain('payments 15999');
+    expect(web.applied.flatMap(({ snapshot }) => snapshot.services.get('payments')?.spec.endpoints ?? [])).toEqual([]);
+    expect(orders.applied.length).toBeGreaterThan(0);
   });
 
   it('refuses a node that is not a SPIFFE ID of the trust domain', async () => {
