@@ -6,7 +6,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, typ
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { parseWorkloadId, SpiffeIdError } from '../api/spiffe-id.js';
+import { CONTROL_PLANE_NAMESPACE, isControlPlaneIdentity } from '../api/ca-contract.js';
+import { parseWorkloadId, SpiffeIdError, type WorkloadId } from '../api/spiffe-id.js';
 import { CaError } from './ca-errors.js';
 import { assertPrivateFile, writePrivateFile } from './ca-directory.js';
 
@@ -53,7 +54,7 @@ export class BootstrapTokens {
   }
 
   async mint(options: { spiffeId: string; ttlMs?: number; now?: number }): Promise<string> {
-    const id = parseWorkloadId(options.spiffeId);
+    const id = unreserved(parseWorkloadId(options.spiffeId));
     const ttlMs = options.ttlMs ?? DEFAULT_TOKEN_TTL_MS;
     if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_TOKEN_TTL_MS) {
       throw new CaError('TTL_INVALID', `a token lifetime must be between 1 second and 24 hours, got ${ttlMs} ms`);
@@ -80,7 +81,7 @@ export class BootstrapTokens {
         clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
       });
-      const spiffeId = parseWorkloadId(payload.sub as string).uri;
+      const spiffeId = unreserved(parseWorkloadId(payload.sub as string)).uri;
       return { spiffeId, tokenId: payload.jti as string, expiresAt: new Date((payload.exp as number) * 1000) };
     } catch (error) {
       throw tokenError(error);
@@ -88,7 +89,13 @@ export class BootstrapTokens {
   }
 }
 
+function unreserved(id: WorkloadId): WorkloadId {
+  if (isControlPlaneIdentity(id)) throw new CaError('IDENTITY_RESERVED', `${id.uri} is in the control plane's namespace ${CONTROL_PLANE_NAMESPACE}; no token is issued or accepted for it`);
+  return id;
+}
+
 function tokenError(error: unknown): CaError {
+  if (error instanceof CaError) return error;
   if (error instanceof errors.JWTExpired) return new CaError('TOKEN_EXPIRED', 'the bootstrap token has expired');
   if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') {
     return new CaError('TOKEN_WRONG_AUDIENCE', `the token's audience is not ${TOKEN_AUDIENCE}`);

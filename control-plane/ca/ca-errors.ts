@@ -24,6 +24,11 @@ export const caErrors = {
     grpc: status.UNAUTHENTICATED,
     summary: 'the bootstrap token is not signed by this control plane',
   },
+  IDENTITY_RESERVED: {
+    grpc: status.PERMISSION_DENIED,
+    summary: "the identity is in the control plane's namespace, which only the control plane holds",
+  },
+  TOKEN_REPLAYED: { grpc: status.UNAUTHENTICATED, summary: 'the single-use bootstrap token was used before' },
   IDENTITY_MISMATCH: {
     grpc: status.PERMISSION_DENIED,
     summary: 'the CSR asks for an identity the credential is not bound to',
