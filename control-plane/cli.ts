@@ -123,6 +123,7 @@ async function grpcSecurity(values: SecurityValues, store: StoreChoice, storeTex
     close: () => {
       caWatch?.close();
       tls.close();
+      opened.ledger.close();
     },
   };
 }

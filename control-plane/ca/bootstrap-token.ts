@@ -24,7 +24,13 @@ export interface VerifiedToken {
   readonly spiffeId: string;
   readonly tokenId: string;
   readonly expiresAt: Date;
+  /** Minted with `reusable`: good for any number of first certificates until it expires. */
+  readonly reusable: boolean;
 }
+
+/** The private claim of a reusable token; any other token is single-use (token-ledger.ts). */
+const REUSABLE_CLAIM = 'weft_reusable';
+const TOKEN_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** A new token signing key (ECDSA P-256), PKCS#8 PEM. */
 export function generateTokenKeyPem(): string {
@@ -53,14 +59,14 @@ export class BootstrapTokens {
     return new BootstrapTokens(createPrivateKey(await readFile(path, 'utf8')));
   }
 
-  async mint(options: { spiffeId: string; ttlMs?: number; now?: number }): Promise<string> {
+  async mint(options: { spiffeId: string; ttlMs?: number; now?: number; reusable?: boolean }): Promise<string> {
     const id = unreserved(parseWorkloadId(options.spiffeId));
     const ttlMs = options.ttlMs ?? DEFAULT_TOKEN_TTL_MS;
     if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_TOKEN_TTL_MS) {
       throw new CaError('TTL_INVALID', `a token lifetime must be between 1 second and 24 hours, got ${ttlMs} ms`);
     }
     const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
-    return new SignJWT({})
+    return new SignJWT(options.reusable === true ? { [REUSABLE_CLAIM]: true } : {})
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
@@ -82,7 +88,8 @@ export class BootstrapTokens {
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
       });
       const spiffeId = unreserved(parseWorkloadId(payload.sub as string)).uri;
-      return { spiffeId, tokenId: payload.jti as string, expiresAt: new Date((payload.exp as number) * 1000) };
+      if (!TOKEN_ID.test(payload.jti as string)) throw new CaError('TOKEN_MALFORMED', 'the token id (jti) must be 1 to 128 letters, digits, ".", "-" or "_"');
+      return { spiffeId, tokenId: payload.jti as string, expiresAt: new Date((payload.exp as number) * 1000), reusable: payload[REUSABLE_CLAIM] === true };
     } catch (error) {
       throw tokenError(error);
     }

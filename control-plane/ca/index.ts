@@ -11,6 +11,7 @@ import { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-author
 import { loadCaDirectory, loadOrCreateCaDirectory, type CaDirectoryContents } from './ca-directory.js';
 import { loadOrCreateSharedCa } from './shared-ca.js';
 import { createIssuingService } from './issuing-service.js';
+import { EtcdTokenLedger, LocalTokenLedger, type TokenLedger } from './token-ledger.js';
 
 export { controlPlaneServerCredentials, type ControlPlaneTls } from './ca-server-credentials.js';
 export { watchCaDirectory, type CaDirectoryWatch } from './ca-directory-watch.js';
@@ -34,31 +35,35 @@ export interface CaOptions {
 export interface OpenedCa {
   readonly ca: CertificateAuthority;
   readonly tokens: BootstrapTokens;
+  /** The single-use tokens spent (with an etcd store: by any replica); closed with the CA. */
+  readonly ledger: TokenLedger;
 }
 
-async function openShared(options: CaOptions & { shared: NonNullable<CaOptions['shared']> }): Promise<{ contents: CaDirectoryContents; tokens: BootstrapTokens }> {
+type OpenedParts = Omit<OpenedCa, 'ca'> & { contents: CaDirectoryContents };
+
+async function openShared(options: CaOptions & { shared: NonNullable<CaOptions['shared']> }): Promise<OpenedParts> {
   const shared = await loadOrCreateSharedCa({ ...options.shared, ...(options.pluginCaDir === undefined ? {} : { pluginCaDir: options.pluginCaDir }) });
-  return { contents: shared.contents, tokens: new BootstrapTokens(createPrivateKey(shared.tokenKeyPem)) };
+  return { contents: shared.contents, tokens: new BootstrapTokens(createPrivateKey(shared.tokenKeyPem)), ledger: new EtcdTokenLedger(options.shared.endpoints) };
 }
 
-async function openLocal(options: CaOptions): Promise<{ contents: CaDirectoryContents; tokens: BootstrapTokens }> {
+async function openLocal(options: CaOptions): Promise<OpenedParts> {
   const contents =
     options.pluginCaDir === undefined
       ? await loadOrCreateCaDirectory(join(options.stateDir, 'ca'))
       : await loadCaDirectory(options.pluginCaDir);
-  return { contents, tokens: await BootstrapTokens.open(options.stateDir) };
+  return { contents, tokens: await BootstrapTokens.open(options.stateDir), ledger: await LocalTokenLedger.open(options.stateDir) };
 }
 
 export async function openCertificateAuthority(options: CaOptions): Promise<OpenedCa> {
   const { shared } = options;
-  const { contents, tokens } = shared === undefined ? await openLocal(options) : await openShared({ ...options, shared });
+  const { contents, tokens, ledger } = shared === undefined ? await openLocal(options) : await openShared({ ...options, shared });
   const ca = new CertificateAuthority({
     trustDomain: options.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     signing: contents.signing,
     trustBundlePems: contents.trustBundlePems,
     ...(options.defaultTtlMs === undefined ? {} : { defaultTtlMs: options.defaultTtlMs }),
   });
-  return { ca, tokens };
+  return { ca, tokens, ledger };
 }
 
 export function addCertificateIssuer(server: grpc.Server, opened: OpenedCa, audit: (entry: CertificateAuditEntry) => void = stdoutAudit): void {

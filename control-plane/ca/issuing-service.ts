@@ -1,6 +1,8 @@
 // The gRPC CertificateIssuer service: authenticates the caller (bootstrap token, or its current
 // mesh certificate over mTLS), checks that the CSR asks for exactly the identity the credential
-// is bound to, signs, and writes an audit line for every decision.
+// is bound to, signs, and writes an audit line for every decision. A single-use token is spent
+// (token-ledger.ts) once a certificate was made for it, so a CSR refused does not use it up, and
+// a replay is refused.
 import * as grpc from '@grpc/grpc-js';
 import type {
   CertificateIssuerHandlers,
@@ -13,11 +15,14 @@ import type { CertificateAuditEntry } from './audit-log.js';
 import { CaError } from './ca-errors.js';
 import type { BootstrapTokens } from './bootstrap-token.js';
 import type { CertificateAuthority } from './certificate-authority.js';
+import type { TokenLedger } from './token-ledger.js';
 
 interface Caller {
   readonly credential: CertificateAuditEntry['credential'];
   readonly spiffeId: string;
   readonly tokenId?: string;
+  /** A single-use token: spent when its certificate is issued. */
+  readonly spend?: { readonly tokenId: string; readonly expiresAt: Date };
 }
 
 async function authenticate(
@@ -27,7 +32,12 @@ async function authenticate(
   const token = call.request.bootstrapToken;
   if (token !== '') {
     const verified = await tokens.verify(token);
-    return { credential: 'bootstrap-token', spiffeId: verified.spiffeId, tokenId: verified.tokenId };
+    return {
+      credential: 'bootstrap-token',
+      spiffeId: verified.spiffeId,
+      tokenId: verified.tokenId,
+      ...(verified.reusable ? {} : { spend: { tokenId: verified.tokenId, expiresAt: verified.expiresAt } }),
+    };
   }
   // grpc-js reports a peer certificate only when it verified against the trust bundle.
   const peerCertificate = call.getAuthContext().sslPeerCertificate;
@@ -41,9 +51,10 @@ async function authenticate(
 export function createIssuingService(options: {
   ca: CertificateAuthority;
   tokens: BootstrapTokens;
+  ledger: TokenLedger;
   audit: (entry: CertificateAuditEntry) => void;
 }): CertificateIssuerHandlers {
-  const { ca, tokens, audit } = options;
+  const { ca, tokens, ledger, audit } = options;
   const trustBundle = (): TrustBundle => ({ trustDomain: ca.trustDomain, rootCertificatePem: [...ca.trustBundlePems] });
 
   return {
@@ -54,6 +65,9 @@ export function createIssuingService(options: {
         caller = await authenticate(call, tokens);
         const ttlSeconds = call.request.requestedTtlSeconds;
         const issued = ca.issueForCsr(call.request.csrPem, caller.spiffeId, ttlSeconds === 0 ? undefined : ttlSeconds * 1000);
+        if (caller.spend !== undefined && !(await ledger.claim(caller.spend.tokenId, caller.spend.expiresAt))) {
+          throw new CaError('TOKEN_REPLAYED', `the bootstrap token ${caller.spend.tokenId} was used before; mint a new one (or one with --reusable)`);
+        }
         audit({
           event: 'certificate.issued',
           peer,
@@ -74,6 +88,7 @@ export function createIssuingService(options: {
             peer,
             credential: caller?.credential ?? (call.request.bootstrapToken === '' ? 'none' : 'bootstrap-token'),
             ...(caller === undefined ? {} : { spiffeId: caller.spiffeId }),
+            ...(caller?.tokenId === undefined ? {} : { tokenId: caller.tokenId }),
             code: known ? error.code : 'INTERNAL',
             reason: error instanceof Error ? error.message : String(error),
           });

@@ -24,6 +24,8 @@ options:
   --service-account SA     default: the workload name
   --trust-domain TD        default: ${DEFAULT_TRUST_DOMAIN}
   --ttl DURATION           lifetime, e.g. 90s, 15m, 2h (1s to 24h; default ${DEFAULT_TOKEN_TTL_MS / 60_000}m)
+  --reusable               good for any number of first certificates until it expires; without
+                           it the token is single-use: the CA refuses it once it issued for it
   --state-dir DIR          the control plane's state directory (default ${DEFAULT_STATE_DIR})
   --store etcd:URL[,URL]   instead: the etcd store the control-plane replicas share
   --ca-encryption-key-file FILE
@@ -60,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       'service-account': { type: 'string' },
       'trust-domain': { type: 'string', default: DEFAULT_TRUST_DOMAIN },
       ttl: { type: 'string' },
+      reusable: { type: 'boolean', default: false },
       'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
       store: { type: 'string' },
       'ca-encryption-key-file': { type: 'string' },
@@ -76,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl);
   const tokens = values.store === undefined ? await BootstrapTokens.open(values['state-dir']) : await sharedTokens(values.store, values['ca-encryption-key-file']);
-  const token = await tokens.mint({ spiffeId: id.uri, ...(ttlMs === undefined ? {} : { ttlMs }) });
+  const token = await tokens.mint({ spiffeId: id.uri, reusable: values.reusable, ...(ttlMs === undefined ? {} : { ttlMs }) });
   process.stdout.write(`${token}\n`);
   return 0;
 }

@@ -34,7 +34,10 @@ export async function spawnControlPlane(store: string, stateDir: string, ports: 
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen');
+  // A loaded machine may take a while to start a process; a timeout shows what it printed.
+  await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen', 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}:\n${output}`);
+  });
   if (child.exitCode !== null) throw new Error(`control plane exited ${child.exitCode}:\n${output}`);
   const record = JSON.parse(await readFile(join(stateDir, 'control-plane.json'), 'utf8')) as { grpc: string; admin: string; trustBundle: string | null; adminTokens: { read: string; write: string } };
   return {

@@ -76,7 +76,7 @@ describe('reserved identities', () => {
     const impostorId = testId('impostor');
     const impostor = await issueWorkload(server.ca, impostorId);
     const fake = new grpc.Server();
-    addCertificateIssuer(fake, { ca: server.ca, tokens: server.tokens }, () => undefined);
+    addCertificateIssuer(fake, server, () => undefined);
     const credentials = grpc.ServerCredentials.createSsl(Buffer.from(server.ca.trustBundlePems.join('')), [{ cert_chain: Buffer.from(impostor.chainPems.join('')), private_key: Buffer.from(impostor.privateKeyPem) }], false);
     const port = await new Promise<number>((resolve, reject) => fake.bindAsync('127.0.0.1:0', credentials, (error, bound) => (error ? reject(error) : resolve(bound))));
     try {
