@@ -26,7 +26,7 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     const b = await replica('b');
     const mesh = await mkdtemp(join(tmpdir(), 'weft-mesh-'));
     await writeFiles(mesh, MESH_FILES);
-    expect((await runWeft(['apply', '-f', mesh, '--control-plane', a.admin])).code).toBe(0);
+    expect((await runWeft(['apply', '-f', mesh, ...a.adminArgs])).code).toBe(0);
 
     const etcd = new Etcd3({ hosts: [etcdUrl] });
     defer(() => etcd.close());
@@ -73,7 +73,7 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     defer(() => b.kill());
     const mesh = await mkdtemp(join(tmpdir(), 'weft-mesh-'));
     await writeFiles(mesh, MESH_FILES);
-    expect((await runWeft(['apply', '-f', mesh, '--control-plane', a.admin])).code).toBe(0);
+    expect((await runWeft(['apply', '-f', mesh, ...a.adminArgs])).code).toBe(0);
     // Discovery clients in this process: orders announces an address to b only, web asks a.
     started(sidecar(b.grpc, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
     const web = started(sidecar(a.grpc, 'web'));

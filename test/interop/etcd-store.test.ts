@@ -58,7 +58,7 @@ describe('etcd store with two control-plane replicas', () => {
     const refused = await apply(b, { 'routes.yaml': ROUTE_YAML.replace('service: orders', 'service: nowhere') });
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('RESOURCE_REFERENCE_UNKNOWN');
-    const got = await runWeft(['get', 'route', 'orders', '-o', 'json', '--control-plane', b.admin]);
+    const got = await runWeft(['get', 'route', 'orders', '-o', 'json', ...b.adminArgs]);
     expect(JSON.parse(got.stdout).spec.timeout).toBe('6000ms');
   });
 
