@@ -8,6 +8,7 @@ import { addCertificateIssuer, CaError, controlPlaneServerCredentials, DEFAULT_T
 import { DEFAULT_STATE_DIR } from './ca/token-cli.js';
 import { controlPlaneSpiffeId } from './api/ca-contract.js';
 import { validateTrustDomain } from './api/spiffe-id.js';
+import { AdminTokens } from './admin/admin-tokens.js';
 import { userError } from './cli/admin-client.js';
 import { parseStoreOption, type StoreChoice } from './cli/store-option.js';
 import { startControlPlane } from './control-plane.js';
@@ -30,7 +31,8 @@ export const usage = `usage: weft control-plane [options]
   --host HOST               address of the gRPC port: discovery and the CA (default 127.0.0.1)
   --grpc-port PORT          gRPC port (default 15010; 0 picks a free one)
   --admin-port PORT         admin API port on 127.0.0.1 (default 15014; 0 picks a free one)
-  --state-dir DIR           the control plane's state, its CA included (default ${DEFAULT_STATE_DIR})
+  --state-dir DIR           the control plane's state, its CA and the admin API's tokens
+                            (admin-read.token, admin-write.token) included (default ${DEFAULT_STATE_DIR})
   --trust-domain NAME       SPIFFE trust domain of the mesh (default ${DEFAULT_TRUST_DOMAIN})
   --plugin-ca DIR           sign with an existing CA (ca-cert.pem, ca-key.pem, cert-chain.pem,
                             root-cert.pem) instead of the one created in the state directory
@@ -121,6 +123,7 @@ async function grpcSecurity(values: SecurityValues, store: StoreChoice, storeTex
     close: () => {
       caWatch?.close();
       tls.close();
+      opened.ledger.close();
     },
   };
 }
@@ -152,6 +155,7 @@ export async function run(argv: string[]): Promise<number> {
   const grpcPort = portOption('grpc-port', values['grpc-port']);
   const adminPort = portOption('admin-port', values['admin-port']);
   const stateDir = resolve(values['state-dir']);
+  const adminTokens = await AdminTokens.open(stateDir);
   const security = await grpcSecurity({ ...values, 'state-dir': stateDir }, storeChoice, values.store);
   const grpc = { host: values.host, port: grpcPort, ...security };
   const log = (line: string) => process.stderr.write(`${line}\n`);
@@ -164,7 +168,7 @@ export async function run(argv: string[]): Promise<number> {
         : { store: new EtcdStore(storeChoice.endpoints, policyChecker), endpoints: new EtcdEndpointDirectory(storeChoice.endpoints, log) }),
       trustDomain: values['trust-domain'],
       grpc,
-      admin: { host: '127.0.0.1', port: adminPort },
+      admin: { host: '127.0.0.1', port: adminPort, tokens: adminTokens },
       debounceQuietMs: debounce,
       resyncHold: { afterConnectMs: Math.min(RESYNC_HOLD.afterConnectMs, holdMs), afterStartMs: holdMs },
       log,
@@ -185,8 +189,9 @@ export async function run(argv: string[]): Promise<number> {
   await mkdir(stateDir, { recursive: true });
   const record = join(stateDir, 'control-plane.json');
   const identity = values.plaintext === true ? null : controlPlaneSpiffeId(values['trust-domain']);
-  await writeFile(record, JSON.stringify({ pid: process.pid, grpc: running.grpcAddress, admin: running.adminUrl, store: values.store, tls: identity !== null, spiffeId: identity, trustBundle: security.trustBundleFile ?? null }, null, 2) + '\n');
+  await writeFile(record, JSON.stringify({ pid: process.pid, grpc: running.grpcAddress, admin: running.adminUrl, store: values.store, tls: identity !== null, spiffeId: identity, trustBundle: security.trustBundleFile ?? null, adminTokens: adminTokens.files }, null, 2) + '\n');
   process.stdout.write(`weft control-plane: discovery on ${running.grpcAddress}, admin on ${running.adminUrl}, store ${values.store}\n`);
+  process.stdout.write(`weft control-plane: admin tokens (Authorization: Bearer): ${adminTokens.files.write} (write), ${adminTokens.files.read} (read)\n`);
 
   await new Promise<void>((resolveStop) => {
     const stop = () => resolveStop();

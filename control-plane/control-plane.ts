@@ -3,6 +3,8 @@
 // change it refuses is logged with all its problems.
 import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { AdminServer } from './admin/admin-server.js';
+import type { AdminTokens } from './admin/admin-tokens.js';
+import type { AuditSink } from './ca/audit-log.js';
 import { discoveryService, MAX_SNAPSHOT_BYTES } from './api/discovery-contract.js';
 import { ControlPlaneMetrics } from './distribution/control-plane-metrics.js';
 import { DiscoveryService } from './distribution/discovery-service.js';
@@ -24,7 +26,8 @@ export interface ControlPlaneOptions {
     /** Other services on the same port (the CA's issuing API). */
     readonly addServices?: (server: Server) => void;
   };
-  readonly admin: { readonly host: string; readonly port: number };
+  /** The admin API on loopback, and the tokens it accepts (admin/admin-tokens.ts). */
+  readonly admin: { readonly host: string; readonly port: number; readonly tokens: AdminTokens; readonly audit?: AuditSink };
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
   /** See RESYNC_HOLD in distribution/discovery-service.ts. */
@@ -78,7 +81,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const server = new Server({ 'grpc.max_send_message_length': MAX_SNAPSHOT_BYTES, 'grpc.max_receive_message_length': 1024 * 1024 });
   server.addService(discoveryService, discovery.handlers());
   options.grpc.addServices?.(server);
-  const admin = new AdminServer({ store, discovery, metrics, log });
+  const admin = new AdminServer({ store, discovery, metrics, log, tokens: options.admin.tokens, ...(options.admin.audit === undefined ? {} : { audit: options.admin.audit }) });
   let port: number;
   let adminUrl: string;
   try {

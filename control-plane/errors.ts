@@ -19,6 +19,9 @@ export const CONTROL_PLANE_ERRORS = {
   STORE_CONFLICT: { httpStatus: 409, grpcStatus: GrpcStatus.ABORTED, message: 'another replica recorded a change first; retry' },
   SIDECAR_IDENTITY_MISMATCH: { httpStatus: 403, grpcStatus: GrpcStatus.PERMISSION_DENIED, message: 'the announced identity is not the authenticated one' },
   SIDECAR_REQUEST_INVALID: { httpStatus: 400, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a discovery request is malformed' },
+  ADMIN_CREDENTIAL_MISSING: { httpStatus: 401, grpcStatus: GrpcStatus.UNAUTHENTICATED, message: 'the admin API was called without a bearer token' },
+  ADMIN_CREDENTIAL_INVALID: { httpStatus: 401, grpcStatus: GrpcStatus.UNAUTHENTICATED, message: 'the bearer token is not an admin token of this control plane' },
+  ADMIN_SCOPE_INSUFFICIENT: { httpStatus: 403, grpcStatus: GrpcStatus.PERMISSION_DENIED, message: 'a read token was used for a change' },
   CHANGE_REFUSED: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'the change was refused whole; nothing was applied' },
   INTERNAL: { httpStatus: 500, grpcStatus: GrpcStatus.INTERNAL, message: 'internal error (see the control-plane log)' },
 } as const satisfies ErrorCatalogue;
@@ -39,7 +42,7 @@ export interface Problem {
   readonly sourceLine?: string;
 }
 
-export function formatProblem(problem: Problem): string {
+export function formatProblem(problem: Omit<Problem, 'code'> & { readonly code: string }): string {
   const location = problem.line === undefined ? problem.file : `${problem.file}:${problem.line}:${problem.col ?? 1}`;
   const path = problem.path === undefined ? '' : ` ${problem.path}:`;
   const code = problem.regoCode ?? problem.code;

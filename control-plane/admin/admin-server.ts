@@ -1,17 +1,22 @@
 // The control plane's admin API (HTTP/JSON, loopback): what `weft apply|get|delete|status` and
-// Prometheus talk to. It has no authentication of its own, so it listens on loopback only, and
-// it accepts state-changing requests only as application/json (a browser page cannot send
-// those cross-origin without a preflight this server never answers) and only for a loopback
-// Host (against DNS rebinding).
+// Prometheus talk to (contract: api/admin-contract.ts). Every endpoint but /healthz needs a
+// bearer token (admin-tokens.ts): a read token for status, resources and metrics, the write
+// token for changes, each of which is written to the audit log with its caller. It listens on
+// loopback only, accepts state-changing requests only as application/json (a browser page
+// cannot send those cross-origin without a preflight this server never answers) and only for a
+// loopback Host (against DNS rebinding).
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { ADMIN_ROUTES, type AdminRoute, type ChangeAnswer, type ResourcesAnswer, type StatusAnswer } from '../api/admin-contract.js';
 import { encodeResource } from '../api/resource-codec.js';
 import { isResourceKind, resourceKey } from '../api/resource-types.js';
+import { stdoutAudit, type AuditSink } from '../ca/audit-log.js';
 import { ChangeRefusedError, ControlPlaneError } from '../errors.js';
 import type { DiscoveryService } from '../distribution/discovery-service.js';
 import type { ControlPlaneMetrics } from '../distribution/control-plane-metrics.js';
 import type { ChangeResult, ResourceStore } from '../store/resource-store.js';
 import { sendError, sendJson } from './admin-responses.js';
+import type { AdminCaller, AdminTokens } from './admin-tokens.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const LOOPBACK_HOST = /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])(:[0-9]{1,5})?$/;
@@ -20,6 +25,9 @@ export interface AdminDependencies {
   readonly store: ResourceStore;
   readonly discovery: DiscoveryService;
   readonly metrics: ControlPlaneMetrics;
+  readonly tokens: AdminTokens;
+  /** Where every change and every refused change request is recorded (default: stdout). */
+  readonly audit?: AuditSink;
   readonly log: (line: string) => void;
 }
 
@@ -44,7 +52,11 @@ async function readJson(request: IncomingMessage): Promise<Record<string, unknow
   return body as Record<string, unknown>;
 }
 
-function changeBody(result: ChangeResult) {
+function peerOf(request: IncomingMessage): string {
+  return `${request.socket.remoteAddress ?? '?'}:${request.socket.remotePort ?? 0}`;
+}
+
+function changeBody(result: ChangeResult): ChangeAnswer {
   return {
     dryRun: result.dryRun,
     revision: { number: result.revision.number, hash: result.revision.hash },
@@ -61,6 +73,8 @@ export class AdminServer {
     this.#server = createServer((request, response) => {
       this.#route(request, response).catch((error: unknown) => {
         if (error instanceof ChangeRefusedError) deps.metrics.refusedChanges.inc();
+        if (error instanceof ControlPlaneError && error.code === 'ADMIN_CREDENTIAL_MISSING') response.setHeader('www-authenticate', 'Bearer realm="weft-admin"');
+        if (error instanceof ControlPlaneError && error.code === 'ADMIN_CREDENTIAL_INVALID') response.setHeader('www-authenticate', 'Bearer realm="weft-admin", error="invalid_token"');
         sendError(response, error, deps.log);
       });
     });
@@ -86,10 +100,12 @@ export class AdminServer {
     if (!LOOPBACK_HOST.test(request.headers.host ?? '')) throw new ControlPlaneError('REQUEST_INVALID', 'the admin API answers only requests addressed to a loopback host');
     const url = new URL(request.url ?? '/', 'http://admin');
     const route = `${request.method ?? 'GET'} ${url.pathname}`;
-    const { store, metrics } = this.#deps;
-    switch (route) {
-      case 'GET /healthz':
-        return sendJson(response, 200, { ok: true });
+    if (!Object.hasOwn(ADMIN_ROUTES, route)) throw new ControlPlaneError('RESOURCE_NOT_FOUND', `no admin endpoint ${route}`);
+    const known = route as AdminRoute;
+    if (ADMIN_ROUTES[known] === 'open') return sendJson(response, 200, { ok: true });
+    const caller = this.#authorize(request, known);
+    const { metrics } = this.#deps;
+    switch (known) {
       case 'GET /metrics': {
         const text = await metrics.registry.metrics();
         response.writeHead(200, { 'content-type': metrics.registry.contentType });
@@ -100,28 +116,69 @@ export class AdminServer {
         return sendJson(response, 200, this.#status());
       case 'GET /v1/resources':
         return sendJson(response, 200, this.#resources(url.searchParams));
-      case 'POST /v1/apply': {
-        const body = await readJson(request);
-        const files = body.files;
-        if (typeof files !== 'object' || files === null || Array.isArray(files) || !Object.values(files).every((t) => typeof t === 'string')) {
-          throw new ControlPlaneError('REQUEST_INVALID', 'files must map paths to file contents');
-        }
-        const result = await store.apply(new Map(Object.entries(files as Record<string, string>)), { dryRun: body.dryRun === true });
-        return sendJson(response, 200, changeBody(result));
-      }
-      case 'POST /v1/delete': {
-        const body = await readJson(request);
-        const keys = body.keys;
-        if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new ControlPlaneError('REQUEST_INVALID', 'keys must be a list of Kind/namespace/name');
-        const result = await store.delete(keys as string[], { dryRun: body.dryRun === true });
-        return sendJson(response, 200, changeBody(result));
-      }
+      case 'POST /v1/apply':
+      case 'POST /v1/delete':
+        return sendJson(response, 200, await this.#audited(request, known, caller, (body) => this.#change(known, body)));
       default:
         throw new ControlPlaneError('RESOURCE_NOT_FOUND', `no admin endpoint ${route}`);
     }
   }
 
-  #status() {
+  /** The caller of a route that needs a credential; refusals of a change are audited. */
+  #authorize(request: IncomingMessage, route: AdminRoute): AdminCaller {
+    const caller = this.#deps.tokens.authenticate(request.headers.authorization);
+    let refusal: ControlPlaneError | undefined;
+    if (caller === 'missing') refusal = new ControlPlaneError('ADMIN_CREDENTIAL_MISSING', 'the admin API needs a bearer token: `weft` reads it from --token-file FILE, $WEFT_TOKEN, or the admin-*.token files in the control plane\'s state directory');
+    else if (caller === 'invalid') refusal = new ControlPlaneError('ADMIN_CREDENTIAL_INVALID', 'the bearer token is not an admin token of this control plane');
+    else if (ADMIN_ROUTES[route] === 'write' && caller.scope !== 'write') refusal = new ControlPlaneError('ADMIN_SCOPE_INSUFFICIENT', `${route} needs the write token; this is the read token`);
+    if (refusal === undefined) return caller as AdminCaller;
+    if (ADMIN_ROUTES[route] === 'write') {
+      this.#audit({ event: 'admin.refused', peer: peerOf(request), caller: typeof caller === 'string' ? 'none' : caller.name, route, code: refusal.code, reason: refusal.message });
+    }
+    throw refusal;
+  }
+
+  /** Runs a change and writes its audit line, applied or refused. */
+  async #audited(request: IncomingMessage, route: AdminRoute, caller: AdminCaller, change: (body: Record<string, unknown>) => Promise<ChangeResult>): Promise<ChangeAnswer> {
+    const peer = peerOf(request);
+    try {
+      const result = await change(await readJson(request));
+      this.#audit({
+        event: 'admin.change',
+        peer,
+        caller: caller.name,
+        route,
+        dryRun: result.dryRun,
+        revision: result.revision.number,
+        changes: result.changes.map((c) => `${c.key} ${c.action}`),
+      });
+      return changeBody(result);
+    } catch (error) {
+      const code = error instanceof ChangeRefusedError ? 'CHANGE_REFUSED' : error instanceof ControlPlaneError ? error.code : 'INTERNAL';
+      this.#audit({ event: 'admin.refused', peer, caller: caller.name, route, code, reason: error instanceof Error ? error.message.split('\n')[0]! : String(error) });
+      throw error;
+    }
+  }
+
+  #change(route: 'POST /v1/apply' | 'POST /v1/delete', body: Record<string, unknown>): Promise<ChangeResult> {
+    const dryRun = body.dryRun === true;
+    if (route === 'POST /v1/apply') {
+      const files = body.files;
+      if (typeof files !== 'object' || files === null || Array.isArray(files) || !Object.values(files).every((t) => typeof t === 'string')) {
+        throw new ControlPlaneError('REQUEST_INVALID', 'files must map paths to file contents');
+      }
+      return this.#deps.store.apply(new Map(Object.entries(files as Record<string, string>)), { dryRun });
+    }
+    const keys = body.keys;
+    if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) throw new ControlPlaneError('REQUEST_INVALID', 'keys must be a list of Kind/namespace/name');
+    return this.#deps.store.delete(keys as string[], { dryRun });
+  }
+
+  #audit(entry: Parameters<AuditSink>[0]): void {
+    (this.#deps.audit ?? stdoutAudit)(entry);
+  }
+
+  #status(): StatusAnswer {
     const revision = this.#deps.store.current();
     const now = Date.now();
     return {
@@ -142,7 +199,7 @@ export class AdminServer {
     };
   }
 
-  #resources(query: URLSearchParams) {
+  #resources(query: URLSearchParams): ResourcesAnswer {
     const kind = query.get('kind');
     const name = query.get('name');
     const namespace = query.get('namespace');
@@ -157,7 +214,7 @@ export class AdminServer {
     return {
       resources: found
         .sort((a, b) => resourceKey(a.resource).localeCompare(resourceKey(b.resource)))
-        .map(({ resource, source }) => ({ key: resourceKey(resource), source, document: encodeResource(resource) })),
+        .map(({ resource, source }) => ({ key: resourceKey(resource), source, document: encodeResource(resource) as ResourcesAnswer['resources'][number]['document'] })),
     };
   }
 }

@@ -83,7 +83,19 @@ export function createCertificateIssuerClient(
  */
 export const CONTROL_PLANE_TLS_NAME = 'weft-control-plane';
 
+/**
+ * The control plane's namespace: its identities are reserved. The CA issues no token and no
+ * certificate in it except the control plane's own serving certificate, and sidecars take a
+ * certificate as the control plane's only when it names an identity of this namespace.
+ */
+export const CONTROL_PLANE_NAMESPACE = 'weft-system';
+
 /** The identity the control plane serves with; sidecars check it before sending a CSR. */
 export function controlPlaneSpiffeId(trustDomain: string): string {
-  return `spiffe://${trustDomain}/ns/weft-system/sa/weft-control-plane`;
+  return `spiffe://${trustDomain}/ns/${CONTROL_PLANE_NAMESPACE}/sa/weft-control-plane`;
+}
+
+/** Whether a workload identity is reserved to the control plane. */
+export function isControlPlaneIdentity(id: { readonly namespace: string }): boolean {
+  return id.namespace === CONTROL_PLANE_NAMESPACE;
 }

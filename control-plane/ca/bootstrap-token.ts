@@ -6,7 +6,8 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, typ
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { errors, jwtVerify, SignJWT } from 'jose';
-import { parseWorkloadId, SpiffeIdError } from '../api/spiffe-id.js';
+import { CONTROL_PLANE_NAMESPACE, isControlPlaneIdentity } from '../api/ca-contract.js';
+import { parseWorkloadId, SpiffeIdError, type WorkloadId } from '../api/spiffe-id.js';
 import { CaError } from './ca-errors.js';
 import { assertPrivateFile, writePrivateFile } from './ca-directory.js';
 
@@ -23,7 +24,13 @@ export interface VerifiedToken {
   readonly spiffeId: string;
   readonly tokenId: string;
   readonly expiresAt: Date;
+  /** Minted with `reusable`: good for any number of first certificates until it expires. */
+  readonly reusable: boolean;
 }
+
+/** The private claim of a reusable token; any other token is single-use (token-ledger.ts). */
+const REUSABLE_CLAIM = 'weft_reusable';
+const TOKEN_ID = /^[A-Za-z0-9._-]{1,128}$/;
 
 /** A new token signing key (ECDSA P-256), PKCS#8 PEM. */
 export function generateTokenKeyPem(): string {
@@ -52,14 +59,14 @@ export class BootstrapTokens {
     return new BootstrapTokens(createPrivateKey(await readFile(path, 'utf8')));
   }
 
-  async mint(options: { spiffeId: string; ttlMs?: number; now?: number }): Promise<string> {
-    const id = parseWorkloadId(options.spiffeId);
+  async mint(options: { spiffeId: string; ttlMs?: number; now?: number; reusable?: boolean }): Promise<string> {
+    const id = unreserved(parseWorkloadId(options.spiffeId));
     const ttlMs = options.ttlMs ?? DEFAULT_TOKEN_TTL_MS;
     if (!Number.isInteger(ttlMs) || ttlMs < 1000 || ttlMs > MAX_TOKEN_TTL_MS) {
       throw new CaError('TTL_INVALID', `a token lifetime must be between 1 second and 24 hours, got ${ttlMs} ms`);
     }
     const issuedAt = Math.floor((options.now ?? Date.now()) / 1000);
-    return new SignJWT({})
+    return new SignJWT(options.reusable === true ? { [REUSABLE_CLAIM]: true } : {})
       .setProtectedHeader({ alg: ALGORITHM, typ: 'JWT' })
       .setIssuer(TOKEN_ISSUER)
       .setAudience(TOKEN_AUDIENCE)
@@ -80,15 +87,22 @@ export class BootstrapTokens {
         clockTolerance: CLOCK_TOLERANCE_S,
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
       });
-      const spiffeId = parseWorkloadId(payload.sub as string).uri;
-      return { spiffeId, tokenId: payload.jti as string, expiresAt: new Date((payload.exp as number) * 1000) };
+      const spiffeId = unreserved(parseWorkloadId(payload.sub as string)).uri;
+      if (!TOKEN_ID.test(payload.jti as string)) throw new CaError('TOKEN_MALFORMED', 'the token id (jti) must be 1 to 128 letters, digits, ".", "-" or "_"');
+      return { spiffeId, tokenId: payload.jti as string, expiresAt: new Date((payload.exp as number) * 1000), reusable: payload[REUSABLE_CLAIM] === true };
     } catch (error) {
       throw tokenError(error);
     }
   }
 }
 
+function unreserved(id: WorkloadId): WorkloadId {
+  if (isControlPlaneIdentity(id)) throw new CaError('IDENTITY_RESERVED', `${id.uri} is in the control plane's namespace ${CONTROL_PLANE_NAMESPACE}; no token is issued or accepted for it`);
+  return id;
+}
+
 function tokenError(error: unknown): CaError {
+  if (error instanceof CaError) return error;
   if (error instanceof errors.JWTExpired) return new CaError('TOKEN_EXPIRED', 'the bootstrap token has expired');
   if (error instanceof errors.JWTClaimValidationFailed && error.claim === 'aud') {
     return new CaError('TOKEN_WRONG_AUDIENCE', `the token's audience is not ${TOKEN_AUDIENCE}`);

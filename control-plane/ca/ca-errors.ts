@@ -18,6 +18,8 @@ export const caErrors = {
   TOKEN_EXPIRED: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token has expired' },
   TOKEN_WRONG_AUDIENCE: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token is not meant for the CA' },
   TOKEN_BAD_SIGNATURE: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token is not signed by this control plane' },
+  IDENTITY_RESERVED: { httpStatus: 403, grpcStatus: PERMISSION_DENIED, message: "the identity is in the control plane's namespace, which only the control plane holds" },
+  TOKEN_REPLAYED: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the single-use bootstrap token was used before' },
   IDENTITY_MISMATCH: { httpStatus: 403, grpcStatus: PERMISSION_DENIED, message: 'the CSR asks for an identity the credential is not bound to' },
   INTERNAL: { httpStatus: 500, grpcStatus: GRPC_STATUS.INTERNAL, message: 'internal error in the CA' },
 } as const satisfies ErrorCatalogue;

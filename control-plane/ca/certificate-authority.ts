@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import { isDeepStrictEqual } from 'node:util';
 import { createPrivateKey, X509Certificate, type KeyObject } from 'node:crypto';
 import forge from 'node-forge';
+import { CONTROL_PLANE_NAMESPACE, isControlPlaneIdentity } from '../api/ca-contract.js';
 import { parseWorkloadId, type WorkloadId } from '../api/spiffe-id.js';
 import { CaError } from './ca-errors.js';
 import { buildLeafCertificate, type SigningMaterial } from './certificate-builder.js';
@@ -126,6 +127,9 @@ export class CertificateAuthority extends EventEmitter<{ bundle: [readonly strin
   /** Signs a CSR for `boundId`, the identity the caller's credential proved. */
   issueForCsr(csrPem: string, boundId: string, ttlMs?: number): IssuedCertificate {
     const { publicKey, requestedId } = checkCsr(csrPem);
+    if (isControlPlaneIdentity(requestedId)) {
+      throw new CaError('IDENTITY_RESERVED', `${requestedId.uri} is in the control plane's namespace ${CONTROL_PLANE_NAMESPACE}; no certificate is issued for it`);
+    }
     if (requestedId.uri !== boundId) {
       throw new CaError('IDENTITY_MISMATCH', `the credential is bound to ${boundId}, the CSR asks for ${requestedId.uri}`);
     }

@@ -5,12 +5,13 @@ import { createPrivateKey } from 'node:crypto';
 import { join } from 'node:path';
 import type * as grpc from '@grpc/grpc-js';
 import { CertificateIssuerService } from '../api/ca-contract.js';
-import { stdoutAudit, type AuditSink } from './audit-log.js';
+import { stdoutAudit, type CertificateAuditEntry } from './audit-log.js';
 import { BootstrapTokens } from './bootstrap-token.js';
 import { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 import { loadCaDirectory, loadOrCreateCaDirectory, type CaDirectoryContents } from './ca-directory.js';
 import { loadOrCreateSharedCa } from './shared-ca.js';
 import { createIssuingService } from './issuing-service.js';
+import { EtcdTokenLedger, LocalTokenLedger, type TokenLedger } from './token-ledger.js';
 
 export { controlPlaneServerCredentials, type ControlPlaneTls } from './ca-server-credentials.js';
 export { watchCaDirectory, type CaDirectoryWatch } from './ca-directory-watch.js';
@@ -18,7 +19,7 @@ export { CaError } from './ca-errors.js';
 export { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 export { BootstrapTokens } from './bootstrap-token.js';
 export { readEncryptionKey, ENCRYPTION_KEY_ENV } from './sealed-secret.js';
-export type { AuditEntry, AuditSink } from './audit-log.js';
+export { stdoutAudit, type AuditEntry, type AuditSink } from './audit-log.js';
 
 export interface CaOptions {
   /** Holds the bootstrap-token key and, unless `pluginCaDir` is given, the CA in `<stateDir>/ca`. */
@@ -34,33 +35,37 @@ export interface CaOptions {
 export interface OpenedCa {
   readonly ca: CertificateAuthority;
   readonly tokens: BootstrapTokens;
+  /** The single-use tokens spent (with an etcd store: by any replica); closed with the CA. */
+  readonly ledger: TokenLedger;
 }
 
-async function openShared(options: CaOptions & { shared: NonNullable<CaOptions['shared']> }): Promise<{ contents: CaDirectoryContents; tokens: BootstrapTokens }> {
+type OpenedParts = Omit<OpenedCa, 'ca'> & { contents: CaDirectoryContents };
+
+async function openShared(options: CaOptions & { shared: NonNullable<CaOptions['shared']> }): Promise<OpenedParts> {
   const shared = await loadOrCreateSharedCa({ ...options.shared, ...(options.pluginCaDir === undefined ? {} : { pluginCaDir: options.pluginCaDir }) });
-  return { contents: shared.contents, tokens: new BootstrapTokens(createPrivateKey(shared.tokenKeyPem)) };
+  return { contents: shared.contents, tokens: new BootstrapTokens(createPrivateKey(shared.tokenKeyPem)), ledger: new EtcdTokenLedger(options.shared.endpoints) };
 }
 
-async function openLocal(options: CaOptions): Promise<{ contents: CaDirectoryContents; tokens: BootstrapTokens }> {
+async function openLocal(options: CaOptions): Promise<OpenedParts> {
   const contents =
     options.pluginCaDir === undefined
       ? await loadOrCreateCaDirectory(join(options.stateDir, 'ca'))
       : await loadCaDirectory(options.pluginCaDir);
-  return { contents, tokens: await BootstrapTokens.open(options.stateDir) };
+  return { contents, tokens: await BootstrapTokens.open(options.stateDir), ledger: await LocalTokenLedger.open(options.stateDir) };
 }
 
 export async function openCertificateAuthority(options: CaOptions): Promise<OpenedCa> {
   const { shared } = options;
-  const { contents, tokens } = shared === undefined ? await openLocal(options) : await openShared({ ...options, shared });
+  const { contents, tokens, ledger } = shared === undefined ? await openLocal(options) : await openShared({ ...options, shared });
   const ca = new CertificateAuthority({
     trustDomain: options.trustDomain ?? DEFAULT_TRUST_DOMAIN,
     signing: contents.signing,
     trustBundlePems: contents.trustBundlePems,
     ...(options.defaultTtlMs === undefined ? {} : { defaultTtlMs: options.defaultTtlMs }),
   });
-  return { ca, tokens };
+  return { ca, tokens, ledger };
 }
 
-export function addCertificateIssuer(server: grpc.Server, opened: OpenedCa, audit: AuditSink = stdoutAudit): void {
+export function addCertificateIssuer(server: grpc.Server, opened: OpenedCa, audit: (entry: CertificateAuditEntry) => void = stdoutAudit): void {
   server.addService(CertificateIssuerService, createIssuingService({ ...opened, audit }));
 }

@@ -1,6 +1,8 @@
 // The gRPC CertificateIssuer service: authenticates the caller (bootstrap token, or its current
 // mesh certificate over mTLS), checks that the CSR asks for exactly the identity the credential
-// is bound to, signs, and writes an audit line for every decision.
+// is bound to, signs, and writes an audit line for every decision. A single-use token is spent
+// (token-ledger.ts) once a certificate was made for it, so a CSR refused does not use it up, and
+// a replay is refused.
 import * as grpc from '@grpc/grpc-js';
 import type {
   CertificateIssuerHandlers,
@@ -9,16 +11,19 @@ import type {
   TrustBundle,
 } from '../api/ca-contract.js';
 import { spiffeIdOfSubjectAltName } from '../api/spiffe-id.js';
-import type { AuditEntry, AuditSink } from './audit-log.js';
+import type { CertificateAuditEntry } from './audit-log.js';
 import { grpcError } from '../api/error-catalogue.js';
 import { CaError, caErrors } from './ca-errors.js';
 import type { BootstrapTokens } from './bootstrap-token.js';
 import type { CertificateAuthority } from './certificate-authority.js';
+import type { TokenLedger } from './token-ledger.js';
 
 interface Caller {
-  readonly credential: AuditEntry['credential'];
+  readonly credential: CertificateAuditEntry['credential'];
   readonly spiffeId: string;
   readonly tokenId?: string;
+  /** A single-use token: spent when its certificate is issued. */
+  readonly spend?: { readonly tokenId: string; readonly expiresAt: Date };
 }
 
 async function authenticate(
@@ -28,7 +33,12 @@ async function authenticate(
   const token = call.request.bootstrapToken;
   if (token !== '') {
     const verified = await tokens.verify(token);
-    return { credential: 'bootstrap-token', spiffeId: verified.spiffeId, tokenId: verified.tokenId };
+    return {
+      credential: 'bootstrap-token',
+      spiffeId: verified.spiffeId,
+      tokenId: verified.tokenId,
+      ...(verified.reusable ? {} : { spend: { tokenId: verified.tokenId, expiresAt: verified.expiresAt } }),
+    };
   }
   // grpc-js reports a peer certificate only when it verified against the trust bundle.
   const peerCertificate = call.getAuthContext().sslPeerCertificate;
@@ -42,9 +52,10 @@ async function authenticate(
 export function createIssuingService(options: {
   ca: CertificateAuthority;
   tokens: BootstrapTokens;
-  audit: AuditSink;
+  ledger: TokenLedger;
+  audit: (entry: CertificateAuditEntry) => void;
 }): CertificateIssuerHandlers {
-  const { ca, tokens, audit } = options;
+  const { ca, tokens, ledger, audit } = options;
   const trustBundle = (): TrustBundle => ({ trustDomain: ca.trustDomain, rootCertificatePem: [...ca.trustBundlePems] });
 
   return {
@@ -55,6 +66,9 @@ export function createIssuingService(options: {
         caller = await authenticate(call, tokens);
         const ttlSeconds = call.request.requestedTtlSeconds;
         const issued = ca.issueForCsr(call.request.csrPem, caller.spiffeId, ttlSeconds === 0 ? undefined : ttlSeconds * 1000);
+        if (caller.spend !== undefined && !(await ledger.claim(caller.spend.tokenId, caller.spend.expiresAt))) {
+          throw new CaError('TOKEN_REPLAYED', `the bootstrap token ${caller.spend.tokenId} was used before; mint a new one (or one with --reusable)`);
+        }
         audit({
           event: 'certificate.issued',
           peer,
@@ -75,6 +89,7 @@ export function createIssuingService(options: {
             peer,
             credential: caller?.credential ?? (call.request.bootstrapToken === '' ? 'none' : 'bootstrap-token'),
             ...(caller === undefined ? {} : { spiffeId: caller.spiffeId }),
+            ...(caller?.tokenId === undefined ? {} : { tokenId: caller.tokenId }),
             code: known ? error.code : 'INTERNAL',
             reason: error instanceof Error ? error.message : String(error),
           });

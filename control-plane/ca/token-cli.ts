@@ -2,6 +2,7 @@
 // plane's token key from its state directory, or from the etcd store its replicas share.
 import { createPrivateKey } from 'node:crypto';
 import { parseArgs } from 'node:util';
+import { DEFAULT_STATE_DIR } from '../api/admin-contract.js';
 import { parseStoreOption } from '../cli/store-option.js';
 import { workloadId } from '../api/spiffe-id.js';
 import { BootstrapTokens, DEFAULT_TOKEN_TTL_MS } from './bootstrap-token.js';
@@ -9,7 +10,7 @@ import { DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
 import { ENCRYPTION_KEY_ENV, readEncryptionKey } from './sealed-secret.js';
 import { loadSharedCa } from './shared-ca.js';
 
-export const DEFAULT_STATE_DIR = '.weft/control-plane';
+export { DEFAULT_STATE_DIR };
 
 export const usage = `usage: weft token create --workload NAME [options]
 
@@ -23,6 +24,8 @@ options:
   --service-account SA     default: the workload name
   --trust-domain TD        default: ${DEFAULT_TRUST_DOMAIN}
   --ttl DURATION           lifetime, e.g. 90s, 15m, 2h (1s to 24h; default ${DEFAULT_TOKEN_TTL_MS / 60_000}m)
+  --reusable               good for any number of first certificates until it expires; without
+                           it the token is single-use: the CA refuses it once it issued for it
   --state-dir DIR          the control plane's state directory (default ${DEFAULT_STATE_DIR})
   --store etcd:URL[,URL]   instead: the etcd store the control-plane replicas share
   --ca-encryption-key-file FILE
@@ -59,6 +62,7 @@ export async function run(argv: string[]): Promise<number> {
       'service-account': { type: 'string' },
       'trust-domain': { type: 'string', default: DEFAULT_TRUST_DOMAIN },
       ttl: { type: 'string' },
+      reusable: { type: 'boolean', default: false },
       'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
       store: { type: 'string' },
       'ca-encryption-key-file': { type: 'string' },
@@ -75,7 +79,7 @@ export async function run(argv: string[]): Promise<number> {
   });
   const ttlMs = values.ttl === undefined ? undefined : parseDuration(values.ttl);
   const tokens = values.store === undefined ? await BootstrapTokens.open(values['state-dir']) : await sharedTokens(values.store, values['ca-encryption-key-file']);
-  const token = await tokens.mint({ spiffeId: id.uri, ...(ttlMs === undefined ? {} : { ttlMs }) });
+  const token = await tokens.mint({ spiffeId: id.uri, reusable: values.reusable, ...(ttlMs === undefined ? {} : { ttlMs }) });
   process.stdout.write(`${token}\n`);
   return 0;
 }

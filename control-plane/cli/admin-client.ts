@@ -1,38 +1,92 @@
 // How the operator commands reach the control plane's admin API: `--control-plane URL`, else
-// $WEFT_CONTROL_PLANE, else the address `weft up` recorded in .weft/up.json. Failures become
-// user-facing errors with an exit code, never stack traces.
+// $WEFT_CONTROL_PLANE, else the address `weft up` recorded in .weft/up.json; and with which token:
+// `--token-file FILE`, else $WEFT_TOKEN, else the token `weft up` recorded (when its address is
+// the one used), else the token file in the default state directory (.weft/control-plane), the
+// read token for reads when there is one. Failures become user-facing errors with an exit code,
+// never stack traces.
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { cliError } from '../api/error-catalogue.js';
-import { formatProblem, type Problem } from '../errors.js';
+import { ADMIN_TOKEN_FILES, DEFAULT_STATE_DIR, type AdminErrorBody, type AdminScope, type ChangeAnswer } from '../api/admin-contract.js';
+import { formatProblem } from '../errors.js';
 
 export const CONTROL_PLANE_FLAG = {
   'control-plane': { type: 'string' },
+  'token-file': { type: 'string' },
 } as const;
+
+/** The control plane's default state directory, relative to the working directory. */
 
 export function userError(message: string, exitCode: number): Error {
   return Object.assign(new Error(message), { exitCode });
 }
 
-export async function adminUrl(flag: string | undefined, cwd = process.cwd()): Promise<string> {
-  const chosen = flag ?? process.env.WEFT_CONTROL_PLANE;
-  if (chosen !== undefined && chosen !== '') return chosen.replace(/\/+$/, '');
-  const upFile = `${cwd}/.weft/up.json`;
-  try {
-    const up = JSON.parse(await readFile(upFile, 'utf8')) as { controlPlane?: { admin?: unknown } };
-    if (typeof up.controlPlane?.admin === 'string') return up.controlPlane.admin.replace(/\/+$/, '');
-  } catch {
-    // No usable record: fall through to the usage error below.
-  }
-  throw userError('no control plane to talk to: pass --control-plane URL, set WEFT_CONTROL_PLANE, or start one with `weft up`', 2);
+/** Where the admin API is and the bearer token to call it with (absent: none was found). */
+export interface AdminTarget {
+  readonly base: string;
+  readonly token?: string;
 }
 
-export interface AdminErrorBody {
-  error: { code: string; message: string; problems?: Problem[] };
+interface UpRecordFields {
+  controlPlane?: { admin?: unknown; tokenFiles?: { read?: unknown; write?: unknown } };
+}
+
+async function upRecord(cwd: string): Promise<UpRecordFields | undefined> {
+  try {
+    return JSON.parse(await readFile(join(cwd, '.weft', 'up.json'), 'utf8')) as UpRecordFields;
+  } catch {
+    return undefined; // no usable record
+  }
+}
+
+async function readToken(file: string, required: boolean): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    if (!required && (error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw userError(`cannot read the admin token ${file}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`, 2);
+  }
+  const token = text.trim();
+  if (token === '') throw userError(`the admin token file ${file} is empty`, 2);
+  return token;
+}
+
+/** The first token file of `files` that exists, `scope`'s own first. */
+async function tokenOf(files: Partial<Record<AdminScope, string>>, scope: AdminScope): Promise<string | undefined> {
+  const order: AdminScope[] = scope === 'read' ? ['read', 'write'] : ['write'];
+  for (const which of order) {
+    const file = files[which];
+    const token = file === undefined ? undefined : await readToken(file, false);
+    if (token !== undefined) return token;
+  }
+  return undefined;
+}
+
+export async function adminTarget(flags: { 'control-plane'?: string; 'token-file'?: string }, scope: AdminScope, cwd = process.cwd()): Promise<AdminTarget> {
+  const up = await upRecord(cwd);
+  const chosen = flags['control-plane'] ?? process.env.WEFT_CONTROL_PLANE;
+  const fromUp = typeof up?.controlPlane?.admin === 'string' ? up.controlPlane.admin.replace(/\/+$/, '') : undefined;
+  const base = chosen !== undefined && chosen !== '' ? chosen.replace(/\/+$/, '') : fromUp;
+  if (base === undefined) throw userError('no control plane to talk to: pass --control-plane URL, set WEFT_CONTROL_PLANE, or start one with `weft up`', 2);
+  let token: string | undefined;
+  if (flags['token-file'] !== undefined) token = await readToken(flags['token-file'], true);
+  else if (process.env.WEFT_TOKEN !== undefined && process.env.WEFT_TOKEN !== '') token = process.env.WEFT_TOKEN.trim();
+  else {
+    // weft up's token goes only to weft up's control plane.
+    const upFiles = base === fromUp ? up?.controlPlane?.tokenFiles : undefined;
+    const recorded = Object.fromEntries(Object.entries(upFiles ?? {}).filter(([, file]) => typeof file === 'string')) as Partial<Record<AdminScope, string>>;
+    token =
+      (await tokenOf(recorded, scope)) ??
+      (await tokenOf({ read: join(cwd, DEFAULT_STATE_DIR, ADMIN_TOKEN_FILES.read), write: join(cwd, DEFAULT_STATE_DIR, ADMIN_TOKEN_FILES.write) }, scope));
+  }
+  if (token !== undefined && !/^[\x21-\x7e]+$/.test(token)) throw userError('the admin token may hold only printable ASCII characters without spaces', 2);
+  return { base, ...(token === undefined ? {} : { token }) };
 }
 
 /** Calls the admin API; a refused change or an error answer becomes a user-facing error. */
 export async function callAdmin<T>(
-  base: string,
+  { base, token }: AdminTarget,
   path: string,
   body?: unknown,
   describeFile: (file: string) => string = (file) => file,
@@ -41,7 +95,11 @@ export async function callAdmin<T>(
   try {
     response = await fetch(`${base}${path}`, {
       method: body === undefined ? 'GET' : 'POST',
-      ...(body === undefined ? {} : { headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) }),
+      headers: {
+        ...(token === undefined ? {} : { authorization: `Bearer ${token}` }),
+        ...(body === undefined ? {} : { 'content-type': 'application/json' }),
+      },
+      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
   } catch (error) {
     const cause = (error as { cause?: { code?: string; message?: string } }).cause;
@@ -61,12 +119,6 @@ export async function callAdmin<T>(
     throw userError(`${error.message}\n${lines.join('\n')}`, 1);
   }
   throw userError(cliError(error?.code ?? 'UNKNOWN', error?.message ?? `HTTP ${response.status}`), 1);
-}
-
-export interface ChangeAnswer {
-  dryRun: boolean;
-  revision: { number: number; hash: string };
-  changes: { key: string; action: string }[];
 }
 
 export function printChanges(answer: ChangeAnswer): void {

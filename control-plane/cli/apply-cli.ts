@@ -5,9 +5,10 @@ import { dirname, join, relative, sep } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
 import { isResourceFile, moduleFilesOf, resolveModulePath } from '../resources/document-loader.js';
-import { adminUrl, callAdmin, CONTROL_PLANE_FLAG, printChanges, userError, type ChangeAnswer } from './admin-client.js';
+import type { ApplyRequest, ChangeAnswer } from '../api/admin-contract.js';
+import { adminTarget, callAdmin, CONTROL_PLANE_FLAG, printChanges, userError } from './admin-client.js';
 
-export const usage = `usage: weft apply -f FILE|DIR [-f FILE|DIR ...] [--dry-run] [--control-plane URL]
+export const usage = `usage: weft apply -f FILE|DIR [-f FILE|DIR ...] [--dry-run] [--control-plane URL] [--token-file FILE]
 
 Validates the resources in FILE or DIR (recursively: *.yaml, *.yml, and the Rego files their
 policies name) together with the running ones, and applies the change whole or refuses it whole
@@ -62,10 +63,11 @@ export async function run(argv: string[]): Promise<number> {
     allowPositionals: false,
   });
   if (values.file === undefined || values.file.length === 0) throw userError('-f FILE|DIR is required', 2);
-  const base = await adminUrl(values['control-plane']);
+  const target = await adminTarget(values, 'write');
   const { files, shown } = await collectFiles(values.file);
   if (Object.keys(files).length === 0) throw userError(`no *.yaml or *.yml files in ${values.file.join(', ')}`, 2);
-  const answer = await callAdmin<ChangeAnswer>(base, '/v1/apply', { files, dryRun: values['dry-run'] === true }, (file) => shown.get(file) ?? file);
+  const request: ApplyRequest = { files, dryRun: values['dry-run'] === true };
+  const answer = await callAdmin<ChangeAnswer>(target, '/v1/apply', request, (file) => shown.get(file) ?? file);
   printChanges(answer);
   return 0;
 }

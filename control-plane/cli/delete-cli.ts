@@ -1,10 +1,11 @@
 // `weft delete KIND NAME... [-n NAMESPACE] [--dry-run]`: removes resources, refused whole if the
 // rest would no longer validate (e.g. a policy still targets the workload).
 import { parseArgs } from 'node:util';
-import { adminUrl, callAdmin, CONTROL_PLANE_FLAG, printChanges, userError, type ChangeAnswer } from './admin-client.js';
+import type { ChangeAnswer, DeleteRequest } from '../api/admin-contract.js';
+import { adminTarget, callAdmin, CONTROL_PLANE_FLAG, printChanges, userError } from './admin-client.js';
 import { kindNamed } from './kind-names.js';
 
-export const usage = `usage: weft delete KIND NAME [NAME ...] [-n NAMESPACE] [--dry-run] [--control-plane URL]`;
+export const usage = `usage: weft delete KIND NAME [NAME ...] [-n NAMESPACE] [--dry-run] [--control-plane URL] [--token-file FILE]`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -15,8 +16,9 @@ export async function run(argv: string[]): Promise<number> {
   const [kindText, ...names] = positionals;
   if (kindText === undefined || names.length === 0) throw userError('KIND and at least one NAME are required', 2);
   const kind = kindNamed(kindText);
-  const base = await adminUrl(values['control-plane']);
+  const target = await adminTarget(values, 'write');
   const keys = names.map((name) => `${kind}/${values.namespace}/${name}`);
-  printChanges(await callAdmin<ChangeAnswer>(base, '/v1/delete', { keys, dryRun: values['dry-run'] === true }));
+  const request: DeleteRequest = { keys, dryRun: values['dry-run'] === true };
+  printChanges(await callAdmin<ChangeAnswer>(target, '/v1/delete', request));
   return 0;
 }

@@ -1,15 +1,12 @@
 // `weft get KIND [NAME] [-n NAMESPACE] [-o table|yaml|json]`: the running resources.
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
-import { adminUrl, callAdmin, CONTROL_PLANE_FLAG, userError } from './admin-client.js';
+import type { ResourcesAnswer } from '../api/admin-contract.js';
+import { adminTarget, callAdmin, CONTROL_PLANE_FLAG, userError } from './admin-client.js';
 import { kindNamed } from './kind-names.js';
 import { formatTable } from './table.js';
 
-export const usage = `usage: weft get KIND [NAME] [-n NAMESPACE] [-o table|yaml|json] [--control-plane URL]`;
-
-interface ResourcesAnswer {
-  resources: { key: string; source: { file: string; line: number }; document: { metadata: { name: string; namespace: string } } }[];
-}
+export const usage = `usage: weft get KIND [NAME] [-n NAMESPACE] [-o table|yaml|json] [--control-plane URL] [--token-file FILE]`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -25,8 +22,7 @@ export async function run(argv: string[]): Promise<number> {
   const query = new URLSearchParams({ kind });
   if (name !== undefined) query.set('name', name);
   if (values.namespace !== undefined) query.set('namespace', values.namespace);
-  const base = await adminUrl(values['control-plane']);
-  const { resources } = await callAdmin<ResourcesAnswer>(base, `/v1/resources?${query}`);
+  const { resources } = await callAdmin<ResourcesAnswer>(await adminTarget(values, 'read'), `/v1/resources?${query}`);
   const documents = resources.map((r) => r.document);
   if (output === 'json') process.stdout.write(`${JSON.stringify(name === undefined ? documents : documents[0], null, 2)}\n`);
   else if (output === 'yaml') process.stdout.write(documents.map((d) => stringify(d)).join('---\n'));

@@ -2,30 +2,16 @@
 // refused change, and every connected sidecar with its identity, acked revision, last NACK and
 // how long since it was seen.
 import { parseArgs } from 'node:util';
-import { formatProblem, type Problem } from '../errors.js';
-import { adminUrl, callAdmin, CONTROL_PLANE_FLAG } from './admin-client.js';
+import type { StatusAnswer } from '../api/admin-contract.js';
+import { formatProblem } from '../errors.js';
+import { adminTarget, callAdmin, CONTROL_PLANE_FLAG } from './admin-client.js';
 import { formatTable } from './table.js';
 
-export const usage = `usage: weft status [--json] [--control-plane URL]`;
-
-export interface StatusAnswer {
-  revision: { number: number; hash: string; createdAt: string };
-  convergence: { revision: number; converged: boolean; last?: { revision: number; ms: number } };
-  lastRefusal: { at: number; problems: Problem[] } | null;
-  sidecars: {
-    identity: string;
-    workload: string;
-    ackedVersion: string | null;
-    ackedRevision: number | null;
-    sentVersion: string | null;
-    lastSeenMsAgo: number;
-    lastNack: { message: string; at: string } | null;
-  }[];
-}
+export const usage = `usage: weft status [--json] [--control-plane URL] [--token-file FILE]`;
 
 export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean' }, ...CONTROL_PLANE_FLAG }, allowPositionals: false });
-  const status = await callAdmin<StatusAnswer>(await adminUrl(values['control-plane']), '/v1/status');
+  const status = await callAdmin<StatusAnswer>(await adminTarget(values, 'read'), '/v1/status');
   if (values.json === true) {
     process.stdout.write(`${JSON.stringify(status, null, 2)}\n`);
     return 0;

@@ -206,7 +206,8 @@ export class DiscoveryService {
     };
     this.#streams.set(stream.id, stream);
     this.#options.metrics.connected.inc();
-    const snapshot = this.#snapshotFor(stream, new Map(), this.#options.revision(), this.#directory.index(this.#localEndpoints()));
+    const revision = this.#options.revision();
+    const snapshot = this.#snapshotFor(stream, new Map(), revision, this.#directory.index(this.#localEndpoints(revision)));
     if (snapshot.version === held) {
       this.#alreadyHolds(stream, snapshot);
     } else if (held !== '' && snapshot.servicesWithoutEndpoints.length > 0) {
@@ -244,6 +245,12 @@ export class DiscoveryService {
     const workload = this.#options.revision().resources.get(`Workload/${node.namespace}/${node.workload}`)?.resource;
     if (workload?.kind !== 'Workload' || workload.spec.serviceAccount === node.serviceAccount) return undefined;
     return `workload ${node.namespace}/${node.workload} runs as service account ${workload.spec.serviceAccount}, not ${node.serviceAccount}`;
+  }
+
+  /** Only a sidecar whose identity is the one its Workload runs as may be one of its endpoints. */
+  #servesItsWorkload(node: SidecarNode, revision: Revision): boolean {
+    const workload = revision.resources.get(`Workload/${node.namespace}/${node.workload}`)?.resource;
+    return workload?.kind === 'Workload' && workload.spec.serviceAccount === node.serviceAccount;
   }
 
   #answer(stream: SidecarStream, request: SnapshotRequestMessage): void {
@@ -289,11 +296,11 @@ export class DiscoveryService {
     return snapshot;
   }
 
-  /** The inbound addresses announced by the sidecars connected here. */
-  #localEndpoints(): AnnouncedEndpoint[] {
+  /** The inbound addresses announced by the sidecars connected here that serve their Workload. */
+  #localEndpoints(revision: Revision): AnnouncedEndpoint[] {
     const local: AnnouncedEndpoint[] = [];
     for (const { node } of this.#streams.values()) {
-      if (node.inbound !== undefined) local.push({ namespace: node.namespace, workload: node.workload, address: node.inbound.host, port: node.inbound.port });
+      if (node.inbound !== undefined && this.#servesItsWorkload(node, revision)) local.push({ namespace: node.namespace, workload: node.workload, address: node.inbound.host, port: node.inbound.port });
     }
     return local;
   }
@@ -316,18 +323,20 @@ export class DiscoveryService {
     const revision = this.#options.revision();
     this.#options.metrics.revision.set(revision.number);
     const cache = new Map<string, SidecarSnapshot>();
-    const local = this.#localEndpoints();
+    // Streams the new revision refuses go first, so that this push already withdraws their endpoints.
+    for (const stream of [...this.#streams.values()]) {
+      const mismatch = this.#accountMismatch(stream.node);
+      if (mismatch === undefined) continue;
+      this.#streams.delete(stream.id);
+      this.#options.metrics.connected.dec();
+      this.#convergence.gone(stream.id);
+      this.#refuse(stream.call, 'SIDECAR_IDENTITY_MISMATCH', mismatch);
+    }
+    const local = this.#localEndpoints(revision);
     this.#directory.publish(local);
     const endpoints = this.#directory.index(local);
     const sentTo: number[] = [];
-    for (const stream of [...this.#streams.values()]) {
-      const mismatch = this.#accountMismatch(stream.node);
-      if (mismatch !== undefined) {
-        this.#streams.delete(stream.id);
-        this.#options.metrics.connected.dec();
-        this.#refuse(stream.call, 'SIDECAR_IDENTITY_MISMATCH', mismatch);
-        continue;
-      }
+    for (const stream of this.#streams.values()) {
       const snapshot = this.#snapshotFor(stream, cache, revision, endpoints);
       if (stream.hold !== undefined) {
         if (snapshot.servicesWithoutEndpoints.length > 0) continue;

@@ -1,6 +1,9 @@
 // What weft up reads from the running mesh, over the same APIs an operator uses: the control
-// plane's admin API (resources, each sidecar's ACKed version) and each sidecar's admin port.
+// plane's admin API (resources, each sidecar's ACKed version; with its read token) and each
+// sidecar's admin port.
 import { connect } from 'node:net';
+import type { ResourcesAnswer, StatusAnswer } from '../../control-plane/api/admin-contract.js';
+import type { AdminTarget } from '../../control-plane/cli/admin-client.js';
 
 export interface SidecarState {
   readonly workload: string;
@@ -9,8 +12,10 @@ export interface SidecarState {
   readonly lastNack: { message: string } | null;
 }
 
-async function getJson(url: string): Promise<unknown> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+async function getJson(admin: AdminTarget, path: string): Promise<unknown> {
+  const url = `${admin.base}${path}`;
+  const headers: Record<string, string> = admin.token === undefined ? {} : { authorization: `Bearer ${admin.token}` };
+  const response = await fetch(url, { headers, signal: AbortSignal.timeout(2000) });
   if (!response.ok) throw new Error(`${url}: HTTP ${response.status}`);
   return response.json();
 }
@@ -24,13 +29,13 @@ export async function healthy(adminUrl: string): Promise<boolean> {
 }
 
 /** Service account of each Workload, by `namespace/name`. */
-export async function workloadAccounts(adminUrl: string): Promise<Map<string, string>> {
-  const body = (await getJson(`${adminUrl}/v1/resources?kind=Workload`)) as { resources: { document: { metadata: { name: string; namespace?: string }; spec: { serviceAccount?: string } } }[] };
-  return new Map(body.resources.map(({ document: d }) => [`${d.metadata.namespace ?? 'default'}/${d.metadata.name}`, d.spec.serviceAccount ?? d.metadata.name]));
+export async function workloadAccounts(admin: AdminTarget): Promise<Map<string, string>> {
+  const body = (await getJson(admin, '/v1/resources?kind=Workload')) as ResourcesAnswer;
+  return new Map(body.resources.map(({ document: d }) => [`${d.metadata.namespace}/${d.metadata.name}`, typeof d.spec?.serviceAccount === 'string' ? d.spec.serviceAccount : d.metadata.name]));
 }
 
-export async function sidecarStates(adminUrl: string): Promise<SidecarState[]> {
-  const body = (await getJson(`${adminUrl}/v1/status`)) as { sidecars: SidecarState[] };
+export async function sidecarStates(admin: AdminTarget): Promise<SidecarState[]> {
+  const body = (await getJson(admin, '/v1/status')) as StatusAnswer;
   return body.sidecars;
 }
 

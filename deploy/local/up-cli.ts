@@ -3,10 +3,11 @@
 // own process with its own SPIFFE identity (a fresh bootstrap token at each start). Once every
 // sidecar holds a certificate and has ACKed its snapshot: `weft: mesh ready`, the addresses, and
 // .weft/up.json. Ctrl-C or SIGTERM stops everything.
-import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { ADMIN_TOKEN_FILES } from '../../control-plane/api/admin-contract.js';
 import { expandCommand, loadManifest, MANIFEST_FILE, type Manifest } from './manifest.js';
 import { accepts, healthy, sidecarServing, sidecarStates, workloadAccounts } from './mesh-status.js';
 import { assignPorts, type PortWish } from './ports.js';
@@ -187,7 +188,10 @@ export async function run(argv: string[]): Promise<number> {
   say(`weft up: control plane on ${cpGrpc} (admin ${cpAdmin}), resources from ${dir}`);
   if ((await until(async () => ((await healthy(cpAdmin)) ? true : undefined), () => stopping)) === undefined) return done;
 
-  const accounts = await workloadAccounts(cpAdmin);
+  // The control plane created its admin tokens before it listened.
+  const tokenFiles = { read: join(cpState, ADMIN_TOKEN_FILES.read), write: join(cpState, ADMIN_TOKEN_FILES.write) };
+  const admin = { base: cpAdmin, token: (await readFile(tokenFiles.read, 'utf8')).trim() };
+  const accounts = await workloadAccounts(admin);
   const missing = Object.entries(manifest.workloads).filter(([name, w]) => !accounts.has(`${w.namespace}/${name}`));
   if (missing.length > 0) {
     say(`weft up: ${manifestFile} names workloads with no Workload resource in ${dir}: ${missing.map(([name]) => name).join(', ')}`);
@@ -199,7 +203,7 @@ export async function run(argv: string[]): Promise<number> {
   const tokens = await BootstrapTokens.open(cpState);
   const trustBundle = join(cpState, 'ca', 'root-cert.pem');
   const record: { controlPlane: UpRecord['controlPlane']; trustBundle: string; workloads: Record<string, UpRecord['workloads'][string]> } = {
-    controlPlane: { admin: cpAdmin, grpc: cpGrpc },
+    controlPlane: { admin: cpAdmin, grpc: cpGrpc, tokenFiles },
     trustBundle,
     workloads: {},
   };
@@ -235,7 +239,7 @@ export async function run(argv: string[]): Promise<number> {
   // sidecars to connect have reached their callers (pushes are debounced up to 200 ms).
   let previous = '';
   const readyNow = async (): Promise<true | undefined> => {
-    const states = await sidecarStates(cpAdmin);
+    const states = await sidecarStates(admin);
     const versions: string[] = [];
     for (const name of names) {
       const ns = manifest.workloads[name]!.namespace;

@@ -12,7 +12,8 @@ export interface WorkloadAddresses {
 }
 
 export interface UpRecord {
-  readonly controlPlane: { readonly admin: string; readonly grpc: string };
+  /** `tokenFiles`: the admin API's read and write tokens, which `weft apply|get|delete|status` use. */
+  readonly controlPlane: { readonly admin: string; readonly grpc: string; readonly tokenFiles: { readonly read: string; readonly write: string } };
   readonly trustBundle: string;
   readonly workloads: Readonly<Record<string, WorkloadAddresses>>;
 }

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
+import { CONTROL_PLANE_NAMESPACE, isControlPlaneIdentity } from '../../control-plane/api/ca-contract.js';
 import { parseWorkloadId } from '../../control-plane/api/spiffe-id.js';
 import { filterFactory, filterNames } from '../filters/registry.js';
 import { loadBalancerFactory, loadBalancerNames } from '../upstream/load-balancers.js';
@@ -105,6 +106,22 @@ function isLoopback(address: string): boolean {
   return address === 'localhost' || address === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address);
 }
 
+/**
+ * The control plane is trusted only under an identity of its own namespace, which the CA issues
+ * to nobody else: a workload's certificate, valid as it is in the mesh, can never pose as it.
+ */
+function controlPlaneIdProblems(id: string | undefined, trustDomain: string): string[] {
+  if (id === undefined) return [];
+  let parsed;
+  try {
+    parsed = parseWorkloadId(id);
+  } catch {
+    return []; // reported by checkId
+  }
+  if (isControlPlaneIdentity(parsed) && parsed.trustDomain === trustDomain) return [];
+  return [`identity.ca.serverSpiffeId: ${id} is not an identity of the control plane (spiffe://${trustDomain}/ns/${CONTROL_PLANE_NAMESPACE}/sa/...)`];
+}
+
 /** mTLS needs an identity; every SPIFFE ID named must be a valid workload ID. */
 function identityProblems(config: SidecarConfig): string[] {
   const problems: string[] = [];
@@ -120,6 +137,7 @@ function identityProblems(config: SidecarConfig): string[] {
   if (identity !== undefined) {
     checkId(`spiffe://${identity.trustDomain}/ns/${config.namespace}/sa/${identity.serviceAccount ?? config.workload}`, 'identity');
     checkId(identity.ca.serverSpiffeId, 'identity.ca.serverSpiffeId');
+    problems.push(...controlPlaneIdProblems(identity.ca.serverSpiffeId, identity.trustDomain));
   }
   const mode = config.inbound?.mtls;
   if (identity === undefined && mode !== undefined && mode !== 'DISABLE') {

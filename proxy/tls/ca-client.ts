@@ -3,17 +3,19 @@
 // or, when renewing, with the current certificate as TLS client certificate.
 import * as grpc from '@grpc/grpc-js';
 import {
+  CONTROL_PLANE_NAMESPACE,
   CONTROL_PLANE_TLS_NAME,
   createCertificateIssuerClient,
+  isControlPlaneIdentity,
   type IssueCertificateResponse,
   type TrustBundle,
 } from '../../control-plane/api/ca-contract.js';
-import { spiffeIdOfSubjectAltName } from '../../control-plane/api/spiffe-id.js';
+import { parseWorkloadId, spiffeIdOfSubjectAltName } from '../../control-plane/api/spiffe-id.js';
 
 export interface CaEndpoint {
   /** host:port of the control plane's TLS port. */
   readonly address: string;
-  /** The SPIFFE ID the CA server must present. */
+  /** The SPIFFE ID the CA server must present: one of the control plane's namespace. */
   readonly serverSpiffeId: string;
 }
 
@@ -33,6 +35,14 @@ export class CaRequestError extends Error {
 
 const REQUEST_DEADLINE_MS = 10_000;
 
+function isReservedId(id: string): boolean {
+  try {
+    return isControlPlaneIdentity(parseWorkloadId(id));
+  } catch {
+    return false;
+  }
+}
+
 /**
  * gRPC credentials for the control plane's TLS port: the server checked by the bundle and its
  * SPIFFE ID, the client proven by its certificate (or by nothing, with a bootstrap token).
@@ -40,9 +50,9 @@ const REQUEST_DEADLINE_MS = 10_000;
 export function controlPlaneCredentials(endpoint: CaEndpoint, trustBundlePems: readonly string[], credential: CaCredential): grpc.ChannelCredentials {
   const checkServerIdentity = (_host: string, cert: { subjectaltname?: string }): Error | undefined => {
     const id = spiffeIdOfSubjectAltName(cert.subjectaltname)?.uri;
-    return id === endpoint.serverSpiffeId
-      ? undefined
-      : new Error(`the CA server presented ${id ?? 'no SPIFFE ID'}, expected ${endpoint.serverSpiffeId}`);
+    if (id !== endpoint.serverSpiffeId) return new Error(`the CA server presented ${id ?? 'no SPIFFE ID'}, expected ${endpoint.serverSpiffeId}`);
+    // A workload certificate is never taken for the control plane, whatever was configured.
+    return isReservedId(id) ? undefined : new Error(`the CA server presented ${id}, which is not an identity of the control plane's namespace ${CONTROL_PLANE_NAMESPACE}`);
   };
   const roots = Buffer.from(trustBundlePems.join(''));
   return credential.kind === 'certificate'

@@ -78,8 +78,8 @@ async function rssMb(pid: number): Promise<{ now: number; peak: number }> {
 }
 
 /** The control plane's own histograms: convergence (accepted -> all ACKs) and push time, in ms. */
-async function controlPlaneView(admin: string): Promise<{ convergenceMeanMs: number; pushMeanMs: number; pushes: number }> {
-  const families = parsePrometheusTextFormat(await (await fetch(`${admin}/metrics`)).text());
+async function controlPlaneView(admin: string, authorization: string): Promise<{ convergenceMeanMs: number; pushMeanMs: number; pushes: number }> {
+  const families = parsePrometheusTextFormat(await (await fetch(`${admin}/metrics`, { headers: { authorization } })).text());
   const mean = (name: string) => {
     const sample = families.find((f) => f.name === name)?.metrics[0];
     return (Number(sample?.sum) / Number(sample?.count)) * 1000;
@@ -105,7 +105,8 @@ async function run(sidecarCount: number): Promise<{ latencies: number[]; rss: { 
   try {
     await until(() => output.includes('discovery on') || cp.exitCode !== null, 'the control plane');
     if (cp.exitCode !== null) throw new Error(`control plane exited:\n${output}`);
-    const record = JSON.parse(await readFile(join(dir, '.state', 'control-plane.json'), 'utf8')) as { grpc: string; admin: string };
+    const record = JSON.parse(await readFile(join(dir, '.state', 'control-plane.json'), 'utf8')) as { grpc: string; admin: string; adminTokens: { write: string } };
+    const authorization = `Bearer ${(await readFile(record.adminTokens.write, 'utf8')).trim()}`;
 
     const applied = new Array<number>(sidecarCount).fill(-1);
     for (let i = 0; i < sidecarCount; i++) {
@@ -132,7 +133,7 @@ async function run(sidecarCount: number): Promise<{ latencies: number[]; rss: { 
       const started = performance.now();
       const response = await fetch(`${record.admin}/v1/apply`, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', authorization },
         body: JSON.stringify({ files: { 'policy.yaml': policyYaml(change), 'authz.rego': REGO } }),
       });
       if (!response.ok) throw new Error(`apply ${change} refused: ${await response.text()}`);
@@ -140,7 +141,7 @@ async function run(sidecarCount: number): Promise<{ latencies: number[]; rss: { 
       latencies.push(performance.now() - started);
       await new Promise((resolve) => setTimeout(resolve, 50));
     }
-    return { latencies, rss: await rssMb(cp.pid!), controlPlane: await controlPlaneView(record.admin) };
+    return { latencies, rss: await rssMb(cp.pid!), controlPlane: await controlPlaneView(record.admin, authorization) };
   } finally {
     for (const client of clients) client.stop();
     // A graceful stop (so `node --cpu-prof` can write the control plane's profile), bounded.

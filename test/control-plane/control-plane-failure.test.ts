@@ -79,7 +79,7 @@ describe('control plane failures', () => {
     defer(() => again.kill());
     await until(async () => (await status('/orders/forbidden')) === 403, 'the change made while it was down to be enforced', 20_000);
     const connected = await until(async () => {
-      const answer = (await (await fetch(`${again.admin}/v1/status`)).json()) as { sidecars: { workload: string; ackedVersion: string | null }[] };
+      const answer = (await (await fetch(`${again.admin}/v1/status`, { headers: again.adminHeaders.read })).json()) as { sidecars: { workload: string; ackedVersion: string | null }[] };
       return answer.sidecars.filter((s) => s.ackedVersion !== null).length === 2 && answer.sidecars;
     }, 'both sidecars to be back', 20_000);
     expect(connected.map((s) => s.workload).sort()).toEqual(['default/orders', 'default/web']);

@@ -1,8 +1,13 @@
 // Starts a real control plane (file store, gRPC and admin on loopback ports chosen by the OS)
 // and real sidecar discovery clients against it.
+import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { credentials, ServerCredentials } from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
+import { AdminTokens } from '../../control-plane/admin/admin-tokens.js';
+import type { AuditEntry } from '../../control-plane/ca/audit-log.js';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/control-plane.js';
 import type { EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
 import type { PolicyChecker } from '../../control-plane/resources/policy-check.js';
@@ -14,19 +19,22 @@ import { noPolicyChecks } from './policy-checker-fixture.js';
 
 export const TRUST_DOMAIN = 'weft.test';
 
-export async function controlPlaneOn(dir: string, options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory } = {}): Promise<RunningControlPlane & { logs: string[] }> {
+export async function controlPlaneOn(dir: string, options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory } = {}): Promise<RunningControlPlane & { logs: string[]; audit: AuditEntry[]; adminHeaders: Record<'read' | 'write', Record<string, string>> }> {
   const logs: string[] = [];
+  const audit: AuditEntry[] = [];
+  const tokens = await AdminTokens.open(await mkdtemp(join(tmpdir(), 'weft-admin-')));
+  const adminHeaders = await adminTokenHeaders(tokens.files);
   const running = await startControlPlane({
     store: new FileStore(dir, options.policies ?? noPolicyChecks),
     ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     trustDomain: TRUST_DOMAIN,
     grpc: { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: ServerCredentials.createInsecure() },
-    admin: { host: '127.0.0.1', port: 0 },
+    admin: { host: '127.0.0.1', port: 0, tokens, audit: (entry) => audit.push(entry) },
     // Pushed at once: these tests check what is sent, not how a restarted replica waits.
     resyncHold: options.resyncHold ?? { afterConnectMs: 0, afterStartMs: 0 },
     log: (line) => logs.push(line),
   });
-  return Object.assign(running, { logs });
+  return Object.assign(running, { logs, audit, adminHeaders });
 }
 
 export interface TestSidecar<C> {
@@ -93,4 +101,10 @@ export async function unusedPort(): Promise<number> {
   const { port } = server.address() as AddressInfo;
   await new Promise((resolve) => server.close(resolve));
   return port;
+}
+
+/** `Authorization` headers with the read and the write token of a control plane's token files. */
+export async function adminTokenHeaders(files: Partial<Record<'read' | 'write', string>>): Promise<Record<'read' | 'write', Record<string, string>>> {
+  const header = async (file: string | undefined) => ({ authorization: `Bearer ${(await readFile(file!, 'utf8')).trim()}` });
+  return { read: await header(files.read), write: await header(files.write) };
 }

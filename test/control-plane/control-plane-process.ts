@@ -5,7 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runWeft, weftBin } from '../helpers/weft-cli.js';
-import { until } from './control-plane-fixture.js';
+import { adminTokenHeaders, until } from './control-plane-fixture.js';
 
 export interface ControlPlaneProcess {
   child: ChildProcess;
@@ -13,6 +13,12 @@ export interface ControlPlaneProcess {
   admin: string;
   /** The roots sidecars trust (null in plaintext). */
   trustBundle: string | null;
+  /** The admin API's token files. */
+  tokenFiles: { read: string; write: string };
+  /** `Authorization` headers with each token. */
+  adminHeaders: Record<'read' | 'write', Record<string, string>>;
+  /** Arguments that give `weft apply|get|delete|status` this control plane and its write token. */
+  adminArgs: string[];
   output: () => string;
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
@@ -28,14 +34,20 @@ export async function spawnControlPlane(store: string, stateDir: string, ports: 
   child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen', 30_000);
+  // A loaded machine may take a while to start a process; a timeout shows what it printed.
+  await until(() => output.includes('weft control-plane: discovery on') || child.exitCode !== null, 'the control plane to listen', 30_000).catch((error: Error) => {
+    throw new Error(`${error.message}:\n${output}`);
+  });
   if (child.exitCode !== null) throw new Error(`control plane exited ${child.exitCode}:\n${output}`);
-  const record = JSON.parse(await readFile(join(stateDir, 'control-plane.json'), 'utf8')) as { grpc: string; admin: string; trustBundle: string | null };
+  const record = JSON.parse(await readFile(join(stateDir, 'control-plane.json'), 'utf8')) as { grpc: string; admin: string; trustBundle: string | null; adminTokens: { read: string; write: string } };
   return {
     child,
     grpc: record.grpc,
     admin: record.admin,
     trustBundle: record.trustBundle,
+    tokenFiles: record.adminTokens,
+    adminHeaders: await adminTokenHeaders(record.adminTokens),
+    adminArgs: ['--control-plane', record.admin, '--token-file', record.adminTokens.write],
     output: () => output,
     async kill(signal: NodeJS.Signals = 'SIGTERM') {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -6,7 +6,8 @@ import { credentials } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { discoveryChannel, type SnapshotMessage } from '../../control-plane/api/discovery-contract.js';
 import { readSnapshotFile } from '../../proxy/xds/snapshot-file.js';
-import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
+import { mergeEndpoints, type AnnouncedEndpoint, type EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
+import { ROUTE_YAML, WORKLOADS_YAML, meshDirectory } from './mesh-fixture.js';
 import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
 
 const { defer, started } = cleanupScope();
@@ -19,8 +20,8 @@ async function meshWithControlPlane() {
 }
 
 
-async function status(adminUrl: string) {
-  const response = await fetch(`${adminUrl}/v1/status`);
+async function status(cp: { adminUrl: string; adminHeaders: { read: Record<string, string> } }) {
+  const response = await fetch(`${cp.adminUrl}/v1/status`, { headers: cp.adminHeaders.read });
   return (await response.json()) as {
     revision: { number: number };
     sidecars: { identity: string; workload: string; ackedVersion: string | null; ackedRevision: number | null; lastNack: { message: string } | null }[];
@@ -47,7 +48,7 @@ describe('snapshot distribution over gRPC', () => {
     expect(web.holder.current()!.snapshot.services.get('orders')!.spec.endpoints).toEqual([{ host: '127.0.0.1', port: 15006 }]);
     const version = web.holder.current()!.snapshot.version;
     const seen = await until(async () => {
-      const current = await status(cp.adminUrl);
+      const current = await status(cp);
       return current.sidecars.find((s) => s.workload === 'default/web')?.ackedVersion === version && current;
     }, 'the ACK in status');
     expect(seen.sidecars.map((s) => s.workload).sort()).toEqual(['default/orders', 'default/web']);
@@ -63,7 +64,7 @@ describe('snapshot distribution over gRPC', () => {
     expect(web.holder.current()!.snapshot.revision).toBe(2);
     await new Promise((resolve) => setTimeout(resolve, 300));
     expect(orders.applied).toHaveLength(1);
-    const text = await (await fetch(`${cp.adminUrl}/metrics`)).text();
+    const text = await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.adminHeaders.read })).text();
     expect(text).toMatch(/weft_cp_pushes_total 3/);
     expect(text).toMatch(/weft_cp_connected_sidecars 2/);
     expect(text).toMatch(/weft_cp_convergence_seconds_count 1/);
@@ -85,12 +86,12 @@ describe('snapshot distribution over gRPC', () => {
     await until(() => web.rejected.length === 1, 'the NACK');
     expect(web.holder.current()).toBe(first);
     const sidecarStatus = await until(async () => {
-      const s = (await status(cp.adminUrl)).sidecars[0];
+      const s = (await status(cp)).sidecars[0];
       return s?.lastNack !== null && s;
     }, 'the NACK in status');
     expect(sidecarStatus.lastNack!.message).toContain('timeout 3s is not supported here');
     expect(sidecarStatus.ackedVersion).toBe(first.snapshot.version);
-    expect(await (await fetch(`${cp.adminUrl}/metrics`)).text()).toMatch(/weft_cp_nacks_total 1/);
+    expect(await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.adminHeaders.read })).text()).toMatch(/weft_cp_nacks_total 1/);
   });
 
   it('refuses a sidecar whose identity is not the service account of the workload it claims', async () => {
@@ -101,6 +102,41 @@ describe('snapshot distribution over gRPC', () => {
     await until(() => errors.length > 0, 'the refusal');
     expect(errors[0]).toBe('7 SIDECAR_IDENTITY_MISMATCH: workload default/orders runs as service account orders, not web');
     expect(impostor.applied).toEqual([]);
+  });
+
+  it('withdraws the endpoint of a sidecar in the very push that refuses it, when its Workload changes service account', async () => {
+    const { dir, cp } = await meshWithControlPlane();
+    const web = started(sidecar(cp.grpcAddress, 'web'));
+    const orders = started(sidecar(cp.grpcAddress, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    const errors: string[] = [];
+    orders.client.on('disconnected', (error) => errors.push(`${error?.code} ${error?.details}`));
+    const endpointsOf = (snapshot: (typeof web.applied)[number]['snapshot']) => snapshot.services.get('orders')?.spec.endpoints ?? [];
+    await until(() => web.holder.current() !== undefined && endpointsOf(web.holder.current()!.snapshot).length === 1, 'the orders endpoint at web');
+    await writeFile(join(dir, 'workloads.yaml'), WORKLOADS_YAML.replace('serviceAccount: orders', 'serviceAccount: orders-v2'));
+    await until(() => errors.length > 0, 'the refusal of the orders sidecar');
+    expect(errors[0]).toBe('7 SIDECAR_IDENTITY_MISMATCH: workload default/orders runs as service account orders-v2, not orders');
+    await until(() => web.holder.current()!.snapshot.revision === 2, 'revision 2 at web');
+    expect(web.applied.filter(({ snapshot }) => snapshot.revision >= 2).map(({ snapshot }) => endpointsOf(snapshot))).toEqual([[]]);
+    expect((await status(cp)).sidecars.map((s) => s.workload)).toEqual(['default/web']);
+  });
+
+  it('publishes no endpoint of a sidecar that claims a workload it does not run as, or one that does not exist', async () => {
+    const published: AnnouncedEndpoint[][] = [];
+    const recording: EndpointDirectory = { start: async () => undefined, close: async () => undefined, index: (local) => mergeEndpoints(local, []), publish: (local) => void published.push([...local]) };
+    const dir = await meshDirectory();
+    const cp = await controlPlaneOn(dir, { endpoints: recording });
+    defer(() => cp.close());
+    const web = started(sidecar(cp.grpcAddress, 'web'));
+    const ghost = started(sidecar(cp.grpcAddress, 'payments', { serviceAccount: 'intruder', node: { id: 'spiffe://weft.test/ns/default/sa/intruder', workload: 'payments', namespace: 'default', inboundAddress: '127.0.0.1:15999' } }));
+    const orders = started(sidecar(cp.grpcAddress, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    await until(() => ghost.applied.length === 1 && published.some((list) => list.some((e) => e.workload === 'orders')), "the orders endpoint's publication");
+    // The Workload it claimed appears, run by another service account: it is refused, still unpublished.
+    await writeFile(join(dir, 'payments.yaml'), 'apiVersion: weft.dev/v1alpha1\nkind: Workload\nmetadata: { name: payments }\nspec:\n  serviceAccount: payments\n  ports: [{ port: 8080, protocol: http }]\n');
+    await writeFile(join(dir, 'workloads.yaml'), WORKLOADS_YAML.replace('services: [orders]', 'services: [orders, payments]'));
+    await until(() => web.holder.current()?.snapshot.services.has('payments') === true, 'the payments service at web');
+    expect(published.flat().map((e) => `${e.workload} ${e.port}`)).not.toContain('payments 15999');
+    expect(web.applied.flatMap(({ snapshot }) => snapshot.services.get('payments')?.spec.endpoints ?? [])).toEqual([]);
+    expect(orders.applied.length).toBeGreaterThan(0);
   });
 
   it('refuses a node that is not a SPIFFE ID of the trust domain', async () => {
@@ -124,10 +160,11 @@ describe('snapshot distribution over gRPC', () => {
     });
     expect(rebound.status).toBe(400);
     expect(rebound.body).toContain('loopback host');
-    const form = await fetch(`${cp.adminUrl}/v1/delete`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{"keys":["Route/default/orders"]}' });
+    const form = await fetch(`${cp.adminUrl}/v1/delete`, { method: 'POST', headers: { 'content-type': 'text/plain', ...cp.adminHeaders.write }, body: '{"keys":["Route/default/orders"]}' });
     expect(form.status).toBe(400);
-    expect((await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).status).toBe(200);
-    expect(((await (await fetch(`${cp.adminUrl}/v1/resources?kind=Route`)).json()) as { resources: unknown[] }).resources).toHaveLength(1);
+    const routes = await fetch(`${cp.adminUrl}/v1/resources?kind=Route`, { headers: cp.adminHeaders.read });
+    expect(routes.status).toBe(200);
+    expect(((await routes.json()) as { resources: unknown[] }).resources).toHaveLength(1);
   });
 
   it('never takes a version a sidecar NACKed as held when it reconnects claiming it, and keeps showing the NACK', async () => {

@@ -37,22 +37,22 @@ describe('weft control-plane with apply, get, delete and status', () => {
     await until(() => web.applied.length === 1, 'the first snapshot');
     const change = await changeDir({ 'route.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 4s') });
 
-    const dry = await runWeft(['apply', '-f', change, '--dry-run', '--control-plane', cp.admin]);
+    const dry = await runWeft(['apply', '-f', change, '--dry-run', ...cp.adminArgs]);
     expect(dry.stdout).toBe('Route/default/orders configured (dry run)\n');
     expect(dry.code).toBe(0);
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(web.applied).toHaveLength(1);
 
-    const applied = await runWeft(['apply', '-f', change, '--control-plane', cp.admin]);
+    const applied = await runWeft(['apply', '-f', change, ...cp.adminArgs]);
     expect(applied.stdout).toBe('Route/default/orders configured\nrevision 2\n');
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 4000, 'the applied route');
     const status = await until(async () => {
-      const result = await runWeft(['status', '--json'], { env: { WEFT_CONTROL_PLANE: cp.admin } });
+      const result = await runWeft(['status', '--json'], { env: { WEFT_CONTROL_PLANE: cp.admin, WEFT_TOKEN: cp.adminHeaders.read.authorization!.slice('Bearer '.length) } });
       const parsed = JSON.parse(result.stdout) as StatusJson;
       return parsed.sidecars[0]?.ackedRevision === 2 && parsed;
     }, 'the ACK of revision 2');
     expect(status.sidecars[0]!.identity).toBe('spiffe://weft.test/ns/default/sa/web');
-    const table = await runWeft(['status', '--control-plane', cp.admin]);
+    const table = await runWeft(['status', ...cp.adminArgs]);
     expect(table.stdout).toMatch(/^revision 2 \([0-9a-f]{12}\), converged, last convergence \d+ ms \(revision 2\)\n/);
     expect(table.stdout).toMatch(/spiffe:\/\/weft\.test\/ns\/default\/sa\/web\s+default\/web\s+2\s+[0-9a-f]{12}\s+in sync/);
   });
@@ -65,12 +65,12 @@ describe('weft control-plane with apply, get, delete and status', () => {
       'a-good.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 9s'),
       'b-bad.yaml': ROUTE_YAML.replace('name: orders', 'name: other').replace('attempts: 2', 'attempts: 99'),
     });
-    const refused = await runWeft(['apply', '-f', change, '--control-plane', cp.admin]);
+    const refused = await runWeft(['apply', '-f', change, ...cp.adminArgs]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('the change was refused whole; nothing was applied');
     expect(refused.stderr).toContain(`${join(change, 'b-bad.yaml')}:7:24: spec.retries.attempts: must be <= 10 (RESOURCE_SCHEMA_INVALID)`);
     expect(refused.stderr).not.toMatch(/\n\s+at /);
-    const route = await runWeft(['get', 'route', 'orders', '-o', 'json', '--control-plane', cp.admin]);
+    const route = await runWeft(['get', 'route', 'orders', '-o', 'json', ...cp.adminArgs]);
     expect(JSON.parse(route.stdout).spec.timeout).toBe('2000ms');
     expect(web.holder.current()!.snapshot.routes.get('orders')!.spec.timeoutMs).toBe(2000);
   });
@@ -85,14 +85,14 @@ describe('weft control-plane with apply, get, delete and status', () => {
     expect(decide('DELETE')).toBe(false);
 
     const broken = await changeDir({ 'orders.yaml': policyYaml(), 'authz.rego': ALLOW_REGO.replace('allow if input', 'allow if input.attributes.request.http.method == "DELETE"\nallow if input') + 'deny if {\n' });
-    const refused = await runWeft(['apply', '-f', broken, '--control-plane', cp.admin]);
+    const refused = await runWeft(['apply', '-f', broken, ...cp.adminArgs]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`${join(broken, 'authz.rego').replaceAll('/', '\\/')}:\\d+:\\d+: .*\\(rego_parse_error\\)`));
 
     // The same broken edit made in the watched directory is refused too, and status says so.
     await writeFile(join(dir, 'policies', 'authz.rego'), 'package weft.authz\n\nallow if {\n  x := \n}\n');
     const status = await until(async () => {
-      const result = await runWeft(['status', '--control-plane', cp.admin]);
+      const result = await runWeft(['status', ...cp.adminArgs]);
       return result.stdout.includes('last refused change') && result.stdout;
     }, 'the refusal in status');
     expect(status).toMatch(/^revision 1 /);
@@ -116,10 +116,10 @@ describe('weft control-plane with apply, get, delete and status', () => {
     );
     await until(() => web.applied.length === 1, 'the first snapshot');
     const change = await changeDir({ 'route.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 6s') });
-    expect((await runWeft(['apply', '-f', change, '--control-plane', cp.admin])).code).toBe(0);
+    expect((await runWeft(['apply', '-f', change, ...cp.adminArgs])).code).toBe(0);
     await until(() => web.rejected.length === 1, 'the NACK');
     const table = await until(async () => {
-      const result = await runWeft(['status', '--control-plane', cp.admin]);
+      const result = await runWeft(['status', ...cp.adminArgs]);
       return result.stdout.includes('NACK') && result.stdout;
     }, 'the NACK in status');
     expect(table).toContain('timeouts above 5s are refused by this sidecar');
@@ -129,15 +129,15 @@ describe('weft control-plane with apply, get, delete and status', () => {
 
   it('deletes a resource, refuses a delete that breaks references, and gets what runs', async () => {
     const { cp, dir } = await meshProcess();
-    const list = await runWeft(['get', 'workloads', '--control-plane', cp.admin]);
+    const list = await runWeft(['get', 'workloads', ...cp.adminArgs]);
     expect(list.stdout).toBe('NAMESPACE  NAME    SOURCE\ndefault    orders  workloads.yaml:9\ndefault    web     workloads.yaml:1\n');
-    const refused = await runWeft(['delete', 'workload', 'orders', '--control-plane', cp.admin]);
+    const refused = await runWeft(['delete', 'workload', 'orders', ...cp.adminArgs]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('routes.yaml:1:1: spec.service: no Workload named "orders" in namespace default (RESOURCE_REFERENCE_UNKNOWN)');
-    const deleted = await runWeft(['delete', 'route', 'orders', '--control-plane', cp.admin]);
+    const deleted = await runWeft(['delete', 'route', 'orders', ...cp.adminArgs]);
     expect(deleted.stdout).toBe('Route/default/orders deleted\nrevision 2\n');
     await expect(readFile(join(dir, 'routes.yaml'))).rejects.toThrow(/ENOENT/);
-    const missing = await runWeft(['get', 'route', 'orders', '--control-plane', cp.admin]);
+    const missing = await runWeft(['get', 'route', 'orders', ...cp.adminArgs]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('no Route named orders (RESOURCE_NOT_FOUND)');
   });

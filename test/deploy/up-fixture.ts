@@ -12,7 +12,7 @@ import { weftBin } from '../helpers/weft-cli.js';
 export const demoDir = fileURLToPath(new URL('../../deploy/local/', import.meta.url));
 
 export interface UpRecord {
-  controlPlane: { admin: string; grpc: string };
+  controlPlane: { admin: string; grpc: string; tokenFiles: { read: string; write: string } };
   trustBundle: string;
   workloads: Record<string, { identity: string; app: string; inbound: string; outbound: string; admin: string }>;
 }

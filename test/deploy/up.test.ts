@@ -1,16 +1,23 @@
 // `weft up` end to end: the built CLI as a child process, a fresh state directory, a copy of the
 // demo directory; everything checked through the real processes it starts.
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callInventory, inventoryClient } from '../../deploy/local/apps/inventory-contract.js';
 import { eventually } from '../helpers/eventually.js';
+import { runWeft } from '../helpers/weft-cli.js';
 import { alive, childPids, copyOfDemo, startUp, viaProxy, type RunningUp, type UpRecord } from './up-fixture.js';
 
+/** A GET of the control plane's admin API with the read token `weft up` recorded. */
+async function adminGet(record: UpRecord, path: string): Promise<Response> {
+  const token = (await readFile(record.controlPlane.tokenFiles.read, 'utf8')).trim();
+  return fetch(`${record.controlPlane.admin}${path}`, { headers: { authorization: `Bearer ${token}` } });
+}
+
 async function status(record: UpRecord): Promise<{ revision: { number: number }; sidecars: { workload: string; ackedRevision: number | null; ackedVersion: string | null }[] }> {
-  return (await (await fetch(`${record.controlPlane.admin}/v1/status`)).json()) as never;
+  return (await (await adminGet(record, '/v1/status')).json()) as never;
 }
 
 async function cmdline(pid: number): Promise<string> {
@@ -38,6 +45,7 @@ describe('weft up (demo mesh)', () => {
     expect(Object.keys(record)).toEqual(['controlPlane', 'trustBundle', 'workloads']);
     expect(record.controlPlane.admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(record.controlPlane.grpc).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(record.controlPlane.tokenFiles).toEqual({ read: join(up.cwd, '.weft', 'control-plane', 'admin-read.token'), write: join(up.cwd, '.weft', 'control-plane', 'admin-write.token') });
     expect(await readFile(record.trustBundle, 'utf8')).toContain('BEGIN CERTIFICATE');
     expect(Object.keys(record.workloads).sort()).toEqual(['inventory', 'orders', 'web']);
     for (const [name, w] of Object.entries(record.workloads)) {
@@ -53,6 +61,15 @@ describe('weft up (demo mesh)', () => {
     const sidecars = (await status(record)).sidecars;
     expect(sidecars.map((s) => s.workload).sort()).toEqual(['default/inventory', 'default/orders', 'default/web']);
     expect(sidecars.every((s) => s.ackedVersion !== null)).toBe(true);
+  });
+
+  it('guards its admin API with the tokens it created, which `weft status` in its directory finds by itself', async () => {
+    expect((await fetch(`${record.controlPlane.admin}/v1/status`)).status).toBe(401);
+    for (const file of Object.values(record.controlPlane.tokenFiles)) expect((await stat(file)).mode & 0o777).toBe(0o600);
+    const shown = await runWeft(['status'], { cwd: up.cwd, env: { WEFT_CONTROL_PLANE: '', WEFT_TOKEN: '' } });
+    expect(shown.stderr).toBe('');
+    expect(shown.stdout).toMatch(/default\/orders\s+\d+\s+[0-9a-f]{12}\s+in sync/);
+    expect(shown.code).toBe(0);
   });
 
   it('carries web -> orders through both sidecars over mutual TLS', async () => {
@@ -85,7 +102,7 @@ describe('weft up (demo mesh)', () => {
   });
 
   it('distributes the demo policies, one of them in dry-run', async () => {
-    const body = (await (await fetch(`${record.controlPlane.admin}/v1/resources?kind=AuthorizationPolicy`)).json()) as { resources: { document: { metadata: { name: string }; spec: { mode: string } } }[] };
+    const body = (await (await adminGet(record, '/v1/resources?kind=AuthorizationPolicy')).json()) as { resources: { document: { metadata: { name: string }; spec: { mode: string } } }[] };
     const modes = Object.fromEntries(body.resources.map((r) => [r.document.metadata.name, r.document.spec.mode]));
     expect(modes).toEqual({
       'inventory-adjust': 'enforce',

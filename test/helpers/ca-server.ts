@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import type { AuditEntry } from '../../control-plane/ca/audit-log.js';
+import type { CertificateAuditEntry } from '../../control-plane/ca/audit-log.js';
 import { addCertificateIssuer, controlPlaneServerCredentials, openCertificateAuthority, type OpenedCa } from '../../control-plane/ca/index.js';
 import type { CaEndpoint } from '../../proxy/tls/ca-client.js';
 import { WorkloadIdentity, type WorkloadIdentityOptions } from '../../proxy/tls/workload-identity.js';
@@ -14,7 +14,7 @@ export interface TestCaServer extends OpenedCa {
   readonly endpoint: CaEndpoint;
   readonly port: number;
   readonly stateDir: string;
-  readonly audit: AuditEntry[];
+  readonly audit: CertificateAuditEntry[];
   /** Stops serving (connections are cut) but keeps the CA. */
   pause(): void;
   /** Serves the same CA again on the same port. */
@@ -29,7 +29,7 @@ export async function startCaServer(options: { defaultTtlMs?: number } = {}): Pr
     trustDomain: TEST_TRUST_DOMAIN,
     ...(options.defaultTtlMs === undefined ? {} : { defaultTtlMs: options.defaultTtlMs }),
   });
-  const audit: AuditEntry[] = [];
+  const audit: CertificateAuditEntry[] = [];
   const tls = controlPlaneServerCredentials(opened.ca);
   let server: grpc.Server | undefined;
   const serve = async (port: number): Promise<number> => {

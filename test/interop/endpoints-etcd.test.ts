@@ -10,7 +10,7 @@ import { startEtcd } from '../helpers/etcd.js';
 import { echoServer } from '../helpers/upstream.js';
 import { runWeft } from '../helpers/weft-cli.js';
 import { cleanupScope, sidecar, until } from '../control-plane/control-plane-fixture.js';
-import { spawnControlPlane, tlsReplicas } from '../control-plane/control-plane-process.js';
+import { spawnControlPlane, tlsReplicas, type ControlPlaneProcess } from '../control-plane/control-plane-process.js';
 import { statusThroughMesh } from '../control-plane/fault-traffic-fixture.js';
 import { spawnManagedSidecar } from '../control-plane/managed-sidecar-process.js';
 import { MESH_FILES, writeFiles } from '../control-plane/mesh-fixture.js';
@@ -26,7 +26,7 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     const b = await replica('b');
     const mesh = await mkdtemp(join(tmpdir(), 'weft-mesh-'));
     await writeFiles(mesh, MESH_FILES);
-    expect((await runWeft(['apply', '-f', mesh, '--control-plane', a.admin])).code).toBe(0);
+    expect((await runWeft(['apply', '-f', mesh, ...a.adminArgs])).code).toBe(0);
 
     const etcd = new Etcd3({ hosts: [etcdUrl] });
     defer(() => etcd.close());
@@ -48,10 +48,10 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     expect(a.output()).toContain(`ignored the endpoints at ${ENDPOINTS_PREFIX}bogus in etcd: /0/port must be integer`);
     // The endpoint writes advanced etcd's revision since the resources changed; a replica started
     // now still numbers them as the others do.
-    const revisionOf = async (admin: string) => ((await (await fetch(`${admin}/v1/status`)).json()) as { revision: { number: number } }).revision.number;
+    const revisionOf = async (cp: ControlPlaneProcess) => ((await (await fetch(`${cp.admin}/v1/status`, { headers: cp.adminHeaders.read })).json()) as { revision: { number: number } }).revision.number;
     const c = await replica('c');
-    expect(await revisionOf(c.admin)).toBe(await revisionOf(a.admin));
-    expect(await revisionOf(b.admin)).toBe(await revisionOf(a.admin));
+    expect(await revisionOf(c)).toBe(await revisionOf(a));
+    expect(await revisionOf(b)).toBe(await revisionOf(a));
     await c.kill('SIGTERM');
 
     // b stops cleanly: its lease is revoked, so its document is gone at once (not after the TTL),
@@ -73,7 +73,7 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     defer(() => b.kill());
     const mesh = await mkdtemp(join(tmpdir(), 'weft-mesh-'));
     await writeFiles(mesh, MESH_FILES);
-    expect((await runWeft(['apply', '-f', mesh, '--control-plane', a.admin])).code).toBe(0);
+    expect((await runWeft(['apply', '-f', mesh, ...a.adminArgs])).code).toBe(0);
     // Discovery clients in this process: orders announces an address to b only, web asks a.
     started(sidecar(b.grpc, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
     const web = started(sidecar(a.grpc, 'web'));

@@ -8,7 +8,9 @@ import { Etcd3 } from 'etcd3';
 import { describe, expect, it } from 'vitest';
 import { controlPlaneSpiffeId } from '../../control-plane/api/ca-contract.js';
 import { SHARED_CA_KEY } from '../../control-plane/ca/shared-ca.js';
+import { requestCertificate } from '../../proxy/tls/ca-client.js';
 import { WorkloadIdentity } from '../../proxy/tls/workload-identity.js';
+import { createWorkloadKey } from '../../proxy/tls/workload-key.js';
 import { startEtcd } from '../helpers/etcd.js';
 import { throwawayRoot } from '../helpers/throwaway-ca.js';
 import { runWeft } from '../helpers/weft-cli.js';
@@ -44,7 +46,7 @@ async function storedRecord(url: string): Promise<string | null> {
 }
 
 describe('a CA shared by control-plane replicas through etcd', () => {
-  it('gives both replicas one root, accepts the tokens and certificates of either, and refuses a wrong key', async () => {
+  it('gives both replicas one root and one record of spent tokens, accepts the tokens and certificates of either, and refuses a wrong key', async () => {
     const etcd = (await startEtcd(defer)).urls[0]!;
     const key = await keyFile();
     const store = `etcd:${etcd}`;
@@ -80,20 +82,28 @@ describe('a CA shared by control-plane replicas through etcd', () => {
     expect(fromA.current.leaf.checkIssued(root) && fromA.current.leaf.verify(root.publicKey)).toBe(true);
     // b takes a's certificate as the sidecar's identity for discovery.
     const dir = await meshDirectory();
-    expect((await runWeft(['apply', '-f', dir, '--control-plane', b.admin])).code).toBe(0);
+    expect((await runWeft(['apply', '-f', dir, ...b.adminArgs])).code).toBe(0);
     const web = started(sidecar(b.grpc, 'web', { credentials: () => fromA.controlPlaneCredentials() }));
     await until(() => web.applied.length === 1, 'the snapshot from b over mTLS with the certificate from a');
 
-    // The same token is accepted by b too.
+    // The token was single-use: b, sharing the ledger of used tokens, refuses it.
+    const key2 = await createWorkloadKey('spiffe://weft.test/ns/default/sa/web');
+    const asB = (token: string) =>
+      requestCertificate({ endpoint: { address: b.grpc, serverSpiffeId: controlPlaneSpiffeId('weft.test') }, trustBundlePems: roots, credential: { kind: 'token', token }, csrPem: key2.csrPem });
+    await expect(asB(minted.stdout.trim())).rejects.toMatchObject({ message: expect.stringContaining('TOKEN_REPLAYED') });
+    expect(b.output()).toMatch(/"event":"certificate.refused".*"code":"TOKEN_REPLAYED"/);
+    // A reusable token is accepted by both.
+    const reusable = (await runWeft(['token', 'create', '--workload', 'web', '--reusable', '--trust-domain', 'weft.test', '--store', store, '--ca-encryption-key-file', key])).stdout.trim();
     const fromB = new WorkloadIdentity({
       spiffeId: 'spiffe://weft.test/ns/default/sa/web',
       ca: { address: b.grpc, serverSpiffeId: controlPlaneSpiffeId('weft.test') },
       trustBundlePems: roots,
-      bootstrapToken: minted.stdout.trim(),
+      bootstrapToken: reusable,
     });
     defer(() => fromB.stop());
     await fromB.start();
     expect(fromB.current.leaf.verify(root.publicKey)).toBe(true);
+    await expect(asB(reusable)).resolves.toMatchObject({ certificateChainPem: expect.any(Array) });
 
     // A replica with another key stops with a clear error and leaves the stored CA alone.
     const wrong = await runWeft(['control-plane', '--store', store, '--grpc-port', '0', '--admin-port', '0', '--state-dir', await mkdtemp(join(tmpdir(), 'weft-c-')), '--trust-domain', 'weft.test', '--ca-encryption-key-file', await keyFile()]);
