@@ -25,8 +25,8 @@ export const defaultPathNormalization: PathNormalizationOptions = Object.freeze(
 });
 
 export type NormalizedPath =
-  /** `path` is the normalized path and query; `escapedSlashes` when it still holds `%2F`/`%5C`. */
-  | { readonly kind: 'forward'; readonly path: string; readonly escapedSlashes: boolean }
+  /** `path` is the normalized path and query. */
+  | { readonly kind: 'forward'; readonly path: string }
   /** UNESCAPE_AND_REDIRECT: the caller is sent to `location` (normalized, slashes unescaped). */
   | { readonly kind: 'redirect'; readonly location: string }
   /** The target is malformed or refused by the options: 400 with `reason`. */
@@ -88,7 +88,6 @@ export function normalizePath(target: string, options: PathNormalizationOptions)
   const mode = options.normalization;
   const merge = mode === 'MERGE_SLASHES' || mode === 'DECODE_AND_MERGE_SLASHES';
   let slow = false;
-  let escapedSlashes = false;
   for (let i = 0; i < end; i++) {
     const c = target.charCodeAt(i);
     const kind = c < 128 ? pathChar[c]! : 0;
@@ -104,7 +103,6 @@ export function normalizePath(target: string, options: PathNormalizationOptions)
   if (slow) {
     const decoded = decodePercent(target, end, mode === 'NONE' ? 'NONE' : escapedSlashAction(options));
     if (typeof decoded !== 'string') return decoded;
-    escapedSlashes = hasEscapedSlash(decoded);
     if (mode !== 'NONE') {
       const normal = removeDotSegments(decoded.replaceAll('\\', '/'), merge);
       const query = queryAt === -1 ? '' : target.slice(queryAt);
@@ -112,10 +110,10 @@ export function normalizePath(target: string, options: PathNormalizationOptions)
         // Never `//host...`: a browser would read that as another origin.
         return { kind: 'redirect', location: normal.replace(/^\/+/, '/') + query };
       }
-      return { kind: 'forward', path: normal + query, escapedSlashes };
+      return { kind: 'forward', path: normal + query };
     }
   }
-  return { kind: 'forward', path: target, escapedSlashes };
+  return { kind: 'forward', path: target };
 }
 
 /** The action for `%2F`/`%5C` the options give, with Istio's default for DECODE_AND_MERGE_SLASHES. */
