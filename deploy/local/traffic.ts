@@ -14,7 +14,10 @@ const SUMMARY_MS = 10_000;
 
 function send(target: TrafficTarget): Promise<string> {
   return new Promise((resolve) => {
-    const req = request({ host: '127.0.0.1', port: target.via.port, path: target.url, timeout: 5000 }, (res) => {
+    // As an HTTP proxy client does: Host names the URL's host (the sidecar refuses a Host that
+    // disagrees with the absolute-form target).
+    const headers = { host: new URL(target.url).host };
+    const req = request({ host: '127.0.0.1', port: target.via.port, path: target.url, headers, timeout: 5000 }, (res) => {
       res.resume();
       res.on('end', () => resolve(String(res.statusCode)));
     });

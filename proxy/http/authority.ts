@@ -11,30 +11,51 @@ for (const range of ['az', 'AZ', '09']) {
 for (const c of '-._~') nameChar[c.charCodeAt(0)] = 1;
 
 const IPV6 = /^\[[0-9A-Fa-f:.]+\]$/;
-const PORT = /^[0-9]{1,5}$/;
 
 /** `host[:port]` normalized, '' for an empty one, or undefined when it is not a valid authority. */
 export function normalizeAuthority(hostAndPort: string): string | undefined {
-  if (hostAndPort === '') return '';
-  let hostEnd = hostAndPort.length;
+  const length = hostAndPort.length;
+  if (length === 0) return '';
+  let hostEnd = length;
+  let upper = false;
   if (hostAndPort.charCodeAt(0) === 91 /* [ */) {
     hostEnd = hostAndPort.indexOf(']') + 1;
     if (hostEnd === 0 || !IPV6.test(hostAndPort.slice(0, hostEnd))) return undefined;
+    upper = true;
   } else {
-    const colon = hostAndPort.indexOf(':');
-    if (colon !== -1) hostEnd = colon;
-    for (let i = 0; i < hostEnd; i++) {
+    // Labels are not empty: no leading dot, no `..` (one trailing dot is the root, removed below).
+    let previous = 46; /* . */
+    for (let i = 0; i < length; i++) {
       const c = hostAndPort.charCodeAt(i);
-      if (c >= 128 || nameChar[c] === 0) return undefined;
+      if (c === 58 /* : */) {
+        hostEnd = i;
+        break;
+      }
+      if (c >= 128 || nameChar[c] === 0 || (c === 46 && previous === 46)) return undefined;
+      if (c >= 65 && c <= 90) upper = true;
+      previous = c;
     }
   }
-  if (hostEnd < hostAndPort.length) {
-    if (hostAndPort.charCodeAt(hostEnd) !== 58 /* : */) return undefined;
-    const port = hostAndPort.slice(hostEnd + 1);
-    if (!PORT.test(port) || Number(port) > 65535) return undefined;
+  if (hostEnd === 0) return undefined;
+  if (hostEnd < length) {
+    if (hostAndPort.charCodeAt(hostEnd) !== 58 /* : */ || !isPort(hostAndPort, hostEnd + 1)) return undefined;
   }
-  let host = hostAndPort.slice(0, hostEnd);
-  if (host.endsWith('.')) host = host.slice(0, -1);
-  if (host === '' || host.endsWith('.') || host.startsWith('.') || host.includes('..')) return undefined;
-  return host.toLowerCase();
+  const trailingDot = hostAndPort.charCodeAt(hostEnd - 1) === 46;
+  // Already normal (the common case): the very string, nothing allocated.
+  if (hostEnd === length && !trailingDot && !upper) return hostAndPort;
+  const host = hostAndPort.slice(0, trailingDot ? hostEnd - 1 : hostEnd);
+  return upper ? host.toLowerCase() : host;
+}
+
+/** Whether `text` from `start` is a port: 1 to 5 digits, at most 65535. */
+function isPort(text: string, start: number): boolean {
+  const digits = text.length - start;
+  if (digits < 1 || digits > 5) return false;
+  let port = 0;
+  for (let i = start; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return false;
+    port = port * 10 + c - 48;
+  }
+  return port <= 65535;
 }

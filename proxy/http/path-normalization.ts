@@ -25,8 +25,8 @@ export const defaultPathNormalization: PathNormalizationOptions = Object.freeze(
 });
 
 export type NormalizedPath =
-  /** `path` is the normalized path and query; `escapedSlashes` when it still holds `%2F`/`%5C`. */
-  | { readonly kind: 'forward'; readonly path: string; readonly escapedSlashes: boolean }
+  /** `path` is the normalized path and query. */
+  | { readonly kind: 'forward'; readonly path: string }
   /** UNESCAPE_AND_REDIRECT: the caller is sent to `location` (normalized, slashes unescaped). */
   | { readonly kind: 'redirect'; readonly location: string }
   /** The target is malformed or refused by the options: 400 with `reason`. */
@@ -88,7 +88,6 @@ export function normalizePath(target: string, options: PathNormalizationOptions)
   const mode = options.normalization;
   const merge = mode === 'MERGE_SLASHES' || mode === 'DECODE_AND_MERGE_SLASHES';
   let slow = false;
-  let escapedSlashes = false;
   for (let i = 0; i < end; i++) {
     const c = target.charCodeAt(i);
     const kind = c < 128 ? pathChar[c]! : 0;
@@ -104,7 +103,6 @@ export function normalizePath(target: string, options: PathNormalizationOptions)
   if (slow) {
     const decoded = decodePercent(target, end, mode === 'NONE' ? 'NONE' : escapedSlashAction(options));
     if (typeof decoded !== 'string') return decoded;
-    escapedSlashes = hasEscapedSlash(decoded);
     if (mode !== 'NONE') {
       const normal = removeDotSegments(decoded.replaceAll('\\', '/'), merge);
       const query = queryAt === -1 ? '' : target.slice(queryAt);
@@ -112,10 +110,10 @@ export function normalizePath(target: string, options: PathNormalizationOptions)
         // Never `//host...`: a browser would read that as another origin.
         return { kind: 'redirect', location: normal.replace(/^\/+/, '/') + query };
       }
-      return { kind: 'forward', path: normal + query, escapedSlashes };
+      return { kind: 'forward', path: normal + query };
     }
   }
-  return { kind: 'forward', path: target, escapedSlashes };
+  return { kind: 'forward', path: target };
 }
 
 /** The action for `%2F`/`%5C` the options give, with Istio's default for DECODE_AND_MERGE_SLASHES. */
@@ -141,7 +139,10 @@ function hasEscapedSlash(text: string): boolean {
  * not a dot, it is refused).
  */
 function decodePercent(target: string, end: number, action: EscapedSlashesAction | 'NONE'): string | NormalizedPath {
+  // What changes is appended to `out` together with the unchanged run before it (`target` from
+  // `copied`), so a long path with one escape is not rebuilt a character at a time.
   let out = '';
+  let copied = 0;
   let utf8Pending = 0;
   let utf8Min = 0;
   let utf8Max = 0xbf;
@@ -149,14 +150,16 @@ function decodePercent(target: string, end: number, action: EscapedSlashesAction
     const c = target.charCodeAt(i);
     if (c !== PERCENT) {
       if (utf8Pending > 0) return reject('request path has an escaped byte sequence that is not UTF-8');
-      out += action === 'NONE' || pathChar[c] === 1 || c === BACKSLASH ? target[i]! : escape(c);
+      if (action !== 'NONE' && pathChar[c] === 2 && c !== BACKSLASH) {
+        out += target.slice(copied, i) + escape(c);
+        copied = i + 1;
+      }
       continue;
     }
     const high = hexValue(target.charCodeAt(i + 1));
     const low = i + 2 < end ? hexValue(target.charCodeAt(i + 2)) : -1;
     if (high < 0 || low < 0) return reject('request path has an invalid percent-encoding');
     const byte = (high << 4) | low;
-    i += 2;
     if (byte === 0) return reject('request path has an escaped NUL (%00)');
     if (utf8Pending > 0) {
       if (byte < utf8Min || byte > utf8Max) return reject('request path has an escaped byte sequence that is not UTF-8');
@@ -176,14 +179,19 @@ function decodePercent(target: string, end: number, action: EscapedSlashesAction
         if (byte === 0xf4) utf8Max = 0x8f;
       } else return reject('request path has an escaped byte sequence that is not UTF-8');
     }
-    if (action === 'NONE') out += target.slice(i - 2, i + 1);
-    else if (byte === SLASH || byte === BACKSLASH) {
-      if (action === 'REJECT_REQUEST') return reject('request path has an escaped slash or backslash');
-      out += action === 'KEEP_UNCHANGED' ? escape(byte) : '/';
-    } else out += isUnreserved(byte) ? String.fromCharCode(byte) : escape(byte);
+    if (action !== 'NONE') {
+      let replacement: string;
+      if (byte === SLASH || byte === BACKSLASH) {
+        if (action === 'REJECT_REQUEST') return reject('request path has an escaped slash or backslash');
+        replacement = action === 'KEEP_UNCHANGED' ? escape(byte) : '/';
+      } else replacement = isUnreserved(byte) ? String.fromCharCode(byte) : escape(byte);
+      out += target.slice(copied, i) + replacement;
+      copied = i + 3;
+    }
+    i += 2;
   }
   if (utf8Pending > 0) return reject('request path has an escaped byte sequence that is not UTF-8');
-  return out;
+  return out + target.slice(copied, end);
 }
 
 /**

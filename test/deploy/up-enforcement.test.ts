@@ -1,5 +1,6 @@
-// What `weft up`'s demo policies enforce, through the real processes it starts: HTTP paths,
-// the PII allow list with live edits (a broken edit changes nothing), gRPC methods.
+// What `weft up`'s demo policies enforce, through the real processes it starts: HTTP paths (also
+// written with dot segments and escapes), the PII allow list with live edits (a broken edit
+// changes nothing), gRPC methods.
 import { readFile, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -19,6 +20,14 @@ describe('weft up demo policies, enforced by the sidecars', () => {
     const denied = await viaProxy(web, 'http://orders/orders/admin');
     expect(denied.status).toBe(403);
     await mesh.up().waitFor(/orders-sidecar +\| .*"orders-admin"/, 5000, mark);
+  });
+
+  it('denies the same paths written otherwise (dot segments, escapes, doubled slashes, backslashes) with 403 (issue 11)', async () => {
+    const web = mesh.record().workloads.web!.outbound;
+    for (const url of ['http://orders/./orders/admin', 'http://orders/x/%2e%2e/orders/admin', 'http://orders//orders/admin', 'http://orders/orders\\admin', 'http://orders/./customers/c-17']) {
+      expect([url, (await viaProxy(web, url)).status]).toEqual([url, 403]);
+    }
+    expect((await viaProxy(web, 'http://orders/./orders')).status).toBe(200);
   });
 
   it('serves PII only to its allow list, and a live edit of the list takes effect; a broken edit changes nothing', async () => {

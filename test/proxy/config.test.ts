@@ -49,6 +49,16 @@ describe('sidecar config', () => {
     expect(problems).toHaveLength(5);
   });
 
+  it('defaults path normalization to MERGE_SLASHES and refuses a mode or action it does not know', () => {
+    expect(validateConfig({ workload: 'a', inbound: { port: 0, appPort: 8080 } }).pathNormalization).toEqual({ normalization: 'MERGE_SLASHES', forwardOriginalPath: false });
+    expect(
+      problemsOf(() => validateConfig({ workload: 'a', inbound: { port: 0, appPort: 8080 }, pathNormalization: { normalization: 'ALL', escapedSlashesAction: 'DROP' } })),
+    ).toEqual([
+      'pathNormalization.normalization: expected one of NONE, BASE, MERGE_SLASHES, DECODE_AND_MERGE_SLASHES',
+      'pathNormalization.escapedSlashesAction: expected one of KEEP_UNCHANGED, REJECT_REQUEST, UNESCAPE_AND_REDIRECT, UNESCAPE_AND_FORWARD',
+    ]);
+  });
+
   it('reports missing fields and a config with no listener', () => {
     expect(problemsOf(() => validateConfig({}))).toEqual(
       expect.arrayContaining(['workload: required', '(root): needs an inbound or an outbound listener (or both)']),

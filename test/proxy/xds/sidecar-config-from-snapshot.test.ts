@@ -91,6 +91,22 @@ describe('sidecarConfigFromSnapshot', () => {
     expect(sidecarConfigFromSnapshot(snapshot(web, wide, own), local).inbound?.mtls).toBe('STRICT');
   });
 
+  it("takes path normalization from the Workload (absent: MERGE_SLASHES), and refuses a mode it does not know", () => {
+    expect(sidecarConfigFromSnapshot(snapshot(web), local).pathNormalization).toEqual({ normalization: 'MERGE_SLASHES', forwardOriginalPath: false });
+    const strictPaths = doc('Workload', 'web', {
+      serviceAccount: 'web',
+      ports: [{ port: 8080, protocol: 'http' }],
+      pathNormalization: { normalization: 'DECODE_AND_MERGE_SLASHES', escapedSlashesAction: 'REJECT_REQUEST', forwardOriginalPath: true },
+    });
+    expect(sidecarConfigFromSnapshot(snapshot(strictPaths), local).pathNormalization).toEqual({
+      normalization: 'DECODE_AND_MERGE_SLASHES',
+      escapedSlashesAction: 'REJECT_REQUEST',
+      forwardOriginalPath: true,
+    });
+    const unknown = doc('Workload', 'web', { serviceAccount: 'web', ports: [{ port: 8080, protocol: 'http' }], pathNormalization: { normalization: 'SOME' } });
+    expect(() => snapshot(unknown)).toThrow(/pathNormalization/);
+  });
+
   it('refuses a snapshot without this sidecar\'s Workload, and one it cannot run', () => {
     expect(() => sidecarConfigFromSnapshot(snapshot(orders), local)).toThrow(ConfigError);
     expect(() => sidecarConfigFromSnapshot(snapshot(orders), local)).toThrow('the control plane has no Workload shop/web');
