@@ -8,7 +8,7 @@ import { workloadId } from '../../control-plane/api/spiffe-id.js';
 import type { MtlsMode, Resource, RouteSpec } from '../../control-plane/api/resource-types.js';
 import { ConfigError, validateConfig } from '../config/load-config.js';
 import type { IdentityConfig, SidecarConfig } from '../config/types.js';
-import { inboundFiltersFromSnapshot } from '../filters/authz/from-snapshot.js';
+import { inboundFiltersFromSnapshot } from '../filters/registry.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface ListenAddress {
