@@ -82,6 +82,7 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
         loadBalancer: 'round_robin',
         loadBalancerConfig: {},
         endpoints: [{ address: '127.0.0.1', port: config.inbound.appPort, weight: 1, labels: {} }],
+        protocol: config.inbound.appProtocol,
         maxRequests: Number.MAX_SAFE_INTEGER,
         connectTimeoutMs: 1000,
         timeoutMs: config.inbound.timeoutMs,
