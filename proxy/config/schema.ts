@@ -1,7 +1,7 @@
 // JSON Schema of the sidecar's YAML config. Defaults are filled in by ajv (useDefaults), so the
 // types in types.ts hold every field. Filter and balancer configs are validated by each one's own
 // schema (filters/registry.ts, upstream/load-balancers.ts), not here.
-import type { RetryOn } from './types.js';
+import type { RetryOn, UpstreamProtocol } from './types.js';
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
 const positiveMs = { type: 'integer', minimum: 1 } as const;
@@ -34,6 +34,8 @@ const filters = {
     },
   },
 } as const;
+
+const upstreamProtocol = { enum: ['http1', 'http2', 'grpc'] as const satisfies readonly UpstreamProtocol[], default: 'http1' } as const;
 
 const endpoint = {
   type: 'object',
@@ -97,6 +99,7 @@ const cluster = {
     loadBalancer: { type: 'string', minLength: 1, default: 'least_request' },
     loadBalancerConfig: { type: 'object', default: {} },
     endpoints: { type: 'array', items: endpoint },
+    protocol: upstreamProtocol,
     maxRequests: { type: 'integer', minimum: 1, default: 1024 },
     maxConnections: { type: 'integer', minimum: 1 },
     maxPendingRequests: { type: 'integer', minimum: 1 },
@@ -158,6 +161,7 @@ export const sidecarConfigSchema = {
         address: { ...address, default: '0.0.0.0' },
         port,
         appPort: { ...port, minimum: 1 },
+        appProtocol: upstreamProtocol,
         timeoutMs: { ...positiveMs, default: 15000 },
         filters,
         mtls: { enum: ['STRICT', 'PERMISSIVE', 'DISABLE'] },

@@ -7,6 +7,12 @@ export type { RetryOn };
 
 export type HeadersWithUnderscoresAction = 'ALLOW' | 'REJECT_REQUEST' | 'DROP_HEADER';
 export type AccessLogMode = 'off' | 'on' | 'sampled';
+/**
+ * What a cluster's endpoints speak in plaintext, as a Workload port's `protocol` says (`http`
+ * is http1): HTTP/1.1, or HTTP/2 by prior knowledge (h2c) for http2 and grpc. Mesh endpoints
+ * (mTLS to a sidecar) speak HTTP/2 whatever it says (ALPN, falling back to HTTP/1.1).
+ */
+export type UpstreamProtocol = 'http1' | 'http2' | 'grpc';
 /** Like Istio's PeerAuthentication: what an inbound listener accepts. */
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
@@ -35,6 +41,7 @@ export interface ClusterConfig {
   readonly loadBalancer: string;
   readonly loadBalancerConfig: Readonly<Record<string, unknown>>;
   readonly endpoints: readonly EndpointConfig[];
+  readonly protocol: UpstreamProtocol;
   /** Requests in flight to the cluster above which new ones get 503 UPSTREAM_OVERFLOW. */
   readonly maxRequests: number;
   /** Connections to the cluster's endpoints, shared out among them (at least one each). */
@@ -81,8 +88,9 @@ export interface OutlierDetectionConfig {
 export interface InboundConfig {
   readonly address: string;
   readonly port: number;
-  /** The local service's port on 127.0.0.1. */
+  /** The local service's port on 127.0.0.1, and what it speaks. */
   readonly appPort: number;
+  readonly appProtocol: UpstreamProtocol;
   readonly timeoutMs: number;
   readonly filters: readonly FilterConfig[];
   /** Default STRICT with an identity, DISABLE without. */

@@ -272,14 +272,22 @@ class RequestBodyTransform extends Transform {
     const trailers = this.trailers();
     const end = (): void => this.pass({ bytes: noBytes, end: true }, callback);
     if (trailers === undefined || !this.host.chain.decodesTrailers) return end();
-    runTrailers(this.host, this.host.chain.filters, 'decodeTrailers', trailers, 0, end);
-    if (this.host.ended) callback(answered);
+    let passed = false;
+    runTrailers(this.host, this.host.chain.filters, 'decodeTrailers', trailers, 0, () => {
+      passed = true;
+      end();
+    });
+    if (!passed && this.host.ended) callback(answered);
   }
 
   private pass(data: BodyData, callback: TransformCallback): void {
-    runData(this.host, this.watchers, 'decodeData', data, 0, () => callback(null, data.bytes.length === 0 ? undefined : data.bytes));
+    let passed = false;
+    runData(this.host, this.watchers, 'decodeData', data, 0, () => {
+      passed = true;
+      callback(null, data.bytes.length === 0 ? undefined : data.bytes);
+    });
     // A local reply: nothing more goes upstream.
-    if (this.host.ended) callback(answered);
+    if (!passed && this.host.ended) callback(answered);
   }
 }
 

@@ -23,11 +23,13 @@
 // fails closed). A local reply after the response head went out ends a gRPC call with its status
 // in the trailers and cuts any other response. Hooks a filter does not define cost nothing, and a
 // request no filter asks the body of is forwarded as a stream with no per-chunk work.
+import type { MtlsMode } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { LocalReplyOverrides } from '../local-reply.js';
 import type { SidecarMetrics } from '../telemetry/metrics.js';
 import type { RequestStats } from '../telemetry/metrics.js';
 import type { Cluster } from '../upstream/cluster.js';
+import type { Snapshot } from '../xds/snapshot.js';
 
 export const CONTINUE = undefined;
 
@@ -161,4 +163,16 @@ export interface HttpFilterFactory {
   /** Must be the last filter of a chain (it decides where the request goes). */
   readonly terminal: boolean;
   create(config: Readonly<Record<string, unknown>>, context: FilterBuildContext): HttpFilter;
+  /**
+   * This filter's config in the inbound chain of a sidecar the control plane runs, translated
+   * from its snapshot (the resource kinds this filter reads); undefined leaves it out of the
+   * chain. Kept light: it runs before a lazily registered filter's code is loaded.
+   */
+  fromSnapshot?(snapshot: Snapshot, inbound: InboundListenerFacts): Readonly<Record<string, unknown>> | undefined;
+}
+
+/** What a snapshot's inbound listener runs, decided once for every filter's translation. */
+export interface InboundListenerFacts {
+  /** The inbound mTLS mode, with the listener's precedence (workload over namespace over mesh, the app's port over the whole). */
+  readonly mtls: MtlsMode;
 }

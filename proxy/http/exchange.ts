@@ -140,7 +140,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.route!.cluster.pending++;
     this.waiting = true;
     this.endpoint = endpoint;
-    endpoint.dispatcherFor(this.grpc !== undefined).dispatch(
+    endpoint.dispatcher.dispatch(
       {
         path: this.path,
         method: this.method as Dispatcher.HttpMethod,

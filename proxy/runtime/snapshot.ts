@@ -117,6 +117,7 @@ function buildWith(config: SidecarConfig, deps: DataPathDeps, previous: DataPath
         loadBalancer: 'round_robin',
         loadBalancerConfig: {},
         endpoints: [{ address: '127.0.0.1', port: config.inbound.appPort, weight: 1, labels: {} }],
+        protocol: config.inbound.appProtocol,
         maxRequests: Number.MAX_SAFE_INTEGER,
         connectTimeoutMs: 1000,
         timeoutMs: config.inbound.timeoutMs,

@@ -24,8 +24,8 @@ export class Endpoint {
   healthy = true;
   readonly pool: Pool;
   readonly http2: Http2Endpoint;
-  /** Mesh (TLS) endpoints are sidecars: HTTP/2 to them always, ALPN falling back to HTTP/1.1. */
-  private readonly mesh: boolean;
+  /** Where requests go: the HTTP/2 session or the HTTP/1.1 pool (see `protocol` in the config). */
+  readonly dispatcher: UpstreamDispatcher;
   /** `address:port`, as the access log shows it. */
   readonly label: string;
   readonly address: string;
@@ -34,7 +34,7 @@ export class Endpoint {
 
   constructor(
     config: EndpointConfig,
-    cluster: Pick<ClusterConfig, 'connectTimeoutMs' | 'timeoutMs' | 'bodyTimeoutMs'>,
+    cluster: Pick<ClusterConfig, 'connectTimeoutMs' | 'timeoutMs' | 'bodyTimeoutMs' | 'protocol'>,
     tls: (() => ConnectionOptions) | undefined,
     /** HTTP/1.1 connections this endpoint's pool may open; undefined: as many as requests need. */
     connections: number | undefined,
@@ -60,7 +60,6 @@ export class Endpoint {
       pipelining: 1,
       ...(connections === undefined ? {} : { connections }),
     });
-    this.mesh = tls !== undefined;
     this.http2 = new Http2Endpoint({
       address,
       port,
@@ -71,14 +70,10 @@ export class Endpoint {
       tls,
       http1: this.pool as unknown as UpstreamDispatcher,
     });
-  }
-
-  /**
-   * HTTP/2 to mesh peers, and to plaintext endpoints for gRPC (h2c by prior knowledge); HTTP/1.1
-   * to plaintext endpoints otherwise, whatever the caller spoke.
-   */
-  dispatcherFor(grpc: boolean): UpstreamDispatcher {
-    return this.mesh || grpc ? this.http2 : (this.pool as unknown as UpstreamDispatcher);
+    // Mesh (TLS) endpoints are sidecars: HTTP/2 to them always, ALPN falling back to HTTP/1.1.
+    // Plaintext ones speak what the cluster says, whatever the caller spoke: h2c by prior
+    // knowledge for http2 and grpc, else HTTP/1.1.
+    this.dispatcher = tls !== undefined || cluster.protocol !== 'http1' ? this.http2 : (this.pool as unknown as UpstreamDispatcher);
   }
 }
 

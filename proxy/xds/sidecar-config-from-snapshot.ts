@@ -6,10 +6,10 @@
 // process knows (its listener ports, its identity settings) comes in as `local`. The result goes through the same
 // validation as a YAML config, so a snapshot the sidecar cannot run is refused (NACK).
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
-import type { MtlsMode, Resource, RouteSpec } from '../../control-plane/api/resource-types.js';
+import type { MtlsMode, PortProtocol, Resource, RouteSpec } from '../../control-plane/api/resource-types.js';
 import { ConfigError, validateConfig } from '../config/load-config.js';
-import type { IdentityConfig, SidecarConfig } from '../config/types.js';
-import { inboundFiltersFromSnapshot } from '../filters/authz/from-snapshot.js';
+import type { IdentityConfig, SidecarConfig, UpstreamProtocol } from '../config/types.js';
+import { inboundFiltersFromSnapshot } from '../filters/registry.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface ListenAddress {
@@ -52,6 +52,7 @@ function cluster(service: Resource<'Workload'>, snapshot: Snapshot, trustDomain:
   return {
     name,
     hosts: serviceHosts(name, namespace),
+    protocol: upstreamProtocol(service.spec.ports[0]!.protocol),
     endpoints: (service.spec.endpoints ?? []).map(({ host, labels, ...metadata }) => ({
       address: host,
       ...metadata,
@@ -64,6 +65,11 @@ function cluster(service: Resource<'Workload'>, snapshot: Snapshot, trustDomain:
     ...(route?.retries === undefined ? {} : { retries: retries(route.retries) }),
     ...(route?.outlierDetection === undefined ? {} : { outlierDetection: route.outlierDetection }),
   };
+}
+
+/** A Workload port's `protocol` as the upstream's (`http` is HTTP/1.1). */
+function upstreamProtocol(protocol: PortProtocol): UpstreamProtocol {
+  return protocol === 'http' ? 'http1' : protocol;
 }
 
 function loadBalancer(spec: NonNullable<RouteSpec['loadBalancer']>): Record<string, unknown> {
@@ -82,6 +88,8 @@ export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSideca
   const self = snapshot.workload;
   const source = `snapshot ${snapshot.version}`;
   const appPort = local.appPort ?? self?.spec.ports[0]?.port;
+  // The app speaks what its Workload port says (the first port's protocol for another port).
+  const appPortSpec = self?.spec.ports.find((p) => p.port === appPort) ?? self?.spec.ports[0];
   if (self === undefined || appPort === undefined) {
     throw new ConfigError(source, [`the control plane has no Workload ${local.namespace}/${local.workload} (or it declares no port)`]);
   }
@@ -93,7 +101,13 @@ export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSideca
       identity: local.identity,
       admin: local.admin,
       ...(self.spec.pathNormalization === undefined ? {} : { pathNormalization: self.spec.pathNormalization }),
-      inbound: { ...local.inbound, appPort, mtls, filters: inboundFiltersFromSnapshot(snapshot, mtls) },
+      inbound: {
+        ...local.inbound,
+        appPort,
+        appProtocol: upstreamProtocol(appPortSpec!.protocol),
+        mtls,
+        filters: inboundFiltersFromSnapshot(snapshot, { mtls }),
+      },
       outbound: {
         ...local.outbound,
         clusters: [...snapshot.services.values()].map((service) => cluster(service, snapshot, local.identity.trustDomain)),

@@ -159,6 +159,7 @@ async function main(): Promise<void> {
       inbound: {
         port: 0,
         appPort: server.port,
+        appProtocol: 'grpc',
         filters: [
           {
             name: 'authz',

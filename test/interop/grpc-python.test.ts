@@ -39,7 +39,7 @@ beforeAll(async () => {
     server.stdout.setEncoding('utf8').once('data', (line: string) => resolve(Number(line.trim())));
     server.once('exit', (code) => reject(new Error(`python server exited ${code}`)));
   });
-  backend = await startMeshSidecar(ca, { workload: 'backend', inbound: { port: 0, appPort: serverPort } });
+  backend = await startMeshSidecar(ca, { workload: 'backend', inbound: { port: 0, appPort: serverPort, appProtocol: 'grpc' } });
   frontend = await startMeshSidecar(ca, {
     workload: 'frontend',
     outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },

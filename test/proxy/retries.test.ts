@@ -15,9 +15,10 @@ async function withSidecar(
   retries: Record<string, unknown>,
   run: (proxy: InProcessSidecar) => Promise<void>,
   loadBalancer = 'round_robin',
+  protocol = 'http1',
 ): Promise<void> {
   const proxy = await startSidecar({
-    outbound: { port: 0, clusters: [{ name: 'svc', hosts: ['svc'], loadBalancer, retries, endpoints: endpoints.map(at) }] },
+    outbound: { port: 0, clusters: [{ name: 'svc', hosts: ['svc'], loadBalancer, protocol, retries, endpoints: endpoints.map(at) }] },
   });
   try {
     await run(proxy);
@@ -123,16 +124,22 @@ describe('retries', () => {
   it('retries a gRPC call whose endpoint refused the connection', async () => {
     const grpcEcho = await startEchoServer();
     try {
-      await withSidecar([await closedPort(), grpcEcho.port], { attempts: 1 }, async (proxy) => {
-        const through = echoClient(proxy.outboundPort, 'svc');
-        try {
-          const { error, reply } = await unary(through, Buffer.from('ping'));
-          expect(error).toBeNull();
-          expect(reply?.toString()).toBe('ping');
-        } finally {
-          through.close();
-        }
-      });
+      await withSidecar(
+        [await closedPort(), grpcEcho.port],
+        { attempts: 1 },
+        async (proxy) => {
+          const through = echoClient(proxy.outboundPort, 'svc');
+          try {
+            const { error, reply } = await unary(through, Buffer.from('ping'));
+            expect(error).toBeNull();
+            expect(reply?.toString()).toBe('ping');
+          } finally {
+            through.close();
+          }
+        },
+        'round_robin',
+        'grpc',
+      );
     } finally {
       await grpcEcho.close();
     }

@@ -6,7 +6,7 @@ import { request } from '../../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 import { echoServer, type TestServer } from '../../helpers/upstream.js';
 import { decodeSnapshot } from '../../../proxy/xds/snapshot.js';
-import { inboundFiltersFromSnapshot } from '../../../proxy/filters/authz/from-snapshot.js';
+import { inboundFiltersFromSnapshot, registerFilter } from '../../../proxy/filters/registry.js';
 import { inboundMtlsMode } from '../../../proxy/xds/sidecar-config-from-snapshot.js';
 import type { Snapshot } from '../../../proxy/xds/snapshot.js';
 
@@ -47,7 +47,7 @@ function snapshotDocuments(peerMode: string | undefined, workloadPolicy = true) 
 }
 
 /** The inbound chain, with the mode the listener would run for the Workload's port 8080. */
-const filtersOf = (snapshot: Snapshot) => inboundFiltersFromSnapshot(snapshot, inboundMtlsMode(snapshot, 8080));
+const filtersOf = (snapshot: Snapshot) => inboundFiltersFromSnapshot(snapshot, { mtls: inboundMtlsMode(snapshot, 8080) });
 
 let app: TestServer;
 const sidecars: InProcessSidecar[] = [];
@@ -74,6 +74,19 @@ describe('inboundFiltersFromSnapshot', () => {
     expect(filters[1]!.config).toMatchObject({ defaultDeny: true, workloadLabels: { tier: 'api' } });
     const uploads = (filters[1]!.config.assets as { name: string; requestBody?: unknown }[]).find((a) => a.name === 'uploads');
     expect(uploads?.requestBody).toEqual({ maxBytes: 1024, allowPartial: false, decideGrpcWithoutBody: false });
+  });
+
+  it('asks each registered filter for its part: a new filter is an addition, placed before the router', () => {
+    registerFilter({
+      name: 'test-counts-assets',
+      configSchema: { type: 'object' },
+      terminal: false,
+      create: () => ({}),
+      fromSnapshot: (snapshot) => (snapshot.assets.length === 0 ? undefined : { assets: snapshot.assets.length }),
+    });
+    const filters = inboundFiltersFromSnapshot(decodeSnapshot(snapshotDocuments(undefined), { workload: 'test-app', namespace: 'default' }), { mtls: 'STRICT' });
+    expect(filters.map((f) => f.name)).toEqual(['jwt', 'authz', 'test-counts-assets', 'router']);
+    expect(filters[2]!.config).toEqual({ assets: 3 });
   });
 
   it("buffers an Asset's request body for its policies when its spec asks", async () => {

@@ -14,7 +14,7 @@ let sidecar: SidecarProcess;
 
 beforeAll(async () => {
   server = await startEchoServer();
-  sidecar = await spawnSidecar({ accessLog: { mode: 'off' }, outbound: { port: 0, clusters: [{ name: 'echo', hosts: ['echo'], endpoints: [{ address: '127.0.0.1', port: server.port }] }] } });
+  sidecar = await spawnSidecar({ accessLog: { mode: 'off' }, outbound: { port: 0, clusters: [{ name: 'echo', hosts: ['echo'], protocol: 'grpc', endpoints: [{ address: '127.0.0.1', port: server.port }] }] } });
 });
 
 afterAll(async () => {

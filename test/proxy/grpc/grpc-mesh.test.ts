@@ -22,7 +22,7 @@ const raw = (buffer: Buffer): Buffer => buffer;
 beforeAll(async () => {
   ca = await startCaServer();
   server = await startEchoServer();
-  backend = await startMeshSidecar(ca, { workload: 'backend', inbound: { port: 0, appPort: server.port } });
+  backend = await startMeshSidecar(ca, { workload: 'backend', inbound: { port: 0, appPort: server.port, appProtocol: 'grpc' } });
   frontend = await startMeshSidecar(ca, {
     workload: 'frontend',
     outbound: {

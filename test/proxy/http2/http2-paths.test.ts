@@ -102,7 +102,7 @@ describe('HTTP/2 at the sidecar', () => {
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     stops.push(() => new Promise((resolve) => upstream.close(() => resolve())));
     const port = (upstream.address() as { port: number }).port;
-    const proxy = await sidecar({ outbound: { port: 0, clusters: [{ name: 'up', hosts: ['up'], endpoints: [{ address: '127.0.0.1', port }] }] } });
+    const proxy = await sidecar({ outbound: { port: 0, clusters: [{ name: 'up', hosts: ['up'], protocol: 'grpc', endpoints: [{ address: '127.0.0.1', port }] }] } });
     const call = (): Promise<H2Reply> => h2Request(proxy.outboundPort, { ':authority': 'up', ':method': 'POST', 'content-type': 'application/grpc' }, Buffer.from([0, 0, 0, 0, 0]));
     const first = await call();
     expect(first.headers[':status']).toBe(200);
@@ -133,7 +133,7 @@ describe('HTTP/2 at the sidecar', () => {
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
     stops.push(() => new Promise((resolve) => upstream.close(() => resolve())));
     const port = (upstream.address() as { port: number }).port;
-    const proxy = await sidecar({ outbound: { port: 0, clusters: [{ name: 'up', hosts: ['up'], endpoints: [{ address: '127.0.0.1', port }] }] } });
+    const proxy = await sidecar({ outbound: { port: 0, clusters: [{ name: 'up', hosts: ['up'], protocol: 'grpc', endpoints: [{ address: '127.0.0.1', port }] }] } });
     const reply = await h2Request(proxy.outboundPort, { ':authority': 'up', 'content-type': 'application/grpc' });
     expect(reply.headers[':status']).toBe(200);
     expect(reply.body).toContain('c');
@@ -141,5 +141,28 @@ describe('HTTP/2 at the sidecar', () => {
     expect(sessions).toHaveLength(2);
     // The refusing session is not kept open beside the new one.
     await new Promise<void>((resolve) => (sessions[0]!.closed ? resolve() : sessions[0]!.once('close', () => resolve())));
+  });
+
+  it("speaks the cluster's protocol to a plaintext upstream, whatever the caller's content type", async () => {
+    const h2 = http2.createServer((req, res) => res.end(`h2 ${req.httpVersion}`));
+    await new Promise<void>((resolve) => h2.listen(0, '127.0.0.1', resolve));
+    stops.push(() => new Promise((resolve) => h2.close(() => resolve())));
+    const app = await echoServer();
+    stops.push(() => app.close());
+    const h2Port = (h2.address() as { port: number }).port;
+    const proxy = await sidecar({
+      outbound: {
+        port: 0,
+        clusters: [
+          { name: 'h2', hosts: ['h2'], protocol: 'http2', endpoints: [{ address: '127.0.0.1', port: h2Port }] },
+          { name: 'h1', hosts: ['h1'], endpoints: [{ address: '127.0.0.1', port: app.port }] },
+        ],
+      },
+    });
+    // An HTTP/1.1 caller of a plain request reaches the h2c-only upstream over HTTP/2.
+    expect((await request(proxy.outboundPort, { headers: { host: 'h2' } })).body).toBe('h2 2.0');
+    // A gRPC content type does not make an http1 cluster's request HTTP/2.
+    const reply = await request(proxy.outboundPort, { method: 'POST', headers: { host: 'h1', 'content-type': 'application/grpc' }, body: 'x' });
+    expect((JSON.parse(reply.body) as EchoReply).bodyBytes).toBe(1);
   });
 });

@@ -50,7 +50,7 @@ function snapshot(...documents: string[]) {
 describe('sidecarConfigFromSnapshot', () => {
   it('routes each callable service to its endpoints over mTLS to its SPIFFE ID, with its Route', () => {
     const config = sidecarConfigFromSnapshot(snapshot(web, orders, inventory, route), local);
-    expect(config.inbound).toMatchObject({ port: 15006, appPort: 8080, mtls: 'STRICT' });
+    expect(config.inbound).toMatchObject({ port: 15006, appPort: 8080, appProtocol: 'http1', mtls: 'STRICT' });
     expect(config.identity?.ca.address).toBe('127.0.0.1:15010');
     const byName = Object.fromEntries(config.outbound!.clusters.map((c) => [c.name, c]));
     expect(byName.orders).toMatchObject({
@@ -64,7 +64,7 @@ describe('sidecarConfigFromSnapshot', () => {
       outlierDetection: { consecutive5xx: 3, consecutiveConnectFailures: 5, intervalMs: 1000, baseEjectionTimeMs: 10000, maxEjectionPercent: 30 },
     });
     // A service whose sidecar has not announced itself yet: routed, but no endpoint (503 UH).
-    expect(byName.inventory).toMatchObject({ endpoints: [], spiffeId: 'spiffe://weft.test/ns/shop/sa/inventory', timeoutMs: 15000 });
+    expect(byName.inventory).toMatchObject({ protocol: 'grpc', endpoints: [], spiffeId: 'spiffe://weft.test/ns/shop/sa/inventory', timeoutMs: 15000 });
     expect(byName.inventory?.retries).toBeUndefined();
     expect(byName.inventory?.outlierDetection).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);

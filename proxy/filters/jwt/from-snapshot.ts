@@ -1,0 +1,17 @@
+// The jwt filter's part of a control-plane snapshot: the RequestAuthentications' JWT rules; no
+// rule, no jwt filter in the chain.
+import { durationMs } from '../../../control-plane/api/resource-codec.js';
+import type { Snapshot } from '../../xds/snapshot.js';
+
+export function jwtConfigFromSnapshot(snapshot: Snapshot): Record<string, unknown> | undefined {
+  const rules = snapshot.requestAuthentications.flatMap((ra) =>
+    ra.spec.jwtRules.map(({ clockSkew, ...rule }) => ({
+      ...rule,
+      ...(clockSkew === undefined ? {} : { clockSkewSeconds: Math.ceil(durationMs(clockSkew) / 1000) }),
+      // Names the resource in a build failure (a NACK says which rule could not be built).
+      source: `RequestAuthentication ${ra.metadata.namespace}/${ra.metadata.name}`,
+    })),
+  );
+  if (rules.length === 0) return undefined;
+  return { rules };
+}
