@@ -29,6 +29,8 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   readonly hasBody = false;
 
   private readonly upgrade: UpgradeAcceptance;
+  /** The accepted protocol, once `start` has checked the request. */
+  private upgradeProtocol = '';
   private endpoint: Endpoint | undefined = undefined;
   private connected = false;
   private recorded = false;
@@ -53,7 +55,7 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   async start(): Promise<void> {
     if (this.refusal !== undefined) return this.refuse(this.refusal);
     if ('refusal' in this.upgrade) return this.refuse(this.upgrade.refusal);
-    const protocol = this.upgrade.protocol;
+    this.upgradeProtocol = this.upgrade.protocol;
     for (const filter of this.runtime.filters) {
       const outcome = await filter.onRequestHeaders(this);
       if (outcome !== undefined) return this.refuse(outcome);
@@ -66,7 +68,7 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
     endpoint.active++;
     cluster.active++;
     endpoint.pool.dispatch(
-      { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: protocol },
+      { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: this.upgradeProtocol },
       this,
     );
   }
@@ -82,14 +84,13 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
-    const protocol = (this.upgrade as { protocol: string }).protocol;
-    const problem = upstreamUpgradeProblem(protocol, rawHeaders);
+    const problem = upstreamUpgradeProblem(this.upgradeProtocol, rawHeaders);
     if (problem !== undefined) {
       upstream.destroy();
       return this.refuse({ code: 'UPSTREAM_PROTOCOL_ERROR', detail: problem });
     }
     const headers = forwardResponseHeaders(rawHeaders);
-    headers.push('connection', 'upgrade', 'upgrade', protocol);
+    headers.push('connection', 'upgrade', 'upgrade', this.upgradeProtocol);
     this.socket.write(headText(statusCode, headers));
     if (this.head.length > 0) upstream.write(this.head);
     let flag = '-';
