@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runConformance } from './conformance.js';
 import { BundleError, compile, loadBundle, RegoError, RegoErrors, type Policy, type PolicySet } from './index.js';
-import { loadPolicyFiles } from './loader.js';
+import { loadPolicyFiles, parseJsonExact } from './loader.js';
 
 export const usage = `usage: weft policy <tool> [options]
 
@@ -15,14 +15,21 @@ tools:
                                                        evaluate a query, print the result as JSON
   test DIR... [-v] [--v0]                              run test_* rules of *_test.rego files
   check DIR... [--v0]                                  parse and compile, listing every error
-  conformance [DIR]                                    run conformance case files (default: ../shared/conformance/rego/cases)`;
+  conformance [--opa] [--v0] [DIR]                     run conformance case files (default: ../shared/conformance/rego/cases);
+                                                       --opa: OPA's own case files (test/cases/testdata/v1 of OPA's repository)`;
 
-/** JSON.stringify replacer printing object keys sorted, as `opa eval` does. */
-function sortedKeys(_key: string, value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = Object.create(null);
-  for (const key of Object.keys(value).sort()) out[key] = (value as Record<string, unknown>)[key];
-  return out;
+/** JSON text indented by two, object keys sorted and big integers exact, as `opa eval` prints. */
+function prettyJSON(value: unknown, indent = ''): string {
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    return value.length === 0 ? '[]' : `[\n${value.map((item) => inner + prettyJSON(item, inner)).join(',\n')}\n${indent}]`;
+  }
+  const keys = Object.keys(value).sort();
+  if (keys.length === 0) return '{}';
+  const members = keys.map((key) => `${inner}${JSON.stringify(key)}: ${prettyJSON((value as Record<string, unknown>)[key], inner)}`);
+  return `{\n${members.join(',\n')}\n${indent}}`;
 }
 
 function usageError(message: string): Error {
@@ -67,7 +74,7 @@ async function evalTool(argv: string[]): Promise<number> {
     }
   } else policy = compileOrReport(values.data ?? [], values.v0 === true);
   if (policy === undefined) return 1;
-  const input: unknown = values.input === undefined ? undefined : JSON.parse(readFileSync(values.input, 'utf8'));
+  const input: unknown = values.input === undefined ? undefined : parseJsonExact(readFileSync(values.input, 'utf8'));
   try {
     const result = policy.evaluate(positionals[0]!, {
       input,
@@ -78,7 +85,7 @@ async function evalTool(argv: string[]): Promise<number> {
       expressions: row.expressions.map((value) => ({ value, text: positionals[0] })),
       ...(Object.keys(row.bindings).length > 0 ? { bindings: row.bindings } : {}),
     }));
-    process.stdout.write(`${JSON.stringify(rows.length > 0 ? { result: rows } : {}, sortedKeys, 2)}\n`);
+    process.stdout.write(`${prettyJSON(rows.length > 0 ? { result: rows } : {})}\n`);
     return 0;
   } catch (error) {
     if (error instanceof RegoError || error instanceof RegoErrors) {
@@ -157,10 +164,13 @@ export function defaultConformanceDir(): string | undefined {
 }
 
 async function conformanceTool(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true });
-  const dir = positionals[0] ?? defaultConformanceDir();
+  const { values, positionals } = parseArgs({ args: argv, options: { opa: { type: 'boolean' }, v0: { type: 'boolean' } }, allowPositionals: true });
+  const dir = positionals[0] ?? (values.opa ? undefined : defaultConformanceDir());
   if (dir === undefined || !existsSync(dir)) throw usageError(`policy conformance: case directory not found${dir ? `: ${dir}` : ''}`);
-  const report = runConformance(dir);
+  const report = runConformance(dir, {
+    format: values.opa ? 'opa' : 'regorus',
+    ...(values.v0 ? { regoVersionOf: () => 0 as const } : {}),
+  });
   for (const f of report.failures) {
     process.stdout.write(`FAIL ${f.file}: ${f.note}\n  expected: ${f.expected}\n  got:      ${f.got}\n`);
   }

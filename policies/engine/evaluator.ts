@@ -183,8 +183,8 @@ export class Evaluation implements BuiltinContext {
         );
       case 'every':
         return this.evalTerm(lit.domain, frame, (domain) => {
-          // Nothing to iterate over (a scalar domain): every holds vacuously.
-          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return k();
+          // A domain that is not a collection makes `every` false, as in OPA.
+          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return false;
           let all = true;
           this.forEachMember(domain, (key, value) => {
             const ok = lit.key

@@ -147,6 +147,26 @@ comp := {"arr": [x | some x in [3, 1]], "set": {x | some x in [3, 1, 3]}, "obj":
     expect(value(p, 'data.t.comp')).toEqual({ arr: [3, 1], set: [1, 3], obj: { '0': 'a', '1': 'b' } });
   });
 
+  it('makes every false over a domain that is not a collection, as OPA', () => {
+    const p = policy(
+      head +
+        `f(a) := a
+q := 1
+over_number if every v in 42 { v > 1 }
+over_string if every v in "abc" { v }
+over_null if every v in null { v }
+over_call if every v in f(3) { v > 1 }
+over_rule if every v in q { v > 1 }
+over_input if every v in input.n { v > 1 }
+over_empty if every v in [] { v > 1 }`,
+    );
+    for (const name of ['over_number', 'over_string', 'over_null', 'over_call', 'over_rule']) {
+      expect(value(p, `data.t.${name}`), name).toBeUndefined();
+    }
+    expect(p.evaluate('data.t.over_input', { input: { n: 1 } }).defined).toBe(false);
+    expect(value(p, 'data.t.over_empty')).toBe(true);
+  });
+
   it('replaces input, data and functions with `with`', () => {
     const p = policy(
       head +
