@@ -4,6 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { builtinStatusMarkdown } from './builtin-status.js';
 import { runConformance } from './conformance.js';
 import { BundleError, compile, loadBundle, RegoError, RegoErrors, type Policy, type PolicySet } from './index.js';
 import { loadPolicyFiles, parseJsonExact } from './loader.js';
@@ -15,6 +16,7 @@ tools:
                                                        evaluate a query, print the result as JSON
   test DIR... [-v] [--v0]                              run test_* rules of *_test.rego files
   check DIR... [--v0]                                  parse and compile, listing every error
+  builtins                                             print the status of every OPA builtin in weft (Markdown)
   conformance [--opa] [--v0] [DIR]                     run conformance case files (default: ../shared/conformance/rego/cases);
                                                        --opa: OPA's own case files (test/cases/testdata/v1 of OPA's repository)`;
 
@@ -189,6 +191,9 @@ export async function run(argv: string[]): Promise<number> {
       return checkTool(rest);
     case 'conformance':
       return conformanceTool(rest);
+    case 'builtins':
+      process.stdout.write(`${builtinStatusMarkdown()}\n`);
+      return 0;
     default:
       throw usageError(tool === undefined ? 'policy: a tool is required' : `policy: unknown tool '${tool}'`);
   }

@@ -24,7 +24,7 @@ import {
 } from './safety.js';
 import { canonicalText, typeName } from './value.js';
 
-const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'internal.member_3', 'print']);
+export const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'internal.member_3', 'print']);
 
 interface Scope {
   /** Names that refer to documents (rules of the package, imports). */

@@ -75,6 +75,8 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...tracingBuiltins)
     .register(...conversionBuiltins)
     .refuse('http.send', 'http.send is not offered in the sidecar: policies must decide from input and data alone')
-    .refuse('net.lookup_ip_addr', 'net.lookup_ip_addr is not offered in the sidecar: policies must not depend on DNS');
+    .refuse('net.lookup_ip_addr', 'net.lookup_ip_addr is not offered in the sidecar: policies must not depend on DNS')
+    .refuse('opa.runtime', "opa.runtime is not offered in the sidecar: its environment and configuration are not policy input")
+    .refuse('providers.aws.sign_req', 'providers.aws.sign_req is not offered in the sidecar: it signs requests for http.send, which is not offered');
   return options.deprecated === true ? registry.register(...deprecatedBuiltins) : registry;
 }
