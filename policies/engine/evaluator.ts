@@ -509,7 +509,8 @@ export class Evaluation implements BuiltinContext {
     if (this.overridden !== undefined && this.overridden.has(node)) return base ?? null;
     if (node.group !== undefined) {
       const value = this.groupValue(node.group, undefined);
-      return value === undefined ? (undefined as unknown as Value) : value;
+      if (value === undefined) return undefined as unknown as Value;
+      return node.children.size > 0 && isObject(value) ? this.mergeChildren(value, node, base) : value;
     }
     const builder = new ObjectBuilder();
     if (base !== undefined && isObject(base)) for (const [key, value] of base.entries()) builder.set(key, value);
@@ -522,12 +523,22 @@ export class Evaluation implements BuiltinContext {
     return builder.build();
   }
 
+  /**
+   * A rule group's object with the documents of the rules below it (`p.q[k] := 1` beside
+   * `p.q.r := 2`): one key given two different values is a conflict, as in OPA.
+   */
   private mergeChildren(value: RegoObject, node: DocNode, base: Value | undefined): Value {
     const builder = new ObjectBuilder();
     for (const [key, v] of value.entries()) builder.set(key, v);
     for (const [name, child] of node.children) {
+      if (child.group?.kind === 'function') continue;
       const v = this.nodeValue(child, base === undefined ? undefined : lookup(base, name));
-      if (v !== undefined) builder.set(name, v);
+      if (v === undefined) continue;
+      const existing = value.get(name);
+      if (existing !== undefined && !equals(existing, v)) {
+        throw this.error('eval_conflict_error', 'object keys must be unique', node.group?.rules[0]?.loc ?? NO_LOC);
+      }
+      builder.set(name, v);
     }
     return builder.build();
   }

@@ -8,6 +8,8 @@ import type { ErrorCollector, Location } from './errors.js';
 import type { DocNode, RuleGroup } from './compiler.js';
 import {
   bindableVars,
+  comprehensionVars,
+  declaredBy,
   collectFreeVars,
   declaredIn,
   displayName,
@@ -17,6 +19,7 @@ import {
   needsBound,
   patternNeeds,
   patternVars,
+  renameInComprehensions,
   renameVars,
   varsIn,
   visitLiteralVars,
@@ -352,7 +355,7 @@ export class Resolver {
    */
   compileBody(body: Body, scope: Scope, bound: Set<string>, head: Term[], params: readonly string[] = []): Body {
     this.checkAssignments(body, params);
-    const resolved = body.map((lit) => this.resolveLiteral(lit, scope));
+    const resolved = this.localizeComprehensionVars(body, scope).map((lit) => this.resolveLiteral(lit, scope));
     // Variables each literal can bind, for closures (comprehensions, not, every).
     const litVars = resolved.map((lit) => bindableVars(lit));
     const headVars = new Set<string>();
@@ -488,6 +491,29 @@ export class Resolver {
     }
   }
 
+  /**
+   * A comprehension before the literal that declares one of its variable names (`:=`, `some`)
+   * does not close over that later variable: OPA rewrites a declared variable only from its
+   * declaration on, so the comprehension's variable is its own (renamed apart here).
+   */
+  private localizeComprehensionVars(body: Body, scope: Scope): Body {
+    const declaredAt = new Map<string, number>();
+    body.forEach((lit, i) => {
+      for (const name of declaredBy(lit, new Set())) if (!declaredAt.has(name)) declaredAt.set(name, i);
+    });
+    if (declaredAt.size === 0) return body;
+    return body.map((lit, i) => {
+      const renames = new Map<string, string>();
+      for (const name of comprehensionVars(lit, new Set())) {
+        const at = declaredAt.get(name);
+        if (at !== undefined && at > i && name !== '_') renames.set(name, `$c${scope.wildcard++}_${name}`);
+      }
+      if (renames.size === 0) return lit;
+      for (const fresh of renames.values()) scope.locals.add(fresh);
+      return renameInComprehensions(lit, renames);
+    });
+  }
+
   /** `x := 1; x := 2` and use-before-`:=` are errors, as in OPA. */
   private checkAssignments(body: Body, params: readonly string[] = []): void {
     const declared = new Map<string, number>(params.map((p) => [p, -1]));
@@ -499,7 +525,7 @@ export class Resolver {
             if (declared.has(name)) this.errors.add('rego_compile_error', `var ${name} declared above`, lit.loc);
             declared.set(name, i);
             for (let j = 0; j < i; j++) {
-              if (literalVars(body[j]!, new Set()).has(name)) {
+              if (literalVars(body[j]!, new Set(), false).has(name)) {
                 this.errors.add('rego_compile_error', `var ${name} referenced above`, body[j]!.loc);
                 break;
               }
@@ -520,8 +546,9 @@ export class Resolver {
           if (name === '_') continue;
           if (declared.has(name)) this.errors.add('rego_compile_error', `var ${name} assigned above`, lit.loc);
           declared.set(name, i);
+          // A comprehension's or every's body is a scope of its own: its vars are not references here, as in OPA.
           for (let j = 0; j < i; j++) {
-            if (literalVars(body[j]!, new Set()).has(name)) {
+            if (literalVars(body[j]!, new Set(), false).has(name)) {
               this.errors.add('rego_compile_error', `var ${name} referenced above`, body[j]!.loc);
               break;
             }

@@ -147,6 +147,33 @@ comp := {"arr": [x | some x in [3, 1]], "set": {x | some x in [3, 1, 3]}, "obj":
     expect(value(p, 'data.t.comp')).toEqual({ arr: [3, 1], set: [1, 3], obj: { '0': 'a', '1': 'b' } });
   });
 
+  it('merges reference-head rules with a rule of a variable key above them, and a key given two values conflicts', () => {
+    const merged = policy(head + 'p.q.r := 1\np.q[s] := 2 if s := "s"\n');
+    expect(value(merged, 'data.t.p')).toEqual({ q: { r: 1, s: 2 } });
+    expect(value(merged, 'data.t.p.q')).toEqual({ r: 1, s: 2 });
+    expect(value(merged, 'data.t')).toEqual({ p: { q: { r: 1, s: 2 } } });
+    const same = policy(head + 'p.q.r := 1\np.q[s] := 1 if s := "r"\n');
+    expect(value(same, 'data.t.p.q')).toEqual({ r: 1 });
+    const conflicting = policy(head + 'p.q.r := 1\np.q[s] := 2 if s := "r"\n');
+    expect(() => conflicting.evaluate('data.t.p.q')).toThrow(/eval_conflict_error: object keys must be unique/);
+    expect(() => conflicting.evaluate('data.t')).toThrow(/eval_conflict_error/);
+  });
+
+  it('keeps a comprehension variable its own when the body declares the same name later', () => {
+    const p = policy(
+      head +
+        `xs := {"a", "b", "c"}
+p := x if { y := {x | xs[x]}; z := {x | xs[x]}; count(y) == count(z); x := count(y) }
+q := x if { x := 2; y := {x | xs[_]}; count(y) == 1 }
+s contains x if { y := [x | some x in [1, 2]]; some x in y }`,
+    );
+    expect(value(p, 'data.t.p')).toBe(3);
+    // Declared before the comprehension, the variable is closed over.
+    expect(value(p, 'data.t.q')).toBe(2);
+    expect(value(p, 'data.t.s')).toEqual([1, 2]);
+    expect(() => policy(head + 'p if { y := x; x := 1 }')).toThrow(/var x referenced above/);
+  });
+
   it('makes every false over a domain that is not a collection, as OPA', () => {
     const p = policy(
       head +

@@ -119,8 +119,16 @@ describe('json document builtins', () => {
     );
     expectCall('equal', [patched!, v({ a: { b: [0, 2, 9], c: 4 }, y: 4 })], true);
     expectCall('json.patch', [v({ a: 1 }), v([{ op: 'replace', path: '', value: 'root' }])], 'root');
-    expectCall('json.patch', [makeSet([1]), v([{ op: 'add', path: '/2', value: 2 }])], makeSet([1, 2]));
     expectCall('json.patch', [makeSet([1, 2]), v([{ op: 'remove', path: [1] }])], makeSet([2]));
+  });
+
+  it('json.patch names a set member by itself: adding one means a last step equal to the value, and a member is a step into it', () => {
+    expectCall('json.patch', [makeSet([1]), v([{ op: 'add', path: [2], value: 2 }])], makeSet([1, 2]));
+    expectCall('json.patch', [v({ foo: makeSet(['a']) }), v([{ op: 'add', path: 'foo/d', value: 'd' }])], v({ foo: makeSet(['a', 'd']) }));
+    expectCall('json.patch', [v({ foo: makeSet(['a']) }), v([{ op: 'add', path: 'foo/d', value: 'e' }])], undefined);
+    expectCall('json.patch', [makeSet([1]), v([{ op: 'add', path: '/2', value: 2 }])], undefined);
+    expectCall('json.patch', [makeSet([v([1])]), v([{ op: 'add', path: [v([1]), 1], value: 2 }])], makeSet([v([1, 2])]));
+    expectCall('json.patch', [v({ foo: makeSet(['a', 'b']), bar: makeSet(['c']) }), v([{ op: 'move', from: 'foo/a', path: 'bar/a' }])], v({ foo: makeSet(['b']), bar: makeSet(['a', 'c']) }));
   });
 
   it('json.patch is undefined when a patch cannot apply', () => {
