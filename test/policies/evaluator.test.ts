@@ -174,6 +174,38 @@ s contains x if { y := [x | some x in [1, 2]]; some x in y }`,
     expect(() => policy(head + 'p if { y := x; x := 1 }')).toThrow(/var x referenced above/);
   });
 
+  it('runs a function put in place by `with` under the mocks of where the `with` was written', () => {
+    const p = policy(
+      head +
+        `f(x) := 2
+g(x) := f(x)
+p := y if y := f(1) with f as g
+f1(x) := object.union_n(x)
+f2(x) := count(x)
+h(x) := f1(x)
+k(x) := 123 if f2(x)
+nested if r with f1 as h with f2 as k
+r if {
+  x := [{"a": 4}, {"b": 5}]
+  f2(x) == 123
+  f1(x) == {"a": 4, "b": 5}
+}`,
+    );
+    expect(value(p, 'data.t.p')).toBe(2);
+    expect(value(p, 'data.t.nested')).toBe(true);
+  });
+
+  it('indexes base data by a number as the key of its text, and rule values by the number itself', () => {
+    const p = compile([{ file: 't.rego', source: head + 'x := data.nested[2]\ny := data.nested.deeper[1][0]\nr[0] := "zero"\nz := r[0]\nw := {"0": 1}[0]\n' }], {
+      data: { nested: { '2': 'two', deeper: { '1': ['one'] } } },
+    });
+    expect(value(p, 'data.t.x')).toBe('two');
+    expect(value(p, 'data.t.y')).toBe('one');
+    expect(value(p, 'data.t.z')).toBe('zero');
+    // A literal object is not a base document: its key "0" is not the number 0.
+    expect(value(p, 'data.t.w')).toBeUndefined();
+  });
+
   it('makes every false over a domain that is not a collection, as OPA', () => {
     const p = policy(
       head +
