@@ -121,6 +121,7 @@ export class Resolver {
       rule.args.forEach((arg, i) => (rule.args![i] = this.resolveTerm(arg, scope)));
     }
     const headLiterals = (terms: Term[]): ExprLiteral[] => terms.map((term) => ({ type: 'expr', negated: false, term, with: [], loc: rule.loc }));
+    if (!rule.isDefault) this.moveWildcardHeadTermsToBody(rule, scope);
     this.declareLocals(rule.body, scope);
     this.declareLocals(headLiterals([...ruleRest(rule), rule.value]), scope);
     if (rule.isDefault) this.checkDefaultValue(rule.value);
@@ -211,6 +212,22 @@ export class Resolver {
       scope.slots.set(name, slot);
     }
     return slot;
+  }
+
+  /**
+   * A head key or value with a wildcard (`q(_) := xs[_]`) is evaluated in the body and the head
+   * takes its result (`q(_) := $h if { ...; $h = xs[_] }`), as OPA rewrites such heads.
+   */
+  private moveWildcardHeadTermsToBody(rule: Rule, scope: Scope): void {
+    const move = (term: Term): Term => {
+      if (!varsIn(term, new Set()).has('_')) return term;
+      const result: VarTerm = { type: 'var', name: `$h${scope.wildcard++}`, loc: term.loc, slot: -1 };
+      const call: Term = { type: 'call', name: 'eq', args: [result, term], loc: term.loc };
+      rule.body = [...rule.body, { type: 'expr', negated: false, term: call, with: [], loc: term.loc }];
+      return { ...result };
+    };
+    setRuleRest(rule, ruleRest(rule).map(move));
+    rule.value = move(rule.value);
   }
 
   /** Rewrites names into refs/slots. */

@@ -206,6 +206,14 @@ r if {
     expect(value(p, 'data.t.w')).toBeUndefined();
   });
 
+  it('evaluates a head key or value holding a wildcard in the body, as OPA', () => {
+    const p = policy(head + 'xs := {1}\nq(_) := xs[_]\ns contains xs[_]\no[xs[_]] := 1\nys := {1, 2}\nmany := ys[_]\n');
+    expect(p.evaluate('x := data.t.q(5)').results[0]!.bindings).toEqual({ x: 1 });
+    expect(value(p, 'data.t.s')).toEqual([1]);
+    expect(value(p, 'data.t.o')).toEqual({ '1': 1 });
+    expect(() => p.evaluate('data.t.many')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+  });
+
   it('makes every false over a domain that is not a collection, as OPA', () => {
     const p = policy(
       head +
