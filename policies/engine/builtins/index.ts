@@ -18,6 +18,7 @@ import { jsonSchemaBuiltins } from './json-schema.js';
 import { jwtBuiltins } from './jwt.js';
 import { jwtSignBuiltins } from './jwt-sign.js';
 import { objectBuiltins } from './objects.js';
+import { privateKeyBuiltins } from './private-keys.js';
 import { BuiltinRegistry } from './registry.js';
 import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
@@ -65,6 +66,7 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...jwtBuiltins)
     .register(...jwtSignBuiltins)
     .register(...x509Builtins)
+    .register(...privateKeyBuiltins)
     .register(...netBuiltins)
     .register(...unitBuiltins)
     .register(...semverBuiltins)
