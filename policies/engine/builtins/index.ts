@@ -11,6 +11,7 @@ import { deprecatedBuiltins } from './deprecated.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
+import { graphqlBuiltins } from './graphql.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
 import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
@@ -73,6 +74,7 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...uuidBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
+    .register(...graphqlBuiltins)
     .register(...bitBuiltins)
     .register(...tracingBuiltins)
     .register(...conversionBuiltins)
