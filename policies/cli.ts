@@ -4,9 +4,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { builtinStatusMarkdown } from './builtin-status.js';
 import { runConformance } from './conformance.js';
 import { BundleError, compile, loadBundle, RegoError, RegoErrors, type Policy, type PolicySet } from './index.js';
-import { loadPolicyFiles } from './loader.js';
+import { loadPolicyFiles, parseJsonExact } from './loader.js';
 
 /** The tool's synopsis, its summary in a column (on the next line when the synopsis is long). */
 function toolLine(tool: { name: string; args: string; summary: string }): string {
@@ -18,7 +19,8 @@ const TOOLS = [
   { name: 'eval', args: '[-d FILE|DIR]... [-b BUNDLE.tar.gz] [-i INPUT.json] [--v0] [--strict-builtin-errors] QUERY', summary: 'evaluate a query, print the result as JSON' },
   { name: 'test', args: 'DIR... [-v] [--v0]', summary: 'run test_* rules of *_test.rego files' },
   { name: 'check', args: 'DIR... [--v0]', summary: 'parse and compile, listing every error' },
-  { name: 'conformance', args: '[DIR]', summary: 'run conformance case files (default: ../shared/conformance/rego/cases)' },
+  { name: 'builtins', args: '', summary: 'print the status of every OPA builtin in weft (Markdown)' },
+  { name: 'conformance', args: '[--opa] [--v0] [DIR]', summary: "run conformance case files (default: ../shared/conformance/rego/cases); --opa: OPA's own case files (test/cases/testdata/v1 of OPA's repository)" },
 ] as const;
 
 export const usage = `usage: weft policy <tool> [options]
@@ -29,12 +31,18 @@ ${TOOLS.map(toolLine).join('\n')}`;
 /** `weft policy <tool> --help`. */
 export const toolUsage: Readonly<Record<string, string>> = Object.fromEntries(TOOLS.map((t) => [t.name, `usage: weft policy ${t.name} ${t.args}\n\n${t.summary}`]));
 
-/** JSON.stringify replacer printing object keys sorted, as `opa eval` does. */
-function sortedKeys(_key: string, value: unknown): unknown {
-  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
-  const out: Record<string, unknown> = Object.create(null);
-  for (const key of Object.keys(value).sort()) out[key] = (value as Record<string, unknown>)[key];
-  return out;
+/** JSON text indented by two, object keys sorted and big integers exact, as `opa eval` prints. */
+function prettyJSON(value: unknown, indent = ''): string {
+  if (typeof value === 'bigint') return value.toString();
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  const inner = `${indent}  `;
+  if (Array.isArray(value)) {
+    return value.length === 0 ? '[]' : `[\n${value.map((item) => inner + prettyJSON(item, inner)).join(',\n')}\n${indent}]`;
+  }
+  const keys = Object.keys(value).sort();
+  if (keys.length === 0) return '{}';
+  const members = keys.map((key) => `${inner}${JSON.stringify(key)}: ${prettyJSON((value as Record<string, unknown>)[key], inner)}`);
+  return `{\n${members.join(',\n')}\n${indent}}`;
 }
 
 function usageError(message: string): Error {
@@ -79,7 +87,7 @@ async function evalTool(argv: string[]): Promise<number> {
     }
   } else policy = compileOrReport(values.data ?? [], values.v0 === true);
   if (policy === undefined) return 1;
-  const input: unknown = values.input === undefined ? undefined : JSON.parse(readFileSync(values.input, 'utf8'));
+  const input: unknown = values.input === undefined ? undefined : parseJsonExact(readFileSync(values.input, 'utf8'));
   try {
     const result = policy.evaluate(positionals[0]!, {
       input,
@@ -90,7 +98,7 @@ async function evalTool(argv: string[]): Promise<number> {
       expressions: row.expressions.map((value) => ({ value, text: positionals[0] })),
       ...(Object.keys(row.bindings).length > 0 ? { bindings: row.bindings } : {}),
     }));
-    process.stdout.write(`${JSON.stringify(rows.length > 0 ? { result: rows } : {}, sortedKeys, 2)}\n`);
+    process.stdout.write(`${prettyJSON(rows.length > 0 ? { result: rows } : {})}\n`);
     return 0;
   } catch (error) {
     if (error instanceof RegoError || error instanceof RegoErrors) {
@@ -169,10 +177,13 @@ export function defaultConformanceDir(): string | undefined {
 }
 
 async function conformanceTool(argv: string[]): Promise<number> {
-  const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true });
-  const dir = positionals[0] ?? defaultConformanceDir();
+  const { values, positionals } = parseArgs({ args: argv, options: { opa: { type: 'boolean' }, v0: { type: 'boolean' } }, allowPositionals: true });
+  const dir = positionals[0] ?? (values.opa ? undefined : defaultConformanceDir());
   if (dir === undefined || !existsSync(dir)) throw usageError(`policy conformance: case directory not found${dir ? `: ${dir}` : ''}`);
-  const report = runConformance(dir);
+  const report = runConformance(dir, {
+    format: values.opa ? 'opa' : 'regorus',
+    ...(values.v0 ? { regoVersionOf: () => 0 as const } : {}),
+  });
   for (const f of report.failures) {
     process.stdout.write(`FAIL ${f.file}: ${f.note}\n  expected: ${f.expected}\n  got:      ${f.got}\n`);
   }
@@ -191,6 +202,9 @@ export async function run(argv: string[]): Promise<number> {
       return checkTool(rest);
     case 'conformance':
       return conformanceTool(rest);
+    case 'builtins':
+      process.stdout.write(`${builtinStatusMarkdown()}\n`);
+      return 0;
     default:
       throw usageError(tool === undefined ? 'policy: a tool is required' : `policy: unknown tool '${tool}'`);
   }

@@ -25,6 +25,14 @@ function walk(path: string, out: string[]): void {
   }
 }
 
+/**
+ * JSON text as plain data, integers beyond 2^53 kept exact (as bigint), as OPA keeps numbers
+ * arbitrary-precision; `JSON.parse` would round them.
+ */
+export function parseJsonExact(text: string): unknown {
+  return parseYaml(text, { intAsBigInt: true, schema: 'json' });
+}
+
 /** Loads every `.rego` and data file under the given files or directories. */
 export function loadPolicyFiles(paths: readonly string[], regoVersion?: 0 | 1): LoadedPolicies {
   const modules: ModuleSource[] = [];
@@ -38,7 +46,7 @@ export function loadPolicyFiles(paths: readonly string[], regoVersion?: 0 | 1): 
         modules.push({ file, source: readFileSync(file, 'utf8'), ...(regoVersion !== undefined ? { regoVersion } : {}) });
       } else if (DATA_FILES.has(basename(file)) || (file === root && /\.(json|ya?ml)$/.test(file))) {
         const text = readFileSync(file, 'utf8');
-        const document: unknown = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+        const document: unknown = file.endsWith('.json') ? parseJsonExact(text) : parseYaml(text, { intAsBigInt: true });
         const dir = relative(base, dirname(file));
         mergeAt(data, dir === '' ? [] : dir.split(sep), document);
       }

@@ -53,9 +53,17 @@ interface FunctionMock {
   readonly functionPath?: string;
   readonly builtin?: BuiltinDefinition;
   readonly value?: Value;
+  /** The mocks in effect where the `with` was written: a replacing function runs under them, as in OPA. */
+  readonly outer?: Map<string, FunctionMock>;
 }
 
 const stopAlways: Next = () => true;
+
+/** One step into a value; in a base document a number names an object member by its text. */
+function stepInto(container: Value, key: Value, baseDoc: boolean): Value | undefined {
+  if (baseDoc && (typeof key === 'number' || typeof key === 'bigint') && isObject(container)) return container.get(String(key));
+  return lookup(container, key);
+}
 
 export class Evaluation implements BuiltinContext {
   readonly strict: boolean;
@@ -183,8 +191,8 @@ export class Evaluation implements BuiltinContext {
         );
       case 'every':
         return this.evalTerm(lit.domain, frame, (domain) => {
-          // Nothing to iterate over (a scalar domain): every holds vacuously.
-          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return k();
+          // A domain that is not a collection makes `every` false, as in OPA.
+          if (!isArray(domain) && !isObject(domain) && !isSet(domain)) return false;
           let all = true;
           this.forEachMember(domain, (key, value) => {
             const ok = lit.key
@@ -281,10 +289,11 @@ export class Evaluation implements BuiltinContext {
   private applyWith(target: Term, valueTerm: Term, value: Value): void {
     if (target.type === 'scalar') {
       const name = target.value as string;
+      const outer = this.mocks;
       this.mocks = new Map(this.mocks);
       const fnPath = functionNameOf(valueTerm, this.setup.rules);
       if (fnPath !== undefined) {
-        if (this.setup.rules.functions.has(fnPath)) this.mocks.set(name, { functionPath: fnPath });
+        if (this.setup.rules.functions.has(fnPath)) this.mocks.set(name, { functionPath: fnPath, ...(outer ? { outer } : {}) });
         else this.mocks.set(name, { builtin: this.setup.builtins.get(fnPath)! });
       } else this.mocks.set(name, { value });
       return;
@@ -437,24 +446,28 @@ export class Evaluation implements BuiltinContext {
     return this.evalTerm(head, frame, (v) => this.walkValue(v, ref.path, 0, frame, k));
   }
 
-  private walkValue(value: Value, path: readonly Term[], i: number, frame: (Value | undefined)[], k: NextValue): boolean {
+  /**
+   * Walks `path` from `i` through a value. In a base document (`baseDoc`, JSON from data) a number
+   * indexes an object by its text, as OPA's storage reads `data.x[2]` as the key "2".
+   */
+  private walkValue(value: Value, path: readonly Term[], i: number, frame: (Value | undefined)[], k: NextValue, baseDoc = false): boolean {
     for (; i < path.length; i++) {
       const seg = path[i]!;
       const d = this.direct(seg, frame);
       if (d === UNDEFINED) return false;
       if (d === NOT_DIRECT) break;
-      const child = lookup(value, d);
+      const child = stepInto(value, d, baseDoc);
       if (child === undefined) return false;
       value = child;
     }
     if (i === path.length) return k(value);
     const seg = path[i]!;
     if (isPattern(seg, frame)) {
-      return this.forEachMember(value, (key, child) => this.unifyValue(seg, key, frame, () => this.walkValue(child, path, i + 1, frame, k)));
+      return this.forEachMember(value, (key, child) => this.unifyValue(seg, key, frame, () => this.walkValue(child, path, i + 1, frame, k, baseDoc)));
     }
     return this.evalTerm(seg, frame, (key) => {
-      const child = lookup(value, key);
-      return child === undefined ? false : this.walkValue(child, path, i + 1, frame, k);
+      const child = stepInto(value, key, baseDoc);
+      return child === undefined ? false : this.walkValue(child, path, i + 1, frame, k, baseDoc);
     });
   }
 
@@ -489,7 +502,7 @@ export class Evaluation implements BuiltinContext {
       const childBase = base === undefined ? undefined : lookup(base, key);
       if (child !== undefined) return this.walkData(child, childBase, path, i + 1, frame, k);
       if (childBase === undefined) return false;
-      return this.walkValue(childBase, path, i + 1, frame, k);
+      return this.walkValue(childBase, path, i + 1, frame, k, true);
     };
     const d = this.direct(seg, frame);
     if (d === UNDEFINED) return false;
@@ -509,7 +522,8 @@ export class Evaluation implements BuiltinContext {
     if (this.overridden !== undefined && this.overridden.has(node)) return base ?? null;
     if (node.group !== undefined) {
       const value = this.groupValue(node.group, undefined);
-      return value === undefined ? (undefined as unknown as Value) : value;
+      if (value === undefined) return undefined as unknown as Value;
+      return node.children.size > 0 && isObject(value) ? this.mergeChildren(value, node, base) : value;
     }
     const builder = new ObjectBuilder();
     if (base !== undefined && isObject(base)) for (const [key, value] of base.entries()) builder.set(key, value);
@@ -522,12 +536,22 @@ export class Evaluation implements BuiltinContext {
     return builder.build();
   }
 
+  /**
+   * A rule group's object with the documents of the rules below it (`p.q[k] := 1` beside
+   * `p.q.r := 2`): one key given two different values is a conflict, as in OPA.
+   */
   private mergeChildren(value: RegoObject, node: DocNode, base: Value | undefined): Value {
     const builder = new ObjectBuilder();
     for (const [key, v] of value.entries()) builder.set(key, v);
     for (const [name, child] of node.children) {
+      if (child.group?.kind === 'function') continue;
       const v = this.nodeValue(child, base === undefined ? undefined : lookup(base, name));
-      if (v !== undefined) builder.set(name, v);
+      if (v === undefined) continue;
+      const existing = value.get(name);
+      if (existing !== undefined && !equals(existing, v)) {
+        throw this.error('eval_conflict_error', 'object keys must be unique', node.group?.rules[0]?.loc ?? NO_LOC);
+      }
+      builder.set(name, v);
     }
     return builder.build();
   }
@@ -704,7 +728,7 @@ export class Evaluation implements BuiltinContext {
       let result: Value | undefined;
       if (mock !== undefined) {
         if (mock.value !== undefined) result = mock.value;
-        else if (mock.functionPath !== undefined) result = this.callFunction(this.setup.rules.functions.get(mock.functionPath)!, args, call.loc);
+        else if (mock.functionPath !== undefined) result = this.callReplacement(mock, args, call);
         else result = this.callBuiltin(mock.builtin!, args, call);
       } else if (call.functionPath !== undefined) {
         result = this.callFunction(this.setup.rules.functions.get(call.functionPath)!, args, call.loc);
@@ -722,6 +746,23 @@ export class Evaluation implements BuiltinContext {
       if (result === undefined) return false;
       return this.output(call, arity, result, frame, k);
     });
+  }
+
+  /**
+   * Calls the function a `with` put in place of another. It runs under the mocks of the place the
+   * `with` was written, so `g(x) := f(x)` replacing `f` calls the real `f`, not itself; with its
+   * own document cache, since those mocks differ from the ones the cache was filled under.
+   */
+  private callReplacement(mock: FunctionMock, args: readonly Value[], call: ResolvedCall): Value | undefined {
+    const saved = { mocks: this.mocks, documents: this.documents };
+    this.mocks = mock.outer;
+    this.documents = new Map();
+    try {
+      return this.callFunction(this.setup.rules.functions.get(mock.functionPath!)!, args, call.loc);
+    } finally {
+      this.mocks = saved.mocks;
+      this.documents = saved.documents;
+    }
   }
 
   private output(call: ResolvedCall, arity: number, result: Value, frame: (Value | undefined)[], k: NextValue): boolean {

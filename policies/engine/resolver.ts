@@ -8,6 +8,8 @@ import type { ErrorCollector, Location } from './errors.js';
 import type { DocNode, RuleGroup } from './compiler.js';
 import {
   bindableVars,
+  comprehensionVars,
+  declaredBy,
   collectFreeVars,
   declaredIn,
   displayName,
@@ -17,6 +19,7 @@ import {
   needsBound,
   patternNeeds,
   patternVars,
+  renameInComprehensions,
   renameVars,
   varsIn,
   visitLiteralVars,
@@ -24,7 +27,7 @@ import {
 } from './safety.js';
 import { canonicalText, typeName } from './value.js';
 
-const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'internal.member_3', 'print']);
+export const OPERATOR_NAMES = new Set(['eq', 'assign', 'internal.member_2', 'internal.member_3', 'print']);
 
 interface Scope {
   /** Names that refer to documents (rules of the package, imports). */
@@ -118,6 +121,7 @@ export class Resolver {
       rule.args.forEach((arg, i) => (rule.args![i] = this.resolveTerm(arg, scope)));
     }
     const headLiterals = (terms: Term[]): ExprLiteral[] => terms.map((term) => ({ type: 'expr', negated: false, term, with: [], loc: rule.loc }));
+    if (!rule.isDefault) this.moveWildcardHeadTermsToBody(rule, scope);
     this.declareLocals(rule.body, scope);
     this.declareLocals(headLiterals([...ruleRest(rule), rule.value]), scope);
     if (rule.isDefault) this.checkDefaultValue(rule.value);
@@ -208,6 +212,22 @@ export class Resolver {
       scope.slots.set(name, slot);
     }
     return slot;
+  }
+
+  /**
+   * A head key or value with a wildcard (`q(_) := xs[_]`) is evaluated in the body and the head
+   * takes its result (`q(_) := $h if { ...; $h = xs[_] }`), as OPA rewrites such heads.
+   */
+  private moveWildcardHeadTermsToBody(rule: Rule, scope: Scope): void {
+    const move = (term: Term): Term => {
+      if (!varsIn(term, new Set()).has('_')) return term;
+      const result: VarTerm = { type: 'var', name: `$h${scope.wildcard++}`, loc: term.loc, slot: -1 };
+      const call: Term = { type: 'call', name: 'eq', args: [result, term], loc: term.loc };
+      rule.body = [...rule.body, { type: 'expr', negated: false, term: call, with: [], loc: term.loc }];
+      return { ...result };
+    };
+    setRuleRest(rule, ruleRest(rule).map(move));
+    rule.value = move(rule.value);
   }
 
   /** Rewrites names into refs/slots. */
@@ -352,7 +372,7 @@ export class Resolver {
    */
   compileBody(body: Body, scope: Scope, bound: Set<string>, head: Term[], params: readonly string[] = []): Body {
     this.checkAssignments(body, params);
-    const resolved = body.map((lit) => this.resolveLiteral(lit, scope));
+    const resolved = this.localizeComprehensionVars(body, scope).map((lit) => this.resolveLiteral(lit, scope));
     // Variables each literal can bind, for closures (comprehensions, not, every).
     const litVars = resolved.map((lit) => bindableVars(lit));
     const headVars = new Set<string>();
@@ -488,6 +508,29 @@ export class Resolver {
     }
   }
 
+  /**
+   * A comprehension before the literal that declares one of its variable names (`:=`, `some`)
+   * does not close over that later variable: OPA rewrites a declared variable only from its
+   * declaration on, so the comprehension's variable is its own (renamed apart here).
+   */
+  private localizeComprehensionVars(body: Body, scope: Scope): Body {
+    const declaredAt = new Map<string, number>();
+    body.forEach((lit, i) => {
+      for (const name of declaredBy(lit, new Set())) if (!declaredAt.has(name)) declaredAt.set(name, i);
+    });
+    if (declaredAt.size === 0) return body;
+    return body.map((lit, i) => {
+      const renames = new Map<string, string>();
+      for (const name of comprehensionVars(lit, new Set())) {
+        const at = declaredAt.get(name);
+        if (at !== undefined && at > i && name !== '_') renames.set(name, `$c${scope.wildcard++}_${name}`);
+      }
+      if (renames.size === 0) return lit;
+      for (const fresh of renames.values()) scope.locals.add(fresh);
+      return renameInComprehensions(lit, renames);
+    });
+  }
+
   /** `x := 1; x := 2` and use-before-`:=` are errors, as in OPA. */
   private checkAssignments(body: Body, params: readonly string[] = []): void {
     const declared = new Map<string, number>(params.map((p) => [p, -1]));
@@ -499,7 +542,7 @@ export class Resolver {
             if (declared.has(name)) this.errors.add('rego_compile_error', `var ${name} declared above`, lit.loc);
             declared.set(name, i);
             for (let j = 0; j < i; j++) {
-              if (literalVars(body[j]!, new Set()).has(name)) {
+              if (literalVars(body[j]!, new Set(), false).has(name)) {
                 this.errors.add('rego_compile_error', `var ${name} referenced above`, body[j]!.loc);
                 break;
               }
@@ -520,8 +563,9 @@ export class Resolver {
           if (name === '_') continue;
           if (declared.has(name)) this.errors.add('rego_compile_error', `var ${name} assigned above`, lit.loc);
           declared.set(name, i);
+          // A comprehension's or every's body is a scope of its own: its vars are not references here, as in OPA.
           for (let j = 0; j < i; j++) {
-            if (literalVars(body[j]!, new Set()).has(name)) {
+            if (literalVars(body[j]!, new Set(), false).has(name)) {
               this.errors.add('rego_compile_error', `var ${name} referenced above`, body[j]!.loc);
               break;
             }

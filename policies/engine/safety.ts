@@ -42,23 +42,24 @@ export function visitVars(term: Term | undefined, onVar: (v: VarTerm) => void, n
 }
 
 /** `visitVars` over a literal and every body nested in it. */
-export function visitLiteralVars(lit: Literal, onVar: (v: VarTerm) => void): void {
+/** Visits a literal's vars; `nested` false leaves out the bodies of comprehensions and `every`. */
+export function visitLiteralVars(lit: Literal, onVar: (v: VarTerm) => void, nested = true): void {
   switch (lit.type) {
     case 'expr':
-      visitVars(lit.term, onVar, true);
+      visitVars(lit.term, onVar, nested);
       break;
     case 'some-decl':
       lit.vars.forEach(onVar);
       break;
     case 'some-in':
     case 'every':
-      visitVars(lit.key, onVar, true);
-      visitVars(lit.value, onVar, true);
-      visitVars(lit.domain, onVar, true);
-      if (lit.type === 'every') for (const l of lit.body) visitLiteralVars(l, onVar);
+      visitVars(lit.key, onVar, nested);
+      visitVars(lit.value, onVar, nested);
+      visitVars(lit.domain, onVar, nested);
+      if (lit.type === 'every' && nested) for (const l of lit.body) visitLiteralVars(l, onVar);
       break;
   }
-  for (const w of lit.with) visitVars(w.value, onVar, true);
+  for (const w of lit.with) visitVars(w.value, onVar, nested);
 }
 
 export function varsIn(term: Term | undefined, out: Set<string>): Set<string> {
@@ -66,8 +67,8 @@ export function varsIn(term: Term | undefined, out: Set<string>): Set<string> {
   return out;
 }
 
-export function literalVars(lit: Literal, out: Set<string>): Set<string> {
-  visitLiteralVars(lit, (v) => out.add(v.name));
+export function literalVars(lit: Literal, out: Set<string>, nested = true): Set<string> {
+  visitLiteralVars(lit, (v) => out.add(v.name), nested);
   return out;
 }
 
@@ -91,16 +92,44 @@ export function closureVars(term: Extract<Term, { type: 'comprehension' }>): Set
   return vars;
 }
 
+/** Vars a literal declares local by `some`, some-in or `:=`. */
+export function declaredBy(lit: Literal, out: Set<string>): Set<string> {
+  if (lit.type === 'some-decl') for (const v of lit.vars) out.add(v.name);
+  else if (lit.type === 'some-in') {
+    for (const t of [lit.key, lit.value]) if (t) varsIn(t, out);
+  } else if (lit.type === 'expr' && lit.term.type === 'call' && lit.term.name === 'assign') varsIn(lit.term.args[0], out);
+  return out;
+}
+
 /** Vars declared local in a body by `some`, some-in or `:=`. */
 export function declaredIn(body: Body): Set<string> {
   const out = new Set<string>();
-  for (const lit of body) {
-    if (lit.type === 'some-decl') for (const v of lit.vars) out.add(v.name);
-    else if (lit.type === 'some-in') {
-      for (const t of [lit.key, lit.value]) if (t) varsIn(t, out);
-    } else if (lit.type === 'expr' && lit.term.type === 'call' && lit.term.name === 'assign') varsIn(lit.term.args[0], out);
-  }
+  for (const lit of body) declaredBy(lit, out);
   return out;
+}
+
+/** Vars mentioned inside the comprehensions of an AST fragment. */
+export function comprehensionVars(node: unknown, out: Set<string>): Set<string> {
+  if (node === null || typeof node !== 'object') return out;
+  if (Array.isArray(node)) {
+    for (const item of node) comprehensionVars(item, out);
+    return out;
+  }
+  const record = node as Record<string, unknown>;
+  if (record['type'] === 'comprehension') return varsIn(node as Term, out);
+  for (const [key, value] of Object.entries(record)) if (key !== 'loc') comprehensionVars(value, out);
+  return out;
+}
+
+/** A copy of an AST fragment with variables renamed inside its comprehensions only. */
+export function renameInComprehensions<T>(node: T, renames: ReadonlyMap<string, string>): T {
+  if (node === null || typeof node !== 'object') return node;
+  if (Array.isArray(node)) return node.map((item: unknown) => renameInComprehensions(item, renames)) as T;
+  const record = node as Record<string, unknown>;
+  if (record['type'] === 'comprehension') return renameVars(node, renames);
+  const out: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(record)) out[key] = key === 'loc' ? value : renameInComprehensions(value, renames);
+  return out as T;
 }
 
 /** Vars a literal of the enclosing body can bind: not those only inside closures or negations. */

@@ -88,6 +88,24 @@ describe('weft policy', () => {
     expect(result.stdout).toContain('1 passed, 1 failed, 1 skipped');
   });
 
+  it('conformance --opa runs OPA-format case files', async () => {
+    const dir = workspace({
+      'v1/a.yaml':
+        'cases:\n  - note: ok\n    modules: ["package t\\np := 1"]\n    query: data.t.p = x\n    want_result: [{x: 1}]\n  - note: wrong\n    modules: ["package t\\np := 1"]\n    query: data.t.p = x\n    want_result: [{x: 2}]\n',
+    });
+    const result = await runWeft(['policy', 'conformance', '--opa', dir]);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('FAIL v1/a.yaml: wrong');
+    expect(result.stdout).toContain('1 passed, 1 failed, 0 skipped');
+  });
+
+  it('eval keeps integers beyond 2^53 exact from input to output', async () => {
+    const dir = workspace({ 'input.json': '{"n": 123456789012345678901234567890}', 'data.json': '{"m": 9007199254740993}' });
+    const result = await runWeft(['policy', 'eval', '-d', join(dir, 'data.json'), '-i', join(dir, 'input.json'), 'x := [input.n + 1, data.m]']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('"x": [\n          123456789012345678901234567891,\n          9007199254740993\n        ]');
+  });
+
   it('refuses an unknown tool with exit code 2', async () => {
     const result = await runWeft(['policy', 'frobnicate']);
     expect(result.code).toBe(2);

@@ -147,6 +147,93 @@ comp := {"arr": [x | some x in [3, 1]], "set": {x | some x in [3, 1, 3]}, "obj":
     expect(value(p, 'data.t.comp')).toEqual({ arr: [3, 1], set: [1, 3], obj: { '0': 'a', '1': 'b' } });
   });
 
+  it('merges reference-head rules with a rule of a variable key above them, and a key given two values conflicts', () => {
+    const merged = policy(head + 'p.q.r := 1\np.q[s] := 2 if s := "s"\n');
+    expect(value(merged, 'data.t.p')).toEqual({ q: { r: 1, s: 2 } });
+    expect(value(merged, 'data.t.p.q')).toEqual({ r: 1, s: 2 });
+    expect(value(merged, 'data.t')).toEqual({ p: { q: { r: 1, s: 2 } } });
+    const same = policy(head + 'p.q.r := 1\np.q[s] := 1 if s := "r"\n');
+    expect(value(same, 'data.t.p.q')).toEqual({ r: 1 });
+    const conflicting = policy(head + 'p.q.r := 1\np.q[s] := 2 if s := "r"\n');
+    expect(() => conflicting.evaluate('data.t.p.q')).toThrow(/eval_conflict_error: object keys must be unique/);
+    expect(() => conflicting.evaluate('data.t')).toThrow(/eval_conflict_error/);
+  });
+
+  it('keeps a comprehension variable its own when the body declares the same name later', () => {
+    const p = policy(
+      head +
+        `xs := {"a", "b", "c"}
+p := x if { y := {x | xs[x]}; z := {x | xs[x]}; count(y) == count(z); x := count(y) }
+q := x if { x := 2; y := {x | xs[_]}; count(y) == 1 }
+s contains x if { y := [x | some x in [1, 2]]; some x in y }`,
+    );
+    expect(value(p, 'data.t.p')).toBe(3);
+    // Declared before the comprehension, the variable is closed over.
+    expect(value(p, 'data.t.q')).toBe(2);
+    expect(value(p, 'data.t.s')).toEqual([1, 2]);
+    expect(() => policy(head + 'p if { y := x; x := 1 }')).toThrow(/var x referenced above/);
+  });
+
+  it('runs a function put in place by `with` under the mocks of where the `with` was written', () => {
+    const p = policy(
+      head +
+        `f(x) := 2
+g(x) := f(x)
+p := y if y := f(1) with f as g
+f1(x) := object.union_n(x)
+f2(x) := count(x)
+h(x) := f1(x)
+k(x) := 123 if f2(x)
+nested if r with f1 as h with f2 as k
+r if {
+  x := [{"a": 4}, {"b": 5}]
+  f2(x) == 123
+  f1(x) == {"a": 4, "b": 5}
+}`,
+    );
+    expect(value(p, 'data.t.p')).toBe(2);
+    expect(value(p, 'data.t.nested')).toBe(true);
+  });
+
+  it('indexes base data by a number as the key of its text, and rule values by the number itself', () => {
+    const p = compile([{ file: 't.rego', source: head + 'x := data.nested[2]\ny := data.nested.deeper[1][0]\nr[0] := "zero"\nz := r[0]\nw := {"0": 1}[0]\n' }], {
+      data: { nested: { '2': 'two', deeper: { '1': ['one'] } } },
+    });
+    expect(value(p, 'data.t.x')).toBe('two');
+    expect(value(p, 'data.t.y')).toBe('one');
+    expect(value(p, 'data.t.z')).toBe('zero');
+    // A literal object is not a base document: its key "0" is not the number 0.
+    expect(value(p, 'data.t.w')).toBeUndefined();
+  });
+
+  it('evaluates a head key or value holding a wildcard in the body, as OPA', () => {
+    const p = policy(head + 'xs := {1}\nq(_) := xs[_]\ns contains xs[_]\no[xs[_]] := 1\nys := {1, 2}\nmany := ys[_]\n');
+    expect(p.evaluate('x := data.t.q(5)').results[0]!.bindings).toEqual({ x: 1 });
+    expect(value(p, 'data.t.s')).toEqual([1]);
+    expect(value(p, 'data.t.o')).toEqual({ '1': 1 });
+    expect(() => p.evaluate('data.t.many')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+  });
+
+  it('makes every false over a domain that is not a collection, as OPA', () => {
+    const p = policy(
+      head +
+        `f(a) := a
+q := 1
+over_number if every v in 42 { v > 1 }
+over_string if every v in "abc" { v }
+over_null if every v in null { v }
+over_call if every v in f(3) { v > 1 }
+over_rule if every v in q { v > 1 }
+over_input if every v in input.n { v > 1 }
+over_empty if every v in [] { v > 1 }`,
+    );
+    for (const name of ['over_number', 'over_string', 'over_null', 'over_call', 'over_rule']) {
+      expect(value(p, `data.t.${name}`), name).toBeUndefined();
+    }
+    expect(p.evaluate('data.t.over_input', { input: { n: 1 } }).defined).toBe(false);
+    expect(value(p, 'data.t.over_empty')).toBe(true);
+  });
+
   it('replaces input, data and functions with `with`', () => {
     const p = policy(
       head +

@@ -24,7 +24,7 @@ import { builtinError, define } from './support.js';
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
 /** Go's strict StdEncoding/URLEncoding decoding: the padded alphabet only, no whitespace. */
-function decodeBase64(name: string, text: string, url: boolean): string {
+export function decodeBase64(name: string, text: string, url: boolean): string {
   const alphabet = url ? /[A-Za-z0-9_-]/ : /[A-Za-z0-9+/]/;
   const body = text.replace(/={1,2}$/, '');
   const bad = [...body].findIndex((c) => !alphabet.test(c));

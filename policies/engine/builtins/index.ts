@@ -11,6 +11,7 @@ import { deprecatedBuiltins } from './deprecated.js';
 import { encodingBuiltins } from './encoding.js';
 import { globBuiltins } from './glob.js';
 import { graphBuiltins } from './graph.js';
+import { graphqlBuiltins } from './graphql.js';
 import { jsonDocumentBuiltins } from './json-documents.js';
 import { netBuiltins } from './net.js';
 import { numberBuiltins } from './numbers.js';
@@ -18,6 +19,7 @@ import { jsonSchemaBuiltins } from './json-schema.js';
 import { jwtBuiltins } from './jwt.js';
 import { jwtSignBuiltins } from './jwt-sign.js';
 import { objectBuiltins } from './objects.js';
+import { privateKeyBuiltins } from './private-keys.js';
 import { BuiltinRegistry } from './registry.js';
 import { regexBuiltins } from './regex.js';
 import { semverBuiltins } from './semver.js';
@@ -65,16 +67,20 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...jwtBuiltins)
     .register(...jwtSignBuiltins)
     .register(...x509Builtins)
+    .register(...privateKeyBuiltins)
     .register(...netBuiltins)
     .register(...unitBuiltins)
     .register(...semverBuiltins)
     .register(...uuidBuiltins)
     .register(...typeBuiltins)
     .register(...graphBuiltins)
+    .register(...graphqlBuiltins)
     .register(...bitBuiltins)
     .register(...tracingBuiltins)
     .register(...conversionBuiltins)
     .refuse('http.send', 'http.send is not offered in the sidecar: policies must decide from input and data alone')
-    .refuse('net.lookup_ip_addr', 'net.lookup_ip_addr is not offered in the sidecar: policies must not depend on DNS');
+    .refuse('net.lookup_ip_addr', 'net.lookup_ip_addr is not offered in the sidecar: policies must not depend on DNS')
+    .refuse('opa.runtime', "opa.runtime is not offered in the sidecar: its environment and configuration are not policy input")
+    .refuse('providers.aws.sign_req', 'providers.aws.sign_req is not offered in the sidecar: it signs requests for http.send, which is not offered');
   return options.deprecated === true ? registry.register(...deprecatedBuiltins) : registry;
 }

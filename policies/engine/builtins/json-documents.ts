@@ -136,6 +136,12 @@ function editAt(value: Value, path: readonly Value[], edit: Edit): Value | undef
     if (updated === undefined) return undefined;
     return makeArray(value.map((item, i) => (i === index ? updated : item)));
   }
+  if (isSet(value)) {
+    // A set member is its own path step: the edited member replaces it.
+    if (!value.has(step)) return undefined;
+    const updated = editAt(step, rest, edit);
+    return updated === undefined ? undefined : makeSet([...[...value].filter((member) => !equals(member, step)), updated]);
+  }
   return undefined;
 }
 
@@ -148,7 +154,8 @@ function addAt(document: Value, path: readonly Value[], item: Value): Value | un
       if (index === undefined) return undefined;
       return makeArray([...parent.slice(0, index), item, ...parent.slice(index)]);
     }
-    if (isSet(parent)) return makeSet([...parent, item]);
+    // Adding to a set names the member itself as the last step, as OPA.
+    if (isSet(parent)) return equals(step, item) ? makeSet([...parent, item]) : undefined;
     return undefined;
   });
 }

@@ -1,6 +1,6 @@
 // net.cidr_* builtins over IPv4 and IPv6 (see ip-address.ts).
 import { isArray, isObject, isSet, makeArray, makeSet, sortedValues, type Value } from '../value.js';
-import { formatBlock, formatIp, parseCidr, parseCidrOrIp, rangeToBlocks, type IpBlock } from './ip-address.js';
+import { blockOf, formatBlock, formatIp, parseCidr, parseCidrOrIp, parseIp, rangeToBlocks, type IpBlock } from './ip-address.js';
 import { builtinError, define } from './support.js';
 
 /** Addresses net.cidr_expand lists at most (a /16): a bigger block is refused, not allocated. */
@@ -26,11 +26,26 @@ function intersects(a: IpBlock, b: IpBlock): boolean {
   return a.version === b.version && a.first <= b.last && b.first <= a.last;
 }
 
+/**
+ * A net.cidr_merge operand: a CIDR, or a bare IPv4 address taken with its classful default mask
+ * (/8, /16 or /24 by its first octet), as OPA does (Go's `IP.DefaultMask`). A bare IPv6 address
+ * has no default mask and is an error.
+ */
+function mergeOperand(name: string, text: string): IpBlock {
+  if (text.includes('/')) return cidrOperand(name, text);
+  const address = parseIp(text);
+  if (address === undefined) throw builtinError(name, `invalid CIDR address or IP: ${text}`);
+  if (address.version === 6) throw builtinError(name, 'IPv6 invalid: needs prefix length');
+  const firstOctet = Number(address.value >> 24n);
+  const prefix = firstOctet < 128 ? 8 : firstOctet < 192 ? 16 : firstOctet < 224 ? 24 : 32;
+  return blockOf(4, address.value, prefix);
+}
+
 function merge(name: string, addresses: Value): Value {
   const items = isSet(addresses) ? sortedValues(addresses) : [...(addresses as readonly Value[])];
   const blocks = items.map((item) => {
     if (typeof item !== 'string') throw builtinError(name, `IP address or CIDR expected, got ${JSON.stringify(item)}`);
-    return cidrOrIpOperand(name, item);
+    return mergeOperand(name, item);
   });
   const out: string[] = [];
   for (const version of [4, 6] as const) {

@@ -61,16 +61,20 @@ export function unionObjects(objects: readonly RegoObject[]): RegoObject {
   return builder.build();
 }
 
+/** OPA's object.subset: objects recurse by key, sets by membership, arrays as a contiguous run. */
 function isSubset(sup: Value, sub: Value): boolean {
   if (isObject(sup) && isObject(sub)) {
     for (const [key, value] of sub.entries()) {
       const other = sup.get(key);
-      if (other === undefined || !isSubset(other, value)) return false;
+      if (other === undefined) return false;
+      if (equals(other, value)) continue;
+      const nested = (isObject(other) && isObject(value)) || (isSet(other) && isSet(value)) || (isArray(other) && isArray(value));
+      if (!nested || !isSubset(other, value)) return false;
     }
     return true;
   }
   if (isSet(sup) && isSet(sub)) return [...sub].every((value) => sup.has(value));
-  if (isSet(sup) && isArray(sub)) return sub.every((value) => sup.has(value));
+  if (isArray(sup) && isSet(sub)) return arrayHoldsSet(sup, sub);
   if (isArray(sup) && isArray(sub)) {
     if (sub.length === 0) return true;
     for (let start = 0; start + sub.length <= sup.length; start++) {
@@ -78,17 +82,26 @@ function isSubset(sup: Value, sub: Value): boolean {
     }
     return false;
   }
-  return equals(sup, sub);
+  return false;
+}
+
+/**
+ * An array holds a set when, walking the array, as many of its elements are members as the set
+ * has (OPA counts a repeated element again, and an empty array holds nothing, not even the empty set).
+ */
+function arrayHoldsSet(sup: readonly Value[], sub: RegoSet): boolean {
+  let unmatched = sub.size;
+  for (const value of sup) {
+    if (sub.has(value)) unmatched--;
+    if (unmatched === 0) return true;
+  }
+  return false;
 }
 
 const subset = define('object.subset', [['object', 'array', 'set'], ['object', 'array', 'set']], ([sup, sub]) => {
-  const compatible =
-    (isObject(sup) && isObject(sub)) || (isSet(sup) && (isSet(sub) || isArray(sub))) || (isArray(sup) && isArray(sub));
+  const compatible = (isObject(sup) && isObject(sub)) || (isSet(sup) && isSet(sub)) || (isArray(sup) && (isArray(sub) || isSet(sub)));
   if (!compatible) {
-    throw new BuiltinError(
-      'eval_type_error',
-      `object.subset: both arguments must be objects, sets, or arrays (or a set and an array) but got ${typeName(sup!)} and ${typeName(sub!)}`,
-    );
+    throw new BuiltinError('eval_type_error', 'object.subset: both arguments object.subset must be of the same type or array and set');
   }
   return isSubset(sup!, sub!);
 });

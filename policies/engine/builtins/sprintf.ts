@@ -24,8 +24,19 @@ function toOperand(value: Value): Operand {
   return { kind: 'composite', value };
 }
 
+const INT64_MIN = -(2n ** 63n);
+const INT64_MAX = 2n ** 63n - 1n;
+
+/** OPA passes an integer beyond int64 as a *big.Int, which Go formats in decimal for %s and %v too. */
+function isBigInt(operand: Operand): boolean {
+  return operand.kind === 'int' && (operand.value < INT64_MIN || operand.value > INT64_MAX);
+}
+
+/** The verbs Go's big.Int formats. */
+const BIG_INT_VERBS = new Set(['b', 'o', 'O', 'd', 'x', 'X', 's', 'v']);
+
 const goTypeNames: Record<Operand['kind'], (operand: Operand) => string> = {
-  int: () => 'int',
+  int: (operand) => (isBigInt(operand) ? 'big.Int' : 'int'),
   float: () => 'float64',
   string: () => 'string',
   bool: () => 'bool',
@@ -186,7 +197,8 @@ function formatOperand(operand: Operand, spec: Spec): string {
   let text: string | undefined;
   switch (operand.kind) {
     case 'int':
-      text = formatInteger(operand.value, spec);
+      if (!isBigInt(operand)) text = formatInteger(operand.value, spec);
+      else if (BIG_INT_VERBS.has(spec.verb)) text = formatInteger(operand.value, spec.verb === 's' ? { ...spec, verb: 'd' } : spec);
       break;
     case 'float': {
       text = formatFloat(operand.value, spec);

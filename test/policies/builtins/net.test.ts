@@ -38,7 +38,7 @@ describe('net builtins', () => {
   it('cidr_merge finds the fewest covering blocks', () => {
     expectCall('net.cidr_merge', [v(['192.0.128.0/24', '192.0.129.0/24'])], makeSet(['192.0.128.0/23']));
     expectCall('net.cidr_merge', [v(['192.0.129.0/24', '192.0.130.0/24'])], makeSet(['192.0.129.0/24', '192.0.130.0/24']));
-    expectCall('net.cidr_merge', [makeSet(['10.0.0.1', '10.0.0.0', '10.0.0.2', '10.0.0.3', '10.0.0.4'])], makeSet(['10.0.0.0/30', '10.0.0.4/32']));
+    expectCall('net.cidr_merge', [makeSet(['10.0.0.1/32', '10.0.0.0/32', '10.0.0.2/32', '10.0.0.3/32', '10.0.0.4/32'])], makeSet(['10.0.0.0/30', '10.0.0.4/32']));
     expectCall('net.cidr_merge', [v(['10.0.0.0/8', '10.1.0.0/16', '2001:db8::/33', '2001:db8:8000::/33'])], makeSet(['10.0.0.0/8', '2001:db8::/32']));
     expectCall('net.cidr_merge', [v([])], makeSet([]));
     expectFailure('net.cidr_merge', [v(['bogus'])], 'eval_builtin_error', 'invalid CIDR address or IP: bogus');
@@ -54,10 +54,18 @@ describe('net builtins', () => {
     expectFailure('net.cidr_expand', ['::/0'], 'eval_builtin_error', 'has more than');
   });
 
+  it('cidr_merge takes a bare IPv4 address with its classful mask and refuses a bare IPv6 address, as OPA', () => {
+    expectCall('net.cidr_merge', [v(['10.1.2.3'])], makeSet(['10.0.0.0/8']));
+    expectCall('net.cidr_merge', [v(['172.16.5.4'])], makeSet(['172.16.0.0/16']));
+    expectCall('net.cidr_merge', [v(['192.0.128.0', '192.0.129.0'])], makeSet(['192.0.128.0/23']));
+    expectCall('net.cidr_merge', [v(['192.0.2.112', '192.0.2.116/31'])], makeSet(['192.0.2.0/24']));
+    expectFailure('net.cidr_merge', [v(['2001:db8::1'])], 'eval_builtin_error', 'net.cidr_merge: IPv6 invalid: needs prefix length');
+  });
+
   it('prints IPv6 as RFC 5952', () => {
     expectCall('net.cidr_merge', [v(['2001:0db8:0000:0000:0001:0000:0000:0001/128'])], makeSet(['2001:db8::1:0:0:1/128']));
-    expectCall('net.cidr_merge', [v(['::1'])], makeSet(['::1/128']));
-    expectCall('net.cidr_merge', [v(['1:0:1:0:1:0:1:0'])], makeSet(['1:0:1:0:1:0:1:0/128']));
+    expectCall('net.cidr_merge', [v(['::1/128'])], makeSet(['::1/128']));
+    expectCall('net.cidr_merge', [v(['1:0:1:0:1:0:1:0/128'])], makeSet(['1:0:1:0:1:0:1:0/128']));
   });
 
   it('cidr_contains_matches pairs keys of containing and contained entries', () => {

@@ -16,6 +16,14 @@ describe('sprintf', () => {
     expect(sprintf('100%%')).toBe('100%');
   });
 
+  it('prints an integer beyond int64 in decimal for %s and %v, as Go formats the *big.Int OPA passes', () => {
+    expect(call('sprintf', '%s', makeArray([123456789123456789123n]))).toBe('123456789123456789123');
+    expect(call('sprintf', '%v|%x', makeArray([2n ** 64n, 2n ** 64n]))).toBe('18446744073709551616|10000000000000000');
+    expect(call('sprintf', '%q', makeArray([2n ** 64n]))).toBe('%!q(big.Int=18446744073709551616)');
+    // Within int64 an integer is a Go int: %s does not apply.
+    expect(call('sprintf', '%s', makeArray([2n ** 62n]))).toBe('%!s(int=4611686018427387904)');
+  });
+
   it('formats floats as Go does (%v shortest, %f, %e, %g)', () => {
     expect(sprintf('%v %v %v', 3.14, 1234567.5, 0.00001)).toBe('3.14 1.2345675e+06 1e-05');
     expect(sprintf('%f|%.2f|%8.3f|%.0f', 3.14, 3.14159, -1.5, 2.5)).toBe('3.140000|3.14|  -1.500|3');
