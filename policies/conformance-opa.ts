@@ -3,8 +3,7 @@
 // result set is a set of binding rows, each binding as its JSON value (sets as arrays, and arrays
 // sorted with `sort_bindings`); `want_error_code` must equal the error's code and `want_error`
 // be part of its message; builtin errors fail the query only with `strict_error`.
-import { type CaseContext, type CaseOutcome, jsonKey, yamlValue } from './conformance.js';
-import { show } from './conformance-regorus.js';
+import { type CaseContext, type CaseOutcome, jsonKey, show, yamlValue } from './conformance-case.js';
 import { RegoError, RegoErrors, type PolicySet, type ValueRow } from './index.js';
 import { compare, equals, fromJSON, isArray, makeArray, makeObject, makeSet, toJSON, type Value } from './engine/value.js';
 

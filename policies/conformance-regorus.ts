@@ -1,8 +1,8 @@
 // The shared conformance case format (../shared/conformance/README.md): one case run against the
 // engine and compared as that format describes.
 import type { ValueRow } from './index.js';
-import { type CaseContext, type CaseOutcome, jsonKey, yamlValue } from './conformance.js';
-import { canonicalText, equals, makeObject, makeSet, compare, isArray, makeArray, type Value } from './engine/value.js';
+import { type CaseContext, type CaseOutcome, jsonKey, show, yamlValue } from './conformance-case.js';
+import { equals, makeObject, makeSet, compare, isArray, makeArray, type Value } from './engine/value.js';
 
 const UNDEFINED_MARK = '#undefined';
 
@@ -50,10 +50,6 @@ function resultValue(rows: readonly ValueRow[]): Value | undefined {
   if (rows.length === 0) return undefined;
   if (rows.length === 1) return rowValue(rows[0]!);
   return makeArray(rows.map(rowValue));
-}
-
-export function show(value: Value | undefined): string {
-  return value === undefined ? 'undefined' : canonicalText(value);
 }
 
 export function runRegorusCase(c: Map<string, unknown>, context: CaseContext): CaseOutcome {

@@ -7,8 +7,7 @@ import { join, relative } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { runOpaCase } from './conformance-opa.js';
 import { runRegorusCase } from './conformance-regorus.js';
-import { compile, type ModuleSource, type PolicySet } from './index.js';
-import { fromJSON, makeArray, makeObject, numberFromText, type Value } from './engine/value.js';
+import { CompiledSets } from './conformance-case.js';
 
 export interface CaseFailure {
   readonly file: string;
@@ -33,33 +32,6 @@ export interface ConformanceOptions {
   readonly regoVersionOf?: (file: string) => 0 | 1;
 }
 
-/** What a case runner answers: nothing when the case passed, or what was expected and what came. */
-export type CaseOutcome = { expected: string; got: string } | undefined;
-
-/** Compiles each distinct module set once per run; a compile failure is kept as the Error. */
-export class CompiledSets {
-  private readonly sets = new Map<string, PolicySet | Error>();
-
-  get(modules: readonly ModuleSource[]): PolicySet | Error {
-    const key = JSON.stringify(modules);
-    let policy = this.sets.get(key);
-    if (policy === undefined) {
-      try {
-        policy = compile(modules);
-      } catch (error) {
-        policy = error as Error;
-      }
-      this.sets.set(key, policy);
-    }
-    return policy;
-  }
-}
-
-export interface CaseContext {
-  readonly regoVersion: 0 | 1;
-  readonly sets: CompiledSets;
-}
-
 function caseFiles(dir: string): string[] {
   const out: string[] = [];
   for (const name of readdirSync(dir).sort()) {
@@ -68,26 +40,6 @@ function caseFiles(dir: string): string[] {
     else if (name.endsWith('.yaml') || name.endsWith('.yml')) out.push(path);
   }
   return out;
-}
-
-/**
- * A YAML value (parsed with Maps and exact integers) as a Rego value. `keyOf` turns a mapping's
- * key into the object key; `special` may claim a mapping first (the shared format's encodings).
- * A YAML float such as 1e+30 stands for the exact decimal it is written as, as in OPA.
- */
-export function yamlValue(data: unknown, keyOf: (key: unknown) => Value, special?: (map: Map<unknown, unknown>) => Value | undefined): Value {
-  if (typeof data === 'number' && Number.isInteger(data) && !Number.isSafeInteger(data)) return numberFromText(String(data));
-  if (data === null || data === undefined || typeof data !== 'object') return fromJSON(data);
-  if (Array.isArray(data)) return makeArray(data.map((d) => yamlValue(d, keyOf, special)));
-  const map = data as Map<unknown, unknown>;
-  const claimed = special?.(map);
-  if (claimed !== undefined) return claimed;
-  return makeObject([...map].map(([key, item]) => [keyOf(key), yamlValue(item, keyOf, special)] as const));
-}
-
-/** JSON's reading of a YAML mapping key, as OPA's YAML-to-JSON step makes it. */
-export function jsonKey(key: unknown): string {
-  return key === null ? 'null' : String(key);
 }
 
 const defaultVersion = (format: CaseFormat) => (file: string) =>
