@@ -101,7 +101,7 @@ describe.each([
   });
 
   it('matches the envelopes python3-zeep builds for the same WSDL (same body, same action)', async () => {
-    const calls = [
+    const calls: { operation: string; args: JsonObject }[] = [
       { operation: 'GetCustomer', args: { customer_id: 7 } },
       { operation: 'Echo', args: { text: '<a & "b">' } },
       { operation: 'PlaceOrder', args: { order: { customer_id: 1, lines: { OrderLine: [{ sku: 's', quantity: 1, price: '1.5' }] } } } },

@@ -12,7 +12,6 @@ serves on 127.0.0.1:PORT (PORT 0: any free port, printed as `listening PORT`):
 """
 import base64
 import hashlib
-import logging
 import sys
 import threading
 import time
@@ -172,8 +171,6 @@ class QuietHandler(WSGIRequestHandler):
 
 
 def main():
-    # Faults are the point of several tests: their tracebacks would only be noise.
-    logging.getLogger('spyne').setLevel(logging.CRITICAL)
     mounter = WsgiMounter({
         'soap11': application(Soap11(validator='lxml'), Soap11()),
         'soap12': application(Soap12(validator='lxml'), Soap12()),
