@@ -18,6 +18,8 @@ export interface BridgeOperation {
   readonly output: JsonSchema;
   /** Free text for the OpenAPI document (e.g. the WSDL documentation). */
   readonly summary?: string;
+  /** The route every operation has, e.g. `POST /soap/{service}/{operation}`. */
+  readonly defaultRoute: { readonly method: 'POST'; readonly path: string };
 }
 
 /** A request to the legacy system. `path` is relative to the legacy base address. */
@@ -40,6 +42,8 @@ export interface LegacyCodec {
   /** Where requests go unless the bridge overrides it (e.g. the WSDL port's address). */
   readonly address: URL | undefined;
   readonly operations: ReadonlyMap<string, BridgeOperation>;
+  /** Named schemas the operation schemas refer to (`#/components/schemas/NAME`). */
+  readonly schemas: ReadonlyMap<string, JsonSchema>;
   encodeRequest(operation: string, args: JsonObject): LegacyRequest;
   /** The JSON result, or a thrown `BridgeError` (faults mapped to their status). */
   decodeResponse(operation: string, response: LegacyResponse): JsonValue;

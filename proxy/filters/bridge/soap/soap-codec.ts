@@ -53,6 +53,7 @@ export class SoapCodec implements LegacyCodec {
           input: partsSchema(operation.input, definitions),
           output: operation.output === undefined ? { type: 'null' } : partsSchema(operation.output, definitions),
           ...(operation.documentation === undefined ? {} : { summary: operation.documentation }),
+          defaultRoute: { method: 'POST' as const, path: `/soap/${encodeURIComponent(port.service)}/${encodeURIComponent(operation.name)}` },
         },
       ]),
     );

@@ -15,7 +15,6 @@ interface SimpleTypeInfo {
   readonly range?: readonly [bigint, bigint];
   /** Lexical form of strings that must have one (dates, binary). */
   readonly pattern?: RegExp;
-  readonly format?: string;
 }
 
 const range = (bits: number, signed: boolean): readonly [bigint, bigint] =>
@@ -43,9 +42,9 @@ const BUILTINS: Readonly<Record<string, SimpleTypeInfo>> = {
   boolean: { kind: 'boolean' },
   double: { kind: 'double' },
   float: { kind: 'double' },
-  dateTime: { kind: 'string', pattern: new RegExp(`^${DATE}T${TIME}${TIMEZONE}$`), format: 'date-time' },
-  date: { kind: 'string', pattern: new RegExp(`^${DATE}${TIMEZONE}$`), format: 'date' },
-  time: { kind: 'string', pattern: new RegExp(`^${TIME}${TIMEZONE}$`), format: 'time' },
+  dateTime: { kind: 'string', pattern: new RegExp(`^${DATE}T${TIME}${TIMEZONE}$`) },
+  date: { kind: 'string', pattern: new RegExp(`^${DATE}${TIMEZONE}$`) },
+  time: { kind: 'string', pattern: new RegExp(`^${TIME}${TIMEZONE}$`) },
   base64Binary: { kind: 'string', pattern: /^[A-Za-z0-9+/\s]*={0,2}\s*$/ },
   hexBinary: { kind: 'string', pattern: /^([0-9A-Fa-f]{2})*$/ },
 };
@@ -146,7 +145,7 @@ function checkRange(text: string, [low, high]: readonly [bigint, bigint], type: 
 
 /** JSON Schema of a simple type's JSON value. */
 export function simpleTypeSchema(type: SimpleType): JsonSchema {
-  const { kind, range: bounds, format } = info(type);
+  const { kind, range: bounds, pattern } = info(type);
   const enumeration = type.enumeration === undefined ? {} : { enum: type.enumeration };
   switch (kind) {
     case 'int':
@@ -160,6 +159,7 @@ export function simpleTypeSchema(type: SimpleType): JsonSchema {
     case 'double':
       return { type: 'number' };
     case 'string':
-      return { type: 'string', ...(format === undefined ? {} : { format }), ...enumeration };
+      // The XSD lexical form, not a JSON Schema format: an xs:dateTime may lack a time zone.
+      return { type: 'string', ...(pattern === undefined ? {} : { pattern: pattern.source, description: `xs:${type.builtin}` }), ...enumeration };
   }
 }
