@@ -4,6 +4,7 @@
 // code is loaded by `loadFilters` only when a config names them, before snapshots are built.
 import type { HttpFilterFactory } from './http-filter.js';
 import { authzConfigSchema } from './authz/authz-config.js';
+import { bridgeConfigSchema } from './bridge/bridge-filter-config.js';
 import { jwtConfigSchema } from './jwt/jwt-config.js';
 import { routerFilter } from './router-filter.js';
 
@@ -45,4 +46,5 @@ export async function loadFilters(names: Iterable<string>): Promise<void> {
 
 registerLazyFilter('jwt', jwtConfigSchema, async () => (await import('./jwt/jwt-filter.js')).jwtFilter);
 registerLazyFilter('authz', authzConfigSchema, async () => (await import('./authz/authz-filter.js')).authzFilter);
+registerLazyFilter('bridge', bridgeConfigSchema, async () => (await import('./bridge/bridge-filter.js')).bridgeFilter);
 registerFilter(routerFilter);
