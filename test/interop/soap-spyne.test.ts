@@ -8,6 +8,7 @@ import { BridgeError, bridgeErrorBody } from '../../proxy/filters/bridge/bridge-
 import type { JsonObject, JsonValue } from '../../proxy/filters/bridge/codec.js';
 import { SoapCodec, soapCodecFactory, type SoapBridgeSpec } from '../../proxy/filters/bridge/soap/soap-codec.js';
 import { parseXml, type XmlElement } from '../../proxy/filters/bridge/xml/xml-reader.js';
+import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
 import { startSpyne, zeepEnvelopes, type SpyneService } from '../helpers/spyne.js';
 
 const WSSE_PASSWORD = 'correct horse <battery> & staple';
@@ -164,5 +165,47 @@ describe('WS-Security UsernameToken checked by the spyne service itself', () => 
     await expect(load('secure11', { usernameToken: { username: 'bridge', passwordEnv: 'WEFT_TEST_UNSET_VARIABLE', passwordType: 'PasswordText' } })).rejects.toThrow(
       /WEFT_TEST_UNSET_VARIABLE is not set/,
     );
+  });
+});
+
+describe('the bridge filter in a sidecar in front of python3-spyne', () => {
+  let sidecar: InProcessSidecar;
+  beforeAll(async () => {
+    sidecar = await startSidecar({
+      inbound: {
+        port: 0,
+        appPort: spyne.port,
+        filters: [
+          {
+            name: 'bridge',
+            config: {
+              bridges: [
+                {
+                  name: 'crm',
+                  protocol: 'soap',
+                  soap: { wsdl: spyne.url('soap12?wsdl'), faultStatus: { '*.NotFound': 404 } },
+                  routes: [{ method: 'GET', path: '/v1/customers/{id}', operation: 'GetCustomer', params: { id: 'customer_id' } }],
+                },
+              ],
+            },
+          },
+          { name: 'router' },
+        ],
+      },
+    });
+  });
+  afterAll(() => sidecar?.stop());
+
+  const get = async (path: string, init: RequestInit = {}) => {
+    const response = await fetch(`http://127.0.0.1:${sidecar.inboundPort}${path}`, init);
+    return { status: response.status, json: (await response.json()) as unknown };
+  };
+
+  it('answers GET /v1/customers/{id} from the SOAP 1.2 service, and its faults in the JSON error shape', async () => {
+    expect(await get('/v1/customers/7')).toMatchObject({ status: 200, json: { GetCustomerResult: { id: 7, account_number: '9007199254740993' } } });
+    expect(await get('/v1/customers/404')).toMatchObject({ status: 404, json: { error: { code: 'LEGACY_CLIENT_FAULT', fault: { code: 'Sender.NotFound' } } } });
+    const order = { order: { customer_id: 1, lines: { OrderLine: [{ sku: 'a', quantity: 3, price: '0.10' }] } } };
+    const placed = await get('/soap/CrmService/PlaceOrder', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(order) });
+    expect(placed).toEqual({ status: 200, json: { PlaceOrderResult: { lines: 1, total: '0.30' } } });
   });
 });
