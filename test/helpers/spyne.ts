@@ -1,10 +1,17 @@
 // The python3-spyne SOAP service of test/interop/spyne_soap_service.py as a child process on a
 // free loopback port, and python3-zeep's envelopes for the same calls (test/interop/zeep_envelopes.py).
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 
 const PYTHON = '/usr/bin/python3';
-const INTEROP = join(import.meta.dirname, '..', 'interop');
+
+/** The repository root, from the sources (tests) or from their compiled copy (benchmarks). */
+export function repositoryRoot(from = import.meta.dirname): string {
+  return existsSync(join(from, 'package.json')) ? from : repositoryRoot(dirname(from));
+}
+
+const INTEROP = join(repositoryRoot(), 'test', 'interop');
 
 export interface SpyneService {
   readonly port: number;

@@ -164,8 +164,8 @@ class ThreadingServer(ThreadingMixIn, WSGIServer):
 
 
 class QuietHandler(WSGIRequestHandler):
-    protocol_version = 'HTTP/1.1'
-
+    # HTTP/1.0 (wsgiref's default): wsgiref answers one request per connection, which HTTP/1.1
+    # clients would take for keep-alive and reuse a connection the server has closed.
     def log_message(self, *args):
         pass
 
