@@ -6,6 +6,7 @@ import http from 'node:http';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseXml } from '../../../proxy/filters/bridge/xml/xml-reader.js';
+import { request } from '../../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 import { listen, type TestServer } from '../../helpers/upstream.js';
 
@@ -90,7 +91,7 @@ afterAll(async () => {
 async function call(method: string, path: string, body?: string, headers: Record<string, string> = {}) {
   const response = await fetch(`http://127.0.0.1:${sidecar.inboundPort}${path}`, {
     method,
-    headers: { host: 'crm.internal', ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
+    headers: { ...(body === undefined ? {} : { 'content-type': 'application/json' }), ...headers },
     ...(body === undefined ? {} : { body }),
   });
   // The JSON is walked by the paths the bridge documents; a wrong path fails the test.
@@ -126,7 +127,7 @@ describe('the bridge filter in a sidecar', () => {
 
   it('lets policies decide on the operation and JSON arguments before anything reaches the legacy system', async () => {
     const before = received.length;
-    const response = await fetch(`http://127.0.0.1:${sidecar.inboundPort}/v1/customers/4242`, { headers: { host: 'crm.internal' } });
+    const response = await fetch(`http://127.0.0.1:${sidecar.inboundPort}/v1/customers/4242`);
     expect(response.status).toBe(403);
     expect(received).toHaveLength(before);
   });
@@ -179,5 +180,34 @@ describe('the bridge filter in a sidecar', () => {
     expect(metrics).toMatch(/weft_bridge_calls_total\{bridge="crm",operation="GetCustomer",code="ok"\} [1-9]/);
     expect(metrics).toMatch(/weft_bridge_faults_total\{bridge="crm",operation="GetCustomer",fault="Client.NotFound"\} 1/);
     expect(metrics).toMatch(/weft_bridge_upstream_seconds_count\{bridge="crm",operation="GetCustomer"\} [1-9]/);
+  });
+});
+
+describe('a bridge whose WSDL cannot be loaded', () => {
+  let broken: InProcessSidecar;
+  beforeAll(async () => {
+    broken = await startSidecar({
+      inbound: {
+        port: 0,
+        appPort: stub.port,
+        filters: [
+          { name: 'bridge', config: { bridges: [{ name: 'gone', hosts: ['gone.internal'], protocol: 'soap', soap: { wsdl: join(FIXTURES, 'missing.wsdl') } }] } },
+          { name: 'router' },
+        ],
+      },
+    });
+  });
+  afterAll(() => broken?.stop());
+
+  it('answers 503 in the JSON error shape for its hosts, and leaves other hosts alone', async () => {
+    const before = received.length;
+    const response = await request(broken.inboundPort, { method: 'POST', path: '/soap/CrmService/GetCustomer', headers: { host: 'gone.internal' }, body: '{}' });
+    const body = JSON.parse(response.body) as { error: { code: string; message: string } };
+    expect([response.status, body.error.code]).toEqual([503, 'UPSTREAM_UNAVAILABLE']);
+    expect(body.error.message).toMatch(/bridge gone could not load its service description: .*missing\.wsdl/);
+    expect(received).toHaveLength(before);
+    const other = await request(broken.inboundPort, { path: '/plain', headers: { host: 'other.internal' } });
+    expect(other.status).toBe(200);
+    expect(received.at(-1)!.url).toBe('/plain');
   });
 });
