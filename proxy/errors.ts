@@ -162,6 +162,14 @@ export const errorCatalogue = {
     responseFlag: 'UAJ',
     message: 'invalid end-user token',
   },
+  LEGACY_BRIDGE_REPLY: {
+    // The legacy bridge answered itself (route, body or schema refused; its body says which, in
+    // the bridge's JSON error shape, with the status of the bridge's own catalogue).
+    httpStatus: 400,
+    grpcStatus: INTERNAL,
+    responseFlag: 'LB',
+    message: 'refused by the legacy bridge',
+  },
 } as const satisfies Record<string, LocalReplyEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -64,8 +64,7 @@ export function sendLocalReply(
   const status = overrides?.status ?? errorCatalogue[code].httpStatus;
   const body = overrides?.body ?? bodyOf(code, detail);
   const bytes = Buffer.byteLength(body);
-  const head = localReplyHead(code, bytes);
-  if (overrides?.headers !== undefined) head.push(...overrides.headers);
+  const head = withOverrides(localReplyHead(code, bytes), overrides);
   (res as ServerResponse).writeHead(status, head);
   res.end(body);
   return { status, bytes, grpcStatus: undefined };
@@ -96,11 +95,17 @@ function sendGrpcLocalReply(res: LocalReplyResponse, code: ErrorCode, detail: st
 export function writeRawLocalReply(socket: Duplex, code: ErrorCode, detail?: string, overrides?: LocalReplyOverrides): void {
   const httpStatus = overrides?.status ?? errorCatalogue[code].httpStatus;
   const body = overrides?.body ?? bodyOf(code, detail);
-  const head = localReplyHead(code, Buffer.byteLength(body));
-  if (overrides?.headers !== undefined) head.push(...overrides.headers);
+  const head = withOverrides(localReplyHead(code, Buffer.byteLength(body)), overrides);
   let text = `HTTP/1.1 ${httpStatus} ${reasonPhrase(httpStatus)}\r\n`;
   for (let i = 0; i < head.length; i += 2) text += `${head[i]}: ${head[i + 1]}\r\n`;
   socket.end(`${text}connection: close\r\n\r\n${body}`);
+}
+
+/** The filter's headers after the reply's own; a filter's content-type replaces the text/plain one. */
+function withOverrides(head: string[], overrides: LocalReplyOverrides | undefined): string[] {
+  if (overrides?.headers === undefined) return head;
+  const ownType = overrides.headers.some((name, index) => index % 2 === 0 && name.toLowerCase() === 'content-type');
+  return [...(ownType ? head.slice(2) : head), ...overrides.headers];
 }
 
 function localReplyHead(code: ErrorCode, bytes: number): string[] {

@@ -11,10 +11,11 @@ export const RESOURCE_KINDS = [
   'PeerAuthentication',
   'RequestAuthentication',
   'Route',
+  'LegacyBridge',
 ] as const;
 
 /** Kinds named in the schema for later releases; refused until their spec is defined. */
-export const RESERVED_KINDS = ['InferencePool', 'LegacyBridge'] as const;
+export const RESERVED_KINDS = ['InferencePool'] as const;
 
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export type Labels = Readonly<Record<string, string>>;
@@ -168,6 +169,23 @@ export interface RouteSpec {
   };
 }
 
+/** A JSON API in front of a legacy system, served by the sidecar beside it (schemas/legacy-bridge.json). */
+export interface LegacyBridgeSpec {
+  /** Hosts the facade answers for; every request of the listener when absent. */
+  readonly hosts?: readonly string[];
+  readonly protocol: 'soap';
+  readonly soap: {
+    readonly wsdl: string;
+    readonly service?: string;
+    readonly port?: string;
+    readonly faultStatus?: Readonly<Record<string, number>>;
+    readonly usernameToken?: { readonly username: string; readonly passwordEnv: string; readonly passwordType: 'PasswordText' | 'PasswordDigest' };
+    readonly maxResponseBytes: number;
+  };
+  readonly routes: readonly { readonly method: string; readonly path: string; readonly operation: string; readonly params?: Readonly<Record<string, string>> }[];
+  readonly maxRequestBytes: number;
+}
+
 export interface SpecByKind {
   Workload: WorkloadSpec;
   Asset: AssetSpec;
@@ -175,6 +193,7 @@ export interface SpecByKind {
   PeerAuthentication: PeerAuthenticationSpec;
   RequestAuthentication: RequestAuthenticationSpec;
   Route: RouteSpec;
+  LegacyBridge: LegacyBridgeSpec;
 }
 
 export interface Resource<K extends ResourceKind = ResourceKind> {

@@ -9,6 +9,7 @@ import type { Snapshot } from '../xds/snapshot.js';
 import type { HttpFilterFactory, InboundListenerFacts } from './http-filter.js';
 import { authzConfigSchema } from './authz/authz-config.js';
 import { authzConfigFromSnapshot } from './authz/from-snapshot.js';
+import { bridgeConfigSchema } from './bridge/bridge-filter-config.js';
 import { jwtConfigSchema } from './jwt/jwt-config.js';
 import { jwtConfigFromSnapshot } from './jwt/from-snapshot.js';
 import { routerFilter } from './router-filter.js';
@@ -71,4 +72,5 @@ export async function loadFilters(names: Iterable<string>): Promise<void> {
 
 registerLazyFilter('jwt', jwtConfigSchema, jwtConfigFromSnapshot, async () => (await import('./jwt/jwt-filter.js')).jwtFilter);
 registerLazyFilter('authz', authzConfigSchema, authzConfigFromSnapshot, async () => (await import('./authz/authz-filter.js')).authzFilter);
+registerLazyFilter('bridge', bridgeConfigSchema, undefined, async () => (await import('./bridge/bridge-filter.js')).bridgeFilter);
 registerFilter(routerFilter);

@@ -121,6 +121,8 @@ export function buildInput(exchange: FilterExchange, context: InputContext, asse
       workload: context.workload,
       grpc: grpc ?? null,
       jwt: endUser === undefined ? null : { issuer: endUser.issuer, claims: endUser.claims },
+      // Set by a legacy bridge before this filter: protocol, operation and the JSON arguments.
+      bridge: exchange.metadata?.bridge ?? null,
     },
   };
   if (body !== undefined) {

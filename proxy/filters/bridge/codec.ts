@@ -1,0 +1,80 @@
+// The one interface every legacy protocol implements, and the registry of codecs (registered
+// explicitly at the bottom of this file). A codec is loaded once from a bridge's spec (e.g. a
+// WSDL fetched and compiled into operations), then on the request path turns a JSON call into
+// the legacy request and the legacy response into JSON, synchronously, throwing `BridgeError`
+// for everything that is not a result.
+import type { JsonSchema } from './json-schema.js';
+import { soapCodecFactory } from './soap/soap-codec.js';
+
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** One callable operation of a legacy system, with the schemas of its JSON facade. */
+export interface BridgeOperation {
+  readonly name: string;
+  /** The JSON arguments the operation takes (an object schema). */
+  readonly input: JsonSchema;
+  /** The JSON result it answers. */
+  readonly output: JsonSchema;
+  /** Free text for the OpenAPI document (e.g. the WSDL documentation). */
+  readonly summary?: string;
+  /** The route every operation has, e.g. `POST /soap/{service}/{operation}`. */
+  readonly defaultRoute: { readonly method: 'POST'; readonly path: string };
+}
+
+/** A request to the legacy system. `path` is relative to the legacy base address. */
+export interface LegacyRequest {
+  readonly method: 'POST' | 'GET';
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Buffer;
+}
+
+export interface LegacyResponse {
+  readonly status: number;
+  /** Lower-case names. */
+  readonly headers: Readonly<Record<string, string | undefined>>;
+  readonly body: Buffer;
+}
+
+export interface LegacyCodec {
+  readonly protocol: string;
+  /** Where requests go unless the bridge overrides it (e.g. the WSDL port's address). */
+  readonly address: URL | undefined;
+  readonly operations: ReadonlyMap<string, BridgeOperation>;
+  /** Named schemas the operation schemas refer to (`#/components/schemas/NAME`). */
+  readonly schemas: ReadonlyMap<string, JsonSchema>;
+  encodeRequest(operation: string, args: JsonObject): LegacyRequest;
+  /** The JSON result, or a thrown `BridgeError` (faults mapped to their status). */
+  decodeResponse(operation: string, response: LegacyResponse): JsonValue;
+}
+
+/** Loads whatever a spec names (documents by URL or file), bounded. */
+export interface CodecLoadContext {
+  /** Directory relative file names are read from. */
+  readonly baseDirectory: string;
+  readonly timeoutMs: number;
+}
+
+export interface LegacyCodecFactory {
+  readonly protocol: string;
+  /** Reads and compiles a spec; rejects with every problem found (refusing e.g. RPC/encoded). */
+  load(spec: Readonly<Record<string, unknown>>, context: CodecLoadContext): Promise<LegacyCodec>;
+}
+
+const codecs = new Map<string, LegacyCodecFactory>();
+
+export function registerCodec(factory: LegacyCodecFactory): void {
+  if (codecs.has(factory.protocol)) throw new Error(`legacy codec '${factory.protocol}' is registered twice`);
+  codecs.set(factory.protocol, factory);
+}
+
+export function codecFactory(protocol: string): LegacyCodecFactory | undefined {
+  return codecs.get(protocol);
+}
+
+export function codecProtocols(): string[] {
+  return [...codecs.keys()];
+}
+
+registerCodec(soapCodecFactory);

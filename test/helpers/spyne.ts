@@ -1,0 +1,62 @@
+// The python3-spyne SOAP service of test/interop/spyne_soap_service.py as a child process on a
+// free loopback port, and python3-zeep's envelopes for the same calls (test/interop/zeep_envelopes.py).
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+
+const PYTHON = '/usr/bin/python3';
+
+/** The repository root, from the sources (tests) or from their compiled copy (benchmarks). */
+export function repositoryRoot(from = import.meta.dirname): string {
+  return existsSync(join(from, 'package.json')) ? from : repositoryRoot(dirname(from));
+}
+
+const INTEROP = join(repositoryRoot(), 'test', 'interop');
+
+export interface SpyneService {
+  readonly port: number;
+  /** `http://127.0.0.1:PORT/<path>` */
+  url(path: string): string;
+  stop(): void;
+}
+
+export async function startSpyne(wssePassword: string): Promise<SpyneService> {
+  // Its stderr holds the tracebacks of the faults tests provoke: kept only to explain an early exit.
+  const child = spawn(PYTHON, [join(INTEROP, 'spyne_soap_service.py'), '0', wssePassword], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.setEncoding('utf8').once('data', (line: string) => {
+      const match = /^listening (\d+)/.exec(line);
+      if (match === null) reject(new Error(`spyne service said: ${line}`));
+      else resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`spyne service exited ${code}: ${stderr}`)));
+  });
+  return {
+    port,
+    url: (path) => `http://127.0.0.1:${port}/${path}`,
+    stop: () => {
+      child.stdin.end();
+      child.kill();
+    },
+  };
+}
+
+export interface ZeepCall {
+  readonly wsdl: string;
+  readonly operation: string;
+  readonly args: Record<string, unknown>;
+}
+
+export async function zeepEnvelopes(calls: readonly ZeepCall[]): Promise<{ soapAction: string; envelope: string }[]> {
+  const child = spawn(PYTHON, [join(INTEROP, 'zeep_envelopes.py')], { stdio: ['pipe', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdin.end(JSON.stringify(calls));
+  const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+  if (code !== 0) throw new Error(`zeep exited ${code}: ${err}`);
+  return JSON.parse(out) as { soapAction: string; envelope: string }[];
+}

@@ -1,0 +1,271 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BridgeError, bridgeErrorBody } from '../../../proxy/filters/bridge/bridge-errors.js';
+import { codecFactory } from '../../../proxy/filters/bridge/codec.js';
+import { SoapCodec, soapCodecFactory, type SoapBridgeSpec } from '../../../proxy/filters/bridge/soap/soap-codec.js';
+import { loadWsdl } from '../../../proxy/filters/bridge/soap/wsdl-loader.js';
+import { parseXml, type XmlElement } from '../../../proxy/filters/bridge/xml/xml-reader.js';
+
+const FIXTURES = join(import.meta.dirname, 'fixtures');
+const ENV11 = 'http://schemas.xmlsoap.org/soap/envelope/';
+const ENV12 = 'http://www.w3.org/2003/05/soap-envelope';
+const load = (spec: Partial<SoapBridgeSpec> = {}): Promise<SoapCodec> =>
+  soapCodecFactory.load({ wsdl: 'crm.wsdl', ...spec }, { baseDirectory: FIXTURES, timeoutMs: 5000 }) as Promise<SoapCodec>;
+
+function bodyOf(xml: Buffer): XmlElement {
+  const envelope = parseXml(xml);
+  return envelope.children.find((child) => child.local === 'Body')!.children[0]!;
+}
+
+function plain(element: XmlElement): unknown {
+  const attrs = Object.fromEntries(element.attributes);
+  if (element.children.length === 0) return Object.keys(attrs).length > 0 ? { attrs, text: element.text } : element.text;
+  return element.children.map((child) => ({ [`${child.ns === '' ? '' : `{${child.ns}}`}${child.local}`]: plain(child) }));
+}
+
+function response(envelopeNs: string, body: string, status = 200, contentType = 'text/xml; charset=utf-8') {
+  const xml = `<?xml version="1.0"?><s:Envelope xmlns:s="${envelopeNs}" xmlns:c="urn:crm"><s:Body>${body}</s:Body></s:Envelope>`;
+  return { status, headers: { 'content-type': contentType }, body: Buffer.from(xml) };
+}
+
+function failure(call: () => unknown): BridgeError {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof BridgeError) return error;
+    throw error;
+  }
+  throw new Error('expected a BridgeError');
+}
+
+describe('SOAP codec: WSDL loading and compilation', () => {
+  it('is registered as the soap codec', () => {
+    expect(codecFactory('soap')).toBe(soapCodecFactory);
+  });
+
+  it('compiles the first SOAP 1.1 port with its operations, address and the imported and included types', async () => {
+    const codec = await load();
+    expect(codec.version).toBe('1.1');
+    expect(codec.address?.href).toBe('http://crm.legacy:8080/services/crm?v=1');
+    expect([...codec.operations.keys()]).toEqual(['GetCustomer', 'SetNote', 'Ping']);
+    expect(codec.operations.get('GetCustomer')!.summary).toBe('One customer by id.');
+    // Party's fields (from the chameleon include) come first, then Customer's extension.
+    const customer = codec.schemas.get('Customer') as { properties: Record<string, unknown>; required: string[] };
+    expect(Object.keys(customer.properties)).toEqual(['id', 'name', 'active', 'balance', 'account', 'score', 'since', 'kind', 'referrer', 'phone']);
+    expect(customer.required).toEqual(['id', 'name', 'active', 'balance', 'account']);
+    expect(customer.properties.referrer).toEqual({ anyOf: [{ $ref: '#/components/schemas/Customer' }, { type: 'null' }] });
+    expect(customer.properties.kind).toEqual({ type: 'string', enum: ['call', 'visit'] });
+  });
+
+  it('selects a SOAP 1.2 port by name', async () => {
+    const codec = await load({ port: 'Crm12Port' });
+    expect(codec.version).toBe('1.2');
+    expect(codec.address?.pathname).toBe('/services/crm12');
+  });
+
+  it('refuses an RPC/encoded WSDL at load, naming the operations', async () => {
+    await expect(load({ wsdl: 'rpc-encoded.wsdl' })).rejects.toThrow(
+      /CalcBinding is RPC and\/or encoded for Add \(style=rpc, use=encoded\/encoded\): the bridge supports document\/literal SOAP only/,
+    );
+  });
+
+  it('refuses a missing service or port, and imports nested deeper than the limit', async () => {
+    await expect(load({ service: 'Nope' })).rejects.toThrow(/no SOAP port for service Nope/);
+    await expect(loadWsdl('crm.wsdl', FIXTURES, { maxDepth: 1, maxDocuments: 10, maxBytesPerDocument: 100_000, timeoutMs: 1000 })).rejects.toThrow(
+      /nested deeper than 1 at .*crm-common\.xsd/,
+    );
+  });
+
+  describe('over HTTP', () => {
+    let server: http.Server;
+    let base: string;
+    beforeAll(async () => {
+      server = http.createServer(async (req, res) => {
+        const name = req.url!.slice(1);
+        if (name === 'remote-imports-file.wsdl') {
+          res.end(`<wsdl:definitions xmlns:wsdl="http://schemas.xmlsoap.org/wsdl/"><wsdl:import location="file:///etc/passwd"/></wsdl:definitions>`);
+          return;
+        }
+        res.end(await readFile(join(FIXTURES, name)));
+      });
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    });
+    afterAll(() => new Promise<void>((resolve) => server.close(() => resolve())));
+
+    it('loads a WSDL by URL, following its relative imports over HTTP', async () => {
+      const codec = await load({ wsdl: `${base}/crm.wsdl` });
+      expect(codec.schemas.has('Customer')).toBe(true);
+    });
+
+    it('refuses a remote WSDL that imports a local file', async () => {
+      await expect(load({ wsdl: `${base}/remote-imports-file.wsdl` })).rejects.toThrow(/may not import file:\/\/\/etc\/passwd/);
+    });
+  });
+});
+
+describe('SOAP codec: JSON to the request envelope', () => {
+  it('builds a wrapped SOAP 1.1 request in sequence order, arrays repeated, with the SOAPAction', async () => {
+    const codec = await load();
+    const request = codec.encodeRequest('GetCustomer', { include: ['orders', 'notes'], customer_id: 7 });
+    expect(request.method).toBe('POST');
+    expect(request.path).toBe('/services/crm?v=1');
+    expect(request.headers).toEqual({ 'content-type': 'text/xml; charset=utf-8', soapaction: '"urn:crm#GetCustomer"' });
+    const wrapper = bodyOf(request.body);
+    expect([wrapper.ns, wrapper.local]).toEqual(['urn:crm', 'GetCustomer']);
+    expect(plain(wrapper)).toEqual([{ '{urn:crm}customer_id': '7' }, { '{urn:crm}include': 'orders' }, { '{urn:crm}include': 'notes' }]);
+  });
+
+  it('builds a bare request with one element per part, typed', async () => {
+    const codec = await load();
+    const request = codec.encodeRequest('SetNote', { note: 'visit', ref: '9223372036854775807' });
+    const envelope = parseXml(request.body);
+    const body = envelope.children.find((child) => child.local === 'Body')!;
+    expect(body.children.map((child) => [child.local, child.text])).toEqual([
+      ['CustomerRef', '9223372036854775807'],
+      ['Note', 'visit'],
+    ]);
+  });
+
+  it('builds SOAP 1.2 with the action in the content type and the 2003/05 envelope', async () => {
+    const codec = await load({ port: 'Crm12Port' });
+    const request = codec.encodeRequest('GetCustomer', { customer_id: 1 });
+    expect(request.headers).toEqual({ 'content-type': 'application/soap+xml; charset=utf-8; action="urn:crm#GetCustomer"' });
+    expect(parseXml(request.body).ns).toBe(ENV12);
+    expect(codec.encodeRequest('Ping', {}).headers['content-type']).toBe('application/soap+xml; charset=utf-8');
+  });
+
+  it('carries XML-injection values as literal text', async () => {
+    const codec = await load();
+    const hostile = '</c:include><c:customer_id>1</c:customer_id><![CDATA[x]]>&amp;&lt;"\'';
+    const request = codec.encodeRequest('GetCustomer', { customer_id: 7, include: [hostile] });
+    const wrapper = bodyOf(request.body);
+    expect(wrapper.children.map((child) => child.text)).toEqual(['7', hostile]);
+  });
+
+  it.each([
+    [{ customer_id: 1, extra: 1 }, '/: unknown field(s) extra for GetCustomer'],
+    [{}, '/customer_id: is required'],
+    [{ customer_id: '7' }, '/customer_id: expected an integer (xs:int)'],
+    [{ customer_id: 2 ** 31 }, '/customer_id: 2147483648 is out of range for xs:int'],
+    [{ customer_id: 1.5 }, '/customer_id: expected an integer (xs:int)'],
+    [{ customer_id: 1, include: 'one' }, '/include: expected an array'],
+    [{ customer_id: 1, include: [null] }, '/include/0: may not be null'],
+    [{ customer_id: 1, include: ['bell\u0007'] }, '/include/0: string holds a character XML cannot carry'],
+  ])('refuses %j with a schema violation naming the field', async (args, message) => {
+    const codec = await load();
+    const error = failure(() => codec.encodeRequest('GetCustomer', args as never));
+    expect([error.code, error.status, error.message]).toEqual(['SCHEMA_VIOLATION', 400, message]);
+  });
+
+  it('refuses long and decimal values that would lose precision, and bad enumerations', async () => {
+    const codec = await load();
+    expect(failure(() => codec.encodeRequest('SetNote', { ref: 2 ** 60, note: 'call' })).message).toBe('/ref: expected an integer as a JSON string (xs:long)');
+    expect(failure(() => codec.encodeRequest('SetNote', { ref: '9223372036854775808', note: 'call' })).message).toMatch(/out of range for xs:long/);
+    expect(failure(() => codec.encodeRequest('SetNote', { ref: '1', note: 'email' })).message).toBe("/note: 'email' is not one of call, visit");
+    expect(failure(() => codec.encodeRequest('SetNote', { ref: '1' })).message).toBe('/note: is required');
+  });
+
+  it('refuses an operation the port does not have', async () => {
+    const codec = await load();
+    expect(failure(() => codec.encodeRequest('DropTables', {})).code).toBe('UNKNOWN_ROUTE');
+  });
+});
+
+describe('SOAP codec: the response envelope to JSON', () => {
+  const customer =
+    '<c:GetCustomerResponse><c:customer xmlns:x="urn:crm:types" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">' +
+    '<id>7</id><name>Ada &amp; Co</name><active>1</active><balance>12345678901234567.89</balance>' +
+    '<account>9007199254740993</account><score>-INF</score><since>2024-02-29T13:45:07Z</since>' +
+    '<referrer xsi:nil="true"/><phone>1</phone><phone>2</phone><ignored>x</ignored></c:customer></c:GetCustomerResponse>';
+
+  it('reads typed values both ways: int, boolean, decimal and long as strings, doubles, nil, arrays', async () => {
+    const codec = await load();
+    expect(codec.decodeResponse('GetCustomer', response(ENV11, customer))).toEqual({
+      customer: {
+        id: 7,
+        name: 'Ada & Co',
+        active: true,
+        balance: '12345678901234567.89',
+        account: '9007199254740993',
+        score: '-INF',
+        since: '2024-02-29T13:45:07Z',
+        referrer: null,
+        phone: ['1', '2'],
+      },
+    });
+  });
+
+  it('reads a bare response by part name, and a one-way operation as null', async () => {
+    const codec = await load();
+    expect(codec.decodeResponse('SetNote', response(ENV11, '<c:Ack>false</c:Ack>'))).toEqual({ ack: false });
+    expect(codec.decodeResponse('Ping', { status: 202, headers: {}, body: Buffer.alloc(0) })).toBeNull();
+  });
+
+  it('refuses a malformed value in the response as an invalid upstream response', async () => {
+    const codec = await load();
+    const error = failure(() => codec.decodeResponse('SetNote', response(ENV11, '<c:Ack>maybe</c:Ack>')));
+    expect([error.code, error.status]).toEqual(['UPSTREAM_INVALID_RESPONSE', 502]);
+  });
+
+  it('maps SOAP 1.1 faults by class, whatever the HTTP status, and by the fault table', async () => {
+    const codec = await load({ faultStatus: { '*.NotFound': 404 } });
+    const fault = (code: string, status: number) =>
+      failure(() =>
+        codec.decodeResponse(
+          'GetCustomer',
+          response(ENV11, `<s:Fault><faultcode>s:${code}</faultcode><faultstring>text of ${code}</faultstring><detail><trace>at db.py:42</trace></detail></s:Fault>`, status),
+        ),
+      );
+    const notFound = fault('Client.NotFound', 200);
+    expect(bridgeErrorBody(notFound)).toEqual({
+      error: { code: 'LEGACY_CLIENT_FAULT', status: 404, message: 'text of Client.NotFound', fault: { code: 'Client.NotFound', subcodes: ['NotFound'], message: 'text of Client.NotFound' } },
+    });
+    expect([fault('Client', 500).status, fault('Client', 500).code]).toEqual([400, 'LEGACY_CLIENT_FAULT']);
+    const server = fault('Server', 500);
+    expect([server.status, server.code]).toEqual([502, 'LEGACY_SERVER_FAULT']);
+    // The detail (a traceback here) is for the log, not the caller.
+    expect(JSON.stringify(bridgeErrorBody(server))).not.toContain('db.py');
+    expect((server.cause as Error).message).toContain('at db.py:42');
+  });
+
+  it('maps SOAP 1.2 Code/Subcode/Reason faults', async () => {
+    const codec = await load({ port: 'Crm12Port', faultStatus: { 'Sender.Missing': 404 } });
+    const body =
+      '<s:Fault xmlns:app="urn:app"><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>app:Missing</s:Value></s:Subcode></s:Code>' +
+      '<s:Reason><s:Text xml:lang="fr">introuvable</s:Text><s:Text xml:lang="en">not found</s:Text></s:Reason></s:Fault>';
+    const error = failure(() => codec.decodeResponse('GetCustomer', response(ENV12, body, 400, 'application/soap+xml')));
+    expect(bridgeErrorBody(error).error).toEqual({
+      code: 'LEGACY_CLIENT_FAULT',
+      status: 404,
+      message: 'not found',
+      fault: { code: 'Sender.Missing', subcodes: ['Missing'], message: 'not found' },
+    });
+    const receiver = '<s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang="en">down</s:Text></s:Reason></s:Fault>';
+    expect(failure(() => codec.decodeResponse('GetCustomer', response(ENV12, receiver, 500))).status).toBe(502);
+  });
+
+  it.each([
+    ['an HTML 5xx', { status: 502, headers: { 'content-type': 'text/html' }, body: Buffer.from('<html>Bad gateway</html>') }, /HTTP 502 with text\/html, not XML/],
+    ['an empty 5xx', { status: 503, headers: { 'content-type': 'text/xml' }, body: Buffer.alloc(0) }, /HTTP 503 with no body/],
+    ['unparsable XML', { status: 200, headers: { 'content-type': 'text/xml' }, body: Buffer.from('<a><b></a>') }, /malformed XML/],
+    ['an XXE response', response(ENV11, '').body.toString().replace('<?xml version="1.0"?>', '<!DOCTYPE e [<!ENTITY x SYSTEM "file:///etc/passwd">]>'), /DOCTYPE is refused/],
+    ['a SOAP 1.2 envelope on a 1.1 port', response(ENV12, '<c:Ack>true</c:Ack>'), /not a SOAP 1.1 envelope/],
+    ['a 500 without a fault', response(ENV11, '<c:Ack>true</c:Ack>', 500), /HTTP 500 without a fault/],
+    ['a response without the output element', response(ENV11, '<c:Other/>'), /has no \{urn:crm\}GetCustomerResponse element/],
+  ])('answers 502 for %s', async (_name, raw, message) => {
+    const codec = await load();
+    const upstream = typeof raw === 'string' ? { status: 200, headers: { 'content-type': 'text/xml' }, body: Buffer.from(raw) } : raw;
+    const error = failure(() => codec.decodeResponse('GetCustomer', upstream));
+    expect([error.code, error.status]).toEqual(['UPSTREAM_INVALID_RESPONSE', 502]);
+    expect(error.message).toMatch(message);
+  });
+
+  it('refuses a response over the configured size', async () => {
+    const codec = await load({ maxResponseBytes: 100 });
+    expect(failure(() => codec.decodeResponse('GetCustomer', response(ENV11, customer))).message).toMatch(/over the limit of 100/);
+  });
+});
