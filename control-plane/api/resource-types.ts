@@ -11,10 +11,12 @@ export const RESOURCE_KINDS = [
   'PeerAuthentication',
   'RequestAuthentication',
   'Route',
+  'InferencePool',
+  'InferenceObjective',
 ] as const;
 
 /** Kinds named in the schema for later releases; refused until their spec is defined. */
-export const RESERVED_KINDS = ['InferencePool', 'LegacyBridge'] as const;
+export const RESERVED_KINDS = ['LegacyBridge'] as const;
 
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export type Labels = Readonly<Record<string, string>>;
@@ -149,6 +151,56 @@ export interface RouteSpec {
   };
 }
 
+export type InferenceEngineName = 'vllm' | 'sglang' | 'triton-trtllm';
+
+export interface PickerWeights {
+  readonly queue: number;
+  readonly kvCache: number;
+  readonly inFlightTokens: number;
+  readonly prefixAffinity: number;
+  readonly lora: number;
+}
+
+export interface InferencePoolSpec {
+  /** The model-server Workloads of the pool; else `endpoints`. */
+  readonly selector?: LabelSelector;
+  /** Static servers outside the mesh. */
+  readonly endpoints?: readonly { readonly host: string }[];
+  readonly targetPorts: readonly number[];
+  readonly engine: InferenceEngineName;
+  readonly metricsPath: string;
+  /** Absent: discovered from `/v1/models`. */
+  readonly models?: readonly string[];
+  readonly loraAdapters?: readonly string[];
+  readonly picker: {
+    readonly weights: PickerWeights;
+    readonly prefixBlockChars: number;
+    readonly prefixMaxBlocks: number;
+    readonly affinityLoadBound: number;
+    readonly scrapeIntervalMs: number;
+    readonly staleAfterMs: number;
+  };
+  readonly failureMode: 'FailOpen' | 'FailClose';
+  readonly kvIsolation: 'none' | 'tenant';
+}
+
+export interface TokenBudget {
+  readonly windowMs: number;
+  readonly tokens: number;
+  readonly endStreams: boolean;
+}
+
+export interface InferenceObjectiveSpec {
+  readonly poolRef: string;
+  readonly models?: readonly string[];
+  readonly tenants?: readonly string[];
+  readonly tenantFrom: { readonly source: 'spiffe' } | { readonly source: 'jwtClaim'; readonly claim: string };
+  /** Higher first; below zero sheddable. */
+  readonly priority: number;
+  readonly budgets?: readonly TokenBudget[];
+  readonly ttftObjectiveMs?: number;
+}
+
 export interface SpecByKind {
   Workload: WorkloadSpec;
   Asset: AssetSpec;
@@ -156,6 +208,8 @@ export interface SpecByKind {
   PeerAuthentication: PeerAuthenticationSpec;
   RequestAuthentication: RequestAuthenticationSpec;
   Route: RouteSpec;
+  InferencePool: InferencePoolSpec;
+  InferenceObjective: InferenceObjectiveSpec;
 }
 
 export interface Resource<K extends ResourceKind = ResourceKind> {
