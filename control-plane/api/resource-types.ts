@@ -175,7 +175,7 @@ export interface InferencePoolSpec {
   readonly picker: {
     readonly weights: PickerWeights;
     readonly prefixBlockChars: number;
-    readonly prefixMaxBlocks: number;
+    readonly prefixBlocks: number;
     readonly affinityLoadBound: number;
     readonly scrapeIntervalMs: number;
     readonly staleAfterMs: number;

@@ -46,7 +46,7 @@ describe('InferencePool and InferenceObjective resources', () => {
       picker: {
         weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 5, lora: 1 },
         prefixBlockChars: 256,
-        prefixMaxBlocks: 64,
+        prefixBlocks: 1,
         affinityLoadBound: 1.25,
         scrapeIntervalMs: 50,
         staleAfterMs: 1500,
