@@ -93,6 +93,13 @@ export const errorCatalogue = {
     responseFlag: 'DPE',
     message: 'request body too large',
   },
+  RESPONSE_BODY_TOO_LARGE: {
+    // A filter that buffers the response body got more than its cap.
+    httpStatus: 502,
+    grpcStatus: GRPC_INTERNAL,
+    responseFlag: 'UPE',
+    message: 'upstream response body too large for a filter',
+  },
   DOWNSTREAM_REQUEST_TIMEOUT: {
     httpStatus: 408,
     grpcStatus: GRPC_DEADLINE_EXCEEDED,

@@ -93,10 +93,11 @@ function sendGrpcLocalReply(res: LocalReplyResponse, code: ErrorCode, detail: st
 }
 
 /** The same reply written straight on a socket, which is then closed. */
-export function writeRawLocalReply(socket: Duplex, code: ErrorCode, detail?: string): void {
-  const { httpStatus } = errorCatalogue[code];
-  const body = bodyOf(code, detail);
+export function writeRawLocalReply(socket: Duplex, code: ErrorCode, detail?: string, overrides?: LocalReplyOverrides): void {
+  const httpStatus = overrides?.status ?? errorCatalogue[code].httpStatus;
+  const body = overrides?.body ?? bodyOf(code, detail);
   const head = localReplyHead(code, Buffer.byteLength(body));
+  if (overrides?.headers !== undefined) head.push(...overrides.headers);
   let text = `HTTP/1.1 ${httpStatus} ${reasonPhrase(httpStatus)}\r\n`;
   for (let i = 0; i < head.length; i += 2) text += `${head[i]}: ${head[i + 1]}\r\n`;
   socket.end(`${text}connection: close\r\n\r\n${body}`);
@@ -108,9 +109,13 @@ function localReplyHead(code: ErrorCode, bytes: number): string[] {
 
 const reasons: Readonly<Record<number, string>> = {
   400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  413: 'Content Too Large',
   404: 'Not Found',
   408: 'Request Timeout',
   431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
   499: 'Client Closed Request',
   502: 'Bad Gateway',
   503: 'Service Unavailable',

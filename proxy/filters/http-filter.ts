@@ -1,13 +1,33 @@
-// The one interface every HTTP filter implements, and what a filter sees of a request. Filters
-// run in the order the listener's config lists them; the router is last. A filter returns
-// CONTINUE or a local reply, synchronously on the hot path; a filter that must wait (e.g. a JWKS
-// fetch) may return a promise, and the chain resumes when it settles.
+// The one interface every HTTP filter implements, and what a filter sees of a request: Envoy's
+// HTTP filter hooks, run by one chain runner (filter-chain.ts) for ordinary requests and upgrade
+// tunnels alike.
+//
+// Request (decode) side, filters in config order, the router last:
+//   decodeHeaders  may rewrite method, path, authority and request headers; may answer locally;
+//                  may ask for the request body, streamed (BodyWatch 'stream') or whole up to a
+//                  cap (BodyWatch 'buffer'). A buffering filter holds the chain: the filters after
+//                  it and the upstream see nothing until its decodeData saw the body.
+//   decodeData     only for a filter that asked: each chunk in order ('stream', `end` on the last
+//                  call) or the whole body once ('buffer'). Assign `data.bytes` to rewrite it.
+//                  While a streamed hook's promise is pending, the caller's body is not read
+//                  (backpressure). A request without a body gets one call with no bytes, `end` set.
+//   decodeTrailers request trailers, for every filter that has the hook; may edit or refuse.
+// Response (encode) side, filters in reverse config order (the one nearest the upstream first):
+//   encodeHeaders  may rewrite `responseStatus` and `responseHeaders`; may answer locally instead;
+//                  may be async (the upstream's body waits); may ask for the response body.
+//   encodeData     as decodeData, for the response body.
+//   encodeTrailers response trailers (a gRPC call's status), for every filter that has the hook.
+//
+// Every hook returns CONTINUE or a local reply, synchronously on the hot path or as a promise the
+// chain waits on. A hook that throws or rejects refuses the request (FILTER_FAILURE: authorization
+// fails closed). A local reply after the response head went out ends a gRPC call with its status
+// in the trailers and cuts any other response. Hooks a filter does not define cost nothing, and a
+// request no filter asks the body of is forwarded as a stream with no per-chunk work.
 import type { ErrorCode } from '../errors.js';
 import type { LocalReplyOverrides } from '../local-reply.js';
 import type { SidecarMetrics } from '../telemetry/metrics.js';
 import type { RequestStats } from '../telemetry/metrics.js';
 import type { Cluster } from '../upstream/cluster.js';
-import type { BufferedBody } from '../http/request-body.js';
 
 export const CONTINUE = undefined;
 
@@ -20,6 +40,42 @@ export interface LocalReplyOutcome {
   readonly overrides?: LocalReplyOverrides;
 }
 
+/** What a headers hook returns to have the body of the request (or response) passed to it. */
+export interface BodyWatch {
+  /**
+   * `stream`: decodeData/encodeData per chunk as it passes. `buffer`: once with the whole body,
+   * the headers held back (from the upstream on the request side, the caller on the response
+   * side) until the hook returned, so that it may still rewrite them or answer locally.
+   */
+  readonly watch: 'stream' | 'buffer';
+  /** `buffer`: the most bytes held. A longer body is answered 413 (request) or 502 (response)... */
+  readonly maxBytes?: number;
+  /** ...unless `partial`: then the hook gets the first bytes read (more than `maxBytes`) with `end` false, and the rest follows unread. */
+  readonly partial?: boolean;
+  /**
+   * The hook may change the body's length: the runner drops `content-length` (HTTP/1.1 then sends
+   * it chunked). Needless for a complete buffered body, whose length the runner sets.
+   */
+  readonly changesLength?: boolean;
+}
+
+/** Stream the body through this filter's data hook, its length unchanged. */
+export const STREAM_BODY: BodyWatch = Object.freeze({ watch: 'stream' });
+/** Stream the body through this filter's data hook, which may change its length. */
+export const TRANSFORM_BODY: BodyWatch = Object.freeze({ watch: 'stream', changesLength: true });
+
+/** Hold the body back and pass it whole (up to `maxBytes`) to this filter's data hook. */
+export function bufferBody(maxBytes: number, partial = false): BodyWatch {
+  return { watch: 'buffer', maxBytes, partial };
+}
+
+/** A piece of a body as a data hook sees it; the hook rewrites the body by assigning `bytes`. */
+export interface BodyData {
+  bytes: Buffer;
+  /** The last piece: the rest of the body is this, or nothing. */
+  readonly end: boolean;
+}
+
 /** An end user whose token a filter verified (RequestAuthentication). */
 export interface EndUser {
   readonly issuer: string;
@@ -27,6 +83,7 @@ export interface EndUser {
 }
 
 export type FilterOutcome = typeof CONTINUE | LocalReplyOutcome;
+export type HeadersOutcome = FilterOutcome | BodyWatch;
 
 /** Where a routed request goes and whose metrics it counts in. */
 export interface Route {
@@ -37,11 +94,12 @@ export interface Route {
 /** A request as filters see it. Header names are lower-case. */
 export interface FilterExchange {
   readonly direction: 'inbound' | 'outbound';
-  readonly method: string;
+  /** What the upstream receives: a decodeHeaders hook may rewrite method, path and authority. */
+  method: string;
   /** Request target path with query. */
-  readonly path: string;
-  /** Host the request is for, lower-case, without port. */
-  readonly authority: string;
+  path: string;
+  /** Host the request is for, lower-case, without port; rewriting it sets the upstream's `host`. */
+  authority: string;
   readonly requestId: string;
   /** Headers to be sent upstream, flat [name, value, ...]; filters may edit them. */
   readonly requestHeaders: string[];
@@ -57,23 +115,27 @@ export interface FilterExchange {
   readonly hasBody: boolean;
   /** Set by the JWT filter once a token verified. */
   endUser: EndUser | undefined;
+  /**
+   * What filters attach for the filters after them, the balancer and the logs (Envoy's dynamic
+   * metadata), e.g. a summary of a parsed body. Undefined until a filter sets one.
+   */
+  metadata: Record<string, unknown> | undefined;
   /** Set by the router. */
   route: Route | undefined;
-  /** Upstream response, once its headers arrived (for onResponseHeaders). */
-  readonly responseStatus: number;
-  readonly responseHeaders: string[] | undefined;
-  /**
-   * Reads the request body ahead, once, before the router: the whole body, or more than
-   * `maxBytes` of it when it is longer. Upstream gets the body unchanged all the same. Bounded by
-   * the listener's request timeout: past it the exchange answers 408 and the promise rejects.
-   */
-  readBody(maxBytes: number): Promise<BufferedBody>;
+  /** The upstream's response once its headers arrived; encodeHeaders hooks may rewrite both. */
+  responseStatus: number;
+  responseHeaders: string[] | undefined;
 }
 
+/** One filter in one listener's chain; every hook is optional (see the top of this file). */
 export interface HttpFilter {
-  onRequestHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome>;
-  /** Sees (and may edit) the upstream's response headers before the caller does. */
-  onResponseHeaders?(exchange: FilterExchange): void;
+  decodeHeaders?(exchange: FilterExchange): HeadersOutcome | Promise<HeadersOutcome>;
+  decodeData?(exchange: FilterExchange, data: BodyData): FilterOutcome | Promise<FilterOutcome>;
+  /** `trailers` is flat [name, value, ...], lower-case names; the hook may edit it. */
+  decodeTrailers?(exchange: FilterExchange, trailers: string[]): FilterOutcome | Promise<FilterOutcome>;
+  encodeHeaders?(exchange: FilterExchange): HeadersOutcome | Promise<HeadersOutcome>;
+  encodeData?(exchange: FilterExchange, data: BodyData): FilterOutcome | Promise<FilterOutcome>;
+  encodeTrailers?(exchange: FilterExchange, trailers: string[]): FilterOutcome | Promise<FilterOutcome>;
 }
 
 /** What a filter may use when it is built for a listener. */

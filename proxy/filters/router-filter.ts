@@ -8,7 +8,7 @@ const noRoute: FilterOutcome = { code: 'NO_ROUTE' };
 class RouterFilter implements HttpFilter {
   constructor(private readonly context: FilterBuildContext) {}
 
-  onRequestHeaders(exchange: FilterExchange): FilterOutcome {
+  decodeHeaders(exchange: FilterExchange): FilterOutcome {
     const route = this.context.routesByHost.get(exchange.authority) ?? this.context.defaultRoute;
     if (route === undefined) return noRoute;
     exchange.route = route;

@@ -11,15 +11,16 @@ import type { Endpoint } from '../upstream/cluster.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import { vouchForPeer } from '../tls/xfcc.js';
-import { forwardRequestHeaders } from './headers.js';
+import { forwardRequestHeaders, setHeader } from './headers.js';
 import { requestTarget } from './request-target.js';
 
 export abstract class DownstreamRequest {
   readonly direction: Direction;
-  readonly method: string;
+  // A decodeHeaders hook may rewrite method, path and authority (see filters/http-filter.ts).
+  method: string;
   /** Request target path with query; empty when the target is not one the sidecar takes. */
-  readonly path: string;
-  readonly authority: string;
+  path: string;
+  authority: string;
   readonly requestId: string;
   readonly requestHeaders: string[];
   readonly sourcePrincipal: string | undefined;
@@ -27,6 +28,7 @@ export abstract class DownstreamRequest {
   readonly sourcePort: number;
   readonly scheme: string;
   endUser: EndUser | undefined = undefined;
+  metadata: Record<string, unknown> | undefined = undefined;
   route: Route | undefined = undefined;
   responseStatus = 0;
   responseHeaders: string[] | undefined = undefined;
@@ -35,6 +37,8 @@ export abstract class DownstreamRequest {
   protected readonly startMs = performance.now();
   /** Whether the request target is one the sidecar takes (origin, absolute or authority form). */
   protected readonly validTarget: boolean;
+  /** The authority the caller asked for: a filter's rewrite is sent upstream as `host`. */
+  private readonly requestedAuthority: string;
   /** Whether the caller's request head says a body follows. */
   protected readonly headSaysBody: boolean;
 
@@ -59,7 +63,13 @@ export abstract class DownstreamRequest {
     this.validTarget = target !== undefined;
     this.path = target?.path ?? '';
     this.authority = target?.authority ?? '';
+    this.requestedAuthority = this.authority;
     if (target?.host !== undefined) this.requestHeaders.push('host', target.host);
+  }
+
+  /** Once the filters passed: the upstream's `host` says the authority a filter rewrote. */
+  protected syncHostHeader(): void {
+    if (this.authority !== this.requestedAuthority) setHeader(this.requestHeaders, 'host', this.authority);
   }
 
   /**

@@ -4,9 +4,11 @@
 // deadline and message counts, and the accounting when it ends.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
-import type { FilterExchange, FilterOutcome, HttpFilter, LocalReplyOutcome } from '../filters/http-filter.js';
+import type { LocalReplyOutcome } from '../filters/http-filter.js';
+import { decodeHeaders, encodeHeaders, responseData, responseEnd, upstreamRequestBody, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
 import { GrpcMessageCounter, isGrpcContentType, parseGrpcTimeout } from '../grpc/grpc-wire.js';
 import { sendLocalReply } from '../local-reply.js';
 import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
@@ -15,8 +17,8 @@ import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import type { RetryState } from '../upstream/retry-policy.js';
 import { DownstreamRequest } from './downstream-request.js';
-import { forwardResponseHeaders } from './headers.js';
-import { BodyTimeoutError, emptyBody, readBodyPrefix, replayBody, type BufferedBody } from './request-body.js';
+import { forwardResponseHeaders, headerValue, lowerCaseNames } from './headers.js';
+import { BodyTimeoutError, emptyBody, readBodyPrefix, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
 export type DownstreamRequestMessage = IncomingMessage | Http2ServerRequest;
@@ -31,18 +33,8 @@ const kExchange = Symbol('weft.exchange');
 
 const http2Outcome: ProtocolOutcome = { protocol: 'http/2', grpcStatus: '', requestMessages: 0, responseMessages: 0 };
 
-// A filter that throws or rejects refuses the request (fail closed); its error is not shown to
-// the caller.
-const filterFailure: LocalReplyOutcome = { code: 'FILTER_FAILURE' };
-
 function onResponseClose(this: DownstreamResponse): void {
   (this as DownstreamResponse & { [kExchange]: Exchange })[kExchange].responseClosed();
-}
-
-/** The first value of a header in a flat list, or undefined. */
-function headerValue(headers: readonly string[], name: string): string | undefined {
-  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
-  return undefined;
 }
 
 /** Carries gRPC's own accounting: messages each way (counted, never decoded) and the deadline. */
@@ -53,25 +45,26 @@ class GrpcCall {
   deadline: NodeJS.Timeout | undefined = undefined;
 }
 
-function isPromise(value: unknown): value is Promise<FilterOutcome> {
-  return typeof (value as Promise<unknown> | undefined)?.then === 'function';
-}
-
-export class Exchange extends DownstreamRequest implements FilterExchange, UpstreamHandler {
+export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHandler {
   readonly protocol: string;
   readonly hasBody: boolean;
   private endpoint: Endpoint | undefined = undefined;
   /** Set when the cluster retries this request (see upstream/retry-policy.ts). */
   private retry: RetryState | undefined = undefined;
+  /** What goes upstream as the body (see filter-chain.ts upstreamRequestBody). */
+  private body: Readable | null = null;
+  bodies: ChainBodies | undefined = undefined;
   private abortUpstream: ((reason?: Error) => void) | undefined = undefined;
-  private resumeUpstream: (() => void) | undefined = undefined;
+  private resume: (() => void) | undefined = undefined;
+  /** An encodeHeaders hook is pending: the upstream's body waits. */
+  private upstreamPaused = false;
+  /** The response was one HEADERS frame (gRPC trailers-only): its head ends it. */
+  private headersOnly = false;
   private connected = false;
   private done = false;
   private responseFlag = '-';
   private bytesReceived = 0;
   private bytesSent = 0;
-  /** Set when a filter read the body ahead (readBody); forwarded in place of the stream. */
-  private buffered: BufferedBody | undefined = undefined;
   /** Set for gRPC calls. */
   private readonly grpc: GrpcCall | undefined;
   private readonly http2: boolean;
@@ -94,38 +87,18 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
     res.on('close', onResponseClose);
   }
 
+  get chain(): FilterChain {
+    return this.runtime.filters;
+  }
+
+  get ended(): boolean {
+    return this.done;
+  }
+
   start(): void {
     if (!this.validTarget) return this.replyLocally({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
     if (this.grpc !== undefined) this.startDeadline(this.grpc);
-    this.runFilters(0);
-  }
-
-  private runFilters(from: number): void {
-    const filters = this.runtime.filters;
-    for (let i = from; i < filters.length; i++) {
-      let outcome: ReturnType<HttpFilter['onRequestHeaders']>;
-      try {
-        outcome = filters[i]!.onRequestHeaders(this);
-      } catch {
-        return this.replyLocally(filterFailure);
-      }
-      if (outcome === undefined) continue;
-      if (isPromise(outcome)) {
-        outcome.then(
-          (settled) => {
-            if (this.done) return;
-            if (settled === undefined) this.runFilters(i + 1);
-            else this.replyLocally(settled);
-          },
-          () => {
-            if (!this.done) this.replyLocally(filterFailure);
-          },
-        );
-        return;
-      }
-      return this.replyLocally(outcome);
-    }
-    this.forward();
+    decodeHeaders(this);
   }
 
   /** `grpc-timeout` is the caller's deadline: past it the call ends DEADLINE_EXCEEDED, upstream cancelled. */
@@ -140,7 +113,7 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
     }, ms);
   }
 
-  private forward(): void {
+  forward(): void {
     // The router is the last filter; it has set a route or replied.
     const cluster = this.route!.cluster;
     if (cluster.active >= cluster.maxRequests) return this.replyLocally({ code: 'UPSTREAM_OVERFLOW' });
@@ -148,8 +121,15 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
     if (endpoint === undefined) return this.replyLocally({ code: 'NO_HEALTHY_UPSTREAM' });
     cluster.active++;
     if (this.expectsContinue) this.res.writeContinue();
-    this.retry = cluster.retries?.begin(this.method, this.hasBody ? this.req : null);
+    this.syncHostHeader();
+    this.body = upstreamRequestBody(this, this.req, () => this.requestTrailers());
+    this.retry = cluster.retries?.begin(this.method, this.body);
     this.dispatchTo(endpoint);
+  }
+
+  private requestTrailers(): string[] | undefined {
+    const raw = this.req.rawTrailers;
+    return raw.length === 0 ? undefined : lowerCaseNames(raw);
   }
 
   private dispatchTo(endpoint: Endpoint): void {
@@ -160,7 +140,7 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
         path: this.path,
         method: this.method as Dispatcher.HttpMethod,
         headers: this.requestHeaders,
-        body: this.hasBody ? (this.buffered === undefined ? this.req : replayBody(this.buffered, this.req)) : null,
+        body: this.body,
       },
       this.retry?.handler(this) ?? this,
     );
@@ -175,7 +155,7 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
     return false;
   }
 
-  readBody(maxBytes: number): Promise<BufferedBody> {
+  readRequestBody(maxBytes: number): Promise<BufferedBody> {
     if (!this.hasBody) return Promise.resolve(emptyBody);
     // A caller waiting for `100 Continue` sends the body only then.
     if (this.expectsContinue) {
@@ -183,17 +163,23 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
       this.expectsContinue = false;
     }
     const remainingMs = this.runtime.requestTimeoutMs - (performance.now() - this.startMs);
-    return readBodyPrefix(this.req, maxBytes, remainingMs).then(
-      (body) => (this.buffered = body),
-      (error: unknown) => {
-        if (error instanceof BodyTimeoutError) this.replyLocally({ code: 'DOWNSTREAM_REQUEST_TIMEOUT' });
-        throw error;
-      },
-    );
+    return readBodyPrefix(this.req, maxBytes, remainingMs).catch((error: unknown) => {
+      if (error instanceof BodyTimeoutError) this.replyLocally({ code: 'DOWNSTREAM_REQUEST_TIMEOUT' });
+      throw error;
+    });
   }
 
   replyLocally(outcome: LocalReplyOutcome): void {
     if (this.done) return;
+    // Mid-response (a filter's reply to the response body, an upstream failure): the caller sees
+    // the connection cut, the log and metrics say why. A gRPC call still ends with a status.
+    if (this.res.headersSent && this.grpc === undefined) {
+      this.responseFlag = errorCatalogue[outcome.code].responseFlag;
+      this.res.destroy();
+      this.finish(this.responseStatus);
+      this.abortUpstream?.(new Error('answered by the sidecar'));
+      return;
+    }
     // The caller may still be waiting to send a body it was told to hold back.
     if (!this.http2 && (this.expectsContinue || (this.hasBody && !this.req.complete))) (this.res as ServerResponse).shouldKeepAlive = false;
     const { status, bytes, grpcStatus } = sendLocalReply(this.res, outcome.code, outcome.detail, outcome.overrides);
@@ -204,6 +190,7 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
     this.bytesSent += bytes;
     if (this.grpc !== undefined && grpcStatus !== undefined) this.grpc.status = String(grpcStatus);
     this.finish(status);
+    this.abortUpstream?.(new Error('answered by the sidecar'));
   }
 
   /** An HTTP/2 stream saw no frames either way for the idle timeout: 408, or reset once answering. */
@@ -241,12 +228,26 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
     if (retryTo !== undefined) return this.redispatch(retryTo);
     this.responseStatus = statusCode;
     this.responseHeaders = forwardResponseHeaders(rawHeaders);
-    const filters = this.runtime.filters;
-    for (let i = 0; i < filters.length; i++) filters[i]!.onResponseHeaders?.(this);
+    this.resume = resume;
+    encodeHeaders(this);
+    return !this.upstreamPaused && !this.done;
+  }
+
+  pauseUpstream(): void {
+    this.upstreamPaused = true;
+  }
+
+  resumeUpstream(): void {
+    if (!this.upstreamPaused) return;
+    this.upstreamPaused = false;
+    this.resume?.();
+  }
+
+  /** The encodeHeaders hooks passed: the head goes to the caller. */
+  respond(): void {
+    if (this.headersOnly) return this.respondHeadersOnly();
     if (this.downstream.draining && !this.http2) (this.res as ServerResponse).shouldKeepAlive = false;
-    this.resumeUpstream = resume;
-    (this.res as ServerResponse).writeHead(statusCode, this.responseHeaders);
-    return true;
+    (this.res as ServerResponse).writeHead(this.responseStatus, this.responseHeaders);
   }
 
   /** A response of headers only (gRPC trailers-only): passed on as one, ending the stream. */
@@ -254,12 +255,16 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
     this.route!.cluster.outliers?.onResponse(this.endpoint!, statusCode);
     this.responseStatus = statusCode;
     this.responseHeaders = forwardResponseHeaders(rawHeaders);
-    const filters = this.runtime.filters;
-    for (let i = 0; i < filters.length; i++) filters[i]!.onResponseHeaders?.(this);
-    if (this.grpc !== undefined) this.grpc.status = headerValue(this.responseHeaders, 'grpc-status') ?? '';
+    this.headersOnly = true;
+    encodeHeaders(this);
+  }
+
+  private respondHeadersOnly(): void {
+    const statusCode = this.responseStatus;
+    if (this.grpc !== undefined) this.grpc.status = headerValue(this.responseHeaders!, 'grpc-status') ?? '';
     if ('stream' in this.res) {
       const head: Record<string, string | string[]> = { ':status': String(statusCode) };
-      const headers = this.responseHeaders;
+      const headers = this.responseHeaders!;
       for (let i = 0; i < headers.length; i += 2) {
         const previous = head[headers[i]!];
         head[headers[i]!] = previous === undefined ? headers[i + 1]! : [...(Array.isArray(previous) ? previous : [previous]), headers[i + 1]!];
@@ -273,19 +278,29 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
   }
 
   onData(chunk: Buffer): boolean {
+    return responseData(this, chunk);
+  }
+
+  writeResponse(chunk: Buffer): boolean {
+    if (this.done) return false;
     this.bytesSent += chunk.length;
     this.grpc?.responseMessages.feed(chunk);
     if ((this.res as ServerResponse).write(chunk)) return true;
-    this.res.once('drain', this.resumeUpstream!);
+    this.res.once('drain', this.resume!);
     return false;
   }
 
   onComplete(trailers: string[] | Buffer[] | null): void {
-    if (trailers !== null && trailers.length > 0) {
+    responseEnd(this, trailers === null || trailers.length === 0 ? undefined : lowerCaseNames(trailers));
+  }
+
+  endResponse(trailers: string[] | undefined): void {
+    if (this.done) return;
+    if (trailers !== undefined) {
       const forwarded: Record<string, string> = {};
       for (let i = 0; i < trailers.length; i += 2) {
-        const name = String(trailers[i]).toLowerCase();
-        const value = String(trailers[i + 1]);
+        const name = trailers[i]!;
+        const value = trailers[i + 1]!;
         forwarded[name] = forwarded[name] === undefined ? value : `${forwarded[name]}, ${value}`;
       }
       if (this.grpc !== undefined) this.grpc.status = forwarded['grpc-status'] ?? '';
@@ -304,12 +319,7 @@ export class Exchange extends DownstreamRequest implements FilterExchange, Upstr
       const retryTo = this.retry?.afterError(code, error, cluster, this.endpoint!);
       if (retryTo !== undefined) return void this.redispatch(retryTo);
     }
-    // A gRPC call's response under way still ends with a status (its trailers).
-    if (!this.res.headersSent || this.grpc !== undefined) return this.replyLocally({ code });
-    // Mid-response: the caller sees the connection cut, the log and metrics say why.
-    this.responseFlag = errorCatalogue[code].responseFlag;
-    this.res.destroy();
-    this.finish(this.responseStatus);
+    this.replyLocally({ code });
   }
 
   /** The caller's response closed: normally after it finished, else the caller went away. */

@@ -131,3 +131,20 @@ export function setHeader(headers: string[], name: string, value: string): void 
 export function removeHeader(headers: string[], name: string): void {
   for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i] === name) headers.splice(i, 2);
 }
+
+/** The first value of `name` (lower-case) in a flat list, or undefined. */
+export function headerValue(headers: readonly string[], name: string): string | undefined {
+  for (let i = 0; i < headers.length; i += 2) if (headers[i] === name) return headers[i + 1];
+  return undefined;
+}
+
+/** A flat list of names and values (strings or latin1 Buffers) as strings, names lower-cased. */
+export function lowerCaseNames(raw: readonly (string | Buffer)[]): string[] {
+  const flat = new Array<string>(raw.length);
+  for (let i = 0; i < raw.length; i++) {
+    const item = raw[i]!;
+    const text = typeof item === 'string' ? item : item.toString('latin1');
+    flat[i] = i % 2 === 0 ? text.toLowerCase() : text;
+  }
+  return flat;
+}

@@ -6,7 +6,8 @@ import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue } from '../errors.js';
-import type { FilterExchange, LocalReplyOutcome } from '../filters/http-filter.js';
+import type { LocalReplyOutcome } from '../filters/http-filter.js';
+import { decodeHeaders, encodeHeaders, responseData, responseEnd, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
 import { reasonPhrase, writeRawLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Endpoint } from '../upstream/cluster.js';
@@ -21,16 +22,22 @@ function headText(status: number, headers: readonly string[]): string {
   return `${text}\r\n`;
 }
 
-export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, Dispatcher.DispatchHandler {
+export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispatcher.DispatchHandler {
   readonly protocol = 'HTTP/1.1';
   /** An upgrade's bytes are a tunnel, not a request body. */
   readonly hasBody = false;
+  bodies: ChainBodies | undefined = undefined;
 
   private readonly upgradeProtocol: string;
   private endpoint: Endpoint | undefined = undefined;
   private connected = false;
   private recorded = false;
+  private headWritten = false;
+  /** Answered by the sidecar or failed: a hook settling late changes nothing. */
+  private done = false;
   private resume: (() => void) | undefined = undefined;
+  /** The upstream's socket once it answered 101; paused until the encodeHeaders hooks passed. */
+  private upstream: Duplex | undefined = undefined;
 
   constructor(
     runtime: ListenerRuntime,
@@ -43,32 +50,49 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
     socket.on('error', () => socket.destroy());
   }
 
+  get chain(): FilterChain {
+    return this.runtime.filters;
+  }
+
+  get ended(): boolean {
+    return this.done;
+  }
+
   /** An upgrade request has no body to read: what follows its head is the tunnel's. */
-  readBody(): Promise<BufferedBody> {
+  readRequestBody(): Promise<BufferedBody> {
     return Promise.resolve(emptyBody);
   }
 
-  async start(): Promise<void> {
-    if (!this.validTarget) return this.refuse({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
-    for (const filter of this.runtime.filters) {
-      const outcome = await filter.onRequestHeaders(this);
-      if (outcome !== undefined) return this.refuse(outcome);
-    }
+  start(): void {
+    if (!this.validTarget) return this.replyLocally({ code: 'DOWNSTREAM_PROTOCOL_ERROR', detail: 'unsupported request target' });
+    decodeHeaders(this);
+  }
+
+  forward(): void {
     const cluster = this.route!.cluster;
+    if (cluster.active >= cluster.maxRequests) return this.replyLocally({ code: 'UPSTREAM_OVERFLOW' });
     const endpoint = cluster.pick();
-    if (endpoint === undefined) return this.refuse({ code: 'NO_HEALTHY_UPSTREAM' });
+    if (endpoint === undefined) return this.replyLocally({ code: 'NO_HEALTHY_UPSTREAM' });
     this.endpoint = endpoint;
     endpoint.active++;
     cluster.active++;
+    this.syncHostHeader();
     endpoint.pool.dispatch(
       { path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.requestHeaders, upgrade: this.upgradeProtocol },
       this,
     );
   }
 
-  private refuse(outcome: LocalReplyOutcome): void {
-    writeRawLocalReply(this.socket, outcome.code, outcome.detail);
-    this.record(errorCatalogue[outcome.code].httpStatus, errorCatalogue[outcome.code].responseFlag);
+  replyLocally(outcome: LocalReplyOutcome): void {
+    if (this.done) return;
+    this.done = true;
+    this.upstream?.destroy();
+    if (this.headWritten) {
+      this.socket.destroy();
+      return this.record(this.responseStatus, errorCatalogue[outcome.code].responseFlag);
+    }
+    writeRawLocalReply(this.socket, outcome.code, outcome.detail, outcome.overrides);
+    this.record(outcome.overrides?.status ?? errorCatalogue[outcome.code].httpStatus, errorCatalogue[outcome.code].responseFlag);
   }
 
   onConnect(abort: (reason?: Error) => void): void {
@@ -77,46 +101,79 @@ export class UpgradeTunnel extends DownstreamRequest implements FilterExchange, 
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
-    const headers = forwardResponseHeaders(rawHeaders);
-    headers.push('connection', 'upgrade', 'upgrade', this.upgradeProtocol);
-    this.socket.write(headText(statusCode, headers));
-    if (this.head.length > 0) upstream.write(this.head);
+    this.upstream = upstream;
+    upstream.pause();
     upstream.on('error', () => this.socket.destroy());
     this.socket.on('close', () => upstream.destroy());
     upstream.on('close', () => this.socket.destroy());
-    upstream.pipe(this.socket);
-    this.socket.pipe(upstream);
-    this.record(statusCode, '-');
+    this.responseStatus = statusCode;
+    this.responseHeaders = forwardResponseHeaders(rawHeaders);
+    encodeHeaders(this);
   }
 
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
     if (statusCode < 200) return true;
-    // The body is sent close-delimited, so the upstream's framing headers do not apply.
-    const headers = forwardResponseHeaders(rawHeaders);
-    removeHeader(headers, 'content-length');
-    headers.push('connection', 'close');
-    this.socket.write(headText(statusCode, headers));
+    this.responseStatus = statusCode;
+    this.responseHeaders = forwardResponseHeaders(rawHeaders);
     this.resume = resume;
-    this.record(statusCode, '-');
-    return true;
+    encodeHeaders(this);
+    return !this.done;
+  }
+
+  pauseUpstream(): void {
+    this.upstream?.pause();
+  }
+
+  resumeUpstream(): void {
+    this.resume?.();
+  }
+
+  /** The encodeHeaders hooks passed: the 101 and the tunnel, or the refusal's head. */
+  respond(): void {
+    const headers = this.responseHeaders!;
+    this.headWritten = true;
+    const upstream = this.upstream;
+    if (upstream !== undefined) {
+      headers.push('connection', 'upgrade', 'upgrade', this.upgradeProtocol);
+      this.socket.write(headText(this.responseStatus, headers));
+      if (this.head.length > 0) upstream.write(this.head);
+      upstream.pipe(this.socket);
+      this.socket.pipe(upstream);
+      upstream.resume();
+    } else {
+      // The body is sent close-delimited, so the upstream's framing headers do not apply.
+      removeHeader(headers, 'content-length');
+      headers.push('connection', 'close');
+      this.socket.write(headText(this.responseStatus, headers));
+    }
+    this.record(this.responseStatus, '-');
   }
 
   onData(chunk: Buffer): boolean {
+    return responseData(this, chunk);
+  }
+
+  writeResponse(chunk: Buffer): boolean {
     if (this.socket.write(chunk)) return true;
     this.socket.once('drain', this.resume!);
     return false;
   }
 
   onComplete(): void {
+    responseEnd(this, undefined);
+  }
+
+  endResponse(): void {
     this.socket.end();
   }
 
   onError(error: Error): void {
-    if (this.recorded) {
+    if (this.headWritten) {
+      this.done = true;
       this.socket.destroy();
       return;
     }
-    this.refuse({ code: upstreamErrorCode(error, this.connected) });
+    this.replyLocally({ code: upstreamErrorCode(error, this.connected) });
   }
 
   private record(status: number, flag: string): void {

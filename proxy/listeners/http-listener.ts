@@ -156,9 +156,7 @@ export class HttpListener implements DownstreamState {
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
     const runtime = this.runtime(req.socket);
     if (runtime === undefined) return writeRawLocalReply(socket, 'NO_ROUTE');
-    const tunnel = new UpgradeTunnel(runtime, req, socket, head);
-    // A filter that throws or rejects refuses the upgrade (fail closed).
-    tunnel.start().catch(() => writeRawLocalReply(socket, 'FILTER_FAILURE'));
+    new UpgradeTunnel(runtime, req, socket, head).start();
   }
 
   private clientError(error: Error & { code?: string }, socket: Duplex): void {

@@ -6,7 +6,8 @@ import type { ConnectionOptions } from 'node:tls';
 import { isDeepStrictEqual } from 'node:util';
 import type { ClusterConfig, FilterConfig, SidecarConfig } from '../config/types.js';
 import { filterFactory } from '../filters/registry.js';
-import type { FilterBuildContext, HttpFilter, Route } from '../filters/http-filter.js';
+import type { FilterBuildContext, Route } from '../filters/http-filter.js';
+import { FilterChain } from '../filters/filter-chain.js';
 import type { AccessLog } from '../telemetry/access-log.js';
 import type { RequestStats, SidecarMetrics } from '../telemetry/metrics.js';
 import type { Socket } from 'node:net';
@@ -18,7 +19,7 @@ export interface ListenerRuntime {
   readonly direction: Direction;
   /** `http` or `https`: what `x-forwarded-proto` says about the caller's hop. */
   readonly proto: string;
-  readonly filters: readonly HttpFilter[];
+  readonly filters: FilterChain;
   /** Metrics of requests that never got a route. */
   readonly unrouted: RequestStats;
   readonly accessLog: AccessLog;
@@ -154,13 +155,15 @@ export function buildSnapshot(config: SidecarConfig, deps: SnapshotDeps, previou
   return { config, inbound, inboundPlaintext, outbound, clusters };
 }
 
-function buildFilters(configs: readonly FilterConfig[], context: FilterBuildContext): HttpFilter[] {
-  return configs.map((filter) => {
-    const factory = filterFactory(filter.name);
-    // load-config.ts has checked every name against the registry.
-    if (factory === undefined) throw new Error(`unknown filter '${filter.name}'`);
-    return factory.create(filter.config ?? {}, context);
-  });
+function buildFilters(configs: readonly FilterConfig[], context: FilterBuildContext): FilterChain {
+  return new FilterChain(
+    configs.map((filter) => {
+      const factory = filterFactory(filter.name);
+      // load-config.ts has checked every name against the registry.
+      if (factory === undefined) throw new Error(`unknown filter '${filter.name}'`);
+      return factory.create(filter.config ?? {}, context);
+    }),
+  );
 }
 
 export class SnapshotHolder {

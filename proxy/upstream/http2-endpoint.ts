@@ -208,7 +208,8 @@ export class Http2Endpoint implements UpstreamDispatcher {
         stream.resume();
         return handler.onHeadersOnly(status, flatten(responseHeaders));
       }
-      handler.onHeaders!(status, flatten(responseHeaders) as unknown as Buffer[], () => stream.resume(), '');
+      // false: the exchange waits (a filter's hook pending, or a retry) before taking the body.
+      if (!handler.onHeaders!(status, flatten(responseHeaders) as unknown as Buffer[], () => stream.resume(), '')) stream.pause();
       stream.on('data', (chunk: Buffer) => {
         if (!handler.onData!(chunk)) stream.pause();
       });

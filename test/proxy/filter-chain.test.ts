@@ -19,12 +19,13 @@ const tagFilter: HttpFilterFactory = {
   configSchema: { type: 'object', additionalProperties: false, required: ['value'], properties: { value: { type: 'string' } } },
   terminal: false,
   create: (config) => ({
-    onRequestHeaders(exchange: FilterExchange) {
+    decodeHeaders(exchange: FilterExchange) {
       setHeader(exchange.requestHeaders, 'x-tag', String(config.value));
       return CONTINUE;
     },
-    onResponseHeaders(exchange: FilterExchange) {
+    encodeHeaders(exchange: FilterExchange) {
       exchange.responseHeaders!.push('x-tagged-response', String(exchange.responseStatus));
+      return CONTINUE;
     },
   }),
 };
@@ -34,7 +35,7 @@ const gateFilter: HttpFilterFactory = {
   configSchema: { type: 'object' },
   terminal: false,
   create: () => ({
-    onRequestHeaders(exchange: FilterExchange) {
+    decodeHeaders(exchange: FilterExchange) {
       if (exchange.path.startsWith('/deny')) return { code: 'NO_ROUTE', detail: 'denied by test-gate' };
       if (exchange.path.startsWith('/later')) return new Promise((resolve) => setTimeout(() => resolve(CONTINUE), 20));
       if (exchange.path.startsWith('/broken')) return Promise.reject(new Error('filter bug'));

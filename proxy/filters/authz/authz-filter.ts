@@ -8,8 +8,8 @@
 import { compileCached, type EvaluationResult, type PolicySet, type RuleDecision } from '../../../policies/index.js';
 import { matchesLabels, type Labels } from '../../../control-plane/api/resource-types.js';
 import { DecisionLog, type DecisionOutcome, type DecisionRecord } from '../../telemetry/decision-log.js';
-import type { FilterBuildContext, FilterExchange, FilterOutcome, HttpFilter, HttpFilterFactory, LocalReplyOutcome } from '../http-filter.js';
-import { CONTINUE } from '../http-filter.js';
+import type { BodyData, FilterBuildContext, FilterExchange, FilterOutcome, HeadersOutcome, HttpFilter, HttpFilterFactory, LocalReplyOutcome } from '../http-filter.js';
+import { bufferBody, CONTINUE } from '../http-filter.js';
 import { removeHeader } from '../../http/headers.js';
 import { AssetMatcher } from './asset-matcher.js';
 import { authzConfigSchema, type AuthzAssetConfig, type AuthzConfig, type AuthzPolicyConfig } from './authz-config.js';
@@ -38,7 +38,6 @@ interface Plan {
 }
 
 export const DEFAULT_DENY_POLICY = 'default-deny';
-const bodyTooLarge: LocalReplyOutcome = { code: 'REQUEST_BODY_TOO_LARGE' };
 export const deniedByHeader = 'x-weft-denied-by';
 
 function compilePolicy(policy: AuthzPolicyConfig): CompiledPolicy {
@@ -111,10 +110,14 @@ class AuthzFilter implements HttpFilter {
     this.log = new DecisionLog(context.logOut, config.decisionLogSampleRate);
   }
 
-  onRequestHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome> {
+  private assetOf(exchange: FilterExchange): AuthzAssetConfig | undefined {
     const path = exchange.path;
     const queryAt = path.indexOf('?');
-    const asset = this.matcher.match(exchange.method, queryAt === -1 ? path : path.slice(0, queryAt), exchange.authority);
+    return this.matcher.match(exchange.method, queryAt === -1 ? path : path.slice(0, queryAt), exchange.authority);
+  }
+
+  decodeHeaders(exchange: FilterExchange): HeadersOutcome {
+    const asset = this.assetOf(exchange);
     const plan = asset === undefined ? this.unmatched : this.plans.get(asset)!;
     if (plan.policies.length === 0) {
       if (asset === undefined || !this.config.defaultDeny) return CONTINUE;
@@ -125,24 +128,18 @@ class AuthzFilter implements HttpFilter {
     const buffering = asset?.requestBody;
     // gRPC bodies are not buffered: their messages are framed protobuf, not what policies parse.
     if (buffering !== undefined && !isGrpcContentType(headerValue(exchange.requestHeaders, 'content-type'))) {
-      return this.decideWithBody(exchange, plan, asset!, buffering);
+      // The chain holds the request until decodeData decided on the body (or answers 413).
+      return bufferBody(buffering.maxBytes, buffering.allowPartial);
     }
     return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset));
   }
 
-  private async decideWithBody(
-    exchange: FilterExchange,
-    plan: Plan,
-    asset: AuthzAssetConfig,
-    buffering: NonNullable<AuthzAssetConfig['requestBody']>,
-  ): Promise<FilterOutcome> {
-    const headers = exchange.requestHeaders;
-    const declared = headerValue(headers, 'content-length');
-    if (!buffering.allowPartial && declared !== undefined && Number(declared) > buffering.maxBytes) return bodyTooLarge;
-    const buffered = await exchange.readBody(buffering.maxBytes);
-    if (!buffered.complete && !buffering.allowPartial) return bodyTooLarge;
-    const body = bodyInput(buffered, buffering.maxBytes, headerValue(headers, 'content-type'));
-    return this.decide(exchange, plan, buildInput(exchange, this.inputContext, asset, body));
+  /** Only for an asset that buffers the body: decodeHeaders asked for it. */
+  decodeData(exchange: FilterExchange, data: BodyData): FilterOutcome {
+    // Nothing ran between decodeHeaders and this call: the match is the same.
+    const asset = this.assetOf(exchange)!;
+    const body = bodyInput({ bytes: data.bytes, complete: data.end }, asset.requestBody!.maxBytes, headerValue(exchange.requestHeaders, 'content-type'));
+    return this.decide(exchange, this.plans.get(asset)!, buildInput(exchange, this.inputContext, asset, body));
   }
 
   private decide(exchange: FilterExchange, plan: Plan, input: Record<string, unknown>): FilterOutcome {
@@ -185,9 +182,10 @@ class AuthzFilter implements HttpFilter {
     return CONTINUE;
   }
 
-  onResponseHeaders(exchange: FilterExchange): void {
+  encodeHeaders(exchange: FilterExchange): FilterOutcome {
     const add = this.responseHeadersToAdd.get(exchange);
     if (add !== undefined) exchange.responseHeaders?.push(...add);
+    return CONTINUE;
   }
 
   private applyAllow(exchange: FilterExchange, decision: PolicyDecision): void {

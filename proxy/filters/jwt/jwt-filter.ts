@@ -35,7 +35,7 @@ class JwtFilter implements HttpFilter {
     }
   }
 
-  onRequestHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome> {
+  decodeHeaders(exchange: FilterExchange): FilterOutcome | Promise<FilterOutcome> {
     const found = tokenFrom(exchange.requestHeaders, this.config.rules);
     if (found === undefined) return CONTINUE;
     let issuer: unknown;
