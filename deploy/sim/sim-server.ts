@@ -3,7 +3,7 @@
 // that goes away cancels its sequence (slot and KV space freed at once), as vLLM aborts it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { BadRequest, parseSimRequest, type Endpoint, type SimRequest } from './openai-request.js';
+import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, readOpenAiBody, type OpenAiRequest } from '../../proxy/filters/inference/openai-body.js';
 import { promptBlockHashes } from './prefix-cache.js';
 import { realClock, type SimClock } from './sim-clock.js';
 import { SimEngine, type Sequence } from './sim-engine.js';
@@ -12,7 +12,11 @@ import { validateFaults, type FaultParams, type ServerParams } from './sim-profi
 
 const MAX_BODY_BYTES = 4 * 1024 * 1024;
 const WORDS = ['the', 'model', 'answers', 'with', 'simulated', 'tokens', 'at', 'a', 'measured', 'pace'];
-const ROUTES: Readonly<Record<string, Endpoint>> = { '/v1/chat/completions': 'chat', '/v1/completions': 'completions' };
+/** The operations the simulator serves (embeddings and responses are not simulated). */
+type Endpoint = 'chat' | 'completions';
+const isServed = (operation: string | undefined): operation is Endpoint => operation === 'chat' || operation === 'completions';
+
+class BadRequest extends Error {}
 
 /** mulberry32: a small seeded generator, so fault draws repeat run to run. */
 function seededRandom(seed: number): () => number {
@@ -60,6 +64,15 @@ function readBody(req: IncomingMessage): Promise<string> {
   });
 }
 
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const text = await readBody(req);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new BadRequest('the body is not JSON');
+  }
+}
+
 export class SimServer {
   readonly engine: SimEngine;
   readonly metrics: SimMetrics;
@@ -75,7 +88,7 @@ export class SimServer {
     this.random = seededRandom(params.seed);
     this.server = createServer((req, res) => {
       this.handle(req, res).catch((error: unknown) => {
-        if (error instanceof BadRequest) sendError(res, 400, 'BadRequestError', error.message);
+        if (error instanceof BadRequest || error instanceof OpenAiBodyError) sendError(res, 400, 'BadRequestError', error.message);
         else if (!res.headersSent) sendError(res, 500, 'InternalServerError', (error as Error).message);
         else res.destroy();
       });
@@ -123,18 +136,19 @@ export class SimServer {
         })),
       });
     } else if (req.method === 'PUT' && path === '/sim/faults') {
-      const update: unknown = JSON.parse(await readBody(req));
+      const update = await readJson(req);
       if (!validateFaults(update)) throw new BadRequest(`faults: ${validateFaults.errors?.map((e) => `${e.instancePath || '(root)'} ${e.message}`).join('; ')}`);
       this.faults = { ...this.faults, ...(update as Partial<FaultParams>) };
       sendJson(res, 200, this.faults);
-    } else if (req.method === 'POST' && Object.hasOwn(ROUTES, path)) {
-      this.complete(ROUTES[path]!, parseSimRequest(ROUTES[path]!, await readBody(req)), res);
+    } else if (req.method === 'POST' && isServed(OPENAI_ROUTES.get(path))) {
+      const operation = OPENAI_ROUTES.get(path) as Endpoint;
+      this.complete(operation, readOpenAiBody(operation, await readJson(req)), res);
     } else {
       sendError(res, 404, 'NotFoundError', `no route ${req.method} ${path}`);
     }
   }
 
-  private complete(endpoint: Endpoint, request: SimRequest, res: ServerResponse): void {
+  private complete(endpoint: Endpoint, request: OpenAiRequest, res: ServerResponse): void {
     const { params } = this;
     if (!this.modelsServed().includes(request.model)) {
       sendError(res, 404, 'NotFoundError', `The model \`${request.model}\` does not exist.`);
@@ -144,16 +158,16 @@ export class SimServer {
       sendError(res, this.faults.errorStatus, 'InjectedFault', `injected fault ${this.faults.errorStatus}`);
       return;
     }
-    const promptTokens = Math.max(1, Math.ceil(request.prompt.length / params.charsPerToken));
+    const promptTokens = Math.max(1, estimatedPromptTokens(request, params.charsPerToken));
     const maxTokens = request.maxTokens ?? params.defaultMaxTokens;
     // Without ignore_eos the EOS token falls at a length fixed by the prompt, at most max_tokens.
-    const outputTokens = request.ignoreEos ? maxTokens : 1 + (stringHash(request.prompt) % maxTokens);
+    const outputTokens = request.ignoreEos ? maxTokens : 1 + (stringHash(request.promptText) % maxTokens);
     if (!this.engine.fits({ promptTokens, outputTokens: maxTokens })) {
       sendError(res, 400, 'BadRequestError', `This model's maximum context length is ${params.kvCacheTokens} tokens; ${promptTokens} prompt tokens and max_tokens ${maxTokens} exceed it.`);
       return;
     }
     const lora = request.model === params.model ? undefined : request.model;
-    const blockHashes = promptBlockHashes(request.prompt, params.blockSize * params.charsPerToken, request.cacheSalt, request.model);
+    const blockHashes = promptBlockHashes(request.promptText, params.blockSize * params.charsPerToken, request.cacheSalt ?? '', request.model);
     const writer = new CompletionWriter(endpoint, request, res, `${endpoint === 'chat' ? 'chatcmpl' : 'cmpl'}-${params.name}-${(this.nextId += 1)}`);
     const abortAfterFirst = request.stream && this.random() < this.faults.abortRate;
     let lastTokenAt = 0;
@@ -194,7 +208,7 @@ class CompletionWriter {
 
   constructor(
     private readonly endpoint: Endpoint,
-    private readonly request: SimRequest,
+    private readonly request: OpenAiRequest,
     private readonly res: ServerResponse,
     private readonly id: string,
   ) {
