@@ -33,12 +33,20 @@ export interface WorkloadSpec {
   readonly serviceAccount: string;
   readonly ports: readonly { readonly name?: string; readonly port: number; readonly protocol: PortProtocol }[];
   readonly outbound?: { readonly services?: readonly string[] };
-  readonly endpoints?: readonly HostPort[];
+  readonly endpoints?: readonly WorkloadEndpoint[];
 }
 
 export interface HostPort {
   readonly host: string;
   readonly port: number;
+}
+
+/** A Workload's static endpoint, with what balancers may choose by. */
+export interface WorkloadEndpoint extends HostPort {
+  readonly weight?: number;
+  readonly labels?: Labels;
+  readonly models?: readonly string[];
+  readonly metricsUrl?: string;
 }
 
 export type PathMatch = { readonly exact: string } | { readonly prefix: string } | { readonly glob: string };

@@ -39,7 +39,8 @@ function targets(policy: Resource<'AuthorizationPolicy'>, self: Resource<'Worklo
 function withEndpoints(service: Resource<'Workload'>, endpoints: EndpointIndex): Resource<'Workload'> {
   const announced = endpoints.get(`${service.metadata.namespace}/${service.metadata.name}`) ?? [];
   if (announced.length === 0) return service;
-  const all = [...(service.spec.endpoints ?? []), ...announced];
+  // A static endpoint a sidecar also announces keeps the metadata the Workload gives it.
+  const all = [...announced, ...(service.spec.endpoints ?? [])];
   const unique = [...new Map(all.map((e) => [`${e.host}:${e.port}`, e])).values()].sort(
     (a, b) => a.host.localeCompare(b.host) || a.port - b.port,
   );

@@ -6,6 +6,7 @@ import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import { parseDocument } from 'yaml';
 import { parseWorkloadId } from '../../control-plane/api/spiffe-id.js';
 import { filterFactory, filterNames } from '../filters/registry.js';
+import { loadBalancerFactory, loadBalancerNames } from '../upstream/load-balancers.js';
 import { sidecarConfigSchema } from './schema.js';
 import type { FilterConfig, SidecarConfig } from './types.js';
 
@@ -24,7 +25,8 @@ export class ConfigError extends Error {
 
 const ajv = new Ajv({ allErrors: true, useDefaults: true, strict: true, strictRequired: false });
 const validateSidecar = ajv.compile(sidecarConfigSchema);
-const filterValidators = new Map<string, ValidateFunction>();
+/** Compiled config schemas of filters and balancers, by the schema object. */
+const pluginValidators = new WeakMap<object, ValidateFunction>();
 
 export async function loadConfigFile(file: string): Promise<SidecarConfig> {
   let text: string;
@@ -67,6 +69,12 @@ function semanticProblems(config: SidecarConfig): string[] {
       const earlier = names.get(cluster.name);
       if (earlier !== undefined) problems.push(`${at}.name: '${cluster.name}' already names outbound.clusters[${earlier}]`);
       names.set(cluster.name, i);
+      const balancer = loadBalancerFactory(cluster.loadBalancer);
+      if (balancer === undefined) {
+        problems.push(`${at}.loadBalancer: unknown load balancer '${cluster.loadBalancer}' (known: ${loadBalancerNames().join(', ')})`);
+      } else {
+        problems.push(...pluginConfigProblems(balancer.configSchema, cluster.loadBalancerConfig, `${at}.loadBalancerConfig`));
+      }
       cluster.hosts.forEach((host, j) => {
         const key = host.toLowerCase();
         const owner = hosts.get(key);
@@ -134,13 +142,7 @@ function chainProblems(filters: readonly FilterConfig[], at: string): string[] {
       problems.push(`${at}[${i}].name: unknown filter '${filter.name}' (known: ${filterNames().join(', ')})`);
       return;
     }
-    let validate = filterValidators.get(factory.name);
-    if (validate === undefined) {
-      validate = ajv.compile(factory.configSchema);
-      filterValidators.set(factory.name, validate);
-    }
-    const config = filter.config ?? {};
-    if (!validate(config)) problems.push(...schemaProblems(validate.errors ?? [], `${at}[${i}].config`));
+    problems.push(...pluginConfigProblems(factory.configSchema, filter.config ?? {}, `${at}[${i}].config`));
     if (factory.terminal && i !== filters.length - 1) {
       problems.push(`${at}[${i}]: '${filter.name}' must be the last filter of the chain`);
     }
@@ -150,6 +152,16 @@ function chainProblems(filters: readonly FilterConfig[], at: string): string[] {
     problems.push(`${at}: the chain must end with the router`);
   }
   return problems;
+}
+
+/** A filter's or balancer's config checked with its own schema (defaults filled in). */
+function pluginConfigProblems(schema: object, config: unknown, at: string): string[] {
+  let validate = pluginValidators.get(schema);
+  if (validate === undefined) {
+    validate = ajv.compile(schema);
+    pluginValidators.set(schema, validate);
+  }
+  return validate(config) ? [] : schemaProblems(validate.errors ?? [], at);
 }
 
 /** `/outbound/clusters/2/port` under `prefix` -> `prefix.outbound.clusters[2].port`. */

@@ -1,6 +1,6 @@
 // JSON Schema of the sidecar's YAML config. Defaults are filled in by ajv (useDefaults), so the
-// types in types.ts hold every field. Filter configs are validated by each filter's own schema
-// (filters/registry.ts), not here.
+// types in types.ts hold every field. Filter and balancer configs are validated by each one's own
+// schema (filters/registry.ts, upstream/load-balancers.ts), not here.
 import type { RetryOn } from './types.js';
 
 const port = { type: 'integer', minimum: 0, maximum: 65535 } as const;
@@ -39,7 +39,14 @@ const endpoint = {
   type: 'object',
   additionalProperties: false,
   required: ['address', 'port'],
-  properties: { address, port: { ...port, minimum: 1 } },
+  properties: {
+    address,
+    port: { ...port, minimum: 1 },
+    weight: { type: 'integer', minimum: 1, maximum: 1000, default: 1 },
+    labels: { type: 'object', additionalProperties: { type: 'string' }, default: {} },
+    models: { type: 'array', items: { type: 'string', minLength: 1 } },
+    metricsUrl: { type: 'string', minLength: 1 },
+  },
 } as const;
 
 const retries = {
@@ -87,9 +94,13 @@ const cluster = {
   properties: {
     name: { type: 'string', minLength: 1, pattern: '^[A-Za-z0-9._-]+$' },
     hosts: { type: 'array', minItems: 1, items: hostname },
-    loadBalancer: { enum: ['round_robin', 'least_request'], default: 'least_request' },
+    loadBalancer: { type: 'string', minLength: 1, default: 'least_request' },
+    loadBalancerConfig: { type: 'object', default: {} },
     endpoints: { type: 'array', items: endpoint },
     maxRequests: { type: 'integer', minimum: 1, default: 1024 },
+    maxConnections: { type: 'integer', minimum: 1 },
+    maxPendingRequests: { type: 'integer', minimum: 1 },
+    maxRetries: { type: 'integer', minimum: 0 },
     connectTimeoutMs: { ...positiveMs, default: 2000 },
     timeoutMs: { ...positiveMs, default: 15000 },
     bodyTimeoutMs: { ...positiveMs, default: 300000 },

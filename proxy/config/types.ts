@@ -5,7 +5,6 @@ import type { RetryOn } from '../../control-plane/api/resource-types.js';
 export type { RetryOn };
 
 export type AccessLogMode = 'off' | 'on' | 'sampled';
-export type LoadBalancerName = 'round_robin' | 'least_request';
 /** Like Istio's PeerAuthentication: what an inbound listener accepts. */
 export type MtlsMode = 'STRICT' | 'PERMISSIVE' | 'DISABLE';
 
@@ -17,16 +16,31 @@ export interface FilterConfig {
 export interface EndpointConfig {
   readonly address: string;
   readonly port: number;
+  /** Relative share of requests; balancers that weigh endpoints read it. */
+  readonly weight: number;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Models the endpoint serves (inference endpoints). */
+  readonly models?: readonly string[];
+  /** Where the endpoint's load metrics are read (inference endpoints). */
+  readonly metricsUrl?: string;
 }
 
 export interface ClusterConfig {
   readonly name: string;
   /** Host names (Host header or absolute-form authority, without port) routed to this cluster. */
   readonly hosts: readonly string[];
-  readonly loadBalancer: LoadBalancerName;
+  /** A balancer registered in upstream/load-balancers.ts, built with `loadBalancerConfig` (its own schema). */
+  readonly loadBalancer: string;
+  readonly loadBalancerConfig: Readonly<Record<string, unknown>>;
   readonly endpoints: readonly EndpointConfig[];
   /** Requests in flight to the cluster above which new ones get 503 UPSTREAM_OVERFLOW. */
   readonly maxRequests: number;
+  /** Connections to the cluster's endpoints, shared out among them (at least one each). */
+  readonly maxConnections?: number;
+  /** Requests waiting for a connection above which new ones get 503 UPSTREAM_OVERFLOW. */
+  readonly maxPendingRequests?: number;
+  /** Retries in flight to the cluster at once (Envoy's circuit-breaker max_retries). */
+  readonly maxRetries?: number;
   readonly connectTimeoutMs: number;
   /** Time allowed until the upstream's response headers (504 past it). */
   readonly timeoutMs: number;

@@ -28,6 +28,7 @@ import type { LocalReplyOverrides } from '../local-reply.js';
 import type { SidecarMetrics } from '../telemetry/metrics.js';
 import type { RequestStats } from '../telemetry/metrics.js';
 import type { Cluster } from '../upstream/cluster.js';
+import type { Snapshot } from '../xds/snapshot.js';
 
 export const CONTINUE = undefined;
 
@@ -161,4 +162,10 @@ export interface HttpFilterFactory {
   /** Must be the last filter of a chain (it decides where the request goes). */
   readonly terminal: boolean;
   create(config: Readonly<Record<string, unknown>>, context: FilterBuildContext): HttpFilter;
+  /**
+   * This filter's config in the inbound chain of a sidecar the control plane runs, translated
+   * from its snapshot (the resource kinds this filter reads); undefined leaves it out of the
+   * chain. Kept light: it runs before a lazily registered filter's code is loaded.
+   */
+  fromSnapshot?(snapshot: Snapshot): Readonly<Record<string, unknown>> | undefined;
 }

@@ -21,4 +21,6 @@ export const routerFilter: HttpFilterFactory = {
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   terminal: true,
   create: (_config, context) => new RouterFilter(context),
+  // Every chain ends with the router.
+  fromSnapshot: () => ({}),
 };

@@ -61,6 +61,8 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   /** The response was one HEADERS frame (gRPC trailers-only): its head ends it. */
   private headersOnly = false;
   private connected = false;
+  /** Counted in the cluster's pending requests. */
+  private waiting = false;
   private done = false;
   private responseFlag = '-';
   private bytesReceived = 0;
@@ -116,14 +118,14 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   forward(): void {
     // The router is the last filter; it has set a route or replied.
     const cluster = this.route!.cluster;
-    if (cluster.active >= cluster.maxRequests) return this.replyLocally({ code: 'UPSTREAM_OVERFLOW' });
-    const endpoint = cluster.pick();
+    if (!cluster.admits()) return this.replyLocally({ code: 'UPSTREAM_OVERFLOW' });
+    const endpoint = cluster.pick(this);
     if (endpoint === undefined) return this.replyLocally({ code: 'NO_HEALTHY_UPSTREAM' });
     cluster.active++;
     if (this.expectsContinue) this.res.writeContinue();
     this.syncHostHeader();
     this.body = upstreamRequestBody(this, this.req, () => this.requestTrailers());
-    this.retry = cluster.retries?.begin(this.method, this.body);
+    this.retry = cluster.retries?.begin(this, this.body);
     this.dispatchTo(endpoint);
   }
 
@@ -134,6 +136,9 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
 
   private dispatchTo(endpoint: Endpoint): void {
     endpoint.active++;
+    // Pending (maxPendingRequests) until a connection takes it: onConnect.
+    this.route!.cluster.pending++;
+    this.waiting = true;
     this.endpoint = endpoint;
     endpoint.dispatcherFor(this.grpc !== undefined).dispatch(
       {
@@ -149,6 +154,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   /** The try failed before its response began: the next try goes to `endpoint`. */
   private redispatch(endpoint: Endpoint): false {
     this.endpoint!.active--;
+    this.leavePending();
     this.connected = false;
     this.abortUpstream = undefined;
     this.dispatchTo(endpoint);
@@ -209,9 +215,17 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   // undici dispatch handler
 
   onConnect(abort: (reason?: Error) => void): void {
+    this.leavePending();
     this.connected = true;
     this.abortUpstream = abort;
     if (this.done) abort();
+  }
+
+  /** The request no longer waits for a connection (taken by one, failed, retried or over). */
+  private leavePending(): void {
+    if (!this.waiting) return;
+    this.waiting = false;
+    this.route!.cluster.pending--;
   }
 
   // undici passes the chunk itself (its typings say a size).
@@ -346,6 +360,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
 
   private finish(status: number): void {
     this.done = true;
+    this.leavePending();
     const grpc = this.grpc;
     if (grpc !== undefined) clearTimeout(grpc.deadline);
     const retry = this.retry;

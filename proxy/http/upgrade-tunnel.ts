@@ -70,8 +70,8 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
 
   forward(): void {
     const cluster = this.route!.cluster;
-    if (cluster.active >= cluster.maxRequests) return this.replyLocally({ code: 'UPSTREAM_OVERFLOW' });
-    const endpoint = cluster.pick();
+    if (!cluster.admits()) return this.replyLocally({ code: 'UPSTREAM_OVERFLOW' });
+    const endpoint = cluster.pick(this);
     if (endpoint === undefined) return this.replyLocally({ code: 'NO_HEALTHY_UPSTREAM' });
     this.endpoint = endpoint;
     endpoint.active++;

@@ -12,9 +12,9 @@ const require = createRequire(import.meta.url);
 const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
 type Pool = Undici.Pool;
 const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
-import type { ClusterConfig } from '../config/types.js';
+import type { ClusterConfig, EndpointConfig } from '../config/types.js';
 import type { ClusterCounters } from '../telemetry/resilience-metrics.js';
-import { createLoadBalancer, type LoadBalancer } from './load-balancers.js';
+import { createLoadBalancer, type EndpointMetadata, type LoadBalancer, type PickRequest } from './load-balancers.js';
 import { Http2Endpoint, type UpstreamDispatcher } from './http2-endpoint.js';
 import { OutlierDetector } from './outlier-detector.js';
 import { RetryPolicy, type RetryTarget } from './retry-policy.js';
@@ -28,13 +28,21 @@ export class Endpoint {
   private readonly mesh: boolean;
   /** `address:port`, as the access log shows it. */
   readonly label: string;
+  readonly address: string;
+  readonly port: number;
+  readonly metadata: EndpointMetadata;
 
   constructor(
-    readonly address: string,
-    readonly port: number,
+    config: EndpointConfig,
     cluster: Pick<ClusterConfig, 'connectTimeoutMs' | 'timeoutMs' | 'bodyTimeoutMs'>,
     tls: (() => ConnectionOptions) | undefined,
+    /** HTTP/1.1 connections this endpoint's pool may open; undefined: as many as requests need. */
+    connections: number | undefined,
   ) {
+    const { address, port } = config;
+    this.address = address;
+    this.port = port;
+    this.metadata = config;
     const host = address.includes(':') ? `[${address}]` : address;
     this.label = `${host}:${port}`;
     const connectOptions = { timeout: cluster.connectTimeoutMs, noDelay: true };
@@ -50,6 +58,7 @@ export class Endpoint {
       keepAliveTimeout: 60_000,
       keepAliveMaxTimeout: 600_000,
       pipelining: 1,
+      ...(connections === undefined ? {} : { connections }),
     });
     this.mesh = tls !== undefined;
     this.http2 = new Http2Endpoint({
@@ -79,7 +88,10 @@ export class Cluster implements RetryTarget<Endpoint> {
   /** The endpoints requests may go to; rebuilt when health changes. */
   healthy: readonly Endpoint[];
   active = 0;
+  /** Requests dispatched that no connection has taken yet (waiting in a pool's queue). */
+  pending = 0;
   readonly maxRequests: number;
+  readonly maxPendingRequests: number;
   readonly retries: RetryPolicy | undefined;
   readonly outliers: OutlierDetector<Endpoint> | undefined;
   private readonly balancer: LoadBalancer;
@@ -91,10 +103,13 @@ export class Cluster implements RetryTarget<Endpoint> {
   ) {
     this.name = config.name;
     this.maxRequests = config.maxRequests;
-    this.endpoints = config.endpoints.map((e) => new Endpoint(e.address, e.port, config, tls));
+    this.maxPendingRequests = config.maxPendingRequests ?? Number.MAX_SAFE_INTEGER;
+    // The Route's maxConnections is the cluster's: shared out among its endpoints.
+    const connections = config.maxConnections === undefined ? undefined : Math.max(1, Math.floor(config.maxConnections / Math.max(1, config.endpoints.length)));
+    this.endpoints = config.endpoints.map((e) => new Endpoint(e, config, tls, connections));
     this.healthy = this.endpoints.filter((e) => e.healthy);
-    this.balancer = createLoadBalancer(config.loadBalancer);
-    this.retries = config.retries === undefined ? undefined : new RetryPolicy(config.retries, counters);
+    this.balancer = createLoadBalancer(config.loadBalancer, config.loadBalancerConfig);
+    this.retries = config.retries === undefined ? undefined : new RetryPolicy(config.retries, counters, config.maxRetries);
     this.outliers =
       config.outlierDetection === undefined
         ? undefined
@@ -106,16 +121,21 @@ export class Cluster implements RetryTarget<Endpoint> {
           );
   }
 
-  /** An endpoint for the next request, or undefined when none is healthy. */
-  pick(): Endpoint | undefined {
-    return this.healthy.length === 0 ? undefined : this.balancer.pick(this.healthy);
+  /** Whether a new request is within the circuit-breaker limits (else 503 UPSTREAM_OVERFLOW). */
+  admits(): boolean {
+    return this.active < this.maxRequests && this.pending < this.maxPendingRequests;
+  }
+
+  /** The balancer's endpoint for `request`, or undefined when none is healthy (or none may serve it). */
+  pick(request: PickRequest): Endpoint | undefined {
+    return this.healthy.length === 0 ? undefined : this.balancer.pick(this.healthy, request);
   }
 
   /** For a retry: the balancer's choice among the healthy endpoints other than `previous`. */
-  pickOther(previous: Endpoint): Endpoint | undefined {
+  pickOther(previous: Endpoint, request: PickRequest): Endpoint | undefined {
     const healthy = this.healthy;
     if (healthy.length <= 1) return healthy[0];
-    const choice = this.balancer.pick(healthy);
+    const choice = this.balancer.pick(healthy, request);
     if (choice !== previous) return choice;
     const at = healthy.indexOf(previous);
     return healthy[(at + 1) % healthy.length];

@@ -11,6 +11,7 @@ import type { ErrorCode } from '../errors.js';
 import type { RetriesConfig, RetryOn } from '../config/types.js';
 import type { ClusterCounters } from '../telemetry/resilience-metrics.js';
 import type { UpstreamHandler } from './http2-endpoint.js';
+import type { PickRequest } from './load-balancers.js';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -18,8 +19,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE'])
 export interface RetryTarget<E> {
   /** Requests in flight to the cluster. */
   readonly active: number;
-  /** An endpoint other than `previous` when one is healthy, else `previous` if healthy, else undefined. */
-  pickOther(previous: E): E | undefined;
+  /** An endpoint for `request` other than `previous` when one is healthy, else `previous` if healthy, else undefined. */
+  pickOther(previous: E, request: PickRequest): E | undefined;
 }
 
 /** A try's failure before its response began, as an error code names it (refused streams apart). */
@@ -33,14 +34,16 @@ export class RetryPolicy {
   constructor(
     readonly config: RetriesConfig,
     readonly counters: ClusterCounters | undefined,
+    /** Retries in flight to the cluster at once, whatever the budget says (the Route's circuitBreaker.maxRetries). */
+    private readonly maxRetries = Number.MAX_SAFE_INTEGER,
   ) {
     this.on = new Set(config.retryOn);
   }
 
   /** A request's retry state, or undefined when the request is never retried. */
-  begin(method: string, body: Readable | null): RetryState | undefined {
+  begin(request: PickRequest, body: Readable | null): RetryState | undefined {
     if (this.config.attempts === 0) return undefined;
-    return new RetryState(this, body, this.config.retryNonIdempotent || IDEMPOTENT.has(method));
+    return new RetryState(this, request, body, this.config.retryNonIdempotent || IDEMPOTENT.has(request.method));
   }
 
   retriesStatus(status: number): boolean {
@@ -69,7 +72,7 @@ export class RetryPolicy {
   /** Envoy's budget: retries in flight stay under percent% of the requests in flight, or the floor. */
   budgetAllows(activeRequests: number): boolean {
     const { percent, minRetryConcurrency } = this.config.budget;
-    return this.activeRetries < Math.max(minRetryConcurrency, (percent / 100) * activeRequests);
+    return this.activeRetries < this.maxRetries && this.activeRetries < Math.max(minRetryConcurrency, (percent / 100) * activeRequests);
   }
 }
 
@@ -84,6 +87,8 @@ export class RetryState {
 
   constructor(
     private readonly policy: RetryPolicy,
+    /** What the balancer sees when it picks the endpoint of a retry. */
+    private readonly request: PickRequest,
     /** The request body as the tries read it, or null. */
     private readonly body: Readable | null,
     /** Whether a request the upstream may have processed may be sent again. */
@@ -120,7 +125,7 @@ export class RetryState {
       policy.counters?.retryOverflow.inc();
       return undefined;
     }
-    const endpoint = cluster.pickOther(previous);
+    const endpoint = cluster.pickOther(previous, this.request);
     if (endpoint === undefined) return undefined;
     this.retries++;
     this.inBudget = true;

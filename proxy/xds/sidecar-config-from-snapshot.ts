@@ -1,14 +1,14 @@
 // The one translation from what the control plane sends a sidecar (its Snapshot) to the
 // sidecar's runtime config: the app behind the inbound listener, a cluster per service it may
-// call (mTLS to that service's SPIFFE ID, its Route's timeout, balancer, request limit, retries
-// and outlier detection), and the inbound mTLS mode from PeerAuthentication. What only this
+// call (mTLS to that service's SPIFFE ID, its endpoints with their metadata, its Route's
+// timeout, balancer, circuit-breaker limits, retries and outlier detection), and the inbound mTLS mode from PeerAuthentication. What only this
 // process knows (its listener ports, its identity settings) comes in as `local`. The result goes through the same
 // validation as a YAML config, so a snapshot the sidecar cannot run is refused (NACK).
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
 import type { MtlsMode, Resource, RouteSpec } from '../../control-plane/api/resource-types.js';
 import { ConfigError, validateConfig } from '../config/load-config.js';
 import type { IdentityConfig, SidecarConfig } from '../config/types.js';
-import { inboundFiltersFromSnapshot } from '../filters/authz/from-snapshot.js';
+import { inboundFiltersFromSnapshot } from '../filters/registry.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface ListenAddress {
@@ -47,14 +47,23 @@ function cluster(service: Resource<'Workload'>, snapshot: Snapshot, trustDomain:
   return {
     name,
     hosts: serviceHosts(name, namespace),
-    endpoints: (service.spec.endpoints ?? []).map((e) => ({ address: e.host, port: e.port })),
+    endpoints: (service.spec.endpoints ?? []).map(({ host, labels, ...metadata }) => ({
+      address: host,
+      ...metadata,
+      labels: { ...service.metadata.labels, ...labels },
+    })),
     spiffeId: workloadId({ trustDomain, namespace, serviceAccount: service.spec.serviceAccount }).uri,
     ...(route?.timeoutMs === undefined ? {} : { timeoutMs: route.timeoutMs }),
-    ...(route?.loadBalancer === undefined ? {} : { loadBalancer: route.loadBalancer.policy === 'ROUND_ROBIN' ? 'round_robin' : 'least_request' }),
-    ...(route?.circuitBreaker?.maxRequests === undefined ? {} : { maxRequests: route.circuitBreaker.maxRequests }),
+    ...(route?.loadBalancer === undefined ? {} : loadBalancer(route.loadBalancer)),
+    ...route?.circuitBreaker,
     ...(route?.retries === undefined ? {} : { retries: retries(route.retries) }),
     ...(route?.outlierDetection === undefined ? {} : { outlierDetection: route.outlierDetection }),
   };
+}
+
+function loadBalancer(spec: NonNullable<RouteSpec['loadBalancer']>): Record<string, unknown> {
+  if (spec.policy === 'ROUND_ROBIN') return { loadBalancer: 'round_robin' };
+  return { loadBalancer: 'least_request', loadBalancerConfig: { choiceCount: spec.choiceCount } };
 }
 
 /** The Route's `minRetriesPerSecond` is the floor of Envoy's budget: concurrent retries always allowed. */

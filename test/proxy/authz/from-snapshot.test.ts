@@ -6,7 +6,7 @@ import { request } from '../../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 import { echoServer, type TestServer } from '../../helpers/upstream.js';
 import { decodeSnapshot } from '../../../proxy/xds/snapshot.js';
-import { inboundFiltersFromSnapshot } from '../../../proxy/filters/authz/from-snapshot.js';
+import { inboundFiltersFromSnapshot, registerFilter } from '../../../proxy/filters/registry.js';
 
 const doc = (kind: string, name: string, spec: Record<string, unknown>, labels: Record<string, string> = {}) =>
   JSON.stringify({ apiVersion: 'weft.dev/v1alpha1', kind, metadata: { name, namespace: 'default', labels }, spec });
@@ -69,6 +69,19 @@ describe('inboundFiltersFromSnapshot', () => {
     expect(filters[1]!.config).toMatchObject({ defaultDeny: true, workloadLabels: { tier: 'api' } });
     const uploads = (filters[1]!.config.assets as { name: string; requestBody?: unknown }[]).find((a) => a.name === 'uploads');
     expect(uploads?.requestBody).toEqual({ maxBytes: 1024, allowPartial: false });
+  });
+
+  it('asks each registered filter for its part: a new filter is an addition, placed before the router', () => {
+    registerFilter({
+      name: 'test-counts-assets',
+      configSchema: { type: 'object' },
+      terminal: false,
+      create: () => ({}),
+      fromSnapshot: (snapshot) => (snapshot.assets.length === 0 ? undefined : { assets: snapshot.assets.length }),
+    });
+    const filters = inboundFiltersFromSnapshot(decodeSnapshot(snapshotDocuments(undefined), { workload: 'test-app', namespace: 'default' }));
+    expect(filters.map((f) => f.name)).toEqual(['jwt', 'authz', 'test-counts-assets', 'router']);
+    expect(filters[2]!.config).toEqual({ assets: 3 });
   });
 
   it("buffers an Asset's request body for its policies when its spec asks", async () => {

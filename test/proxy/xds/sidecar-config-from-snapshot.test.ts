@@ -19,6 +19,21 @@ const doc = (kind: string, name: string, spec: object) => JSON.stringify({ apiVe
 const web = doc('Workload', 'web', { serviceAccount: 'web', ports: [{ port: 8080, protocol: 'http' }] });
 const orders = doc('Workload', 'orders', { serviceAccount: 'orders-sa', ports: [{ port: 8080, protocol: 'http' }], endpoints: [{ host: '127.0.0.1', port: 16006 }] });
 const inventory = doc('Workload', 'inventory', { serviceAccount: 'inventory', ports: [{ port: 9090, protocol: 'grpc' }] });
+const models = JSON.stringify({
+  apiVersion: 'weft.dev/v1alpha1',
+  kind: 'Workload',
+  metadata: { name: 'models', namespace: 'shop', labels: { tier: 'gpu' } },
+  spec: {
+    serviceAccount: 'models',
+    ports: [{ port: 8000, protocol: 'http' }],
+    endpoints: [{ host: '10.0.0.7', port: 16006, weight: 3, labels: { zone: 'a' }, models: ['llama-3'], metricsUrl: 'http://10.0.0.7:9400/metrics' }],
+  },
+});
+const modelsRoute = doc('Route', 'models', {
+  service: 'models',
+  loadBalancer: { policy: 'LEAST_REQUEST', choiceCount: 3 },
+  circuitBreaker: { maxConnections: 8, maxPendingRequests: 4, maxRetries: 1 },
+});
 const route = doc('Route', 'orders', {
   service: 'orders',
   timeout: '2s',
@@ -53,6 +68,19 @@ describe('sidecarConfigFromSnapshot', () => {
     expect(byName.inventory?.retries).toBeUndefined();
     expect(byName.inventory?.outlierDetection).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it("carries endpoint metadata (the Workload's labels under the endpoint's own), the balancer's config and the circuit breaker", () => {
+    const config = sidecarConfigFromSnapshot(snapshot(web, models, modelsRoute), local);
+    expect(config.outbound!.clusters[0]).toMatchObject({
+      name: 'models',
+      endpoints: [{ address: '10.0.0.7', port: 16006, weight: 3, labels: { tier: 'gpu', zone: 'a' }, models: ['llama-3'], metricsUrl: 'http://10.0.0.7:9400/metrics' }],
+      loadBalancer: 'least_request',
+      loadBalancerConfig: { choiceCount: 3 },
+      maxConnections: 8,
+      maxPendingRequests: 4,
+      maxRetries: 1,
+    });
   });
 
   it('takes the app port from the local settings over the Workload, and the mTLS mode from PeerAuthentication', () => {
