@@ -7,7 +7,6 @@ import { GRPC_STATUS as GrpcStatus, type ErrorCatalogue } from './api/error-cata
 export const CONTROL_PLANE_ERRORS = {
   RESOURCE_YAML_INVALID: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a file is not valid YAML' },
   RESOURCE_SCHEMA_INVALID: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a document does not match its kind schema' },
-  RESOURCE_KIND_RESERVED: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'the kind is reserved for a later release' },
   RESOURCE_DUPLICATE: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'two documents define the same resource' },
   RESOURCE_REFERENCE_UNKNOWN: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a reference names no resource' },
   POLICY_MODULE_FILE_MISSING: { httpStatus: 422, grpcStatus: GrpcStatus.INVALID_ARGUMENT, message: 'a Rego module file cannot be read' },

@@ -11,13 +11,12 @@ import peerAuthentication from './schemas/peer-authentication.json' with { type:
 import requestAuthentication from './schemas/request-authentication.json' with { type: 'json' };
 import route from './schemas/route.json' with { type: 'json' };
 import inferencePool from './schemas/inference-pool.json' with { type: 'json' };
+import inferenceObjective from './schemas/inference-objective.json' with { type: 'json' };
 import legacyBridge from './schemas/legacy-bridge.json' with { type: 'json' };
 import {
-  isReservedKind,
   isResourceKind,
   type AnyResource,
   type ResourceKind,
-  type RouteSpec,
 } from './resource-types.js';
 
 /** One schema violation: `path` is dotted (`spec.ports[0].port`), `pointer` the JSON pointer. */
@@ -29,11 +28,11 @@ export interface SchemaIssue {
 
 export type DecodeResult =
   | { readonly ok: true; readonly resource: AnyResource }
-  | { readonly ok: false; readonly issues: readonly SchemaIssue[]; readonly reserved?: boolean };
+  | { readonly ok: false; readonly issues: readonly SchemaIssue[] };
 
 const ajv = new Ajv2020({ allErrors: true, useDefaults: true, strict: true, strictRequired: false, allowUnionTypes: true });
 ajv.addSchema(common);
-const validators: Record<ResourceKind | 'InferencePool' | 'LegacyBridge', ValidateFunction> = {
+const validators: Record<ResourceKind | 'LegacyBridge', ValidateFunction> = {
   Workload: ajv.compile(workload),
   Asset: ajv.compile(asset),
   AuthorizationPolicy: ajv.compile(authorizationPolicy),
@@ -41,6 +40,7 @@ const validators: Record<ResourceKind | 'InferencePool' | 'LegacyBridge', Valida
   RequestAuthentication: ajv.compile(requestAuthentication),
   Route: ajv.compile(route),
   InferencePool: ajv.compile(inferencePool),
+  InferenceObjective: ajv.compile(inferenceObjective),
   LegacyBridge: ajv.compile(legacyBridge),
 };
 
@@ -95,38 +95,40 @@ export function durationMs(text: string): number {
   return Math.round(Number(match[1]) * (DURATION_UNITS_MS[match[2]!] ?? 1));
 }
 
-function routeSpecOfDocument(spec: Record<string, unknown>): RouteSpec {
-  const { timeout, retries, outlierDetection, ...rest } = spec as {
-    timeout?: string;
-    retries?: { perTryTimeout?: string } & Record<string, unknown>;
-    outlierDetection?: { interval: string; baseEjectionTime: string } & Record<string, unknown>;
-  };
-  const out: Record<string, unknown> = { ...rest };
-  if (timeout !== undefined) out.timeoutMs = durationMs(timeout);
-  if (retries !== undefined) {
-    const { perTryTimeout, ...retryRest } = retries;
-    out.retries = perTryTimeout === undefined ? retryRest : { ...retryRest, perTryTimeoutMs: durationMs(perTryTimeout) };
+/**
+ * Duration fields per kind: `5s` in documents, `<field>Ms` in milliseconds in domain specs.
+ * A path walks objects by field name, `*` every item of an array.
+ */
+const DURATION_FIELDS: Partial<Record<ResourceKind, readonly (readonly string[])[]>> = {
+  Route: [['timeout'], ['retries', 'perTryTimeout'], ['outlierDetection', 'interval'], ['outlierDetection', 'baseEjectionTime']],
+  InferencePool: [['picker', 'scrapeInterval'], ['picker', 'staleAfter']],
+  InferenceObjective: [['budgets', '*', 'window'], ['ttftObjective']],
+};
+
+function eachDurationHolder(value: unknown, path: readonly string[], visit: (holder: Record<string, unknown>, field: string) => void): void {
+  if (typeof value !== 'object' || value === null) return;
+  const [head, ...rest] = path;
+  if (rest.length === 0) {
+    visit(value as Record<string, unknown>, head!);
+    return;
   }
-  if (outlierDetection !== undefined) {
-    const { interval, baseEjectionTime, ...odRest } = outlierDetection;
-    out.outlierDetection = { ...odRest, intervalMs: durationMs(interval), baseEjectionTimeMs: durationMs(baseEjectionTime) };
-  }
-  return out as unknown as RouteSpec;
+  const children = head === '*' ? (Array.isArray(value) ? value : []) : [(value as Record<string, unknown>)[head!]];
+  for (const child of children) eachDurationHolder(child, rest, visit);
 }
 
-function documentOfRouteSpec(spec: RouteSpec): Record<string, unknown> {
-  const { timeoutMs, retries, outlierDetection, ...rest } = spec;
-  const out: Record<string, unknown> = { ...rest };
-  if (timeoutMs !== undefined) out.timeout = `${timeoutMs}ms`;
-  if (retries !== undefined) {
-    const { perTryTimeoutMs, ...retryRest } = retries;
-    out.retries = perTryTimeoutMs === undefined ? retryRest : { ...retryRest, perTryTimeout: `${perTryTimeoutMs}ms` };
+/** Document durations to domain milliseconds (or back), on a copy. */
+function convertDurations(kind: ResourceKind, spec: unknown, direction: 'decode' | 'encode'): Record<string, unknown> {
+  const copy = structuredClone(spec) as Record<string, unknown>;
+  for (const path of DURATION_FIELDS[kind] ?? []) {
+    eachDurationHolder(copy, path, (holder, field) => {
+      const [from, to] = direction === 'decode' ? [field, `${field}Ms`] : [`${field}Ms`, field];
+      const value = holder[from];
+      if (value === undefined) return;
+      delete holder[from];
+      holder[to] = direction === 'decode' ? durationMs(value as string) : `${value as number}ms`;
+    });
   }
-  if (outlierDetection !== undefined) {
-    const { intervalMs, baseEjectionTimeMs, ...odRest } = outlierDetection;
-    out.outlierDetection = { ...odRest, interval: `${intervalMs}ms`, baseEjectionTime: `${baseEjectionTimeMs}ms` };
-  }
-  return out;
+  return copy;
 }
 
 export function deepFreeze<T>(value: T): T {
@@ -162,22 +164,15 @@ export function decodeResource(document: unknown): DecodeResult {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     return { ok: false, issues: [{ pointer: '', path: '(document)', message: 'must be a mapping with apiVersion, kind, metadata and spec' }] };
   }
-  if (!isResourceKind(kind) && !isReservedKind(kind)) {
+  if (!isResourceKind(kind)) {
     return {
       ok: false,
       issues: [{ pointer: '/kind', path: 'kind', message: `unknown kind ${JSON.stringify(kind)}` }],
     };
   }
   const copy = structuredClone(document) as Record<string, unknown>;
-  const validate = validators[kind as ResourceKind];
+  const validate = validators[kind];
   if (!validate(copy)) return { ok: false, issues: issuesOf(validate.errors ?? []) };
-  if (!isResourceKind(kind)) {
-    return {
-      ok: false,
-      reserved: true,
-      issues: [{ pointer: '/kind', path: 'kind', message: `kind ${kind} is reserved for a later release and not accepted yet` }],
-    };
-  }
   const fileModules = fileModuleIssues(kind, copy.spec as Record<string, unknown>);
   if (fileModules.length > 0) return { ok: false, issues: fileModules };
   const metadata = copy.metadata as { name: string; namespace: string; labels?: Record<string, string> };
@@ -185,8 +180,8 @@ export function decodeResource(document: unknown): DecodeResult {
   const resource = {
     kind,
     metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels ?? {} },
-    spec: kind === 'Route' ? routeSpecOfDocument(spec) : spec,
-  } as AnyResource;
+    spec: convertDurations(kind, spec, 'decode'),
+  } as unknown as AnyResource;
   return { ok: true, resource: deepFreeze(resource) };
 }
 
@@ -196,6 +191,6 @@ export function encodeResource(resource: AnyResource): Record<string, unknown> {
     apiVersion: 'weft.dev/v1alpha1',
     kind: resource.kind,
     metadata: { ...resource.metadata, labels: { ...resource.metadata.labels } },
-    spec: resource.kind === 'Route' ? documentOfRouteSpec(resource.spec) : resource.spec,
+    spec: convertDurations(resource.kind, resource.spec, 'encode'),
   };
 }

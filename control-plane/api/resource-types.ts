@@ -12,10 +12,9 @@ export const RESOURCE_KINDS = [
   'RequestAuthentication',
   'Route',
   'LegacyBridge',
+  'InferencePool',
+  'InferenceObjective',
 ] as const;
-
-/** Kinds named in the schema for later releases; refused until their spec is defined. */
-export const RESERVED_KINDS = ['InferencePool'] as const;
 
 export type ResourceKind = (typeof RESOURCE_KINDS)[number];
 export type Labels = Readonly<Record<string, string>>;
@@ -186,6 +185,56 @@ export interface LegacyBridgeSpec {
   readonly maxRequestBytes: number;
 }
 
+export type InferenceEngineName = 'vllm' | 'sglang' | 'triton-trtllm';
+
+export interface PickerWeights {
+  readonly queue: number;
+  readonly kvCache: number;
+  readonly inFlightTokens: number;
+  readonly prefixAffinity: number;
+  readonly lora: number;
+}
+
+export interface InferencePoolSpec {
+  /** The model-server Workloads of the pool; else `endpoints`. */
+  readonly selector?: LabelSelector;
+  /** Static servers outside the mesh. */
+  readonly endpoints?: readonly { readonly host: string }[];
+  readonly targetPorts: readonly number[];
+  readonly engine: InferenceEngineName;
+  readonly metricsPath: string;
+  /** Absent: discovered from `/v1/models`. */
+  readonly models?: readonly string[];
+  readonly loraAdapters?: readonly string[];
+  readonly picker: {
+    readonly weights: PickerWeights;
+    readonly prefixBlockChars: number;
+    readonly prefixBlocks: number;
+    readonly affinityLoadBound: number;
+    readonly scrapeIntervalMs: number;
+    readonly staleAfterMs: number;
+  };
+  readonly failureMode: 'FailOpen' | 'FailClose';
+  readonly kvIsolation: 'none' | 'tenant';
+}
+
+export interface TokenBudget {
+  readonly windowMs: number;
+  readonly tokens: number;
+  readonly endStreams: boolean;
+}
+
+export interface InferenceObjectiveSpec {
+  readonly poolRef: string;
+  readonly models?: readonly string[];
+  readonly tenants?: readonly string[];
+  readonly tenantFrom: { readonly source: 'spiffe' } | { readonly source: 'jwtClaim'; readonly claim: string };
+  /** Higher first; below zero sheddable. */
+  readonly priority: number;
+  readonly budgets?: readonly TokenBudget[];
+  readonly ttftObjectiveMs?: number;
+}
+
 export interface SpecByKind {
   Workload: WorkloadSpec;
   Asset: AssetSpec;
@@ -194,6 +243,8 @@ export interface SpecByKind {
   RequestAuthentication: RequestAuthenticationSpec;
   Route: RouteSpec;
   LegacyBridge: LegacyBridgeSpec;
+  InferencePool: InferencePoolSpec;
+  InferenceObjective: InferenceObjectiveSpec;
 }
 
 export interface Resource<K extends ResourceKind = ResourceKind> {
@@ -211,10 +262,6 @@ export function resourceKey(resource: { kind: string; metadata: { namespace: str
 
 export function isResourceKind(kind: unknown): kind is ResourceKind {
   return typeof kind === 'string' && (RESOURCE_KINDS as readonly string[]).includes(kind);
-}
-
-export function isReservedKind(kind: unknown): boolean {
-  return typeof kind === 'string' && (RESERVED_KINDS as readonly string[]).includes(kind);
 }
 
 export function matchesLabels(selector: LabelSelector, labels: Labels): boolean {

@@ -128,7 +128,7 @@ export function loadFile(file: string, text: string, files: ModuleFiles): LoadRe
     if (!decoded.ok) {
       for (const issue of decoded.issues) {
         problems.push({
-          code: decoded.reserved === true ? 'RESOURCE_KIND_RESERVED' : 'RESOURCE_SCHEMA_INVALID',
+          code: 'RESOURCE_SCHEMA_INVALID',
           file,
           path: issue.path,
           ...locate(document, lines, issue.pointer),

@@ -33,6 +33,9 @@ function referencesOf(resource: AnyResource): Reference[] {
     case 'Route':
       add('spec.service', 'Workload', resource.spec.service);
       break;
+    case 'InferenceObjective':
+      add('spec.poolRef', 'InferencePool', resource.spec.poolRef);
+      break;
   }
   return refs;
 }

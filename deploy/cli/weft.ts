@@ -28,6 +28,7 @@ const commands: CommandTable = {
     load: () => import('../../control-plane/ca/token-cli.js'),
   },
   up: { summary: 'run a whole mesh on this machine', load: () => import('../local/up-cli.js') },
+  sim: { summary: 'simulate model servers (vllm) for inference routing', load: () => import('../sim/sim-cli.js') },
 };
 
 process.exitCode = await runCommand('weft', commands, process.argv.slice(2));

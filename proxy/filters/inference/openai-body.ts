@@ -1,0 +1,119 @@
+// The one reading of an OpenAI-compatible request body: which operation a path is, the model,
+// the prompt as text (what prefix affinity hashes and token estimates count), the output cap,
+// streaming and the vLLM extras. The inference filter routes on it; the simulator serves by it.
+// Every problem is an OpenAiBodyError with a message for a 400.
+
+export type OpenAiOperation = 'chat' | 'completions' | 'embeddings' | 'responses';
+
+export const OPENAI_ROUTES: ReadonlyMap<string, OpenAiOperation> = new Map([
+  ['/v1/chat/completions', 'chat'],
+  ['/v1/completions', 'completions'],
+  ['/v1/embeddings', 'embeddings'],
+  ['/v1/responses', 'responses'],
+]);
+
+const MAX_MODEL_CHARS = 256;
+
+export interface OpenAiRequest {
+  readonly operation: OpenAiOperation;
+  readonly model: string;
+  /** The prompt's text in order: chat messages with their roles, as a chat template lays them out. */
+  readonly promptText: string;
+  /** Prompt tokens given as token ids rather than text. */
+  readonly promptTokenIds: number;
+  readonly maxTokens: number | undefined;
+  readonly stream: boolean;
+  readonly includeUsage: boolean;
+  readonly ignoreEos: boolean;
+  readonly cacheSalt: string | undefined;
+}
+
+export class OpenAiBodyError extends Error {}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const isTokenIds = (v: unknown): v is number[] => Array.isArray(v) && v.every((t) => Number.isInteger(t));
+
+function optional<T>(body: Record<string, unknown>, field: string, check: (value: unknown) => value is T, what: string): T | undefined {
+  const value = body[field];
+  if (value === undefined || value === null) return undefined;
+  if (!check(value)) throw new OpenAiBodyError(`${field}: must be ${what}`);
+  return value;
+}
+
+const isBoolean = (v: unknown): v is boolean => typeof v === 'boolean';
+const isString = (v: unknown): v is string => typeof v === 'string';
+const isPositiveInt = (v: unknown): v is number => Number.isInteger(v) && (v as number) >= 1;
+
+/** Text of a message's content: a string, or the text of its text parts (other parts carry none). */
+function contentText(content: unknown, where: string): string {
+  if (content === undefined || content === null) return '';
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) throw new OpenAiBodyError(`${where}: must be a string or an array of content parts`);
+  return content.map((part: unknown) => (isObject(part) && typeof part.text === 'string' ? part.text : '')).join('');
+}
+
+function messagesText(messages: unknown, field: string): string {
+  if (!Array.isArray(messages) || messages.length === 0) throw new OpenAiBodyError(`${field}: must be a non-empty array`);
+  return messages
+    .map((message: unknown, i) => {
+      if (!isObject(message)) throw new OpenAiBodyError(`${field}[${i}]: must be an object`);
+      const role = typeof message.role === 'string' ? message.role : 'user';
+      return `<|${role}|>\n${contentText(message.content, `${field}[${i}].content`)}\n`;
+    })
+    .join('');
+}
+
+/** Text and token ids of a completions `prompt` or embeddings `input`: text, texts, ids or lists of ids. */
+function textsOrIds(value: unknown, field: string): { text: string; ids: number } {
+  if (typeof value === 'string') return { text: value, ids: 0 };
+  if (isTokenIds(value) && value.length > 0) return { text: '', ids: value.length };
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) return { text: value.join(''), ids: 0 };
+  if (Array.isArray(value) && value.length > 0 && value.every(isTokenIds)) return { text: '', ids: value.reduce((n, ids) => n + ids.length, 0) };
+  throw new OpenAiBodyError(`${field}: must be a string, an array of strings, or token ids`);
+}
+
+function promptOf(operation: OpenAiOperation, body: Record<string, unknown>): { text: string; ids: number } {
+  switch (operation) {
+    case 'chat':
+      return { text: messagesText(body.messages, 'messages'), ids: 0 };
+    case 'completions':
+      return textsOrIds(body.prompt, 'prompt');
+    case 'embeddings':
+      return textsOrIds(body.input, 'input');
+    case 'responses': {
+      const instructions = typeof body.instructions === 'string' ? `<|system|>\n${body.instructions}\n` : '';
+      if (typeof body.input === 'string') return { text: `${instructions}${body.input}`, ids: 0 };
+      return { text: `${instructions}${messagesText(body.input, 'input')}`, ids: 0 };
+    }
+  }
+}
+
+/** Reads a parsed JSON body of `operation`; throws OpenAiBodyError naming the first problem. */
+export function readOpenAiBody(operation: OpenAiOperation, body: unknown): OpenAiRequest {
+  if (!isObject(body)) throw new OpenAiBodyError('the body must be a JSON object');
+  const model = optional(body, 'model', isString, 'a string');
+  if (model === undefined || model === '') throw new OpenAiBodyError('model: is required');
+  if (model.length > MAX_MODEL_CHARS) throw new OpenAiBodyError(`model: longer than ${MAX_MODEL_CHARS} characters`);
+  const prompt = promptOf(operation, body);
+  const maxTokens =
+    optional(body, 'max_completion_tokens', isPositiveInt, 'a positive integer') ??
+    optional(body, 'max_output_tokens', isPositiveInt, 'a positive integer') ??
+    optional(body, 'max_tokens', isPositiveInt, 'a positive integer');
+  const streamOptions = optional(body, 'stream_options', isObject, 'an object');
+  return {
+    operation,
+    model,
+    promptText: prompt.text,
+    promptTokenIds: prompt.ids,
+    maxTokens,
+    stream: optional(body, 'stream', isBoolean, 'a boolean') ?? false,
+    includeUsage: streamOptions === undefined ? false : (optional(streamOptions, 'include_usage', isBoolean, 'a boolean') ?? false),
+    ignoreEos: optional(body, 'ignore_eos', isBoolean, 'a boolean') ?? false,
+    cacheSalt: optional(body, 'cache_salt', isString, 'a string'),
+  };
+}
+
+/** Prompt tokens as a router can estimate them without the model's tokenizer. */
+export function estimatedPromptTokens(request: OpenAiRequest, charsPerToken = 4): number {
+  return Math.ceil(request.promptText.length / charsPerToken) + request.promptTokenIds;
+}

@@ -1,0 +1,95 @@
+// Watches an OpenAI-style SSE response as it streams through: finds the usage chunk (the last
+// `data:` event whose JSON has `usage` and no choices) to settle a token budget, and, when the
+// sidecar asked for `stream_options.include_usage` on the client's behalf, removes that event so
+// the client sees the stream it asked for. Events pass on as soon as they are complete; without
+// stripping, bytes pass on at once and only a bounded copy of the current event is kept.
+
+export interface TokenUsage {
+  readonly promptTokens: number;
+  readonly completionTokens: number;
+}
+
+/** Past this, an event is passed on unread (and a usage chunk in it not stripped). */
+const MAX_EVENT_BYTES = 1 << 20;
+
+function usageOf(value: unknown): TokenUsage | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const usage = (value as { usage?: unknown }).usage;
+  if (typeof usage !== 'object' || usage === null) return undefined;
+  const { prompt_tokens: prompt, completion_tokens: completion, input_tokens: input, output_tokens: output } = usage as Record<string, unknown>;
+  const promptTokens = prompt ?? input;
+  const completionTokens = completion ?? output ?? 0;
+  if (!Number.isInteger(promptTokens) || !Number.isInteger(completionTokens)) return undefined;
+  return { promptTokens: promptTokens as number, completionTokens: completionTokens as number };
+}
+
+/** The usage of a whole JSON response body (a non-streamed completion), if it has one. */
+export function usageOfJsonBody(body: Buffer): TokenUsage | undefined {
+  try {
+    return usageOf(JSON.parse(body.toString('utf8')));
+  } catch {
+    return undefined;
+  }
+}
+
+/** The end of the first complete event in `buffer` (after its blank line), or -1. */
+function eventEnd(buffer: Buffer): number {
+  const lf = buffer.indexOf('\n\n');
+  const crlf = buffer.indexOf('\r\n\r\n');
+  if (lf === -1) return crlf === -1 ? -1 : crlf + 4;
+  return crlf === -1 || lf < crlf ? lf + 2 : crlf + 4;
+}
+
+export class SseUsageTap {
+  // Bytes, not text: a chunk may end inside a multi-byte character, and '\n' never occurs inside one.
+  private pending: Buffer = Buffer.alloc(0);
+  private oversized = false;
+  usage: TokenUsage | undefined;
+
+  constructor(private readonly stripUsageEvent: boolean) {}
+
+  /** Bytes of the response to pass on now. */
+  push(chunk: Buffer): Buffer {
+    if (this.oversized) return chunk;
+    this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk]);
+    const out: Buffer[] = [];
+    for (let end = eventEnd(this.pending); end !== -1; end = eventEnd(this.pending)) {
+      const event = this.pending.subarray(0, end);
+      this.pending = this.pending.subarray(end);
+      if (!this.isUsageEvent(event.toString('utf8')) || !this.stripUsageEvent) out.push(event);
+    }
+    if (this.pending.length > MAX_EVENT_BYTES) {
+      this.oversized = true;
+      out.push(this.pending);
+      this.pending = Buffer.alloc(0);
+    }
+    return this.stripUsageEvent ? Buffer.concat(out) : chunk;
+  }
+
+  /** What is left to pass on at the end of the response (held only when stripping). */
+  end(): Buffer {
+    const rest = this.pending;
+    this.pending = Buffer.alloc(0);
+    return this.stripUsageEvent ? rest : Buffer.alloc(0);
+  }
+
+  private isUsageEvent(event: string): boolean {
+    const data = event
+      .split(/\r?\n/)
+      .filter((line) => line.startsWith('data:'))
+      .map((line) => line.slice(5).trimStart())
+      .join('\n');
+    if (data === '' || data === '[DONE]') return false;
+    let value: unknown;
+    try {
+      value = JSON.parse(data);
+    } catch {
+      return false;
+    }
+    const usage = usageOf(value);
+    if (usage === undefined) return false;
+    this.usage = usage;
+    const choices = (value as { choices?: unknown }).choices;
+    return Array.isArray(choices) && choices.length === 0;
+  }
+}

@@ -1,0 +1,83 @@
+// Token budgets enforced at admission, not charged after the fact: a request reserves its
+// prompt estimate + max_tokens in each of its tenant's budget windows and is refused if any
+// would overflow; its reported usage then settles the reservation (the difference returned or
+// charged). Windows are fixed, aligned to multiples of their length; an entry whose window has
+// ended is dropped when the ledger grows past its bound, so memory stays bounded whatever the
+// number of tenants.
+import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
+
+export interface Reservation {
+  readonly tenant: string;
+  readonly tokens: number;
+  /** The window start of each budget when reserved: settling a window that ended changes nothing. */
+  readonly windows: readonly number[];
+}
+
+export type Admission = { readonly admitted: true; readonly reservation: Reservation } | { readonly admitted: false; readonly budget: TokenBudget; readonly retryAfterMs: number };
+
+interface WindowUse {
+  start: number;
+  used: number;
+}
+
+const MAX_ENTRIES = 100_000;
+
+export class TokenBudgetLedger {
+  private readonly use = new Map<string, WindowUse[]>();
+
+  constructor(
+    private readonly budgets: readonly TokenBudget[],
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  private windowsOf(tenant: string, at: number): WindowUse[] {
+    let windows = this.use.get(tenant);
+    if (windows === undefined) {
+      if (this.use.size >= MAX_ENTRIES) this.dropEnded(at);
+      windows = this.budgets.map(() => ({ start: -1, used: 0 }));
+      this.use.set(tenant, windows);
+    }
+    this.budgets.forEach((budget, i) => {
+      const start = Math.floor(at / budget.windowMs) * budget.windowMs;
+      if (windows[i]!.start !== start) windows[i] = { start, used: 0 };
+    });
+    return windows;
+  }
+
+  private dropEnded(at: number): void {
+    for (const [tenant, windows] of this.use) {
+      if (windows.every((w, i) => w.start + this.budgets[i]!.windowMs <= at)) this.use.delete(tenant);
+    }
+  }
+
+  reserve(tenant: string, tokens: number): Admission {
+    const at = this.now();
+    const windows = this.windowsOf(tenant, at);
+    for (let i = 0; i < this.budgets.length; i += 1) {
+      const budget = this.budgets[i]!;
+      if (windows[i]!.used + tokens > budget.tokens) return { admitted: false, budget, retryAfterMs: windows[i]!.start + budget.windowMs - at };
+    }
+    for (const window of windows) window.used += tokens;
+    return { admitted: true, reservation: { tenant, tokens, windows: windows.map((w) => w.start) } };
+  }
+
+  /** The request's real token count is known (its usage): the reservation becomes that. */
+  settle(reservation: Reservation, actualTokens: number): void {
+    const windows = this.windowsOf(reservation.tenant, this.now());
+    windows.forEach((window, i) => {
+      if (window.start === reservation.windows[i]) window.used = Math.max(0, window.used + actualTokens - reservation.tokens);
+    });
+  }
+
+  /** Whether a budget that ends streams is used up for the tenant now. */
+  exhaustedForStreams(tenant: string): boolean {
+    const windows = this.windowsOf(tenant, this.now());
+    return this.budgets.some((budget, i) => budget.endStreams && windows[i]!.used >= budget.tokens);
+  }
+
+  /** Tokens left in the tightest budget, for logs and policy input. */
+  remaining(tenant: string): number {
+    const windows = this.windowsOf(tenant, this.now());
+    return Math.min(Infinity, ...this.budgets.map((budget, i) => Math.max(0, budget.tokens - windows[i]!.used)));
+  }
+}

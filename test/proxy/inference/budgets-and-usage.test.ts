@@ -1,0 +1,100 @@
+// Token budgets reserved at admission and settled from usage, on an injected clock; and the SSE
+// usage tap on a real simulated vLLM stream, split at every byte.
+import { afterEach, describe, expect, it } from 'vitest';
+import { fleetOf } from '../../../deploy/sim/sim-profile.js';
+import { SimServer } from '../../../deploy/sim/sim-server.js';
+import { SseUsageTap, usageOfJsonBody } from '../../../proxy/filters/inference/sse-usage-tap.js';
+import { TokenBudgetLedger } from '../../../proxy/filters/inference/token-budgets.js';
+
+describe('token budgets', () => {
+  const minute = { windowMs: 60_000, tokens: 1000, endStreams: true };
+
+  it('reserves at admission and refuses what would overflow, with the wait until the window ends', () => {
+    let now = 90_000;
+    const ledger = new TokenBudgetLedger([minute], () => now);
+    expect(ledger.reserve('a', 600)).toMatchObject({ admitted: true });
+    expect(ledger.reserve('a', 500)).toEqual({ admitted: false, budget: minute, retryAfterMs: 30_000 });
+    // Another tenant has its own budget.
+    expect(ledger.reserve('b', 900)).toMatchObject({ admitted: true });
+    now = 120_000;
+    expect(ledger.reserve('a', 500)).toMatchObject({ admitted: true });
+  });
+
+  it('settles a reservation from the usage: unused tokens return, extra ones are charged', () => {
+    const ledger = new TokenBudgetLedger([minute], () => 0);
+    const first = ledger.reserve('a', 800);
+    expect(first.admitted && ledger.remaining('a')).toBe(200);
+    if (!first.admitted) throw new Error('refused');
+    ledger.settle(first.reservation, 150);
+    expect(ledger.remaining('a')).toBe(850);
+    const second = ledger.reserve('a', 100);
+    if (!second.admitted) throw new Error('refused');
+    ledger.settle(second.reservation, 900);
+    expect(ledger.remaining('a')).toBe(0);
+    expect(ledger.exhaustedForStreams('a')).toBe(true);
+    expect(ledger.exhaustedForStreams('b')).toBe(false);
+  });
+
+  it('settling after the window ended changes the new window nothing', () => {
+    let now = 0;
+    const ledger = new TokenBudgetLedger([minute], () => now);
+    const held = ledger.reserve('a', 900);
+    if (!held.admitted) throw new Error('refused');
+    now = 60_000;
+    ledger.settle(held.reservation, 10);
+    expect(ledger.remaining('a')).toBe(1000);
+  });
+
+  it('checks every budget: the tightest refuses', () => {
+    const ledger = new TokenBudgetLedger([minute, { windowMs: 1000, tokens: 100, endStreams: false }], () => 0);
+    expect(ledger.reserve('a', 150)).toMatchObject({ admitted: false, budget: { tokens: 100 } });
+    expect(ledger.remaining('a')).toBe(100);
+  });
+});
+
+describe('SSE usage tap', () => {
+  const servers: SimServer[] = [];
+  afterEach(async () => {
+    await Promise.all(servers.splice(0).map((s) => s.close()));
+  });
+
+  async function simStream(): Promise<Buffer> {
+    const [params] = fleetOf({ servers: [{ name: 'gpu', decodeMsBase: 0, decodeMsPerSeq: 0, prefillMsPerToken: 0 }] }).servers;
+    const server = new SimServer(params!);
+    servers.push(server);
+    const url = await server.listen('127.0.0.1');
+    const response = await fetch(`${url}/v1/chat/completions`, {
+      method: 'POST',
+      body: JSON.stringify({ model: params!.model, messages: [{ role: 'user', content: 'héllo wörld ✓' }], max_tokens: 5, ignore_eos: true, stream: true, stream_options: { include_usage: true } }),
+    });
+    return Buffer.from(await response.arrayBuffer());
+  }
+
+  it('strips the usage event it asked for, byte-split anywhere, and keeps its counts', async () => {
+    const stream = await simStream();
+    const events = stream.toString().split('\n\n').filter((e) => e !== '');
+    const withoutUsage = events.filter((e) => !e.includes('"choices":[]')).map((e) => `${e}\n\n`).join('');
+    expect(withoutUsage.length).toBeLessThan(stream.length);
+    const tap = new SseUsageTap(true);
+    const out: Buffer[] = [];
+    for (let i = 0; i < stream.length; i += 1) out.push(tap.push(stream.subarray(i, i + 1)));
+    out.push(tap.end());
+    expect(Buffer.concat(out).toString()).toBe(withoutUsage);
+    expect(tap.usage).toEqual({ promptTokens: Math.ceil('<|user|>\nhéllo wörld ✓\n'.length / 4), completionTokens: 5 });
+  });
+
+  it('passes every byte on at once when the client asked for usage itself', async () => {
+    const stream = await simStream();
+    const tap = new SseUsageTap(false);
+    const out = [tap.push(stream.subarray(0, 7)), tap.push(stream.subarray(7)), tap.end()];
+    expect(Buffer.concat(out).equals(stream)).toBe(true);
+    expect(tap.usage).toEqual({ promptTokens: Math.ceil('<|user|>\nhéllo wörld ✓\n'.length / 4), completionTokens: 5 });
+  });
+
+  it('reads usage from a whole JSON answer, and none from a body without it', () => {
+    expect(usageOfJsonBody(Buffer.from('{"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}'))).toEqual({ promptTokens: 3, completionTokens: 4 });
+    expect(usageOfJsonBody(Buffer.from('{"usage":{"input_tokens":3,"output_tokens":4}}'))).toEqual({ promptTokens: 3, completionTokens: 4 });
+    expect(usageOfJsonBody(Buffer.from('{"usage":{"prompt_tokens":"3"}}'))).toBeUndefined();
+    expect(usageOfJsonBody(Buffer.from('not json'))).toBeUndefined();
+  });
+});

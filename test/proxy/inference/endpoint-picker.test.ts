@@ -1,0 +1,186 @@
+// The inference picker as a pure function, and the load table that feeds it: model and LoRA
+// filtering, load scoring, ties, stale load, failure modes, bounded prefix affinity that two
+// independent callers agree on, and a caller's own requests between two reports.
+import { describe, expect, it } from 'vitest';
+import { pickEndpoint, type CandidateLoad, type PickerSettings } from '../../../proxy/filters/inference/endpoint-picker.js';
+import { LoadTable, type PoolEndpoint, type ReportedLoad } from '../../../proxy/filters/inference/load-table.js';
+import { prefixKey } from '../../../proxy/filters/inference/prefix-key.js';
+import { boundedRendezvous } from '../../../proxy/filters/inference/rendezvous.js';
+
+const SETTINGS: PickerSettings = {
+  weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 3, lora: 1 },
+  affinityLoadBound: 1.25,
+  failureMode: 'FailClose',
+};
+
+function candidate(id: string, load: Partial<CandidateLoad> = {}): CandidateLoad {
+  return { id, models: ['m'], loras: [], fresh: true, waiting: 0, running: 0, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [], callerInFlight: 0, ...load };
+}
+
+/** A seeded generator, so the random tie-break is reproducible in the test. */
+function seeded(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    return state / 4294967296;
+  };
+}
+
+const pick = (candidates: CandidateLoad[], model = 'm', key?: string, settings: PickerSettings = SETTINGS, random = seeded(1)) =>
+  pickEndpoint(candidates, { model, prefixKey: key }, settings, random);
+
+const ids = (candidates: CandidateLoad[], outcome: ReturnType<typeof pick>) => (outcome.picked ? candidates[outcome.index]!.id : outcome.code);
+
+describe('inference endpoint picker', () => {
+  it('keeps to endpoints that serve the model or LoRA adapter; none is a clear refusal', () => {
+    const pool = [candidate('a', { models: ['other'] }), candidate('b', { waiting: 9 }), candidate('c', { models: ['x'], loras: ['sql'] })];
+    expect(ids(pool, pick(pool, 'm'))).toBe('b');
+    expect(ids(pool, pick(pool, 'sql'))).toBe('c');
+    expect(pick(pool, 'gpt-9')).toEqual({ picked: false, code: 'INFERENCE_MODEL_NOT_SERVED' });
+  });
+
+  it('scores queue depth, KV-cache use and in-flight tokens', () => {
+    expect(ids([candidate('a', { waiting: 3 }), candidate('b', { waiting: 1 })], pick([candidate('a', { waiting: 3 }), candidate('b', { waiting: 1 })]))).toBe('b');
+    const kv = [candidate('a', { kvCacheUsage: 0.9 }), candidate('b', { kvCacheUsage: 0.2 })];
+    expect(ids(kv, pick(kv))).toBe('b');
+    const tokens = [candidate('a', { inFlightTokens: 100 }), candidate('b', { inFlightTokens: 5000 })];
+    expect(ids(tokens, pick(tokens))).toBe('a');
+    // The queue weighs twice the KV cache: a shorter queue beats a cooler cache.
+    const mixed = [candidate('a', { waiting: 4, kvCacheUsage: 0.1 }), candidate('b', { waiting: 1, kvCacheUsage: 0.8 })];
+    expect(ids(mixed, pick(mixed))).toBe('b');
+  });
+
+  it('breaks ties at random, reaching every tied endpoint', () => {
+    const pool = [candidate('a'), candidate('b'), candidate('c'), candidate('d', { waiting: 1 })];
+    const random = seeded(7);
+    const seen = new Set<string>();
+    for (let i = 0; i < 60; i += 1) seen.add(ids(pool, pick(pool, 'm', undefined, SETTINGS, random)));
+    expect([...seen].sort()).toEqual(['a', 'b', 'c']);
+  });
+
+  it('treats stale load as saturated: an idle-looking stale endpoint loses to a busy fresh one', () => {
+    const pool = [candidate('stale', { fresh: false }), candidate('busy', { waiting: 5, kvCacheUsage: 0.7 })];
+    expect(ids(pool, pick(pool))).toBe('busy');
+    // And it never takes a prefix key's affinity.
+    for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) expect(ids(pool, pick(pool, 'm', key))).toBe('busy');
+  });
+
+  it('with no fresh load: FailClose refuses, FailOpen picks the least in flight from this caller', () => {
+    const pool = [candidate('a', { fresh: false, callerInFlight: 3 }), candidate('b', { fresh: false, callerInFlight: 1 })];
+    expect(pick(pool)).toEqual({ picked: false, code: 'INFERENCE_LOAD_UNKNOWN' });
+    const open = pick(pool, 'm', 'key', { ...SETTINGS, failureMode: 'FailOpen' });
+    expect(open).toMatchObject({ picked: true, by: 'fail-open' });
+    expect(ids(pool, open)).toBe('b');
+  });
+
+  it('prefers an endpoint where the LoRA adapter is already active', () => {
+    const pool = [candidate('cold', { loras: ['sql'] }), candidate('warm', { loras: ['sql'], activeLoras: ['sql'], waiting: 0, kvCacheUsage: 0.3 })];
+    expect(ids(pool, pick(pool, 'sql'))).toBe('warm');
+  });
+
+  it('sticks a prefix to its rendezvous home until that home passes the load bound', () => {
+    const pool = ['a', 'b', 'c', 'd'].map((id) => candidate(id, { running: 4 }));
+    const home = pick(pool, 'm', 'tenant-prefix');
+    expect(home).toMatchObject({ picked: true, by: 'affinity' });
+    const homeId = ids(pool, home);
+    // Somewhat busier than the others but under 1.25 x the mean: still home.
+    const busier = pool.map((c) => (c.id === homeId ? { ...c, running: 5, kvCacheUsage: 0.5 } : c));
+    expect(ids(busier, pick(busier, 'm', 'tenant-prefix'))).toBe(homeId);
+    // Past the bound: the prefix spills to another endpoint, the same one for every caller.
+    const hot = pool.map((c) => (c.id === homeId ? { ...c, waiting: 8, running: 8 } : c));
+    const spilled = pick(hot, 'm', 'tenant-prefix');
+    expect(ids(hot, spilled)).not.toBe(homeId);
+    expect(ids(hot, pick(hot, 'm', 'tenant-prefix', SETTINGS, seeded(99)))).toBe(ids(hot, spilled));
+  });
+
+  it('two independent callers agree where each prefix lives, and prefixes spread over the pool', () => {
+    const endpoints: PoolEndpoint[] = ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000', '10.0.0.4:8000'].map((id) => ({ id, models: ['m'], loras: [] }));
+    const callers = [new LoadTable(2000, () => 0), new LoadTable(2000, () => 0)];
+    const report: ReportedLoad = { waiting: 0, running: 2, kvCacheUsage: 0.2, inFlightTokens: 500, activeLoras: [] };
+    for (const table of callers) for (const e of endpoints) table.report(e.id, report, 0);
+    // Each caller has its own requests in flight, different from the other's.
+    callers[0]!.start(endpoints[0]!.id, 300);
+    callers[1]!.start(endpoints[2]!.id, 300);
+    const homes = new Set<string>();
+    for (let tenant = 0; tenant < 40; tenant += 1) {
+      const key = prefixKey(`system prompt of tenant ${tenant} `.repeat(20), { blockChars: 256, blocks: 1 }, 'm', '');
+      const [first, second] = callers.map((table, i) => {
+        const candidates = table.candidates(endpoints);
+        const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: key }, SETTINGS, seeded(i + 1));
+        return ids(candidates, outcome);
+      });
+      expect(second).toBe(first);
+      homes.add(first!);
+    }
+    expect(homes.size).toBe(4);
+  });
+});
+
+describe('inference load table', () => {
+  const endpoints: PoolEndpoint[] = [{ id: 'a', models: ['m'], loras: [] }, { id: 'b', models: ['m'], loras: [] }];
+  const idle: ReportedLoad = { waiting: 0, running: 0, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] };
+
+  it('counts this caller’s requests since the last report, so a burst spreads before the next report', () => {
+    const table = new LoadTable(2000, () => 0);
+    for (const e of endpoints) table.report(e.id, idle, 0);
+    const picks: string[] = [];
+    for (let i = 0; i < 6; i += 1) {
+      const candidates = table.candidates(endpoints);
+      const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, seeded(i));
+      const id = ids(candidates, outcome);
+      table.start(id, 1000);
+      picks.push(id);
+    }
+    expect(picks.filter((id) => id === 'a')).toHaveLength(3);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 3, inFlightTokens: 3000, callerInFlight: 3 });
+  });
+
+  it('a new report replaces the caller’s estimate; requests from before it finish without undercounting', () => {
+    const table = new LoadTable(2000, () => 0);
+    const before = table.start('a', 100);
+    table.report('a', { ...idle, running: 1, inFlightTokens: 100 }, 0);
+    const after = table.start('a', 50);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 1, inFlightTokens: 150, callerInFlight: 2 });
+    table.finish(before);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, inFlightTokens: 150, callerInFlight: 1 });
+    table.finish(after);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, inFlightTokens: 100, callerInFlight: 0 });
+  });
+
+  it('ages reports into staleness and ignores one older than the last', () => {
+    let now = 0;
+    const table = new LoadTable(2000, () => now);
+    expect(table.isStale('a')).toBe(true);
+    table.report('a', { ...idle, waiting: 2 }, 0);
+    now = 2000;
+    expect(table.candidates(endpoints)[0]).toMatchObject({ fresh: true, waiting: 2 });
+    now = 2001;
+    expect(table.candidates(endpoints)[0]!.fresh).toBe(false);
+    table.report('a', { ...idle, waiting: 7 }, 1500);
+    table.report('a', { ...idle, waiting: 9 }, 1000);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ fresh: true, waiting: 7 });
+  });
+});
+
+describe('prefix key and rendezvous', () => {
+  const params = { blockChars: 16, blocks: 2 };
+
+  it('chain-hashes the leading blocks with the model and salt; a shorter prompt has no key', () => {
+    const key = prefixKey('0123456789abcdef0123456789ABCDEF and then a suffix', params, 'm', 'tenant-a');
+    expect(prefixKey('0123456789abcdef0123456789ABCDEF another suffix', params, 'm', 'tenant-a')).toBe(key);
+    expect(prefixKey('0123456789abcdef0123456789ABCDEX and then a suffix', params, 'm', 'tenant-a')).not.toBe(key);
+    expect(prefixKey('0123456789abcdef0123456789ABCDEF and then a suffix', params, 'm', 'tenant-b')).not.toBe(key);
+    expect(prefixKey('0123456789abcdef0123456789ABCDEF and then a suffix', params, 'lora', 'tenant-a')).not.toBe(key);
+    expect(prefixKey('0123456789abcdef0123456789', params, 'm', '')).toBeUndefined();
+  });
+
+  it('moves only the keys of an endpoint that leaves', () => {
+    const four = ['a', 'b', 'c', 'd'].map((id) => ({ id, load: 0 }));
+    const three = four.filter((c) => c.id !== 'd');
+    for (let k = 0; k < 100; k += 1) {
+      const before = four[boundedRendezvous(`key-${k}`, four, 1.25)!]!.id;
+      const after = three[boundedRendezvous(`key-${k}`, three, 1.25)!]!.id;
+      if (before !== 'd') expect(after).toBe(before);
+    }
+  });
+});
