@@ -61,9 +61,14 @@ class Bridge {
   private async load(): Promise<Loaded> {
     const factory = codecFactory(this.config.protocol);
     if (factory === undefined) throw new Error(`no legacy codec for protocol ${this.config.protocol}`);
-    const codec = await factory.load(this.config.soap as unknown as Readonly<Record<string, unknown>>, { baseDirectory: process.cwd(), timeoutMs: 10_000 });
+    const codec = await factory.load(this.protocolSpec() as Readonly<Record<string, unknown>>, { baseDirectory: process.cwd(), timeoutMs: 10_000 });
     const routes = compileRoutes(codec, this.config.routes as readonly RouteDeclaration[]);
     return { codec, routes, openApi: JSON.stringify(openApiDocument(this.config.name, codec, routes)) };
+  }
+
+  /** The spec's section of its protocol (`soap`, `xmlrpc`). */
+  protocolSpec(): { readonly maxResponseBytes?: number } | undefined {
+    return this.config[this.config.protocol];
   }
 }
 
@@ -153,8 +158,7 @@ class BridgeFilter implements HttpFilter {
   encodeHeaders(exchange: FilterExchange): HeadersOutcome {
     const call = this.inFlight.get(exchange);
     if (call === undefined) return CONTINUE;
-    const soap = call.bridge.config.soap;
-    return bufferBody(soap?.maxResponseBytes ?? 4 * 1024 * 1024);
+    return bufferBody(call.bridge.protocolSpec()?.maxResponseBytes ?? 4 * 1024 * 1024);
   }
 
   encodeData(exchange: FilterExchange, data: BodyData): FilterOutcome {
