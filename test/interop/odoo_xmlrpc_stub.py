@@ -1,6 +1,6 @@
 """An Odoo-shaped XML-RPC server on Python's standard xmlrpc.server, for the bridge's interop tests.
 
-/xmlrpc/2/common: version, authenticate (db "weft", login "bridge", the password given as argv[2]).
+/xmlrpc/2/common: version, authenticate, logins (the test's count) (db "weft", login "bridge", the password given as argv[2]).
 /xmlrpc/2/object: execute_kw on res.partner (search_read, echo, types, and one method per Odoo
 fault code), access checked on every call as Odoo does. /raw: fixed bodies Python's marshaller
 would never send (ints past 32 bits, a DOCTYPE). Prints "listening PORT"; exits when stdin closes.
@@ -21,8 +21,17 @@ PARTNERS = [
 ]
 
 
+LOGINS = []
+
+
 def authenticate(db, login, password, user_agent_env):
+    LOGINS.append(login)
     return UID if (db, login, password) == (DB, LOGIN, PASSWORD) else False
+
+
+def logins():
+    """Not Odoo's: how many times authenticate was called, for the test that the bridge logs in once."""
+    return len(LOGINS)
 
 
 def version():
@@ -91,6 +100,7 @@ def main():
     common = SimpleXMLRPCDispatcher(allow_none=True, encoding="utf-8")
     common.register_function(authenticate)
     common.register_function(version)
+    common.register_function(logins)
     objects = SimpleXMLRPCDispatcher(allow_none=True, encoding="utf-8", use_builtin_types=True)
     objects.register_function(execute_kw)
     server.add_dispatcher("/xmlrpc/2/common", common)

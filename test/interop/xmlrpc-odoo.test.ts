@@ -76,7 +76,7 @@ describe('the Odoo profile through the bridge filter', () => {
     expect(await post('/odoo/res.partner/echo', { args: [value] })).toEqual({ status: 200, json: value });
   });
 
-  it('refuses ints past 32 bits (i8 not enabled), non-finite numbers and unknown fields before anything is sent', async () => {
+  it('refuses ints past 32 bits (i8 not enabled), malformed tagged values, unknown fields and undeclared methods before anything is sent', async () => {
     for (const [args, message] of [
       [[2147483648], /\/params\/5\/0: 2147483648 is out of the range of an XML-RPC int/],
       [[{ $i8: '1' }], /i8 is not enabled/],
@@ -109,6 +109,10 @@ describe('the Odoo profile through the bridge filter', () => {
     const document = (await (await fetch(`http://127.0.0.1:${sidecar.inboundPort}/.well-known/openapi.json`)).json()) as { paths: Record<string, unknown> };
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/odoo/res.partner/search_read', '/odoo/res.partner/crash', '/v1/partners']));
   });
+
+  it('logged in once for all the calls above', async () => {
+    expect(await call(generic(false), 'common/logins', {})).toEqual({ result: 1 });
+  });
 });
 
 describe('the Odoo login', () => {
@@ -138,9 +142,10 @@ async function call(codec: XmlRpcCodec, operation: string, args: JsonObject): Pr
   }
 }
 
-describe('the generic profile against answers Python would never marshal', () => {
-  const generic = (i8: boolean) => new XmlRpcCodec({ url: stub.url(''), i8, endpoints: { raw: { path: '/raw', methods: ['int_overflow', 'i8', 'doctype'] }, common: { path: '/xmlrpc/2/common', methods: ['version'] } } });
+const generic = (i8: boolean) =>
+  new XmlRpcCodec({ url: stub.url(''), i8, endpoints: { raw: { path: '/raw', methods: ['int_overflow', 'i8', 'doctype'] }, common: { path: '/xmlrpc/2/common', methods: ['version', 'logins'] } } });
 
+describe('the generic profile against answers Python would never marshal', () => {
   it('calls POST /xmlrpc/{endpoint}/{method} operations with JSON params', async () => {
     expect(generic(false).operations.get('common/version')?.defaultRoute).toEqual({ method: 'POST', path: '/xmlrpc/common/version' });
     expect(await call(generic(false), 'common/version', { params: [] })).toMatchObject({ result: { server_version: '17.0', server_version_info: [17, 0, 0, 'final', 0, ''] } });
