@@ -73,11 +73,13 @@ function describe(error: ErrorObject): SchemaIssue {
   return { pointer, path: pointerToPath(pointer) || '(document)', message };
 }
 
-/** Drops the noise ajv reports for oneOf branches when a plainer error at the same place says it. */
+/** Drops the noise ajv reports for oneOf branches and if/then when a plainer error at the same place says it. */
 function issuesOf(errors: readonly ErrorObject[]): SchemaIssue[] {
   const seen = new Set<string>();
   const issues: SchemaIssue[] = [];
   for (const error of errors) {
+    // An if/then's failure is also reported by the `then` branch's own, plainer error.
+    if (error.keyword === 'if') continue;
     const issue = describe(error);
     const key = `${issue.pointer}\u0000${issue.message}`;
     if (seen.has(key)) continue;

@@ -172,8 +172,8 @@ export interface RouteSpec {
 export interface LegacyBridgeSpec {
   /** Hosts the facade answers for; every request of the listener when absent. */
   readonly hosts?: readonly string[];
-  readonly protocol: 'soap';
-  readonly soap: {
+  readonly protocol: 'soap' | 'xmlrpc';
+  readonly soap?: {
     readonly wsdl: string;
     readonly service?: string;
     readonly port?: string;
@@ -181,6 +181,8 @@ export interface LegacyBridgeSpec {
     readonly usernameToken?: { readonly username: string; readonly passwordEnv: string; readonly passwordType: 'PasswordText' | 'PasswordDigest' };
     readonly maxResponseBytes: number;
   };
+  /** The bridge's XML-RPC section (proxy/filters/bridge/xmlrpc/xmlrpc-codec.ts has its shape). */
+  readonly xmlrpc?: Readonly<Record<string, unknown>> & { readonly maxResponseBytes?: number };
   readonly routes: readonly { readonly method: string; readonly path: string; readonly operation: string; readonly params?: Readonly<Record<string, string>> }[];
   readonly maxRequestBytes: number;
 }

@@ -13,11 +13,28 @@ export class FilterChain {
   /** Whether any filter sees request trailers (the body is then read through the runner). */
   readonly decodesTrailers: boolean;
   readonly encodesTrailers: boolean;
+  readonly reshapesLocalReplies: boolean;
 
   constructor(readonly filters: readonly HttpFilter[]) {
     this.decodesTrailers = filters.some((f) => f.decodeTrailers !== undefined);
     this.encodesTrailers = filters.some((f) => f.encodeTrailers !== undefined);
+    this.reshapesLocalReplies = filters.some((f) => f.onLocalReply !== undefined);
   }
+}
+
+/** The local reply as the filters' onLocalReply hooks reshape it, the one nearest the upstream first. */
+export function reshapeLocalReply(host: FilterExchange & { readonly chain: FilterChain }, outcome: LocalReplyOutcome): LocalReplyOutcome {
+  if (!host.chain.reshapesLocalReplies) return outcome;
+  let reshaped = outcome;
+  for (let i = host.chain.filters.length - 1; i >= 0; i--) {
+    const filter = host.chain.filters[i]!;
+    try {
+      reshaped = filter.onLocalReply?.(host, reshaped) ?? reshaped;
+    } catch {
+      return filterFailure;
+    }
+  }
+  return reshaped;
 }
 
 /** A request's body state, allocated when a filter first watches a body. */

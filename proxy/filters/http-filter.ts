@@ -138,6 +138,12 @@ export interface HttpFilter {
   encodeHeaders?(exchange: FilterExchange): HeadersOutcome | Promise<HeadersOutcome>;
   encodeData?(exchange: FilterExchange, data: BodyData): FilterOutcome | Promise<FilterOutcome>;
   encodeTrailers?(exchange: FilterExchange, trailers: string[]): FilterOutcome | Promise<FilterOutcome>;
+  /**
+   * A local reply (the router's, e.g. an upstream connect failure, or a filter's) is about to be
+   * sent: the filter may return it reshaped, e.g. in its own body shape (Envoy's local_reply_config).
+   * Synchronous; filters in encode order. Keep the code, so response flags and metrics stay true.
+   */
+  onLocalReply?(exchange: FilterExchange, outcome: LocalReplyOutcome): LocalReplyOutcome | undefined;
 }
 
 /** What a filter may use when it is built for a listener. */

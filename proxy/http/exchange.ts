@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
 import type { LocalReplyOutcome } from '../filters/http-filter.js';
-import { decodeHeaders, encodeHeaders, responseData, responseEnd, upstreamRequestBody, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
+import { decodeHeaders, encodeHeaders, reshapeLocalReply, responseData, responseEnd, upstreamRequestBody, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
 import { GrpcMessageCounter, isGrpcContentType, parseGrpcTimeout } from '../grpc/grpc-wire.js';
 import { sendLocalReply } from '../local-reply.js';
 import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
@@ -175,8 +175,9 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     });
   }
 
-  replyLocally(outcome: LocalReplyOutcome): void {
+  replyLocally(reply: LocalReplyOutcome): void {
     if (this.done) return;
+    const outcome = reshapeLocalReply(this, reply);
     // Mid-response (a filter's reply to the response body, an upstream failure): the caller sees
     // the connection cut, the log and metrics say why. A gRPC call still ends with a status.
     if (this.res.headersSent && this.grpc === undefined) {

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue } from '../errors.js';
 import type { LocalReplyOutcome } from '../filters/http-filter.js';
-import { decodeHeaders, encodeHeaders, responseData, responseEnd, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
+import { decodeHeaders, encodeHeaders, reshapeLocalReply, responseData, responseEnd, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
 import { reasonPhrase, writeRawLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Endpoint } from '../upstream/cluster.js';
@@ -92,8 +92,9 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
     );
   }
 
-  replyLocally(outcome: LocalReplyOutcome): void {
+  replyLocally(reply: LocalReplyOutcome): void {
     if (this.done) return;
+    const outcome = reshapeLocalReply(this, reply);
     this.done = true;
     this.upstream?.destroy();
     if (this.headWritten) {

@@ -38,3 +38,18 @@ describe('LegacyBridge resource', () => {
     expect(noSoap.ok === false && noSoap.issues.map((issue) => [issue.path, issue.message])).toEqual([['spec.soap', 'is required']]);
   });
 });
+
+describe('LegacyBridge resource with protocol xmlrpc', () => {
+  it('is accepted with the odoo profile, and needs its section for the protocol and profile', () => {
+    const odoo = { database: 'prod', username: 'bridge', passwordEnv: 'ODOO_KEY', models: { 'res.partner': ['search_read'] } };
+    const accepted = decodeResource(bridge({ protocol: 'xmlrpc', xmlrpc: { url: 'http://erp.legacy:8069', profile: 'odoo', odoo } }));
+    expect(accepted.ok && accepted.resource.spec).toMatchObject({ xmlrpc: { i8: false, nil: false, maxResponseBytes: 4194304 } });
+    const issues = (spec: Record<string, unknown>) => {
+      const result = decodeResource(bridge(spec));
+      return result.ok ? [] : result.issues.map((issue) => [issue.path, issue.message]);
+    };
+    expect(issues({ protocol: 'xmlrpc' })).toEqual([['spec.xmlrpc', 'is required']]);
+    expect(issues({ protocol: 'xmlrpc', xmlrpc: { url: 'http://erp.legacy', profile: 'odoo' } })).toEqual([['spec.xmlrpc.odoo', 'is required']]);
+    expect(issues({ protocol: 'xmlrpc', xmlrpc: { url: 'http://erp.legacy' } })).toEqual([['spec.xmlrpc.endpoints', 'is required']]);
+  });
+});

@@ -21,17 +21,22 @@ export interface SpyneService {
 }
 
 export async function startSpyne(wssePassword: string): Promise<SpyneService> {
+  return startPythonService('spyne_soap_service.py', wssePassword);
+}
+
+/** A Python peer of test/interop/ that prints `listening PORT` and exits when its stdin closes. */
+export async function startPythonService(script: string, secret: string): Promise<SpyneService> {
   // Its stderr holds the tracebacks of the faults tests provoke: kept only to explain an early exit.
-  const child = spawn(PYTHON, [join(INTEROP, 'spyne_soap_service.py'), '0', wssePassword], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(PYTHON, [join(INTEROP, script), '0', secret], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
   const port = await new Promise<number>((resolve, reject) => {
     child.stdout.setEncoding('utf8').once('data', (line: string) => {
       const match = /^listening (\d+)/.exec(line);
-      if (match === null) reject(new Error(`spyne service said: ${line}`));
+      if (match === null) reject(new Error(`${script} said: ${line}`));
       else resolve(Number(match[1]));
     });
-    child.once('exit', (code) => reject(new Error(`spyne service exited ${code}: ${stderr}`)));
+    child.once('exit', (code) => reject(new Error(`${script} exited ${code}: ${stderr}`)));
   });
   return {
     port,

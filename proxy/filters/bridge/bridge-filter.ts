@@ -61,11 +61,27 @@ class Bridge {
   private async load(): Promise<Loaded> {
     const factory = codecFactory(this.config.protocol);
     if (factory === undefined) throw new Error(`no legacy codec for protocol ${this.config.protocol}`);
-    const codec = await factory.load(this.config.soap as unknown as Readonly<Record<string, unknown>>, { baseDirectory: process.cwd(), timeoutMs: 10_000 });
+    const codec = await factory.load(this.protocolSpec() as Readonly<Record<string, unknown>>, { baseDirectory: process.cwd(), timeoutMs: 10_000 });
     const routes = compileRoutes(codec, this.config.routes as readonly RouteDeclaration[]);
     return { codec, routes, openApi: JSON.stringify(openApiDocument(this.config.name, codec, routes)) };
   }
+
+  /** The spec's section of its protocol (`soap`, `xmlrpc`). */
+  protocolSpec(): { readonly maxResponseBytes?: number } | undefined {
+    return this.config[this.config.protocol];
+  }
 }
+
+/** The sidecar's local replies about the legacy upstream, as the bridge's errors. */
+const upstreamFailures: Partial<Record<LocalReplyOutcome['code'], BridgeErrorCode>> = {
+  UPSTREAM_CONNECT_FAILURE: 'UPSTREAM_UNAVAILABLE',
+  NO_HEALTHY_UPSTREAM: 'UPSTREAM_UNAVAILABLE',
+  UPSTREAM_OVERFLOW: 'UPSTREAM_UNAVAILABLE',
+  UPSTREAM_CONNECTION_TERMINATION: 'UPSTREAM_INVALID_RESPONSE',
+  UPSTREAM_PROTOCOL_ERROR: 'UPSTREAM_INVALID_RESPONSE',
+  UPSTREAM_REQUEST_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  RESPONSE_BODY_TOO_LARGE: 'UPSTREAM_INVALID_RESPONSE',
+};
 
 function jsonReply(status: number, body: string, code?: BridgeErrorCode): LocalReplyOutcome {
   return {
@@ -153,8 +169,7 @@ class BridgeFilter implements HttpFilter {
   encodeHeaders(exchange: FilterExchange): HeadersOutcome {
     const call = this.inFlight.get(exchange);
     if (call === undefined) return CONTINUE;
-    const soap = call.bridge.config.soap;
-    return bufferBody(soap?.maxResponseBytes ?? 4 * 1024 * 1024);
+    return bufferBody(call.bridge.protocolSpec()?.maxResponseBytes ?? 4 * 1024 * 1024);
   }
 
   encodeData(exchange: FilterExchange, data: BodyData): FilterOutcome {
@@ -188,6 +203,20 @@ class BridgeFilter implements HttpFilter {
     exchange.responseHeaders = ['content-type', 'application/json'];
     data.bytes = Buffer.from(body, 'utf8');
     return CONTINUE;
+  }
+
+  /**
+   * The router's replies for a bridged call (connect failure, timeout, no endpoint) in the
+   * bridge's JSON error shape; the sidecar's code stays, so response flags and metrics are true.
+   */
+  onLocalReply(exchange: FilterExchange, outcome: LocalReplyOutcome): LocalReplyOutcome | undefined {
+    const call = this.inFlight.get(exchange);
+    const code = call === undefined ? undefined : upstreamFailures[outcome.code];
+    if (call === undefined || code === undefined) return undefined;
+    this.inFlight.delete(exchange);
+    const error = new BridgeError(code, undefined, { cause: new Error(`${outcome.code}${outcome.detail === undefined ? '' : `: ${outcome.detail}`}`) });
+    this.refuse(exchange, call.bridge, call.operation, error);
+    return { code: outcome.code, overrides: errorReply(error).overrides };
   }
 
   private refuse(exchange: FilterExchange, bridge: Bridge, operation: string | undefined, error: unknown): LocalReplyOutcome {

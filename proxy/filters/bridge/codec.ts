@@ -5,6 +5,7 @@
 // for everything that is not a result.
 import type { JsonSchema } from './json-schema.js';
 import { soapCodecFactory } from './soap/soap-codec.js';
+import { xmlRpcCodecFactory } from './xmlrpc/xmlrpc-codec.js';
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
@@ -78,3 +79,4 @@ export function codecProtocols(): string[] {
 }
 
 registerCodec(soapCodecFactory);
+registerCodec(xmlRpcCodecFactory);

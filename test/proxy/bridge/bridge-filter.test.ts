@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseXml } from '../../../proxy/filters/bridge/xml/xml-reader.js';
 import { request } from '../../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
-import { listen, type TestServer } from '../../helpers/upstream.js';
+import { closedPort, listen, type TestServer } from '../../helpers/upstream.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const ENV = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -209,5 +209,44 @@ describe('a bridge whose WSDL cannot be loaded', () => {
     const other = await request(broken.inboundPort, { path: '/plain', headers: { host: 'other.internal' } });
     expect(other.status).toBe(200);
     expect(received.at(-1)!.url).toBe('/plain');
+  });
+});
+
+describe('a bridge whose legacy system cannot be reached or does not answer', () => {
+  const held: http.ServerResponse[] = [];
+  let silent: TestServer;
+  const sidecars: InProcessSidecar[] = [];
+  const bridgeIn = async (appPort: number): Promise<InProcessSidecar> => {
+    const started = await startSidecar({
+      inbound: {
+        port: 0,
+        appPort,
+        timeoutMs: 200,
+        filters: [{ name: 'bridge', config: { bridges: [{ name: 'crm', protocol: 'soap', soap: { wsdl: join(FIXTURES, 'crm.wsdl') } }] } }, { name: 'router' }],
+      },
+    });
+    sidecars.push(started);
+    return started;
+  };
+  beforeAll(async () => {
+    silent = await listen(http.createServer((_req, res) => void held.push(res)));
+  });
+  afterAll(async () => {
+    await Promise.all(sidecars.map((started) => started.stop()));
+    for (const res of held) res.destroy();
+    await silent?.close();
+  });
+
+  it.each([
+    ['a connect failure', () => closedPort(), 503, 'UPSTREAM_UNAVAILABLE', 'UPSTREAM_CONNECT_FAILURE', 'UF'],
+    ['a timeout', async () => silent.port, 504, 'UPSTREAM_TIMEOUT', 'UPSTREAM_REQUEST_TIMEOUT', 'UT'],
+  ] as const)('answers %s in the JSON error shape, the sidecar code and response flag kept in the logs', async (_name, appPort, status, code, sidecarCode, flag) => {
+    const bridged = await bridgeIn(await appPort());
+    const response = await request(bridged.inboundPort, { method: 'POST', path: '/soap/CrmService/GetCustomer', headers: { 'content-type': 'application/json' }, body: '{"customer_id": 1}' });
+    expect([response.status, response.headers['content-type']]).toEqual([status, 'application/json']);
+    expect(JSON.parse(response.body)).toEqual({ error: { code, status, message: expect.any(String) } });
+    const lines = bridged.logLines();
+    expect(lines).toContainEqual(expect.objectContaining({ bridge: 'crm', operation: 'GetCustomer', code, status, cause: expect.stringContaining(sidecarCode) }));
+    expect(lines).toContainEqual(expect.objectContaining({ request_id: expect.any(String), response_flags: flag, status }));
   });
 });
