@@ -13,4 +13,6 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
     },
   },
+  // The dashboard's page scripts run in the browser.
+  { files: ['control-plane/admin/dashboard/**/*.js'], languageOptions: { globals: globals.browser } },
 );
