@@ -4,7 +4,8 @@
 // token for changes, each of which is written to the audit log with its caller. It listens on
 // loopback only, accepts state-changing requests only as application/json (a browser page
 // cannot send those cross-origin without a preflight this server never answers) and only for a
-// loopback Host (against DNS rebinding).
+// loopback Host (against DNS rebinding). It also serves the dashboard (dashboard-server.ts),
+// behind a session the read token opens.
 import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';

@@ -3,7 +3,8 @@
 // cookie opens nothing else; the state and its server-sent events show the mesh as it changes.
 import { describe, expect, it } from 'vitest';
 import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
-import { ALLOW_REGO, meshDirectory, policyYaml } from './mesh-fixture.js';
+import { trustRootsOf } from '../../control-plane/admin/dashboard-state.js';
+import { ALLOW_REGO, MESH_FILES, meshDirectory, policyYaml } from './mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
 
@@ -150,5 +151,25 @@ describe('dashboard state', () => {
     expect(apply.status, await apply.clone().text()).toBe(200);
     const changed = await eventWhere<State>(more.body!, (s) => s.assets[0]?.policies[0]?.mode === 'dry-run' && s.assets[0].sidecars[0]?.ackedRevision === s.revision);
     expect(changed.revision).toBeGreaterThan(first.revision);
+  });
+
+  it("shows each edge's mTLS mode from the callee's PeerAuthentication", async () => {
+    const cp = await controlPlaneOn(
+      await meshDirectory({
+        ...MESH_FILES,
+        'peer-authentication.yaml': `apiVersion: weft.dev/v1alpha1
+kind: PeerAuthentication
+metadata: { name: orders-permissive }
+spec: { workload: orders, mode: PERMISSIVE }
+`,
+      }),
+    );
+    defer(() => cp.close());
+    const state = (await (await fetch(`${cp.adminUrl}/dashboard/state`, { headers: await session(cp) })).json()) as State;
+    expect(state.edges).toEqual([{ from: 'default/web', to: 'default/orders', mtls: 'PERMISSIVE', observed: null }]);
+  });
+
+  it('leaves out what is not a certificate in the trust bundle', () => {
+    expect(trustRootsOf('-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydA==\n-----END CERTIFICATE-----\n')).toEqual([]);
   });
 });
