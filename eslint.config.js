@@ -41,4 +41,6 @@ export default tseslint.config(
       'import-x/no-cycle': 'error',
     },
   },
+  // The dashboard's page scripts run in the browser.
+  { files: ['control-plane/admin/dashboard/**/*.js'], languageOptions: { globals: globals.browser } },
 );

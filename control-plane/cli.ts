@@ -168,7 +168,7 @@ export async function run(argv: string[]): Promise<number> {
         : { store: new EtcdStore(storeChoice.endpoints, policyChecker), endpoints: new EtcdEndpointDirectory(storeChoice.endpoints, log) }),
       trustDomain: values['trust-domain'],
       grpc,
-      admin: { host: '127.0.0.1', port: adminPort, tokens: adminTokens },
+      admin: { host: '127.0.0.1', port: adminPort, tokens: adminTokens, ...(security.trustBundleFile === undefined ? {} : { trustBundleFile: security.trustBundleFile }) },
       debounceQuietMs: debounce,
       resyncHold: { afterConnectMs: Math.min(RESYNC_HOLD.afterConnectMs, holdMs), afterStartMs: holdMs },
       log,

@@ -27,7 +27,7 @@ export interface ControlPlaneOptions {
     readonly addServices?: (server: Server) => void;
   };
   /** The admin API on loopback, and the tokens it accepts (admin/admin-tokens.ts). */
-  readonly admin: { readonly host: string; readonly port: number; readonly tokens: AdminTokens; readonly audit?: AuditSink };
+  readonly admin: { readonly host: string; readonly port: number; readonly tokens: AdminTokens; readonly audit?: AuditSink; readonly trustBundleFile?: string };
   readonly debounceQuietMs?: number;
   readonly debounceMaxMs?: number;
   /** See RESYNC_HOLD in distribution/discovery-service.ts. */
@@ -81,7 +81,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
   const server = new Server({ 'grpc.max_send_message_length': MAX_SNAPSHOT_BYTES, 'grpc.max_receive_message_length': 1024 * 1024 });
   server.addService(discoveryService, discovery.handlers());
   options.grpc.addServices?.(server);
-  const admin = new AdminServer({ store, discovery, metrics, log, tokens: options.admin.tokens, ...(options.admin.audit === undefined ? {} : { audit: options.admin.audit }) });
+  const admin = new AdminServer({ store, discovery, metrics, log, tokens: options.admin.tokens, ...(options.admin.audit === undefined ? {} : { audit: options.admin.audit }), ...(options.admin.trustBundleFile === undefined ? {} : { trustBundleFile: options.admin.trustBundleFile }) });
   let port: number;
   let adminUrl: string;
   try {

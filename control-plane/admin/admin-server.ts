@@ -4,7 +4,9 @@
 // token for changes, each of which is written to the audit log with its caller. It listens on
 // loopback only, accepts state-changing requests only as application/json (a browser page
 // cannot send those cross-origin without a preflight this server never answers) and only for a
-// loopback Host (against DNS rebinding).
+// loopback Host (against DNS rebinding). It also serves the dashboard (dashboard-server.ts),
+// behind a session the read token opens.
+import { readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ADMIN_ROUTES, type AdminRoute, type ChangeAnswer, type ResourcesAnswer, type StatusAnswer } from '../api/admin-contract.js';
@@ -17,6 +19,8 @@ import type { ControlPlaneMetrics } from '../distribution/control-plane-metrics.
 import type { ChangeResult, ResourceStore } from '../store/resource-store.js';
 import { sendError, sendJson } from './admin-responses.js';
 import type { AdminCaller, AdminTokens } from './admin-tokens.js';
+import { DashboardServer } from './dashboard-server.js';
+import { dashboardState, trustRootsOf } from './dashboard-state.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const LOOPBACK_HOST = /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])(:[0-9]{1,5})?$/;
@@ -28,6 +32,8 @@ export interface AdminDependencies {
   readonly tokens: AdminTokens;
   /** Where every change and every refused change request is recorded (default: stdout). */
   readonly audit?: AuditSink;
+  /** The roots sidecars are given, shown on the dashboard. */
+  readonly trustBundleFile?: string;
   readonly log: (line: string) => void;
 }
 
@@ -67,9 +73,12 @@ function changeBody(result: ChangeResult): ChangeAnswer {
 export class AdminServer {
   readonly #deps: AdminDependencies;
   readonly #server: Server;
+  readonly #dashboard: DashboardServer;
 
   constructor(deps: AdminDependencies) {
     this.#deps = deps;
+    const trustRoots = deps.trustBundleFile === undefined ? [] : trustRootsOf(readFileSync(deps.trustBundleFile, 'utf8'));
+    this.#dashboard = new DashboardServer(deps.tokens, () => dashboardState(deps.store.current(), this.#status(), trustRoots));
     this.#server = createServer((request, response) => {
       this.#route(request, response).catch((error: unknown) => {
         if (error instanceof ChangeRefusedError) deps.metrics.refusedChanges.inc();
@@ -90,6 +99,7 @@ export class AdminServer {
   }
 
   close(): Promise<void> {
+    this.#dashboard.close();
     this.#server.closeAllConnections();
     return new Promise((resolve) => this.#server.close(() => resolve()));
   }
@@ -99,6 +109,7 @@ export class AdminServer {
     // it cannot make its Host header a loopback address.
     if (!LOOPBACK_HOST.test(request.headers.host ?? '')) throw new ControlPlaneError('REQUEST_INVALID', 'the admin API answers only requests addressed to a loopback host');
     const url = new URL(request.url ?? '/', 'http://admin');
+    if (DashboardServer.handles(url.pathname)) return this.#dashboard.serve(request, response, url);
     const route = `${request.method ?? 'GET'} ${url.pathname}`;
     if (!Object.hasOwn(ADMIN_ROUTES, route)) throw new ControlPlaneError('RESOURCE_NOT_FOUND', `no admin endpoint ${route}`);
     const known = route as AdminRoute;

@@ -202,9 +202,11 @@ export async function run(argv: string[]): Promise<number> {
   const { BootstrapTokens } = await import('../../control-plane/ca/index.js');
   const tokens = await BootstrapTokens.open(cpState);
   const trustBundle = join(cpState, 'ca', 'root-cert.pem');
-  const record: { controlPlane: UpRecord['controlPlane']; trustBundle: string; workloads: Record<string, UpRecord['workloads'][string]> } = {
+  const record: { controlPlane: UpRecord['controlPlane']; trustBundle: string; dashboard: string; workloads: Record<string, UpRecord['workloads'][string]> } = {
     controlPlane: { admin: cpAdmin, grpc: cpGrpc, tokenFiles },
     trustBundle,
+    // With the read token, as Jupyter prints it: the first visit logs in and drops it from the URL.
+    dashboard: `${cpAdmin}/dashboard/?token=${encodeURIComponent(admin.token)}`,
     workloads: {},
   };
   for (const [name, workload] of Object.entries(manifest.workloads)) {
@@ -265,6 +267,8 @@ export async function run(argv: string[]): Promise<number> {
     for (const line of manifest.try) say(`  ${fillIn(line.command, upRecord)}    # ${line.say}`);
     say('');
   }
+  say(`Dashboard: ${upRecord.dashboard}`);
+  say('');
   say(`Edit the policies in ${dir} and they apply live; \`weft status\` shows every sidecar. Ctrl-C stops the mesh. (${upFile})`);
   if (values.traffic && manifest.traffic.length > 0) {
     stopTraffic = startTraffic(

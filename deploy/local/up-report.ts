@@ -15,6 +15,8 @@ export interface UpRecord {
   /** `tokenFiles`: the admin API's read and write tokens, which `weft apply|get|delete|status` use. */
   readonly controlPlane: { readonly admin: string; readonly grpc: string; readonly tokenFiles: { readonly read: string; readonly write: string } };
   readonly trustBundle: string;
+  /** The dashboard's URL with its login (read) token. */
+  readonly dashboard: string;
   readonly workloads: Readonly<Record<string, WorkloadAddresses>>;
 }
 

@@ -14,6 +14,7 @@ export const demoDir = fileURLToPath(new URL('../../deploy/local/', import.meta.
 export interface UpRecord {
   controlPlane: { admin: string; grpc: string; tokenFiles: { read: string; write: string } };
   trustBundle: string;
+  dashboard: string;
   workloads: Record<string, { identity: string; app: string; inbound: string; outbound: string; admin: string }>;
 }
 

@@ -42,7 +42,13 @@ describe('weft up (demo mesh)', () => {
   });
 
   it('reports every workload with its identity and addresses, in the table and in .weft/up.json', async () => {
-    expect(Object.keys(record)).toEqual(['controlPlane', 'trustBundle', 'workloads']);
+    expect(Object.keys(record)).toEqual(['controlPlane', 'trustBundle', 'dashboard', 'workloads']);
+    const readToken = (await readFile(record.controlPlane.tokenFiles.read, 'utf8')).trim();
+    expect(record.dashboard).toBe(`${record.controlPlane.admin}/dashboard/?token=${encodeURIComponent(readToken)}`);
+    expect(up.output()).toContain(`Dashboard: ${record.dashboard}`);
+    const login = await fetch(record.dashboard, { redirect: 'manual' });
+    expect(login.status).toBe(303);
+    expect(login.headers.getSetCookie()[0]).toMatch(/^weft-dashboard=.+; HttpOnly; SameSite=Strict$/);
     expect(record.controlPlane.admin).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
     expect(record.controlPlane.grpc).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(record.controlPlane.tokenFiles).toEqual({ read: join(up.cwd, '.weft', 'control-plane', 'admin-read.token'), write: join(up.cwd, '.weft', 'control-plane', 'admin-write.token') });

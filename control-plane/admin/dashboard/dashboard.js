@@ -1,0 +1,117 @@
+// The dashboard page: renders each state snapshot the control plane pushes over /dashboard/events.
+// Every value from the server is set as text, never as markup.
+const SVG = 'http://www.w3.org/2000/svg';
+const NODE = { width: 170, height: 44 };
+
+function element(tag, text, className) {
+  const node = document.createElement(tag);
+  if (text !== undefined) node.textContent = text;
+  if (className !== undefined) node.className = className;
+  return node;
+}
+
+function svg(tag, attributes, text) {
+  const node = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attributes)) node.setAttribute(name, String(value));
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function row(cells) {
+  const tr = document.createElement('tr');
+  for (const cell of cells) {
+    const td = document.createElement('td');
+    td.append(cell);
+    tr.append(td);
+  }
+  return tr;
+}
+
+function ackLine(sidecar) {
+  const line = element('div', `${sidecar.identity}: ${sidecar.ackedRevision === null ? 'nothing acknowledged' : `revision ${sidecar.ackedRevision}`}`);
+  if (sidecar.lastNack !== null) line.append(element('div', `NACK ${sidecar.lastNack.code}: ${sidecar.lastNack.message}`, 'nack'));
+  return line;
+}
+
+function renderTopology(state) {
+  const root = document.getElementById('topology');
+  const width = root.clientWidth || 900;
+  const height = root.clientHeight || 350;
+  const radius = Math.max(60, Math.min(width, height) / 2 - NODE.height);
+  const positions = new Map(
+    state.workloads.map((w, i) => {
+      const angle = (2 * Math.PI * i) / Math.max(1, state.workloads.length) - Math.PI / 2;
+      return [w.key, { x: width / 2 + radius * 1.6 * Math.cos(angle), y: height / 2 + radius * Math.sin(angle) }];
+    }),
+  );
+  const defs = svg('defs', {});
+  const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' });
+  marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#3b5bab' }));
+  defs.append(marker);
+  const parts = [defs];
+  for (const edge of state.edges) {
+    const from = positions.get(edge.from);
+    const to = positions.get(edge.to);
+    const group = svg('g', { class: `edge${edge.mtls === 'DISABLE' ? ' plaintext' : ''}`, 'data-from': edge.from, 'data-to': edge.to });
+    // The line stops at the callee's box edge, so the arrow head shows.
+    const dx = to.x - from.x;
+    const dy = to.y - from.y;
+    const scale = Math.min(NODE.width / 2 / Math.abs(dx || 1), NODE.height / 2 / Math.abs(dy || 1), 1);
+    group.append(svg('line', { x1: from.x, y1: from.y, x2: to.x - dx * scale, y2: to.y - dy * scale }));
+    group.append(svg('text', { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 - 6 }, `mTLS ${edge.mtls}`));
+    parts.push(group);
+  }
+  for (const workload of state.workloads) {
+    const { x, y } = positions.get(workload.key);
+    const group = svg('g', { class: `node${workload.sidecars.length === 0 ? ' down' : ''}`, 'data-workload': workload.key });
+    group.append(svg('rect', { x: x - NODE.width / 2, y: y - NODE.height / 2, width: NODE.width, height: NODE.height }));
+    group.append(svg('text', { x, y: y - 7 }, workload.key));
+    group.append(svg('text', { x, y: y + 10 }, `${workload.sidecars.length} sidecar${workload.sidecars.length === 1 ? '' : 's'}`));
+    parts.push(group);
+  }
+  root.replaceChildren(...parts);
+  document.getElementById('topology-note').textContent = state.notes.topology;
+}
+
+function renderPolicies(state) {
+  const body = document.querySelector('#policies tbody');
+  body.replaceChildren(
+    ...state.assets.map((asset) => {
+      const policies = element('div');
+      if (asset.policies.length === 0) policies.append(element('div', 'none'));
+      for (const policy of asset.policies) policies.append(element('div', `${policy.key} (${policy.mode})`, `mode-${policy.mode}`));
+      const acks = element('div');
+      if (asset.sidecars.length === 0) acks.append(element('div', 'no sidecar connected'));
+      for (const sidecar of asset.sidecars) acks.append(ackLine(sidecar));
+      return row([`${asset.key} on ${asset.workload}`, policies, acks]);
+    }),
+  );
+}
+
+function renderCertificates(state) {
+  document.querySelector('#certificates tbody').replaceChildren(...state.certificates.map((c) => row([c.workload, c.identity, c.expiresAt ?? 'not reported'])));
+  const roots = state.trustRoots.map((r) => element('li', `${r.subject}, valid until ${r.notAfter} (SHA-256 ${r.fingerprint256.slice(0, 23)}…)`));
+  document.getElementById('roots').replaceChildren(...(roots.length > 0 ? roots : [element('li', 'no trust bundle known to this control plane (plaintext mode)')]));
+  document.getElementById('certificates-note').textContent = state.notes.certificates;
+}
+
+function render(state) {
+  document.getElementById('revision').textContent = `revision ${state.revision}${state.converged ? ', converged' : ', pushing'}`;
+  renderTopology(state);
+  renderPolicies(state);
+  renderCertificates(state);
+  document.getElementById('decisions-note').textContent = state.notes.decisions;
+  document.getElementById('inference-note').textContent = state.notes.inference;
+}
+
+const live = document.getElementById('live');
+const events = new EventSource('/dashboard/events');
+events.addEventListener('open', () => {
+  live.textContent = 'live';
+  live.classList.add('live');
+});
+events.addEventListener('error', () => {
+  live.textContent = 'offline';
+  live.classList.remove('live');
+});
+events.addEventListener('message', (event) => render(JSON.parse(event.data)));
