@@ -241,12 +241,13 @@ async function main(): Promise<void> {
   const app = await startNginx({ workers: 1, server: `location / { root ${staticRoot({ 'index.html': 'x'.repeat(1023) + '\n' })}; }` });
   nginxes.push(app);
   const grpcWorker = new Worker(new URL('./grpc-echo-worker.js', import.meta.url));
+  const grpcListening = new Promise<number>((resolve, reject) => {
+    grpcWorker.once('message', resolve);
+    grpcWorker.once('error', reject);
+  });
   const ca = await startCaServer();
   try {
-    const grpcPort = await new Promise<number>((resolve, reject) => {
-      grpcWorker.once('message', resolve);
-      grpcWorker.once('error', reject);
-    });
+    const grpcPort = await grpcListening;
     const step = (what: string): void => console.error(`bench:mesh: ${what}`);
     step('starting the pairs');
     const pems = await writePems(ca, dir);
