@@ -9,8 +9,8 @@
 //   - throughput with BENCH_CONCURRENCY calls always in flight (closed loop): the best round.
 // Targets alternate round by round, so noise from other work hits both alike. Any call that does
 // not end OK fails the benchmark, and so does a call the policy should deny getting through.
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
@@ -19,7 +19,8 @@ import { startCaServer } from '../helpers/ca-server.js';
 import { echoClient, echoService } from '../helpers/grpc-echo.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { testId } from '../helpers/throwaway-ca.js';
-import { grpcAuthzPolicy } from './policy-fixture.js';
+import { cpuMicros, loadAverage, openLoop, summary, type OpenLoopRun } from './load.js';
+import { callerAuthzPolicy } from './policy-fixture.js';
 
 const rate = Number(process.env.BENCH_RPS ?? 1000);
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
@@ -42,42 +43,21 @@ function call(client: grpc.Client, path = echoService.Unary.path): Promise<void>
   });
 }
 
-interface OpenLoopRun {
-  readonly latencies: Float64Array;
-  /** Calls that did not end OK, by gRPC status code. */
-  readonly failures: Map<number, number>;
-}
-
 /** `rate` calls/s for `duration` s, each call's latency from its scheduled time. */
-async function openLoop(client: grpc.Client, duration: number, rate: number): Promise<OpenLoopRun> {
-  const total = Math.round(rate * duration);
-  const latencies = new Float64Array(total);
-  const failures = new Map<number, number>();
-  const interval = 1000 / rate;
-  let issued = 0;
-  let settled = 0;
-  const start = performance.now();
-  await new Promise<void>((resolve) => {
-    const issue = (scheduled: number): void => {
-      const index = issued;
-      const done = (error: grpc.ServiceError | null): void => {
-        latencies[index] = performance.now() - scheduled;
-        if (error !== null) {
-          if (failures.size === 0) console.error(`first failed call: ${error.message}`);
-          failures.set(error.code, (failures.get(error.code) ?? 0) + 1);
+function callsOpenLoop(client: grpc.Client, duration: number, rate: number): Promise<OpenLoopRun> {
+  let reported = false;
+  return openLoop(
+    (done) =>
+      client.makeUnaryRequest(echoService.Unary.path, raw, raw, payload, (error) => {
+        if (error !== null && !reported) {
+          reported = true;
+          console.error(`first failed call: ${error.message}`);
         }
-        if (++settled === total) resolve();
-      };
-      client.makeUnaryRequest(echoService.Unary.path, raw, raw, payload, done);
-    };
-    const tick = (): void => {
-      const now = performance.now();
-      for (; issued < total && start + issued * interval <= now; issued++) issue(start + issued * interval);
-      if (issued < total) setTimeout(tick, Math.max(0, start + issued * interval - performance.now()));
-    };
-    tick();
-  });
-  return { latencies, failures };
+        done(error?.code);
+      }),
+    duration,
+    rate,
+  );
 }
 
 /** Calls with `concurrency` always in flight for `duration` s; calls/s. */
@@ -94,31 +74,6 @@ async function closedLoop(client: grpc.Client, duration: number): Promise<number
   await Promise.all(Array.from({ length: concurrency }, worker));
   return done / ((performance.now() - start) / 1000);
 }
-
-function percentile(sorted: Float64Array, p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
-}
-
-function summary(runs: OpenLoopRun[]): { p50: number; p99: number; failures: Map<number, number> } {
-  const all = new Float64Array(runs.reduce((n, run) => n + run.latencies.length, 0));
-  const failures = new Map<number, number>();
-  let offset = 0;
-  for (const run of runs) {
-    all.set(run.latencies, offset);
-    offset += run.latencies.length;
-    for (const [code, count] of run.failures) failures.set(code, (failures.get(code) ?? 0) + count);
-  }
-  all.sort();
-  return { p50: percentile(all, 50), p99: percentile(all, 99), failures };
-}
-
-/** CPU time (user + system) a process has used, in microseconds (/proc, 100 ticks a second). */
-async function cpuMicros(pid: number): Promise<number> {
-  const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10_000;
-}
-
-const load = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 async function startServerThread(): Promise<{ port: number; worker: Worker }> {
   const worker = new Worker(new URL('./grpc-echo-worker.js', import.meta.url));
@@ -150,7 +105,7 @@ async function main(): Promise<void> {
     await writeFile(tokenFile, `${await ca.tokens.mint({ spiffeId: testId(workload) })}\n`);
     return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
   };
-  const policy = grpcAuthzPolicy(RULES, { principal: testId('frontend'), pathPrefix: '/weft.test.Echo/' }, 'test.local');
+  const policy = callerAuthzPolicy(RULES, { principal: testId('frontend'), pathPrefix: '/weft.test.Echo/' }, 'test.local');
   try {
     const backend = await spawnSidecar({
       workload: 'backend',
@@ -188,21 +143,21 @@ async function main(): Promise<void> {
       { name: 'two sidecars (mTLS, authz)', client: echoClient(frontend.outboundPort, 'backend'), runs: [] as OpenLoopRun[], rps: 0 },
     ];
     await assertPolicyEnforced(targets[1]!.client);
-    const loadBefore = load();
+    const loadBefore = loadAverage();
     // CPU each sidecar spends in the mesh target's open-loop runs: [backend, frontend].
     const sidecarCpu = [0, 0];
     // Warm-up in steps (a quarter, half, then the full rate), so that code not yet optimized
     // does not meet the full rate at once.
     for (const target of targets) {
       for (const share of [0.25, 0.5, 1]) {
-        const warmup = await openLoop(target.client, warmupSeconds / 3, rate * share);
+        const warmup = await callsOpenLoop(target.client, warmupSeconds / 3, rate * share);
         if (warmup.failures.size > 0) throw new Error(`${target.name}: calls failed in the warm-up: ${JSON.stringify([...warmup.failures])}`);
       }
     }
     for (let round = 0; round < rounds; round++) {
       for (const target of targets) {
         const cpuBefore = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
-        const run = await openLoop(target.client, seconds, rate);
+        const run = await callsOpenLoop(target.client, seconds, rate);
         if (target === targets[1]) {
           const cpuAfter = await Promise.all(sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
           for (const [i, after] of cpuAfter.entries()) sidecarCpu[i]! += after - cpuBefore[i]!;
@@ -217,7 +172,7 @@ async function main(): Promise<void> {
       `unary gRPC, ${payload.length}-byte messages; ${rate} calls/s open loop for ${seconds}s x ${rounds} rounds after ${warmupSeconds}s warm-up (latency over all rounds); ` +
         `${concurrency} in flight for ${throughputSeconds}s (throughput, best round); sidecar NODE_OPTIONS=${sidecarNodeOptions}; authz ${RULES}-rule policy on the inbound sidecar`,
     );
-    console.log(`load average before: ${loadBefore}; after: ${load()}`);
+    console.log(`load average before: ${loadBefore}; after: ${loadAverage()}`);
     const results = targets.map((target) => ({ ...summary(target.runs), rps: target.rps }));
     for (const [i, target] of targets.entries()) {
       const r = results[i]!;

@@ -105,14 +105,15 @@ export function nativeDecision(rules: number): (input: AuthzRequest) => boolean 
 }
 
 /**
- * A gRPC service's inbound policy of `rules` allow rules as a mesh team writes it: a break-glass
- * rule (operators' namespace and a header), then per caller principal the gRPC method (POST), a
- * service path prefix and the gRPC content-type; the last rule lets `caller` call `pathPrefix`,
- * so an allowed call is decided after every other rule was tried.
+ * A service's inbound policy of `rules` allow rules as a mesh team writes it: a break-glass
+ * rule (operators' namespace and a header), then per caller principal the kind of call (gRPC:
+ * POST with the gRPC content-type; HTTP: GET or HEAD), and a path prefix; the last rule lets
+ * `caller` call `pathPrefix`, so an allowed call is decided after every other rule was tried.
+ * Its entrypoint is `data.mesh.grpc.allow` or `data.mesh.http.allow`.
  */
-export function grpcAuthzPolicy(rules: number, caller: { principal: string; pathPrefix: string }, trustDomain: string): string {
+export function callerAuthzPolicy(rules: number, caller: { principal: string; pathPrefix: string }, trustDomain: string, kind: 'grpc' | 'http' = 'grpc'): string {
   const lines = [
-    'package mesh.grpc',
+    `package mesh.${kind}`,
     '',
     'import rego.v1',
     '',
@@ -120,10 +121,9 @@ export function grpcAuthzPolicy(rules: number, caller: { principal: string; path
     '',
     'http := input.attributes.request.http',
     '',
-    'grpc_call if {',
-    '\thttp.method == "POST"',
-    '\tstartswith(http.headers["content-type"], "application/grpc")',
-    '}',
+    ...(kind === 'grpc'
+      ? ['call if {', '\thttp.method == "POST"', '\tstartswith(http.headers["content-type"], "application/grpc")', '}']
+      : ['call if http.method in {"GET", "HEAD"}']),
     '',
     'allow if {',
     `\tstartswith(input.attributes.source.principal, "spiffe://${trustDomain}/ns/ops/")`,
@@ -132,10 +132,10 @@ export function grpcAuthzPolicy(rules: number, caller: { principal: string; path
   ];
   const callers = Array.from({ length: rules - 2 }, (_, i) => ({
     principal: `spiffe://${trustDomain}/ns/shop/sa/${serviceName(i)}`,
-    pathPrefix: `/shop.${serviceName(i)}.v1.`,
+    pathPrefix: kind === 'grpc' ? `/shop.${serviceName(i)}.v1.` : `/api/${serviceName(i)}/`,
   }));
   for (const rule of [...callers, caller]) {
-    lines.push('', 'allow if {', `\tinput.attributes.source.principal == "${rule.principal}"`, '\tgrpc_call', `\tstartswith(http.path, "${rule.pathPrefix}")`, '}');
+    lines.push('', 'allow if {', `\tinput.attributes.source.principal == "${rule.principal}"`, '\tcall', `\tstartswith(http.path, "${rule.pathPrefix}")`, '}');
   }
   return lines.join('\n') + '\n';
 }

@@ -47,9 +47,10 @@ export function staticRoot(files: Record<string, string>): string {
 
 /**
  * Starts nginx with `workers` worker processes and one server block listening on a fresh port;
- * `server` is the block's body after `listen`, `http` extra directives in the http block.
+ * `server` is the block's body after `listen`, `listen` extra parameters of it (`ssl`), `http`
+ * extra directives in the http block.
  */
-export async function startNginx(options: { workers: number; server: string; http?: string }): Promise<Nginx> {
+export async function startNginx(options: { workers: number; server: string; listen?: string; http?: string }): Promise<Nginx> {
   const prefix = mkdtempSync(join(tmpdir(), 'weft-nginx-'));
   mkdirSync(join(prefix, 'logs'));
   const port = await freePort();
@@ -66,7 +67,7 @@ http {
   ${temp}
   keepalive_requests 1000000;
   ${options.http ?? ''}
-  server { listen 127.0.0.1:${port} reuseport; ${options.server} }
+  server { listen 127.0.0.1:${port} reuseport${options.listen === undefined ? '' : ` ${options.listen}`}; ${options.server} }
 }
 `,
   );

@@ -1,0 +1,298 @@
+// bench:mesh — what weft's two sidecars cost against the floor Node.js itself sets, side by side
+// in one run on loopback (issue 15). The app is nginx serving 1 KiB (HTTP/1.1) and the grpc-js
+// echo server on its own thread (gRPC, 100-byte unary calls). Paths:
+//   - direct to the app;
+//   - weft: two `weft proxy` processes with `weft up`'s Node flags, frontend outbound -> mutual
+//     TLS -> backend inbound with a 20-rule Rego policy that allows the calls, access log and
+//     metrics on, certificates from a CA in this process;
+//   - a bare Node pair, no weft code (test/bench/bare-http-hop.mjs, bare-h2-hop.mjs): the same
+//     CA's certificates, TLS 1.3, keep-alive;
+//   - for HTTP/1.1 only, an nginx pair (two single-worker nginx, mTLS between) as context.
+// Per path: max throughput (HTTP: wrk -t1 -c16; gRPC: 16 calls in flight), best of the rounds;
+// then latency at a fixed rate of a third of the bare pair's max, open loop (undici Pool or
+// grpc-js, each request scheduled in advance and timed from its schedule), p50/p99 over all
+// rounds. Rounds alternate the paths so noise from other work hits all alike. Sidecar CPU per
+// request is taken over the fixed-rate runs, RSS (VmRSS) during the throughput runs.
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { Pool } from 'undici';
+import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
+import { startCaServer, type TestCaServer } from '../helpers/ca-server.js';
+import { echoClient, echoService } from '../helpers/grpc-echo.js';
+import { startNginx, staticRoot, type Nginx } from '../helpers/nginx.js';
+import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
+import { issueWorkload, testId } from '../helpers/throwaway-ca.js';
+import { cpuMicros, loadAverage, openLoop, rssMb, summary, type OpenLoopRun, type Send } from './load.js';
+import { callerAuthzPolicy } from './policy-fixture.js';
+
+const quick = process.argv.includes('--quick');
+const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 5));
+const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
+const CONNECTIONS = 16;
+const RULES = 20;
+const sidecarNodeArgs = (process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS).split(' ').filter(Boolean);
+// Compiled to dist/bench/test/bench/; the bare hops run from their source.
+const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
+const children: ChildProcess[] = [];
+const sidecars: SidecarProcess[] = [];
+const nginxes: Nginx[] = [];
+
+interface Target {
+  readonly name: string;
+  readonly send: Send;
+  /** Max throughput of one round, requests/s. */
+  readonly throughput: (duration: number) => Promise<number>;
+  /** The sidecars on this path, whose CPU and RSS are measured. */
+  readonly sidecars: readonly SidecarProcess[];
+  readonly runs: OpenLoopRun[];
+  rps: number;
+  cpuMicros: number;
+  rssMb: number;
+}
+
+function target(name: string, send: Send, throughput: (duration: number) => Promise<number>, pathSidecars: readonly SidecarProcess[] = []): Target {
+  return { name, send, throughput, sidecars: pathSidecars, runs: [], rps: 0, cpuMicros: 0, rssMb: 0 };
+}
+
+async function wrk(port: number, duration: number): Promise<number> {
+  const { stdout } = await promisify(execFile)('/usr/bin/wrk', ['-t1', `-c${CONNECTIONS}`, `-d${duration}s`, '-H', 'Host: backend', `http://127.0.0.1:${port}/`]);
+  if (/Non-2xx|Socket errors/.test(stdout)) throw new Error(`wrk saw errors on port ${port}:\n${stdout}`);
+  return Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]);
+}
+
+function httpTarget(name: string, port: number, pathSidecars: readonly SidecarProcess[] = []): Target {
+  const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS });
+  const send: Send = (done) =>
+    pool.request({ method: 'GET', path: '/', headers: { host: 'backend' } }, (error, response) => {
+      if (error !== null) return done(error.message);
+      response.body.dump().then(() => done(response.statusCode === 200 ? undefined : response.statusCode), () => done('body'));
+    });
+  return target(name, send, (duration) => wrk(port, duration), pathSidecars);
+}
+
+const payload = Buffer.alloc(100, 0x61);
+const raw = (buffer: Buffer): Buffer => buffer;
+
+function grpcTarget(name: string, port: number, pathSidecars: readonly SidecarProcess[] = []): Target {
+  const client = echoClient(port, 'backend');
+  const send: Send = (done) => client.makeUnaryRequest(echoService.Unary.path, raw, raw, payload, (error) => done(error?.code));
+  const throughput = async (duration: number): Promise<number> => {
+    const until = performance.now() + duration * 1000;
+    let calls = 0;
+    const caller = async (): Promise<void> => {
+      while (performance.now() < until) {
+        await new Promise<void>((resolve, reject) => send((failure) => (failure === undefined ? resolve() : reject(new Error(`${name}: call ended with ${failure}`)))));
+        calls++;
+      }
+    };
+    const start = performance.now();
+    await Promise.all(Array.from({ length: CONNECTIONS }, caller));
+    return calls / ((performance.now() - start) / 1000);
+  };
+  return target(name, send, throughput, pathSidecars);
+}
+
+/** Starts `node FILE` with `env` and resolves with the port it prints. */
+async function bareHop(file: string, env: Record<string, string>): Promise<number> {
+  const child = spawn(process.execPath, [join(repoRoot, 'test/bench', file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const [line] = await Promise.race([
+    createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((next) => [next.value as string]),
+    new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))),
+  ]);
+  return Number(line);
+}
+
+/** A bare pair in front of `appUrl`; returns the front's port. */
+async function barePair(file: string, appUrl: string, pems: Pems, backScheme: string): Promise<number> {
+  const back = await bareHop(file, { ROLE: 'back', UPSTREAM: appUrl, ...pems.backend });
+  return bareHop(file, { ROLE: 'front', UPSTREAM: `${backScheme}://127.0.0.1:${back}`, PEER_ID: testId('backend'), ...pems.frontend });
+}
+
+interface Pems {
+  readonly dir: string;
+  readonly backend: { CERT: string; KEY: string; CA: string };
+  readonly frontend: { CERT: string; KEY: string; CA: string };
+}
+
+/** Certificates for the bare and nginx pairs from the same CA the sidecars use, as files. */
+async function writePems(ca: TestCaServer, dir: string): Promise<Pems> {
+  const files = async (workload: string) => {
+    const credentials = await issueWorkload(ca.ca, testId(workload));
+    const [cert, key, bundle] = ['cert', 'key', 'ca'].map((kind) => join(dir, `${workload}-${kind}.pem`)) as [string, string, string];
+    await writeFile(cert, credentials.chainPems.join(''));
+    await writeFile(key, credentials.privateKeyPem, { mode: 0o600 });
+    await writeFile(bundle, credentials.trustBundlePems.join(''));
+    return { CERT: cert, KEY: key, CA: bundle };
+  };
+  return { dir, backend: await files('backend'), frontend: await files('frontend') };
+}
+
+/** Two single-worker nginx, mTLS between (the back verifies the front's certificate). */
+async function nginxPair(appPort: number, pems: Pems): Promise<number> {
+  const keepAlive = 'proxy_http_version 1.1; proxy_set_header Connection "";';
+  const back = await startNginx({
+    workers: 1,
+    listen: 'ssl',
+    http: `upstream app { server 127.0.0.1:${appPort}; keepalive 32; }`,
+    server: `ssl_certificate ${pems.backend.CERT}; ssl_certificate_key ${pems.backend.KEY}; ssl_protocols TLSv1.3;
+      ssl_client_certificate ${pems.backend.CA}; ssl_verify_client on; location / { proxy_pass http://app; ${keepAlive} }`,
+  });
+  nginxes.push(back);
+  // nginx checks a server certificate against a host name only; SPIFFE certificates carry a URI.
+  const front = await startNginx({
+    workers: 1,
+    http: `upstream back { server 127.0.0.1:${back.port}; keepalive 32; }`,
+    server: `location / { proxy_pass https://back; ${keepAlive} proxy_ssl_certificate ${pems.frontend.CERT};
+      proxy_ssl_certificate_key ${pems.frontend.KEY}; proxy_ssl_protocols TLSv1.3; proxy_ssl_session_reuse on; }`,
+  });
+  nginxes.push(front);
+  return front.port;
+}
+
+/** Two `weft proxy` processes as `weft up` runs them; returns [backend, frontend]. */
+async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'grpc' | 'http'): Promise<[SidecarProcess, SidecarProcess]> {
+  const bundle = join(dir, 'root-cert.pem');
+  await writeFile(bundle, ca.ca.trustBundlePems.join(''));
+  const identity = async (workload: string): Promise<Record<string, unknown>> => {
+    const tokenFile = join(dir, `${kind}-${workload}.token`);
+    await writeFile(tokenFile, `${await ca.tokens.mint({ spiffeId: testId(workload) })}\n`);
+    return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
+  };
+  const caller = { principal: testId('frontend'), pathPrefix: kind === 'grpc' ? '/weft.test.Echo/' : '/' };
+  const policy = { name: `${kind}-${RULES}-rules`, targets: { assets: ['app'] }, entrypoint: `data.mesh.${kind}.allow`, modules: [{ name: 'policy.rego', rego: callerAuthzPolicy(RULES, caller, 'test.local', kind) }] };
+  // Access log and metrics on, as `weft up` runs them (the log goes to the sidecar's stdout).
+  const backend = await spawnSidecar({
+    workload: 'backend',
+    accessLog: { mode: 'on' },
+    identity: await identity('backend'),
+    inbound: {
+      port: 0,
+      appPort,
+      filters: [{ name: 'authz', config: { assets: [{ name: 'app', match: { paths: [{ prefix: '/' }] } }], policies: [policy] } }, { name: 'router' }],
+    },
+  }, sidecarNodeArgs);
+  sidecars.push(backend);
+  const frontend = await spawnSidecar({
+    workload: 'frontend',
+    accessLog: { mode: 'on' },
+    identity: await identity('frontend'),
+    outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },
+  }, sidecarNodeArgs);
+  sidecars.push(frontend);
+  return [backend, frontend];
+}
+
+async function throughputRound(t: Target): Promise<void> {
+  const sampleRss = async () => {
+    for (const sidecar of t.sidecars) t.rssMb = Math.max(t.rssMb, await rssMb(sidecar.child.pid!));
+  };
+  const halfway = setTimeout(() => void sampleRss(), (seconds * 1000) / 2);
+  t.rps = Math.max(t.rps, await t.throughput(seconds));
+  clearTimeout(halfway);
+  await sampleRss();
+}
+
+async function latencyRound(t: Target, rate: number): Promise<void> {
+  const before = await Promise.all(t.sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
+  const run = await openLoop(t.send, seconds, rate);
+  const after = await Promise.all(t.sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
+  t.cpuMicros += after.reduce((sum, micros, i) => sum + micros - before[i]!, 0);
+  if (run.failures.size > 0) throw new Error(`${t.name}: requests failed: ${JSON.stringify([...run.failures])}`);
+  t.runs.push(run);
+}
+
+/** Measures `targets` ([direct, weft, bare, ...]); returns the fixed rate used. */
+async function measure(label: string, targets: Target[]): Promise<number> {
+  for (const t of targets) await t.throughput(Math.min(2, seconds));
+  for (let round = 0; round < rounds; round++) for (const t of targets) await throughputRound(t);
+  const rate = Math.max(1, Math.floor(targets[2]!.rps / 3));
+  for (const t of targets) await openLoop(t.send, 1, rate);
+  for (let round = 0; round < rounds; round++) for (const t of targets) await latencyRound(t, rate);
+  const [direct] = targets.map((t) => summary(t.runs));
+  console.log(`\n${label}: max rps best of ${rounds} x ${seconds}s; latency open loop at ${rate}/s (a third of the bare pair's max) for ${rounds} x ${seconds}s, over all rounds`);
+  console.log(`${'path'.padEnd(40)} ${'max rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'+p50 ms'.padStart(8)} ${'+p99 ms'.padStart(8)} ${'CPU us/req'.padStart(10)} ${'RSS MB'.padStart(7)}`);
+  for (const t of targets) {
+    const s = summary(t.runs);
+    const cpu = t.sidecars.length === 0 ? '-' : (t.cpuMicros / (rate * seconds * rounds)).toFixed(0);
+    const rss = t.sidecars.length === 0 ? '-' : t.rssMb.toFixed(0);
+    console.log(
+      `${t.name.padEnd(40)} ${t.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${(s.p50 - direct!.p50).toFixed(2).padStart(8)} ${(s.p99 - direct!.p99).toFixed(2).padStart(8)} ${cpu.padStart(10)} ${rss.padStart(7)}`,
+    );
+  }
+  return rate;
+}
+
+function ratios(targets: Target[]): { rps: string; p99: string } {
+  const [direct, weft, bare] = targets.map((t) => summary(t.runs)) as [ReturnType<typeof summary>, ReturnType<typeof summary>, ReturnType<typeof summary>];
+  return { rps: (targets[1]!.rps / targets[2]!.rps).toFixed(2), p99: ((weft.p99 - direct.p99) / (bare.p99 - direct.p99)).toFixed(2) };
+}
+
+async function main(): Promise<void> {
+  const loadBefore = loadAverage();
+  console.log(`load average at start: ${loadBefore}`);
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-mesh-'));
+  const app = await startNginx({ workers: 1, server: `location / { root ${staticRoot({ 'index.html': 'x'.repeat(1023) + '\n' })}; }` });
+  nginxes.push(app);
+  const grpcWorker = new Worker(new URL('./grpc-echo-worker.js', import.meta.url));
+  const grpcListening = new Promise<number>((resolve, reject) => {
+    grpcWorker.once('message', resolve);
+    grpcWorker.once('error', reject);
+  });
+  const ca = await startCaServer();
+  try {
+    const grpcPort = await grpcListening;
+    const step = (what: string): void => console.error(`bench:mesh: ${what}`);
+    step('starting the pairs');
+    const pems = await writePems(ca, dir);
+    step('weft HTTP pair');
+    const httpWeft = await weftPair(ca, dir, app.port, 'http');
+    step('weft gRPC pair');
+    const grpcWeft = await weftPair(ca, dir, grpcPort, 'grpc');
+    const http = [
+      httpTarget('direct to the app', app.port),
+      httpTarget('weft (two sidecars, mTLS, 20-rule policy)', httpWeft[1].outboundPort, httpWeft),
+      httpTarget('bare Node pair (http -> undici mTLS)', await barePair('bare-http-hop.mjs', `http://127.0.0.1:${app.port}`, pems, 'https')),
+      httpTarget('nginx pair (mTLS)', await nginxPair(app.port, pems)),
+    ];
+    const grpcTargets = [
+      grpcTarget('direct to the app', grpcPort),
+      grpcTarget('weft (two sidecars, mTLS, 20-rule policy)', grpcWeft[1].outboundPort, grpcWeft),
+      grpcTarget('bare node:http2 pair (h2c -> h2 mTLS)', await barePair('bare-h2-hop.mjs', `http://127.0.0.1:${grpcPort}`, pems, 'https')),
+    ];
+    console.log(`wrk -t1 -c${CONNECTIONS} (HTTP/1.1, 1 KiB responses, Host: backend); grpc-js with ${CONNECTIONS} unary calls in flight (100-byte messages); undici Pool / grpc-js open loop for latency`);
+    console.log(`sidecar node flags: ${sidecarNodeArgs.join(' ') || '(none)'}; access log on; ${RULES}-rule Rego policy on the inbound sidecar; CPU and RSS summed/maxed over both sidecars of a path`);
+    step('measuring HTTP/1.1');
+    await measure('HTTP/1.1', http);
+    step('measuring gRPC');
+    await measure('gRPC unary', grpcTargets);
+    const h = ratios(http);
+    const g = ratios(grpcTargets);
+    const rss = Math.max(http[1]!.rssMb, grpcTargets[1]!.rssMb);
+    console.log(`\nload average at end: ${loadAverage()} (at start: ${loadBefore})`);
+    console.log(`mesh bench: rps_vs_floor=${h.rps} p99_vs_floor=${h.p99} grpc_rps_vs_floor=${g.rps} grpc_p99_vs_floor=${g.p99} sidecar_rss_mb=${rss.toFixed(0)}`);
+  } catch (error) {
+    for (const sidecar of sidecars) process.stderr.write(sidecar.stderr());
+    throw error;
+  } finally {
+    for (const sidecar of sidecars) await sidecar.terminate();
+    for (const child of children) child.kill('SIGTERM');
+    for (const nginx of nginxes) nginx.stop();
+    await grpcWorker.terminate();
+    await ca.close();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
