@@ -1,0 +1,71 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { find, kubernetesDirectory, loadKustomization, manifestProblems, parseObjects, userSecrets, type KubeObject } from './manifest-checks.js';
+
+type Container = { args: string[] };
+const podSpec = (object: KubeObject) => (object.spec as { template: { spec: { containers: Container[]; affinity?: unknown } } }).template.spec;
+
+describe('deploy/kubernetes/base', () => {
+  const objects = loadKustomization(join(kubernetesDirectory, 'base'));
+
+  it('is a consistent set of objects (kinds, versions, names referenced, selectors)', () => {
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(8);
+    expect(manifestProblems(objects)).toEqual([]);
+  });
+
+  it('runs three control plane replicas apart from each other, one down at a time at most', () => {
+    const deployment = find(objects, 'Deployment', 'weft-control-plane');
+    expect((deployment.spec as { replicas: number }).replicas).toBe(3);
+    expect(JSON.stringify(podSpec(deployment).affinity)).toContain('"topologyKey":"kubernetes.io/hostname"');
+    expect(find(objects, 'PodDisruptionBudget', 'weft-control-plane').spec).toMatchObject({ maxUnavailable: 1 });
+  });
+
+  it('gives the control plane only flags that `weft control-plane` knows, on the etcd store the manifests run', () => {
+    const help = execFileSync(process.execPath, ['dist/deploy/cli/weft.js', 'control-plane', '--help'], { encoding: 'utf8' });
+    const args = podSpec(find(objects, 'Deployment', 'weft-control-plane')).containers[0]!.args;
+    expect(args[0]).toBe('control-plane');
+    for (const flag of args.filter((arg) => arg.startsWith('--'))) expect(help, flag).toContain(`${flag} `);
+    const store = new URL(args[args.indexOf('--store') + 1]!.replace(/^etcd:/, ''));
+    const etcdClient = find(objects, 'Service', store.hostname).spec as { ports: { port: number }[] };
+    expect(etcdClient.ports.map((p) => p.port)).toContain(Number(store.port));
+  });
+
+  it('commits no secret value and documents every Secret the user must create', () => {
+    expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    const readme = readFileSync(join(kubernetesDirectory, '../README.md'), 'utf8');
+    for (const secret of userSecrets) expect(readme).toContain(`kubectl -n weft-system create secret generic ${secret}`);
+  });
+
+  it('finds each kind of mistake it is meant to find', () => {
+    const broken = structuredClone(objects);
+    const deployment = find(broken, 'Deployment', 'weft-control-plane') as KubeObject & { spec: { template: { spec: { serviceAccountName: string } } } };
+    deployment.spec.template.spec.serviceAccountName = 'nobody';
+    (find(broken, 'Service', 'weft-control-plane').spec as { selector: Record<string, string> }).selector = { app: 'other' };
+    find(broken, 'PodDisruptionBudget', 'weft-control-plane').apiVersion = 'policy/v1beta1';
+    broken.push(
+      { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak' }, data: { key: 'c2VjcmV0' } },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'weft' }, rules: [{ verbs: ['*'] }] },
+    );
+    const problems = manifestProblems(broken).join('\n');
+    for (const expected of ['ServiceAccount nobody does not exist', 'Service/weft-control-plane: selects no pods', 'apiVersion policy/v1beta1', 'a Secret with values is committed', 'ClusterRole/weft: the control plane calls no Kubernetes API']) {
+      expect(problems).toContain(expected);
+    }
+  });
+});
+
+describe.each(['dev', 'ha'])('deploy/kubernetes/overlays/%s', (overlay) => {
+  const directory = join(kubernetesDirectory, 'overlays', overlay);
+  const kustomization = parseObjects(readFileSync(join(directory, 'kustomization.yaml'), 'utf8'), overlay)[0] as unknown as { resources: string[]; patches: { path: string }[] };
+
+  it('builds on the base and patches only objects the base defines', () => {
+    expect(kustomization.resources).toEqual(['../../base']);
+    const base = loadKustomization(join(kubernetesDirectory, 'base'));
+    for (const { path } of kustomization.patches) {
+      for (const patch of parseObjects(readFileSync(join(directory, path), 'utf8'), path)) {
+        expect(find(base, patch.kind, patch.metadata.name).apiVersion).toBe(patch.apiVersion);
+      }
+    }
+  });
+});
