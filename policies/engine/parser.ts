@@ -497,7 +497,7 @@ class Parser {
 
   private withModifiers(): WithModifier[] {
     const mods: WithModifier[] = [];
-    while (this.isWord('with') && !this.tok.newlineBefore) {
+    while (this.isWord('with')) {
       const start = this.tok;
       this.pos++;
       const target = this.term();

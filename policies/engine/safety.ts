@@ -53,8 +53,11 @@ export function visitLiteralVars(lit: Literal, onVar: (v: VarTerm) => void, nest
       break;
     case 'some-in':
     case 'every':
-      visitVars(lit.key, onVar, nested);
-      visitVars(lit.value, onVar, nested);
+      // every's key and value are its own: outside its body they are neither references nor bindings.
+      if (lit.type === 'some-in' || nested) {
+        visitVars(lit.key, onVar, nested);
+        visitVars(lit.value, onVar, nested);
+      }
       visitVars(lit.domain, onVar, nested);
       if (lit.type === 'every' && nested) for (const l of lit.body) visitLiteralVars(l, onVar);
       break;

@@ -147,6 +147,23 @@ comp := {"arr": [x | some x in [3, 1]], "set": {x | some x in [3, 1, 3]}, "obj":
     expect(value(p, 'data.t.comp')).toEqual({ arr: [3, 1], set: [1, 3], obj: { '0': 'a', '1': 'b' } });
   });
 
+  it("keeps every's variables to its body, and reads with modifiers continued on the next lines", () => {
+    const p = policy(
+      head +
+        `after contains k if {
+  every k in ["a", "b"] { k != "c" }
+  k := "z"
+}
+mocked if {
+  input.n == 2
+    with input.n as 2
+    with data.x as 1
+}`,
+    );
+    expect(value(p, 'data.t.after')).toEqual(['z']);
+    expect(value(p, 'data.t.mocked')).toBe(true);
+  });
+
   it('merges reference-head rules with a rule of a variable key above them, and a key given two values conflicts', () => {
     const merged = policy(head + 'p.q.r := 1\np.q[s] := 2 if s := "s"\n');
     expect(value(merged, 'data.t.p')).toEqual({ q: { r: 1, s: 2 } });

@@ -233,10 +233,11 @@ export const encodingBuiltins = [
   define('json.marshal', ['any'], ([x]) => goJsonEscape(toJSONText(x!))),
   define('json.marshal_with_options', ['any', 'object'], ([x, options]) => marshalWithOptions(x!, options as RegoObject)),
   define('json.unmarshal', ['string'], ([s]) => unmarshalJson('json.unmarshal', s as string)),
-  define('json.is_valid', ['string'], ([s]) => isValid(() => unmarshalJson('json.is_valid', s as string))),
+  // A non-string is not valid JSON (or YAML) text: false, not a type error, as in OPA.
+  define('json.is_valid', ['any'], ([s]) => typeof s === 'string' && isValid(() => unmarshalJson('json.is_valid', s))),
   define('yaml.marshal', ['any'], ([x]) =>
     yamlStringify(sortedPlain(x!), { indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false }),
   ),
   define('yaml.unmarshal', ['string'], ([s]) => yamlToValue('yaml.unmarshal', s as string)),
-  define('yaml.is_valid', ['string'], ([s]) => isValid(() => yamlToValue('yaml.is_valid', s as string))),
+  define('yaml.is_valid', ['any'], ([s]) => typeof s === 'string' && isValid(() => yamlToValue('yaml.is_valid', s))),
 ];

@@ -1,9 +1,10 @@
 // io.jwt.encode_sign and io.jwt.encode_sign_raw: JWS compact tokens signed with a JWK (a private
 // RSA/EC/OKP key, or an "oct" secret for HS*), synchronously via node:crypto. `none` is refused.
 import { createHmac, createPrivateKey, sign, constants, type JsonWebKey } from 'node:crypto';
-import { isObject, toJSONText, type RegoObject, type Value } from '../value.js';
+import { isObject, toJSONText, type Value } from '../value.js';
 import { JsonSyntaxError, parseJsonText } from './json-text.js';
 import { builtinError, define } from './support.js';
+import { regoText } from './value-text.js';
 
 const hashes: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
 
@@ -61,7 +62,8 @@ export const jwtSignBuiltins = [
     'io.jwt.encode_sign',
     ['object', 'object', 'object'],
     ([headers, payload, key]) =>
-      encodeSign('io.jwt.encode_sign', toJSONText(headers as RegoObject), toJSONText(payload as RegoObject), key!),
+      // OPA signs the objects' Rego text (`{"alg": "HS256"}`, keys sorted), not compact JSON.
+      encodeSign('io.jwt.encode_sign', regoText(headers!), regoText(payload!), key!),
     { nondeterministic: true },
   ),
   define(

@@ -68,6 +68,9 @@ function parseGlob(glob: string): Token[] | string {
       if (i >= chars.length) return `invalid glob ${JSON.stringify(glob)}: unclosed character class`;
       i++;
       set = { negated, ranges };
+    } else if (c === ']') {
+      // The glob-intersection library's own wording (OPA passes it through).
+      return `input:${glob}, pos:${i + 1}, set-close ']' with no preceding '[': the input provided is invalid`;
     } else if (c === '*' || c === '+' || c === '?') {
       return `invalid glob ${JSON.stringify(glob)}: ${c} without a preceding character`;
     } else {

@@ -98,8 +98,9 @@ function replaceN(patterns: RegoObject, text: string): string {
   const pairs: [string, string][] = [];
   for (const key of [...patterns.keys()].sort()) {
     const replacement = patterns.get(key)!;
-    if (typeof key !== 'string' || typeof replacement !== 'string') {
-      throw new BuiltinError('eval_type_error', 'strings.replace_n: operand 1 must be object[string: string]');
+    if (typeof key !== 'string') throw new BuiltinError('eval_type_error', 'strings.replace_n: operand 1 non-string key found in pattern object');
+    if (typeof replacement !== 'string') {
+      throw new BuiltinError('eval_type_error', 'strings.replace_n: operand 1 non-string value found in pattern object');
     }
     pairs.push([key, replacement]);
   }

@@ -21,6 +21,9 @@ describe('base64 and hex', () => {
     expect(call('base64.is_valid', 'YWI')).toBe(false);
     expect(call('base64.is_valid', 'Y W=')).toBe(false);
     expect(call('base64.is_valid', 'Pz8-')).toBe(false);
+    expect(call('json.is_valid', '[1]')).toBe(true);
+    expect(call('json.is_valid', 7)).toBe(false);
+    expect(call('yaml.is_valid', v({ a: 1 }))).toBe(false);
     expectFailure('base64.decode', ['YW*='], 'eval_builtin_error', 'base64.decode: illegal base64 data at input byte 2');
     expectFailure('base64.decode', ['YWJjZ'], 'eval_builtin_error', 'illegal base64 data');
     expectFailure('base64url.decode', ['YWJjZ'], 'eval_builtin_error', 'illegal base64url string');

@@ -147,6 +147,7 @@ describe('regex builtins', () => {
     expect(call('regex.globs_match', 'a\\.b', 'axb')).toBe(false);
     expectFailure('regex.globs_match', ['[a-', 'a'], 'eval_builtin_error', 'unclosed character class');
     expectFailure('regex.globs_match', ['*a', 'a'], 'eval_builtin_error', 'without a preceding character');
+    expectFailure('regex.globs_match', ['ab]', 'a'], 'eval_builtin_error', "input:ab], pos:3, set-close ']' with no preceding '['");
     expectFailure('regex.globs_match', ['a'.repeat(1500), 'a'.repeat(1500)], 'eval_builtin_error', 'globs too large to intersect');
     expect(call('regex.globs_match', 'a'.repeat(900), 'a*')).toBe(true);
   });

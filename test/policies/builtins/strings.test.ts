@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeArray, makeSet } from '../../../policies/engine/value.js';
+import { makeArray, makeObject, makeSet } from '../../../policies/engine/value.js';
 import { call, expectCall, expectFailure, v } from './call-builtin.js';
 
 describe('string builtins', () => {
@@ -82,7 +82,8 @@ describe('string builtins', () => {
     expect(call('strings.replace_n', v({ '<': '&lt;', '>': '&gt;' }), '<a>')).toBe('&lt;a&gt;');
     expect(call('strings.replace_n', v({ a: '1', ab: '2' }), 'abab')).toBe('1b1b');
     expect(call('strings.replace_n', v({ a: 'b', b: 'a' }), 'ab')).toBe('ba');
-    expectFailure('strings.replace_n', [v({ a: 1 }), 'a'], 'eval_type_error', 'strings.replace_n: operand 1 must be object[string: string]');
+    expectFailure('strings.replace_n', [v({ a: 1 }), 'a'], 'eval_type_error', 'strings.replace_n: operand 1 non-string value found in pattern object');
+    expectFailure('strings.replace_n', [makeObject([['a', 'b'], [3, 'c']]), 'a'], 'eval_type_error', 'strings.replace_n: operand 1 non-string key found in pattern object');
   });
 
   it('strings.reverse, strings.count and the affix matchers', () => {

@@ -174,6 +174,11 @@ describe('io.jwt.encode_sign', () => {
     const token = call('io.jwt.encode_sign_raw', '{"alg":"HS256"}', '{"sub":"carol"}', JSON.stringify({ kty: 'oct', k })) as string;
     expect(token.split('.')[1]).toBe(Buffer.from('{"sub":"carol"}').toString('base64url'));
     expect(call('io.jwt.verify_hs256', token, secret)).toBe(true);
+    // encode_sign signs the objects' Rego text, keys sorted, as OPA: the same bytes in every OPA.
+    const signed = call('io.jwt.encode_sign', v({ typ: 'JWT', alg: 'HS256' }), v({ sub: 'carol', n: [1, 2] }), v({ kty: 'oct', k })) as string;
+    expect(Buffer.from(signed.split('.')[0]!, 'base64url').toString()).toBe('{"alg": "HS256", "typ": "JWT"}');
+    expect(Buffer.from(signed.split('.')[1]!, 'base64url').toString()).toBe('{"n": [1, 2], "sub": "carol"}');
+    expect(call('io.jwt.verify_hs256', signed, secret)).toBe(true);
     const { payload } = await jwtVerify(token, secretBytes);
     expect(payload.sub).toBe('carol');
   });
