@@ -96,13 +96,15 @@ function toStructural(input: JsonSchema, doc: SchemaDocument, all: readonly Sche
 // Branches of a oneOf may only constrain (required here); their properties move to the node itself.
 function structuralOneOf(branches: JsonSchema[], doc: SchemaDocument, all: readonly SchemaDocument[], where: string, out: JsonSchema): JsonSchema {
   const properties: Record<string, JsonSchema> = { ...(out.properties as Record<string, JsonSchema> | undefined) };
-  const oneOf = branches.map((branch, index) => {
-    const structural = toStructural({ type: 'object', ...branch }, doc, all, `${where}.oneOf[${index}]`);
-    Object.assign(properties, structural.properties);
-    if (!Array.isArray(branch.required)) throw new Error(`${where}.oneOf[${index}]: a branch must name its required properties`);
-    return { required: branch.required };
-  });
-  return Object.keys(properties).length > 0 ? { properties, oneOf } : { oneOf };
+  for (const [index, branch] of branches.entries()) {
+    Object.assign(properties, toStructural({ type: 'object', ...branch }, doc, all, `${where}.oneOf[${index}]`).properties);
+  }
+  // Branches told apart by a property's value (a `const`), not by which properties they
+  // require, have no structural form: the CRD keeps their properties, and the control plane's
+  // full JSON Schema still decides between them.
+  const oneOf = branches.every((branch) => Array.isArray(branch.required)) ? branches.map((branch) => ({ required: branch.required })) : undefined;
+  if (Object.keys(properties).length === 0) return oneOf === undefined ? {} : { oneOf };
+  return oneOf === undefined ? { properties } : { properties, oneOf };
 }
 
 function plural(kind: string): string {
