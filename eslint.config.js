@@ -19,7 +19,7 @@ const IMPORT_RULES = Object.entries({
   'proxy/tls/README.md': [['./proxy/tls', './proxy', ['./tls', './transport-security.ts', './http/headers.ts', './config/types.ts']]],
   'proxy/xds/README.md': [['./proxy/xds', './proxy', ['./xds', './tls', './config', './filters']]],
   // The entry modules of the others.
-  'deploy/README.md': [['./deploy', './proxy', ['./cli.ts']], ['./deploy', './policies', ['./cli.ts']], ['./deploy', './control-plane', ['./cli.ts', './cli', './api', './ca/index.ts', './ca/token-cli.ts']]],
+  'deploy/README.md': [['./deploy', './proxy', ['./cli.ts', './filters/inference/openai-body.ts']], ['./deploy', './policies', ['./cli.ts']], ['./deploy', './control-plane', ['./cli.ts', './cli', './api', './ca/index.ts', './ca/token-cli.ts']]],
 }).flatMap(([readme, zones]) => zones.map(([target, from, except = []]) => ({ target, from, except, message: `see "May import" in ${readme}` })));
 
 export default tseslint.config(

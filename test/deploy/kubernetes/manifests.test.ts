@@ -1,3 +1,4 @@
+import { RESOURCE_KINDS } from '../../../control-plane/api/resource-types.js';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -11,7 +12,7 @@ describe('deploy/kubernetes/base', () => {
   const objects = loadKustomization(join(kubernetesDirectory, 'base'));
 
   it('is a consistent set of objects (kinds, versions, names referenced, selectors)', () => {
-    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(8);
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(RESOURCE_KINDS.length);
     expect(manifestProblems(objects)).toEqual([]);
   });
 
