@@ -45,7 +45,7 @@ interface OrdersStatus {
 }
 
 async function ordersStatus(cp: ControlPlaneProcess): Promise<OrdersStatus | undefined> {
-  const body = (await (await fetch(`${cp.admin}/v1/status`)).json()) as { sidecars: (OrdersStatus & { workload: string })[] };
+  const body = (await (await fetch(`${cp.admin}/v1/status`, { headers: cp.adminHeaders.read })).json()) as { sidecars: (OrdersStatus & { workload: string })[] };
   return body.sidecars.find((s) => s.workload === 'default/orders');
 }
 

@@ -251,7 +251,7 @@ describe('snapshot distribution over gRPC', () => {
     started(sidecar(cp.grpcAddress, 'orders', { snapshotFile: files.orders, node: ordersAt(15016) }));
     await until(() => webBack.holder.current() !== undefined && portOfOrders(webBack.holder.current()!.snapshot) === 15016, 'web to be sent the new endpoint of orders');
     const inSync = await until(async () => {
-      const { sidecars } = (await (await fetch(`${cp.adminUrl}/v1/status`)).json()) as { sidecars: { workload: string; sentVersion: string | null; ackedVersion: string | null }[] };
+      const { sidecars } = (await (await fetch(`${cp.adminUrl}/v1/status`, { headers: cp.adminHeaders.read })).json()) as { sidecars: { workload: string; sentVersion: string | null; ackedVersion: string | null }[] };
       return sidecars.length === 2 && sidecars.every((s) => s.ackedVersion !== null && s.sentVersion === s.ackedVersion) && sidecars;
     }, 'both sidecars in sync');
     // orders held exactly what it would be sent (its own endpoint is not in its snapshot): nothing was pushed to it.

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { adminTokenHeaders } from '../control-plane/control-plane-fixture.js';
 import { childPids, copyOfDemo, startUp, viaProxy, type RunningUp, type UpRecord } from './up-fixture.js';
 
 interface Sidecars {
@@ -20,7 +21,7 @@ async function ready(args: string[], cwd?: string): Promise<{ up: RunningUp; rec
 }
 
 async function expectInSync(record: UpRecord): Promise<void> {
-  const { sidecars } = (await (await fetch(`${record.controlPlane.admin}/v1/status`)).json()) as Sidecars;
+  const { sidecars } = (await (await fetch(`${record.controlPlane.admin}/v1/status`, { headers: (await adminTokenHeaders(record.controlPlane.tokenFiles)).read })).json()) as Sidecars;
   expect(sidecars.map((s) => s.workload).sort()).toEqual(['default/inventory', 'default/orders', 'default/web']);
   for (const s of sidecars) {
     expect(s.ackedVersion).not.toBeNull();

@@ -3,19 +3,23 @@
 //   { "error": { "code": "...", "status": 400, "message": "...", "fault": { ... } } }
 // `fault` is present when the legacy system itself answered with a fault. Tracebacks and inner
 // errors are never put in the body: callers of `BridgeError` log `cause` instead.
+import { GRPC_STATUS, type ErrorCatalogue } from '../../../control-plane/api/error-catalogue.js';
 
+const { INVALID_ARGUMENT, NOT_FOUND, RESOURCE_EXHAUSTED, INTERNAL, UNAVAILABLE, DEADLINE_EXCEEDED, FAILED_PRECONDITION } = GRPC_STATUS;
+
+// The shape of every weft catalogue (control-plane/api/error-catalogue.ts).
 export const bridgeErrorCatalogue = {
-  INVALID_JSON: { status: 400, message: 'request body is not valid JSON' },
-  SCHEMA_VIOLATION: { status: 400, message: 'request does not match the operation schema' },
-  UNKNOWN_ROUTE: { status: 404, message: 'no bridged operation matches this request' },
-  BODY_TOO_LARGE: { status: 413, message: 'request body is too large' },
-  UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'request body must be application/json' },
-  LEGACY_CLIENT_FAULT: { status: 400, message: 'the legacy system refused the request' },
-  LEGACY_SERVER_FAULT: { status: 502, message: 'the legacy system failed' },
-  UPSTREAM_INVALID_RESPONSE: { status: 502, message: 'the legacy system sent a response the bridge cannot read' },
-  UPSTREAM_UNAVAILABLE: { status: 503, message: 'could not connect to the legacy system' },
-  UPSTREAM_TIMEOUT: { status: 504, message: 'the legacy system did not answer in time' },
-} as const satisfies Record<string, { status: number; message: string }>;
+  INVALID_JSON: { httpStatus: 400, grpcStatus: INVALID_ARGUMENT, message: 'request body is not valid JSON' },
+  SCHEMA_VIOLATION: { httpStatus: 400, grpcStatus: INVALID_ARGUMENT, message: 'request does not match the operation schema' },
+  UNKNOWN_ROUTE: { httpStatus: 404, grpcStatus: NOT_FOUND, message: 'no bridged operation matches this request' },
+  BODY_TOO_LARGE: { httpStatus: 413, grpcStatus: RESOURCE_EXHAUSTED, message: 'request body is too large' },
+  UNSUPPORTED_MEDIA_TYPE: { httpStatus: 415, grpcStatus: INVALID_ARGUMENT, message: 'request body must be application/json' },
+  LEGACY_CLIENT_FAULT: { httpStatus: 400, grpcStatus: FAILED_PRECONDITION, message: 'the legacy system refused the request' },
+  LEGACY_SERVER_FAULT: { httpStatus: 502, grpcStatus: INTERNAL, message: 'the legacy system failed' },
+  UPSTREAM_INVALID_RESPONSE: { httpStatus: 502, grpcStatus: INTERNAL, message: 'the legacy system sent a response the bridge cannot read' },
+  UPSTREAM_UNAVAILABLE: { httpStatus: 503, grpcStatus: UNAVAILABLE, message: 'could not connect to the legacy system' },
+  UPSTREAM_TIMEOUT: { httpStatus: 504, grpcStatus: DEADLINE_EXCEEDED, message: 'the legacy system did not answer in time' },
+} as const satisfies ErrorCatalogue;
 
 export type BridgeErrorCode = keyof typeof bridgeErrorCatalogue;
 
@@ -37,7 +41,7 @@ export class BridgeError extends Error {
     options: { status?: number; fault?: LegacyFault; cause?: unknown } = {},
   ) {
     super(detail ?? bridgeErrorCatalogue[code].message, { cause: options.cause });
-    this.status = options.status ?? bridgeErrorCatalogue[code].status;
+    this.status = options.status ?? bridgeErrorCatalogue[code].httpStatus;
     this.fault = options.fault;
   }
 }
