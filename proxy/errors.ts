@@ -148,6 +148,26 @@ export const errorCatalogue = {
     responseFlag: 'UAJ',
     message: 'invalid end-user token',
   },
+  INFERENCE_BAD_REQUEST: {
+    // An OpenAI-compatible request body the inference filter cannot read (no model, bad JSON).
+    httpStatus: 400,
+    grpcStatus: GRPC_INTERNAL,
+    responseFlag: 'IBR',
+    message: 'invalid inference request',
+  },
+  INFERENCE_NO_TENANT: {
+    // No verified identity to take the tenant from: budgets and fairness fail closed.
+    httpStatus: 403,
+    grpcStatus: GRPC_PERMISSION_DENIED,
+    responseFlag: 'INT',
+    message: 'no verified tenant for this inference request',
+  },
+  INFERENCE_BUDGET_EXHAUSTED: {
+    httpStatus: 429,
+    grpcStatus: GRPC_RESOURCE_EXHAUSTED,
+    responseFlag: 'IBE',
+    message: "the tenant's token budget is used up",
+  },
 } as const satisfies Record<string, ErrorEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

@@ -11,6 +11,10 @@ import { authzConfigSchema } from './authz/authz-config.js';
 import { authzConfigFromSnapshot } from './authz/from-snapshot.js';
 import { jwtConfigSchema } from './jwt/jwt-config.js';
 import { jwtConfigFromSnapshot } from './jwt/from-snapshot.js';
+import { inferenceBalancer } from './inference/inference-balancer.js';
+import { inferenceFilter } from './inference/inference-filter.js';
+import { loadReportFilter } from './inference/load-report-filter.js';
+import { registerLoadBalancer } from '../upstream/load-balancers.js';
 import { routerFilter } from './router-filter.js';
 
 const filters = new Map<string, HttpFilterFactory>();
@@ -71,4 +75,7 @@ export async function loadFilters(names: Iterable<string>): Promise<void> {
 
 registerLazyFilter('jwt', jwtConfigSchema, jwtConfigFromSnapshot, async () => (await import('./jwt/jwt-filter.js')).jwtFilter);
 registerLazyFilter('authz', authzConfigSchema, authzConfigFromSnapshot, async () => (await import('./authz/authz-filter.js')).authzFilter);
+registerFilter(inferenceFilter);
+registerFilter(loadReportFilter);
+registerLoadBalancer(inferenceBalancer);
 registerFilter(routerFilter);

@@ -3,6 +3,7 @@
 // the Rego engine reads it lazily, so fields a policy never touches cost only their building.
 import type { Labels } from '../../../control-plane/api/resource-types.js';
 import type { FilterExchange } from '../http-filter.js';
+import { inferenceInputOf } from '../inference/inference-routing.js';
 import type { BodyInput } from './body-input.js';
 
 export interface InputContext {
@@ -125,6 +126,7 @@ export function buildInput(exchange: FilterExchange, context: InputContext, asse
       workload: context.workload,
       grpc: grpc ?? null,
       jwt: endUser === undefined ? null : { issuer: endUser.issuer, claims: endUser.claims },
+      inference: inferenceInputOf(exchange.metadata),
     },
   };
   if (body !== undefined) {
