@@ -137,6 +137,8 @@ export interface HttpFilter {
   encodeHeaders?(exchange: FilterExchange): HeadersOutcome | Promise<HeadersOutcome>;
   encodeData?(exchange: FilterExchange, data: BodyData): FilterOutcome | Promise<FilterOutcome>;
   encodeTrailers?(exchange: FilterExchange, trailers: string[]): FilterOutcome | Promise<FilterOutcome>;
+  /** The request is over (answered, refused, failed, or the caller went away), once per request: release what it held. */
+  onEnd?(exchange: FilterExchange): void;
 }
 
 /** What a filter may use when it is built for a listener. */

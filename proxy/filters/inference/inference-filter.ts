@@ -165,8 +165,13 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (!data.end) return CONTINUE;
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (ledger !== undefined && response.reservation !== undefined && usage !== undefined) ledger.settle(response.reservation, usage.promptTokens + usage.completionTokens);
-      releasePick(response.routing);
       return CONTINUE;
+    },
+
+    onEnd(exchange) {
+      // Answered, failed or cancelled by the caller: the endpoint stops counting it at once.
+      const routing = inferenceRoutingOf(exchange.metadata);
+      if (routing !== undefined) releasePick(routing);
     },
   };
 }

@@ -8,6 +8,7 @@ import { fleetOf } from '../../../deploy/sim/sim-profile.js';
 import { SimServer } from '../../../deploy/sim/sim-server.js';
 import type { Sequence } from '../../../deploy/sim/sim-engine.js';
 import { request, type Reply } from '../../helpers/http-client.js';
+import { eventually } from '../../helpers/eventually.js';
 import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 
 const MODEL = 'sim/llama-3-8b';
@@ -16,7 +17,7 @@ afterAll(async () => {
   for (const stop of stops.splice(0).reverse()) await stop();
 });
 
-async function simBehindSidecar(name: string): Promise<{ sim: SimServer; sidecar: InProcessSidecar }> {
+async function simBehindSidecar(name: string): Promise<{ sim: SimServer; sidecar: InProcessSidecar; port: number }> {
   const [params] = fleetOf({ servers: [{ name, maxNumSeqs: 8, kvCacheTokens: 40_000, prefixCacheBlocks: 1000, prefillMsPerToken: 0.0001, decodeMsBase: 2, decodeMsPerSeq: 0 }] }).servers;
   const sim = new SimServer(params!);
   const url = await sim.listen('127.0.0.1');
@@ -30,10 +31,10 @@ async function simBehindSidecar(name: string): Promise<{ sim: SimServer; sidecar
     },
   });
   stops.push(() => sidecar.stop());
-  return { sim, sidecar };
+  return { sim, sidecar, port: Number(new URL(url).port) };
 }
 
-async function caller(backends: readonly InProcessSidecar[], inferenceConfig: object = {}): Promise<InProcessSidecar> {
+async function caller(backends: readonly (InProcessSidecar | number)[], inferenceConfig: object = {}): Promise<InProcessSidecar> {
   const sidecar = await startSidecar({
     outbound: {
       port: 0,
@@ -44,7 +45,7 @@ async function caller(backends: readonly InProcessSidecar[], inferenceConfig: ob
           hosts: ['llm'],
           loadBalancer: 'inference',
           loadBalancerConfig: { staleAfterMs: 600_000 },
-          endpoints: backends.map((b) => ({ address: '127.0.0.1', port: b.inboundPort, models: [MODEL] })),
+          endpoints: backends.map((b) => ({ address: '127.0.0.1', port: typeof b === 'number' ? b : b.inboundPort, models: [MODEL] })),
         },
       ],
     },
@@ -66,8 +67,8 @@ function chat(port: number, body: object, headers: Record<string, string> = {}):
 const servedBy = (reply: Reply): string => (JSON.parse(reply.body) as { id: string }).id.split('-')[1]!;
 
 describe('inference routing through sidecars', () => {
-  let busy: { sim: SimServer; sidecar: InProcessSidecar };
-  let idle: { sim: SimServer; sidecar: InProcessSidecar };
+  let busy: Awaited<ReturnType<typeof simBehindSidecar>>;
+  let idle: Awaited<ReturnType<typeof simBehindSidecar>>;
   const held: Sequence[] = [];
 
   beforeAll(async () => {
@@ -135,5 +136,29 @@ describe('inference routing through sidecars', () => {
     expect(replies.map((r) => r.status)).toEqual([200, 200, 429]);
     expect(Number(replies[2]!.headers['retry-after'])).toBeGreaterThan(0);
     expect(replies[2]!.headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
+  });
+
+  it('aborts the upstream request when the client goes away, and releases its endpoint at once', async () => {
+    // The engines directly, without their sidecars: no load reports, so the caller fails open to
+    // the endpoint with the fewest of its own requests in flight.
+    const proxy = await caller([busy.port, idle.port]);
+    const servers = { busy: busy.sim, idle: idle.sim };
+    const open = async () => {
+      const req = http.request({ host: '127.0.0.1', port: proxy.outboundPort, method: 'POST', path: '/v1/completions', headers: { host: 'llm', 'content-type': 'application/json' }, agent: false });
+      req.end(JSON.stringify({ model: MODEL, prompt: 'a long story', max_tokens: 2000, ignore_eos: true, stream: true }));
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+      const first = await new Promise<string>((resolve) => res.setEncoding('utf8').once('data', resolve));
+      return { req, server: /"id":"cmpl-([a-z]+)-/.exec(first)![1] as keyof typeof servers };
+    };
+    const kept = await open();
+    const cancelled = await open();
+    expect(cancelled.server).not.toBe(kept.server);
+    const running = () => servers[cancelled.server].engine.load().running;
+    const before = running();
+    cancelled.req.destroy();
+    await eventually(async () => running(), (n) => n === before - 1, 5000);
+    // Released: the cancelled request's endpoint has none in flight again, the other has one.
+    for (let i = 0; i < 6; i++) expect(servedBy(await chat(proxy.outboundPort, {}))).toBe(cancelled.server);
+    kept.req.destroy();
   });
 });
