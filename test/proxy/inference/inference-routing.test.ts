@@ -8,6 +8,8 @@ import { fleetOf } from '../../../deploy/sim/sim-profile.js';
 import { SimServer } from '../../../deploy/sim/sim-server.js';
 import type { Sequence } from '../../../deploy/sim/sim-engine.js';
 import { request, type Reply } from '../../helpers/http-client.js';
+import { buildInput } from '../../../proxy/filters/authz/input-document.js';
+import type { FilterExchange } from '../../../proxy/filters/http-filter.js';
 import { eventually } from '../../helpers/eventually.js';
 import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 
@@ -160,5 +162,15 @@ describe('inference routing through sidecars', () => {
     // Released: the cancelled request's endpoint has none in flight again, the other has one.
     for (let i = 0; i < 6; i++) expect(servedBy(await chat(proxy.outboundPort, {}))).toBe(cancelled.server);
     kept.req.destroy();
+  });
+});
+
+describe('input.weft.inference for Rego', () => {
+  it('is what the inference filter attached, and null on other requests', () => {
+    const exchange = { path: '/v1/chat/completions', method: 'POST', authority: 'llm', requestId: 'r', requestHeaders: [], sourcePrincipal: undefined, sourceAddress: '127.0.0.1', sourcePort: 1, scheme: 'http', protocol: 'HTTP/1.1', hasBody: true, endUser: undefined, metadata: undefined } as unknown as FilterExchange;
+    const context = { destinationPrincipal: undefined, workload: { name: 'w', namespace: 'n', labels: {} } };
+    expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toBeNull();
+    exchange.metadata = { inference: { model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimatedTokens: 42, prefixKey: undefined, picked: undefined } };
+    expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toEqual({ model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimated_tokens: 42 });
   });
 });
