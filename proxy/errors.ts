@@ -170,6 +170,26 @@ export const errorCatalogue = {
     responseFlag: 'LB',
     message: 'refused by the legacy bridge',
   },
+  INFERENCE_BAD_REQUEST: {
+    // An OpenAI-compatible request body the inference filter cannot read (no model, bad JSON).
+    httpStatus: 400,
+    grpcStatus: INTERNAL,
+    responseFlag: 'IBR',
+    message: 'invalid inference request',
+  },
+  INFERENCE_NO_TENANT: {
+    // No verified identity to take the tenant from: budgets and fairness fail closed.
+    httpStatus: 403,
+    grpcStatus: PERMISSION_DENIED,
+    responseFlag: 'INT',
+    message: 'no verified tenant for this inference request',
+  },
+  INFERENCE_BUDGET_EXHAUSTED: {
+    httpStatus: 429,
+    grpcStatus: RESOURCE_EXHAUSTED,
+    responseFlag: 'IBE',
+    message: "the tenant's token budget is used up",
+  },
 } as const satisfies Record<string, LocalReplyEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

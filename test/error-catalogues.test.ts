@@ -24,7 +24,7 @@ const NOT_WEFT_CODES = [
   // Config enum values: path normalization, escaped slashes, headers with underscores.
   /^(BASE|MERGE_SLASHES|DECODE_AND_MERGE_SLASHES|KEEP_UNCHANGED|REJECT_REQUEST|UNESCAPE_AND_REDIRECT|UNESCAPE_AND_FORWARD|DROP_HEADER)$/,
   // The picker's reasons, answered by the inference filter's own replies.
-  /^INFERENCE_/,
+  /^INFERENCE_(MODEL_NOT_SERVED|LOAD_UNKNOWN)$/,
 ];
 
 async function sources(dir: string): Promise<string[]> {

@@ -14,11 +14,25 @@ export class FilterChain {
   readonly decodesTrailers: boolean;
   readonly encodesTrailers: boolean;
   readonly reshapesLocalReplies: boolean;
+  /** The filters told when a request is over (`onEnd`). */
+  readonly endWatchers: readonly HttpFilter[];
 
   constructor(readonly filters: readonly HttpFilter[]) {
     this.decodesTrailers = filters.some((f) => f.decodeTrailers !== undefined);
     this.encodesTrailers = filters.some((f) => f.encodeTrailers !== undefined);
     this.reshapesLocalReplies = filters.some((f) => f.onLocalReply !== undefined);
+    this.endWatchers = filters.filter((f) => f.onEnd !== undefined);
+  }
+}
+
+/** Tells the filters that asked that `host`'s request is over; one that throws does not stop the others. */
+export function requestEnded(host: ChainHost): void {
+  for (const filter of host.chain.endWatchers) {
+    try {
+      filter.onEnd!(host);
+    } catch {
+      // The request is over either way: nothing left to refuse.
+    }
   }
 }
 

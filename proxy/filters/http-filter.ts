@@ -144,6 +144,8 @@ export interface HttpFilter {
    * Synchronous; filters in encode order. Keep the code, so response flags and metrics stay true.
    */
   onLocalReply?(exchange: FilterExchange, outcome: LocalReplyOutcome): LocalReplyOutcome | undefined;
+  /** The request is over (answered, refused, failed, or the caller went away), once per request: release what it held. */
+  onEnd?(exchange: FilterExchange): void;
 }
 
 /** What a filter may use when it is built for a listener. */

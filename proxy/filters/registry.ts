@@ -12,6 +12,10 @@ import { authzConfigFromSnapshot } from './authz/from-snapshot.js';
 import { bridgeConfigSchema } from './bridge/bridge-filter-config.js';
 import { jwtConfigSchema } from './jwt/jwt-config.js';
 import { jwtConfigFromSnapshot } from './jwt/from-snapshot.js';
+import { inferenceBalancer } from './inference/inference-balancer.js';
+import { inferenceFilter } from './inference/inference-filter.js';
+import { loadReportFilter } from './inference/load-report-filter.js';
+import { registerLoadBalancer } from '../upstream/load-balancers.js';
 import { routerFilter } from './router-filter.js';
 
 const filters = new Map<string, HttpFilterFactory>();
@@ -73,4 +77,7 @@ export async function loadFilters(names: Iterable<string>): Promise<void> {
 registerLazyFilter('jwt', jwtConfigSchema, jwtConfigFromSnapshot, async () => (await import('./jwt/jwt-filter.js')).jwtFilter);
 registerLazyFilter('authz', authzConfigSchema, authzConfigFromSnapshot, async () => (await import('./authz/authz-filter.js')).authzFilter);
 registerLazyFilter('bridge', bridgeConfigSchema, undefined, async () => (await import('./bridge/bridge-filter.js')).bridgeFilter);
+registerFilter(inferenceFilter);
+registerFilter(loadReportFilter);
+registerLoadBalancer(inferenceBalancer);
 registerFilter(routerFilter);

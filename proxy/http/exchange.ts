@@ -8,7 +8,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
 import type { LocalReplyOutcome } from '../filters/http-filter.js';
-import { decodeHeaders, encodeHeaders, reshapeLocalReply, responseData, responseEnd, upstreamRequestBody, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
+import { decodeHeaders, encodeHeaders, requestEnded, reshapeLocalReply, responseData, responseEnd, upstreamRequestBody, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
 import { GrpcMessageCounter, isGrpcContentType, parseGrpcTimeout } from '../grpc/grpc-wire.js';
 import { sendLocalReply } from '../local-reply.js';
 import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
@@ -370,5 +370,6 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
       if (retry.exhausted) this.responseFlag = this.responseFlag === '-' ? 'URX' : `${this.responseFlag},URX`;
     }
     this.account(status, this.responseFlag, this.endpoint, this.bytesReceived, this.bytesSent, this.protocolOutcome());
+    if (this.chain.endWatchers.length > 0) requestEnded(this);
   }
 }

@@ -23,6 +23,8 @@ export interface BalancedEndpoint {
   /** Requests in flight to this endpoint. */
   readonly active: number;
   readonly metadata: EndpointMetadata;
+  /** `address:port`, the same in every sidecar (a balancer hashing on endpoints keys on it). */
+  readonly label?: string;
 }
 
 /** What a balancer sees of the request (the exchange filters saw, unchanged). */

@@ -4,6 +4,7 @@
 import type { Labels } from '../../../control-plane/api/resource-types.js';
 import type { FilterExchange } from '../http-filter.js';
 import { headerValue } from '../../http/headers.js';
+import { inferenceInputOf } from '../inference/inference-routing.js';
 import type { BodyInput } from './body-input.js';
 
 export interface InputContext {
@@ -123,6 +124,7 @@ export function buildInput(exchange: FilterExchange, context: InputContext, asse
       jwt: endUser === undefined ? null : { issuer: endUser.issuer, claims: endUser.claims },
       // Set by a legacy bridge before this filter: protocol, operation and the JSON arguments.
       bridge: exchange.metadata?.bridge ?? null,
+      inference: inferenceInputOf(exchange.metadata),
     },
   };
   if (body !== undefined) {

@@ -1,0 +1,176 @@
+// Inference routing through real sidecars in front of real `weft sim vllm` servers: each model
+// server's inbound sidecar reports its engine's load on every response; the caller's outbound
+// sidecar reads OpenAI bodies, picks by that load, strips the report before the app sees it,
+// streams event by event, and enforces token budgets per verified tenant (never a header's).
+import http from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fleetOf } from '../../../deploy/sim/sim-profile.js';
+import { SimServer } from '../../../deploy/sim/sim-server.js';
+import type { Sequence } from '../../../deploy/sim/sim-engine.js';
+import { request, type Reply } from '../../helpers/http-client.js';
+import { buildInput } from '../../../proxy/filters/authz/input-document.js';
+import type { FilterExchange } from '../../../proxy/filters/http-filter.js';
+import { eventually } from '../../helpers/eventually.js';
+import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
+
+const MODEL = 'sim/llama-3-8b';
+const stops: (() => Promise<void> | void)[] = [];
+afterAll(async () => {
+  for (const stop of stops.splice(0).reverse()) await stop();
+});
+
+async function simBehindSidecar(name: string): Promise<{ sim: SimServer; sidecar: InProcessSidecar; port: number }> {
+  const [params] = fleetOf({ servers: [{ name, maxNumSeqs: 8, kvCacheTokens: 40_000, prefixCacheBlocks: 1000, prefillMsPerToken: 0.0001, decodeMsBase: 2, decodeMsPerSeq: 0 }] }).servers;
+  const sim = new SimServer(params!);
+  const url = await sim.listen('127.0.0.1');
+  stops.push(() => sim.close());
+  const sidecar = await startSidecar({
+    inbound: {
+      address: '127.0.0.1',
+      port: 0,
+      appPort: Number(new URL(url).port),
+      filters: [{ name: 'inference-load-report', config: { metricsUrl: `${url}/metrics`, intervalMs: 20 } }, { name: 'router' }],
+    },
+  });
+  stops.push(() => sidecar.stop());
+  return { sim, sidecar, port: Number(new URL(url).port) };
+}
+
+async function caller(backends: readonly (InProcessSidecar | number)[], inferenceConfig: object = {}): Promise<InProcessSidecar> {
+  const sidecar = await startSidecar({
+    outbound: {
+      port: 0,
+      filters: [{ name: 'inference', config: inferenceConfig }, { name: 'router' }],
+      clusters: [
+        {
+          name: 'llm',
+          hosts: ['llm'],
+          loadBalancer: 'inference',
+          loadBalancerConfig: { staleAfterMs: 600_000 },
+          endpoints: backends.map((b) => ({ address: '127.0.0.1', port: typeof b === 'number' ? b : b.inboundPort, models: [MODEL] })),
+        },
+      ],
+    },
+  });
+  stops.push(() => sidecar.stop());
+  return sidecar;
+}
+
+function chat(port: number, body: object, headers: Record<string, string> = {}): Promise<Reply> {
+  return request(port, {
+    method: 'POST',
+    path: '/v1/chat/completions',
+    headers: { host: 'llm', 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hello there' }], max_tokens: 4, ...body }),
+  });
+}
+
+/** The sim server that answered: its name is in the completion's id. */
+const servedBy = (reply: Reply): string => (JSON.parse(reply.body) as { id: string }).id.split('-')[1]!;
+
+describe('inference routing through sidecars', () => {
+  let busy: Awaited<ReturnType<typeof simBehindSidecar>>;
+  let idle: Awaited<ReturnType<typeof simBehindSidecar>>;
+  const held: Sequence[] = [];
+
+  beforeAll(async () => {
+    busy = await simBehindSidecar('busy');
+    idle = await simBehindSidecar('idle');
+    // The busy engine holds long requests filling most of its KV cache; it still has free slots.
+    const events = { token: () => undefined, finished: () => undefined };
+    for (let i = 0; i < 3; i++) held.push(busy.sim.engine.submit({ promptTokens: 2_000, blockHashes: [], outputTokens: 10_000 }, events));
+    stops.push(() => held.forEach((sequence) => busy.sim.engine.cancel(sequence)));
+  });
+
+  it('sends requests to the least-loaded backend once both reported, and strips the load report', async () => {
+    const proxy = await caller([busy.sidecar, idle.sidecar]);
+    // No load known yet (fail open: fewest in flight from this caller), so two requests at once,
+    // each long enough to still be in flight when the other is picked, go one to each backend.
+    const first = await Promise.all([0, 1].map(() => chat(proxy.outboundPort, { max_tokens: 100, ignore_eos: true })));
+    for (const reply of first) {
+      expect(reply.status).toBe(200);
+      expect(reply.headers['endpoint-load-metrics']).toBeUndefined();
+    }
+    const seen = new Set(first.map(servedBy));
+    expect(seen).toEqual(new Set(['busy', 'idle']));
+    const after: string[] = [];
+    for (let i = 0; i < 8; i++) {
+      const reply = await chat(proxy.outboundPort, {});
+      expect(reply.headers['endpoint-load-metrics']).toBeUndefined();
+      after.push(servedBy(reply));
+    }
+    expect(after).toEqual(Array(8).fill('idle'));
+  });
+
+  it('answers 400 for a body it cannot read, before any backend sees it', async () => {
+    const proxy = await caller([idle.sidecar]);
+    const reply = await request(proxy.outboundPort, { method: 'POST', path: '/v1/completions', headers: { host: 'llm', 'content-type': 'application/json' }, body: '{"prompt":"x"}' });
+    expect(reply.status).toBe(400);
+    expect(reply.body).toContain('model: is required');
+  });
+
+  it('passes a stream on event by event, and strips the usage chunk it asked for on the client\'s behalf', async () => {
+    const proxy = await caller([idle.sidecar], { budgets: [{ windowMs: 60_000, tokens: 1_000_000 }] });
+    const chunks = await new Promise<{ chunks: string[]; contentType: string | undefined }>((resolve, reject) => {
+      const req = http.request({ host: '127.0.0.1', port: proxy.outboundPort, method: 'POST', path: '/v1/chat/completions', headers: { host: 'llm', 'content-type': 'application/json' }, agent: false }, (res) => {
+        const received: string[] = [];
+        res.setEncoding('utf8').on('data', (chunk: string) => received.push(chunk));
+        res.on('end', () => resolve({ chunks: received, contentType: res.headers['content-type'] }));
+      });
+      req.on('error', reject);
+      req.end(JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'stream me' }], max_tokens: 6, ignore_eos: true, stream: true }));
+    });
+    expect(chunks.contentType).toMatch(/^text\/event-stream/);
+    const events = chunks.chunks.join('').split('\n\n').filter((e) => e !== '');
+    expect(events.at(-1)).toBe('data: [DONE]');
+    expect(events.filter((e) => e.includes('"usage"') && e.includes('"choices":[]'))).toEqual([]);
+    expect(events.length).toBeGreaterThanOrEqual(7);
+    // Token events 2 ms apart arrive as they are made, not as one buffered body.
+    expect(chunks.chunks.length).toBeGreaterThanOrEqual(4);
+  });
+
+  it('refuses over budget with 429 and retry-after, whatever tenant a header claims', async () => {
+    // Each request reserves its prompt estimate + max_tokens 100: the budget takes two.
+    const proxy = await caller([idle.sidecar], { budgets: [{ windowMs: 3_600_000, tokens: 230 }] });
+    const claims: Record<string, string>[] = [{ 'x-tenant': 'alice' }, { 'x-tenant': 'bob', 'openai-organization': 'org-bob' }, { 'x-weft-tenant': 'carol' }];
+    const replies = [];
+    for (const headers of claims) replies.push(await chat(proxy.outboundPort, { max_tokens: 100 }, headers));
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 429]);
+    expect(Number(replies[2]!.headers['retry-after'])).toBeGreaterThan(0);
+    expect(replies[2]!.headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
+  });
+
+  it('aborts the upstream request when the client goes away, and releases its endpoint at once', async () => {
+    // The engines directly, without their sidecars: no load reports, so the caller fails open to
+    // the endpoint with the fewest of its own requests in flight.
+    const proxy = await caller([busy.port, idle.port]);
+    const servers = { busy: busy.sim, idle: idle.sim };
+    const open = async () => {
+      const req = http.request({ host: '127.0.0.1', port: proxy.outboundPort, method: 'POST', path: '/v1/completions', headers: { host: 'llm', 'content-type': 'application/json' }, agent: false });
+      req.end(JSON.stringify({ model: MODEL, prompt: 'a long story', max_tokens: 2000, ignore_eos: true, stream: true }));
+      const res = await new Promise<http.IncomingMessage>((resolve, reject) => req.on('response', resolve).on('error', reject));
+      const first = await new Promise<string>((resolve) => res.setEncoding('utf8').once('data', resolve));
+      return { req, server: /"id":"cmpl-([a-z]+)-/.exec(first)![1] as keyof typeof servers };
+    };
+    const kept = await open();
+    const cancelled = await open();
+    expect(cancelled.server).not.toBe(kept.server);
+    const running = () => servers[cancelled.server].engine.load().running;
+    const before = running();
+    cancelled.req.destroy();
+    await eventually(async () => running(), (n) => n === before - 1, 5000);
+    // Released: the cancelled request's endpoint has none in flight again, the other has one.
+    for (let i = 0; i < 6; i++) expect(servedBy(await chat(proxy.outboundPort, {}))).toBe(cancelled.server);
+    kept.req.destroy();
+  });
+});
+
+describe('input.weft.inference for Rego', () => {
+  it('is what the inference filter attached, and null on other requests', () => {
+    const exchange = { path: '/v1/chat/completions', method: 'POST', authority: 'llm', requestId: 'r', requestHeaders: [], sourcePrincipal: undefined, sourceAddress: '127.0.0.1', sourcePort: 1, scheme: 'http', protocol: 'HTTP/1.1', hasBody: true, endUser: undefined, metadata: undefined } as unknown as FilterExchange;
+    const context = { destinationPrincipal: undefined, workload: { name: 'w', namespace: 'n', labels: {} } };
+    expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toBeNull();
+    exchange.metadata = { inference: { model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimatedTokens: 42, prefixKey: undefined, picked: undefined } };
+    expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toEqual({ model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimated_tokens: 42 });
+  });
+});
