@@ -4,6 +4,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { RESOURCE_KINDS } from '../../control-plane/api/resource-types.js';
 import { find, kubernetesDirectory, manifestProblems, parseObjects, type KubeObject } from '../deploy/kubernetes/manifest-checks.js';
 
 const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
@@ -20,7 +21,7 @@ describe.skipIf(skipReason !== '')(`kubectl kustomize ${skipReason}`, () => {
   it.each(['base', 'overlays/dev', 'overlays/ha'])('%s renders to a consistent set of objects in weft-system', (layout) => {
     const objects = render(layout);
     expect(manifestProblems(objects)).toEqual([]);
-    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(8);
+    expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(RESOURCE_KINDS.length);
     for (const object of objects) {
       const namespace = (object.metadata as { namespace?: string }).namespace;
       expect(namespace, `${object.kind}/${object.metadata.name}`).toBe(['Namespace', 'CustomResourceDefinition'].includes(object.kind) ? undefined : 'weft-system');

@@ -4,8 +4,13 @@ line per request it served: method, its reading of the path, the target it recei
 x-request-id. Prints its port first."""
 import json
 import posixpath
+import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
+
+
+# One line per request, whole: the server's threads would otherwise interleave their writes.
+printing = threading.Lock()
 
 
 class Recorder(BaseHTTPRequestHandler):
@@ -19,8 +24,10 @@ class Recorder(BaseHTTPRequestHandler):
         path = posixpath.normpath(unquote(urlsplit(self.path).path))
         if received.endswith('/') and not path.endswith('/'):
             path += '/'
-        print(json.dumps({'method': self.command, 'path': path, 'received': received,
-                          'requestId': self.headers.get('x-request-id', '')}), flush=True)
+        line = json.dumps({'method': self.command, 'path': path, 'received': received,
+                           'requestId': self.headers.get('x-request-id', '')})
+        with printing:
+            print(line, flush=True)
         body = json.dumps({'path': path}).encode()
         self.send_response(200)
         self.send_header('content-type', 'application/json')

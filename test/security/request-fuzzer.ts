@@ -134,12 +134,14 @@ function h2Status(session: http2.ClientHttp2Session, attempt: Attempt): Promise<
 
 async function checkInvariant(mesh: SecurityMesh): Promise<{ servedProtected: number; violations: string[] }> {
   const served = mesh.app.served.filter((s) => protectedAsset(s.path) !== undefined);
-  // Decision lines are written after the reply, once the event loop turns: wait for them.
+  // Decision and access-log lines are written after the reply, once the event loop turns (the
+  // access line when the response is over): wait for both.
   const lines = await eventually(
     () => Promise.resolve(mesh.orders.logLines()),
     (all) => {
       const decided = new Set(all.filter((l) => l.type === 'authz_decision').map((l) => l.request_id));
-      return served.every((s) => decided.has(s.requestId));
+      const accessed = new Set(all.filter((l) => l.type === undefined).map((l) => l.request_id));
+      return served.every((s) => decided.has(s.requestId) && accessed.has(s.requestId));
     },
     5000,
   ).catch(() => mesh.orders.logLines());
