@@ -1,5 +1,5 @@
 // Drives HTTP/2 load with the Debian `h2load` binary (nghttp2-client) and reads its summary.
-import { spawn } from 'node:child_process';
+import { toolOutput } from './tool-output.js';
 
 export interface H2loadResult {
   readonly total: number;
@@ -11,25 +11,15 @@ export interface H2loadResult {
   readonly output: string;
 }
 
-export function runH2load(args: string[], timeoutMs: number): Promise<H2loadResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('h2load', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(timer);
-      const requests = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(output);
-      resolve({
-        total: Number(requests?.[1] ?? 0),
-        succeeded: Number(requests?.[2] ?? 0),
-        failed: Number(requests?.[3] ?? 0),
-        errored: Number(requests?.[4] ?? 0),
-        status2xx: Number(/status codes: (\d+) 2xx/.exec(output)?.[1] ?? 0),
-        output,
-      });
-    });
-  });
+export async function runH2load(args: string[], timeoutMs: number): Promise<H2loadResult> {
+  const output = await toolOutput('h2load', args, timeoutMs);
+  const requests = /requests: (\d+) total, \d+ started, \d+ done, (\d+) succeeded, (\d+) failed, (\d+) errored/.exec(output);
+  return {
+    total: Number(requests?.[1] ?? 0),
+    succeeded: Number(requests?.[2] ?? 0),
+    failed: Number(requests?.[3] ?? 0),
+    errored: Number(requests?.[4] ?? 0),
+    status2xx: Number(/status codes: (\d+) 2xx/.exec(output)?.[1] ?? 0),
+    output,
+  };
 }

@@ -1,5 +1,5 @@
 // Drives load with the Debian `hey` binary and reads its summary.
-import { spawn } from 'node:child_process';
+import { toolOutput } from './tool-output.js';
 
 export interface HeyResult {
   /** Responses by status code. */
@@ -17,22 +17,12 @@ function percentileMs(output: string, percent: number): number {
   return Number(new RegExp(`\\s${percent}% in ([\\d.]+) secs`).exec(output)?.[1]) * 1000;
 }
 
-export function runHey(args: string[], timeoutMs: number): Promise<HeyResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('hey', args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-    child.on('error', reject);
-    child.on('close', () => {
-      clearTimeout(timer);
-      const statuses: Record<string, number> = {};
-      for (const match of output.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)) statuses[match[1] as string] = Number(match[2]);
-      const errorSection = output.split('Error distribution:')[1] ?? '';
-      const errors = errorSection.split('\n').map((line) => line.trim()).filter((line) => /^\[\d+\]/.test(line));
-      const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
-      resolve({ statuses, errors, requestsPerSecond, p50Ms: percentileMs(output, 50), p99Ms: percentileMs(output, 99), output });
-    });
-  });
+export async function runHey(args: string[], timeoutMs: number): Promise<HeyResult> {
+  const output = await toolOutput('hey', args, timeoutMs);
+  const statuses: Record<string, number> = {};
+  for (const match of output.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)) statuses[match[1] as string] = Number(match[2]);
+  const errorSection = output.split('Error distribution:')[1] ?? '';
+  const errors = errorSection.split('\n').map((line) => line.trim()).filter((line) => /^\[\d+\]/.test(line));
+  const requestsPerSecond = Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1]);
+  return { statuses, errors, requestsPerSecond, p50Ms: percentileMs(output, 50), p99Ms: percentileMs(output, 99), output };
 }
