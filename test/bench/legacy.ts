@@ -2,7 +2,7 @@
 // process whose inbound bridge filter fronts a python3-spyne SOAP 1.1 service) side by side with
 // python3-zeep calling the same service directly, and the same envelope POSTed to spyne directly
 // by undici (the floor the bridge's overhead is measured from). Per target: p50 of sequential
-// calls, and calls per second with BENCH_CONCURRENCY in flight (zeep: as many threads).
+// calls (the two alternating),  and calls per second with BENCH_CONCURRENCY in flight (zeep: as many threads).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
@@ -35,7 +35,8 @@ const sidecar = await spawnSidecar({
       { name: 'router' },
     ],
   },
-});
+  // e.g. BENCH_SIDECAR_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' to profile the bridge.
+}, process.env.BENCH_SIDECAR_NODE_ARGS?.split(' ') ?? []);
 
 const envelope =
   '<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:ns0="urn:weft:crm">' +
@@ -53,15 +54,19 @@ async function direct(): Promise<void> {
   if (response.statusCode !== 200 || !text.includes('<tns:id>7</tns:id>')) throw new Error(`spyne answered ${response.statusCode}`);
 }
 
-async function p50(call: () => Promise<void>): Promise<number> {
-  for (let i = 0; i < 50; i++) await call();
-  const samples: number[] = [];
+// Calls alternate between the two targets so the machine's noise hits both alike.
+async function pairedP50(first: () => Promise<void>, second: () => Promise<void>): Promise<[number, number]> {
+  for (let i = 0; i < 50; i++) await Promise.all([first(), second()]);
+  const samples: [number[], number[]] = [[], []];
   for (let i = 0; i < sequentialCalls; i++) {
-    const t0 = performance.now();
-    await call();
-    samples.push(performance.now() - t0);
+    for (const [index, call] of [first, second].entries()) {
+      const t0 = performance.now();
+      await call();
+      samples[index]!.push(performance.now() - t0);
+    }
   }
-  return samples.sort((a, b) => a - b)[Math.floor(samples.length / 2)]!;
+  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+  return [median(samples[0]), median(samples[1])];
 }
 
 async function throughput(call: () => Promise<void>): Promise<number> {
@@ -91,8 +96,7 @@ function zeep(threads: number): Promise<{ rps: number; p50_ms: number }> {
 }
 
 try {
-  const directP50 = await p50(direct);
-  const bridgeP50 = await p50(viaBridge);
+  const [directP50, bridgeP50] = await pairedP50(direct, viaBridge);
   const zeepSequential = await zeep(1);
   const bridgeRps = await throughput(viaBridge);
   const directRps = await throughput(direct);
