@@ -2,7 +2,8 @@
 // process whose inbound bridge filter fronts a python3-spyne SOAP 1.1 service) side by side with
 // python3-zeep calling the same service directly, and the same envelope POSTed to spyne directly
 // by undici (the floor the bridge's overhead is measured from). Per target: p50 of sequential
-// calls (the two alternating),  and calls per second with BENCH_CONCURRENCY in flight (zeep: as many threads).
+// calls (direct and bridge alternating), and calls per second with BENCH_CONCURRENCY in flight
+// (zeep: as many threads).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
 import { request } from 'undici';
