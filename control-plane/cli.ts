@@ -19,11 +19,14 @@ import { ChangeRefusedError, formatProblem } from './errors.js';
 import { policyChecker } from './resources/rego-policy-check.js';
 import { EtcdStore } from './store/etcd-store.js';
 import { FileStore } from './store/file-store.js';
+import { kubernetesStore } from './store/kubernetes-store.js';
 
 export const usage = `usage: weft control-plane [options]
 
   --store file:DIR          resources from a watched directory of YAML files (default file:./mesh)
   --store etcd:URL[,URL]    resources in etcd v3, and the CA, shared by several replicas
+  --store kubernetes:[FILE] resources as weft custom resources in the Kubernetes API, through a
+                            kubeconfig FILE, else the pod's service account (or $KUBECONFIG)
   --ca-encryption-key-file FILE
                             with an etcd store: the key (32 random bytes in base64, mode 0600;
                             else $${ENCRYPTION_KEY_ENV}) that seals the CA and token keys in etcd;
@@ -165,7 +168,9 @@ export async function run(argv: string[]): Promise<number> {
     running = await startControlPlane({
       ...(storeChoice.kind === 'file'
         ? { store: new FileStore(storeChoice.dir, policyChecker) }
-        : { store: new EtcdStore(storeChoice.endpoints, policyChecker), endpoints: new EtcdEndpointDirectory(storeChoice.endpoints, log) }),
+        : storeChoice.kind === 'kubernetes'
+          ? { store: await kubernetesStore(storeChoice.kubeconfig, policyChecker) }
+          : { store: new EtcdStore(storeChoice.endpoints, policyChecker), endpoints: new EtcdEndpointDirectory(storeChoice.endpoints, log) }),
       trustDomain: values['trust-domain'],
       grpc,
       admin: { host: '127.0.0.1', port: adminPort, tokens: adminTokens, ...(security.trustBundleFile === undefined ? {} : { trustBundleFile: security.trustBundleFile }) },
@@ -183,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
     if (typeof (error as Error).message === 'string' && (error as Error).message.includes('No address added out of total')) {
       throw userError(`cannot listen on ${grpc.host}:${grpc.port} (in use?); pick another with --grpc-port`, 2);
     }
-    if (storeChoice.kind === 'etcd') throw userError(`cannot read the store ${values.store}: ${(error as Error).message}`, 1);
+    if (storeChoice.kind !== 'file') throw userError(`cannot read the store ${values.store}: ${(error as Error).message}`, 1);
     throw error;
   }
   await mkdir(stateDir, { recursive: true });

@@ -1,8 +1,12 @@
-// `--store file:DIR` (the default, ./mesh) or `--store etcd:URL[,URL...]`.
+// `--store file:DIR` (the default, ./mesh), `--store etcd:URL[,URL...]` or
+// `--store kubernetes:[KUBECONFIG]` (no file: the pod's service account, else $KUBECONFIG).
 import { resolve } from 'node:path';
 import { userError } from './admin-client.js';
 
-export type StoreChoice = { readonly kind: 'file'; readonly dir: string } | { readonly kind: 'etcd'; readonly endpoints: readonly string[] };
+export type StoreChoice =
+  | { readonly kind: 'file'; readonly dir: string }
+  | { readonly kind: 'etcd'; readonly endpoints: readonly string[] }
+  | { readonly kind: 'kubernetes'; readonly kubeconfig?: string };
 
 export function parseStoreOption(text: string): StoreChoice {
   if (text.startsWith('file:') && text.length > 'file:'.length) return { kind: 'file', dir: resolve(text.slice('file:'.length)) };
@@ -12,5 +16,9 @@ export function parseStoreOption(text: string): StoreChoice {
     if (endpoints.length === 0 || bad !== undefined) throw userError(`--store etcd:URL[,URL...] needs http(s)://host:port URLs${bad === undefined ? '' : `, not ${bad}`}`, 2);
     return { kind: 'etcd', endpoints };
   }
-  throw userError(`--store must be file:DIR or etcd:URL[,URL...], not ${JSON.stringify(text)}`, 2);
+  if (text.startsWith('kubernetes:')) {
+    const kubeconfig = text.slice('kubernetes:'.length);
+    return kubeconfig === '' ? { kind: 'kubernetes' } : { kind: 'kubernetes', kubeconfig: resolve(kubeconfig) };
+  }
+  throw userError(`--store must be file:DIR, etcd:URL[,URL...] or kubernetes:[KUBECONFIG], not ${JSON.stringify(text)}`, 2);
 }

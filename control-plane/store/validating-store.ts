@@ -26,6 +26,8 @@ export interface StoreBackend {
   write(changes: readonly ResourceChange[]): Promise<void>;
   /** Calls `changed` whenever the stored state may have changed. */
   watch(changed: () => void): Promise<void>;
+  /** Told the running revision after each one is accepted, or a stored state is refused (stores that report status). */
+  settled?(revision: Revision, refusal: Refusal | undefined): void;
   close(): Promise<void>;
 }
 
@@ -71,6 +73,7 @@ export class ValidatingStore implements ResourceStore {
     }
     this.#seen = state.fingerprint;
     this.#revision = makeRevision(state.revision ?? 1, state.loaded.resources);
+    this.#backend.settled?.(this.#revision, undefined);
     await this.#backend.watch(() => this.#scheduleReload());
     return this.#revision;
   }
@@ -108,12 +111,14 @@ export class ValidatingStore implements ResourceStore {
     if (problems.length > 0) {
       this.#refusal = { at: Date.now(), problems };
       this.#events?.refused(this.#refusal);
+      this.#backend.settled?.(current, this.#refusal);
       return current;
     }
     this.#refusal = undefined;
     if (next.hash === current.hash) return current;
     this.#revision = next;
     this.#events?.revision(next);
+    this.#backend.settled?.(next, undefined);
     return next;
   }
 

@@ -7,11 +7,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { CRD_GROUP, CRD_VERSION, crdPlural } from '../../control-plane/api/custom-resources.js';
 
 type JsonSchema = Record<string, unknown>;
-
-export const crdGroup = 'weft.dev';
-export const crdVersion = 'v1alpha1';
 
 const dropped = new Set(['$schema', '$id', '$defs', 'title', 'propertyNames', 'const', 'uniqueItems']);
 
@@ -107,11 +105,6 @@ function structuralOneOf(branches: JsonSchema[], doc: SchemaDocument, all: reado
   return oneOf === undefined ? { properties } : { properties, oneOf };
 }
 
-function plural(kind: string): string {
-  const lower = kind.toLowerCase();
-  return lower.endsWith('y') ? `${lower.slice(0, -1)}ies` : `${lower}s`;
-}
-
 export interface GeneratedCrd {
   readonly file: string;
   readonly kind: string;
@@ -125,26 +118,34 @@ export function generateCrds(schemas: readonly SchemaDocument[]): GeneratedCrd[]
       const properties = doc.schema.properties as Record<string, JsonSchema>;
       const kind = properties.kind!.const as string;
       const spec = toStructural(properties.spec!, doc, schemas, `${kind}.spec`);
-      const names = { kind, listKind: `${kind}List`, plural: plural(kind), singular: kind.toLowerCase() };
+      const names = { kind, listKind: `${kind}List`, plural: crdPlural(kind), singular: kind.toLowerCase() };
       const object = {
         apiVersion: 'apiextensions.k8s.io/v1',
         kind: 'CustomResourceDefinition',
-        metadata: { name: `${names.plural}.${crdGroup}` },
+        metadata: { name: `${names.plural}.${CRD_GROUP}` },
         spec: {
-          group: crdGroup,
+          group: CRD_GROUP,
           names: { ...names, categories: ['weft'] },
           scope: 'Namespaced',
           versions: [
             {
-              name: crdVersion,
+              name: CRD_VERSION,
               served: true,
               storage: true,
+              // The control plane reports there whether it accepted the object, and in which revision.
+              subresources: { status: {} },
               schema: {
                 openAPIV3Schema: {
                   type: 'object',
                   ...(typeof doc.schema.title === 'string' ? { description: doc.schema.title } : {}),
                   required: ['spec'],
-                  properties: { apiVersion: { type: 'string' }, kind: { type: 'string' }, metadata: { type: 'object' }, spec },
+                  properties: {
+                    apiVersion: { type: 'string' },
+                    kind: { type: 'string' },
+                    metadata: { type: 'object' },
+                    spec,
+                    status: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true },
+                  },
                 },
               },
             },

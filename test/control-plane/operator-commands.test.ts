@@ -159,7 +159,7 @@ describe('weft control-plane with apply, get, delete and status', () => {
     expect(badFlag.code).toBe(2);
     const badStore = await runWeft(['control-plane', '--store', 'nfs:/x'], { cwd });
     expect(badStore.code).toBe(2);
-    expect(badStore.stderr).toContain('--store must be file:DIR or etcd:URL');
+    expect(badStore.stderr).toContain('--store must be file:DIR, etcd:URL[,URL...] or kubernetes:[KUBECONFIG]');
     const { cp, dir } = await meshProcess();
     const taken = await runWeft(['control-plane', '--store', `file:${dir}`, '--plaintext', '--grpc-port', '0', '--admin-port', cp.admin.split(':').at(-1)!, '--state-dir', join(cwd, 'state')], { cwd });
     expect(taken.code).toBe(2);

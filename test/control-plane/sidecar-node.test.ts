@@ -48,6 +48,8 @@ describe('--store option', () => {
   it('reads file and etcd stores', () => {
     expect(parseStoreOption('file:/srv/mesh')).toEqual({ kind: 'file', dir: '/srv/mesh' });
     expect(parseStoreOption('etcd:http://10.0.0.1:2379,https://10.0.0.2:2379')).toEqual({ kind: 'etcd', endpoints: ['http://10.0.0.1:2379', 'https://10.0.0.2:2379'] });
+    expect(parseStoreOption('kubernetes:')).toEqual({ kind: 'kubernetes' });
+    expect(parseStoreOption('kubernetes:/etc/weft/kubeconfig')).toEqual({ kind: 'kubernetes', kubeconfig: '/etc/weft/kubeconfig' });
   });
 
   it.each(['file:', 'etcd:', 'etcd:10.0.0.1:2379', 'etcd:http://a:1/path', 'consul:x'])('refuses %s with exit code 2', (text) => {
