@@ -22,6 +22,18 @@ const IMPORT_RULES = Object.entries({
   'deploy/README.md': [['./deploy', './proxy', ['./cli.ts', './filters/inference/openai-body.ts']], ['./deploy', './policies', ['./cli.ts']], ['./deploy', './control-plane', ['./cli.ts', './cli', './api', './ca/index.ts', './ca/token-cli.ts']]],
 }).flatMap(([readme, zones]) => zones.map(([target, from, except = []]) => ({ target, from, except, message: `see "May import" in ${readme}` })));
 
+/**
+ * undici's deprecated dispatch-handler callbacks: the upstream side uses its handler API
+ * (onRequestStart, onRequestUpgrade, onResponseStart, onResponseData, onResponseEnd,
+ * onResponseError, with a controller to pause, resume and abort). A handler that still had one
+ * would see it silently never called, since undici prefers the handler API when both are there.
+ */
+const DEPRECATED_HANDLER_CALLBACKS = 'Connect|Headers|Data|Complete|Error|Upgrade|BodySent|ResponseStarted';
+const deprecatedHandlerCallback = (selector) => ({
+  selector,
+  message: "undici's deprecated handler callback: use its handler API (onRequestStart, onResponseStart, onResponseData, onResponseEnd, onResponseError, onRequestUpgrade)",
+});
+
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.weft/**', 'reports/**', '.stryker-tmp/**'] },
   js.configs.recommended,
@@ -39,6 +51,20 @@ export default tseslint.config(
       'no-constant-condition': ['error', { checkLoops: false }],
       'import-x/no-restricted-paths': ['error', { zones: IMPORT_RULES }],
       'import-x/no-cycle': 'error',
+    },
+  },
+  {
+    files: ['proxy/**/*.ts'],
+    rules: {
+      'no-restricted-syntax': [
+        'error',
+        deprecatedHandlerCallback(`MethodDefinition[key.name=/^on(${DEPRECATED_HANDLER_CALLBACKS})$/]`),
+        deprecatedHandlerCallback(`PropertyDefinition[key.name=/^on(${DEPRECATED_HANDLER_CALLBACKS})$/]`),
+        // `onError` is also an ordinary option of other callers (a scraper's error callback);
+        // a handler's is refused above, and UpstreamHandler's type has none to call.
+        deprecatedHandlerCallback('Property[key.name=/^on(Connect|Headers|Data|Complete|Upgrade|BodySent|ResponseStarted)$/]'),
+        deprecatedHandlerCallback('MemberExpression[property.name=/^on(Connect|Headers|Data|Complete|Upgrade|BodySent|ResponseStarted)$/]'),
+      ],
     },
   },
   // The dashboard's page scripts run in the browser.

@@ -1,7 +1,8 @@
 // One request through the sidecar, HTTP/1.1 or an HTTP/2 stream alike: its filter chain, the
-// forwarding to an upstream endpoint (this object is also the dispatch handler, so a request
-// costs one object, not a set of closures), streaming with backpressure both ways, gRPC's
-// deadline and message counts, and the accounting when it ends.
+// forwarding to an upstream endpoint (this object is also the dispatch handler, on undici's
+// handler API, so a request costs one object, not a set of closures), streaming with
+// backpressure both ways (the upstream's through its dispatch controller), gRPC's deadline and
+// message counts, and the accounting when it ends.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
 import type { Readable } from 'node:stream';
@@ -17,7 +18,7 @@ import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import type { RetryState } from '../upstream/retry-policy.js';
 import { DownstreamRequest } from './downstream-request.js';
-import { forwardResponseHeaders, headerValue, lowerCaseNames } from './headers.js';
+import { flatHeaders, forwardResponseHeaders, headerValue, lowerCaseNames, type HeaderObject } from './headers.js';
 import { BodyTimeoutError, emptyBody, readBodyPrefix, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
@@ -37,6 +38,14 @@ function onResponseClose(this: DownstreamResponse): void {
   (this as DownstreamResponse & { [kExchange]: Exchange })[kExchange].responseClosed();
 }
 
+function onResponseDrain(this: DownstreamResponse): void {
+  (this as DownstreamResponse & { [kExchange]: Exchange })[kExchange].callerDrained();
+}
+
+function onRequestBodyChunk(this: Readable, chunk: Buffer): void {
+  (this as Readable & { [kExchange]: Exchange })[kExchange].requestBodySent(chunk);
+}
+
 /** Carries gRPC's own accounting: messages each way (counted, never decoded) and the deadline. */
 class GrpcCall {
   readonly requestMessages = new GrpcMessageCounter();
@@ -54,8 +63,12 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   /** What goes upstream as the body (see filter-chain.ts upstreamRequestBody). */
   private body: Readable | null = null;
   bodies: ChainBodies | undefined = undefined;
-  private abortUpstream: ((reason?: Error) => void) | undefined = undefined;
-  private resume: (() => void) | undefined = undefined;
+  /** The current try's dispatch controller, once a connection took it. */
+  private upstream: Dispatcher.DispatchController | undefined = undefined;
+  /** The upstream's body waits for the caller to drain. */
+  private waitingDrain = false;
+  /** The request body's chunks are counted as they go upstream. */
+  private countingBody = false;
   /** An encodeHeaders hook is pending: the upstream's body waits. */
   private upstreamPaused = false;
   /** The response was one HEADERS frame (gRPC trailers-only): its head ends it. */
@@ -111,7 +124,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     grpc.deadline = setTimeout(() => {
       if (this.done) return;
       this.replyLocally({ code: 'UPSTREAM_REQUEST_TIMEOUT', detail: 'grpc-timeout deadline exceeded' });
-      this.abortUpstream?.(new Error('deadline exceeded'));
+      this.abortUpstream(new Error('deadline exceeded'));
     }, ms);
   }
 
@@ -152,13 +165,12 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   }
 
   /** The try failed before its response began: the next try goes to `endpoint`. */
-  private redispatch(endpoint: Endpoint): false {
+  private redispatch(endpoint: Endpoint): void {
     this.endpoint!.active--;
     this.leavePending();
     this.connected = false;
-    this.abortUpstream = undefined;
+    this.upstream = undefined;
     this.dispatchTo(endpoint);
-    return false;
   }
 
   readRequestBody(maxBytes: number): Promise<BufferedBody> {
@@ -184,7 +196,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
       this.responseFlag = errorCatalogue[outcome.code].responseFlag;
       this.res.destroy();
       this.finish(this.responseStatus);
-      this.abortUpstream?.(new Error('answered by the sidecar'));
+      this.abortUpstream(new Error('answered by the sidecar'));
       return;
     }
     // The caller may still be waiting to send a body it was told to hold back.
@@ -197,7 +209,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.bytesSent += bytes;
     if (this.grpc !== undefined && grpcStatus !== undefined) this.grpc.status = String(grpcStatus);
     this.finish(status);
-    this.abortUpstream?.(new Error('answered by the sidecar'));
+    this.abortUpstream(new Error('answered by the sidecar'));
   }
 
   /** An HTTP/2 stream saw no frames either way for the idle timeout: 408, or reset once answering. */
@@ -210,16 +222,27 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
       this.finish(this.responseStatus);
       (this.req as Http2ServerRequest).stream.close(http2Constants.NGHTTP2_CANCEL);
     }
-    this.abortUpstream?.(new Error('stream idle timeout'));
+    this.abortUpstream(new Error('stream idle timeout'));
   }
 
-  // undici dispatch handler
+  private abortUpstream(reason: Error): void {
+    this.upstream?.abort(reason);
+  }
 
-  onConnect(abort: (reason?: Error) => void): void {
+  // undici dispatch handler (its handler API)
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
     this.leavePending();
     this.connected = true;
-    this.abortUpstream = abort;
-    if (this.done) abort();
+    this.upstream = controller;
+    if (this.done) return controller.abort(new Error('answered by the sidecar'));
+    // Counted as the dispatcher reads it (the handler API has no per-chunk callback); only one
+    // try ever reads a body (retry-policy.ts), and its listener joins the dispatcher's own.
+    const body = this.body;
+    if (body === null || this.countingBody) return;
+    this.countingBody = true;
+    (body as Readable & { [kExchange]: Exchange })[kExchange] = this;
+    body.on('data', onRequestBodyChunk);
   }
 
   /** The request no longer waits for a connection (taken by one, failed, retried or over). */
@@ -229,33 +252,40 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.route!.cluster.pending--;
   }
 
-  // undici passes the chunk itself (its typings say a size).
-  onBodySent(chunk: unknown): void {
-    this.bytesReceived += (chunk as Buffer).length;
-    this.grpc?.requestMessages.feed(chunk as Buffer);
+  requestBodySent(chunk: Buffer): void {
+    this.bytesReceived += chunk.length;
+    this.grpc?.requestMessages.feed(chunk);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true;
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: HeaderObject): void {
+    if (statusCode < 200) return;
     const cluster = this.route!.cluster;
     cluster.outliers?.onResponse(this.endpoint!, statusCode);
     const retryTo = this.retry?.afterStatus(statusCode, cluster, this.endpoint!);
-    if (retryTo !== undefined) return this.redispatch(retryTo);
+    if (retryTo !== undefined) {
+      controller.pause();
+      return this.redispatch(retryTo);
+    }
     this.responseStatus = statusCode;
-    this.responseHeaders = forwardResponseHeaders(rawHeaders);
-    this.resume = resume;
+    this.responseHeaders = forwardResponseHeaders(headers);
     encodeHeaders(this);
-    return !this.upstreamPaused && !this.done;
+    if (this.done) controller.pause();
   }
 
   pauseUpstream(): void {
     this.upstreamPaused = true;
+    this.upstream?.pause();
   }
 
   resumeUpstream(): void {
     if (!this.upstreamPaused) return;
     this.upstreamPaused = false;
-    this.resume?.();
+    if (!this.waitingDrain) this.upstream?.resume();
+  }
+
+  callerDrained(): void {
+    this.waitingDrain = false;
+    if (!this.upstreamPaused) this.upstream?.resume();
   }
 
   /** The encodeHeaders hooks passed: the head goes to the caller. */
@@ -266,10 +296,10 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   }
 
   /** A response of headers only (gRPC trailers-only): passed on as one, ending the stream. */
-  onHeadersOnly(statusCode: number, rawHeaders: string[]): void {
+  onResponseHeadersOnly(_controller: Dispatcher.DispatchController, statusCode: number, headers: HeaderObject): void {
     this.route!.cluster.outliers?.onResponse(this.endpoint!, statusCode);
     this.responseStatus = statusCode;
-    this.responseHeaders = forwardResponseHeaders(rawHeaders);
+    this.responseHeaders = forwardResponseHeaders(headers);
     this.headersOnly = true;
     encodeHeaders(this);
   }
@@ -292,8 +322,8 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.finish(statusCode);
   }
 
-  onData(chunk: Buffer): boolean {
-    return responseData(this, chunk);
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!responseData(this, chunk)) controller.pause();
   }
 
   writeResponse(chunk: Buffer): boolean {
@@ -301,12 +331,16 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.bytesSent += chunk.length;
     this.grpc?.responseMessages.feed(chunk);
     if ((this.res as ServerResponse).write(chunk)) return true;
-    this.res.once('drain', this.resume!);
+    if (!this.waitingDrain) {
+      this.waitingDrain = true;
+      this.res.once('drain', onResponseDrain);
+    }
     return false;
   }
 
-  onComplete(trailers: string[] | Buffer[] | null): void {
-    responseEnd(this, trailers === null || trailers.length === 0 ? undefined : lowerCaseNames(trailers));
+  onResponseEnd(_controller: Dispatcher.DispatchController, trailers: HeaderObject): void {
+    const flat = flatHeaders(trailers);
+    responseEnd(this, flat.length === 0 ? undefined : flat);
   }
 
   endResponse(trailers: string[] | undefined): void {
@@ -325,14 +359,14 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.finish(this.responseStatus);
   }
 
-  onError(error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.done) return;
     const code: ErrorCode = upstreamErrorCode(error, this.connected);
     if (this.responseStatus === 0) {
       const cluster = this.route!.cluster;
       if (code === 'UPSTREAM_CONNECT_FAILURE') cluster.outliers?.onConnectFailure(this.endpoint!);
       const retryTo = this.retry?.afterError(code, error, cluster, this.endpoint!);
-      if (retryTo !== undefined) return void this.redispatch(retryTo);
+      if (retryTo !== undefined) return this.redispatch(retryTo);
     }
     this.replyLocally({ code });
   }
@@ -343,7 +377,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.responseFlag = errorCatalogue.DOWNSTREAM_CONNECTION_TERMINATION.responseFlag;
     // Finished first, so the abort's error callback finds the exchange done.
     this.finish(this.res.headersSent ? this.responseStatus : errorCatalogue.DOWNSTREAM_CONNECTION_TERMINATION.httpStatus);
-    this.abortUpstream?.(new Error('downstream closed'));
+    this.abortUpstream(new Error('downstream closed'));
   }
 
   private protocolOutcome(): ProtocolOutcome {

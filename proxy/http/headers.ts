@@ -150,20 +150,32 @@ export function forwardRequestHeaders(
   return { headers, host, requestId, hasBody, malformed };
 }
 
+/** Headers as an object (undici's handler API, node:http2); `:status` is node:http2's number. */
+export type HeaderObject = { readonly [name: string]: string | readonly string[] | number | undefined };
+
 /**
- * The upstream's response headers (undici gives latin1 Buffers, node:http2 strings) minus
- * hop-by-hop ones.
+ * A header object as undici's handler API and node:http2 give it (lower-case names, a repeated
+ * name's values in an array, each in the order received) as a flat list; HTTP/2 pseudo-headers
+ * are left out. Only the order between different names is not kept, which HTTP gives no meaning.
  */
-export function forwardResponseHeaders(raw: readonly (Buffer | string)[]): string[] {
-  const strings: string[] = new Array<string>(raw.length);
-  for (let i = 0; i < raw.length; i++) {
-    const item = raw[i]!;
-    strings[i] = typeof item === 'string' ? item : item.toString('latin1');
+export function flatHeaders(headers: HeaderObject): string[] {
+  const flat: string[] = [];
+  for (const name of Object.keys(headers)) {
+    if (name[0] === ':') continue;
+    const value = headers[name];
+    if (typeof value === 'string') flat.push(name, value);
+    else if (Array.isArray(value)) for (const one of value) flat.push(name, one);
   }
+  return flat;
+}
+
+/** The upstream's response headers as a flat list, minus hop-by-hop ones. */
+export function forwardResponseHeaders(received: HeaderObject): string[] {
+  const strings = flatHeaders(received);
   const named = connectionNamed(strings);
   const headers: string[] = [];
   for (let i = 0; i < strings.length; i += 2) {
-    const name = strings[i]!.toLowerCase();
+    const name = strings[i]!;
     if (hopByHop.has(name) || named?.has(name) === true) continue;
     headers.push(name, strings[i + 1]!);
   }

@@ -29,10 +29,10 @@ export function acceptUpgrade(upgradeHeader: string | undefined, config: Upgrade
 }
 
 /** Why the upstream's 101 is not the switch that was asked for, or undefined when it is. */
-export function upstreamUpgradeProblem(protocol: string, rawHeaders: readonly (Buffer | string)[]): string | undefined {
+export function upstreamUpgradeProblem(protocol: string, headers: readonly string[]): string | undefined {
   const offered: string[] = [];
-  for (let i = 0; i < rawHeaders.length; i += 2) {
-    if (String(rawHeaders[i]).toLowerCase() === 'upgrade') offered.push(String(rawHeaders[i + 1]).trim().toLowerCase());
+  for (let i = 0; i < headers.length; i += 2) {
+    if (headers[i]!.toLowerCase() === 'upgrade') offered.push(headers[i + 1]!.trim().toLowerCase());
   }
   if (offered.length === 0) return 'the upstream switched protocols without an Upgrade header';
   if (offered.length > 1 || offered[0] !== protocol) return `the upstream switched to ${offered.join(', ')}, not ${protocol}`;

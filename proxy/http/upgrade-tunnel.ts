@@ -12,7 +12,7 @@ import { decodeHeaders, encodeHeaders, reshapeLocalReply, responseData, response
 import { reasonPhrase, writeRawLocalReply } from '../local-reply.js';
 import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Endpoint } from '../upstream/cluster.js';
-import { forwardResponseHeaders, removeHeader } from './headers.js';
+import { flatHeaders, forwardResponseHeaders, removeHeader, type HeaderObject } from './headers.js';
 import { emptyBody, type BufferedBody } from './request-body.js';
 import { DownstreamRequest } from './downstream-request.js';
 import { upstreamErrorCode } from './upstream-errors.js';
@@ -39,7 +39,8 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
   private headWritten = false;
   /** Answered by the sidecar or failed: a hook settling late changes nothing. */
   private done = false;
-  private resume: (() => void) | undefined = undefined;
+  /** The dispatch's controller, once a connection took it. */
+  private controller: Dispatcher.DispatchController | undefined = undefined;
   /** `SI` once the tunnel was cut for idleness. */
   private tunnelFlag = '-';
   /** The upstream's socket once it answered 101; paused until the encodeHeaders hooks passed. */
@@ -105,13 +106,16 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
     this.record(outcome.overrides?.status ?? errorCatalogue[outcome.code].httpStatus, errorCatalogue[outcome.code].responseFlag);
   }
 
-  onConnect(abort: (reason?: Error) => void): void {
+  // undici dispatch handler (its handler API)
+
+  onRequestStart(controller: Dispatcher.DispatchController): void {
     this.connected = true;
-    if (this.socket.destroyed) abort();
+    this.controller = controller;
+    if (this.socket.destroyed) controller.abort(new Error('downstream closed'));
   }
 
-  onUpgrade(statusCode: number, rawHeaders: Buffer[], upstream: Duplex): void {
-    const problem = upstreamUpgradeProblem(this.upgradeProtocol, rawHeaders);
+  onRequestUpgrade(_controller: Dispatcher.DispatchController, statusCode: number, headers: HeaderObject, upstream: Duplex): void {
+    const problem = upstreamUpgradeProblem(this.upgradeProtocol, flatHeaders(headers));
     if (problem !== undefined) {
       upstream.destroy();
       return this.replyLocally({ code: 'UPSTREAM_PROTOCOL_ERROR', detail: problem });
@@ -126,25 +130,27 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
       this.record(this.responseStatus, this.tunnelFlag);
     });
     this.responseStatus = statusCode;
-    this.responseHeaders = forwardResponseHeaders(rawHeaders);
+    this.responseHeaders = forwardResponseHeaders(headers);
     encodeHeaders(this);
   }
 
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void): boolean {
-    if (statusCode < 200) return true;
+  /** A refusal: the upstream answered the upgrade with a response, not 101. */
+  onResponseStart(controller: Dispatcher.DispatchController, statusCode: number, headers: HeaderObject): void {
+    if (statusCode < 200) return;
     this.responseStatus = statusCode;
-    this.responseHeaders = forwardResponseHeaders(rawHeaders);
-    this.resume = resume;
+    this.responseHeaders = forwardResponseHeaders(headers);
     encodeHeaders(this);
-    return !this.done;
+    if (this.done) controller.pause();
   }
 
+  /** Before the 101's head went out, its socket; before a refusal's head, its body. */
   pauseUpstream(): void {
-    this.upstream?.pause();
+    if (this.upstream !== undefined) this.upstream.pause();
+    else this.controller?.pause();
   }
 
   resumeUpstream(): void {
-    this.resume?.();
+    if (this.upstream === undefined) this.controller?.resume();
   }
 
   /** The encodeHeaders hooks passed: the 101 and the tunnel, or the refusal's head. */
@@ -169,17 +175,17 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
     this.record(this.responseStatus, '-');
   }
 
-  onData(chunk: Buffer): boolean {
-    return responseData(this, chunk);
+  onResponseData(controller: Dispatcher.DispatchController, chunk: Buffer): void {
+    if (!responseData(this, chunk)) controller.pause();
   }
 
   writeResponse(chunk: Buffer): boolean {
     if (this.socket.write(chunk)) return true;
-    this.socket.once('drain', this.resume!);
+    this.socket.once('drain', () => this.controller?.resume());
     return false;
   }
 
-  onComplete(): void {
+  onResponseEnd(): void {
     responseEnd(this, undefined);
   }
 
@@ -187,7 +193,7 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
     this.socket.end();
   }
 
-  onError(error: Error): void {
+  onResponseError(_controller: Dispatcher.DispatchController | undefined, error: Error): void {
     if (this.headWritten) {
       this.done = true;
       this.socket.destroy();

@@ -1,6 +1,7 @@
 // HTTP/2 to one upstream endpoint: a keep-alive node:http2 client session (h2c by prior
-// knowledge in plaintext, ALPN `h2` over TLS), streams driven through the same dispatch-handler
-// interface as undici's pools, so the exchange forwards to either the same way. A GOAWAY from the
+// knowledge in plaintext, ALPN `h2` over TLS), streams driven through undici's handler API
+// (onRequestStart... with a controller), as undici's pools drive it, so the exchange forwards to
+// either the same way. A GOAWAY from the
 // endpoint retires the session: its streams in flight finish on it, new ones go to a new session.
 // A TLS peer that picks `http/1.1` in ALPN is remembered and served by the HTTP/1.1 pool.
 import http2 from 'node:http2';
@@ -8,6 +9,9 @@ import net from 'node:net';
 import type { Readable } from 'node:stream';
 import tls, { type ConnectionOptions } from 'node:tls';
 import type { Dispatcher } from 'undici';
+import type { HeaderObject } from '../http/headers.js';
+
+type DispatchController = Dispatcher.DispatchController;
 
 const { NGHTTP2_CANCEL, NGHTTP2_REFUSED_STREAM } = http2.constants;
 const END_STREAM = http2.constants.NGHTTP2_FLAG_END_STREAM;
@@ -21,10 +25,19 @@ export interface UpstreamRequest {
   readonly body: Readable | null;
 }
 
-/** undici's handler, plus the one HTTP/2 case HTTP/1.1 does not have: a response of headers only. */
-export interface UpstreamHandler extends Dispatcher.DispatchHandler {
+/**
+ * undici's handler API (the deprecated callbacks are not used: lint refuses them), plus the one
+ * HTTP/2 case HTTP/1.1 does not have: a response of headers only.
+ */
+export interface UpstreamHandler {
+  onRequestStart(controller: DispatchController, context: unknown): void;
+  onResponseStart(controller: DispatchController, statusCode: number, headers: HeaderObject, statusMessage?: string): void;
+  onResponseData(controller: DispatchController, chunk: Buffer): void;
+  onResponseEnd(controller: DispatchController, trailers: HeaderObject): void;
+  /** `controller` is undefined when the request failed before a connection took it. */
+  onResponseError(controller: DispatchController | undefined, error: Error): void;
   /** The response was one HEADERS frame ending the stream (gRPC trailers-only). */
-  onHeadersOnly(statusCode: number, rawHeaders: string[]): void;
+  onResponseHeadersOnly(controller: DispatchController, statusCode: number, headers: HeaderObject): void;
 }
 
 export interface UpstreamDispatcher {
@@ -55,15 +68,45 @@ class UpstreamError extends Error {
   }
 }
 
-function flatten(headers: http2.IncomingHttpHeaders): string[] {
-  const flat: string[] = [];
-  for (const name of Object.keys(headers)) {
-    if (name[0] === ':') continue;
-    const value = headers[name];
-    if (Array.isArray(value)) for (const one of value) flat.push(name, one);
-    else if (value !== undefined) flat.push(name, value);
+/** One stream as undici's controller: pause and resume its reading, abort it. */
+class StreamController implements DispatchController {
+  private abortReason: Error | null = null;
+  private streamPaused = false;
+
+  constructor(
+    private readonly stream: http2.ClientHttp2Stream,
+    private readonly fail: (error: Error) => void,
+  ) {}
+
+  get aborted(): boolean {
+    return this.abortReason !== null;
   }
-  return flat;
+
+  get paused(): boolean {
+    return this.streamPaused;
+  }
+
+  get reason(): Error | null {
+    return this.abortReason;
+  }
+
+  abort(reason?: Error): void {
+    if (this.abortReason !== null) return;
+    this.abortReason = reason ?? new UpstreamError('request aborted', 'UND_ERR_ABORTED');
+    // The handler hears of it as undici's pools tell it: an aborted request.
+    this.fail(new UpstreamError('request aborted', 'UND_ERR_ABORTED'));
+  }
+
+  pause(): void {
+    this.streamPaused = true;
+    this.stream.pause();
+  }
+
+  resume(): void {
+    if (!this.streamPaused) return;
+    this.streamPaused = false;
+    this.stream.resume();
+  }
 }
 
 export class Http2Endpoint implements UpstreamDispatcher {
@@ -98,7 +141,7 @@ export class Http2Endpoint implements UpstreamDispatcher {
     this.retire(session);
     (this.connecting ??= this.connect()).then(
       (ready) => (ready === undefined ? this.options.http1.dispatch(request, handler) : this.stream(ready, request, handler, mayResend)),
-      (error: Error) => handler.onError!(error),
+      (error: Error) => handler.onResponseError(undefined, error),
     );
   }
 
@@ -178,23 +221,21 @@ export class Http2Endpoint implements UpstreamDispatcher {
     } catch (error) {
       this.retire(session);
       if (mayResend) return this.dispatchOnSession(request, handler, false);
-      return handler.onError!(error as Error);
+      return handler.onResponseError(undefined, error as Error);
     }
     let finished = false;
     let responded = false;
     let failure: Error | undefined;
-    let trailers: string[] | null = null;
+    let trailers: http2.IncomingHttpHeaders = {};
     const fail = (error: Error): void => {
       failure ??= error;
       if (!stream.closed) stream.close(NGHTTP2_CANCEL);
     };
     const headersTimer = setTimeout(() => fail(new UpstreamError('response headers timeout', 'UND_ERR_HEADERS_TIMEOUT')), this.options.timeoutMs);
-    handler.onConnect!(() => fail(new UpstreamError('request aborted', 'UND_ERR_ABORTED')));
+    const controller = new StreamController(stream, fail);
+    handler.onRequestStart(controller, undefined);
     const body = request.body;
-    if (body !== null) {
-      body.on('data', (chunk: Buffer) => handler.onBodySent!(chunk as unknown as number, 0));
-      body.pipe(stream);
-    }
+    if (body !== null) body.pipe(stream);
     // 'response' is emitted a tick after the HEADERS frame, so DATA read with it would be
     // emitted first: the body is read only once the headers went to the caller.
     stream.on('response', (responseHeaders, flags) => {
@@ -206,21 +247,19 @@ export class Http2Endpoint implements UpstreamDispatcher {
       if ((flags & END_STREAM) !== 0) {
         finished = true;
         stream.resume();
-        return handler.onHeadersOnly(status, flatten(responseHeaders));
+        return handler.onResponseHeadersOnly(controller, status, responseHeaders);
       }
-      // false: the exchange waits (a filter's hook pending, or a retry) before taking the body.
-      if (!handler.onHeaders!(status, flatten(responseHeaders) as unknown as Buffer[], () => stream.resume(), '')) stream.pause();
-      stream.on('data', (chunk: Buffer) => {
-        if (!handler.onData!(chunk)) stream.pause();
-      });
+      // The exchange may pause the controller (a filter's hook pending, or a retry) before taking the body.
+      handler.onResponseStart(controller, status, responseHeaders, '');
+      stream.on('data', (chunk: Buffer) => handler.onResponseData(controller, chunk));
     });
     stream.on('trailers', (responseTrailers) => {
-      trailers = flatten(responseTrailers);
+      trailers = responseTrailers;
     });
     stream.on('end', () => {
       if (finished || failure !== undefined) return;
       finished = true;
-      handler.onComplete!(trailers);
+      handler.onResponseEnd(controller, trailers);
     });
     stream.on('error', (error) => {
       failure ??= error;
@@ -236,7 +275,7 @@ export class Http2Endpoint implements UpstreamDispatcher {
       }
       // A refused stream was not processed: retry policies may name it (`refused-stream`).
       const code = stream.rstCode === NGHTTP2_REFUSED_STREAM ? 'UND_ERR_REFUSED_STREAM' : 'UND_ERR_SOCKET';
-      handler.onError!(failure ?? new UpstreamError(`stream reset by the upstream (code ${stream.rstCode})`, code));
+      handler.onResponseError(controller, failure ?? new UpstreamError(`stream reset by the upstream (code ${stream.rstCode})`, code));
     });
   }
 

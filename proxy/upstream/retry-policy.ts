@@ -10,8 +10,12 @@ import type { Readable } from 'node:stream';
 import type { ErrorCode } from '../errors.js';
 import type { RetriesConfig, RetryOn } from '../config/types.js';
 import type { ClusterCounters } from '../telemetry/resilience-metrics.js';
+import type { Dispatcher } from 'undici';
+import type { HeaderObject } from '../http/headers.js';
 import type { UpstreamHandler } from './http2-endpoint.js';
 import type { PickRequest } from './load-balancers.js';
+
+type DispatchController = Dispatcher.DispatchController;
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 
@@ -157,10 +161,10 @@ class PerTryTimeout extends Error {
   }
 }
 
-/** One try: forwards the dispatcher's callbacks while current; a retired try is aborted and ignored. */
+/** One try: passes the dispatcher's calls on while current; a retired try is aborted and ignored. */
 class Attempt implements UpstreamHandler {
   private retired = false;
-  private abort: ((reason?: Error) => void) | undefined = undefined;
+  private controller: DispatchController | undefined = undefined;
   private timer: NodeJS.Timeout | undefined = undefined;
 
   constructor(
@@ -174,7 +178,7 @@ class Attempt implements UpstreamHandler {
     if (this.retired) return;
     this.retired = true;
     this.clearTimer();
-    this.abort?.(new Error('superseded by a retry'));
+    this.controller?.abort(new Error('superseded by a retry'));
   }
 
   clearTimer(): void {
@@ -184,41 +188,38 @@ class Attempt implements UpstreamHandler {
   private timedOut(): void {
     if (this.retired) return;
     // The exchange retries (retiring this try) or replies 504; either way this try is over.
-    this.exchange.onError!(new PerTryTimeout());
+    this.exchange.onResponseError(this.controller, new PerTryTimeout());
     this.retire();
   }
 
-  onConnect(abort: (reason?: Error) => void): void {
-    this.abort = abort;
-    if (this.retired) abort();
-    else this.exchange.onConnect!(abort);
+  onRequestStart(controller: DispatchController, context: unknown): void {
+    this.controller = controller;
+    if (this.retired) controller.abort(new Error('superseded by a retry'));
+    else this.exchange.onRequestStart(controller, context);
   }
 
-  onBodySent(chunk: unknown): void {
-    if (!this.retired) this.exchange.onBodySent!(chunk as number, 0);
-  }
-
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusText: string): boolean {
-    if (this.retired) return false;
+  onResponseStart(controller: DispatchController, statusCode: number, headers: HeaderObject, statusMessage?: string): void {
+    if (this.retired) return controller.pause();
     if (statusCode >= 200) this.clearTimer();
-    return this.exchange.onHeaders!(statusCode, rawHeaders, resume, statusText);
+    this.exchange.onResponseStart(controller, statusCode, headers, statusMessage);
   }
 
-  onHeadersOnly(statusCode: number, rawHeaders: string[]): void {
+  onResponseHeadersOnly(controller: DispatchController, statusCode: number, headers: HeaderObject): void {
     this.clearTimer();
-    if (!this.retired) this.exchange.onHeadersOnly(statusCode, rawHeaders);
+    if (!this.retired) this.exchange.onResponseHeadersOnly(controller, statusCode, headers);
   }
 
-  onData(chunk: Buffer): boolean {
-    return this.retired ? false : this.exchange.onData!(chunk);
+  onResponseData(controller: DispatchController, chunk: Buffer): void {
+    if (this.retired) controller.pause();
+    else this.exchange.onResponseData(controller, chunk);
   }
 
-  onComplete(trailers: string[] | null): void {
-    if (!this.retired) this.exchange.onComplete!(trailers);
+  onResponseEnd(controller: DispatchController, trailers: HeaderObject): void {
+    if (!this.retired) this.exchange.onResponseEnd(controller, trailers);
   }
 
-  onError(error: Error): void {
+  onResponseError(controller: DispatchController | undefined, error: Error): void {
     this.clearTimer();
-    if (!this.retired) this.exchange.onError!(error);
+    if (!this.retired) this.exchange.onResponseError(controller, error);
   }
 }
