@@ -33,6 +33,7 @@ import { typeBuiltins } from './types.js';
 import { unitBuiltins } from './units.js';
 import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
+import { x509RequestBuiltins } from './x509-requests.js';
 
 export { deprecatedBuiltinNames } from './deprecated.js';
 
@@ -67,6 +68,7 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...jwtBuiltins)
     .register(...jwtSignBuiltins)
     .register(...x509Builtins)
+    .register(...x509RequestBuiltins)
     .register(...privateKeyBuiltins)
     .register(...netBuiltins)
     .register(...unitBuiltins)
