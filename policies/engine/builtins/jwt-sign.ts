@@ -7,6 +7,7 @@ import { builtinError, define } from './support.js';
 import { regoText } from './value-text.js';
 
 const hashes: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+const ALGORITHMS = new Set(['EdDSA', ...['HS', 'RS', 'PS', 'ES'].flatMap((family) => Object.keys(hashes).map((bits) => family + bits))]);
 
 function signature(name: string, alg: string, input: string, jwk: Record<string, unknown>): Buffer {
   const family = alg.slice(0, 2);
@@ -41,6 +42,7 @@ function encodeSign(name: string, headerText: string, payloadText: string, key: 
   const alg = header.get('alg');
   if (typeof alg !== 'string') throw builtinError(name, 'headers must name the algorithm in "alg"');
   if (alg === 'none') throw builtinError(name, 'alg none is not supported');
+  if (!ALGORITHMS.has(alg)) throw builtinError(name, `unknown signature algorithm ${JSON.stringify(alg)}`);
   if (!isObject(key)) throw builtinError(name, 'key must be a JWK object');
   const jwk = JSON.parse(toJSONText(key)) as Record<string, unknown>;
   const input = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(payloadText).toString('base64url')}`;

@@ -188,6 +188,8 @@ describe('io.jwt.encode_sign', () => {
     expectFailure('io.jwt.encode_sign', [v({ alg: 'none' }), v({}), ecJwk], 'eval_builtin_error', 'alg none is not supported');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'RS256' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "RS256" for this key');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'ES384' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "ES384"');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'dummy' }), v({}), v({ kty: 'oct', k: 'c2VjcmV0' })], 'eval_builtin_error', 'unknown signature algorithm "dummy"');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'HS1024' }), v({}), v({ kty: 'oct', k: 'c2VjcmV0' })], 'eval_builtin_error', 'unknown signature algorithm "HS1024"');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'HS256' }), v({}), ecJwk], 'eval_builtin_error', 'needs an "oct" JWK');
     expectFailure('io.jwt.encode_sign', [v({}), v({}), ecJwk], 'eval_builtin_error', 'headers must name the algorithm');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'ES256' }), v({}), v({ kty: 'EC' })], 'eval_builtin_error', 'failed to parse the private JWK');
