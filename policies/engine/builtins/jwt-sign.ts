@@ -58,6 +58,16 @@ function parsedJson(name: string, text: string): Value {
   }
 }
 
+function isJsonText(text: string): boolean {
+  try {
+    parseJsonText(text);
+    return true;
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) return false;
+    throw error;
+  }
+}
+
 // Signatures of ES*, PS* are randomised: never folded at compile time.
 export const jwtSignBuiltins = [
   define(
@@ -76,7 +86,7 @@ export const jwtSignBuiltins = [
       const header = parsedJson(name, headers as string);
       // As OPA: the payload must be JSON only when the token says it is a JWT (or says nothing).
       const typ = isObject(header) ? header.get('typ') : undefined;
-      if (typ === undefined || typ === 'JWT') parsedJson(name, payload as string);
+      if ((typ === undefined || typ === 'JWT') && !isJsonText(payload as string)) throw builtinError(name, 'type is JWT but payload is not JSON');
       return encodeSign(name, headers as string, payload as string, parsedJson(name, key as string));
     },
     { nondeterministic: true },

@@ -177,8 +177,8 @@ describe('io.jwt.encode_sign', () => {
     // A payload that is not JSON only when the header types the token as something else.
     const plain = call('io.jwt.encode_sign_raw', '{"alg":"HS256","typ":"text/plain"}', 'hello', JSON.stringify({ kty: 'oct', k })) as string;
     expect(Buffer.from(plain.split('.')[1]!, 'base64url').toString()).toBe('hello');
-    expectFailure('io.jwt.encode_sign_raw', ['{"alg":"HS256","typ":"JWT"}', 'hello', JSON.stringify({ kty: 'oct', k })], 'eval_builtin_error', 'invalid JSON');
-    expectFailure('io.jwt.encode_sign_raw', ['{"alg":"HS256"}', '', JSON.stringify({ kty: 'oct', k })], 'eval_builtin_error', 'invalid JSON');
+    expectFailure('io.jwt.encode_sign_raw', ['{"alg":"HS256","typ":"JWT"}', 'hello', JSON.stringify({ kty: 'oct', k })], 'eval_builtin_error', 'io.jwt.encode_sign_raw: type is JWT but payload is not JSON');
+    expectFailure('io.jwt.encode_sign_raw', ['{"alg":"HS256"}', '', JSON.stringify({ kty: 'oct', k })], 'eval_builtin_error', 'type is JWT but payload is not JSON');
     // encode_sign signs the objects' Rego text, keys sorted, as OPA: the same bytes in every OPA.
     const signed = call('io.jwt.encode_sign', v({ typ: 'JWT', alg: 'HS256' }), v({ sub: 'carol', n: [1, 2] }), v({ kty: 'oct', k })) as string;
     expect(Buffer.from(signed.split('.')[0]!, 'base64url').toString()).toBe('{"alg": "HS256", "typ": "JWT"}');
