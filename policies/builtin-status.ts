@@ -1,7 +1,7 @@
 // Where weft stands on each builtin OPA ships: supported, part of the language, refused (with the
 // reason a policy calling it gets), internal to OPA, or missing. Generated from the builtin
 // registry, so the table in README.md cannot drift (test/policies/builtin-status.test.ts).
-import { createStandardBuiltins } from './engine/builtins/index.js';
+import { createEngineBuiltins } from './engine/rego-builtins.js';
 import { OPERATOR_NAMES } from './engine/resolver.js';
 import { opaBuiltinNames } from './opa-builtin-names.js';
 
@@ -23,8 +23,8 @@ const OPA_INTERNAL: ReadonlyMap<string, string> = new Map([
 const DEPRECATED_NOTE = 'deprecated: Rego v0 modules only';
 
 export function builtinStatusRows(): BuiltinStatusRow[] {
-  const registry = createStandardBuiltins({ deprecated: true });
-  const current = createStandardBuiltins();
+  const registry = createEngineBuiltins({ deprecated: true });
+  const current = createEngineBuiltins();
   const names = [...new Set([...opaBuiltinNames, ...registry.names()])].sort();
   return names.map((name): BuiltinStatusRow => {
     if (OPERATOR_NAMES.has(name)) return { name, status: 'language', note: 'evaluated by the engine itself' };

@@ -1,7 +1,7 @@
 // Compiled policy sets: `compile(modules, options)` gives an immutable PolicySet; `evaluate`
 // answers an entrypoint or a query. Reached from outside through `./index.ts` only.
 import type { Body, Module, Query } from './engine/ast.js';
-import { createStandardBuiltins } from './engine/builtins/index.js';
+import { createEngineBuiltins } from './engine/rego-builtins.js';
 import type { BuiltinRegistry } from './engine/builtins/registry.js';
 import { compileModules, compileQuery, type CompiledRules, type DocNode, type RuleGroup } from './engine/compiler.js';
 import { RegoError, RegoErrors, type Location } from './engine/errors.js';
@@ -298,6 +298,6 @@ export function compile(modules: readonly ModuleSource[] | Readonly<Record<strin
 
 let standard: BuiltinRegistry | undefined;
 function standardBuiltins(): BuiltinRegistry {
-  standard ??= createStandardBuiltins({ deprecated: true });
+  standard ??= createEngineBuiltins({ deprecated: true });
   return standard;
 }

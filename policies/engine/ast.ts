@@ -1,4 +1,5 @@
 // The Rego abstract syntax tree produced by the parser and annotated by the compiler.
+import type { ModuleAnnotations } from './annotations.js';
 import type { BuiltinDefinition } from './builtins/registry.js';
 import type { Location } from './errors.js';
 import type { Value } from './value.js';
@@ -157,6 +158,8 @@ export interface Module {
   readonly rules: Rule[];
   readonly regoVersion: 0 | 1;
   readonly loc: Location;
+  /** METADATA annotations, when the module has any. */
+  annotations?: ModuleAnnotations;
 }
 
 export interface Query {

@@ -385,6 +385,29 @@ export class Evaluation implements BuiltinContext {
     }
   }
 
+  /**
+   * A call's operands in order, except that an operand which is a variable still unbound waits
+   * for the refs among the others that enumerate it (`i == xs[i]`), as in OPA.
+   */
+  private evalOperands(terms: readonly Term[], frame: (Value | undefined)[], k: (items: Value[]) => boolean): boolean {
+    let waiting = false;
+    for (const t of terms) if (t.type === 'var' && frame[t.slot] === undefined) waiting = true;
+    if (!waiting) return this.evalItems(terms, 0, [], frame, k);
+    const unbound = (t: Term): boolean => t.type === 'var' && frame[t.slot] === undefined;
+    const order = [...terms.keys()].sort((a, b) => Number(unbound(terms[a]!)) - Number(unbound(terms[b]!)));
+    return this.evalItems(
+      order.map((i) => terms[i]!),
+      0,
+      [],
+      frame,
+      (values) => {
+        const args: Value[] = [];
+        order.forEach((i, j) => (args[i] = values[j]!));
+        return k(args);
+      },
+    );
+  }
+
   private evalItems(terms: readonly Term[], i: number, acc: Value[], frame: (Value | undefined)[], k: (items: Value[]) => boolean): boolean {
     for (; i < terms.length; i++) {
       const d = this.direct(terms[i]!, frame);
@@ -724,7 +747,7 @@ export class Evaluation implements BuiltinContext {
     if (name === 'print') return this.evalPrint(call, frame, k);
     const arity = call.arity ?? call.args.length;
     const mock = this.mocks?.get(call.functionPath ?? name);
-    return this.evalItems(call.args.slice(0, arity), 0, [], frame, (args) => {
+    return this.evalOperands(call.args.slice(0, arity), frame, (args) => {
       let result: Value | undefined;
       if (mock !== undefined) {
         if (mock.value !== undefined) result = mock.value;

@@ -28,7 +28,14 @@ function isDigit(c: string | undefined): boolean {
   return c !== undefined && c >= '0' && c <= '9';
 }
 
-export function tokenize(source: string, file: string): Token[] {
+/** A `#` comment: its row and its text after the `#`. */
+export interface Comment {
+  readonly row: number;
+  readonly text: string;
+}
+
+/** The tokens of `source`; its comments go to `comments` when given (METADATA annotations live there). */
+export function tokenize(source: string, file: string, comments?: Comment[]): Token[] {
   const tokens: Token[] = [];
   // A byte order mark is not part of the text.
   let i = source.charCodeAt(0) === 0xfeff ? 1 : 0;
@@ -56,7 +63,9 @@ export function tokenize(source: string, file: string): Token[] {
       continue;
     }
     if (c === '#') {
+      const start = i + 1;
       while (i < source.length && source[i] !== '\n') i++;
+      comments?.push({ row, text: source.slice(start, i).replace(/\r$/, '') });
       spaceBefore = true;
       continue;
     }

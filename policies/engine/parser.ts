@@ -15,7 +15,8 @@ import type {
   WithModifier,
 } from './ast.js';
 import { RegoError, type Location } from './errors.js';
-import { tokenize, type Token } from './lexer.js';
+import { moduleAnnotations } from './annotations.js';
+import { tokenize, type Comment, type Token } from './lexer.js';
 import { normalizeNumber, numberFromText, type Value } from './value.js';
 
 const FUTURE_KEYWORDS = ['in', 'every', 'contains', 'if'] as const;
@@ -60,13 +61,14 @@ class Parser {
   /** Whether the rule body just parsed was introduced by `if`. */
   private bodyUsedIf = false;
   private futureImported = false;
+  private readonly comments: Comment[] = [];
 
   constructor(
     private readonly source: string,
     private readonly file: string,
     private regoVersion: 0 | 1,
   ) {
-    this.tokens = tokenize(source, file);
+    this.tokens = tokenize(source, file, this.comments);
     if (regoVersion === 1) for (const k of FUTURE_KEYWORDS) this.keywords.add(k);
   }
 
@@ -159,6 +161,8 @@ class Parser {
         rules.push(rule);
       }
     }
+    const annotations = moduleAnnotations(module, this.comments);
+    if (annotations !== undefined) module.annotations = annotations;
     return module;
   }
 
@@ -170,7 +174,7 @@ class Parser {
     for (;;) {
       if (this.isPunct('.') && !this.tok.newlineBefore) {
         this.pos++;
-        if (this.tok.kind !== 'ident' || this.tok.spaceBefore) this.fail('identifier expected after .');
+        if (this.tok.kind !== 'ident' || this.tok.spaceBefore) this.fail(`unexpected ${this.describe()}: expected ident`);
         path.push(this.tok.text);
         this.pos++;
       } else if (this.isPunct('[') && !this.tok.spaceBefore) {

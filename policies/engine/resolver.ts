@@ -2,6 +2,7 @@
 // (rules, imports, input, data), calls find their builtin or user function, and body literals are
 // ordered so each runs once the variables it needs are bound.
 import { documentPath, ruleRest, setRuleRest, type Body, type CallTerm, type ExprLiteral, type Literal, type Module, type Query, type ResolvedCall, type RootRef, type Rule, type Term, type VarTerm } from './ast.js';
+import { AnnotationSet } from './annotations.js';
 import { deprecatedBuiltinNames } from './builtins/index.js';
 import type { BuiltinRegistry } from './builtins/registry.js';
 import type { ErrorCollector, Location } from './errors.js';
@@ -47,6 +48,9 @@ export class Resolver {
 
   /** Rego version of the module being compiled (queries are v1): deprecated builtins are v0 only. */
   private regoVersion: 0 | 1 = 1;
+  /** The rule being compiled: `rego.metadata.*` calls in it become its annotations. */
+  private currentRule: Rule | undefined;
+  private readonly annotations: AnnotationSet;
   /** Package path -> names of the rules its modules define. */
   private readonly ruleNames = new Map<string, Set<string>>();
 
@@ -57,6 +61,7 @@ export class Resolver {
     private readonly errors: ErrorCollector,
     modules: readonly Module[] = [],
   ) {
+    this.annotations = new AnnotationSet(modules);
     for (const module of modules) {
       const key = module.packagePath.join('.');
       const names = this.ruleNames.get(key) ?? new Set<string>();
@@ -102,6 +107,7 @@ export class Resolver {
 
   compileRule(module: Module, rule: Rule): void {
     this.regoVersion = module.regoVersion;
+    this.currentRule = rule;
     const group = this.nodeAt(documentPath(module, rule).path);
     this.currentDeps = new Set();
     if (group?.group) {
@@ -149,6 +155,7 @@ export class Resolver {
     }
     rule.slots = scope.slots.size;
     this.currentDeps = undefined;
+    this.currentRule = undefined;
   }
 
   compileQuery(query: Query, module: Module | undefined): string[] {
@@ -317,6 +324,11 @@ export class Resolver {
     const call: ResolvedCall = { ...term, args };
     const name = term.name;
     if (OPERATOR_NAMES.has(name)) return call;
+    // As OPA's compiler does: the rule's annotations, a constant (outside a rule, the builtin refuses).
+    if (this.currentRule !== undefined && args.length === 0 && (name === 'rego.metadata.chain' || name === 'rego.metadata.rule')) {
+      const value = name === 'rego.metadata.chain' ? this.annotations.chain(this.currentRule) : this.annotations.rule(this.currentRule);
+      return { type: 'scalar', value, loc: term.loc };
+    }
     // User functions: in the package, via an import, or by full data path.
     const parts = name.split('.');
     let fnPath: string | undefined;

@@ -336,9 +336,12 @@ export function exprPlan(term: Term, bound: Set<string>, outer: Set<string>): Se
     if (call.name === 'eq' || call.name === 'assign') return unifyPlan(call.args[0]!, call.args[1]!, bound, outer);
     const arity = call.arity ?? call.args.length;
     const inputs = call.args.slice(0, arity);
-    if (!inputs.every((t) => needsBound(t, bound, outer))) return undefined;
+    // As OPA: variables that a ref among the operands enumerates (`input.xs[i]`) are bound for
+    // the other operands too (`i == input.xs[i]`).
     const out = new Set<string>();
     for (const t of inputs) generated(t, bound, out);
+    const available = new Set([...bound, ...out]);
+    if (!inputs.every((t) => needsBound(t, available, outer))) return undefined;
     if (call.args.length > arity) {
       const output = call.args[arity]!;
       const after = new Set([...bound, ...out]);

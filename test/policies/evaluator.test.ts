@@ -129,6 +129,14 @@ either if input.b`,
 });
 
 describe('Rego evaluation: bodies', () => {
+  it('binds a call operand through a ref among the other operands (`i == xs[i]`), as OPA', () => {
+    const p = policy(head + 'p := i if {\n  some i\n  i == input.xs[i]\n}\nq contains i if i == input.xs[i]\nr if count(input.xs[i]) == i');
+    expect(value(p, 'data.t.p', { input: { xs: [2, 1, 0] } })).toBe(1);
+    expect(value(p, 'data.t.q', { input: { xs: [0, 5, 2] } })).toEqual([0, 2]);
+    expect(value(p, 'data.t.p', { input: { xs: ['a'] } })).toBeUndefined();
+    expect(value(p, 'data.t.r', { input: { xs: ['', 'b'] } })).toBe(true);
+  });
+
   it('unifies and destructures, binds with some/in and checks every', () => {
     const p = policy(
       head +

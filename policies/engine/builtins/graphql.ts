@@ -1,34 +1,143 @@
-// graphql.is_valid and graphql.schema_is_valid on graphql-js: GraphQL text parsed and validated
-// as the specification says (OPA uses gqlparser; both follow the specification). The builtins
-// returning OPA's AST (graphql.parse*) are not offered: their JSON is gqlparser's own shape.
-import { buildASTSchema, parse, validate, type GraphQLSchema } from 'graphql';
-import { isObject, type Value } from '../value.js';
+// graphql.* on graphql-js: GraphQL text parsed and validated as the specification says (OPA uses
+// gqlparser; both follow the specification), ASTs returned in gqlparser's JSON shape
+// (graphql-ast.ts). Where gqlparser is lenient, so is this: extending a type that the schema
+// does not define defines it. An AST object is accepted back as an operand when it is one these
+// builtins returned (its text is remembered); OPA would re-print any AST object.
+import { buildASTSchema, GraphQLError, Kind, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { fromJSON, isObject, makeArray, makeObject, type RegoObject, type Value } from '../value.js';
+import { queryDocumentJson, schemaDocumentJson } from './graphql-ast.js';
 import { builtinError, define } from './support.js';
 
-function textOperand(name: string, value: Value): string {
-  // An AST object (what OPA's graphql.parse_* return) cannot come from weft, which does not offer them.
-  if (isObject(value)) throw builtinError(name, 'AST objects are not supported; pass GraphQL text');
-  return value as string;
+/** The GraphQL text of each AST value these builtins returned. */
+const astTexts = new WeakMap<RegoObject, string>();
+
+function remembered(value: Value, text: string): Value {
+  if (isObject(value)) astTexts.set(value, text);
+  return value;
 }
 
-/** A schema from its text, or undefined when it does not parse or is not a valid schema. */
-function schemaOf(text: string): GraphQLSchema | undefined {
+function textOperand(name: string, value: Value): string {
+  if (!isObject(value)) return value as string;
+  const text = astTexts.get(value);
+  if (text === undefined) throw builtinError(name, 'AST objects are supported only as graphql.parse_* returned them; pass GraphQL text');
+  return text;
+}
+
+/** graphql-js's message as gqlparser words it: no "Syntax Error:" prefix or final period, then where. */
+function describe(error: unknown, what: 'query' | 'schema'): string {
+  if (!(error instanceof GraphQLError)) return (error as Error).message;
+  const message = error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '');
+  const at = error.locations?.[0];
+  return at ? `${message} in GraphQL ${what} string at location ${at.line}:${at.column}` : message;
+}
+
+function parseDocument(text: string): DocumentNode {
+  // gqlparser reads an empty query as an empty document; graphql-js wants a definition.
+  return text.trim() === '' ? { kind: Kind.DOCUMENT, definitions: [] } : parse(text);
+}
+
+const EXTENSIONS: Partial<Record<string, Kind>> = {
+  [Kind.OBJECT_TYPE_EXTENSION]: Kind.OBJECT_TYPE_DEFINITION,
+  [Kind.INTERFACE_TYPE_EXTENSION]: Kind.INTERFACE_TYPE_DEFINITION,
+  [Kind.UNION_TYPE_EXTENSION]: Kind.UNION_TYPE_DEFINITION,
+  [Kind.ENUM_TYPE_EXTENSION]: Kind.ENUM_TYPE_DEFINITION,
+  [Kind.INPUT_OBJECT_TYPE_EXTENSION]: Kind.INPUT_OBJECT_TYPE_DEFINITION,
+  [Kind.SCALAR_TYPE_EXTENSION]: Kind.SCALAR_TYPE_DEFINITION,
+};
+
+/** The schema of a document, where the first extension of a type the document does not define defines it. */
+function buildSchema(document: DocumentNode): GraphQLSchema {
+  const defined = new Set(document.definitions.flatMap((d) => (d.kind.endsWith('Definition') && 'name' in d && d.name ? [d.name.value] : [])));
+  const definitions = document.definitions.map((d) => {
+    const kind = EXTENSIONS[d.kind];
+    if (kind === undefined || !('name' in d) || d.name === undefined || defined.has(d.name.value)) return d;
+    defined.add(d.name.value);
+    return { ...d, kind } as typeof d;
+  });
+  return buildASTSchema({ ...document, definitions });
+}
+
+interface Parsed {
+  readonly query: DocumentNode;
+  readonly schema: DocumentNode;
+  readonly queryText: string;
+  readonly schemaText: string;
+}
+
+/** Parses both and validates the query against the schema; throws the first problem, described. */
+function parseAndValidate(name: string, queryValue: Value, schemaValue: Value): Parsed {
+  const schemaText = textOperand(name, schemaValue);
+  const queryText = textOperand(name, queryValue);
+  let schema: DocumentNode;
+  let built: GraphQLSchema;
   try {
-    return buildASTSchema(parse(text));
+    schema = parse(schemaText);
+    built = buildSchema(schema);
+  } catch (error) {
+    throw builtinError(name, describe(error, 'schema'));
+  }
+  let query: DocumentNode;
+  try {
+    query = parseDocument(queryText);
+  } catch (error) {
+    throw builtinError(name, describe(error, 'query'));
+  }
+  // An empty query has nothing to check (graphql-js would still demand a Query root type).
+  const [first] = query.definitions.length === 0 ? [] : validate(built, query);
+  if (first !== undefined) throw builtinError(name, describe(first, 'query'));
+  return { query, schema, queryText, schemaText };
+}
+
+const queryValue = (parsed: Parsed) => remembered(fromJSON(queryDocumentJson(parsed.query)), parsed.queryText);
+const schemaValue = (parsed: Parsed) => remembered(fromJSON(schemaDocumentJson(parsed.schema)), parsed.schemaText);
+
+function succeeds(run: () => unknown): boolean {
+  try {
+    run();
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
 }
 
 export const graphqlBuiltins = [
-  define('graphql.schema_is_valid', [['string', 'object']], ([schema]) => schemaOf(textOperand('graphql.schema_is_valid', schema!)) !== undefined),
-  define('graphql.is_valid', [['string', 'object'], ['string', 'object']], ([query, schema]) => {
-    const built = schemaOf(textOperand('graphql.is_valid', schema!));
-    if (built === undefined) return false;
+  define('graphql.parse_query', ['string'], ([query]) => {
+    let document: DocumentNode;
     try {
-      return validate(built, parse(textOperand('graphql.is_valid', query!))).length === 0;
-    } catch {
-      return false;
+      document = parseDocument(query as string);
+    } catch (error) {
+      throw builtinError('graphql.parse_query', describe(error, 'query'));
     }
+    return remembered(fromJSON(queryDocumentJson(document)), query as string);
+  }),
+  define('graphql.parse_schema', ['string'], ([schema]) => {
+    let document: DocumentNode;
+    try {
+      document = parse(schema as string);
+    } catch (error) {
+      throw builtinError('graphql.parse_schema', describe(error, 'schema'));
+    }
+    return remembered(fromJSON(schemaDocumentJson(document)), schema as string);
+  }),
+  define('graphql.parse', [['string', 'object'], ['string', 'object']], ([query, schema]) => {
+    const parsed = parseAndValidate('graphql.parse', query!, schema!);
+    return makeArray([queryValue(parsed), schemaValue(parsed)]);
+  }),
+  define('graphql.parse_and_verify', [['string', 'object'], ['string', 'object']], ([query, schema]) => {
+    let parsed: Parsed;
+    try {
+      parsed = parseAndValidate('graphql.parse_and_verify', query!, schema!);
+    } catch {
+      return makeArray([false, makeObject([]), makeObject([])]);
+    }
+    return makeArray([true, queryValue(parsed), schemaValue(parsed)]);
+  }),
+  define('graphql.schema_is_valid', [['string', 'object']], ([schema]) => {
+    const text = textOperand('graphql.schema_is_valid', schema!);
+    return succeeds(() => buildSchema(parse(text)));
+  }),
+  define('graphql.is_valid', [['string', 'object'], ['string', 'object']], ([query, schema]) => {
+    const [queryText, schemaText] = [textOperand('graphql.is_valid', query!), textOperand('graphql.is_valid', schema!)];
+    return succeeds(() => parseAndValidate('graphql.is_valid', queryText, schemaText));
   }),
 ];

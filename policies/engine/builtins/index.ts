@@ -3,6 +3,7 @@
 import { aggregateBuiltins } from './aggregates.js';
 import { arithmeticBuiltins } from './arithmetic.js';
 import { arrayBuiltins } from './arrays.js';
+import { awsSignBuiltins } from './aws-sign.js';
 import { bitBuiltins } from './bits.js';
 import { comparisonBuiltins } from './comparison.js';
 import { conversionBuiltins } from './conversions.js';
@@ -33,6 +34,7 @@ import { typeBuiltins } from './types.js';
 import { unitBuiltins } from './units.js';
 import { uuidBuiltins } from './uuid.js';
 import { x509Builtins } from './x509.js';
+import { x509RequestBuiltins } from './x509-requests.js';
 
 export { deprecatedBuiltinNames } from './deprecated.js';
 
@@ -67,6 +69,8 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...jwtBuiltins)
     .register(...jwtSignBuiltins)
     .register(...x509Builtins)
+    .register(...x509RequestBuiltins)
+    .register(...awsSignBuiltins)
     .register(...privateKeyBuiltins)
     .register(...netBuiltins)
     .register(...unitBuiltins)
@@ -80,7 +84,6 @@ export function createStandardBuiltins(options: StandardBuiltinOptions = {}): Bu
     .register(...conversionBuiltins)
     .refuse('http.send', 'http.send is not offered in the sidecar: policies must decide from input and data alone')
     .refuse('net.lookup_ip_addr', 'net.lookup_ip_addr is not offered in the sidecar: policies must not depend on DNS')
-    .refuse('opa.runtime', "opa.runtime is not offered in the sidecar: its environment and configuration are not policy input")
-    .refuse('providers.aws.sign_req', 'providers.aws.sign_req is not offered in the sidecar: it signs requests for http.send, which is not offered');
+    .refuse('opa.runtime', "opa.runtime is not offered in the sidecar: its environment and configuration are not policy input");
   return options.deprecated === true ? registry.register(...deprecatedBuiltins) : registry;
 }

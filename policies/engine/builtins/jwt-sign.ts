@@ -7,6 +7,7 @@ import { builtinError, define } from './support.js';
 import { regoText } from './value-text.js';
 
 const hashes: Record<string, string> = { '256': 'sha256', '384': 'sha384', '512': 'sha512' };
+const ALGORITHMS = new Set(['EdDSA', ...['HS', 'RS', 'PS', 'ES'].flatMap((family) => Object.keys(hashes).map((bits) => family + bits))]);
 
 function signature(name: string, alg: string, input: string, jwk: Record<string, unknown>): Buffer {
   const family = alg.slice(0, 2);
@@ -39,8 +40,9 @@ function encodeSign(name: string, headerText: string, payloadText: string, key: 
   const header = parseJsonText(headerText);
   if (!isObject(header)) throw builtinError(name, 'headers must be a JSON object');
   const alg = header.get('alg');
-  if (typeof alg !== 'string') throw builtinError(name, 'headers must name the algorithm in "alg"');
+  if (typeof alg !== 'string') throw builtinError(name, 'unsupported signature algorithm: the header has no "alg"');
   if (alg === 'none') throw builtinError(name, 'alg none is not supported');
+  if (!ALGORITHMS.has(alg)) throw builtinError(name, `unknown signature algorithm ${JSON.stringify(alg)}`);
   if (!isObject(key)) throw builtinError(name, 'key must be a JWK object');
   const jwk = JSON.parse(toJSONText(key)) as Record<string, unknown>;
   const input = `${Buffer.from(headerText).toString('base64url')}.${Buffer.from(payloadText).toString('base64url')}`;
@@ -52,6 +54,16 @@ function parsedJson(name: string, text: string): Value {
     return parseJsonText(text);
   } catch (error) {
     if (error instanceof JsonSyntaxError) throw builtinError(name, `invalid JSON: ${error.message}`);
+    throw error;
+  }
+}
+
+function isJsonText(text: string): boolean {
+  try {
+    parseJsonText(text);
+    return true;
+  } catch (error) {
+    if (error instanceof JsonSyntaxError) return false;
     throw error;
   }
 }
@@ -71,8 +83,10 @@ export const jwtSignBuiltins = [
     ['string', 'string', 'string'],
     ([headers, payload, key]) => {
       const name = 'io.jwt.encode_sign_raw';
-      parsedJson(name, headers as string);
-      parsedJson(name, payload as string);
+      const header = parsedJson(name, headers as string);
+      // As OPA: the payload must be JSON only when the token says it is a JWT (or says nothing).
+      const typ = isObject(header) ? header.get('typ') : undefined;
+      if ((typ === undefined || typ === 'JWT') && !isJsonText(payload as string)) throw builtinError(name, 'type is JWT but payload is not JSON');
       return encodeSign(name, headers as string, payload as string, parsedJson(name, key as string));
     },
     { nondeterministic: true },

@@ -5,14 +5,14 @@ import { fromJSON, makeArray, type Value } from '../value.js';
 import { decodeBase64 } from './encoding.js';
 import { builtinError, define } from './support.js';
 
-const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
+export const PEM_BLOCK = /-----BEGIN ([A-Z0-9 ]+)-----[\s\S]*?-----END \1-----/g;
 
 /** The PEM text of the argument: itself when it is PEM, else its base64 decoding (Go's strict decoder). */
-function pemText(name: string, text: string): string {
+export function pemText(name: string, text: string): string {
   return text.trimStart().startsWith('-----BEGIN') ? text : decodeBase64(name, text, false);
 }
 
-function privateKey(name: string, pem: string): KeyObject {
+export function privateKey(name: string, pem: string): KeyObject {
   try {
     return createPrivateKey({ key: pem, format: 'pem' });
   } catch (error) {
@@ -21,7 +21,7 @@ function privateKey(name: string, pem: string): KeyObject {
 }
 
 /** A key as a JWK, members sorted as OPA's JSON is. */
-function jwk(key: KeyObject): Value {
+export function jwk(key: KeyObject): Value {
   return fromJSON(key.export({ format: 'jwk' }));
 }
 

@@ -7,7 +7,7 @@ import { makeArray, makeObject, normalizeNumber, type Value } from '../value.js'
 import { builtinError, define } from './support.js';
 
 /** Certificates in one argument, as OPA accepts them: PEM, or base64 of PEM or of DER. */
-function certificateBuffers(name: string, text: string): Buffer[] {
+export function certificateBuffers(name: string, text: string): Buffer[] {
   const pem = text.includes('-----BEGIN') ? text : Buffer.from(text, 'base64').toString('latin1');
   if (pem.includes('-----BEGIN')) {
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
@@ -38,7 +38,7 @@ function splitDer(name: string, der: Buffer): Buffer[] {
   return out;
 }
 
-function parse(name: string, buffers: readonly Buffer[]): X509Certificate[] {
+export function parseCertificates(name: string, buffers: readonly Buffer[]): X509Certificate[] {
   return buffers.map((buffer) => {
     try {
       return new X509Certificate(buffer);
@@ -59,7 +59,7 @@ const nameFields: Record<string, string> = {
 };
 
 /** Node's distinguished name text ("C=US\nO=Acme\, Inc.\nCN=x") as Go's pkix.Name fields. */
-function distinguishedName(text: string | undefined): Value {
+export function distinguishedName(text: string | undefined): Value {
   const fields = new Map<string, string[]>();
   let commonName = '';
   let serial = '';
@@ -78,7 +78,7 @@ function distinguishedName(text: string | undefined): Value {
 }
 
 /** Node's subjectAltName text: "DNS:a, URI:spiffe://x, IP Address:1.2.3.4" (values may be JSON-quoted). */
-function alternativeNames(text: string | undefined): Map<string, string[]> {
+export function alternativeNames(text: string | undefined): Map<string, string[]> {
   const names = new Map<string, string[]>();
   const pattern = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/gy;
   for (const match of (text ?? '').matchAll(pattern)) {
@@ -90,7 +90,7 @@ function alternativeNames(text: string | undefined): Map<string, string[]> {
 }
 
 /** A URI as Go's url.URL marshals it (the fields policies use). */
-function uriValue(text: string): Value {
+export function uriValue(text: string): Value {
   let url: URL | undefined;
   try {
     url = new URL(text);
@@ -125,7 +125,7 @@ const publicKeyAlgorithms: Record<string, number> = { rsa: 1, 'rsa-pss': 1, dsa:
 
 const goTime = (text: string) => new Date(text).toISOString().replace(/\.000Z$/, 'Z');
 
-function certificateValue(certificate: X509Certificate): Value {
+export function certificateValue(certificate: X509Certificate): Value {
   const alternatives = alternativeNames(certificate.subjectAltName);
   const list = (key: string) => (alternatives.has(key) ? makeArray(alternatives.get(key)!) : null);
   const uris = alternatives.get('URI');
@@ -162,7 +162,7 @@ function chainValid(certificates: readonly X509Certificate[], nowMs: number): bo
 export const x509Builtins = [
   define('crypto.x509.parse_certificates', ['string'], ([text]) => {
     const name = 'crypto.x509.parse_certificates';
-    return makeArray(parse(name, certificateBuffers(name, text as string)).map(certificateValue));
+    return makeArray(parseCertificates(name, certificateBuffers(name, text as string)).map(certificateValue));
   }),
   define(
     'crypto.x509.parse_and_verify_certificates',
@@ -171,7 +171,7 @@ export const x509Builtins = [
       const name = 'crypto.x509.parse_and_verify_certificates';
       let certificates: X509Certificate[];
       try {
-        certificates = parse(name, certificateBuffers(name, text as string));
+        certificates = parseCertificates(name, certificateBuffers(name, text as string));
       } catch {
         return makeArray([false, makeArray([])]);
       }

@@ -1,10 +1,10 @@
 // Calls builtins the way the evaluator does: through the standard registry by OPA name.
 import { expect } from 'vitest';
-import { createStandardBuiltins } from '../../../policies/engine/builtins/index.js';
+import { createEngineBuiltins } from '../../../policies/engine/rego-builtins.js';
 import { BuiltinError, type BuiltinContext } from '../../../policies/engine/builtins/registry.js';
 import { canonicalText, fromJSON, type Value } from '../../../policies/engine/value.js';
 
-export const registry = createStandardBuiltins();
+export const registry = createEngineBuiltins();
 
 export interface RecordingContext extends BuiltinContext {
   readonly prints: string[];

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { toJSON, type Value } from '../../../policies/engine/value.js';
 import { call, expectFailure, v } from './call-builtin.js';
 
 const schema = `
@@ -26,7 +27,78 @@ describe('graphql builtins', () => {
     expect(call('graphql.is_valid', '{ employeeByID { id } }', 'type Query {')).toBe(false);
   });
 
-  it('refuses AST objects, which only graphql.parse_* (not offered) would make', () => {
-    expectFailure('graphql.schema_is_valid', [v({ Definitions: [] })], 'eval_builtin_error', 'AST objects are not supported');
+  it('refuses AST objects these builtins did not return', () => {
+    expectFailure('graphql.schema_is_valid', [v({ Definitions: [] })], 'eval_builtin_error', 'AST objects are supported only as graphql.parse_* returned them');
+    expectFailure('graphql.is_valid', ['{ a }', v({ Definitions: [] })], 'eval_builtin_error', 'AST objects are supported only');
+  });
+
+  it("graphql.parse_query gives gqlparser's AST: operations, variables, arguments by kind, fragments, directives", () => {
+    const ast = call('graphql.parse_query', 'query Q($ids: [ID!] = ["a"], $on: Boolean) { f(i: 1, s: "x", e: RED, o: {k: null}, l: [1.5], v: $on) @include(if: $on) { ...F ... on T { y } } } fragment F on T { z }');
+    expect(toJSON(ast!)).toEqual({
+      Operations: [
+        {
+          Operation: 'query',
+          Name: 'Q',
+          VariableDefinitions: [
+            { Variable: 'ids', Type: { NamedType: '', Elem: { NamedType: 'ID', NonNull: true }, NonNull: false }, DefaultValue: { Kind: 8, Raw: '', Children: [{ Name: '', Value: { Kind: 3, Raw: 'a' } }] }, Used: false },
+            { Variable: 'on', Type: { NamedType: 'Boolean', NonNull: false }, Used: false },
+          ],
+          SelectionSet: [
+            {
+              Alias: 'f',
+              Name: 'f',
+              Arguments: [
+                { Name: 'i', Value: { Kind: 1, Raw: '1' } },
+                { Name: 's', Value: { Kind: 3, Raw: 'x' } },
+                { Name: 'e', Value: { Kind: 7, Raw: 'RED' } },
+                { Name: 'o', Value: { Kind: 9, Raw: '', Children: [{ Name: 'k', Value: { Kind: 6, Raw: 'null' } }] } },
+                { Name: 'l', Value: { Kind: 8, Raw: '', Children: [{ Name: '', Value: { Kind: 2, Raw: '1.5' } }] } },
+                { Name: 'v', Value: { Kind: 0, Raw: 'on' } },
+              ],
+              Directives: [{ Name: 'include', Arguments: [{ Name: 'if', Value: { Kind: 0, Raw: 'on' } }], Location: '' }],
+              SelectionSet: [{ Name: 'F' }, { TypeCondition: 'T', SelectionSet: [{ Alias: 'y', Name: 'y' }] }],
+            },
+          ],
+        },
+      ],
+      Fragments: [{ Name: 'F', TypeCondition: 'T', SelectionSet: [{ Alias: 'z', Name: 'z' }] }],
+    });
+    expectFailure('graphql.parse_query', ['{ a('], 'eval_builtin_error', 'graphql.parse_query: Expected Name, found <EOF> in GraphQL query string at location 1:5');
+  });
+
+  it('graphql.parse_schema gives definitions with their kinds, fields and arguments', () => {
+    const ast = toJSON(call('graphql.parse_schema', schema + '"the colours" enum Colour { RED @deprecated }')!) as Record<string, unknown[]>;
+    expect(ast['Schema']).toEqual([{ Description: '', OperationTypes: [{ Operation: 'query', Type: 'Query' }] }]);
+    expect(ast['Definitions']![0]).toEqual({
+      Kind: 'OBJECT',
+      Description: '',
+      Name: 'Employee',
+      Fields: [
+        { Description: '', Name: 'id', Type: { NamedType: 'String', NonNull: true } },
+        { Description: '', Name: 'salary', Type: { NamedType: 'Int', NonNull: true } },
+      ],
+      BuiltIn: false,
+    });
+    expect(ast['Definitions']![2]).toEqual({ Kind: 'ENUM', Description: 'the colours', Name: 'Colour', EnumValues: [{ Description: '', Name: 'RED', Directives: [{ Name: 'deprecated', Location: '' }] }], BuiltIn: false });
+  });
+
+  it('graphql.parse validates the query against the schema and takes back the ASTs it returned', () => {
+    const [query, parsedSchema] = call('graphql.parse', '{ employeeByID(id: "alice") { salary } }', schema) as Value[];
+    expect(toJSON(call('object.get', query!, ['Operations', 0, 'SelectionSet', 0, 'Name'] as never, null)!)).toBe('employeeByID');
+    expect(call('graphql.parse', query!, parsedSchema!)).toEqual([query, parsedSchema]);
+    expectFailure('graphql.parse', ['{\n  employeeByID(id: "alice") { password }\n}', schema], 'eval_builtin_error', 'graphql.parse: Cannot query field "password" on type "Employee" in GraphQL query string at location 2:31');
+    expectFailure('graphql.parse', ['{ a }', 'type Query {'], 'eval_builtin_error', 'in GraphQL schema string at location');
+    expect(call('graphql.parse', '', 'type T { a: Int }')).toEqual([v({}), expect.anything()]);
+  });
+
+  it('graphql.parse_and_verify gives false and empty objects instead of an error', () => {
+    expect((call('graphql.parse_and_verify', '{ employeeByID(id: "a") { id } }', schema) as Value[])[0]).toBe(true);
+    expect(call('graphql.parse_and_verify', '{ nope }', schema)).toEqual([false, v({}), v({})]);
+  });
+
+  it('extending a type the schema does not define defines it, as gqlparser allows', () => {
+    const federated = 'extend type User { id: ID! }\nunion Entity = User\nextend type Query { entity: Entity }';
+    expect(call('graphql.schema_is_valid', federated)).toBe(true);
+    expect(call('graphql.is_valid', '{ entity { ... on User { id } } }', federated)).toBe(true);
   });
 });

@@ -174,6 +174,11 @@ describe('io.jwt.encode_sign', () => {
     const token = call('io.jwt.encode_sign_raw', '{"alg":"HS256"}', '{"sub":"carol"}', JSON.stringify({ kty: 'oct', k })) as string;
     expect(token.split('.')[1]).toBe(Buffer.from('{"sub":"carol"}').toString('base64url'));
     expect(call('io.jwt.verify_hs256', token, secret)).toBe(true);
+    // A payload that is not JSON only when the header types the token as something else.
+    const plain = call('io.jwt.encode_sign_raw', '{"alg":"HS256","typ":"text/plain"}', 'hello', JSON.stringify({ kty: 'oct', k })) as string;
+    expect(Buffer.from(plain.split('.')[1]!, 'base64url').toString()).toBe('hello');
+    expectFailure('io.jwt.encode_sign_raw', ['{"alg":"HS256","typ":"JWT"}', 'hello', JSON.stringify({ kty: 'oct', k })], 'eval_builtin_error', 'io.jwt.encode_sign_raw: type is JWT but payload is not JSON');
+    expectFailure('io.jwt.encode_sign_raw', ['{"alg":"HS256"}', '', JSON.stringify({ kty: 'oct', k })], 'eval_builtin_error', 'type is JWT but payload is not JSON');
     // encode_sign signs the objects' Rego text, keys sorted, as OPA: the same bytes in every OPA.
     const signed = call('io.jwt.encode_sign', v({ typ: 'JWT', alg: 'HS256' }), v({ sub: 'carol', n: [1, 2] }), v({ kty: 'oct', k })) as string;
     expect(Buffer.from(signed.split('.')[0]!, 'base64url').toString()).toBe('{"alg": "HS256", "typ": "JWT"}');
@@ -188,8 +193,10 @@ describe('io.jwt.encode_sign', () => {
     expectFailure('io.jwt.encode_sign', [v({ alg: 'none' }), v({}), ecJwk], 'eval_builtin_error', 'alg none is not supported');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'RS256' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "RS256" for this key');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'ES384' }), v({}), ecJwk], 'eval_builtin_error', 'unsupported algorithm "ES384"');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'dummy' }), v({}), v({ kty: 'oct', k: 'c2VjcmV0' })], 'eval_builtin_error', 'unknown signature algorithm "dummy"');
+    expectFailure('io.jwt.encode_sign', [v({ alg: 'HS1024' }), v({}), v({ kty: 'oct', k: 'c2VjcmV0' })], 'eval_builtin_error', 'unknown signature algorithm "HS1024"');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'HS256' }), v({}), ecJwk], 'eval_builtin_error', 'needs an "oct" JWK');
-    expectFailure('io.jwt.encode_sign', [v({}), v({}), ecJwk], 'eval_builtin_error', 'headers must name the algorithm');
+    expectFailure('io.jwt.encode_sign', [v({}), v({}), ecJwk], 'eval_builtin_error', 'unsupported signature algorithm: the header has no "alg"');
     expectFailure('io.jwt.encode_sign', [v({ alg: 'ES256' }), v({}), v({ kty: 'EC' })], 'eval_builtin_error', 'failed to parse the private JWK');
     expectFailure('io.jwt.encode_sign_raw', ['{', '{}', '{}'], 'eval_builtin_error', 'io.jwt.encode_sign_raw: invalid JSON');
   });
