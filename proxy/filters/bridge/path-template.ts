@@ -91,6 +91,7 @@ export function compilePathTemplate(text: string): PathTemplate {
     if (!IDENT.test(name)) throw new Error(`path template ${text}: bad variable name '${name}'`);
     if (variables.some((variable) => variable.name === name)) throw new Error(`path template ${text}: variable ${name} appears twice`);
     if (pattern.includes('{')) throw new Error(`path template ${text}: variables do not nest`);
+    if (pattern.includes('**') && close + 1 < rest.length) throw new Error(`path template ${text}: ** must be the last segment`);
     variables.push({ name, pattern, multiSegment: pattern !== '*' });
     source += `(${segmentsRegExp(pattern, text)})`;
     openApiPath += `{${name}}`;

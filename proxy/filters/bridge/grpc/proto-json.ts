@@ -355,12 +355,14 @@ function scalarToJson(kind: string, value: unknown): JsonValue {
 }
 
 function valueToJson(value: Record<string, unknown>): JsonValue {
-  if (value.struct_value != null) {
+  // Decoded messages carry defaults on their prototype: only own properties were on the wire.
+  const has = (name: string): boolean => Object.hasOwn(value, name) && value[name] != null;
+  if (has('struct_value')) {
     return Object.fromEntries(((value.struct_value as { fields?: { key: string; value: Record<string, unknown> }[] }).fields ?? []).map((entry) => [entry.key, valueToJson(entry.value)]));
   }
-  if (value.list_value != null) return (((value.list_value as { values?: Record<string, unknown>[] }).values ?? []) as Record<string, unknown>[]).map(valueToJson);
-  if (value.string_value != null) return value.string_value as string;
-  if (value.number_value != null) return value.number_value as number;
-  if (value.bool_value != null) return value.bool_value as boolean;
+  if (has('list_value')) return ((value.list_value as { values?: Record<string, unknown>[] }).values ?? []).map(valueToJson);
+  if (has('string_value')) return value.string_value as string;
+  if (has('number_value')) return value.number_value as number;
+  if (has('bool_value')) return value.bool_value as boolean;
   return null;
 }
