@@ -20,6 +20,8 @@ export interface LibraryServer {
   readonly port: number;
   /** Requests as received, `{ method, request }` (protobufjs toObject, longs as strings). */
   readonly received: { method: string; request: Record<string, unknown> }[];
+  /** Per request received, whether it came with a deadline (grpc-timeout). */
+  readonly deadlines: boolean[];
   close(): Promise<void>;
 }
 
@@ -29,6 +31,7 @@ export async function startLibraryServer(): Promise<LibraryServer> {
   const { root } = readDescriptorSet(readFileSync(LIBRARY_DESCRIPTOR_SET));
   const service = root.lookupService('library.v1.Library');
   const received: LibraryServer['received'] = [];
+  const deadlines: boolean[] = [];
   const asObject = (type: Protobuf.Type, message: Protobuf.Message) => type.toObject(message, { longs: String, enums: String, bytes: String, defaults: false });
   const status = (code: number, details: string, metadata = new grpc.Metadata()) => Object.assign(new Error(details), { code, details, metadata }) as grpc.ServiceError;
   const handlers: Record<string, Handler> = {
@@ -49,20 +52,18 @@ export async function startLibraryServer(): Promise<LibraryServer> {
       const code = Number(request.code ?? 2);
       const metadata = new grpc.Metadata();
       if (code === grpc.status.INVALID_ARGUMENT) {
-        // google.rpc.Status { code: 3, message, details: [Any(library.v1.Author { display_name: "detail" })] }
+        // google.rpc.Status { code: 3, message, details: [Any { type_url, value: library.v1.Author { display_name: "detail" } }] },
+        // written field by field (tag, length, bytes): the set has no google.rpc types.
         const author = root.lookupType('library.v1.Author');
-        const any = { type_url: 'type.googleapis.com/library.v1.Author', value: author.encode(author.fromObject({ display_name: 'detail' })).finish() };
-        const Status = root.lookupType('google.protobuf.Any');
-        const anyBytes = Status.encode(Status.fromObject(any)).finish();
-        const message = Buffer.from(String(request.message ?? ''));
-        // Hand-built google.rpc.Status: field 1 varint, field 2 string, field 3 message.
-        metadata.set('grpc-status-details-bin', Buffer.concat([Buffer.from([0x08, code, 0x12, message.length]), message, Buffer.from([0x1a, anyBytes.length]), Buffer.from(anyBytes)]));
+        const field = (tag: number, bytes: Uint8Array) => Buffer.concat([Buffer.from([tag, bytes.length]), bytes]);
+        const any = Buffer.concat([field(0x0a, Buffer.from('type.googleapis.com/library.v1.Author')), field(0x12, author.encode(author.fromObject({ display_name: 'detail' })).finish())]);
+        metadata.set('grpc-status-details-bin', Buffer.concat([Buffer.from([0x08, code]), field(0x12, Buffer.from(String(request.message ?? ''))), field(0x1a, any)]));
       }
       return status(code, String(request.message ?? ''), metadata);
     },
     Echo: (request) => (request.title === 'slow' ? new Promise((resolve) => setTimeout(() => resolve(request), 2000)) : request),
   };
-  const definition: grpc.ServiceDefinition = {};
+  const definition: Record<string, grpc.MethodDefinition<Record<string, unknown>, Record<string, unknown>>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of service.methodsArray) {
     const requestType = method.resolvedRequestType!;
@@ -80,6 +81,7 @@ export async function startLibraryServer(): Promise<LibraryServer> {
     if (handler === undefined) continue;
     implementation[method.name] = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, callback: grpc.sendUnaryData<unknown>) => {
       received.push({ method: method.name, request: call.request });
+      deadlines.push(Number.isFinite(Number(call.getDeadline())));
       Promise.resolve(handler(call.request)).then(
         (answer) => (answer instanceof Error ? callback(answer) : callback(null, answer)),
         (error: Error) => callback(status(grpc.status.INTERNAL, error.message)),
@@ -91,5 +93,5 @@ export async function startLibraryServer(): Promise<LibraryServer> {
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
-  return { port, received, close: async () => server.forceShutdown() };
+  return { port, received, deadlines, close: async () => server.forceShutdown() };
 }
