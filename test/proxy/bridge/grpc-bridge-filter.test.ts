@@ -3,9 +3,13 @@
 // call out over HTTP/2 (what the server decoded), its answer and trailers back as JSON; gRPC
 // statuses (trailers and trailers-only) in the bridge's error shape; policies on the message
 // the server gets; the route timeout as deadline; connect failure.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { validateConfig } from '../../../proxy/config/load-config.js';
 import { startLibraryServer, LIBRARY_DESCRIPTOR_SET, type LibraryServer } from '../../helpers/grpc-library.js';
-import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
+import { startSidecar, testConfig, type InProcessSidecar } from '../../helpers/sidecar.js';
 import { closedPort } from '../../helpers/upstream.js';
 
 let server: LibraryServer;
@@ -158,5 +162,16 @@ describe('the gRPC upstream failing', () => {
     } finally {
       await lonely.stop();
     }
+  });
+});
+
+describe('the README', () => {
+  it("shows a sidecar config for a gRPC service's JSON API that the config loader takes", async () => {
+    const readme = await readFile(join(import.meta.dirname, '../../../proxy/filters/bridge/README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## A JSON API in front of a gRPC service'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    expect(example.trim().split('\n')).toHaveLength(5);
+    const config = validateConfig(testConfig(parse(example) as Record<string, unknown>));
+    expect(config.inbound?.filters?.map((filter) => filter.name)).toEqual(['bridge', 'router']);
   });
 });
