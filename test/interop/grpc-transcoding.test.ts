@@ -97,6 +97,7 @@ describe('JSON -> weft bridge -> python3-grpcio', () => {
       paperGrams: 300,
       weight: 'NaN',
       checksum: '18446744073709551615',
+      note: { '@type': 'type.googleapis.com/library.v1.Author', displayName: 'in an Any' },
     };
     expect(await call('POST', '/grpc/library.v1.Library/Echo', book)).toMatchObject({ status: 200, json: book });
   });

@@ -114,7 +114,6 @@ export function matchRoute(routes: readonly CompiledRoute[], method: string, pat
     const pathArgs: JsonObject = {};
     values.forEach((value, index) => {
       const argument = route.arguments[index]!;
-      if (value === '') throw new BridgeError('UNKNOWN_ROUTE', `no bridged operation for ${method} ${path}`);
       setArgument(pathArgs, argument, typedValue(route, argument, value), 'path');
     });
     return { route, pathArgs };

@@ -117,6 +117,7 @@ describe('the proto3 JSON mapping', () => {
     weight: 'Infinity',
     offset: '-5',
     checksum: '1',
+    note: { '@type': 'type.googleapis.com/library.v1.Author', displayName: 'in an Any' },
   };
 
   it('carries every kind of field exactly, both ways (int64 and uint64 as strings, enums as names, bytes base64, well-known types)', () => {
@@ -135,6 +136,11 @@ describe('the proto3 JSON mapping', () => {
     });
   });
 
+  it('carries an Any of a well-known type as its JSON value', () => {
+    const note = { '@type': 'type.googleapis.com/google.protobuf.Duration', value: '1.500s' };
+    expect(roundTrip('library.v1.Library.Echo', { note })).toEqual({ note });
+  });
+
   it('refuses what does not fit, naming the field', () => {
     const refused = (args: JsonObject) => bridgeError(() => codec.encodeRequest('library.v1.Library.Echo', args)).message;
     expect(refused({ colour: 'red' })).toBe('/colour: unknown field of library.v1.Book');
@@ -151,6 +157,10 @@ describe('the proto3 JSON mapping', () => {
     expect(refused({ published: '2026-02-30T00:00:00Z' })).toBe('/published: 2026-02-30T00:00:00Z is not a valid date and time');
     expect(refused({ readTime: '5 minutes' })).toBe('/readTime: expected a duration like "1.5s", got "5 minutes"');
     expect(refused({ author: [] })).toBe('/author: expected an object for library.v1.Author, got an array');
+    expect(refused({ note: { '@type': 'type.googleapis.com/library.v1.Nope' } })).toBe('/note/@type: type type.googleapis.com/library.v1.Nope is not in the descriptor set');
+    let deep: JsonValue = 1;
+    for (let i = 0; i < 150; i++) deep = { a: deep };
+    expect(refused({ extra: deep as JsonObject })).toMatch(/: nested more than 100 levels deep$/);
     expect(bridgeError(() => codec.encodeRequest('library.v1.Library.Echo', { pages: 1.5 })).code).toBe('SCHEMA_VIOLATION');
   });
 

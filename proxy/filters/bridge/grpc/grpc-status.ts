@@ -11,7 +11,7 @@ import type { ProtoJson } from './proto-json.js';
 const require = createRequire(import.meta.url);
 const protobuf = require('protobufjs') as typeof Protobuf;
 
-export const GRPC_CODE_NAMES = [
+const GRPC_CODE_NAMES = [
   'OK',
   'CANCELLED',
   'UNKNOWN',

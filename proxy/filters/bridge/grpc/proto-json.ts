@@ -28,6 +28,8 @@ const BASE64 = /^(?:[A-Za-z0-9+/_-]{4})*(?:[A-Za-z0-9+/_-]{2}(?:==)?|[A-Za-z0-9+
 const TIMESTAMP = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 const DURATION = /^(-)?(\d+)(?:\.(\d{1,9}))?s$/;
 const MAX_TIMESTAMP_SECONDS = 253402300799;
+/** Nesting of messages and Struct values a request may have (protobuf's own default recursion limit). */
+const MAX_DEPTH = 100;
 const MIN_TIMESTAMP_SECONDS = -62135596800;
 
 function invalid(path: string, message: string): BridgeError {
@@ -43,6 +45,9 @@ function describe(value: JsonValue): string {
 }
 
 export class ProtoJson {
+  /** Per message type, its fields by JSON name and by proto name. */
+  private readonly fieldsByKey = new WeakMap<Type, ReadonlyMap<string, Field>>();
+
   constructor(
     private readonly root: Protobuf.Root,
     private readonly mapEntries: ReadonlySet<string>,
@@ -54,16 +59,20 @@ export class ProtoJson {
 
   /** The field of `type` a JSON key names (its JSON name or its proto name). */
   fieldByJsonKey(type: Type, key: string): Field | undefined {
-    const byName = type.fields[key];
-    if (byName !== undefined) return byName;
-    return type.fieldsArray.find((field) => jsonName(field.name) === key);
+    let fields = this.fieldsByKey.get(type);
+    if (fields === undefined) {
+      fields = new Map(type.fieldsArray.flatMap((field) => [[jsonName(field.name), field] as const, [field.name, field] as const]));
+      this.fieldsByKey.set(type, fields);
+    }
+    return fields.get(key);
   }
 
   // JSON -> fromObject's plain object
 
   /** `json` as the plain object `type.fromObject` takes; throws a 400 `BridgeError` naming the field. */
-  toObject(type: Type, json: JsonValue, path = ''): Record<string, unknown> {
-    const special = this.wellKnownToObject(type, json, path);
+  toObject(type: Type, json: JsonValue, path = '', depth = 0): Record<string, unknown> {
+    if (depth > MAX_DEPTH) throw invalid(path, `nested more than ${MAX_DEPTH} levels deep`);
+    const special = this.wellKnownToObject(type, json, path, depth);
     if (special !== undefined) return special;
     if (!isObject(json)) throw invalid(path, `expected an object for ${type.fullName.slice(1)}, got ${describe(json)}`);
     const out: Record<string, unknown> = {};
@@ -80,12 +89,12 @@ export class ProtoJson {
         if (other !== undefined) throw invalid(at, `${key} and ${other} are members of one oneof (${field.partOf.name})`);
         oneofs.set(field.partOf.name, key);
       }
-      out[field.name] = this.fieldToObject(field, value, at);
+      out[field.name] = this.fieldToObject(field, value, at, depth + 1);
     }
     return out;
   }
 
-  private fieldToObject(field: Field, value: JsonValue, path: string): unknown {
+  private fieldToObject(field: Field, value: JsonValue, path: string, depth: number): unknown {
     if (this.isMap(field)) {
       if (!isObject(value)) throw invalid(path, `expected an object (a map), got ${describe(value)}`);
       const entry = field.resolvedType as Type;
@@ -93,17 +102,17 @@ export class ProtoJson {
       const valueField = entry.fields.value!;
       return Object.entries(value).map(([key, item]) => ({
         key: this.mapKey(keyField, key, `${path}/${key}`),
-        value: this.singleToObject(valueField, item, `${path}/${key}`),
+        value: this.singleToObject(valueField, item, `${path}/${key}`, depth),
       }));
     }
     if (field.repeated) {
       if (!Array.isArray(value)) throw invalid(path, `expected an array, got ${describe(value)}`);
       return value.map((item, index) => {
         if (item === null) throw invalid(`${path}/${index}`, 'null is not allowed in a repeated field');
-        return this.singleToObject(field, item, `${path}/${index}`);
+        return this.singleToObject(field, item, `${path}/${index}`, depth);
       });
     }
-    return this.singleToObject(field, value, path);
+    return this.singleToObject(field, value, path, depth);
   }
 
   private mapKey(field: Field, key: string, path: string): unknown {
@@ -114,11 +123,11 @@ export class ProtoJson {
     return field.type === 'string' ? key : this.scalarToObject(field.type, key, path);
   }
 
-  private singleToObject(field: Field, value: JsonValue, path: string): unknown {
+  private singleToObject(field: Field, value: JsonValue, path: string, depth: number): unknown {
     const resolved = field.resolvedType;
     if (resolved === null) return this.scalarToObject(field.type, value, path);
     if ('values' in resolved) return this.enumToObject(resolved as Protobuf.Enum, value, path);
-    return this.toObject(resolved as Type, value, path);
+    return this.toObject(resolved as Type, value, path, depth);
   }
 
   private enumToObject(type: Protobuf.Enum, value: JsonValue, path: string): number {
@@ -172,7 +181,7 @@ export class ProtoJson {
     return SCALARS_64.has(kind) ? number.toString() : Number(number);
   }
 
-  private wellKnownToObject(type: Type, json: JsonValue, path: string): Record<string, unknown> | undefined {
+  private wellKnownToObject(type: Type, json: JsonValue, path: string, depth: number): Record<string, unknown> | undefined {
     const name = type.fullName;
     if (!name.startsWith('.google.protobuf.')) return undefined;
     if (WRAPPERS.has(name)) return { value: this.scalarToObject(type.fields.value!.type, json, path) };
@@ -195,14 +204,14 @@ export class ProtoJson {
         return { paths: json === '' ? [] : json.split(',').map((one) => one.replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`)) };
       case '.google.protobuf.Struct':
         if (!isObject(json)) throw invalid(path, `expected an object, got ${describe(json)}`);
-        return { fields: Object.entries(json).map(([key, value]) => ({ key, value: this.valueToObject(value) })) };
+        return { fields: Object.entries(json).map(([key, value]) => ({ key, value: valueToObject(value, `${path}/${key}`, depth + 1) })) };
       case '.google.protobuf.ListValue':
         if (!Array.isArray(json)) throw invalid(path, `expected an array, got ${describe(json)}`);
-        return { values: json.map((value) => this.valueToObject(value)) };
+        return { values: json.map((value, index) => valueToObject(value, `${path}/${index}`, depth + 1)) };
       case '.google.protobuf.Value':
-        return this.valueToObject(json);
+        return valueToObject(json, path, depth);
       case '.google.protobuf.Any':
-        return this.anyToObject(json, path);
+        return this.anyToObject(json, path, depth);
       default:
         return undefined;
     }
@@ -223,23 +232,14 @@ export class ProtoJson {
     return { seconds: String(seconds), nanos: Number((fraction ?? '').padEnd(9, '0')) };
   }
 
-  private valueToObject(json: JsonValue): Record<string, unknown> {
-    if (json === null) return { null_value: 0 };
-    if (typeof json === 'number') return { number_value: json };
-    if (typeof json === 'string') return { string_value: json };
-    if (typeof json === 'boolean') return { bool_value: json };
-    if (Array.isArray(json)) return { list_value: { values: json.map((value) => this.valueToObject(value)) } };
-    return { struct_value: { fields: Object.entries(json).map(([key, value]) => ({ key, value: this.valueToObject(value) })) } };
-  }
-
-  private anyToObject(json: JsonValue, path: string): Record<string, unknown> {
+  private anyToObject(json: JsonValue, path: string, depth: number): Record<string, unknown> {
     if (!isObject(json) || typeof json['@type'] !== 'string') throw invalid(path, 'expected an object with "@type"');
     const url = json['@type'];
     const type = this.anyType(url);
     if (type === undefined) throw invalid(`${path}/@type`, `type ${url} is not in the descriptor set`);
     const { '@type': _url, ...rest } = json;
-    const inner = type.fullName.startsWith('.google.protobuf.') && this.wellKnownToObject(type, rest.value ?? null, `${path}/value`) !== undefined ? (rest.value ?? null) : rest;
-    return { type_url: url, value: type.encode(type.fromObject(this.toObject(type, inner, path))).finish() };
+    const wellKnown = type.fullName.startsWith('.google.protobuf.') && this.wellKnownToObject(type, rest.value ?? null, `${path}/value`, depth) !== undefined;
+    return { type_url: url, value: type.encode(type.fromObject(this.toObject(type, wellKnown ? (rest.value ?? null) : rest, path, depth + 1))).finish() };
   }
 
   private anyType(url: string): Type | undefined {
@@ -324,6 +324,17 @@ export class ProtoJson {
     const json = this.toJson(type, type.decode(bytes) as unknown as Record<string, unknown>);
     return isObject(json) && this.wellKnownToJson(type, {}) === undefined ? { '@type': url, ...json } : { '@type': url, value: json };
   }
+}
+
+/** A google.protobuf.Value from any JSON value. */
+function valueToObject(json: JsonValue, path: string, depth: number): Record<string, unknown> {
+  if (depth > MAX_DEPTH) throw invalid(path, `nested more than ${MAX_DEPTH} levels deep`);
+  if (json === null) return { null_value: 0 };
+  if (typeof json === 'number') return { number_value: json };
+  if (typeof json === 'string') return { string_value: json };
+  if (typeof json === 'boolean') return { bool_value: json };
+  if (Array.isArray(json)) return { list_value: { values: json.map((value, index) => valueToObject(value, `${path}/${index}`, depth + 1)) } };
+  return { struct_value: { fields: Object.entries(json).map(([key, value]) => ({ key, value: valueToObject(value, `${path}/${key}`, depth + 1) })) } };
 }
 
 function isMessageField(field: Field): boolean {
