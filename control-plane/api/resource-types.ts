@@ -172,7 +172,7 @@ export interface RouteSpec {
 export interface LegacyBridgeSpec {
   /** Hosts the facade answers for; every request of the listener when absent. */
   readonly hosts?: readonly string[];
-  readonly protocol: 'soap' | 'xmlrpc';
+  readonly protocol: 'soap' | 'xmlrpc' | 'grpc';
   readonly soap?: {
     readonly wsdl: string;
     readonly service?: string;
@@ -183,6 +183,8 @@ export interface LegacyBridgeSpec {
   };
   /** The bridge's XML-RPC section (proxy/filters/bridge/xmlrpc/xmlrpc-codec.ts has its shape). */
   readonly xmlrpc?: Readonly<Record<string, unknown>> & { readonly maxResponseBytes?: number };
+  /** The bridge's gRPC section (proxy/filters/bridge/grpc/grpc-codec.ts has its shape). */
+  readonly grpc?: { readonly descriptorSet: string; readonly services?: readonly string[]; readonly maxResponseBytes: number };
   readonly routes: readonly { readonly method: string; readonly path: string; readonly operation: string; readonly params?: Readonly<Record<string, string>> }[];
   readonly maxRequestBytes: number;
 }

@@ -403,7 +403,7 @@ export function responseEnd(host: ChainHost, trailers: string[] | undefined): vo
 function passHeldResponse(host: ChainHost, bodies: ChainBodies): void {
   const index = bodies.responseWaiting!.index;
   bodies.responseWaiting = undefined;
-  const data: BodyData = { bytes: bodies.responseBody!, end: true };
+  const data: BodyData = { bytes: bodies.responseBody!, end: true, trailers: bodies.responseTrailers ?? [] };
   settle(
     host,
     () => host.chain.filters[index]!.encodeData?.(host, data),

@@ -15,7 +15,7 @@
 // Response (encode) side, filters in reverse config order (the one nearest the upstream first):
 //   encodeHeaders  may rewrite `responseStatus` and `responseHeaders`; may answer locally instead;
 //                  may be async (the upstream's body waits); may ask for the response body.
-//   encodeData     as decodeData, for the response body.
+//   encodeData     as decodeData, for the response body; a buffering hook also sees the trailers.
 //   encodeTrailers response trailers (a gRPC call's status), for every filter that has the hook.
 //
 // Every hook returns CONTINUE or a local reply, synchronously on the hot path or as a promise the
@@ -76,6 +76,11 @@ export interface BodyData {
   bytes: Buffer;
   /** The last piece: the rest of the body is this, or nothing. */
   readonly end: boolean;
+  /**
+   * A response body held whole (`buffer`): the response's trailers (flat, lower-case names; a
+   * gRPC call's status), read before the head goes out; the hook may edit them in place.
+   */
+  readonly trailers?: string[];
 }
 
 /** An end user whose token a filter verified (RequestAuthentication). */

@@ -28,6 +28,8 @@ export interface LegacyFault {
   readonly code: string;
   readonly subcodes?: readonly string[];
   readonly message: string;
+  /** gRPC: the call's google.rpc.Status in proto3 JSON (details as `{"@type": ...}` objects). */
+  readonly rpcStatus?: { readonly code: number; readonly message: string; readonly details: readonly unknown[] };
 }
 
 export class BridgeError extends Error {
@@ -81,6 +83,11 @@ export const bridgeErrorSchema = {
             code: { type: 'string' },
             subcodes: { type: 'array', items: { type: 'string' } },
             message: { type: 'string' },
+            rpcStatus: {
+              type: 'object',
+              required: ['code', 'message', 'details'],
+              properties: { code: { type: 'integer' }, message: { type: 'string' }, details: { type: 'array', items: { type: 'object' } } },
+            },
           },
         },
       },

@@ -7,7 +7,7 @@
 // fetched) when the filter is built; requests that come before it is ready wait for it.
 import { BridgeError, bridgeErrorBody, type BridgeErrorCode } from './bridge-errors.js';
 import { openApiDocument, OPENAPI_PATH } from './bridge-openapi.js';
-import { compileRoutes, matchRoute, mergeArguments, type CompiledRoute, type RouteDeclaration } from './bridge-routes.js';
+import { compileRoutes, matchRoute, routeArguments, routeResult, type CompiledRoute, type RouteDeclaration, type RouteMatch } from './bridge-routes.js';
 import { bridgeMetrics, type BridgeMetrics } from './bridge-metrics.js';
 import { codecFactory, type JsonObject, type JsonValue, type LegacyCodec } from './codec.js';
 import { bridgeConfigSchema, type BridgeConfig } from './bridge-filter-config.js';
@@ -42,6 +42,8 @@ interface InFlight {
   readonly bridge: Bridge;
   readonly loaded: Loaded;
   readonly operation: string;
+  readonly match: RouteMatch;
+  readonly query: URLSearchParams | undefined;
   sentAt: bigint;
 }
 
@@ -66,7 +68,7 @@ class Bridge {
     return { codec, routes, openApi: JSON.stringify(openApiDocument(this.config.name, codec, routes)) };
   }
 
-  /** The spec's section of its protocol (`soap`, `xmlrpc`). */
+  /** The spec's section of its protocol (`soap`, `xmlrpc`, `grpc`). */
   protocolSpec(): { readonly maxResponseBytes?: number } | undefined {
     return this.config[this.config.protocol];
   }
@@ -101,6 +103,13 @@ function header(headers: readonly string[] | undefined, name: string): string | 
   return undefined;
 }
 
+/** Flat headers (and trailers) as one record, lower-case names, later values over earlier ones. */
+function headerRecord(...lists: (readonly string[] | undefined)[]): Record<string, string> {
+  const record: Record<string, string> = {};
+  for (const list of lists) for (let i = 0; i < (list?.length ?? 0); i += 2) record[list![i]!.toLowerCase()] = list![i + 1]!;
+  return record;
+}
+
 function setHeaders(headers: string[], values: Readonly<Record<string, string>>, drop: readonly string[]): void {
   const remove = new Set([...drop, ...Object.keys(values)]);
   for (let i = headers.length - 2; i >= 0; i -= 2) if (remove.has(headers[i]!.toLowerCase())) headers.splice(i, 2);
@@ -130,11 +139,11 @@ class BridgeFilter implements HttpFilter {
     const path = queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt);
     if (exchange.method === 'GET' && path === OPENAPI_PATH) return jsonReply(200, loaded.openApi);
     try {
-      const { route, pathArgs } = matchRoute(loaded.routes, exchange.method, path);
+      const match = matchRoute(loaded.routes, exchange.method, path);
       const contentType = header(exchange.requestHeaders, 'content-type');
       if (exchange.hasBody && contentType !== undefined && !/^application\/json\s*(;|$)/i.test(contentType)) throw new BridgeError('UNSUPPORTED_MEDIA_TYPE');
-      this.inFlight.set(exchange, { bridge, loaded, operation: route.operation.name, sentAt: 0n });
-      exchange.metadata = { ...exchange.metadata, bridgePathArgs: pathArgs };
+      const query = queryAt === -1 ? undefined : new URLSearchParams(exchange.path.slice(queryAt + 1));
+      this.inFlight.set(exchange, { bridge, loaded, operation: match.route.operation.name, match, query, sentAt: 0n });
     } catch (error) {
       return this.refuse(exchange, bridge, undefined, error);
     }
@@ -147,12 +156,12 @@ class BridgeFilter implements HttpFilter {
     if (call === undefined) return CONTINUE;
     try {
       if (!data.end) throw new BridgeError('BODY_TOO_LARGE', `request body is over ${call.bridge.config.maxRequestBytes} bytes`);
-      const pathArgs = exchange.metadata?.bridgePathArgs as JsonObject;
-      const args = mergeArguments(pathArgs, parseJson(data.bytes));
-      const legacy = call.loaded.codec.encodeRequest(call.operation, args);
-      const bridged: BridgeCall = { bridge: call.bridge.config.name, protocol: call.loaded.codec.protocol, operation: call.operation, args };
-      const { bridgePathArgs: _pathArgs, ...metadata } = exchange.metadata ?? {};
-      exchange.metadata = { ...metadata, bridge: bridged };
+      const args = routeArguments(call.match, call.query, parseJson(data.bytes));
+      // The route the router will take: its timeout is the legacy call's deadline (gRPC's grpc-timeout).
+      const route = this.context.routesByHost.get(exchange.authority) ?? this.context.defaultRoute;
+      const legacy = call.loaded.codec.encodeRequest(call.operation, args, { timeoutMs: route?.cluster.config.timeoutMs });
+      const bridged: BridgeCall = { bridge: call.bridge.config.name, protocol: call.loaded.codec.protocol, operation: call.operation, args: legacy.args ?? args };
+      exchange.metadata = { ...exchange.metadata, bridge: bridged };
       exchange.method = legacy.method;
       exchange.path = legacy.path;
       // The legacy answer must come back uncompressed: the bridge reads it.
@@ -169,6 +178,15 @@ class BridgeFilter implements HttpFilter {
   encodeHeaders(exchange: FilterExchange): HeadersOutcome {
     const call = this.inFlight.get(exchange);
     if (call === undefined) return CONTINUE;
+    try {
+      call.loaded.codec.decodeHead?.(call.operation, { status: exchange.responseStatus, headers: headerRecord(exchange.responseHeaders) });
+    } catch (error) {
+      // The head ended the call (a gRPC trailers-only status): answered from here.
+      this.inFlight.delete(exchange);
+      this.observeUpstream(call);
+      if (error instanceof BridgeError && error.fault !== undefined) this.metrics.faults.inc({ bridge: call.bridge.config.name, operation: call.operation, fault: error.fault.code });
+      return this.refuse(exchange, call.bridge, call.operation, error, { upstream_status: exchange.responseStatus });
+    }
     return bufferBody(call.bridge.protocolSpec()?.maxResponseBytes ?? 4 * 1024 * 1024);
   }
 
@@ -176,9 +194,7 @@ class BridgeFilter implements HttpFilter {
     const call = this.inFlight.get(exchange);
     if (call === undefined) return CONTINUE;
     this.inFlight.delete(exchange);
-    const upstreamSeconds = Number(process.hrtime.bigint() - call.sentAt) / 1e9;
-    const labels = { bridge: call.bridge.config.name, operation: call.operation };
-    this.metrics.upstreamSeconds.observe(labels, upstreamSeconds);
+    const labels = this.observeUpstream(call);
     const upstreamStatus = exchange.responseStatus;
     let status = 200;
     let body: string;
@@ -186,10 +202,10 @@ class BridgeFilter implements HttpFilter {
     try {
       const result: JsonValue = call.loaded.codec.decodeResponse(call.operation, {
         status: upstreamStatus,
-        headers: { 'content-type': header(exchange.responseHeaders, 'content-type') },
+        headers: headerRecord(exchange.responseHeaders, data.trailers),
         body: data.bytes,
       });
-      body = JSON.stringify(result);
+      body = JSON.stringify(routeResult(call.match.route, result));
     } catch (error) {
       if (!(error instanceof BridgeError)) throw error;
       status = error.status;
@@ -202,7 +218,15 @@ class BridgeFilter implements HttpFilter {
     exchange.responseStatus = status;
     exchange.responseHeaders = ['content-type', 'application/json'];
     data.bytes = Buffer.from(body, 'utf8');
+    // The legacy trailers (grpc-status...) were read; the JSON answer has none.
+    data.trailers?.splice(0);
     return CONTINUE;
+  }
+
+  private observeUpstream(call: InFlight): { bridge: string; operation: string } {
+    const labels = { bridge: call.bridge.config.name, operation: call.operation };
+    this.metrics.upstreamSeconds.observe(labels, Number(process.hrtime.bigint() - call.sentAt) / 1e9);
+    return labels;
   }
 
   /**
@@ -219,10 +243,10 @@ class BridgeFilter implements HttpFilter {
     return { code: outcome.code, overrides: errorReply(error).overrides };
   }
 
-  private refuse(exchange: FilterExchange, bridge: Bridge, operation: string | undefined, error: unknown): LocalReplyOutcome {
+  private refuse(exchange: FilterExchange, bridge: Bridge, operation: string | undefined, error: unknown, extra: Record<string, unknown> = {}): LocalReplyOutcome {
     if (!(error instanceof BridgeError)) throw error;
     this.metrics.calls.inc({ bridge: bridge.config.name, operation: operation ?? '', code: error.code });
-    this.log(exchange, bridge, operation, error, {});
+    this.log(exchange, bridge, operation, error, extra);
     return errorReply(error);
   }
 

@@ -1,26 +1,46 @@
-// The HTTP routes of a bridge's JSON facade: each operation's default route (e.g. `POST
-// /soap/{service}/{operation}`) and the per-operation routes a bridge declares (`GET
-// /v1/customers/{id}` -> `GetCustomer(customer_id)`). Compiled once; matching a request gives the
-// operation and the arguments its path carries, typed by the operation's input schema.
+// The HTTP routes of a bridge's JSON facade: routes the bridge declares (`GET /v1/customers/{id}`
+// -> `GetCustomer(customer_id)`), routes the codec reads from the service description (gRPC's
+// google.api.http rules) and each operation's default route (e.g. `POST
+// /soap/{service}/{operation}`). Compiled once; a request's method and path give the operation,
+// and its path, query and JSON body give the arguments, each value typed by the operation's
+// input schema. A template variable with dots fills a nested argument (`{book.id}`).
 import { BridgeError } from './bridge-errors.js';
 import type { BridgeOperation, JsonObject, JsonValue, LegacyCodec } from './codec.js';
 import type { JsonSchema } from './json-schema.js';
+import { compilePathTemplate, type PathTemplate } from './path-template.js';
 
 export interface RouteDeclaration {
   readonly method: string;
-  /** A path template: literal segments and `{name}` segments. */
+  /** A path template (google.api.http grammar: `/v1/{name=shelves/*}`, `{book.id}`). */
   readonly path: string;
   readonly operation: string;
-  /** Path parameter -> argument name, where they differ (`id: customer_id`). */
+  /** Path variable -> argument path, where they differ (`id: customer_id`); dots nest. */
   readonly params?: Readonly<Record<string, string>>;
+  /**
+   * Where the JSON body goes: `*` (the default) the whole argument object, a field path that one
+   * argument, `''` no body at all (google.api.http rules without `body`).
+   */
+  readonly body?: string;
+  /** The field of the result the response carries (google.api.http's `response_body`). */
+  readonly responseBody?: string;
+  /** Whether query parameters set the arguments the path and body do not (gRPC rules); else they are ignored. */
+  readonly query?: boolean;
 }
 
 export interface CompiledRoute {
   readonly method: string;
+  /** The path template as declared. */
   readonly template: string;
+  readonly path: PathTemplate;
   readonly operation: BridgeOperation;
-  /** Segments: a literal, or the argument a `{param}` fills. */
-  readonly segments: readonly ({ readonly literal: string } | { readonly param: string; readonly argument: string })[];
+  /** The argument path each template variable fills, in order. */
+  readonly arguments: readonly (readonly string[])[];
+  /** `*`, a field path, or undefined for a route that takes no body. */
+  readonly body: '*' | readonly string[] | undefined;
+  readonly responseBody: readonly string[] | undefined;
+  readonly query: boolean;
+  /** Named schemas the operation's schemas refer to. */
+  readonly schemas: ReadonlyMap<string, JsonSchema>;
 }
 
 export interface RouteMatch {
@@ -29,30 +49,57 @@ export interface RouteMatch {
   readonly pathArgs: JsonObject;
 }
 
-/** Compiles the declared routes and every operation's default route; throws listing every problem. */
+const REF_PREFIX = '#/components/schemas/';
+
+/** A schema with its `$ref` followed. */
+export function resolveSchema(schemas: ReadonlyMap<string, JsonSchema>, schema: JsonSchema | undefined): JsonSchema | undefined {
+  const ref = schema?.$ref;
+  return typeof ref === 'string' && ref.startsWith(REF_PREFIX) ? schemas.get(ref.slice(REF_PREFIX.length)) : schema;
+}
+
+/** The schema of the argument at `path` under `root`, or undefined when there is none. */
+export function schemaAt(schemas: ReadonlyMap<string, JsonSchema>, root: JsonSchema, path: readonly string[]): JsonSchema | undefined {
+  let schema: JsonSchema | undefined = root;
+  for (const key of path) {
+    const properties = resolveSchema(schemas, schema)?.properties as Record<string, JsonSchema> | undefined;
+    schema = properties !== undefined && Object.hasOwn(properties, key) ? properties[key] : undefined;
+    if (schema === undefined) return undefined;
+  }
+  return schema;
+}
+
+/** Compiles the declared routes, the codec's and every operation's default route; throws listing every problem. */
 export function compileRoutes(codec: LegacyCodec, declared: readonly RouteDeclaration[]): CompiledRoute[] {
   const problems: string[] = [];
   const routes: CompiledRoute[] = [];
   const add = (declaration: RouteDeclaration): void => {
+    const where = `route ${declaration.method} ${declaration.path}`;
     const operation = codec.operations.get(declaration.operation);
     if (operation === undefined) {
-      problems.push(`route ${declaration.method} ${declaration.path}: operation ${declaration.operation} is not in the legacy service`);
+      problems.push(`${where}: operation ${declaration.operation} is not in the legacy service`);
       return;
     }
-    const inputFields = (operation.input.properties ?? {}) as Record<string, JsonSchema>;
-    const segments = declaration.path.split('/').slice(1).map((segment) => {
-      const param = /^\{([A-Za-z_][A-Za-z0-9_]*)\}$/.exec(segment)?.[1];
-      if (param === undefined) return { literal: segment };
-      const argument = declaration.params?.[param] ?? param;
-      if (!Object.hasOwn(inputFields, argument)) problems.push(`route ${declaration.method} ${declaration.path}: ${declaration.operation} has no argument ${argument}`);
-      return { param, argument };
-    });
-    if (!declaration.path.startsWith('/')) problems.push(`route path ${declaration.path} must start with /`);
+    let path: PathTemplate;
+    try {
+      path = compilePathTemplate(declaration.path);
+    } catch (error) {
+      problems.push((error as Error).message);
+      return;
+    }
+    const fieldPath = (text: string): string[] => text.split('.');
+    const known = (argument: readonly string[], root = operation.input): boolean => schemaAt(codec.schemas, root, argument) !== undefined;
+    const args = path.variables.map((variable) => fieldPath(declaration.params?.[variable.name] ?? variable.name));
+    for (const argument of args) if (!known(argument)) problems.push(`${where}: ${declaration.operation} has no argument ${argument.join('.')}`);
+    const body = declaration.body === undefined || declaration.body === '*' ? '*' : declaration.body === '' ? undefined : fieldPath(declaration.body);
+    if (Array.isArray(body) && !known(body)) problems.push(`${where}: ${declaration.operation} has no argument ${declaration.body} for the body`);
+    const responseBody = declaration.responseBody === undefined || declaration.responseBody === '' ? undefined : fieldPath(declaration.responseBody);
+    if (responseBody !== undefined && !known(responseBody, operation.output)) problems.push(`${where}: the result of ${declaration.operation} has no field ${declaration.responseBody}`);
     const method = declaration.method.toUpperCase();
     if (routes.some((route) => route.method === method && route.template === declaration.path)) problems.push(`route ${method} ${declaration.path} is declared twice`);
-    routes.push({ method, template: declaration.path, operation, segments });
+    routes.push({ method, template: declaration.path, path, operation, arguments: args, body, responseBody, query: declaration.query === true, schemas: codec.schemas });
   };
   for (const declaration of declared) add(declaration);
+  for (const declaration of codec.routes ?? []) add(declaration);
   for (const operation of codec.operations.values()) add({ ...operation.defaultRoute, operation: operation.name });
   if (problems.length > 0) throw new Error(problems.join('; '));
   return routes;
@@ -60,46 +107,96 @@ export function compileRoutes(codec: LegacyCodec, declared: readonly RouteDeclar
 
 /** The route for `method` and `path` (without query), or a 404 `BridgeError`. */
 export function matchRoute(routes: readonly CompiledRoute[], method: string, path: string): RouteMatch {
-  const segments = path.split('/').slice(1);
   for (const route of routes) {
-    if (route.method !== method || route.segments.length !== segments.length) continue;
+    if (route.method !== method) continue;
+    const values = route.path.match(path);
+    if (values === undefined) continue;
     const pathArgs: JsonObject = {};
-    const matched = route.segments.every((segment, index) => {
-      const raw = segments[index]!;
-      if ('literal' in segment) return segment.literal === raw;
-      if (raw === '') return false;
-      pathArgs[segment.argument] = pathValue(route.operation, segment.argument, decodeSegment(raw));
-      return true;
+    values.forEach((value, index) => {
+      const argument = route.arguments[index]!;
+      setArgument(pathArgs, argument, typedValue(route, argument, value), 'path');
     });
-    if (matched) return { route, pathArgs };
+    return { route, pathArgs };
   }
   throw new BridgeError('UNKNOWN_ROUTE', `no bridged operation for ${method} ${path}`);
 }
 
-function decodeSegment(raw: string): string {
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    throw new BridgeError('SCHEMA_VIOLATION', `path segment ${raw} is not valid percent-encoding`);
-  }
-}
-
-/** A path segment as the JSON type its argument takes. */
-function pathValue(operation: BridgeOperation, argument: string, text: string): JsonValue {
-  const schema = ((operation.input.properties ?? {}) as Record<string, JsonSchema>)[argument] ?? {};
-  const types = ([] as unknown[]).concat(schema.type ?? (schema.anyOf as JsonSchema[] | undefined)?.[0]?.type ?? 'string');
+/** A path or query value as the JSON type its argument takes. */
+function typedValue(route: CompiledRoute, argument: readonly string[], text: string, schema = schemaAt(route.schemas, route.operation.input, argument) ?? {}): JsonValue {
+  const resolved = resolveSchema(route.schemas, schema) ?? {};
+  const types = ([] as unknown[]).concat(resolved.type ?? (resolved.anyOf as JsonSchema[] | undefined)?.[0]?.type ?? 'string');
   if (types.includes('string')) return text;
   if (types.includes('integer') && /^-?\d+$/.test(text) && Number.isSafeInteger(Number(text))) return Number(text);
   if (types.includes('number') && text.trim() !== '' && Number.isFinite(Number(text))) return Number(text);
   if (types.includes('boolean') && (text === 'true' || text === 'false')) return text === 'true';
-  throw new BridgeError('SCHEMA_VIOLATION', `/${argument}: '${text}' is not a ${types.join(' or ')}`);
+  throw new BridgeError('SCHEMA_VIOLATION', `/${argument.join('/')}: '${text}' is not a ${types.join(' or ')}`);
 }
 
-/** Path arguments and the JSON body's fields as one argument object; a field in both is a 400. */
-export function mergeArguments(pathArgs: JsonObject, body: JsonValue | undefined): JsonObject {
-  if (body === undefined) return pathArgs;
-  if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new BridgeError('SCHEMA_VIOLATION', '/: the request body must be a JSON object');
-  const both = Object.keys(pathArgs).filter((key) => Object.hasOwn(body, key));
-  if (both.length > 0) throw new BridgeError('SCHEMA_VIOLATION', `/${both[0]}: given both in the path and in the body`);
-  return { ...body, ...pathArgs };
+/** Sets the argument at `path`, making the objects on the way; one set twice is a 400. */
+function setArgument(args: JsonObject, path: readonly string[], value: JsonValue, from: string): void {
+  let target = args;
+  for (const key of path.slice(0, -1)) {
+    const next = target[key];
+    if (next === undefined) target = target[key] = {};
+    else if (typeof next === 'object' && next !== null && !Array.isArray(next)) target = next;
+    else throw new BridgeError('SCHEMA_VIOLATION', `/${path.join('/')}: given both in the ${from} and in the body`);
+  }
+  const last = path[path.length - 1]!;
+  if (Object.hasOwn(target, last)) throw new BridgeError('SCHEMA_VIOLATION', `/${path.join('/')}: given both in the ${from} and in the body`);
+  target[last] = value;
+}
+
+function startsWith(path: readonly string[], prefix: readonly string[]): boolean {
+  return prefix.length <= path.length && prefix.every((key, index) => path[index] === key);
+}
+
+/**
+ * The operation's arguments: the JSON body where the route puts it, the path's arguments into it,
+ * then (routes with `query`) each query parameter (`a.b=1`, repeated for arrays) into a field the
+ * path and body leave free. Every conflict, unknown parameter or misplaced body is a 400.
+ */
+export function routeArguments(match: RouteMatch, query: URLSearchParams | undefined, body: JsonValue | undefined): JsonObject {
+  const { route } = match;
+  let args: JsonObject = {};
+  if (route.body === '*') {
+    if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new BridgeError('SCHEMA_VIOLATION', '/: the request body must be a JSON object');
+    args = structuredClone(body ?? {});
+  } else if (route.body === undefined) {
+    if (body !== undefined) throw new BridgeError('SCHEMA_VIOLATION', `/: ${route.method} ${route.template} takes no request body`);
+  } else if (body !== undefined) {
+    setArgument(args, route.body, structuredClone(body), 'body');
+  }
+  for (const argument of route.arguments) setArgument(args, argument, valueAt(match.pathArgs, argument), 'path');
+  if (!route.query || query === undefined) return args;
+  for (const name of new Set(query.keys())) {
+    const argument = name.split('.');
+    const schema = schemaAt(route.schemas, route.operation.input, argument);
+    if (schema === undefined) throw new BridgeError('SCHEMA_VIOLATION', `query parameter ${name}: ${route.operation.name} has no such field`);
+    if (route.body === '*' || (route.body !== undefined && startsWith(argument, route.body)) || route.arguments.some((bound) => startsWith(argument, bound) || startsWith(bound, argument))) {
+      throw new BridgeError('SCHEMA_VIOLATION', `query parameter ${name}: the field is set by the path or the body`);
+    }
+    const values = query.getAll(name);
+    const resolved = resolveSchema(route.schemas, schema) ?? {};
+    if (resolved.type === 'array') {
+      setArgument(args, argument, values.map((value) => typedValue(route, argument, value, resolved.items as JsonSchema)), 'query');
+    } else {
+      if (values.length > 1) throw new BridgeError('SCHEMA_VIOLATION', `query parameter ${name}: given ${values.length} times for a single field`);
+      setArgument(args, argument, typedValue(route, argument, values[0]!), 'query');
+    }
+  }
+  return args;
+}
+
+function valueAt(args: JsonObject, path: readonly string[]): JsonValue {
+  let value: JsonValue = args;
+  for (const key of path) value = (value as JsonObject)[key]!;
+  return value;
+}
+
+/** The part of a result the route answers (`response_body`), or the whole result. */
+export function routeResult(route: CompiledRoute, result: JsonValue): JsonValue {
+  if (route.responseBody === undefined) return result;
+  let value: JsonValue | undefined = result;
+  for (const key of route.responseBody) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? value[key] : undefined;
+  return value ?? null;
 }

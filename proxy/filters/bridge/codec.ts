@@ -3,6 +3,8 @@
 // WSDL fetched and compiled into operations), then on the request path turns a JSON call into
 // the legacy request and the legacy response into JSON, synchronously, throwing `BridgeError`
 // for everything that is not a result.
+import type { RouteDeclaration } from './bridge-routes.js';
+import { grpcCodecFactory } from './grpc/grpc-codec.js';
 import type { JsonSchema } from './json-schema.js';
 import { soapCodecFactory } from './soap/soap-codec.js';
 import { xmlRpcCodecFactory } from './xmlrpc/xmlrpc-codec.js';
@@ -29,11 +31,22 @@ export interface LegacyRequest {
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
   readonly body: Buffer;
+  /**
+   * The arguments as the request carries them, when the codec normalizes them (gRPC: the message
+   * sent, as proto3 JSON): what policies see, so that they decide on what the legacy system gets.
+   */
+  readonly args?: JsonObject;
+}
+
+/** What a codec may use of the call beyond its arguments. */
+export interface LegacyCallContext {
+  /** The route's timeout (e.g. sent as gRPC's deadline). */
+  readonly timeoutMs?: number;
 }
 
 export interface LegacyResponse {
   readonly status: number;
-  /** Lower-case names. */
+  /** Lower-case names: the response headers, and its trailers over them (gRPC's status). */
   readonly headers: Readonly<Record<string, string | undefined>>;
   readonly body: Buffer;
 }
@@ -45,9 +58,16 @@ export interface LegacyCodec {
   readonly operations: ReadonlyMap<string, BridgeOperation>;
   /** Named schemas the operation schemas refer to (`#/components/schemas/NAME`). */
   readonly schemas: ReadonlyMap<string, JsonSchema>;
-  encodeRequest(operation: string, args: JsonObject): LegacyRequest;
+  /** Routes the service description declares (gRPC's google.api.http rules). */
+  readonly routes?: readonly RouteDeclaration[];
+  encodeRequest(operation: string, args: JsonObject, context?: LegacyCallContext): LegacyRequest;
   /** The JSON result, or a thrown `BridgeError` (faults mapped to their status). */
   decodeResponse(operation: string, response: LegacyResponse): JsonValue;
+  /**
+   * For protocols whose response head can end a call (a gRPC trailers-only response): throws the
+   * call's `BridgeError` when it does; returns when the body is to be read.
+   */
+  decodeHead?(operation: string, response: Omit<LegacyResponse, 'body'>): void;
 }
 
 /** Loads whatever a spec names (documents by URL or file), bounded. */
@@ -80,3 +100,4 @@ export function codecProtocols(): string[] {
 
 registerCodec(soapCodecFactory);
 registerCodec(xmlRpcCodecFactory);
+registerCodec(grpcCodecFactory);

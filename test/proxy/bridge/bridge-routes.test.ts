@@ -4,7 +4,7 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { BridgeError, bridgeErrorBody } from '../../../proxy/filters/bridge/bridge-errors.js';
 import { openApiDocument } from '../../../proxy/filters/bridge/bridge-openapi.js';
-import { compileRoutes, matchRoute, mergeArguments, type CompiledRoute } from '../../../proxy/filters/bridge/bridge-routes.js';
+import { compileRoutes, matchRoute, routeArguments, type CompiledRoute } from '../../../proxy/filters/bridge/bridge-routes.js';
 import { soapCodecFactory, type SoapCodec } from '../../../proxy/filters/bridge/soap/soap-codec.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
@@ -54,9 +54,12 @@ describe('bridge routes', () => {
   });
 
   it('merges path arguments and the JSON body, refusing a field given twice or a non-object body', () => {
-    expect(mergeArguments({ ref: '1' }, { note: 'call' })).toEqual({ ref: '1', note: 'call' });
-    expect(bridgeError(() => mergeArguments({ ref: '1' }, { ref: '2' })).message).toBe('/ref: given both in the path and in the body');
-    expect(bridgeError(() => mergeArguments({}, [1])).code).toBe('SCHEMA_VIOLATION');
+    const note = matchRoute(routes, 'PUT', '/v1/customers/1/note');
+    expect(routeArguments(note, undefined, { note: 'call' })).toEqual({ ref: '1', note: 'call' });
+    expect(bridgeError(() => routeArguments(note, undefined, { ref: '2' })).message).toBe('/ref: given both in the path and in the body');
+    expect(bridgeError(() => routeArguments(note, undefined, [1])).code).toBe('SCHEMA_VIOLATION');
+    // Routes without `query` (SOAP's) leave the query string alone.
+    expect(routeArguments(note, new URLSearchParams('x=1'), { note: 'call' })).toEqual({ ref: '1', note: 'call' });
   });
 
   it('refuses routes to unknown operations or arguments, listing every problem', () => {

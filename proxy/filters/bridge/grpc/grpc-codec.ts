@@ -1,0 +1,212 @@
+// The `grpc` codec: JSON <-> gRPC transcoding, as Envoy's grpc_json_transcoder and grpc-gateway
+// do it. Loaded once from a descriptor set file (protobufjs); every unary method of the chosen
+// services is an operation `package.Service.Method`, reachable by its google.api.http rules
+// (and their additional_bindings) and by the default route `POST /grpc/{service}/{method}` with
+// the whole request message as the body. A call is one length-prefixed message in an HTTP/2
+// `application/grpc` request sent by the sidecar's router; the answer is read from the message
+// and the grpc-status / grpc-message / grpc-status-details-bin trailers (or the headers of a
+// trailers-only response).
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, resolve } from 'node:path';
+import type * as Protobuf from 'protobufjs';
+import { BridgeError } from '../bridge-errors.js';
+import type { RouteDeclaration } from '../bridge-routes.js';
+import type { BridgeOperation, CodecLoadContext, JsonObject, LegacyCallContext, LegacyCodec, LegacyCodecFactory, LegacyRequest, LegacyResponse } from '../codec.js';
+import type { JsonSchema } from '../json-schema.js';
+import { readDescriptorSet, type HttpRule } from './descriptor-set.js';
+import { grpcStatusError } from './grpc-status.js';
+import { jsonName, ProtoJson } from './proto-json.js';
+import { ProtoSchemas } from './proto-schema.js';
+
+export interface GrpcSpec {
+  /** File path of the descriptor set (`protoc --include_imports --descriptor_set_out`). */
+  readonly descriptorSet: string;
+  /** Full service names to bridge; every service in the set when absent. */
+  readonly services?: readonly string[];
+  readonly maxResponseBytes?: number;
+}
+
+interface GrpcMethod {
+  readonly path: string;
+  readonly requestType: Protobuf.Type;
+  readonly responseType: Protobuf.Type;
+}
+
+const HTTP_VERBS = ['get', 'put', 'post', 'delete', 'patch'] as const;
+
+/** A rule's bindings as routes; field paths in the rule are proto names, the routes' are JSON names. */
+function ruleRoutes(operation: string, rule: HttpRule, problems: string[]): RouteDeclaration[] {
+  const jsonPath = (fieldPath: string): string => fieldPath.split('.').map(jsonName).join('.');
+  const routes: RouteDeclaration[] = [];
+  for (const binding of [rule, ...(rule.additional_bindings ?? [])]) {
+    const verb = HTTP_VERBS.find((name) => binding[name] !== undefined && binding[name] !== '');
+    const method = verb?.toUpperCase() ?? binding.custom?.kind;
+    const path = verb === undefined ? binding.custom?.path : binding[verb];
+    if (method === undefined || path === undefined) {
+      problems.push(`${operation}: a google.api.http binding without a method and path`);
+      continue;
+    }
+    const params = Object.fromEntries([...path.matchAll(/\{([A-Za-z0-9_.]+)/g)].map(([, name]) => [name!, jsonPath(name!)]));
+    routes.push({
+      method,
+      path,
+      operation,
+      params,
+      body: binding.body === undefined || binding.body === '' ? '' : binding.body === '*' ? '*' : jsonPath(binding.body),
+      ...(binding.response_body === undefined || binding.response_body === '' ? {} : { responseBody: jsonPath(binding.response_body) }),
+      query: true,
+    });
+  }
+  return routes;
+}
+
+/**
+ * Throws the call's error: an answer that is not gRPC, or a status other than OK. `ended`: the
+ * trailers are in (else a status in the head is a trailers-only response).
+ */
+function checkStatus(response: Omit<LegacyResponse, 'body'>, ended: boolean, json: ProtoJson): void {
+  if (response.status !== 200) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `the gRPC server answered HTTP ${response.status}`);
+  const contentType = header(response, 'content-type');
+  if (contentType === undefined || !/^application\/grpc(\+proto)?\s*(;|$)/.test(contentType)) {
+    throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `the gRPC server answered content-type ${contentType ?? '(none)'}`);
+  }
+  const status = header(response, 'grpc-status');
+  if (status === undefined) {
+    if (ended) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC call ended without grpc-status');
+    return;
+  }
+  if (!/^\d+$/.test(status)) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `grpc-status ${status} is not a status code`);
+  if (status !== '0') throw grpcStatusError(Number(status), header(response, 'grpc-message'), header(response, 'grpc-status-details-bin'), json);
+  if (!ended) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC call ended OK without a response message');
+}
+
+function header(response: Omit<LegacyResponse, 'body'>, name: string): string | undefined {
+  return response.headers[name];
+}
+
+export class GrpcCodec implements LegacyCodec {
+  readonly protocol = 'grpc';
+  readonly address = undefined;
+  readonly operations = new Map<string, BridgeOperation>();
+  readonly schemas: ReadonlyMap<string, JsonSchema>;
+  readonly routes: readonly RouteDeclaration[];
+  private readonly methods = new Map<string, GrpcMethod>();
+  private readonly json: ProtoJson;
+
+  constructor(bytes: Uint8Array, spec: GrpcSpec) {
+    const { root, httpRules, mapEntries } = readDescriptorSet(bytes);
+    this.json = new ProtoJson(root, mapEntries);
+    const schemas = new ProtoSchemas(this.json);
+    const problems: string[] = [];
+    const routes: RouteDeclaration[] = [];
+    const services = root.nestedArray.length === 0 ? [] : collectServices(root);
+    const wanted = spec.services ?? services.map((service) => service.fullName.slice(1));
+    for (const name of wanted) {
+      const service = services.find((candidate) => candidate.fullName.slice(1) === name);
+      if (service === undefined) {
+        problems.push(`service ${name} is not in the descriptor set (it has ${services.map((one) => one.fullName.slice(1)).join(', ') || 'none'})`);
+        continue;
+      }
+      for (const method of service.methodsArray) {
+        // Streaming calls have no single JSON answer: not bridged.
+        if (method.requestStream === true || method.responseStream === true) continue;
+        const operation = `${name}.${method.name}`;
+        const requestType = method.resolvedRequestType!;
+        const responseType = method.resolvedResponseType!;
+        const input = schemas.messageSchema(requestType);
+        const inputName = requestType.fullName.slice(1);
+        this.operations.set(operation, {
+          name: operation,
+          // The input inline: routes read its properties.
+          input: schemas.schemas.get(inputName) ?? input,
+          output: schemas.messageSchema(responseType),
+          ...(method.comment === null || method.comment === undefined ? {} : { summary: method.comment }),
+          defaultRoute: { method: 'POST', path: `/grpc/${name}/${method.name}` },
+        });
+        this.methods.set(operation, { path: `/${name}/${method.name}`, requestType, responseType });
+        const rule = httpRules.get(operation);
+        if (rule !== undefined) routes.push(...ruleRoutes(operation, rule, problems));
+      }
+    }
+    if (problems.length > 0) throw new Error(problems.join('; '));
+    this.schemas = schemas.schemas;
+    this.routes = routes;
+  }
+
+  private method(operation: string): GrpcMethod {
+    const method = this.methods.get(operation);
+    if (method === undefined) throw new BridgeError('UNKNOWN_ROUTE', `no gRPC method ${operation}`);
+    return method;
+  }
+
+  encodeRequest(operation: string, args: JsonObject, context: LegacyCallContext = {}): LegacyRequest {
+    const { path, requestType } = this.method(operation);
+    const message = requestType.fromObject(this.json.toObject(requestType, args));
+    const payload = requestType.encode(message).finish();
+    const body = Buffer.allocUnsafe(5 + payload.length);
+    body[0] = 0;
+    body.writeUInt32BE(payload.length, 1);
+    body.set(payload, 5);
+    return {
+      method: 'POST',
+      path,
+      headers: {
+        'content-type': 'application/grpc',
+        'grpc-accept-encoding': 'identity',
+        ...(context.timeoutMs === undefined ? {} : { 'grpc-timeout': `${Math.max(1, Math.ceil(context.timeoutMs))}m` }),
+      },
+      body,
+      args: this.json.toJson(requestType, message as unknown as Record<string, unknown>) as JsonObject,
+    };
+  }
+
+  decodeHead(operation: string, response: Omit<LegacyResponse, 'body'>): void {
+    this.method(operation);
+    checkStatus(response, false, this.json);
+  }
+
+  decodeResponse(operation: string, response: LegacyResponse): JsonObject {
+    const { responseType } = this.method(operation);
+    checkStatus(response, true, this.json);
+    const body = response.body;
+    if (body.length < 5) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC call ended OK without a response message');
+    if (body[0] !== 0) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC response message is compressed (the bridge asked for identity)');
+    const length = body.readUInt32BE(1);
+    if (body.length !== 5 + length) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC response is not exactly one message');
+    try {
+      const message = responseType.decode(body.subarray(5));
+      return this.json.toJson(responseType, message as unknown as Record<string, unknown>) as JsonObject;
+    } catch (error) {
+      if (error instanceof BridgeError) throw error;
+      throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `the gRPC response is not a ${responseType.fullName.slice(1)}`, { cause: error });
+    }
+  }
+}
+
+function collectServices(namespace: Protobuf.NamespaceBase): Protobuf.Service[] {
+  const found: Protobuf.Service[] = [];
+  for (const nested of namespace.nestedArray) {
+    if ('methodsArray' in nested) found.push(nested as Protobuf.Service);
+    if ('nestedArray' in nested) found.push(...collectServices(nested as Protobuf.NamespaceBase));
+  }
+  return found;
+}
+
+export const grpcCodecFactory: LegacyCodecFactory = {
+  protocol: 'grpc',
+  async load(spec: Readonly<Record<string, unknown>>, context: CodecLoadContext): Promise<LegacyCodec> {
+    const grpc = spec as unknown as GrpcSpec;
+    const file = isAbsolute(grpc.descriptorSet) ? grpc.descriptorSet : resolve(context.baseDirectory, grpc.descriptorSet);
+    let bytes: Buffer;
+    try {
+      bytes = await readFile(file);
+    } catch (error) {
+      throw new Error(`descriptor set ${file} cannot be read: ${(error as Error).message}`);
+    }
+    try {
+      return new GrpcCodec(bytes, grpc);
+    } catch (error) {
+      throw new Error(`descriptor set ${file}: ${(error as Error).message}`);
+    }
+  },
+};
