@@ -12,7 +12,7 @@ export const guards = [
   { module: 'proxy/filters/authz/authz-filter.ts', tests: ['test/proxy/authz/authz-decision-path.test.ts'] },
   { module: 'proxy/filters/authz/policy-decision.ts', tests: ['test/proxy/authz/policy-decision.test.ts'] },
   { module: 'proxy/filters/jwt/jwt-filter.ts', tests: ['test/proxy/jwt/jwt-filter-unit.test.ts'] },
-  { module: 'proxy/tls/mesh-security.ts', lines: '22-69', tests: ['test/proxy/tls/mtls-mode.test.ts'] },
+  { module: 'proxy/tls/mesh-security.ts', lines: '21-62', tests: ['test/proxy/tls/mtls-mode.test.ts'] },
   { module: 'proxy/tls/peer-identity.ts', tests: ['test/proxy/tls/mtls-mode.test.ts'] },
   { module: 'control-plane/ca/bootstrap-token.ts', tests: ['test/control-plane/ca/bootstrap-token.test.ts', 'test/control-plane/ca/bootstrap-token-verify.test.ts'] },
   { module: 'control-plane/admin/admin-tokens.ts', tests: ['test/control-plane/admin-tokens.test.ts'] },

@@ -1,12 +1,17 @@
-// The edges of authority normalization (proxy/http/authority.ts) that request-target.test.ts does
-// not reach: every character class, the bounds of a port, where a bracketed host ends.
+// The edges of authority normalization (proxy/http/authority.ts) and of the request target that
+// request-target.test.ts does not reach: every character class, the bounds of a port, where a
+// bracketed host ends, a scheme with nothing after it.
 import { describe, expect, it } from 'vitest';
 import { normalizeAuthority } from '../../proxy/http/authority.js';
+import { defaultPathNormalization } from '../../proxy/http/path-normalization.js';
+import { requestTarget } from '../../proxy/http/request-target.js';
 
 describe('normalizeAuthority at its edges', () => {
   it.each([
     ['az09', 'az09'],
     ['AZ', 'az'],
+    ['oA', 'oa'],
+    ['oZ', 'oz'],
     ['a-b.c_d~e', 'a-b.c_d~e'],
     ['0.9', '0.9'],
     ['orders:0', 'orders'],
@@ -29,6 +34,7 @@ describe('normalizeAuthority at its edges', () => {
     ['a character just above a lower-case letter', 'a{b'],
     ['a control character', 'a\x00b'],
     ['DEL', 'a\x7fb'],
+    ['the first code above ASCII', 'a\x80b'],
     ['a non-ASCII letter', 'ab\u00e9'],
     ['a port above 65535', 'orders:65536'],
     ['a port of six digits', 'orders:000080'],
@@ -53,5 +59,13 @@ describe('normalizeAuthority at its edges', () => {
     expect(normalizeAuthority('Orders.Shop.:8080')).toBe('orders.shop');
     expect(normalizeAuthority('orders.shop.')).toBe('orders.shop');
     expect(normalizeAuthority('[FE80::A]:1')).toBe('[fe80::a]');
+  });
+});
+
+describe('requestTarget at its edges', () => {
+  it('reads a bare scheme as no absolute-form target at all', () => {
+    expect(requestTarget('http://', undefined, defaultPathNormalization)).toEqual({ reason: 'unsupported request target' });
+    expect(requestTarget('http:/', undefined, defaultPathNormalization)).toEqual({ reason: 'unsupported request target' });
+    expect(requestTarget('http://a', undefined, defaultPathNormalization)).toEqual({ authority: 'a', path: '/', originalPath: undefined, host: 'a' });
   });
 });
