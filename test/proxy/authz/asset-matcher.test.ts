@@ -43,6 +43,13 @@ describe('AssetMatcher specificity', () => {
     expect(matchName(assets.slice(0, 2), 'GET', '/elsewhere')).toBe('glob-short');
   });
 
+  it('ranks globs by their literal characters, not by their wildcards', () => {
+    const literal = asset('literal', { paths: [{ glob: '/files/*/report.pdf' }] });
+    const wild = asset('wild', { paths: [{ glob: '/**' }] });
+    expect(matchName([wild, literal], 'GET', '/files/x/report.pdf')).toBe('literal');
+    expect(matchName([literal, wild], 'GET', '/files/x/report.pdf')).toBe('literal');
+  });
+
   it('takes the best of an asset\'s own paths, whatever their order', () => {
     const twoPaths = asset('two', { paths: [{ glob: '/a/*' }, { exact: '/a/b' }] });
     const onePrefix = asset('prefix', { paths: [{ prefix: '/a/' }] });
@@ -122,6 +129,8 @@ describe('AssetMatcher globs', () => {
     expect(glob('/a/*x', '/a/bx')).toBe(true);
     expect(glob('/a/**', '/a/b/c')).toBe(true);
     expect(glob('/a/**x', '/a/b/cx')).toBe(true);
+    expect(glob('/a/**x', '/a/b/cy')).toBe(false);
+    expect(glob('/a*/*x', '/ab/cy')).toBe(false);
     expect(glob('/a/**', '/a/b\nc')).toBe(true);
     expect(glob('/a/?', '/a/b')).toBe(true);
     expect(glob('/a/?', '/a/')).toBe(false);
