@@ -16,7 +16,7 @@ describe('control plane failures', () => {
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
     const cp = await spawnControlPlane(dir, state);
     defer(() => cp.kill());
-    const web = started(sidecar(cp.grpc, 'web'));
+    const web = started(sidecar(cp.grpc, 'web', { plaintext: true }));
     let disconnects = 0;
     web.client.on('disconnected', () => (disconnects += 1));
     await until(() => web.applied.length === 1, 'the first snapshot');
@@ -50,13 +50,13 @@ describe('control plane failures', () => {
     const snapshotFile = join(sidecarState, 'snapshot.json');
     const cp = await spawnControlPlane(dir, state);
     defer(() => cp.kill());
-    const web = started(sidecar(cp.grpc, 'web', { snapshotFile }));
+    const web = started(sidecar(cp.grpc, 'web', { snapshotFile, plaintext: true }));
     await until(() => web.applied.length === 1, 'the first snapshot');
     const version = web.holder.current()!.snapshot.version;
     web.client.stop();
     await cp.kill('SIGKILL');
 
-    const restarted = started(sidecar(cp.grpc, 'web', { snapshotFile }));
+    const restarted = started(sidecar(cp.grpc, 'web', { snapshotFile, plaintext: true }));
     await until(() => restarted.holder.current() !== undefined, 'the persisted snapshot');
     expect(restarted.holder.current()!).toMatchObject({ source: 'disk', snapshot: { version } });
     expect(restarted.holder.current()!.snapshot.services.has('orders')).toBe(true);

@@ -2,13 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { credentials } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { discoveryChannel, type SnapshotMessage } from '../../control-plane/api/discovery-contract.js';
+import { parseWorkloadId } from '../../control-plane/api/spiffe-id.js';
 import { readSnapshotFile } from '../../proxy/xds/snapshot-file.js';
 import { mergeEndpoints, type AnnouncedEndpoint, type EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
 import { ROUTE_YAML, WORKLOADS_YAML, meshDirectory } from './mesh-fixture.js';
-import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
+import { cleanupScope, controlPlaneChannelOptions, controlPlaneOn, sidecar, sidecarCredentials, until } from './control-plane-fixture.js';
 
 const { defer, started } = cleanupScope();
 
@@ -169,7 +169,7 @@ describe('snapshot distribution over gRPC', () => {
 
   it('never takes a version a sidecar NACKed as held when it reconnects claiming it, and keeps showing the NACK', async () => {
     const { cp } = await meshWithControlPlane();
-    const channel = discoveryChannel(cp.grpcAddress, credentials.createInsecure(), {});
+    const channel = discoveryChannel(cp.grpcAddress, sidecarCredentials(cp.grpcAddress, parseWorkloadId('spiffe://weft.test/ns/default/sa/orders')), controlPlaneChannelOptions);
     defer(() => channel.close());
     const node = { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '' };
     const open = () => {
