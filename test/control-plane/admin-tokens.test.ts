@@ -9,23 +9,24 @@ import { AdminTokens } from '../../control-plane/admin/admin-tokens.js';
 
 const read = `read-token-${'r'.repeat(32)}`;
 const write = `write-token-${'w'.repeat(32)}`;
-const tokens = new AdminTokens({ read, write });
+// Built in each test, not when the file loads: a mutant of the constructor must meet the tests.
+const tokensOf = () => new AdminTokens({ read, write });
 const fingerprint = (token: string) => createHash('sha256').update(token).digest().subarray(0, 4).toString('hex');
 
 describe('AdminTokens.authenticate', () => {
   it('proves the read scope with the read token and the write scope with the write token, each named by its fingerprint', () => {
-    expect(tokens.authenticate(`Bearer ${read}`)).toEqual({ scope: 'read', name: `admin-token:read:${fingerprint(read)}` });
-    expect(tokens.authenticate(`Bearer ${write}`)).toEqual({ scope: 'write', name: `admin-token:write:${fingerprint(write)}` });
+    expect(tokensOf().authenticate(`Bearer ${read}`)).toEqual({ scope: 'read', name: `admin-token:read:${fingerprint(read)}` });
+    expect(tokensOf().authenticate(`Bearer ${write}`)).toEqual({ scope: 'write', name: `admin-token:write:${fingerprint(write)}` });
   });
 
   it('takes the scheme in any case, several spaces after it and trailing spaces', () => {
-    expect(tokens.authenticate(`bearer ${read}`)).toMatchObject({ scope: 'read' });
-    expect(tokens.authenticate(`BEARER   ${write}  `)).toMatchObject({ scope: 'write' });
+    expect(tokensOf().authenticate(`bearer ${read}`)).toMatchObject({ scope: 'read' });
+    expect(tokensOf().authenticate(`BEARER   ${write}  `)).toMatchObject({ scope: 'write' });
   });
 
   it('says missing for no header or an empty one', () => {
-    expect(tokens.authenticate(undefined)).toBe('missing');
-    expect(tokens.authenticate('')).toBe('missing');
+    expect(tokensOf().authenticate(undefined)).toBe('missing');
+    expect(tokensOf().authenticate('')).toBe('missing');
   });
 
   it.each([
@@ -43,7 +44,7 @@ describe('AdminTokens.authenticate', () => {
     ['the token with its case changed', `Bearer ${read.toUpperCase()}`],
     ['both tokens joined', `Bearer ${read}${write}`],
   ])('refuses %s as invalid', (_what, header) => {
-    expect(tokens.authenticate(header)).toBe('invalid');
+    expect(tokensOf().authenticate(header)).toBe('invalid');
   });
 
   it('refuses a token longer than 512 characters before hashing it, and compares one of 512', () => {
