@@ -40,12 +40,13 @@ describe('weft control-plane with apply, get, delete and status', () => {
     const dry = await runWeft(['apply', '-f', change, '--dry-run', ...cp.adminArgs]);
     expect(dry.stdout).toBe('Route/default/orders configured (dry run)\n');
     expect(dry.code).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(web.applied).toHaveLength(1);
 
     const applied = await runWeft(['apply', '-f', change, ...cp.adminArgs]);
     expect(applied.stdout).toBe('Route/default/orders configured\nrevision 2\n');
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 4000, 'the applied route');
+    // The barrier for the dry run: the stream is ordered, so a snapshot the dry run had pushed
+    // would have arrived before this one.
+    expect(web.applied.map((a) => a.snapshot.revision)).toEqual([1, 2]);
     const status = await until(async () => {
       const result = await runWeft(['status', '--json'], { env: { WEFT_CONTROL_PLANE: cp.admin, WEFT_TOKEN: cp.adminHeaders.read.authorization!.slice('Bearer '.length) } });
       const parsed = JSON.parse(result.stdout) as StatusJson;
@@ -98,9 +99,13 @@ describe('weft control-plane with apply, get, delete and status', () => {
     expect(status).toMatch(/^revision 1 /);
     expect(status).toMatch(/policies\/authz\.rego:\d+:\d+: .*\(rego_parse_error\)/);
     expect(cp.output()).toContain('change refused whole, revision 1 stays');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(orders.applied).toHaveLength(1);
     expect(decide('GET')).toBe(true);
+    expect(decide('DELETE')).toBe(false);
+    // The barrier: a good edit after the refused ones arrives, and it is the only snapshot since
+    // the first (the stream is ordered: anything the refused edits had pushed came before it).
+    await writeFile(join(dir, 'policies', 'authz.rego'), ALLOW_REGO.replace('== "GET"', 'in {"GET", "POST"}'));
+    await until(() => orders.applied.length > 1 && decide('POST') === true, 'the good edit');
+    expect(orders.applied.map((a) => a.snapshot.revision)).toEqual([1, 2]);
     expect(decide('DELETE')).toBe(false);
   });
 
