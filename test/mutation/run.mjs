@@ -13,7 +13,9 @@ const rows = [];
 for (const guard of selected) {
   const report = `reports/mutation/${guard.module.replaceAll('/', '_')}.json`;
   const mutate = guard.lines === undefined ? guard.module : `${guard.module}:${guard.lines}`;
-  const run = spawnSync('npx', ['stryker', 'run', '--mutate', mutate, '--concurrency', concurrency], {
+  // A sandbox per module, so that runs of different modules may go side by side.
+  const sandbox = `.stryker-tmp-${guard.module.replaceAll('/', '_')}`;
+  const run = spawnSync('npx', ['stryker', 'run', '--mutate', mutate, '--concurrency', concurrency, '--tempDirName', sandbox], {
     stdio: 'inherit',
     env: { ...process.env, WEFT_MUTATION_TESTS: guard.tests.join(','), WEFT_MUTATION_REPORT: report },
   });
