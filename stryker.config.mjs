@@ -12,5 +12,7 @@ export default {
   reporters: ['clear-text', 'progress', 'json'],
   jsonReporter: { fileName: process.env.WEFT_MUTATION_REPORT ?? 'reports/mutation/mutation.json' },
   tempDirName: '.stryker-tmp',
+  // Not copied into a sandbox: the sandboxes of other modules' runs (test/mutation/run.mjs).
+  ignorePatterns: ['/.stryker-tmp*'],
   cleanTempDir: 'always',
 };

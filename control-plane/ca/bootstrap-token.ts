@@ -88,8 +88,8 @@ export class BootstrapTokens {
         requiredClaims: ['sub', 'exp', 'iat', 'jti'],
       });
       const spiffeId = unreserved(parseWorkloadId(payload.sub as string)).uri;
-      if (!TOKEN_ID.test(payload.jti as string)) throw new CaError('TOKEN_MALFORMED', 'the token id (jti) must be 1 to 128 letters, digits, ".", "-" or "_"');
-      return { spiffeId, tokenId: payload.jti as string, expiresAt: new Date((payload.exp as number) * 1000), reusable: payload[REUSABLE_CLAIM] === true };
+      if (typeof payload.jti !== 'string' || !TOKEN_ID.test(payload.jti)) throw new CaError('TOKEN_MALFORMED', 'the token id (jti) must be 1 to 128 letters, digits, ".", "-" or "_"');
+      return { spiffeId, tokenId: payload.jti, expiresAt: new Date((payload.exp as number) * 1000), reusable: payload[REUSABLE_CLAIM] === true };
     } catch (error) {
       throw tokenError(error);
     }

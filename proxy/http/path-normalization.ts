@@ -144,7 +144,7 @@ function decodePercent(target: string, end: number, action: EscapedSlashesAction
   let out = '';
   let copied = 0;
   let utf8Pending = 0;
-  let utf8Min = 0;
+  let utf8Min = 0x80;
   let utf8Max = 0xbf;
   for (let i = 0; i < end; i++) {
     const c = target.charCodeAt(i);

@@ -1,40 +1,108 @@
 // Starts a real control plane (file store, gRPC and admin on loopback ports chosen by the OS)
-// and real sidecar discovery clients against it.
+// and real sidecar discovery clients against it. As in production, the gRPC port is mutual TLS
+// (the control plane's certificate and each sidecar's, from one throwaway CA per test file, so a
+// control plane restarted on the same port is trusted by the sidecars it had) and policies are
+// checked by the Rego engine; `plaintext: true` is for the tests whose subject is plaintext.
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, ServerCredentials } from '@grpc/grpc-js';
+import { credentials, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
 import { AdminTokens } from '../../control-plane/admin/admin-tokens.js';
+import { CONTROL_PLANE_TLS_NAME } from '../../control-plane/api/ca-contract.js';
+import { parseWorkloadId, workloadId, type WorkloadId } from '../../control-plane/api/spiffe-id.js';
 import type { AuditEntry } from '../../control-plane/ca/audit-log.js';
+import { controlPlaneServerCredentials } from '../../control-plane/ca/ca-server-credentials.js';
+import { CertificateAuthority } from '../../control-plane/ca/certificate-authority.js';
+import { forgePublicKey } from '../../control-plane/ca/certificate-builder.js';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/control-plane.js';
 import type { EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
 import type { PolicyChecker } from '../../control-plane/resources/policy-check.js';
+import { policyChecker } from '../../control-plane/resources/rego-policy-check.js';
+import { tlsPeerIdentity } from '../../control-plane/distribution/sidecar-identity.js';
 import { FileStore } from '../../control-plane/store/file-store.js';
 import { SidecarDiscoveryClient, type DiscoveryClientOptions } from '../../proxy/xds/discovery-client.js';
 import type { Snapshot } from '../../proxy/xds/snapshot.js';
 import { SnapshotHolder } from '../../proxy/xds/snapshot-holder.js';
-import { noPolicyChecks } from './policy-checker-fixture.js';
+import { controlPlaneCredentials } from '../../proxy/tls/ca-client.js';
+import { throwawayRoot } from '../helpers/throwaway-ca.js';
 
 export const TRUST_DOMAIN = 'weft.test';
 
-export async function controlPlaneOn(dir: string, options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory } = {}): Promise<RunningControlPlane & { logs: string[]; audit: AuditEntry[]; adminHeaders: Record<'read' | 'write', Record<string, string>> }> {
+let testCa: CertificateAuthority | undefined;
+/** The throwaway CA of this test file (made on first use). */
+function meshCa(): CertificateAuthority {
+  if (testCa === undefined) {
+    const root = throwawayRoot('control-plane tests root');
+    testCa = new CertificateAuthority({ trustDomain: TRUST_DOMAIN, signing: root, trustBundlePems: [root.certificatePem] });
+  }
+  return testCa;
+}
+
+/** TLS server credentials of a control plane of the test CA, and how to stop renewing them. */
+export function controlPlaneTls(): { credentials: ServerCredentials; close: () => void } {
+  return controlPlaneServerCredentials(meshCa());
+}
+
+const clientCertificates = new Map<string, { privateKeyPem: string; chainPems: readonly string[] }>();
+/** Channel credentials proving `id` (a certificate of the test CA) and checking the control plane's identity. */
+export function sidecarCredentials(target: string, id: WorkloadId): ChannelCredentials {
+  let issued = clientCertificates.get(id.uri);
+  if (issued === undefined) {
+    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    issued = { privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(), chainPems: meshCa().issueForKey(forgePublicKey(privateKey), id).chainPems };
+    clientCertificates.set(id.uri, issued);
+  }
+  const endpoint = { address: target, serverSpiffeId: `spiffe://${TRUST_DOMAIN}/ns/weft-system/sa/weft-control-plane` };
+  return controlPlaneCredentials(endpoint, meshCa().trustBundlePems, { kind: 'certificate', ...issued });
+}
+
+/** gRPC channel options a client of the test control plane needs: the name its certificate carries. */
+export const controlPlaneChannelOptions = { 'grpc.ssl_target_name_override': CONTROL_PLANE_TLS_NAME };
+
+export async function controlPlaneOn(
+  dir: string,
+  options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory; plaintext?: boolean } = {},
+): Promise<RunningControlPlane & { logs: string[]; audit: AuditEntry[]; adminHeaders: Record<'read' | 'write', Record<string, string>> }> {
   const logs: string[] = [];
   const audit: AuditEntry[] = [];
   const tokens = await AdminTokens.open(await mkdtemp(join(tmpdir(), 'weft-admin-')));
   const adminHeaders = await adminTokenHeaders(tokens.files);
+  const tls = options.plaintext === true ? undefined : controlPlaneTls();
   const running = await startControlPlane({
-    store: new FileStore(dir, options.policies ?? noPolicyChecks),
+    store: new FileStore(dir, options.policies ?? policyChecker),
     ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     trustDomain: TRUST_DOMAIN,
-    grpc: { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: ServerCredentials.createInsecure() },
+    grpc:
+      tls === undefined
+        ? { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: ServerCredentials.createInsecure() }
+        : { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: tls.credentials, peerIdentity: tlsPeerIdentity },
     admin: { host: '127.0.0.1', port: 0, tokens, audit: (entry) => audit.push(entry) },
     // Pushed at once: these tests check what is sent, not how a restarted replica waits.
     resyncHold: options.resyncHold ?? { afterConnectMs: 0, afterStartMs: 0 },
     log: (line) => logs.push(line),
   });
+  if (tls !== undefined) {
+    const close = running.close.bind(running);
+    running.close = async () => {
+      tls.close();
+      await close();
+    };
+  }
   return Object.assign(running, { logs, audit, adminHeaders });
+}
+
+/** The identity a test sidecar proves: its node ID when the test CA can vouch for it, else its workload's. */
+function certificateIdentity(nodeId: string, workload: string): WorkloadId {
+  try {
+    const id = parseWorkloadId(nodeId);
+    if (id.trustDomain === TRUST_DOMAIN) return id;
+  } catch {
+    // A node ID the test makes malformed on purpose: the certificate names the workload instead.
+  }
+  return workloadId({ trustDomain: TRUST_DOMAIN, namespace: 'default', serviceAccount: workload });
 }
 
 export interface TestSidecar<C> {
@@ -44,21 +112,24 @@ export interface TestSidecar<C> {
   rejected: { version: string; error: Error }[];
 }
 
+/** A discovery client for `workload`; over mutual TLS with a certificate of its node ID unless `plaintext`. */
 export function sidecar<C = null>(
   target: string,
   workload: string,
-  extra: Partial<DiscoveryClientOptions<C>> & { serviceAccount?: string } = {},
+  extra: Partial<DiscoveryClientOptions<C>> & { serviceAccount?: string; plaintext?: boolean } = {},
 ): TestSidecar<C> {
   const holder = new SnapshotHolder<C>();
-  const { serviceAccount, ...rest } = extra;
+  const { serviceAccount, plaintext, ...rest } = extra;
+  const node = rest.node ?? { id: `spiffe://${TRUST_DOMAIN}/ns/default/sa/${serviceAccount ?? workload}`, workload, namespace: 'default' };
   const client = new SidecarDiscoveryClient<C>({
     target,
-    credentials: credentials.createInsecure(),
-    node: { id: `spiffe://${TRUST_DOMAIN}/ns/default/sa/${serviceAccount ?? workload}`, workload, namespace: 'default' },
+    credentials: plaintext === true ? credentials.createInsecure() : () => sidecarCredentials(target, certificateIdentity(node.id, workload)),
     holder,
     compile: () => null as C,
     backoff: { initialMs: 50, maxMs: 400 },
     ...rest,
+    node,
+    channelOptions: { ...(plaintext === true ? {} : controlPlaneChannelOptions), ...rest.channelOptions },
   });
   const test: TestSidecar<C> = { client, holder, applied: [], rejected: [] };
   client.on('applied', (snapshot, source) => test.applied.push({ snapshot, source }));

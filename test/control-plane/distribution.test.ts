@@ -2,13 +2,13 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { request as httpRequest } from 'node:http';
 import { join } from 'node:path';
-import { credentials } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { discoveryChannel, type SnapshotMessage } from '../../control-plane/api/discovery-contract.js';
+import { parseWorkloadId } from '../../control-plane/api/spiffe-id.js';
 import { readSnapshotFile } from '../../proxy/xds/snapshot-file.js';
 import { mergeEndpoints, type AnnouncedEndpoint, type EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
-import { ROUTE_YAML, WORKLOADS_YAML, meshDirectory } from './mesh-fixture.js';
-import { cleanupScope, controlPlaneOn, sidecar, until } from './control-plane-fixture.js';
+import { ALLOW_REGO, ROUTE_YAML, WORKLOADS_YAML, meshDirectory } from './mesh-fixture.js';
+import { cleanupScope, controlPlaneChannelOptions, controlPlaneOn, sidecar, sidecarCredentials, until } from './control-plane-fixture.js';
 
 const { defer, started } = cleanupScope();
 
@@ -62,12 +62,18 @@ describe('snapshot distribution over gRPC', () => {
     await writeFile(join(dir, 'routes.yaml'), ROUTE_YAML.replace('timeout: 2s', 'timeout: 3s'));
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 3000, 'the new route');
     expect(web.holder.current()!.snapshot.revision).toBe(2);
-    await new Promise((resolve) => setTimeout(resolve, 300));
-    expect(orders.applied).toHaveLength(1);
-    const text = await (await fetch(`${cp.adminUrl}/metrics`, { headers: cp.adminHeaders.read })).text();
+    const metrics = () => fetch(`${cp.adminUrl}/metrics`, { headers: cp.adminHeaders.read }).then((response) => response.text());
+    const text = await until(async () => {
+      const current = await metrics();
+      return /weft_cp_convergence_seconds_count 1/.test(current) && current;
+    }, 'revision 2 to converge');
     expect(text).toMatch(/weft_cp_pushes_total 3/);
     expect(text).toMatch(/weft_cp_connected_sidecars 2/);
-    expect(text).toMatch(/weft_cp_convergence_seconds_count 1/);
+    // The barrier: a change for orders arrives, and it is the only snapshot orders got since its
+    // first (the stream is ordered: a push of revision 2 to orders would have come before it).
+    await writeFile(join(dir, 'policies', 'authz.rego'), ALLOW_REGO.replace('== "GET"', 'in {"GET", "POST"}'));
+    await until(() => orders.applied.length > 1, 'the policy change at orders');
+    expect(orders.applied.map((a) => a.snapshot.revision)).toEqual([1, 3]);
   });
 
   it('keeps the previous snapshot when the sidecar NACKs, and shows the error in status', async () => {
@@ -169,7 +175,7 @@ describe('snapshot distribution over gRPC', () => {
 
   it('never takes a version a sidecar NACKed as held when it reconnects claiming it, and keeps showing the NACK', async () => {
     const { cp } = await meshWithControlPlane();
-    const channel = discoveryChannel(cp.grpcAddress, credentials.createInsecure(), {});
+    const channel = discoveryChannel(cp.grpcAddress, sidecarCredentials(cp.grpcAddress, parseWorkloadId('spiffe://weft.test/ns/default/sa/orders')), controlPlaneChannelOptions);
     defer(() => channel.close());
     const node = { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '' };
     const open = () => {

@@ -33,19 +33,20 @@ interface StatusJson {
 describe('weft control-plane with apply, get, delete and status', () => {
   it('applies a change that a connected sidecar receives and ACKs, as status shows', async () => {
     const { cp } = await meshProcess();
-    const web = started(sidecar(cp.grpc, 'web'));
+    const web = started(sidecar(cp.grpc, 'web', { plaintext: true }));
     await until(() => web.applied.length === 1, 'the first snapshot');
     const change = await changeDir({ 'route.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 4s') });
 
     const dry = await runWeft(['apply', '-f', change, '--dry-run', ...cp.adminArgs]);
     expect(dry.stdout).toBe('Route/default/orders configured (dry run)\n');
     expect(dry.code).toBe(0);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(web.applied).toHaveLength(1);
 
     const applied = await runWeft(['apply', '-f', change, ...cp.adminArgs]);
     expect(applied.stdout).toBe('Route/default/orders configured\nrevision 2\n');
     await until(() => web.holder.current()!.snapshot.routes.get('orders')?.spec.timeoutMs === 4000, 'the applied route');
+    // The barrier for the dry run: the stream is ordered, so a snapshot the dry run had pushed
+    // would have arrived before this one.
+    expect(web.applied.map((a) => a.snapshot.revision)).toEqual([1, 2]);
     const status = await until(async () => {
       const result = await runWeft(['status', '--json'], { env: { WEFT_CONTROL_PLANE: cp.admin, WEFT_TOKEN: cp.adminHeaders.read.authorization!.slice('Bearer '.length) } });
       const parsed = JSON.parse(result.stdout) as StatusJson;
@@ -59,7 +60,7 @@ describe('weft control-plane with apply, get, delete and status', () => {
 
   it('refuses a broken change whole with file:line:col, and the running revision stays', async () => {
     const { cp } = await meshProcess();
-    const web = started(sidecar(cp.grpc, 'web'));
+    const web = started(sidecar(cp.grpc, 'web', { plaintext: true }));
     await until(() => web.applied.length === 1, 'the first snapshot');
     const change = await changeDir({
       'a-good.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 9s'),
@@ -77,7 +78,7 @@ describe('weft control-plane with apply, get, delete and status', () => {
 
   it('refuses a broken policy with its Rego line:col; the old policy is still the one enforced', async () => {
     const { cp, dir } = await meshProcess();
-    const orders = started(sidecar(cp.grpc, 'orders', { compile: compileSnapshotPolicies }));
+    const orders = started(sidecar(cp.grpc, 'orders', { compile: compileSnapshotPolicies, plaintext: true }));
     await until(() => orders.applied.length === 1, 'the first snapshot');
     const decide = (method: string) =>
       orders.holder.current()!.compiled.get('orders-authz')!.policySet.evaluate('data.weft.authz.allow', { input: { attributes: { request: { http: { method } } } } }).value;
@@ -98,9 +99,13 @@ describe('weft control-plane with apply, get, delete and status', () => {
     expect(status).toMatch(/^revision 1 /);
     expect(status).toMatch(/policies\/authz\.rego:\d+:\d+: .*\(rego_parse_error\)/);
     expect(cp.output()).toContain('change refused whole, revision 1 stays');
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    expect(orders.applied).toHaveLength(1);
     expect(decide('GET')).toBe(true);
+    expect(decide('DELETE')).toBe(false);
+    // The barrier: a good edit after the refused ones arrives, and it is the only snapshot since
+    // the first (the stream is ordered: anything the refused edits had pushed came before it).
+    await writeFile(join(dir, 'policies', 'authz.rego'), ALLOW_REGO.replace('== "GET"', 'in {"GET", "POST"}'));
+    await until(() => orders.applied.length > 1 && decide('POST') === true, 'the good edit');
+    expect(orders.applied.map((a) => a.snapshot.revision)).toEqual([1, 2]);
     expect(decide('DELETE')).toBe(false);
   });
 
@@ -108,6 +113,7 @@ describe('weft control-plane with apply, get, delete and status', () => {
     const { cp } = await meshProcess();
     const web = started(
       sidecar(cp.grpc, 'web', {
+        plaintext: true,
         compile: (snapshot) => {
           if ((snapshot.routes.get('orders')?.spec.timeoutMs ?? 0) > 5000) throw new Error('timeouts above 5s are refused by this sidecar');
           return null;

@@ -7,7 +7,9 @@ import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 import { echoServer, type TestServer } from '../../helpers/upstream.js';
 
 const module = (pkg: string, body: string) => [{ name: `${pkg}.rego`, rego: `package ${pkg}\nimport rego.v1\n${body}\n` }];
-const slow = 'allow if count([x | some x in numbers.range(1, 3000000); x % 7 == 0]) > 0';
+// Ten billion steps that never allow: past any budget on any machine. The budget itself is large
+// enough that the fast policies never race it on a loaded 2-core machine (test/README.md).
+const slow = 'allow if {\n  some i in numbers.range(1, 100000)\n  some j in numbers.range(1, 100000)\n  i * j == -1\n}';
 
 let app: TestServer;
 let s: InProcessSidecar;
@@ -22,7 +24,7 @@ beforeAll(async () => {
         {
           name: 'authz',
           config: {
-            decisionBudgetMs: 5,
+            decisionBudgetMs: 1000,
             workloadLabels: { team: 'a' },
             assets: [
               { name: 'slow', match: { paths: [{ prefix: '/slow' }] } },

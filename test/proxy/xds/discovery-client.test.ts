@@ -1,10 +1,10 @@
 import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Server, ServerCredentials, type ServerDuplexStream } from '@grpc/grpc-js';
+import { Server, type ServerDuplexStream } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
 import { discoveryService, type SnapshotMessage, type SnapshotRequestMessage } from '../../../control-plane/api/discovery-contract.js';
-import { cleanupScope, controlPlaneOn, sidecar, until } from '../../control-plane/control-plane-fixture.js';
+import { cleanupScope, controlPlaneOn, controlPlaneTls, sidecar, until } from '../../control-plane/control-plane-fixture.js';
 import { ROUTE_YAML, meshDirectory } from '../../control-plane/mesh-fixture.js';
 
 const { defer, started } = cleanupScope();
@@ -13,11 +13,13 @@ const { defer, started } = cleanupScope();
 /** A discovery server we script by hand, to send what a correct control plane never would. */
 async function scriptedServer(answer: (request: SnapshotRequestMessage, call: ServerDuplexStream<SnapshotRequestMessage, SnapshotMessage>) => void) {
   const server = new Server();
+  const tls = controlPlaneTls();
+  defer(() => tls.close());
   server.addService(discoveryService, {
     streamSnapshots: (call: ServerDuplexStream<SnapshotRequestMessage, SnapshotMessage>) => call.on('data', (request: SnapshotRequestMessage) => answer(request, call)),
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) => (error === null ? resolve(bound) : reject(error))),
+    server.bindAsync('127.0.0.1:0', tls.credentials, (error, bound) => (error === null ? resolve(bound) : reject(error))),
   );
   defer(() => server.forceShutdown());
   return `127.0.0.1:${port}`;
