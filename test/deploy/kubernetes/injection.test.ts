@@ -3,6 +3,7 @@
 // schema; then the webhook over HTTPS with a certificate from a throwaway weft CA, and
 // `weft inject -f` on a file.
 import { spawn } from 'node:child_process';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request, type Server } from 'node:https';
@@ -227,12 +228,29 @@ describe('weft injector serve: HTTPS with a certificate from the weft CA', () =>
     expect(code).toBe(0);
   });
 
+  it('prints the certificate as a kubernetes.io/tls Secret for kubectl apply, the key in no file', async () => {
+    const printed = await runWeft(['injector', 'issue-cert', '--ca-dir', join(dir, 'ca'), '--secret', 'weft-injector-tls']);
+    expect(printed.code).toBe(0);
+    const secret = parseAllDocuments(printed.stdout)[0]!.toJS() as Json;
+    expect(secret).toMatchObject({ apiVersion: 'v1', kind: 'Secret', type: 'kubernetes.io/tls', metadata: { name: 'weft-injector-tls', namespace: 'weft-system' } });
+    const pem = (name: string) => Buffer.from(secret.data[name] as string, 'base64').toString('utf8');
+    const leaf = new X509Certificate(pem('tls.crt'));
+    expect(leaf.checkIssued(new X509Certificate(pem('ca.crt')))).toBe(true);
+    expect(leaf.checkHost('weft-injector.weft-system.svc')).toBe('weft-injector.weft-system.svc');
+    expect(leaf.checkPrivateKey(createPrivateKey(pem('tls.key')))).toBe(true);
+    expect(printed.stderr).toContain('issued weft-injector.weft-system.svc');
+  });
+
   it('refuses to issue without a CA, or for longer than 90 days', async () => {
     const missing = await runWeft(['injector', 'issue-cert', '--ca-dir', join(dir, 'no-ca'), '--out', join(dir, 'x')]);
     expect(missing.code).not.toBe(0);
     expect(missing.stderr).toContain('ca-cert.pem is missing');
     const long = await runWeft(['injector', 'issue-cert', '--ca-dir', join(dir, 'ca'), '--out', join(dir, 'x'), '--ttl-days', '365']);
     expect(long).toMatchObject({ code: 2, stderr: expect.stringContaining('--ttl-days must be 1 to 90') });
+    const both = await runWeft(['injector', 'issue-cert', '--ca-dir', join(dir, 'ca'), '--store', 'etcd:http://127.0.0.1:1', '--out', join(dir, 'x')]);
+    expect(both).toMatchObject({ code: 2, stderr: expect.stringContaining('name the CA: --ca-dir DIR or --store etcd:URL') });
+    const nowhere = await runWeft(['injector', 'issue-cert', '--ca-dir', join(dir, 'ca')]);
+    expect(nowhere).toMatchObject({ code: 2, stderr: expect.stringContaining('name the output: --out DIR or --secret NAME') });
   });
 });
 
