@@ -50,8 +50,14 @@ export async function startInjectorServer(options: InjectorServerOptions): Promi
       try {
         answer(response, 200, reviewPod(JSON.parse(Buffer.concat(chunks).toString('utf8')), optIn, options.settings));
       } catch (error) {
-        if (!(error instanceof SyntaxError) && !(error instanceof MalformedReview)) throw error;
-        answer(response, 400, { error: `not an AdmissionReview: ${error.message}` });
+        if (error instanceof SyntaxError || error instanceof MalformedReview) {
+          answer(response, 400, { error: `not an AdmissionReview: ${error.message}` });
+          return;
+        }
+        // A bug must not take the webhook down for every other pod: this review fails (and the
+        // webhook's failurePolicy decides), the next is answered.
+        process.stderr.write(`weft injector: review failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+        answer(response, 500, { error: 'the injector failed on this review' });
       }
     });
   });

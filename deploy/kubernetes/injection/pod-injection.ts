@@ -35,7 +35,8 @@ export type InjectionOutcome = { readonly inject: false; readonly reason: string
 
 function stringRecord(value: unknown): Record<string, string> {
   if (value === undefined || value === null) return {};
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new InjectionRefused('metadata annotations and labels must be maps');
+  const isMap = typeof value === 'object' && !Array.isArray(value) && Object.values(value).every((item) => typeof item === 'string');
+  if (!isMap) throw new InjectionRefused('metadata annotations and labels must be maps of strings');
   return value as Record<string, string>;
 }
 

@@ -141,6 +141,8 @@ describe('weft injector: the mutation', () => {
     for (const bad of ['"70000"', '"10.0.0.0/33"', '"example.com"']) expect(reply.response.status!.message).toContain(bad);
     const clash = reviewPod(review((object) => object.spec.containers.push({ name: 'weft-proxy', image: 'x' })), 'namespace', DEFAULT_SETTINGS);
     expect(clash.response).toMatchObject({ allowed: false, status: { message: 'weft injector: the pod already has a container named weft-proxy' } });
+    const typed = reviewPod(review((object) => (object.metadata.annotations['weft.dev/app-port'] = 8080)), 'namespace', DEFAULT_SETTINGS);
+    expect(typed.response).toMatchObject({ allowed: false, status: { message: 'weft injector: metadata annotations and labels must be maps of strings' } });
     const workload = reviewPod(review((object) => (object.metadata.annotations['weft.dev/workload'] = 'Orders_V2')), 'namespace', DEFAULT_SETTINGS);
     expect(workload.response.status!.message).toContain('"Orders_V2" is not a DNS label');
   });
