@@ -21,6 +21,8 @@ const NOT_WEFT_CODES = [
   /^ERR_/,
   /^WEFT_/,
   /^(ROUND_ROBIN|LEAST_REQUEST)$/,
+  // Linux capabilities the injected interception container is granted.
+  /^NET_(ADMIN|RAW)$/,
   // Config enum values: path normalization, escaped slashes, headers with underscores.
   /^(BASE|MERGE_SLASHES|DECODE_AND_MERGE_SLASHES|KEEP_UNCHANGED|REJECT_REQUEST|UNESCAPE_AND_REDIRECT|UNESCAPE_AND_FORWARD|DROP_HEADER)$/,
   // The picker's reasons, answered by the inference filter's own replies.

@@ -17,6 +17,9 @@ export { controlPlaneServerCredentials, type ControlPlaneTls } from './ca-server
 export { watchCaDirectory, type CaDirectoryWatch } from './ca-directory-watch.js';
 export { CaError } from './ca-errors.js';
 export { CertificateAuthority, DEFAULT_TRUST_DOMAIN } from './certificate-authority.js';
+export { loadCaDirectory } from './ca-directory.js';
+export { loadSharedCa } from './shared-ca.js';
+export { forgePublicKey } from './certificate-builder.js';
 export { BootstrapTokens } from './bootstrap-token.js';
 export { readEncryptionKey, ENCRYPTION_KEY_ENV } from './sealed-secret.js';
 export { stdoutAudit, type AuditEntry, type AuditSink } from './audit-log.js';

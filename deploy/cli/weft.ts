@@ -27,6 +27,12 @@ const commands: CommandTable = {
     summary: 'mint bootstrap tokens for new sidecars',
     load: () => import('../../control-plane/ca/token-cli.js'),
   },
+  injector: {
+    summary: 'the Kubernetes admission webhook that injects sidecars, and its certificate',
+    load: () => import('../kubernetes/injection/injector-cli.js'),
+  },
+  inject: { summary: 'inject the sidecar into Kubernetes YAML offline', load: () => import('../kubernetes/injection/inject-cli.js') },
+  iptables: { summary: "redirect a pod's TCP through its sidecar (the injected init container)", load: () => import('../kubernetes/interception/iptables-cli.js') },
   up: { summary: 'run a whole mesh on this machine', load: () => import('../local/up-cli.js') },
   sim: { summary: 'simulate model servers (vllm) for inference routing', load: () => import('../sim/sim-cli.js') },
 };

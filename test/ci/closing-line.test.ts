@@ -107,6 +107,14 @@ describe('CI closing line', () => {
     expect(line.code).toBe(1);
   });
 
+  it('sums the runs that counted with a step that failed (a runtime that could not be fetched)', async () => {
+    const first = await vitestRun(['skipped-by-condition']);
+    const line = await closingLine(first.countsFile, '--step', 'Node 24 LTS from the npm registry');
+    expect(line.stdout.trim()).toBe('1 passed, 1 failed, 1 skipped');
+    expect(line.stderr).toContain('Node 24 LTS from the npm registry');
+    expect(line.code).toBe(1);
+  });
+
   it('prints 0 passed, 1 failed naming a CI step that failed before any test', async () => {
     const line = await closingLine('--step', 'npm ci');
     expect(line.stdout.trim()).toBe('0 passed, 1 failed, 0 skipped');

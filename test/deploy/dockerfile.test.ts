@@ -18,7 +18,7 @@ const final = stages.at(-1)!;
 describe('deploy/docker/Dockerfile', () => {
   it('builds in separate stages on a supported Node LTS slim base', () => {
     expect(stages.length).toBeGreaterThanOrEqual(2);
-    for (const stage of stages) expect(stage[0]).toMatch(/^FROM node:(22|24)(\.\d+)*-[a-z]+-slim( AS [a-z-]+)?$/);
+    for (const stage of stages) expect(stage[0]).toMatch(/^FROM node:(22|24|26)(\.\d+)*-[a-z]+-slim( AS [a-z-]+)?$/);
   });
 
   it('leaves the compiler and dev dependencies in the build stages', () => {

@@ -22,7 +22,9 @@ export interface TestCaServer extends OpenedCa {
   close(): Promise<void>;
 }
 
-export async function startCaServer(options: { defaultTtlMs?: number } = {}): Promise<TestCaServer> {
+/** `host`: where it listens (default 127.0.0.1; the network-namespace test gives a bridge address). */
+export async function startCaServer(options: { defaultTtlMs?: number; host?: string } = {}): Promise<TestCaServer> {
+  const host = options.host ?? '127.0.0.1';
   const stateDir = await mkdtemp(join(tmpdir(), 'weft-ca-server-'));
   const opened = await openCertificateAuthority({
     stateDir,
@@ -36,7 +38,7 @@ export async function startCaServer(options: { defaultTtlMs?: number } = {}): Pr
     const next = new grpc.Server();
     addCertificateIssuer(next, opened, (entry) => audit.push(entry));
     const bound = await new Promise<number>((resolve, reject) =>
-      next.bindAsync(`127.0.0.1:${port}`, tls.credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
+      next.bindAsync(`${host}:${port}`, tls.credentials, (error, boundPort) => (error ? reject(error) : resolve(boundPort))),
     );
     server = next;
     return bound;
@@ -47,7 +49,7 @@ export async function startCaServer(options: { defaultTtlMs?: number } = {}): Pr
     port,
     stateDir,
     audit,
-    endpoint: { address: `127.0.0.1:${port}`, serverSpiffeId: tls.spiffeId },
+    endpoint: { address: `${host}:${port}`, serverSpiffeId: tls.spiffeId },
     pause() {
       server?.forceShutdown();
       server = undefined;

@@ -36,8 +36,11 @@ export interface EchoServer {
   readonly port: number;
   /** Client errors the server saw (refused handshakes). */
   readonly clientErrors: string[];
-  /** The message of the next handshake the server refuses. */
-  nextClientError(): Promise<string>;
+  /**
+   * The message of the next handshake the server refuses with a message matching `matching`
+   * (a refusal of an earlier probe may still arrive: Node 24's OpenSSL reports some later).
+   */
+  nextClientError(matching: RegExp): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -51,7 +54,15 @@ export async function startEchoServer(options: TlsOptions): Promise<EchoServer> 
     server,
     port: (server.address() as AddressInfo).port,
     clientErrors,
-    nextClientError: () => once(server, 'tlsClientError').then(([error]) => (error as Error).message),
+    nextClientError: (matching) =>
+      new Promise((resolve) => {
+        const refused = (error: Error): void => {
+          if (!matching.test(error.message)) return;
+          server.off('tlsClientError', refused);
+          resolve(error.message);
+        };
+        server.on('tlsClientError', refused);
+      }),
     close: () => new Promise((resolve) => server.close(() => resolve())),
   };
 }

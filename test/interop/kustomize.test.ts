@@ -5,7 +5,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { RESOURCE_KINDS } from '../../control-plane/api/resource-types.js';
-import { find, kubernetesDirectory, manifestProblems, parseObjects, type KubeObject } from '../deploy/kubernetes/manifest-checks.js';
+import { clusterScoped, find, kubernetesDirectory, manifestProblems, parseObjects, type KubeObject } from '../deploy/kubernetes/manifest-checks.js';
 
 const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
 const kustomizeMajor = Number(/Kustomize Version: v(\d+)/.exec(probe.stdout ?? '')?.[1] ?? 0);
@@ -22,9 +22,10 @@ describe.skipIf(skipReason !== '')(`kubectl kustomize ${skipReason}`, () => {
     const objects = render(layout);
     expect(manifestProblems(objects)).toEqual([]);
     expect(objects.filter((o) => o.kind === 'CustomResourceDefinition')).toHaveLength(RESOURCE_KINDS.length);
+    expect(objects.filter((o) => o.kind === 'MutatingWebhookConfiguration').map((o) => o.metadata.name)).toEqual(['weft-injector']);
     for (const object of objects) {
       const namespace = (object.metadata as { namespace?: string }).namespace;
-      expect(namespace, `${object.kind}/${object.metadata.name}`).toBe(['Namespace', 'CustomResourceDefinition'].includes(object.kind) ? undefined : 'weft-system');
+      expect(namespace, `${object.kind}/${object.metadata.name}`).toBe(clusterScoped.includes(object.kind) ? undefined : 'weft-system');
     }
   });
 

@@ -17,13 +17,15 @@ afterAll(async () => {
 interface Vector {
   readonly name: string;
   readonly attempt: Attempt;
-  readonly expected: { status: 403; policy: string; asset: string | null } | { status: 400; parser?: true } | { status: 200; policy: string; served: string };
+  readonly expected: { status: 403; policy: string; asset: string | null } | { status: 400; parser?: true; h2Reset?: true } | { status: 200; policy: string; served: string };
   readonly only?: Protocol;
 }
 
 const vectors: Vector[] = [
   { name: 'Host in capitals with a port and a trailing dot', attempt: { target: '/orders/admin', host: 'ORDERS.:8080' }, expected: { status: 403, policy: 'orders-admin', asset: 'orders-admin' } },
-  { name: 'Host with user info', attempt: { target: '/public/a', host: 'x@orders' }, expected: { status: 400 } },
+  // Node 24's nghttp2 resets a stream whose :authority carries userinfo (RFC 9113 section 8.3.1)
+  // before the sidecar sees it; Node 20 and 22 pass it on and the sidecar answers 400.
+  { name: 'Host with user info', attempt: { target: '/public/a', host: 'x@orders' }, expected: { status: 400, h2Reset: true } },
   { name: 'Host with a bad port', attempt: { target: '/public/a', host: 'orders:80x' }, expected: { status: 400 } },
   { name: 'absolute-form whose Host names another host', attempt: { target: 'http://orders/public/a', host: 'evil' }, expected: { status: 400 }, only: 'http/1.1' },
   { name: 'absolute-form in capitals with port, Host agreeing', attempt: { target: 'http://ORDERS:80/public/a', host: 'orders' }, expected: { status: 200, policy: 'public-open', served: '/public/a' }, only: 'http/1.1' },
@@ -52,8 +54,16 @@ const ways: [Protocol, Direction][] = [
 describe.each(ways)('request-head vectors over %s, %s', (protocol, direction) => {
   const applicable = vectors.filter((v) => v.only === undefined || v.only === protocol);
   it.each(applicable.map((v) => [v.name, v] as const))('%s', async (_name, vector) => {
-    const { status, requestId } = await send(mesh, protocol, direction, vector.attempt);
     const expected = vector.expected;
+    const servedBefore = mesh.app.served.length;
+    const outcome = await send(mesh, protocol, direction, vector.attempt).catch((error: Error) => error);
+    if (outcome instanceof Error) {
+      expect(protocol === 'h2' && 'h2Reset' in expected && expected.h2Reset).toBe(true);
+      expect(outcome.message).toContain('NGHTTP2_PROTOCOL_ERROR');
+      expect(mesh.app.served.length).toBe(servedBefore);
+      return;
+    }
+    const { status, requestId } = outcome;
     expect(status).toBe(expected.status);
     const served = mesh.app.served.filter((s) => s.requestId === requestId);
     if (expected.status === 400) {

@@ -3,11 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { WEBHOOK_PATHS } from '../../../deploy/kubernetes/injection/injector-server.js';
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [field: string]: unknown };
 type Labels = Record<string, string>;
 type Container = { name: string; image?: string; args?: string[]; ports?: { name?: string; containerPort: number }[]; env?: { valueFrom?: { secretKeyRef?: { name: string } } }[] };
 type PodSpec = { serviceAccountName?: string; containers: Container[]; volumes?: { secret?: { secretName: string }; configMap?: { name: string } }[] };
+type Webhook = { name: string; clientConfig: { service: { name: string; path: string; port: number } }; failurePolicy?: string; sideEffects?: string; admissionReviewVersions?: string[] };
 type Workload = { selector: { matchLabels: Labels }; template: { metadata: { labels: Labels }; spec: PodSpec }; serviceName?: string; replicas?: number };
 
 export const apiVersions: Record<string, string> = {
@@ -19,10 +21,14 @@ export const apiVersions: Record<string, string> = {
   PodDisruptionBudget: 'policy/v1',
   NetworkPolicy: 'networking.k8s.io/v1',
   CustomResourceDefinition: 'apiextensions.k8s.io/v1',
+  MutatingWebhookConfiguration: 'admissionregistration.k8s.io/v1',
 };
 
+/** Kinds without a namespace. */
+export const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'MutatingWebhookConfiguration'];
+
 /** Secrets the user creates (deploy/README.md says how); manifests reference them, never hold them. */
-export const userSecrets = ['weft-ca-encryption-key'];
+export const userSecrets = ['weft-ca-encryption-key', 'weft-injector-tls'];
 
 export function parseObjects(text: string, source: string): KubeObject[] {
   return parseAllDocuments(text).flatMap((doc) => {
@@ -96,6 +102,18 @@ export function manifestProblems(objects: readonly KubeObject[]): string[] {
     for (const port of spec.ports) {
       const named = targets.some(({ spec: w }) => w.template.spec.containers.some((c) => c.ports?.some((p) => p.name === port.targetPort || p.containerPort === port.targetPort)));
       if (!named) problems.push(`Service/${service.metadata.name}: targetPort ${port.targetPort} is no container port of its pods`);
+    }
+  }
+  for (const configuration of objects.filter((o) => o.kind === 'MutatingWebhookConfiguration')) {
+    for (const webhook of configuration.webhooks as Webhook[]) {
+      const id = `MutatingWebhookConfiguration/${configuration.metadata.name} ${webhook.name}`;
+      const { service } = webhook.clientConfig;
+      const target = objects.find((o) => o.kind === 'Service' && o.metadata.name === service.name);
+      if (target === undefined) problems.push(`${id}: Service ${service.name} does not exist`);
+      else if (!(target.spec as { ports: { port: number }[] }).ports.some((p) => p.port === service.port)) problems.push(`${id}: Service ${service.name} has no port ${service.port}`);
+      if (!Object.hasOwn(WEBHOOK_PATHS, service.path)) problems.push(`${id}: the injector serves no ${service.path}`);
+      if (!['Fail', 'Ignore'].includes(webhook.failurePolicy ?? '')) problems.push(`${id}: failurePolicy must be stated`);
+      if (webhook.sideEffects !== 'None' || !webhook.admissionReviewVersions?.includes('v1')) problems.push(`${id}: must declare sideEffects None and admissionReviewVersions v1`);
     }
   }
   for (const selecting of objects.filter((o) => o.kind === 'PodDisruptionBudget' || o.kind === 'NetworkPolicy')) {

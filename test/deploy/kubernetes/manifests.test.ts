@@ -39,6 +39,20 @@ describe('deploy/kubernetes/base', () => {
     for (const secret of userSecrets) expect(readme).toContain(`kubectl -n weft-system create secret generic ${secret}`);
   });
 
+  it('runs the injector with flags `weft injector serve` knows, behind the webhook that calls it', () => {
+    const help = execFileSync(process.execPath, ['dist/deploy/cli/weft.js', 'injector', '--help'], { encoding: 'utf8' });
+    const args = podSpec(find(objects, 'Deployment', 'weft-injector')).containers[0]!.args;
+    expect(args.slice(0, 2)).toEqual(['injector', 'serve']);
+    for (const flag of args.filter((arg) => arg.startsWith('--'))) expect(help, flag).toContain(`${flag} `);
+    expect(args[args.indexOf('--control-plane') + 1]).toBe('weft-control-plane.weft-system.svc:15010');
+    const webhooks = (find(objects, 'MutatingWebhookConfiguration', 'weft-injector') as unknown as { webhooks: { name: string; failurePolicy: string; clientConfig: { service: { path: string } }; namespaceSelector: unknown }[] }).webhooks;
+    expect(webhooks.map((w) => [w.clientConfig.service.path, w.failurePolicy])).toEqual([
+      ['/inject/namespace', 'Fail'],
+      ['/inject/pod', 'Ignore'],
+    ]);
+    for (const webhook of webhooks) expect(JSON.stringify(webhook.namespaceSelector)).toContain('"values":["kube-system","weft-system"]');
+  });
+
   it('finds each kind of mistake it is meant to find', () => {
     const broken = structuredClone(objects);
     const deployment = find(broken, 'Deployment', 'weft-control-plane') as KubeObject & { spec: { template: { spec: { serviceAccountName: string } } } };
@@ -49,8 +63,12 @@ describe('deploy/kubernetes/base', () => {
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak' }, data: { key: 'c2VjcmV0' } },
       { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'weft' }, rules: [{ verbs: ['*'] }] },
     );
+    const webhooks = (find(broken, 'MutatingWebhookConfiguration', 'weft-injector') as unknown as { webhooks: { clientConfig: { service: { path: string; port: number } }; failurePolicy?: string }[] }).webhooks;
+    webhooks[0]!.clientConfig.service.path = '/mutate';
+    webhooks[1]!.clientConfig.service.port = 8443;
+    delete webhooks[1]!.failurePolicy;
     const problems = manifestProblems(broken).join('\n');
-    for (const expected of ['ServiceAccount nobody does not exist', 'Service/weft-control-plane: selects no pods', 'apiVersion policy/v1beta1', 'a Secret with values is committed', 'ClusterRole/weft: the control plane calls no Kubernetes API']) {
+    for (const expected of ['ServiceAccount nobody does not exist', 'Service/weft-control-plane: selects no pods', 'apiVersion policy/v1beta1', 'a Secret with values is committed', 'ClusterRole/weft: the control plane calls no Kubernetes API', 'namespace.inject.weft.dev: the injector serves no /mutate', 'pod.inject.weft.dev: Service weft-injector has no port 8443', 'pod.inject.weft.dev: failurePolicy must be stated']) {
       expect(problems).toContain(expected);
     }
   });
