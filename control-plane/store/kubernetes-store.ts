@@ -137,6 +137,8 @@ class KubernetesApi implements StoreBackend {
   }
 
   async write(changes: readonly ResourceChange[]): Promise<void> {
+    // A status write in flight moves resourceVersions this write must carry.
+    await this.#statusWrites;
     for (const change of changes) {
       const [kind, namespace, name] = change.key.split('/') as [ResourceKind, string, string];
       const target = { group: CRD_GROUP, version: CRD_VERSION, namespace, plural: crdPlural(kind) };
