@@ -50,17 +50,22 @@ const sidecarOwned = new Set([
   'x-request-id',
 ]);
 
+/** Adds the names one Connection header value lists (lower-cased) to `named`; returns it. */
+function addConnectionNamed(value: string, named: Set<string> | undefined): Set<string> | undefined {
+  for (const token of value.split(',')) {
+    const name = token.trim().toLowerCase();
+    if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') {
+      (named ??= new Set()).add(name);
+    }
+  }
+  return named;
+}
+
 /** Names listed in Connection header values (lower-cased), or undefined when there are none. */
 function connectionNamed(raw: readonly string[]): Set<string> | undefined {
   let named: Set<string> | undefined;
   for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i]!.length !== 10 || raw[i]!.toLowerCase() !== 'connection') continue;
-    for (const token of raw[i + 1]!.split(',')) {
-      const name = token.trim().toLowerCase();
-      if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') {
-        (named ??= new Set()).add(name);
-      }
-    }
+    if (raw[i]!.length === 10 && raw[i]!.toLowerCase() === 'connection') named = addConnectionNamed(raw[i + 1]!, named);
   }
   return named;
 }
@@ -169,15 +174,21 @@ export function flatHeaders(headers: HeaderObject): string[] {
   return flat;
 }
 
-/** The upstream's response headers as a flat list, minus hop-by-hop ones. */
+/**
+ * The upstream's response headers as a flat list, minus hop-by-hop ones and those a Connection
+ * header names (one pass over the object: this runs for every response).
+ */
 export function forwardResponseHeaders(received: HeaderObject): string[] {
-  const strings = flatHeaders(received);
-  const named = connectionNamed(strings);
+  const connection = received.connection;
+  let named: Set<string> | undefined;
+  if (typeof connection === 'string') named = addConnectionNamed(connection, named);
+  else if (Array.isArray(connection)) for (const value of connection as readonly string[]) named = addConnectionNamed(value, named);
   const headers: string[] = [];
-  for (let i = 0; i < strings.length; i += 2) {
-    const name = strings[i]!;
-    if (hopByHop.has(name) || named?.has(name) === true) continue;
-    headers.push(name, strings[i + 1]!);
+  for (const name of Object.keys(received)) {
+    if (name[0] === ':' || hopByHop.has(name) || named?.has(name) === true) continue;
+    const value = received[name];
+    if (typeof value === 'string') headers.push(name, value);
+    else if (Array.isArray(value)) for (const one of value as readonly string[]) headers.push(name, one);
   }
   return headers;
 }

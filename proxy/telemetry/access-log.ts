@@ -16,6 +16,16 @@ export interface AccessLogEntry {
   readonly requestId: string;
 }
 
+/** One entry as a JSON line (the object JSON.stringify would write, without building it). */
+function formatLine(entry: AccessLogEntry): string {
+  return (
+    `{"time":"${new Date(entry.startTime).toISOString()}","direction":"${entry.direction}","method":${JSON.stringify(entry.method)}` +
+    `,"path":${JSON.stringify(entry.path)},"authority":${JSON.stringify(entry.authority)},"status":${entry.status}` +
+    `,"duration_ms":${Math.round(entry.durationMs * 1000) / 1000},"bytes_received":${entry.bytesReceived},"bytes_sent":${entry.bytesSent}` +
+    `,"upstream":${JSON.stringify(entry.upstream)},"response_flags":${JSON.stringify(entry.responseFlag)},"request_id":${JSON.stringify(entry.requestId)}}\n`
+  );
+}
+
 export class AccessLog {
   constructor(
     private readonly mode: AccessLogMode,
@@ -30,21 +40,6 @@ export class AccessLog {
   }
 
   write(entry: AccessLogEntry): void {
-    this.out.write(
-      JSON.stringify({
-        time: new Date(entry.startTime).toISOString(),
-        direction: entry.direction,
-        method: entry.method,
-        path: entry.path,
-        authority: entry.authority,
-        status: entry.status,
-        duration_ms: Math.round(entry.durationMs * 1000) / 1000,
-        bytes_received: entry.bytesReceived,
-        bytes_sent: entry.bytesSent,
-        upstream: entry.upstream,
-        response_flags: entry.responseFlag,
-        request_id: entry.requestId,
-      }) + '\n',
-    );
+    this.out.write(formatLine(entry));
   }
 }

@@ -1,0 +1,70 @@
+// The access log's lines, formatted by hand for speed: what JSON.stringify of the entry would
+// write, one line per request whatever a caller put in its method, path or headers.
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { AccessLog, type AccessLogEntry } from '../../proxy/telemetry/access-log.js';
+
+function entry(overrides: Partial<AccessLogEntry> = {}): AccessLogEntry {
+  return {
+    startTime: Date.UTC(2026, 11, 3, 17, 0, 0, 123),
+    direction: 'inbound',
+    method: 'GET',
+    path: '/orders?id=1',
+    authority: 'orders.shop',
+    status: 200,
+    durationMs: 1.23456,
+    bytesReceived: 0,
+    bytesSent: 1024,
+    upstream: '127.0.0.1:8080',
+    responseFlag: '-',
+    requestId: 'req-1',
+    ...overrides,
+  };
+}
+
+/** The line as the log wrote it before lines were formatted by hand. */
+function stringified(e: AccessLogEntry): string {
+  return `${JSON.stringify({
+    time: new Date(e.startTime).toISOString(),
+    direction: e.direction,
+    method: e.method,
+    path: e.path,
+    authority: e.authority,
+    status: e.status,
+    duration_ms: Math.round(e.durationMs * 1000) / 1000,
+    bytes_received: e.bytesReceived,
+    bytes_sent: e.bytesSent,
+    upstream: e.upstream,
+    response_flags: e.responseFlag,
+    request_id: e.requestId,
+  })}\n`;
+}
+
+function capture(): { out: PassThrough; writes: string[] } {
+  const out = new PassThrough();
+  const writes: string[] = [];
+  out.setEncoding('utf8').on('data', (chunk: string) => writes.push(chunk));
+  return { out, writes };
+}
+
+describe('access log', () => {
+  it('writes each entry as JSON.stringify would, one line whatever the caller sent', () => {
+    const { out, writes } = capture();
+    const log = new AccessLog('on', 1, out);
+    const hostile = entry({
+      method: 'P"OST',
+      path: '/a\n{"status":200}\r\u2028\\"\u0000\ud800',
+      authority: 'h\u00e9\u{1f600}"',
+      requestId: '"},{"x":"',
+      responseFlag: 'UO,URX',
+      durationMs: 0.0004,
+    });
+    const entries = [entry(), hostile, entry({ durationMs: 12345.6789, status: 503, upstream: '-' })];
+    for (const e of entries) log.write(e);
+    expect(writes.join('')).toBe(entries.map(stringified).join(''));
+    const lines = writes.join('').split('\n').filter((line) => line !== '');
+    expect(lines).toHaveLength(3);
+    expect(JSON.parse(lines[1]!)).toMatchObject({ method: 'P"OST', path: hostile.path, request_id: hostile.requestId });
+  });
+
+});
