@@ -1,6 +1,7 @@
 // GraphQL documents (parsed by graphql-js) in the JSON shape OPA's graphql.parse* return: that of
 // gqlparser's AST (Operations, Fragments, SelectionSet, Value {Kind, Raw, Children}, ...), with
 // positions, comments and empty lists left out as OPA leaves them out.
+import { TypeKind } from 'graphql';
 import type {
   ArgumentNode,
   ConstDirectiveNode,
@@ -146,13 +147,14 @@ function fieldJson(field: FieldDefinitionNode): Json {
   });
 }
 
-const DEFINITION_KINDS: Record<string, string> = {
-  ObjectType: 'OBJECT',
-  InterfaceType: 'INTERFACE',
-  UnionType: 'UNION',
-  EnumType: 'ENUM',
-  InputObjectType: 'INPUT_OBJECT',
-  ScalarType: 'SCALAR',
+/** gqlparser's definition kinds are the introspection type kinds. */
+const DEFINITION_KINDS: Record<string, TypeKind> = {
+  ObjectType: TypeKind.OBJECT,
+  InterfaceType: TypeKind.INTERFACE,
+  UnionType: TypeKind.UNION,
+  EnumType: TypeKind.ENUM,
+  InputObjectType: TypeKind.INPUT_OBJECT,
+  ScalarType: TypeKind.SCALAR,
 };
 
 function typeDefinitionJson(node: DefinitionNode): Json | undefined {
