@@ -1,7 +1,9 @@
 // What a caller's sidecar knows of each endpoint's load: the last report (from the
 // endpoint-load-metrics header of a response, or the control plane's stream) with its time, and
-// its own requests since that report, so a burst between two reports does not pile onto one
-// endpoint. Builds the picker's view (endpoint-picker.ts) of a pool's endpoints.
+// its own requests since that report: those it sent (so a burst between two reports does not
+// pile onto one endpoint) and those the report counted that have ended since (so an endpoint
+// that just finished work does not look busy until the next report). Builds the picker's view
+// (endpoint-picker.ts) of a pool's endpoints.
 import type { CandidateLoad } from './endpoint-picker.js';
 
 /** An endpoint's load as its own sidecar reports it. */
@@ -33,6 +35,9 @@ interface EndpointState {
   epoch: number;
   sinceRequests: number;
   sinceTokens: number;
+  /** This caller's requests from before the report that ended after it, and their tokens. */
+  endedRequests: number;
+  endedTokens: number;
   inFlight: number;
 }
 
@@ -47,7 +52,7 @@ export class LoadTable {
   private state(id: string): EndpointState {
     let state = this.states.get(id);
     if (state === undefined) {
-      state = { report: undefined, reportedAt: -Infinity, epoch: 0, sinceRequests: 0, sinceTokens: 0, inFlight: 0 };
+      state = { report: undefined, reportedAt: -Infinity, epoch: 0, sinceRequests: 0, sinceTokens: 0, endedRequests: 0, endedTokens: 0, inFlight: 0 };
       this.states.set(id, state);
     }
     return state;
@@ -62,6 +67,8 @@ export class LoadTable {
     state.epoch += 1;
     state.sinceRequests = 0;
     state.sinceTokens = 0;
+    state.endedRequests = 0;
+    state.endedTokens = 0;
   }
 
   /** This caller sends a request of about `tokens` tokens (prompt estimate + max_tokens). */
@@ -81,6 +88,10 @@ export class LoadTable {
     if (ticket.epoch === state.epoch) {
       state.sinceRequests -= 1;
       state.sinceTokens -= ticket.tokens;
+    } else {
+      // Sent before the current report (which counted it, or it was on its way): ended since.
+      state.endedRequests += 1;
+      state.endedTokens += ticket.tokens;
     }
   }
 
@@ -100,9 +111,9 @@ export class LoadTable {
         loras: endpoint.loras,
         fresh: !this.isStale(endpoint.id),
         waiting: (report?.waiting ?? 0) + state.sinceRequests,
-        running: report?.running ?? 0,
+        running: Math.max(0, (report?.running ?? 0) - state.endedRequests),
         kvCacheUsage: report?.kvCacheUsage ?? 0,
-        inFlightTokens: (report?.inFlightTokens ?? 0) + state.sinceTokens,
+        inFlightTokens: Math.max(0, (report?.inFlightTokens ?? 0) + state.sinceTokens - state.endedTokens),
         activeLoras: report?.activeLoras ?? [],
         callerInFlight: state.inFlight,
       };

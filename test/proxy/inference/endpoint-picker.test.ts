@@ -6,6 +6,9 @@ import { pickEndpoint, type CandidateLoad, type PickerSettings } from '../../../
 import { LoadTable, type PoolEndpoint, type ReportedLoad } from '../../../proxy/filters/inference/load-table.js';
 import { prefixKey } from '../../../proxy/filters/inference/prefix-key.js';
 import { boundedRendezvous } from '../../../proxy/filters/inference/rendezvous.js';
+import { RecentPrefixes } from '../../../proxy/filters/inference/recent-prefixes.js';
+import { inferenceBalancer } from '../../../proxy/filters/inference/inference-balancer.js';
+import type { InferenceRouting } from '../../../proxy/filters/inference/inference-routing.js';
 
 const SETTINGS: PickerSettings = {
   weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 3, lora: 1 },
@@ -48,6 +51,11 @@ describe('inference endpoint picker', () => {
     // The queue weighs twice the KV cache: a shorter queue beats a cooler cache.
     const mixed = [candidate('a', { waiting: 4, kvCacheUsage: 0.1 }), candidate('b', { waiting: 1, kvCacheUsage: 0.8 })];
     expect(ids(mixed, pick(mixed))).toBe('b');
+  });
+
+  it('counts running requests in the queue depth: a full batch loses to one with free slots and one waiting', () => {
+    const pool = [candidate('full', { waiting: 0, running: 6 }), candidate('free', { waiting: 1, running: 1 })];
+    for (let seed = 0; seed < 10; seed += 1) expect(ids(pool, pick(pool, 'm', undefined, SETTINGS, seeded(seed)))).toBe('free');
   });
 
   it('breaks ties at random, reaching every tied endpoint', () => {
@@ -135,16 +143,24 @@ describe('inference load table', () => {
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 3, inFlightTokens: 3000, callerInFlight: 3 });
   });
 
-  it('a new report replaces the caller’s estimate; requests from before it finish without undercounting', () => {
+  it('a new report replaces the caller’s estimate; a request it counted that ends comes off at once', () => {
     const table = new LoadTable(2000, () => 0);
     const before = table.start('a', 100);
-    table.report('a', { ...idle, running: 1, inFlightTokens: 100 }, 0);
+    table.report('a', { ...idle, running: 2, inFlightTokens: 400 }, 0);
     const after = table.start('a', 50);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 1, inFlightTokens: 150, callerInFlight: 2 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 2, inFlightTokens: 450, callerInFlight: 2 });
+    // `before` was running when the report was taken: its end frees a slot before the next report.
     table.finish(before);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, inFlightTokens: 150, callerInFlight: 1 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 1, inFlightTokens: 350, callerInFlight: 1 });
     table.finish(after);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, inFlightTokens: 100, callerInFlight: 0 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 1, inFlightTokens: 300, callerInFlight: 0 });
+    // Never below zero, whatever ends; the next report starts the count afresh.
+    const more = [table.start('a', 10), table.start('a', 10)];
+    table.report('a', idle, 0);
+    for (const ticket of more) table.finish(ticket);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 0, inFlightTokens: 0 });
+    table.report('a', { ...idle, running: 3 }, 0);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 3 });
   });
 
   it('ages reports into staleness and ignores one older than the last', () => {
@@ -159,6 +175,38 @@ describe('inference load table', () => {
     table.report('a', { ...idle, waiting: 7 }, 1500);
     table.report('a', { ...idle, waiting: 9 }, 1000);
     expect(table.candidates(endpoints)[0]).toMatchObject({ fresh: true, waiting: 7 });
+  });
+});
+
+describe('prefix affinity only for prefixes that repeat', () => {
+  it('remembers a bounded number of keys, forgetting the least recently seen', () => {
+    const recent = new RecentPrefixes(2);
+    expect([recent.repeated('a'), recent.repeated('b'), recent.repeated('a')]).toEqual([false, false, true]);
+    // 'b' is now the least recently seen: a third key pushes it out, 'a' stays.
+    recent.repeated('c');
+    expect([recent.repeated('a'), recent.repeated('b')]).toEqual([true, false]);
+  });
+
+  it('the inference balancer sends a one-off prefix by load, a repeated one to its home', () => {
+    const balancer = inferenceBalancer.create({ weights: { queue: 2, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 3 } });
+    const table = (balancer as unknown as { table: LoadTable }).table;
+    const healthy = ['a', 'b', 'c', 'd'].map((label) => ({ active: 0, label, metadata: { labels: {}, weight: 1, models: ['m'] } }));
+    const routing = (key: string): InferenceRouting => ({ model: 'm', tenant: 't', estimatedTokens: 10, prefixKey: key, picked: undefined });
+    const pickFor = (key: string): string => {
+      const request = { method: 'POST', path: '/v1/completions', authority: 'llm', requestHeaders: [], sourcePrincipal: undefined, endUser: undefined, metadata: { inference: routing(key) } };
+      const chosen = balancer.pick(healthy, request)!;
+      table.finish((request.metadata.inference.picked as unknown as { ticket: Parameters<LoadTable['finish']>[0] }).ticket);
+      return chosen.label;
+    };
+    // Find keys whose home is not the least-loaded endpoint 'd'.
+    const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`).filter((key) => boundedRendezvous(key, healthy.map((e) => ({ id: e.label, load: 2 })), 1.25) !== 3);
+    for (const e of healthy) table.report(e.label, { waiting: 0, running: e.label === 'd' ? 1 : 2, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] }, performance.now());
+    for (const key of keys.slice(0, 5)) {
+      expect(pickFor(key)).toBe('d');
+      const home = pickFor(key);
+      expect(home).not.toBe('d');
+      expect(pickFor(key)).toBe(home);
+    }
   });
 });
 
