@@ -26,7 +26,8 @@ import { loadAverage } from './load.js';
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--scenario='))?.slice('--scenario='.length);
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 4 : 20));
-const capacitySeconds = quick ? 2 : 5;
+const capacitySeconds = quick ? 3 : 8;
+const CAPACITY_WARMUP_MS = 2000;
 const MODEL = 'sim/llama-3-8b';
 const sidecarNodeArgs = SIDECAR_NODE_OPTIONS.split(' ').filter(Boolean);
 
@@ -215,24 +216,28 @@ async function replay(requests: readonly TraceRequest[], pools: readonly Pool[],
   };
 }
 
-/** Requests/s completed when the servers are kept full (closed loop through the callers, round robin). */
+/**
+ * Requests/s completed when the servers are kept full (closed loop through the callers, round
+ * robin), counted over a window after a warm-up that fills their slots and queues.
+ */
 async function capacity(scenario: Scenario, fleet: Fleet, seed: number): Promise<number> {
   const concurrency = serversOf(scenario).reduce((n, server) => n + FLEET[server]!.maxNumSeqs, 0) * 2;
   const requests = trace(scenario, 1000, 60, seed);
-  const deadline = performance.now() + capacitySeconds * 1000;
+  const from = performance.now() + CAPACITY_WARMUP_MS;
+  const until = from + capacitySeconds * 1000;
   let next = 0;
   let completed = 0;
   const worker = async (): Promise<void> => {
-    while (performance.now() < deadline) {
+    while (performance.now() < until) {
       const index = next++;
       const outcome = await send(fleet.through[index % 2]!, hostOf('rr', scenario.slowBackend), chatBody(requests[index % requests.length]!, MODEL, `cap-${seed}`), performance.now(), () => undefined);
       if (outcome.failed !== undefined) throw new Error(`capacity run: ${outcome.failed}`);
-      completed += 1;
+      const now = performance.now();
+      if (now >= from && now < until) completed += 1;
     }
   };
-  const started = performance.now();
   await Promise.all(Array.from({ length: concurrency }, worker));
-  return completed / ((performance.now() - started) / 1000);
+  return completed / capacitySeconds;
 }
 
 /** p50 ms of one-token answers at low load, through both sidecars and straight to a server. */

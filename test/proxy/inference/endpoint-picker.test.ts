@@ -105,7 +105,7 @@ describe('inference endpoint picker', () => {
     const endpoints: PoolEndpoint[] = ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000', '10.0.0.4:8000'].map((id) => ({ id, models: ['m'], loras: [] }));
     const callers = [new LoadTable(2000, () => 0), new LoadTable(2000, () => 0)];
     const report: ReportedLoad = { waiting: 0, running: 2, kvCacheUsage: 0.2, inFlightTokens: 500, activeLoras: [] };
-    for (const table of callers) for (const e of endpoints) table.report(e.id, report, 0);
+    for (const table of callers) for (const e of endpoints) table.report(e.id, report, -1);
     // Each caller has its own requests in flight, different from the other's.
     callers[0]!.start(endpoints[0]!.id, 300);
     callers[1]!.start(endpoints[2]!.id, 300);
@@ -130,7 +130,7 @@ describe('inference load table', () => {
 
   it('counts this caller’s requests since the last report, so a burst spreads before the next report', () => {
     const table = new LoadTable(2000, () => 0);
-    for (const e of endpoints) table.report(e.id, idle, 0);
+    for (const e of endpoints) table.report(e.id, idle, -1);
     const picks: string[] = [];
     for (let i = 0; i < 6; i += 1) {
       const candidates = table.candidates(endpoints);
@@ -143,23 +143,32 @@ describe('inference load table', () => {
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 3, inFlightTokens: 3000, callerInFlight: 3 });
   });
 
-  it('a new report replaces the caller’s estimate; a request it counted that ends comes off at once', () => {
-    const table = new LoadTable(2000, () => 0);
+  it('dates each request against the engine reading: one the report counted comes off when it ends, one sent after is added', () => {
+    let now = 0;
+    const table = new LoadTable(2000, () => now);
     const before = table.start('a', 100);
-    table.report('a', { ...idle, running: 2, inFlightTokens: 400 }, 0);
+    now = 10;
+    const inGap = table.start('a', 30);
+    // The engine was read at 5 (between the two requests); the report arrives at 20.
+    now = 20;
+    table.report('a', { ...idle, running: 2, inFlightTokens: 400 }, 5);
     const after = table.start('a', 50);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 2, inFlightTokens: 450, callerInFlight: 2 });
-    // `before` was running when the report was taken: its end frees a slot before the next report.
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 2, inFlightTokens: 480, callerInFlight: 3 });
+    // `before` was running when the engine was read: its end frees a slot before the next report.
     table.finish(before);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 1, inFlightTokens: 350, callerInFlight: 1 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 1, inFlightTokens: 380, callerInFlight: 2 });
+    // Requests the report could not count just stop being added.
+    table.finish(inGap);
     table.finish(after);
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 1, inFlightTokens: 300, callerInFlight: 0 });
-    // Never below zero, whatever ends; the next report starts the count afresh.
+    // Finishing twice changes nothing; never below zero; the next report starts afresh.
+    table.finish(before);
     const more = [table.start('a', 10), table.start('a', 10)];
-    table.report('a', idle, 0);
+    now = 30;
+    table.report('a', idle, 25);
     for (const ticket of more) table.finish(ticket);
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 0, inFlightTokens: 0 });
-    table.report('a', { ...idle, running: 3 }, 0);
+    table.report('a', { ...idle, running: 3 }, 30);
     expect(table.candidates(endpoints)[0]).toMatchObject({ running: 3 });
   });
 
