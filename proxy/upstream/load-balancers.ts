@@ -116,6 +116,13 @@ class LeastRequest implements LoadBalancer {
   }
 }
 
+/** Uniformly at random, whatever the load: the baseline a load-aware policy has to beat. */
+class RandomChoice implements LoadBalancer {
+  pick<E extends BalancedEndpoint>(healthy: readonly E[]): E {
+    return healthy[(Math.random() * healthy.length) | 0]!;
+  }
+}
+
 const registry = new Map<string, LoadBalancerFactory>();
 
 export function registerLoadBalancer(factory: LoadBalancerFactory): void {
@@ -142,6 +149,11 @@ registerLoadBalancer({
   name: 'round_robin',
   configSchema: { type: 'object', additionalProperties: false, properties: {} },
   create: () => new RoundRobin(),
+});
+registerLoadBalancer({
+  name: 'random',
+  configSchema: { type: 'object', additionalProperties: false, properties: {} },
+  create: () => new RandomChoice(),
 });
 registerLoadBalancer({
   name: 'least_request',

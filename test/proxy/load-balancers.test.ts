@@ -77,7 +77,7 @@ describe('balancer registry and config', () => {
       'outbound.clusters[0].loadBalancerConfig.label: required',
       'outbound.clusters[0].loadBalancerConfig.header: expected string',
     ]);
-    expect(problemsOf(() => validateConfig(withBalancer('random')))[0]).toMatch(/^outbound\.clusters\[0\]\.loadBalancer: unknown load balancer 'random' \(known: round_robin, least_request, /);
+    expect(problemsOf(() => validateConfig(withBalancer('dice')))[0]).toMatch(/^outbound\.clusters\[0\]\.loadBalancer: unknown load balancer 'dice' \(known: round_robin, random, least_request, /);
   });
 
   it("fills a balancer's config defaults and the endpoints' metadata defaults", () => {
@@ -108,6 +108,13 @@ describe('built-in balancers', () => {
     const two = createLoadBalancer('least_request', { choiceCount: 2 });
     const picks = new Set(Array.from({ length: 200 }, () => two.pick(endpoints, noRequest)));
     expect(picks.size).toBeGreaterThan(1);
+  });
+
+  it('random spreads requests over every endpoint whatever their load', () => {
+    const endpoints = [endpoint(50), endpoint(0), endpoint(0)];
+    const balancer = createLoadBalancer('random', {});
+    const picks = Array.from({ length: 300 }, () => balancer.pick(endpoints, noRequest));
+    for (const e of endpoints) expect(picks.filter((p) => p === e).length).toBeGreaterThan(50);
   });
 
   it('least_request weighs requests in flight by endpoint weight', () => {

@@ -1,7 +1,7 @@
 // The inference picker: a pure function from what a caller's sidecar knows of a pool's
 // endpoints to one endpoint for one request. Filter to endpoints that serve the model or LoRA
-// adapter; score by queue depth, KV-cache use and in-flight tokens (each normalised over the
-// candidates), a LoRA adapter already active, and prefix affinity (the prefix key's home by
+// adapter; score by queue depth (requests waiting or running there), KV-cache use and in-flight
+// tokens (each normalised over the candidates), a LoRA adapter already active, and prefix affinity (the prefix key's home by
 // bounded-load rendezvous hashing); lowest score wins, ties broken at random. Load older than
 // the pool's staleness bound counts as saturated; with no fresh load at all the pool's failure
 // mode decides: FailOpen picks the least in flight from this caller, FailClose refuses.
@@ -70,21 +70,24 @@ export function pickEndpoint(candidates: readonly CandidateLoad[], request: Pick
   }
   const { weights } = settings;
   const isLora = pool.some((candidate) => candidate.loras.includes(request.model));
-  let maxWaiting = 1;
+  // Queue depth counts running requests as well as waiting ones: with the engine's slot count
+  // unknown, the fewest requests there is the best guess of the first free slot.
+  const depth = (candidate: CandidateLoad): number => candidate.waiting + candidate.running;
+  let maxDepth = 1;
   let maxTokens = 1;
   for (const candidate of pool) {
     if (!candidate.fresh) continue;
-    maxWaiting = Math.max(maxWaiting, candidate.waiting);
+    maxDepth = Math.max(maxDepth, depth(candidate));
     maxTokens = Math.max(maxTokens, candidate.inFlightTokens);
   }
   const home = request.prefixKey === undefined
     ? undefined
-    : boundedRendezvous(request.prefixKey, pool.map((c) => ({ id: c.id, load: c.fresh ? c.waiting + c.running : Infinity })), settings.affinityLoadBound);
+    : boundedRendezvous(request.prefixKey, pool.map((c) => ({ id: c.id, load: c.fresh ? depth(c) : Infinity })), settings.affinityLoadBound);
   const scores = pool.map((candidate, i) => {
     const loraCost = isLora && !candidate.activeLoras.includes(request.model) ? weights.lora : 0;
     // Stale or missing load reads as a full queue, a full cache and the most tokens.
     const load = candidate.fresh
-      ? weights.queue * (candidate.waiting / maxWaiting) + weights.kvCache * candidate.kvCacheUsage + weights.inFlightTokens * (candidate.inFlightTokens / maxTokens)
+      ? weights.queue * (depth(candidate) / maxDepth) + weights.kvCache * candidate.kvCacheUsage + weights.inFlightTokens * (candidate.inFlightTokens / maxTokens)
       : weights.queue + weights.kvCache + weights.inFlightTokens;
     return load + loraCost - (i === home ? weights.prefixAffinity : 0);
   });

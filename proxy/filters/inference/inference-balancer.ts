@@ -7,6 +7,7 @@ import type { LoadBalancer, LoadBalancerFactory } from '../../upstream/load-bala
 import { pickEndpoint, type PickerSettings } from './endpoint-picker.js';
 import { inferenceRoutingOf, releasePick } from './inference-routing.js';
 import { LoadTable } from './load-table.js';
+import { RecentPrefixes } from './recent-prefixes.js';
 
 export const inferenceBalancerConfigSchema = {
   type: 'object',
@@ -30,9 +31,14 @@ export const inferenceBalancerConfigSchema = {
   },
 } as const;
 
+/** Prefix keys remembered per cluster, to tell a shared prefix from a one-off one. */
+const RECENT_PREFIXES = 8192;
+
 const DEFAULT_WEIGHTS = { queue: 2, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 3 };
 
 class InferenceBalancer implements LoadBalancer {
+  private readonly recentPrefixes = new RecentPrefixes(RECENT_PREFIXES);
+
   constructor(
     private readonly settings: PickerSettings,
     readonly table: LoadTable,
@@ -46,7 +52,9 @@ class InferenceBalancer implements LoadBalancer {
       return best;
     }
     const pool = healthy.map((endpoint) => ({ id: endpoint.label ?? '', models: endpoint.metadata.models ?? [routing.model], loras: [] }));
-    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, prefixKey: routing.prefixKey }, this.settings);
+    // Affinity for a prefix only once it repeats: a one-off prefix is cached nowhere.
+    const prefixKey = routing.prefixKey !== undefined && this.recentPrefixes.repeated(routing.prefixKey) ? routing.prefixKey : undefined;
+    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, prefixKey }, this.settings);
     if (!outcome.picked) return undefined;
     // A retry picks again: the try it replaces no longer counts against its endpoint.
     releasePick(routing);

@@ -136,7 +136,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (headers !== undefined) {
         const report = parseLoadReport(headerValue(headers, LOAD_REPORT_HEADER));
         removeHeader(headers, LOAD_REPORT_HEADER);
-        if (report !== undefined && routing?.picked !== undefined) routing.picked.table.report(routing.picked.ticket.id, report);
+        // Dated by the engine reading it carries, so the table knows which requests it counted.
+        if (report !== undefined && routing?.picked !== undefined) routing.picked.table.report(routing.picked.ticket.id, report.load, performance.now() - report.ageMs);
       }
       const state = states.get(exchange);
       if (routing === undefined || state === undefined) return CONTINUE;

@@ -1,7 +1,7 @@
 // The `inference-load-report` filter, in a model server's inbound chain: its sidecar scrapes
 // the engine's /metrics over loopback (one scrape per server, whatever the number of callers)
-// and adds the reading to every response as an endpoint-load-metrics header, which the caller's
-// sidecar strips into its load table. No reading yet: no header (callers then count the
+// and adds the reading, with its age, to every response as an endpoint-load-metrics header,
+// which the caller's sidecar strips into its load table. No reading yet: no header (callers then count the
 // endpoint's load as unknown). A report the engine itself sent is replaced, never passed on.
 import type { InferenceEngineName } from '../../../control-plane/api/resource-types.js';
 import { removeHeader } from '../../http/headers.js';
@@ -39,10 +39,11 @@ export const loadReportFilter: HttpFilterFactory = {
         const headers = exchange.responseHeaders;
         if (headers === undefined) return CONTINUE;
         removeHeader(headers, LOAD_REPORT_HEADER);
-        const load = scraper.latest?.load;
-        if (load !== undefined) {
+        const reading = scraper.latest;
+        if (reading !== undefined) {
+          const { load } = reading;
           const activeLoras = [...new Set([...load.runningLoras, ...load.waitingLoras])];
-          headers.push(LOAD_REPORT_HEADER, formatLoadReport({ waiting: load.waiting, running: load.running, kvCacheUsage: load.kvCacheUsage, inFlightTokens: 0, activeLoras }));
+          headers.push(LOAD_REPORT_HEADER, formatLoadReport({ waiting: load.waiting, running: load.running, kvCacheUsage: load.kvCacheUsage, inFlightTokens: 0, activeLoras }, performance.now() - reading.at));
         }
         return CONTINUE;
       },

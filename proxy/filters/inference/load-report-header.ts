@@ -19,33 +19,45 @@ const FIELDS = {
   'named_metrics.in_flight_tokens': 'inFlightTokens',
 } as const satisfies Record<string, keyof ReportedLoad>;
 
-export function formatLoadReport(load: ReportedLoad): string {
+/** A report as read from a header: the load, and how old the engine reading was when sent. */
+export interface ReceivedLoadReport {
+  readonly load: ReportedLoad;
+  readonly ageMs: number;
+}
+
+const AGE = 'named_metrics.age_ms';
+
+/** The header value for `load`, read from the engine `ageMs` ago. */
+export function formatLoadReport(load: ReportedLoad, ageMs = 0): string {
   const entries = [
+    `${AGE}=${Math.max(0, Math.round(ageMs))}`,
     `named_metrics.waiting=${load.waiting}`,
     `named_metrics.running=${load.running}`,
     `named_metrics.kv_cache_usage=${Number(load.kvCacheUsage.toFixed(4))}`,
     `named_metrics.in_flight_tokens=${load.inFlightTokens}`,
-    ...load.activeLoras.filter((name) => ADAPTER_NAME.test(name)).slice(0, MAX_ENTRIES - 4).map((name) => `${LORA_PREFIX}${name}=1`),
+    ...load.activeLoras.filter((name) => ADAPTER_NAME.test(name)).slice(0, MAX_ENTRIES - 5).map((name) => `${LORA_PREFIX}${name}=1`),
   ];
   return `TEXT ${entries.join(', ')}`;
 }
 
-/** The report in a header value, or undefined if it is not one this format allows. */
-export function parseLoadReport(value: string | undefined): ReportedLoad | undefined {
+/** The report in a header value, or undefined if it is not one this format allows (no age: 0). */
+export function parseLoadReport(value: string | undefined): ReceivedLoadReport | undefined {
   if (value === undefined || value.length > MAX_HEADER_CHARS || !value.startsWith('TEXT ')) return undefined;
   const entries = value.slice(5).split(',');
   if (entries.length > MAX_ENTRIES) return undefined;
   const numbers: Partial<Record<(typeof FIELDS)[keyof typeof FIELDS], number>> = {};
   const activeLoras: string[] = [];
+  let ageMs = 0;
   for (const entry of entries) {
     const [key, text, extra] = entry.trim().split('=');
     if (key === undefined || text === undefined || extra !== undefined || !NUMBER.test(text)) return undefined;
     const number = Number(text);
     if (!Number.isFinite(number)) return undefined;
     if (Object.hasOwn(FIELDS, key)) numbers[FIELDS[key as keyof typeof FIELDS]] = number;
+    else if (key === AGE) ageMs = number;
     else if (key.startsWith(LORA_PREFIX) && ADAPTER_NAME.test(key.slice(LORA_PREFIX.length))) activeLoras.push(key.slice(LORA_PREFIX.length));
   }
   const { waiting, running, kvCacheUsage, inFlightTokens } = numbers;
   if (waiting === undefined || running === undefined || kvCacheUsage === undefined || inFlightTokens === undefined || kvCacheUsage > 1) return undefined;
-  return { waiting, running, kvCacheUsage, inFlightTokens, activeLoras };
+  return { load: { waiting, running, kvCacheUsage, inFlightTokens, activeLoras }, ageMs };
 }

@@ -1,7 +1,10 @@
 // What a caller's sidecar knows of each endpoint's load: the last report (from the
 // endpoint-load-metrics header of a response, or the control plane's stream) with its time, and
-// its own requests since that report, so a burst between two reports does not pile onto one
-// endpoint. Builds the picker's view (endpoint-picker.ts) of a pool's endpoints.
+// its own requests against that report's reading time: those sent after the engine was read
+// (so a burst between two reports does not pile onto one endpoint) and those sent before it that
+// have ended since (so an endpoint that just finished work does not look busy until the next
+// report). Builds the picker's view
+// (endpoint-picker.ts) of a pool's endpoints.
 import type { CandidateLoad } from './endpoint-picker.js';
 
 /** An endpoint's load as its own sidecar reports it. */
@@ -22,18 +25,20 @@ export interface PoolEndpoint {
 /** One request this caller sent; hand it back to `finish`. */
 export interface InFlightTicket {
   readonly id: string;
-  readonly epoch: number;
   readonly tokens: number;
+  /** When it was sent: a report of the engine read after this may count it. */
+  readonly sentAt: number;
 }
 
 interface EndpointState {
   report: ReportedLoad | undefined;
+  /** When the engine was read for that report (its sidecar says how old the reading was). */
   reportedAt: number;
-  /** Counts reports, so a request knows whether the current report could include it. */
-  epoch: number;
-  sinceRequests: number;
-  sinceTokens: number;
-  inFlight: number;
+  /** This caller's requests in flight to it. */
+  readonly tickets: Set<InFlightTicket>;
+  /** Requests the report may count that ended since, and their tokens. */
+  endedRequests: number;
+  endedTokens: number;
 }
 
 export class LoadTable {
@@ -47,40 +52,37 @@ export class LoadTable {
   private state(id: string): EndpointState {
     let state = this.states.get(id);
     if (state === undefined) {
-      state = { report: undefined, reportedAt: -Infinity, epoch: 0, sinceRequests: 0, sinceTokens: 0, inFlight: 0 };
+      state = { report: undefined, reportedAt: -Infinity, tickets: new Set(), endedRequests: 0, endedTokens: 0 };
       this.states.set(id, state);
     }
     return state;
   }
 
-  /** A load report taken at `at` (default now); an older one than the last is ignored. */
+  /** A load report of the engine as read at `at` (default now); an older one than the last is ignored. */
   report(id: string, load: ReportedLoad, at = this.now()): void {
     const state = this.state(id);
     if (at < state.reportedAt) return;
     state.report = load;
     state.reportedAt = at;
-    state.epoch += 1;
-    state.sinceRequests = 0;
-    state.sinceTokens = 0;
+    state.endedRequests = 0;
+    state.endedTokens = 0;
   }
 
   /** This caller sends a request of about `tokens` tokens (prompt estimate + max_tokens). */
   start(id: string, tokens: number): InFlightTicket {
-    const state = this.state(id);
-    state.inFlight += 1;
-    state.sinceRequests += 1;
-    state.sinceTokens += tokens;
-    return { id, epoch: state.epoch, tokens };
+    const ticket = { id, tokens, sentAt: this.now() };
+    this.state(id).tickets.add(ticket);
+    return ticket;
   }
 
   /** The request ended (answered, failed or cancelled): released at once. */
   finish(ticket: InFlightTicket): void {
     const state = this.states.get(ticket.id);
-    if (state === undefined) return;
-    state.inFlight -= 1;
-    if (ticket.epoch === state.epoch) {
-      state.sinceRequests -= 1;
-      state.sinceTokens -= ticket.tokens;
+    if (state === undefined || !state.tickets.delete(ticket)) return;
+    if (ticket.sentAt <= state.reportedAt) {
+      // Sent before the engine was read: the report counted it, and it is gone now.
+      state.endedRequests += 1;
+      state.endedTokens += ticket.tokens;
     }
   }
 
@@ -94,17 +96,26 @@ export class LoadTable {
     return endpoints.map((endpoint) => {
       const state = this.state(endpoint.id);
       const report = state.report;
+      // This caller's requests sent after the engine was read: not in the report yet.
+      let sinceRequests = 0;
+      let sinceTokens = 0;
+      for (const ticket of state.tickets) {
+        if (ticket.sentAt > state.reportedAt) {
+          sinceRequests += 1;
+          sinceTokens += ticket.tokens;
+        }
+      }
       return {
         id: endpoint.id,
         models: endpoint.models,
         loras: endpoint.loras,
         fresh: !this.isStale(endpoint.id),
-        waiting: (report?.waiting ?? 0) + state.sinceRequests,
-        running: report?.running ?? 0,
+        waiting: (report?.waiting ?? 0) + sinceRequests,
+        running: Math.max(0, (report?.running ?? 0) - state.endedRequests),
         kvCacheUsage: report?.kvCacheUsage ?? 0,
-        inFlightTokens: (report?.inFlightTokens ?? 0) + state.sinceTokens,
+        inFlightTokens: Math.max(0, (report?.inFlightTokens ?? 0) + sinceTokens - state.endedTokens),
         activeLoras: report?.activeLoras ?? [],
-        callerInFlight: state.inFlight,
+        callerInFlight: state.tickets.size,
       };
     });
   }

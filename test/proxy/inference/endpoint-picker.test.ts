@@ -6,6 +6,9 @@ import { pickEndpoint, type CandidateLoad, type PickerSettings } from '../../../
 import { LoadTable, type PoolEndpoint, type ReportedLoad } from '../../../proxy/filters/inference/load-table.js';
 import { prefixKey } from '../../../proxy/filters/inference/prefix-key.js';
 import { boundedRendezvous } from '../../../proxy/filters/inference/rendezvous.js';
+import { RecentPrefixes } from '../../../proxy/filters/inference/recent-prefixes.js';
+import { inferenceBalancer } from '../../../proxy/filters/inference/inference-balancer.js';
+import type { InferenceRouting } from '../../../proxy/filters/inference/inference-routing.js';
 
 const SETTINGS: PickerSettings = {
   weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 3, lora: 1 },
@@ -48,6 +51,11 @@ describe('inference endpoint picker', () => {
     // The queue weighs twice the KV cache: a shorter queue beats a cooler cache.
     const mixed = [candidate('a', { waiting: 4, kvCacheUsage: 0.1 }), candidate('b', { waiting: 1, kvCacheUsage: 0.8 })];
     expect(ids(mixed, pick(mixed))).toBe('b');
+  });
+
+  it('counts running requests in the queue depth: a full batch loses to one with free slots and one waiting', () => {
+    const pool = [candidate('full', { waiting: 0, running: 6 }), candidate('free', { waiting: 1, running: 1 })];
+    for (let seed = 0; seed < 10; seed += 1) expect(ids(pool, pick(pool, 'm', undefined, SETTINGS, seeded(seed)))).toBe('free');
   });
 
   it('breaks ties at random, reaching every tied endpoint', () => {
@@ -97,7 +105,7 @@ describe('inference endpoint picker', () => {
     const endpoints: PoolEndpoint[] = ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000', '10.0.0.4:8000'].map((id) => ({ id, models: ['m'], loras: [] }));
     const callers = [new LoadTable(2000, () => 0), new LoadTable(2000, () => 0)];
     const report: ReportedLoad = { waiting: 0, running: 2, kvCacheUsage: 0.2, inFlightTokens: 500, activeLoras: [] };
-    for (const table of callers) for (const e of endpoints) table.report(e.id, report, 0);
+    for (const table of callers) for (const e of endpoints) table.report(e.id, report, -1);
     // Each caller has its own requests in flight, different from the other's.
     callers[0]!.start(endpoints[0]!.id, 300);
     callers[1]!.start(endpoints[2]!.id, 300);
@@ -122,7 +130,7 @@ describe('inference load table', () => {
 
   it('counts this caller’s requests since the last report, so a burst spreads before the next report', () => {
     const table = new LoadTable(2000, () => 0);
-    for (const e of endpoints) table.report(e.id, idle, 0);
+    for (const e of endpoints) table.report(e.id, idle, -1);
     const picks: string[] = [];
     for (let i = 0; i < 6; i += 1) {
       const candidates = table.candidates(endpoints);
@@ -135,16 +143,33 @@ describe('inference load table', () => {
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 3, inFlightTokens: 3000, callerInFlight: 3 });
   });
 
-  it('a new report replaces the caller’s estimate; requests from before it finish without undercounting', () => {
-    const table = new LoadTable(2000, () => 0);
+  it('dates each request against the engine reading: one the report counted comes off when it ends, one sent after is added', () => {
+    let now = 0;
+    const table = new LoadTable(2000, () => now);
     const before = table.start('a', 100);
-    table.report('a', { ...idle, running: 1, inFlightTokens: 100 }, 0);
+    now = 10;
+    const inGap = table.start('a', 30);
+    // The engine was read at 5 (between the two requests); the report arrives at 20.
+    now = 20;
+    table.report('a', { ...idle, running: 2, inFlightTokens: 400 }, 5);
     const after = table.start('a', 50);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 1, inFlightTokens: 150, callerInFlight: 2 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 2, inFlightTokens: 480, callerInFlight: 3 });
+    // `before` was running when the engine was read: its end frees a slot before the next report.
     table.finish(before);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, inFlightTokens: 150, callerInFlight: 1 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 1, inFlightTokens: 380, callerInFlight: 2 });
+    // Requests the report could not count just stop being added.
+    table.finish(inGap);
     table.finish(after);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, inFlightTokens: 100, callerInFlight: 0 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 1, inFlightTokens: 300, callerInFlight: 0 });
+    // Finishing twice changes nothing; never below zero; the next report starts afresh.
+    table.finish(before);
+    const more = [table.start('a', 10), table.start('a', 10)];
+    now = 30;
+    table.report('a', idle, 25);
+    for (const ticket of more) table.finish(ticket);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 0, inFlightTokens: 0 });
+    table.report('a', { ...idle, running: 3 }, 30);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 3 });
   });
 
   it('ages reports into staleness and ignores one older than the last', () => {
@@ -159,6 +184,38 @@ describe('inference load table', () => {
     table.report('a', { ...idle, waiting: 7 }, 1500);
     table.report('a', { ...idle, waiting: 9 }, 1000);
     expect(table.candidates(endpoints)[0]).toMatchObject({ fresh: true, waiting: 7 });
+  });
+});
+
+describe('prefix affinity only for prefixes that repeat', () => {
+  it('remembers a bounded number of keys, forgetting the least recently seen', () => {
+    const recent = new RecentPrefixes(2);
+    expect([recent.repeated('a'), recent.repeated('b'), recent.repeated('a')]).toEqual([false, false, true]);
+    // 'b' is now the least recently seen: a third key pushes it out, 'a' stays.
+    recent.repeated('c');
+    expect([recent.repeated('a'), recent.repeated('b')]).toEqual([true, false]);
+  });
+
+  it('the inference balancer sends a one-off prefix by load, a repeated one to its home', () => {
+    const balancer = inferenceBalancer.create({ weights: { queue: 2, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 3 } });
+    const table = (balancer as unknown as { table: LoadTable }).table;
+    const healthy = ['a', 'b', 'c', 'd'].map((label) => ({ active: 0, label, metadata: { labels: {}, weight: 1, models: ['m'] } }));
+    const routing = (key: string): InferenceRouting => ({ model: 'm', tenant: 't', estimatedTokens: 10, prefixKey: key, picked: undefined });
+    const pickFor = (key: string): string => {
+      const request = { method: 'POST', path: '/v1/completions', authority: 'llm', requestHeaders: [], sourcePrincipal: undefined, endUser: undefined, metadata: { inference: routing(key) } };
+      const chosen = balancer.pick(healthy, request)!;
+      table.finish((request.metadata.inference.picked as unknown as { ticket: Parameters<LoadTable['finish']>[0] }).ticket);
+      return chosen.label;
+    };
+    // Find keys whose home is not the least-loaded endpoint 'd'.
+    const keys = Array.from({ length: 20 }, (_, i) => `key-${i}`).filter((key) => boundedRendezvous(key, healthy.map((e) => ({ id: e.label, load: 2 })), 1.25) !== 3);
+    for (const e of healthy) table.report(e.label, { waiting: 0, running: e.label === 'd' ? 1 : 2, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] }, performance.now());
+    for (const key of keys.slice(0, 5)) {
+      expect(pickFor(key)).toBe('d');
+      const home = pickFor(key);
+      expect(home).not.toBe('d');
+      expect(pickFor(key)).toBe(home);
+    }
   });
 });
 

@@ -16,19 +16,20 @@ afterEach(async () => {
 describe('endpoint-load-metrics header', () => {
   it('round-trips a report, LoRA adapters included', () => {
     const load = { waiting: 3, running: 12, kvCacheUsage: 0.4375, inFlightTokens: 20480, activeLoras: ['sql-lora', 'org/chat.v2'] };
-    const header = formatLoadReport(load);
-    expect(header).toBe('TEXT named_metrics.waiting=3, named_metrics.running=12, named_metrics.kv_cache_usage=0.4375, named_metrics.in_flight_tokens=20480, named_metrics.lora.sql-lora=1, named_metrics.lora.org/chat.v2=1');
-    expect(parseLoadReport(header)).toEqual(load);
+    const header = formatLoadReport(load, 12.4);
+    expect(header).toBe('TEXT named_metrics.age_ms=12, named_metrics.waiting=3, named_metrics.running=12, named_metrics.kv_cache_usage=0.4375, named_metrics.in_flight_tokens=20480, named_metrics.lora.sql-lora=1, named_metrics.lora.org/chat.v2=1');
+    expect(parseLoadReport(header)).toEqual({ load, ageMs: 12 });
   });
 
   it('ignores unknown named metrics but refuses anything malformed as a whole', () => {
     const base = 'TEXT named_metrics.waiting=1, named_metrics.running=2, named_metrics.kv_cache_usage=0.5, named_metrics.in_flight_tokens=9';
-    expect(parseLoadReport(`${base}, cpu_utilization=0.3`)).toMatchObject({ waiting: 1, running: 2 });
+    expect(parseLoadReport(`${base}, cpu_utilization=0.3`)).toMatchObject({ load: { waiting: 1, running: 2 }, ageMs: 0 });
     for (const bad of [
       undefined,
       'JSON {"waiting":1}',
       base.replace('waiting=1', 'waiting=-1'),
       base.replace('waiting=1', 'waiting=NaN'),
+      `${base}, named_metrics.age_ms=-5`,
       base.replace('kv_cache_usage=0.5', 'kv_cache_usage=1.5'),
       base.replace(', named_metrics.running=2', ''),
       `${base}, named_metrics.x=1=2`,

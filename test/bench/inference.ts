@@ -1,0 +1,301 @@
+// bench:inference — weft's inference picker against round robin, random and least-in-flight
+// on the same traces (issue 13). Four `weft sim vllm` processes, each behind its own sidecar
+// (which reports its engine's load), and a fifth 2x slower one that stands in for the fourth in
+// scenario B; two caller sidecars share the load, as two client services would, each with one
+// cluster per policy and fleet over the same backends. Per scenario
+// (inference-trace.ts): the capacity is measured first (closed loop through the sidecars with
+// round robin, so what the sidecars cost on a shared machine counts), then one seeded Poisson trace at the scenario's share of it is replayed against
+// each policy in turn. Per policy: TTFT p50/p99 and end-to-end p99 (from each request's
+// scheduled time, so no coordinated omission), and output tokens/s delivered while arrivals
+// last. Also the router's added latency at low load: p50 of one-token requests through both
+// sidecars against straight to a server. Ends with one line per scenario, weft over the better
+// of round robin and random.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { Pool } from 'undici';
+import { stringify } from 'yaml';
+import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
+import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
+import { weftBin } from '../helpers/weft-cli.js';
+import { chatBody, GPU, SCENARIOS, SLOW_GPU, trace, type Scenario, type SimParams, type TraceRequest } from './inference-trace.js';
+import { loadAverage } from './load.js';
+
+const quick = process.argv.includes('--quick');
+const only = process.argv.find((arg) => arg.startsWith('--scenario='))?.slice('--scenario='.length);
+const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 4 : 20));
+const capacitySeconds = quick ? 3 : 8;
+const CAPACITY_WARMUP_MS = 2000;
+const MODEL = 'sim/llama-3-8b';
+const sidecarNodeArgs = SIDECAR_NODE_OPTIONS.split(' ').filter(Boolean);
+
+const POLICIES = [
+  { name: 'round robin', key: 'rr', loadBalancer: 'round_robin', loadBalancerConfig: {} },
+  { name: 'random', key: 'random', loadBalancer: 'random', loadBalancerConfig: {} },
+  { name: 'least in flight', key: 'lif', loadBalancer: 'least_request', loadBalancerConfig: { choiceCount: 4 } },
+  { name: 'weft', key: 'weft', loadBalancer: 'inference', loadBalancerConfig: {} },
+] as const;
+type PolicyKey = (typeof POLICIES)[number]['key'];
+
+interface Fleet {
+  readonly sims: readonly { readonly child: ChildProcess; readonly port: number }[];
+  readonly backends: readonly SidecarProcess[];
+  readonly callers: readonly SidecarProcess[];
+  /** Straight to each server. */
+  readonly direct: readonly Pool[];
+  /** To each caller's outbound listener. */
+  readonly through: readonly Pool[];
+}
+
+/** Servers 0-3 are the homogeneous fleet; B swaps server 3 for server 4, the slow one. */
+const FLEET: readonly SimParams[] = [GPU, GPU, GPU, GPU, SLOW_GPU];
+const serversOf = (scenario: Scenario): number[] => (scenario.slowBackend ? [0, 1, 2, 4] : [0, 1, 2, 3]);
+const hostOf = (policy: PolicyKey, slowBackend: boolean): string => `llm-${policy}${slowBackend ? '-b' : ''}`;
+
+const children: ChildProcess[] = [];
+// However the bench ends, its servers and sidecars end with it.
+process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+process.on('SIGINT', () => process.exit(130));
+
+async function startSim(params: SimParams, index: number): Promise<Fleet['sims'][number]> {
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-sim-'));
+  const profile = join(dir, 'profile.yaml');
+  await writeFile(profile, stringify({ seed: index + 1, servers: [{ name: `gpu-${index}`, port: 0, model: MODEL, ...params }] }));
+  const child = spawn(process.execPath, [weftBin, 'sim', 'vllm', '--profile', profile], { stdio: ['ignore', 'pipe', 'inherit'] });
+  children.push(child);
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      const match = /^weft sim vllm: \S+ http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
+      if (match !== null) resolve(Number(match[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`weft sim vllm exited with ${code}`)));
+  });
+  return { child, port };
+}
+
+async function startFleet(): Promise<Fleet> {
+  const sims = await Promise.all(FLEET.map(startSim));
+  const backends = await Promise.all(
+    sims.map((sim, i) =>
+      spawnSidecar(
+        {
+          workload: `gpu-${i}`,
+          accessLog: { mode: 'off' },
+          inbound: {
+            address: '127.0.0.1',
+            port: 0,
+            appPort: sim.port,
+            filters: [{ name: 'inference-load-report', config: { metricsUrl: `http://127.0.0.1:${sim.port}/metrics`, intervalMs: 50 } }, { name: 'router' }],
+          },
+        },
+        sidecarNodeArgs,
+      ),
+    ),
+  );
+  children.push(...backends.map((backend) => backend.child));
+  const endpoints = backends.map((backend) => ({ address: '127.0.0.1', port: backend.inboundPort, models: [MODEL] }));
+  const callers = await Promise.all(
+    [0, 1].map((i) =>
+      spawnSidecar(
+        {
+          workload: `caller-${i}`,
+          accessLog: { mode: 'off' },
+          outbound: {
+            port: 0,
+            filters: [{ name: 'inference', config: { prefix: { blockChars: 256, blocks: 4 } } }, { name: 'router' }],
+            clusters: POLICIES.flatMap((policy) =>
+              [false, true].map((slowBackend) => ({
+                name: hostOf(policy.key, slowBackend),
+                hosts: [hostOf(policy.key, slowBackend)],
+                loadBalancer: policy.loadBalancer,
+                loadBalancerConfig: policy.loadBalancerConfig,
+                endpoints: serversOf({ slowBackend } as Scenario).map((server) => endpoints[server]!),
+              })),
+            ),
+          },
+        },
+        sidecarNodeArgs,
+      ),
+    ),
+  );
+  children.push(...callers.map((caller) => caller.child));
+  const pool = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: 1024 });
+  return { sims, backends, callers, direct: sims.map((sim) => pool(sim.port)), through: callers.map((caller) => pool(caller.outboundPort)) };
+}
+
+async function stopFleet(fleet: Fleet): Promise<void> {
+  await Promise.all([...fleet.direct, ...fleet.through].map((pool) => pool.close()));
+  await Promise.all([...fleet.callers, ...fleet.backends].map((sidecar) => sidecar.terminate()));
+  await Promise.all(fleet.sims.map((sim) => new Promise((resolve) => sim.child.once('exit', resolve).kill('SIGTERM'))));
+}
+
+interface Outcome {
+  /** ms from the scheduled time; NaN if it failed. */
+  ttft: number;
+  e2e: number;
+  failed: string | undefined;
+}
+
+/** Sends one streamed request; `tokens` is called with the time of each token event that arrives. */
+function send(pool: Pool, host: string, body: string, scheduled: number, tokens: (at: number, count: number) => void): Promise<Outcome> {
+  return new Promise((resolve) => {
+    const outcome: Outcome = { ttft: NaN, e2e: NaN, failed: undefined };
+    pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { host, 'content-type': 'application/json' }, body }, (error, response) => {
+      if (error !== null) return resolve({ ...outcome, failed: error.message });
+      if (response.statusCode !== 200) {
+        void response.body.dump();
+        return resolve({ ...outcome, failed: String(response.statusCode) });
+      }
+      // Token events end in a blank line; the last two events are the finish chunk and [DONE].
+      let events = 0;
+      let lastByte = 0;
+      response.body.on('data', (chunk: Buffer) => {
+        const now = performance.now();
+        if (Number.isNaN(outcome.ttft)) outcome.ttft = now - scheduled;
+        let count = 0;
+        for (let at = chunk.indexOf(10); at !== -1; at = chunk.indexOf(10, at + 1)) {
+          if ((at === 0 ? lastByte : chunk[at - 1]) === 10) count += 1;
+        }
+        lastByte = chunk[chunk.length - 1] ?? lastByte;
+        events += count;
+        tokens(now, count);
+      });
+      response.body.on('end', () => {
+        tokens(performance.now(), -Math.min(2, events));
+        outcome.e2e = performance.now() - scheduled;
+        resolve(outcome);
+      });
+      response.body.on('error', (bodyError: Error) => resolve({ ...outcome, failed: bodyError.message }));
+    });
+  });
+}
+
+interface PolicyResult {
+  readonly ttftP50: number;
+  readonly ttftP99: number;
+  readonly e2eP99: number;
+  /** Output tokens/s delivered while arrivals last. */
+  readonly tokensPerSecond: number;
+  readonly failures: number;
+}
+
+const percentile = (values: number[], p: number): number => {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+};
+
+async function replay(requests: readonly TraceRequest[], pools: readonly Pool[], host: string, nonce: string): Promise<PolicyResult> {
+  const window = seconds * 1000;
+  let windowTokens = 0;
+  const start = performance.now() + 50;
+  const outcomes: Promise<Outcome>[] = [];
+  await new Promise<void>((resolve) => {
+    let next = 0;
+    const tick = (): void => {
+      const now = performance.now();
+      for (; next < requests.length && start + requests[next]!.at <= now; next++) {
+        const request = requests[next]!;
+        outcomes.push(send(pools[request.caller]!, host, chatBody(request, MODEL, nonce), start + request.at, (at, count) => {
+          if (at - start <= window) windowTokens += count;
+        }));
+      }
+      if (next < requests.length) setTimeout(tick, Math.max(0, start + requests[next]!.at - performance.now()));
+      else resolve();
+    };
+    tick();
+  });
+  const settled = await Promise.all(outcomes);
+  return {
+    ttftP50: percentile(settled.map((o) => o.ttft), 50),
+    ttftP99: percentile(settled.map((o) => o.ttft), 99),
+    e2eP99: percentile(settled.map((o) => o.e2e), 99),
+    tokensPerSecond: windowTokens / seconds,
+    failures: settled.filter((o) => o.failed !== undefined).length,
+  };
+}
+
+/**
+ * Requests/s completed when the servers are kept full (closed loop through the callers, round
+ * robin), counted over a window after a warm-up that fills their slots and queues.
+ */
+async function capacity(scenario: Scenario, fleet: Fleet, seed: number): Promise<number> {
+  const concurrency = serversOf(scenario).reduce((n, server) => n + FLEET[server]!.maxNumSeqs, 0) * 2;
+  const requests = trace(scenario, 1000, 60, seed);
+  const from = performance.now() + CAPACITY_WARMUP_MS;
+  const until = from + capacitySeconds * 1000;
+  let next = 0;
+  let completed = 0;
+  const worker = async (): Promise<void> => {
+    while (performance.now() < until) {
+      const index = next++;
+      const outcome = await send(fleet.through[index % 2]!, hostOf('rr', scenario.slowBackend), chatBody(requests[index % requests.length]!, MODEL, `cap-${seed}`), performance.now(), () => undefined);
+      if (outcome.failed !== undefined) throw new Error(`capacity run: ${outcome.failed}`);
+      const now = performance.now();
+      if (now >= from && now < until) completed += 1;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return completed / capacitySeconds;
+}
+
+/** p50 ms of one-token answers at low load, through both sidecars and straight to a server. */
+async function addedLatency(fleet: Fleet): Promise<{ direct: number; through: number }> {
+  const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+  const time = async (pool: Pool, host: string): Promise<number> => {
+    const started = performance.now();
+    const { statusCode, body: answer } = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { host, 'content-type': 'application/json' }, body });
+    await answer.text();
+    if (statusCode !== 200) throw new Error(`added latency: status ${statusCode}`);
+    return performance.now() - started;
+  };
+  const direct: number[] = [];
+  const through: number[] = [];
+  const rounds = quick ? 60 : 500;
+  for (let i = 0; i < rounds; i++) {
+    direct.push(await time(fleet.direct[i % 4]!, 'llm'));
+    through.push(await time(fleet.through[i % 2]!, hostOf('weft', false)));
+  }
+  return { direct: percentile(direct, 50), through: percentile(through, 50) };
+}
+
+const ms = (value: number): string => value.toFixed(1).padStart(8);
+
+async function main(): Promise<void> {
+  process.stdout.write(`bench:inference${quick ? ' --quick' : ''}: ${seconds} s per policy, load average ${loadAverage()}\n`);
+  const lines: string[] = [];
+  const fleet = await startFleet();
+  try {
+    const latency = await addedLatency(fleet);
+    process.stdout.write(`router added latency at low load: p50 direct ${latency.direct.toFixed(2)} ms, through caller + backend sidecars ${latency.through.toFixed(2)} ms, added ${(latency.through - latency.direct).toFixed(2)} ms\n`);
+    for (const [index, scenario] of SCENARIOS.entries()) {
+      if (only !== undefined && !only.split(',').includes(scenario.name)) continue;
+      const measured = await capacity(scenario, fleet, 7 + index);
+      const rate = measured * scenario.loadFactor;
+      const requests = trace(scenario, rate, seconds, 42 + index);
+      process.stdout.write(`\nscenario ${scenario.name}: ${scenario.title}\n  capacity ${measured.toFixed(1)} req/s, offered ${rate.toFixed(1)} req/s, ${requests.length} requests, load average ${loadAverage()}\n`);
+      process.stdout.write(`  ${'policy'.padEnd(16)}${'TTFT p50'.padStart(9)}${'TTFT p99'.padStart(9)}${'e2e p99'.padStart(9)}  out tok/s  failed\n`);
+      const results = new Map<PolicyKey, PolicyResult>();
+      for (const policy of POLICIES) {
+        const result = await replay(requests, fleet.through, hostOf(policy.key, scenario.slowBackend), `run-${scenario.name}-${policy.key}`);
+        results.set(policy.key, result);
+        process.stdout.write(`  ${policy.name.padEnd(16)}${ms(result.ttftP50)} ${ms(result.ttftP99)} ${ms(result.e2eP99)}  ${result.tokensPerSecond.toFixed(0).padStart(9)}  ${String(result.failures).padStart(6)}\n`);
+      }
+      const weft = results.get('weft')!;
+      const rr = results.get('rr')!;
+      const random = results.get('random')!;
+      const ratio = (value: number, baseline: number): string => (value / baseline).toFixed(2);
+      lines.push(`inference bench: scenario=${scenario.name} ttft_p99_ratio=${ratio(weft.ttftP99, Math.min(rr.ttftP99, random.ttftP99))} e2e_p99_ratio=${ratio(weft.e2eP99, Math.min(rr.e2eP99, random.e2eP99))} throughput_ratio=${ratio(weft.tokensPerSecond, Math.max(rr.tokensPerSecond, random.tokensPerSecond))}`);
+    }
+  } finally {
+    await stopFleet(fleet);
+  }
+  process.stdout.write(`\nload average ${loadAverage()}\n${lines.join('\n')}\n`);
+}
+
+await main().catch((error: unknown) => {
+  process.stderr.write(`bench:inference failed: ${(error as Error).stack ?? String(error)}\n`);
+  process.exitCode = 1;
+});
+process.exit();
