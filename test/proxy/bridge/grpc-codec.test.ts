@@ -169,7 +169,7 @@ describe('the proto3 JSON mapping', () => {
     expect([request.method, request.path, request.headers]).toEqual([
       'POST',
       '/library.v1.Library/GetBook',
-      { 'content-type': 'application/grpc', 'grpc-accept-encoding': 'identity', 'grpc-timeout': '1500m' },
+      { 'content-type': 'application/grpc', 'grpc-encoding': 'identity', 'grpc-accept-encoding': 'identity', 'grpc-timeout': '1500m' },
     ]);
     expect([request.body[0], request.body.readUInt32BE(1)]).toEqual([0, request.body.length - 5]);
   });

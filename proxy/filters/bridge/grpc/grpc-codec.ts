@@ -152,6 +152,8 @@ export class GrpcCodec implements LegacyCodec {
       path,
       headers: {
         'content-type': 'application/grpc',
+        // The message is not compressed, whatever the caller's headers said; nor may the answer be.
+        'grpc-encoding': 'identity',
         'grpc-accept-encoding': 'identity',
         ...(context.timeoutMs === undefined ? {} : { 'grpc-timeout': `${Math.max(1, Math.ceil(context.timeoutMs))}m` }),
       },

@@ -3,6 +3,7 @@
 // with, whose `fault.rpcStatus` is the google.rpc.Status (code, message, details) of the call:
 // from `grpc-status-details-bin` when the server sent one, else from grpc-status/grpc-message.
 import { createRequire } from 'node:module';
+import { status as grpcStatus } from '@grpc/grpc-js';
 import type * as Protobuf from 'protobufjs';
 import { BridgeError } from '../bridge-errors.js';
 import type { JsonValue } from '../codec.js';
@@ -11,25 +12,6 @@ import type { ProtoJson } from './proto-json.js';
 const require = createRequire(import.meta.url);
 const protobuf = require('protobufjs') as typeof Protobuf;
 
-const GRPC_CODE_NAMES = [
-  'OK',
-  'CANCELLED',
-  'UNKNOWN',
-  'INVALID_ARGUMENT',
-  'DEADLINE_EXCEEDED',
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'PERMISSION_DENIED',
-  'RESOURCE_EXHAUSTED',
-  'FAILED_PRECONDITION',
-  'ABORTED',
-  'OUT_OF_RANGE',
-  'UNIMPLEMENTED',
-  'INTERNAL',
-  'UNAVAILABLE',
-  'DATA_LOSS',
-  'UNAUTHENTICATED',
-] as const;
 
 /** Envoy's mapping (source/common/grpc/status.cc); codes not listed, and unknown ones, are 500. */
 const HTTP_STATUS: Readonly<Record<string, number>> = {
@@ -48,8 +30,13 @@ const HTTP_STATUS: Readonly<Record<string, number>> = {
   UNAUTHENTICATED: 401,
 };
 
+/** A status code's name (`NOT_FOUND`), or its number when gRPC has no such code. */
+function codeName(code: number): string {
+  return (grpcStatus as unknown as Record<number, string | undefined>)[code] ?? String(code);
+}
+
 export function httpStatusOfGrpc(code: number): number {
-  return HTTP_STATUS[GRPC_CODE_NAMES[code] ?? ''] ?? 500;
+  return HTTP_STATUS[codeName(code)] ?? 500;
 }
 
 /** google.rpc.Status, to read `grpc-status-details-bin`. */
@@ -78,7 +65,7 @@ function percentDecoded(text: string): string {
  * theirs go to the log (the error's cause) and the caller gets only the code.
  */
 export function grpcStatusError(code: number, rawMessage: string | undefined, detailsBin: string | undefined, json: ProtoJson): BridgeError {
-  const name = GRPC_CODE_NAMES[code] ?? String(code);
+  const name = codeName(code);
   let message = percentDecoded(rawMessage ?? '');
   let details: JsonValue[] = [];
   if (detailsBin !== undefined) {
