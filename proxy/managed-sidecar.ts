@@ -51,6 +51,8 @@ export class ManagedSidecar {
     let sidecar: Sidecar | undefined;
     const build = async (snapshot: Snapshot): Promise<ManagedSnapshot> => {
       const config = sidecarConfigFromSnapshot(snapshot, local);
+      // A snapshot may bring a lazily loaded filter the earlier ones did not (a LegacyBridge).
+      await loadFilters([...(config.inbound?.filters ?? []), ...(config.outbound?.filters ?? [])].map((f) => f.name));
       const policies = compileSnapshotPolicies(snapshot);
       if (sidecar !== undefined) return { config, policies, dataPath: sidecar.buildDataPath(config) };
       sidecar = await Sidecar.build(config, { security: new MeshTransportSecurity(identity), identity });
