@@ -64,6 +64,7 @@ export class ManagedSidecar {
       // A changed inbound mTLS mode applies at once (the listener follows the data path).
       running.install(compiled.dataPath);
     });
+    const announcedHost = local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address;
     const discovery = new SidecarDiscoveryClient<ManagedSnapshot>({
       target: local.identity.ca.address,
       credentials: () => identity.controlPlaneCredentials(),
@@ -73,7 +74,9 @@ export class ManagedSidecar {
         id: identity.current.spiffeId,
         workload: local.workload,
         namespace: local.namespace,
-        inboundAddress: `${local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address}:${local.inbound.port}`,
+        inboundAddress: `${announcedHost}:${local.inbound.port}`,
+        // A free admin port (0) is not known yet here: not announced.
+        ...(local.admin.port === 0 ? {} : { adminAddress: `${announcedHost}:${local.admin.port}` }),
       },
       holder: snapshots,
       compile: build,
