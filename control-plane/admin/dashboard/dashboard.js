@@ -58,7 +58,14 @@ function renderTopology(state) {
     const dy = to.y - from.y;
     const scale = Math.min(NODE.width / 2 / Math.abs(dx || 1), NODE.height / 2 / Math.abs(dy || 1), 1);
     group.append(svg('line', { x1: from.x, y1: from.y, x2: to.x - dx * scale, y2: to.y - dy * scale }));
-    group.append(svg('text', { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 - 6 }, `mTLS ${edge.mtls}`));
+    const observed = edge.observed;
+    const security = observed === null ? `mTLS ${edge.mtls}` : observed.mtls ? 'mTLS' : 'plaintext seen';
+    group.append(svg('text', { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 - 6 }, security));
+    if (observed !== null) {
+      const errors = observed.errorRate === null ? '-' : `${Math.round(observed.errorRate * 100)}%`;
+      const p99 = observed.p99Ms === null ? '-' : `${observed.p99Ms} ms`;
+      group.append(svg('text', { x: (from.x + to.x) / 2, y: (from.y + to.y) / 2 + 8, class: 'traffic' }, `${observed.requestsPerSecond.toFixed(1)} rps, err ${errors}, p99 ${p99}`));
+    }
     parts.push(group);
   }
   for (const workload of state.workloads) {
@@ -95,11 +102,81 @@ function renderCertificates(state) {
   document.getElementById('certificates-note').textContent = state.notes.certificates;
 }
 
+let lastState;
+const filter = document.getElementById('decisions-filter');
+filter.addEventListener('change', () => lastState !== undefined && renderDecisions(lastState));
+
+function renderDecisions(state) {
+  const workloads = state.workloads.map((w) => w.key);
+  if (filter.options.length !== workloads.length + 1) {
+    const chosen = filter.value;
+    filter.replaceChildren(element('option', 'all'), ...workloads.map((w) => element('option', w)));
+    filter.options[0].value = '';
+    filter.value = workloads.includes(chosen) ? chosen : '';
+  }
+  const shown = state.decisions.filter((d) => filter.value === '' || d.workload === filter.value).slice(0, 50);
+  document.querySelector('#decisions tbody').replaceChildren(
+    ...shown.map((d) => {
+      const tr = row([d.time.slice(11, 23), d.workload, d.decision === 'dry_run_deny' ? 'would deny (dry run)' : d.decision, d.principal ?? 'none', d.asset ?? 'none', d.policy, d.rules[0] ?? '']);
+      tr.className = `decision-${d.decision}`;
+      tr.dataset.workload = d.workload;
+      return tr;
+    }),
+  );
+}
+
+/** One uPlot chart per measure, a series per backend; made once per set of backends, then fed. */
+const charts = new Map();
+const MEASURES = [
+  ['running', 'in flight (running)'],
+  ['waiting', 'queue (waiting)'],
+  ['kvCache', 'KV-cache use'],
+];
+const COLOURS = ['#2a7a3b', '#3b5bab', '#a33', '#7a5a00', '#6a3b9b'];
+
+function renderInference(state) {
+  const backends = state.inference.flatMap((pool) => pool.backends);
+  const last = (b, field) => (b.history.length === 0 ? '-' : b.history[b.history.length - 1][field]);
+  document.querySelector('#backends tbody').replaceChildren(
+    ...backends.map((b) => {
+      const kv = last(b, 'kvCache');
+      const tr = row([b.workload, String(last(b, 'waiting')), String(last(b, 'running')), kv === '-' ? '-' : `${(kv * 100).toFixed(1)}%`, b.picks === null ? '-' : String(b.picks)]);
+      tr.dataset.backend = b.workload;
+      return tr;
+    }),
+  );
+  const container = document.getElementById('inference-charts');
+  const signature = backends.map((b) => b.workload).join(',');
+  // uPlot is loaded by its own classic script, before this module.
+  const { uPlot } = globalThis;
+  if (uPlot === undefined || backends.length === 0) return;
+  if (container.dataset.signature !== signature) {
+    container.replaceChildren();
+    charts.clear();
+    container.dataset.signature = signature;
+    for (const [field, title] of MEASURES) {
+      const box = element('div', undefined, 'chart');
+      box.append(element('h3', title));
+      container.append(box);
+      const series = [{}, ...backends.map((b, i) => ({ label: b.workload.split('/')[1], stroke: COLOURS[i % COLOURS.length], width: 2 }))];
+      charts.set(field, new uPlot({ width: Math.max(300, container.clientWidth - 10), height: 130, series, axes: [{}, { size: 45 }] }, [[]], box));
+    }
+  }
+  const times = [...new Set(backends.flatMap((b) => b.history.map((s) => s.t)))].sort((a, b) => a - b);
+  for (const [field] of MEASURES) {
+    const data = [times.map((t) => t / 1000), ...backends.map((b) => times.map((t) => b.history.find((s) => s.t === t)?.[field] ?? null))];
+    charts.get(field).setData(data);
+  }
+}
+
 function render(state) {
+  lastState = state;
   document.getElementById('revision').textContent = `revision ${state.revision}${state.converged ? ', converged' : ', pushing'}`;
   renderTopology(state);
   renderPolicies(state);
   renderCertificates(state);
+  renderDecisions(state);
+  renderInference(state);
   document.getElementById('decisions-note').textContent = state.notes.decisions;
   document.getElementById('inference-note').textContent = state.notes.inference;
 }
