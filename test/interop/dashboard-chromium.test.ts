@@ -86,7 +86,9 @@ describe('dashboard in chromium', () => {
     const chat = { model: 'sim/llama-3-8b', stream: true, max_tokens: 8, messages: [{ role: 'user', content: 'hello' }] };
     expect((await viaProxy(record.workloads.web!.outbound, 'http://llm/v1/chat/completions', chat)).status).toBe(200);
     // A reading of each backend's engine (the sidecars scrape it), drawn by uPlot.
-    await page.waitForFunction(() => [...document.querySelectorAll('#backends tbody tr')].every((tr) => tr.children[1]?.textContent !== '-'));
+    for (const backend of ['llm-fast', 'llm-medium', 'llm-slow']) {
+      await page.locator(`#backends tbody tr[data-backend="default/${backend}"] td:nth-child(2)`).filter({ hasText: /^\d+$/ }).waitFor();
+    }
     expect(await page.locator('#inference-charts .uplot').count()).toBe(3);
     await page.locator('#inference-panel').screenshot({ path: join(RESULTS, 'dashboard-inference.png') });
     await page.close();

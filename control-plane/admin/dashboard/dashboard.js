@@ -37,13 +37,17 @@ function renderTopology(state) {
   const root = document.getElementById('topology');
   const width = root.clientWidth || 900;
   const height = root.clientHeight || 350;
-  const radius = Math.max(60, Math.min(width, height) / 2 - NODE.height);
-  const positions = new Map(
-    state.workloads.map((w, i) => {
-      const angle = (2 * Math.PI * i) / Math.max(1, state.workloads.length) - Math.PI / 2;
-      return [w.key, { x: width / 2 + radius * 1.6 * Math.cos(angle), y: height / 2 + radius * Math.sin(angle) }];
-    }),
-  );
+  // Columns by call depth (callers left, what they call to the right), rows spread evenly.
+  const depth = new Map(state.workloads.map((w) => [w.key, 0]));
+  for (let round = 0; round < state.workloads.length; round++) {
+    for (const edge of state.edges) depth.set(edge.to, Math.max(depth.get(edge.to) ?? 0, (depth.get(edge.from) ?? 0) + 1));
+  }
+  const columns = Math.max(...depth.values()) + 1;
+  const positions = new Map();
+  for (let column = 0; column < columns; column++) {
+    const members = state.workloads.filter((w) => Math.min(depth.get(w.key), columns - 1) === column);
+    members.forEach((w, i) => positions.set(w.key, { x: ((column + 0.5) * width) / columns, y: ((i + 0.5) * height) / members.length }));
+  }
   const defs = svg('defs', {});
   const marker = svg('marker', { id: 'arrow', viewBox: '0 0 10 10', refX: 10, refY: 5, markerWidth: 8, markerHeight: 8, orient: 'auto-start-reverse' });
   marker.append(svg('path', { d: 'M 0 0 L 10 5 L 0 10 z', fill: '#3b5bab' }));
@@ -114,10 +118,10 @@ function renderDecisions(state) {
     filter.options[0].value = '';
     filter.value = workloads.includes(chosen) ? chosen : '';
   }
-  const shown = state.decisions.filter((d) => filter.value === '' || d.workload === filter.value).slice(0, 50);
+  const shown = state.decisions.filter((d) => filter.value === '' || d.workload === filter.value).slice(0, 12);
   document.querySelector('#decisions tbody').replaceChildren(
     ...shown.map((d) => {
-      const tr = row([d.time.slice(11, 23), d.workload, d.decision === 'dry_run_deny' ? 'would deny (dry run)' : d.decision, d.principal ?? 'none', d.asset ?? 'none', d.policy, d.rules[0] ?? '']);
+      const tr = row([d.time.slice(11, 19), d.workload, d.decision === 'dry_run_deny' ? 'would deny (dry run)' : d.decision, d.principal ?? 'none', d.asset ?? 'none', d.policy, d.rules[0] ?? '']);
       tr.className = `decision-${d.decision}`;
       tr.dataset.workload = d.workload;
       return tr;
