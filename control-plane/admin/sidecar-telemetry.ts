@@ -109,14 +109,12 @@ function inboundCounts(families: PromFamily[], namespace: string): Map<string, C
     if (Number(labels.response_code) >= 400) c.errors += value;
     if (labels.connection_security_policy === 'mutual_tls') c.mtls += value;
   }
-  for (const sample of family(families, 'istio_request_duration_milliseconds')) {
-    const labels = sample.labels ?? {};
-    if (labels.reporter !== 'destination') continue;
+  for (const sample of family(families, 'istio_request_duration_milliseconds_bucket')) {
+    const { le, ...labels } = sample.labels ?? {};
+    if (labels.reporter !== 'destination' || le === undefined) continue;
     const c = of(labels);
-    for (const [le, count] of Object.entries(sample.buckets ?? {})) {
-      const bound = le === '+Inf' ? Infinity : Number(le);
-      c.buckets.set(bound, (c.buckets.get(bound) ?? 0) + Number(count));
-    }
+    const bound = le === '+Inf' ? Infinity : Number(le);
+    c.buckets.set(bound, (c.buckets.get(bound) ?? 0) + Number(sample.value));
   }
   return counts;
 }
@@ -174,7 +172,9 @@ export class SidecarTelemetry {
     try {
       const [metrics, decisions] = await Promise.all([get(target.admin, '/metrics'), get(target.admin, '/decisions')]);
       this.#failing.delete(id);
-      this.#readMetrics(target, parsePrometheusTextFormat(metrics), now);
+      // The parser folds a histogram's labelled series into one (its flattenMetrics); without
+      // their TYPE line the buckets parse as plain samples that keep their labels (and `le`).
+      this.#readMetrics(target, parsePrometheusTextFormat(metrics.replace(/^# TYPE \S+ histogram$/gm, '')), now);
       this.#readDecisions(target, id, JSON.parse(decisions) as { added: number; decisions: Record<string, unknown>[] });
     } catch (error) {
       // Once per failing sidecar, not every poll.
