@@ -51,6 +51,8 @@ export class ManagedSidecar {
     let sidecar: Sidecar | undefined;
     const build = async (snapshot: Snapshot): Promise<ManagedSnapshot> => {
       const config = sidecarConfigFromSnapshot(snapshot, local);
+      // A snapshot may bring a lazily loaded filter the earlier ones did not (a LegacyBridge).
+      await loadFilters([...(config.inbound?.filters ?? []), ...(config.outbound?.filters ?? [])].map((f) => f.name));
       const policies = compileSnapshotPolicies(snapshot);
       if (sidecar !== undefined) return { config, policies, dataPath: sidecar.buildDataPath(config) };
       sidecar = await Sidecar.build(config, { security: new MeshTransportSecurity(identity), identity });
@@ -62,6 +64,7 @@ export class ManagedSidecar {
       // A changed inbound mTLS mode applies at once (the listener follows the data path).
       running.install(compiled.dataPath);
     });
+    const announcedHost = local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address;
     const discovery = new SidecarDiscoveryClient<ManagedSnapshot>({
       target: local.identity.ca.address,
       credentials: () => identity.controlPlaneCredentials(),
@@ -71,7 +74,9 @@ export class ManagedSidecar {
         id: identity.current.spiffeId,
         workload: local.workload,
         namespace: local.namespace,
-        inboundAddress: `${local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address}:${local.inbound.port}`,
+        inboundAddress: `${announcedHost}:${local.inbound.port}`,
+        // A free admin port (0) is not known yet here: not announced.
+        ...(local.admin.port === 0 ? {} : { adminAddress: `${announcedHost}:${local.admin.port}` }),
       },
       holder: snapshots,
       compile: build,

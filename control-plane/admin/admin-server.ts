@@ -21,6 +21,7 @@ import { sendError, sendJson } from './admin-responses.js';
 import type { AdminCaller, AdminTokens } from './admin-tokens.js';
 import { DashboardServer } from './dashboard-server.js';
 import { dashboardState, trustRootsOf } from './dashboard-state.js';
+import { SidecarTelemetry } from './sidecar-telemetry.js';
 
 const MAX_BODY_BYTES = 32 * 1024 * 1024;
 const LOOPBACK_HOST = /^(localhost|127(\.[0-9]{1,3}){3}|\[::1\])(:[0-9]{1,5})?$/;
@@ -78,7 +79,11 @@ export class AdminServer {
   constructor(deps: AdminDependencies) {
     this.#deps = deps;
     const trustRoots = deps.trustBundleFile === undefined ? [] : trustRootsOf(readFileSync(deps.trustBundleFile, 'utf8'));
-    this.#dashboard = new DashboardServer(deps.tokens, () => dashboardState(deps.store.current(), this.#status(), trustRoots));
+    const telemetry = new SidecarTelemetry(
+      () => deps.discovery.status().flatMap(({ node }) => (node.admin === undefined ? [] : [{ workload: `${node.namespace}/${node.workload}`, admin: node.admin }])),
+      deps.log,
+    );
+    this.#dashboard = new DashboardServer(deps.tokens, () => dashboardState(deps.store.current(), this.#status(), trustRoots, telemetry.view()), () => telemetry.poll());
     this.#server = createServer((request, response) => {
       this.#route(request, response).catch((error: unknown) => {
         if (error instanceof ChangeRefusedError) deps.metrics.refusedChanges.inc();

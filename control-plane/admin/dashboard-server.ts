@@ -1,9 +1,12 @@
 // The dashboard on the admin listener: `/dashboard/?token=` logs in (dashboard-session.ts), then
 // the page, its static assets (plain HTML/CSS/ES modules from ./dashboard/, no build step) and
 // its data: `/dashboard/state` (one JSON snapshot) and `/dashboard/events` (server-sent events:
-// a snapshot at once, then each time it changed, checked once a second).
+// a snapshot at once, then each time it changed, checked once a second). Charts are drawn by
+// uPlot, served as its package ships it built (node_modules/uplot/dist/).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { ControlPlaneError } from '../errors.js';
@@ -17,6 +20,12 @@ const ASSETS: Readonly<Record<string, string>> = {
   'index.html': 'text/html; charset=utf-8',
   'dashboard.js': 'text/javascript; charset=utf-8',
   'dashboard.css': 'text/css; charset=utf-8',
+};
+/** The charting library's built files, by the name the page asks for. */
+const UPLOT_DIST = dirname(createRequire(import.meta.url).resolve('uplot'));
+const LIBRARY_ASSETS: Readonly<Record<string, { file: string; type: string }>> = {
+  'uPlot.iife.min.js': { file: join(UPLOT_DIST, 'uPlot.iife.min.js'), type: 'text/javascript; charset=utf-8' },
+  'uPlot.min.css': { file: join(UPLOT_DIST, 'uPlot.min.css'), type: 'text/css; charset=utf-8' },
 };
 const PAGE_HEADERS = {
   'cache-control': 'no-store',
@@ -41,9 +50,13 @@ export class DashboardServer {
   #last = '';
   #timer: NodeJS.Timeout | undefined;
 
-  constructor(tokens: AdminTokens, state: () => DashboardState) {
+  readonly #refresh: () => Promise<void>;
+
+  /** `refresh` reads what the state shows from elsewhere (the sidecars), before each push. */
+  constructor(tokens: AdminTokens, state: () => DashboardState, refresh: () => Promise<void> = async () => undefined) {
     this.#sessions = new DashboardSessions(tokens);
     this.#state = state;
+    this.#refresh = refresh;
   }
 
   static handles(pathname: string): boolean {
@@ -63,9 +76,10 @@ export class DashboardServer {
     const name = url.pathname === '/dashboard' || url.pathname === DASHBOARD_PATH ? 'index.html' : url.pathname.slice(DASHBOARD_PATH.length);
     if (name === 'state') return sendJson(response, 200, this.#state());
     if (name === 'events') return this.#subscribe(response);
-    if (!Object.hasOwn(ASSETS, name)) throw new ControlPlaneError('RESOURCE_NOT_FOUND', `no dashboard file ${name}`);
-    const body = await readFile(`${this.#assets}/${name}`);
-    response.writeHead(200, { ...PAGE_HEADERS, 'content-type': ASSETS[name]!, 'content-length': body.length });
+    const library = Object.hasOwn(LIBRARY_ASSETS, name) ? LIBRARY_ASSETS[name]! : undefined;
+    if (!Object.hasOwn(ASSETS, name) && library === undefined) throw new ControlPlaneError('RESOURCE_NOT_FOUND', `no dashboard file ${name}`);
+    const body = await readFile(library?.file ?? `${this.#assets}/${name}`);
+    response.writeHead(200, { ...PAGE_HEADERS, 'content-type': library?.type ?? ASSETS[name]!, 'content-length': body.length });
     response.end(body);
   }
 
@@ -84,7 +98,7 @@ export class DashboardServer {
       this.#streams.delete(response);
       if (this.#streams.size === 0) this.close();
     });
-    this.#timer ??= setInterval(() => this.#push(), PUSH_INTERVAL_MS);
+    this.#timer ??= setInterval(() => void this.#refresh().then(() => this.#push()), PUSH_INTERVAL_MS);
   }
 
   #push(): void {

@@ -1,10 +1,12 @@
-// What the dashboard shows, computed from what the control plane holds: the resources of the
-// current revision and what each connected sidecar acknowledged. Traffic figures, decisions and
-// inference figures live in the sidecars, not here; the snapshot says so instead of guessing.
+// What the dashboard shows, computed from what the control plane holds (the resources of the
+// current revision and what each connected sidecar acknowledged) and from what it last read from
+// the sidecars' admin listeners (sidecar-telemetry.ts): traffic per edge, recent denials, the
+// model servers' load.
 import { X509Certificate } from 'node:crypto';
 import { matchesLabels, type AnyResource, type MtlsMode, type Resource, type ResourceKind } from '../api/resource-types.js';
 import type { StatusAnswer } from '../api/admin-contract.js';
 import type { Revision } from '../resources/revision.js';
+import type { DecisionRow, EdgeTraffic, EngineSample, TelemetryView } from './sidecar-telemetry.js';
 
 /** A sidecar's status without its ever-changing last-seen age (a snapshot changes when something happened). */
 type Sidecar = Omit<StatusAnswer['sidecars'][number], 'lastSeenMsAgo'>;
@@ -13,11 +15,18 @@ export interface DashboardState {
   revision: number;
   converged: boolean;
   workloads: { key: string; serviceAccount: string; sidecars: Sidecar[] }[];
-  /** Declared calls (Workload spec.outbound.services); `observed` is null: the sidecars keep their traffic metrics. */
-  edges: { from: string; to: string; mtls: MtlsMode; observed: null }[];
+  /**
+   * Declared calls (Workload spec.outbound.services; a pool named there: each of its members),
+   * with the callee's mTLS mode; `observed`: what the callee's sidecar counted over the last
+   * interval, null before two readings.
+   */
+  edges: { from: string; to: string; mtls: MtlsMode; observed: EdgeTraffic | null }[];
   assets: { key: string; workload: string; policies: { key: string; mode: 'enforce' | 'dry-run' }[]; sidecars: Sidecar[] }[];
   certificates: { workload: string; identity: string; expiresAt: string | null }[];
   trustRoots: { subject: string; notAfter: string; fingerprint256: string }[];
+  /** Newest first. */
+  decisions: readonly DecisionRow[];
+  inference: { pool: string; backends: { workload: string; labels: Record<string, string>; picks: number | null; history: readonly EngineSample[] }[] }[];
   notes: { topology: string; decisions: string; inference: string; certificates: string };
 }
 
@@ -55,15 +64,21 @@ export function trustRootsOf(pem: string): DashboardState['trustRoots'] {
   });
 }
 
-export function dashboardState(revision: Revision, status: StatusAnswer, trustRoots: DashboardState['trustRoots']): DashboardState {
+export function dashboardState(revision: Revision, status: StatusAnswer, trustRoots: DashboardState['trustRoots'], telemetry: TelemetryView): DashboardState {
   const workloads = ofKind(revision, 'Workload');
   const byKey = new Map(workloads.map((w) => [keyOf(w), w]));
   const sidecarsOf = (key: string): Sidecar[] => status.sidecars.filter((s) => s.workload === key).map(({ lastSeenMsAgo: _, ...s }) => s);
+  const pools = ofKind(revision, 'InferencePool');
+  const membersOf = (pool: Resource<'InferencePool'>) =>
+    workloads.filter((w) => w.metadata.namespace === pool.metadata.namespace && pool.spec.selector !== undefined && matchesLabels(pool.spec.selector, w.metadata.labels));
   const edges: DashboardState['edges'] = [];
   for (const caller of workloads) {
     for (const service of caller.spec.outbound?.services ?? []) {
       const callee = byKey.get(`${caller.metadata.namespace}/${service}`);
-      if (callee !== undefined) edges.push({ from: keyOf(caller), to: keyOf(callee), mtls: mtlsOf(revision, callee), observed: null });
+      const pool = pools.find((p) => p.metadata.namespace === caller.metadata.namespace && p.metadata.name === service);
+      for (const target of callee !== undefined ? [callee] : pool !== undefined ? membersOf(pool) : []) {
+        edges.push({ from: keyOf(caller), to: keyOf(target), mtls: mtlsOf(revision, target), observed: telemetry.traffic.get(`${keyOf(caller)}->${keyOf(target)}`) ?? null });
+      }
     }
   }
   const policies = ofKind(revision, 'AuthorizationPolicy');
@@ -83,10 +98,18 @@ export function dashboardState(revision: Revision, status: StatusAnswer, trustRo
     }),
     certificates: status.sidecars.map((s) => ({ workload: s.workload, identity: s.identity, expiresAt: null })),
     trustRoots,
+    decisions: telemetry.decisions,
+    inference: pools.map((pool) => ({
+      pool: keyOf(pool),
+      backends: membersOf(pool).map((w) => {
+        const backend = telemetry.backends.get(keyOf(w));
+        return { workload: keyOf(w), labels: w.metadata.labels, picks: backend?.picks ?? null, history: backend?.history ?? [] };
+      }),
+    })),
     notes: {
-      topology: 'Edges are the calls each Workload declares (spec.outbound.services); requests/s, error rate and p99 are kept by the sidecars and not yet read by the control plane.',
-      decisions: 'No data yet: denials and dry-run would-denials are recorded by the sidecars, not reported to the control plane.',
-      inference: 'No data yet: no InferencePool in this mesh is reported to the control plane.',
+      topology: 'Edges are the calls each Workload declares (spec.outbound.services; a pool: each of its members); requests/s, error rate (4xx and 5xx) and p99 over the last 2 s are what the callee\'s sidecar counted.',
+      decisions: 'The latest denials and dry-run would-denials the sidecars kept (each keeps its last 100), read every 2 s while this page is open.',
+      inference: 'Each model server\'s queue, running requests and KV-cache use as its sidecar last scraped them; picks: requests its sidecar served. Tokens per tenant are settled in the callers\' sidecars and not yet reported.',
       certificates: 'Identities are those the connected sidecars proved; their certificates\' expiry is not reported to the control plane.',
     },
   };

@@ -18,6 +18,8 @@ export interface NodeMessage {
   workload: string;
   namespace: string;
   inboundAddress: string;
+  /** Empty from a sidecar that does not announce it. */
+  adminAddress?: string;
 }
 
 export interface SnapshotRequestMessage {

@@ -12,6 +12,8 @@ export interface SidecarNode {
   readonly serviceAccount: string;
   readonly workload: string;
   readonly inbound?: HostPort;
+  /** The admin listener, on the inbound address's host (the control plane reads only there). */
+  readonly admin?: HostPort;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -50,6 +52,12 @@ export function parseNode(node: NodeMessage | null | undefined, authenticated: s
     inbound = parseHostPort(node.inboundAddress);
     if (inbound === undefined) return 'node.inbound_address must be host:port';
   }
+  let admin: HostPort | undefined;
+  if ((node.adminAddress ?? '') !== '') {
+    admin = parseHostPort(node.adminAddress!);
+    // The dashboard fetches from this address: a sidecar may point it only at its own host.
+    if (admin === undefined || inbound === undefined || admin.host !== inbound.host) return 'node.admin_address must be host:port on the host of node.inbound_address';
+  }
   return {
     id: node.id,
     trustDomain,
@@ -57,5 +65,6 @@ export function parseNode(node: NodeMessage | null | undefined, authenticated: s
     serviceAccount: id.serviceAccount,
     workload: node.workload,
     ...(inbound === undefined ? {} : { inbound }),
+    ...(admin === undefined ? {} : { admin }),
   };
 }

@@ -1,6 +1,9 @@
 // Computes what one sidecar receives: its own Workload, Assets, the policies that target either,
-// the peer and request authentication that apply to it, and the services it may call with their
-// endpoints and Routes. Nothing else of the mesh leaves the control plane for that sidecar.
+// the peer and request authentication that apply to it, the services it may call with their
+// endpoints and Routes, the LegacyBridges it serves (those whose hosts name it), and the
+// InferencePools it serves in (their selector matches it) or calls (named in its outbound
+// services: the pool, its members with their endpoints and the pool's InferenceObjectives).
+// Nothing else of the mesh leaves the control plane for that sidecar.
 import { createHash } from 'node:crypto';
 import { encodeResource } from '../api/resource-codec.js';
 import { matchesLabels, type AnyResource, type HostPort, type Resource } from '../api/resource-types.js';
@@ -38,6 +41,10 @@ function targets(policy: Resource<'AuthorizationPolicy'>, self: Resource<'Worklo
   );
 }
 
+function poolSelects(pool: Resource<'InferencePool'>, workload: Resource<'Workload'>): boolean {
+  return pool.spec.selector !== undefined && matchesLabels(pool.spec.selector, workload.metadata.labels);
+}
+
 function withEndpoints(service: Resource<'Workload'>, endpoints: EndpointIndex): Resource<'Workload'> {
   const announced = endpoints.get(`${service.metadata.namespace}/${service.metadata.name}`) ?? [];
   if (announced.length === 0) return service;
@@ -71,8 +78,12 @@ export function buildSnapshot(revision: Revision, workload: string, namespace: s
     const allowed = self.spec.outbound?.services;
     const services = workloads.filter((w) => w !== self && (allowed === undefined || allowed.includes(w.metadata.name)));
     const serviceNames = new Set(services.map((s) => s.metadata.name));
-    const reachable = services.map((s) => withEndpoints(s, endpoints));
+    const pools = ofKind(revision, 'InferencePool', namespace);
+    const called = pools.filter((p) => allowed?.includes(p.metadata.name) === true);
+    const members = workloads.filter((w) => w !== self && !serviceNames.has(w.metadata.name) && called.some((p) => poolSelects(p, w)));
+    const reachable = [...services, ...members].map((s) => withEndpoints(s, endpoints));
     for (const service of reachable) if ((service.spec.endpoints ?? []).length === 0) servicesWithoutEndpoints.push(service.metadata.name);
+    const ownHosts = new Set([workload, `${workload}.${namespace}`, `${workload}.${namespace}.svc`]);
     resources.push(
       self,
       ...assets,
@@ -81,6 +92,9 @@ export function buildSnapshot(revision: Revision, workload: string, namespace: s
       ...ofKind(revision, 'RequestAuthentication', namespace).filter(appliesToSelf),
       ...reachable,
       ...ofKind(revision, 'Route', namespace).filter((r) => serviceNames.has(r.spec.service)),
+      ...ofKind(revision, 'LegacyBridge', namespace).filter((b) => b.spec.hosts?.some((h) => ownHosts.has(h)) === true),
+      ...new Set([...called, ...pools.filter((p) => poolSelects(p, self))]),
+      ...ofKind(revision, 'InferenceObjective', namespace).filter((o) => called.some((p) => p.metadata.name === o.spec.poolRef)),
     );
   }
   const documents = resources.map(encode).sort();

@@ -6,18 +6,19 @@ import type { LoadedResource } from './document-loader.js';
 
 interface Reference {
   readonly path: string;
-  readonly kind: ResourceKind;
+  /** The kinds the name may refer to (an outbound service is a Workload or an InferencePool). */
+  readonly kinds: readonly ResourceKind[];
   readonly name: string;
 }
 
 function referencesOf(resource: AnyResource): Reference[] {
   const refs: Reference[] = [];
-  const add = (path: string, kind: ResourceKind, name: string | undefined): void => {
-    if (name !== undefined) refs.push({ path, kind, name });
+  const add = (path: string, kind: ResourceKind | readonly ResourceKind[], name: string | undefined): void => {
+    if (name !== undefined) refs.push({ path, kinds: typeof kind === 'string' ? [kind] : kind, name });
   };
   switch (resource.kind) {
     case 'Workload':
-      resource.spec.outbound?.services?.forEach((name, i) => add(`spec.outbound.services[${i}]`, 'Workload', name));
+      resource.spec.outbound?.services?.forEach((name, i) => add(`spec.outbound.services[${i}]`, ['Workload', 'InferencePool'], name));
       break;
     case 'Asset':
       add('spec.workload', 'Workload', resource.spec.workload);
@@ -62,15 +63,14 @@ export function checkReferences(loaded: readonly LoadedResource[]): Problem[] {
   for (const entry of loaded) {
     const { resource, source } = entry;
     for (const ref of referencesOf(resource)) {
-      const key = `${ref.kind}/${resource.metadata.namespace}/${ref.name}`;
-      if (byKey.has(key)) continue;
+      if (ref.kinds.some((kind) => byKey.has(`${kind}/${resource.metadata.namespace}/${ref.name}`))) continue;
       problems.push({
         code: 'RESOURCE_REFERENCE_UNKNOWN',
         file: source.file,
         line: source.line,
         col: 1,
         path: ref.path,
-        message: `no ${ref.kind} named ${JSON.stringify(ref.name)} in namespace ${resource.metadata.namespace}`,
+        message: `no ${ref.kinds.join(' or ')} named ${JSON.stringify(ref.name)} in namespace ${resource.metadata.namespace}`,
       });
     }
   }

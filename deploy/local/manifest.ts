@@ -19,10 +19,18 @@ export interface WorkloadProcess {
   readonly adminPort?: number;
 }
 
+/** One request `--traffic` repeats; a `body` is sent as JSON. */
+export interface TrafficEntry {
+  readonly from: string;
+  readonly url: string;
+  readonly method: 'GET' | 'POST';
+  readonly body?: Readonly<Record<string, unknown>>;
+}
+
 export interface Manifest {
   readonly workloads: Readonly<Record<string, WorkloadProcess>>;
   readonly try: readonly { readonly say: string; readonly command: string }[];
-  readonly traffic: readonly { readonly from: string; readonly url: string }[];
+  readonly traffic: readonly TrafficEntry[];
   readonly controlPlane: { readonly grpcPort?: number; readonly adminPort?: number };
 }
 
@@ -61,7 +69,12 @@ const schema = {
     traffic: {
       type: 'array',
       default: [],
-      items: { type: 'object', additionalProperties: false, required: ['from', 'url'], properties: { from: { type: 'string' }, url: { type: 'string', pattern: '^http://' } } },
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['from', 'url'],
+        properties: { from: { type: 'string' }, url: { type: 'string', pattern: '^http://' }, method: { enum: ['GET', 'POST'], default: 'GET' }, body: { type: 'object' } },
+      },
     },
     controlPlane: { type: 'object', additionalProperties: false, default: {}, properties: { grpcPort: port, adminPort: port } },
   },

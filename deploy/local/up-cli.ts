@@ -272,7 +272,7 @@ export async function run(argv: string[]): Promise<number> {
   say(`Edit the policies in ${dir} and they apply live; \`weft status\` shows every sidecar. Ctrl-C stops the mesh. (${upFile})`);
   if (values.traffic && manifest.traffic.length > 0) {
     stopTraffic = startTraffic(
-      manifest.traffic.map((t) => ({ via: { port: ports.workloads.get(t.from)!.outbound }, url: t.url })),
+      manifest.traffic.map(({ from, ...request }) => ({ ...request, via: { port: ports.workloads.get(from)!.outbound } })),
       say,
     );
   }

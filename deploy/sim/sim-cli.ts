@@ -13,7 +13,8 @@ See deploy/sim/README.md.
 
 options:
   --profile FILE   a fleet profile (YAML); default: one server with default parameters
-  --port N         the port of the single default server (default 8000; 0: a free one)
+  --port N         the port of the single default server (default 8000; 0: a free one),
+                   or of a profile's only server
   --model NAME     the model of the single default server
   --host HOST      the address to listen on (default 127.0.0.1)
   -h, --help       show this help`;
@@ -31,12 +32,17 @@ export async function run(argv: string[]): Promise<number> {
     strict: true,
     allowPositionals: false,
   });
-  if (values.profile !== undefined && (values.port !== undefined || values.model !== undefined)) throw usageError('--port and --model are for the single default server; the profile sets its own');
+  if (values.profile !== undefined && values.model !== undefined) throw usageError('--model is for the single default server; the profile sets its own');
   const port = Number(values.port ?? 8000);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw usageError(`--port: not a port: ${values.port}`);
-  const fleet: FleetProfile = values.profile === undefined
+  let fleet: FleetProfile = values.profile === undefined
     ? fleetOf({ servers: [{ name: 'vllm', port, ...(values.model === undefined ? {} : { model: values.model }) }] })
     : await loadFleetProfile(values.profile);
+  if (values.profile !== undefined && values.port !== undefined) {
+    // A profile of one server run where the caller says (weft up gives each app a free port).
+    if (fleet.servers.length !== 1) throw usageError(`--port with --profile needs a profile of one server; ${values.profile} has ${fleet.servers.length}`);
+    fleet = { servers: [{ ...fleet.servers[0]!, port }] };
+  }
   const servers: SimServer[] = [];
   const stop = new Promise<void>((resolve) => {
     process.once('SIGINT', resolve);

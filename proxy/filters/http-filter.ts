@@ -188,4 +188,6 @@ export interface HttpFilterFactory {
 export interface InboundListenerFacts {
   /** The inbound mTLS mode, with the listener's precedence (workload over namespace over mesh, the app's port over the whole). */
   readonly mtls: MtlsMode;
+  /** The app's port on 127.0.0.1, behind the inbound listener. */
+  readonly appPort: number;
 }

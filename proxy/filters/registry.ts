@@ -10,10 +10,12 @@ import type { HttpFilterFactory, InboundListenerFacts } from './http-filter.js';
 import { authzConfigSchema } from './authz/authz-config.js';
 import { authzConfigFromSnapshot } from './authz/from-snapshot.js';
 import { bridgeConfigSchema } from './bridge/bridge-filter-config.js';
+import { bridgeConfigFromSnapshot } from './bridge/from-snapshot.js';
 import { jwtConfigSchema } from './jwt/jwt-config.js';
 import { jwtConfigFromSnapshot } from './jwt/from-snapshot.js';
 import { inferenceBalancer } from './inference/inference-balancer.js';
 import { inferenceFilter } from './inference/inference-filter.js';
+import { loadReportConfigFromSnapshot } from './inference/from-snapshot.js';
 import { loadReportFilter } from './inference/load-report-filter.js';
 import { registerLoadBalancer } from '../upstream/load-balancers.js';
 import { routerFilter } from './router-filter.js';
@@ -74,10 +76,12 @@ export async function loadFilters(names: Iterable<string>): Promise<void> {
   await Promise.all([...new Set(names)].map((name) => loaders.get(name)?.()));
 }
 
+// Snapshot chains run in this order: the bridge turns JSON into the legacy call before authz
+// decides on it (input.weft.bridge), as a YAML config puts it.
 registerLazyFilter('jwt', jwtConfigSchema, jwtConfigFromSnapshot, async () => (await import('./jwt/jwt-filter.js')).jwtFilter);
+registerLazyFilter('bridge', bridgeConfigSchema, bridgeConfigFromSnapshot, async () => (await import('./bridge/bridge-filter.js')).bridgeFilter);
 registerLazyFilter('authz', authzConfigSchema, authzConfigFromSnapshot, async () => (await import('./authz/authz-filter.js')).authzFilter);
-registerLazyFilter('bridge', bridgeConfigSchema, undefined, async () => (await import('./bridge/bridge-filter.js')).bridgeFilter);
 registerFilter(inferenceFilter);
-registerFilter(loadReportFilter);
+registerFilter({ ...loadReportFilter, fromSnapshot: loadReportConfigFromSnapshot });
 registerLoadBalancer(inferenceBalancer);
 registerFilter(routerFilter);

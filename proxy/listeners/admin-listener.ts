@@ -1,7 +1,8 @@
 // The admin listener, on loopback: /live (the process runs), /ready (listeners up and not
 // draining), /metrics (Prometheus text), /config_dump (the config in force, as JSON), /clusters
 // (each cluster's endpoints: requests in flight, healthy or ejected), /certs (the mesh
-// certificate and trust bundle, when the sidecar has an identity).
+// certificate and trust bundle, when the sidecar has an identity), /decisions (the latest
+// denials and dry-run denials, telemetry/recent-decisions.ts).
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DataPathHolder } from '../runtime/snapshot.js';
@@ -36,11 +37,13 @@ export class AdminListener {
         return this.send(res, 200, 'application/json', JSON.stringify(this.holder.current.config, null, 2) + '\n');
       case '/clusters':
         return this.send(res, 200, 'application/json', JSON.stringify(this.clusters(), null, 2) + '\n');
+      case '/decisions':
+        return this.send(res, 200, 'application/json', JSON.stringify(this.metrics.recentDecisions.list()) + '\n');
       case '/certs':
         if (this.certs === undefined) return this.send(res, 404, 'text/plain', 'no mesh identity: this sidecar runs without mTLS\n');
         return this.send(res, 200, 'application/json', JSON.stringify(this.certs(), null, 2) + '\n');
       default:
-        return this.send(res, 404, 'text/plain', 'not found: try /live, /ready, /metrics, /config_dump, /clusters, /certs\n');
+        return this.send(res, 404, 'text/plain', 'not found: try /live, /ready, /metrics, /config_dump, /clusters, /certs, /decisions\n');
     }
   }
 

@@ -5,6 +5,7 @@
 // the rules that decided it.
 import { randomUUID } from 'node:crypto';
 import type { RuleDecision } from '../../policies/index.js';
+import type { RecentDecision, RecentDecisions } from './recent-decisions.js';
 
 export type DecisionOutcome = 'allow' | 'deny' | 'dry_run_deny' | 'error';
 
@@ -46,10 +47,9 @@ function decidedByJson(rules: readonly RuleDecision[]): string {
   return `${text}]`;
 }
 
-function line(record: DecisionRecord, time: number): string {
+function line(record: DecisionRecord, decidedBy: readonly RuleDecision[], time: number): string {
   // Built by hand (strings through JSON.stringify): denials are always logged.
   const str = JSON.stringify;
-  const decidedBy = typeof record.decidedBy === 'function' ? record.decidedBy() : record.decidedBy;
   return (
     `{"type":"authz_decision","time":"${new Date(time).toISOString()}","decision_id":"${randomUUID()}",` +
     `"request_id":${str(record.requestId)},"principal":${str(record.principal ?? null)},"asset":${str(record.asset ?? null)},` +
@@ -65,6 +65,8 @@ export class DecisionLog {
   constructor(
     private readonly out: NodeJS.WritableStream,
     private readonly allowSampleRate: number,
+    /** Where denials, dry-run denials and errors are also kept for the admin listener. */
+    private readonly recent?: RecentDecisions,
   ) {}
 
   /** Asked before evaluating, so an allow that is not logged is not explained either. */
@@ -79,13 +81,32 @@ export class DecisionLog {
     this.times.push(Date.now());
   }
 
+  private remember(record: DecisionRecord, decidedBy: readonly RuleDecision[], time: number): void {
+    const rules = decidedBy.slice(0, MAX_DECIDED_BY).map((r) => JSON.parse(ruleText(r)) as string);
+    this.recent?.add({
+      time,
+      requestId: record.requestId,
+      principal: record.principal ?? null,
+      asset: record.asset ?? null,
+      policy: record.policy,
+      decision: record.decision as RecentDecision['decision'],
+      rules: rules.length > 0 ? rules : record.rules,
+      reason: record.reason ?? null,
+    });
+  }
+
   private readonly flush = (): void => {
     const records = this.pending;
     const times = this.times;
     this.pending = [];
     this.times = [];
     let text = '';
-    for (let i = 0; i < records.length; i++) text += line(records[i]!, times[i]!);
+    for (let i = 0; i < records.length; i++) {
+      const record = records[i]!;
+      const decidedBy = typeof record.decidedBy === 'function' ? record.decidedBy() : record.decidedBy;
+      text += line(record, decidedBy, times[i]!);
+      if (record.decision !== 'allow') this.remember(record, decidedBy, times[i]!);
+    }
     this.out.write(text);
   };
 }

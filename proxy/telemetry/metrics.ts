@@ -7,6 +7,7 @@
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import { parseWorkloadId } from '../../control-plane/api/spiffe-id.js';
+import { RecentDecisions } from './recent-decisions.js';
 import { ResilienceMetrics } from './resilience-metrics.js';
 
 // Only the registry: the package's index also loads the pushgateway, cluster and default-metrics
@@ -125,6 +126,8 @@ class SeriesMetric {
 export class SidecarMetrics {
   readonly registry = new Registry();
   readonly resilience = new ResilienceMetrics(this.registry);
+  /** The latest denials for the admin listener's /decisions (kept here: one per sidecar, beside its metrics). */
+  readonly recentDecisions = new RecentDecisions();
   private readonly series: Series[] = [];
   /** Series by their full label set, so routes rebuilt by a new snapshot keep counting into them. */
   private readonly seriesByLabels = new Map<string, Series>();

@@ -25,6 +25,8 @@ export interface SidecarNodeInfo {
   readonly workload: string;
   readonly namespace: string;
   readonly inboundAddress?: string;
+  /** host:port of the admin listener, for the control plane's dashboard. */
+  readonly adminAddress?: string;
 }
 
 export interface DiscoveryClientOptions<Compiled> {
@@ -150,9 +152,9 @@ export class SidecarDiscoveryClient<Compiled> extends EventEmitter<SidecarDiscov
     };
     stream.on('error', (error: ServiceError) => lost(error));
     stream.on('end', () => lost());
-    const { id, workload, namespace, inboundAddress } = this.#options.node;
+    const { id, workload, namespace, inboundAddress, adminAddress } = this.#options.node;
     stream.write({
-      node: { id, workload, namespace, inboundAddress: inboundAddress ?? '' },
+      node: { id, workload, namespace, inboundAddress: inboundAddress ?? '', adminAddress: adminAddress ?? '' },
       versionInfo: this.#options.holder.current()?.snapshot.version ?? '',
       responseNonce: '',
     });

@@ -6,10 +6,11 @@
 // process knows (its listener ports, its identity settings) comes in as `local`. The result goes through the same
 // validation as a YAML config, so a snapshot the sidecar cannot run is refused (NACK).
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
-import type { MtlsMode, PortProtocol, Resource, RouteSpec } from '../../control-plane/api/resource-types.js';
+import { matchesLabels, type MtlsMode, type PortProtocol, type Resource, type RouteSpec } from '../../control-plane/api/resource-types.js';
 import { ConfigError, validateConfig } from '../config/load-config.js';
 import type { IdentityConfig, SidecarConfig, UpstreamProtocol } from '../config/types.js';
 import { inboundFiltersFromSnapshot } from '../filters/registry.js';
+import { calledPools, inferenceConfigFromSnapshot, poolCluster } from '../filters/inference/from-snapshot.js';
 import type { Snapshot } from './snapshot.js';
 
 export interface ListenAddress {
@@ -83,6 +84,33 @@ function retries(spec: NonNullable<RouteSpec['retries']>): Record<string, unknow
   return { ...rest, ...(budget === undefined ? {} : { budget: { percent: budget.percent, minRetryConcurrency: budget.minRetriesPerSecond } }) };
 }
 
+/** The outbound chain: `inference` in front of the router when this sidecar calls a pool. */
+function outboundFilters(snapshot: Snapshot, local: LocalSidecarSettings): { filters?: Record<string, unknown>[] } {
+  const self = workloadId({ trustDomain: local.identity.trustDomain, namespace: local.namespace, serviceAccount: local.identity.serviceAccount ?? local.workload }).uri;
+  const inference = inferenceConfigFromSnapshot(snapshot, self);
+  return inference === undefined ? {} : { filters: [{ name: 'inference', config: inference }, { name: 'router' }] };
+}
+
+/**
+ * A pool's cluster, reached by the pool's name: its members' sidecars on the `inference`
+ * balancer. One cluster checks one SPIFFE ID, so the members share a service account (replicas
+ * of one model server); a pool whose members do not is refused.
+ */
+function inferenceCluster(pool: Resource<'InferencePool'>, snapshot: Snapshot, trustDomain: string): Record<string, unknown> {
+  const { name, namespace } = pool.metadata;
+  const members = [...snapshot.services.values()].filter((w) => pool.spec.selector !== undefined && matchesLabels(pool.spec.selector, w.metadata.labels));
+  const accounts = [...new Set(members.map((m) => m.spec.serviceAccount))];
+  if (accounts.length > 1) throw new ConfigError(`snapshot ${snapshot.version}`, [`InferencePool ${name}: its members run as different service accounts (${accounts.join(', ')}); one cluster checks one identity`]);
+  return {
+    name,
+    hosts: serviceHosts(name, namespace),
+    protocol: 'http1',
+    loadBalancer: 'inference',
+    ...poolCluster(pool, members),
+    ...(accounts[0] === undefined ? {} : { spiffeId: workloadId({ trustDomain, namespace, serviceAccount: accounts[0] }).uri }),
+  };
+}
+
 /** Throws (ConfigError, with every problem) when the snapshot cannot be run by this sidecar. */
 export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSidecarSettings): SidecarConfig {
   const self = snapshot.workload;
@@ -106,11 +134,15 @@ export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSideca
         appPort,
         appProtocol: upstreamProtocol(appPortSpec!.protocol),
         mtls,
-        filters: inboundFiltersFromSnapshot(snapshot, { mtls }),
+        filters: inboundFiltersFromSnapshot(snapshot, { mtls, appPort }),
       },
       outbound: {
         ...local.outbound,
-        clusters: [...snapshot.services.values()].map((service) => cluster(service, snapshot, local.identity.trustDomain)),
+        ...outboundFilters(snapshot, local),
+        clusters: [
+          ...[...snapshot.services.values()].map((service) => cluster(service, snapshot, local.identity.trustDomain)),
+          ...calledPools(snapshot).map((pool) => inferenceCluster(pool, snapshot, local.identity.trustDomain)),
+        ],
       },
     },
     source,

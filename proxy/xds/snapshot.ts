@@ -17,6 +17,11 @@ export interface Snapshot {
   readonly services: ReadonlyMap<string, Resource<'Workload'>>;
   /** Routes by the service they lead to. */
   readonly routes: ReadonlyMap<string, Resource<'Route'>>;
+  /** JSON facades this sidecar serves in front of its app. */
+  readonly legacyBridges: readonly Resource<'LegacyBridge'>[];
+  /** Pools this sidecar serves in (its app is a model server) or calls. */
+  readonly inferencePools: readonly Resource<'InferencePool'>[];
+  readonly inferenceObjectives: readonly Resource<'InferenceObjective'>[];
 }
 
 /** The snapshot as carried on the wire and persisted: resource documents as JSON text. */
@@ -81,5 +86,8 @@ export function decodeSnapshot(wire: SnapshotDocuments, self: { workload: string
     requestAuthentications: byKind('RequestAuthentication'),
     services,
     routes,
+    legacyBridges: byKind('LegacyBridge'),
+    inferencePools: byKind('InferencePool'),
+    inferenceObjectives: byKind('InferenceObjective'),
   });
 }

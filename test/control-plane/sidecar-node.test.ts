@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseStoreOption } from '../../control-plane/cli/store-option.js';
 import { parseNode } from '../../control-plane/distribution/sidecar-identity.js';
 
-const node = (overrides: Partial<{ id: string; workload: string; namespace: string; inboundAddress: string }> = {}) => ({
+const node = (overrides: Partial<{ id: string; workload: string; namespace: string; inboundAddress: string; adminAddress: string }> = {}) => ({
   id: 'spiffe://td.test/ns/shop/sa/orders',
   workload: 'orders',
   namespace: 'shop',
@@ -21,6 +21,7 @@ describe('sidecar node announcements', () => {
       inbound: { host: '127.0.0.1', port: 15006 },
     });
     expect(parseNode(node({ inboundAddress: '[::1]:8443' }), 'spiffe://td.test/ns/shop/sa/orders', 'td.test')).toMatchObject({ inbound: { host: '::1', port: 8443 } });
+    expect(parseNode(node({ inboundAddress: '127.0.0.1:15006', adminAddress: '127.0.0.1:15000' }), undefined, 'td.test')).toMatchObject({ admin: { host: '127.0.0.1', port: 15000 } });
   });
 
   it.each([
@@ -35,6 +36,9 @@ describe('sidecar node announcements', () => {
     [{ inboundAddress: '127.0.0.1' }, undefined, 'inbound_address must be host:port'],
     [{ inboundAddress: '127.0.0.1:70000' }, undefined, 'inbound_address must be host:port'],
     [{ inboundAddress: 'a b:80' }, undefined, 'inbound_address must be host:port'],
+    [{ inboundAddress: '127.0.0.1:15006', adminAddress: '10.0.0.9:15000' }, undefined, 'admin_address must be host:port on the host of node.inbound_address'],
+    [{ adminAddress: '127.0.0.1:15000' }, undefined, 'admin_address must be host:port on the host of node.inbound_address'],
+    [{ inboundAddress: '127.0.0.1:15006', adminAddress: '127.0.0.1' }, undefined, 'admin_address must be host:port'],
   ])('refuses %j (authenticated as %s)', (overrides, authenticated, reason) => {
     expect(parseNode(node(overrides), authenticated, 'td.test')).toContain(reason);
   });

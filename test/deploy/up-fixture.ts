@@ -2,7 +2,7 @@
 // (so .weft/ is new), on a copy of the demo directory (so tests may edit its policies).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { cp, mkdtemp, readdir, readFile } from 'node:fs/promises';
-import { request } from 'node:http';
+import { request, type IncomingHttpHeaders } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -126,16 +126,18 @@ export function demoMeshForTests(extraArgs: string[] = []): { up: () => RunningU
   return { up: () => up!, record: () => record! };
 }
 
-/** A request through an outbound listener in absolute form, as `curl -x` sends it. */
-export function viaProxy(outbound: string, url: string): Promise<{ status: number; body: string }> {
+/** A request through an outbound listener in absolute form, as `curl -x` sends it; with `json`, a POST of it. */
+export function viaProxy(outbound: string, url: string, json?: unknown): Promise<{ status: number; body: string; headers: IncomingHttpHeaders }> {
   const proxy = new URL(outbound);
+  const payload = json === undefined ? undefined : JSON.stringify(json);
+  const headers = { host: new URL(url).host, ...(payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(payload)) }) };
   return new Promise((resolve, reject) => {
-    const req = request({ host: proxy.hostname, port: proxy.port, path: url, headers: { host: new URL(url).host } }, (res) => {
+    const req = request({ host: proxy.hostname, port: proxy.port, method: payload === undefined ? 'GET' : 'POST', path: url, headers }, (res) => {
       let body = '';
       res.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, headers: res.headers }));
     });
     req.on('error', reject);
-    req.end();
+    req.end(payload);
   });
 }

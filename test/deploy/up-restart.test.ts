@@ -22,7 +22,8 @@ async function ready(args: string[], cwd?: string): Promise<{ up: RunningUp; rec
 
 async function expectInSync(record: UpRecord): Promise<void> {
   const { sidecars } = (await (await fetch(`${record.controlPlane.admin}/v1/status`, { headers: (await adminTokenHeaders(record.controlPlane.tokenFiles)).read })).json()) as Sidecars;
-  expect(sidecars.map((s) => s.workload).sort()).toEqual(['default/inventory', 'default/orders', 'default/web']);
+  expect(sidecars.map((s) => s.workload).sort()).toEqual(Object.keys(record.workloads).map((name) => `default/${name}`).sort());
+  expect(sidecars).toHaveLength(7);
   for (const s of sidecars) {
     expect(s.ackedVersion).not.toBeNull();
     expect(s.sentVersion).toBe(s.ackedVersion);
@@ -61,7 +62,7 @@ describe('weft up started again on the state of a previous run', () => {
     first.up.child.kill('SIGKILL');
     for (const pid of pids) process.kill(pid, 'SIGKILL');
     await first.up.exited;
-    expect(pids).toHaveLength(7);
+    expect(pids).toHaveLength(15);
 
     const second = await ready([dir, '--quiet'], first.up.cwd);
     await expectInSync(second.record);

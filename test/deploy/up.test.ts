@@ -53,10 +53,11 @@ describe('weft up (demo mesh)', () => {
     expect(record.controlPlane.grpc).toMatch(/^127\.0\.0\.1:\d+$/);
     expect(record.controlPlane.tokenFiles).toEqual({ read: join(up.cwd, '.weft', 'control-plane', 'admin-read.token'), write: join(up.cwd, '.weft', 'control-plane', 'admin-write.token') });
     expect(await readFile(record.trustBundle, 'utf8')).toContain('BEGIN CERTIFICATE');
-    expect(Object.keys(record.workloads).sort()).toEqual(['inventory', 'orders', 'web']);
+    expect(Object.keys(record.workloads).sort()).toEqual(['erp', 'inventory', 'llm-fast', 'llm-medium', 'llm-slow', 'orders', 'web']);
     for (const [name, w] of Object.entries(record.workloads)) {
       expect(Object.keys(w)).toEqual(['identity', 'app', 'inbound', 'outbound', 'admin']);
-      expect(w.identity).toBe(`spiffe://cluster.local/ns/default/sa/${name}`);
+      // The three model servers are replicas of one: one service account.
+      expect(w.identity).toBe(`spiffe://cluster.local/ns/default/sa/${name.startsWith('llm-') ? 'llm' : name}`);
       expect(w.inbound).toMatch(/^127\.0\.0\.1:\d+$/);
       for (const url of [w.app, w.outbound, w.admin]) expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
       expect(up.output()).toMatch(new RegExp(`^${name} +${w.identity} +${w.app} +${w.inbound} +${w.outbound} +${w.admin}$`, 'm'));
@@ -65,7 +66,7 @@ describe('weft up (demo mesh)', () => {
     }
     expect(up.output()).toContain(`curl -x ${record.workloads.web!.outbound} http://orders/orders`);
     const sidecars = (await status(record)).sidecars;
-    expect(sidecars.map((s) => s.workload).sort()).toEqual(['default/inventory', 'default/orders', 'default/web']);
+    expect(sidecars.map((s) => s.workload).sort()).toEqual(['default/erp', 'default/inventory', 'default/llm-fast', 'default/llm-medium', 'default/llm-slow', 'default/orders', 'default/web']);
     expect(sidecars.every((s) => s.ackedVersion !== null)).toBe(true);
   });
 
@@ -111,8 +112,10 @@ describe('weft up (demo mesh)', () => {
     const body = (await (await adminGet(record, '/v1/resources?kind=AuthorizationPolicy')).json()) as { resources: { document: { metadata: { name: string }; spec: { mode: string } } }[] };
     const modes = Object.fromEntries(body.resources.map((r) => [r.document.metadata.name, r.document.spec.mode]));
     expect(modes).toEqual({
+      'erp-customer-lookup': 'enforce',
       'inventory-adjust': 'enforce',
       'inventory-get': 'enforce',
+      'llm-callers': 'enforce',
       'orders-admin': 'enforce',
       'orders-business-hours': 'dry-run',
       'orders-read': 'enforce',
@@ -158,7 +161,8 @@ describe('weft up (demo mesh)', () => {
 
   it('stops every process on SIGTERM and leaves none behind', async () => {
     const pids = await childPids(up.child.pid!);
-    expect(pids).toHaveLength(7);
+    // The control plane, and an app and a sidecar per workload.
+    expect(pids).toHaveLength(15);
     up.child.kill('SIGTERM');
     const { code } = await up.exited;
     expect(code).toBe(0);

@@ -1,13 +1,15 @@
 // The dashboard in a real browser (Debian's chromium driven by playwright-core) against the demo
 // mesh `weft up` runs: it refuses a visit without the login token, logs in with the URL `weft up`
 // recorded (the token leaves the address bar for an HttpOnly cookie), and its live topology shows
-// every workload. A screenshot is left in test-results/.
+// every workload, a denial made during the test appears in the live decisions list (filterable
+// by workload), and the inference panel shows the pool's three backends with their charts.
+// Screenshots are left in test-results/.
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { demoMeshForTests } from '../deploy/up-fixture.js';
+import { demoMeshForTests, viaProxy } from '../deploy/up-fixture.js';
 
 const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'];
 const RESULTS = join(process.cwd(), 'test-results');
@@ -53,6 +55,42 @@ describe('dashboard in chromium', () => {
     expect(await page.locator('#roots li').first().textContent()).toContain('valid until');
     await mkdir(RESULTS, { recursive: true });
     await page.screenshot({ path: join(RESULTS, 'dashboard.png'), fullPage: true });
+    await page.close();
+  });
+
+  it('lists a denial made during the test within 5 s, and filters the list by workload', async () => {
+    const record = mesh.record();
+    const page = await browser.newPage();
+    await page.goto(record.dashboard);
+    await page.locator('#live.live').waitFor();
+    // Restricted customer 7: denied by erp's policy on the bridged arguments. Nothing else in
+    // this test's mesh asks for it, so its row can only come from this request.
+    expect((await viaProxy(record.workloads.web!.outbound, 'http://erp/soap/CustomerService/GetCustomer', { customerId: '7' })).status).toBe(403);
+    const denial = page.locator('#decisions tbody tr.decision-deny[data-workload="default/erp"]', { hasText: 'erp-customer-lookup' });
+    await denial.first().waitFor({ timeout: 5000 });
+    expect(await denial.first().textContent()).toContain('spiffe://cluster.local/ns/default/sa/web');
+    expect(await denial.first().textContent()).toContain('erp-customer-lookup.rego');
+    await page.selectOption('#decisions-filter', 'default/orders');
+    await page.locator('#decisions tbody tr[data-workload="default/erp"]').first().waitFor({ state: 'detached' });
+    await page.selectOption('#decisions-filter', 'default/erp');
+    await denial.first().waitFor();
+    await page.locator('#decisions-panel').screenshot({ path: join(RESULTS, 'dashboard-decisions.png') });
+    await page.close();
+  });
+
+  it('shows the three backends of the inference pool, with their load charted', async () => {
+    const record = mesh.record();
+    const page = await browser.newPage();
+    await page.goto(record.dashboard);
+    for (const backend of ['llm-fast', 'llm-medium', 'llm-slow']) await page.locator(`#backends tbody tr[data-backend="default/${backend}"]`).waitFor();
+    const chat = { model: 'sim/llama-3-8b', stream: true, max_tokens: 8, messages: [{ role: 'user', content: 'hello' }] };
+    expect((await viaProxy(record.workloads.web!.outbound, 'http://llm/v1/chat/completions', chat)).status).toBe(200);
+    // A reading of each backend's engine (the sidecars scrape it), drawn by uPlot.
+    for (const backend of ['llm-fast', 'llm-medium', 'llm-slow']) {
+      await page.locator(`#backends tbody tr[data-backend="default/${backend}"] td:nth-child(2)`).filter({ hasText: /^\d+$/ }).waitFor();
+    }
+    expect(await page.locator('#inference-charts .uplot').count()).toBe(3);
+    await page.locator('#inference-panel').screenshot({ path: join(RESULTS, 'dashboard-inference.png') });
     await page.close();
   });
 });

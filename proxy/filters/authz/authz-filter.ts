@@ -120,7 +120,7 @@ class AuthzFilter implements HttpFilter {
       destinationPrincipal: context.localPrincipal,
       workload: { name: context.workload, namespace: context.namespace, labels: config.workloadLabels },
     };
-    this.log = new DecisionLog(context.logOut, config.decisionLogSampleRate);
+    this.log = new DecisionLog(context.logOut, config.decisionLogSampleRate, context.metrics.recentDecisions);
   }
 
   private assetOf(exchange: FilterExchange): AuthzAssetConfig | undefined {

@@ -7,6 +7,7 @@ import type { InferenceEngineName } from '../../../control-plane/api/resource-ty
 import { removeHeader } from '../../http/headers.js';
 import type { HttpFilterFactory } from '../http-filter.js';
 import { CONTINUE } from '../http-filter.js';
+import { exportEngineLoad } from './engine-load-gauges.js';
 import { EngineLoadScraper } from './engine-load-scraper.js';
 import { LOAD_REPORT_HEADER, formatLoadReport } from './load-report-header.js';
 
@@ -34,6 +35,7 @@ export const loadReportFilter: HttpFilterFactory = {
       onError: (error) => context.logOut.write(`${JSON.stringify({ filter: 'inference-load-report', error: error.message })}\n`),
     });
     scraper.start();
+    exportEngineLoad(context.metrics.registry, scraper);
     return {
       encodeHeaders(exchange) {
         const headers = exchange.responseHeaders;

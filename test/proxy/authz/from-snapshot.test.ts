@@ -47,7 +47,7 @@ function snapshotDocuments(peerMode: string | undefined, workloadPolicy = true) 
 }
 
 /** The inbound chain, with the mode the listener would run for the Workload's port 8080. */
-const filtersOf = (snapshot: Snapshot) => inboundFiltersFromSnapshot(snapshot, { mtls: inboundMtlsMode(snapshot, 8080) });
+const filtersOf = (snapshot: Snapshot) => inboundFiltersFromSnapshot(snapshot, { mtls: inboundMtlsMode(snapshot, 8080), appPort: 8080 });
 
 let app: TestServer;
 const sidecars: InProcessSidecar[] = [];
@@ -84,7 +84,7 @@ describe('inboundFiltersFromSnapshot', () => {
       create: () => ({}),
       fromSnapshot: (snapshot) => (snapshot.assets.length === 0 ? undefined : { assets: snapshot.assets.length }),
     });
-    const filters = inboundFiltersFromSnapshot(decodeSnapshot(snapshotDocuments(undefined), { workload: 'test-app', namespace: 'default' }), { mtls: 'STRICT' });
+    const filters = inboundFiltersFromSnapshot(decodeSnapshot(snapshotDocuments(undefined), { workload: 'test-app', namespace: 'default' }), { mtls: 'STRICT', appPort: 8080 });
     expect(filters.map((f) => f.name)).toEqual(['jwt', 'authz', 'test-counts-assets', 'router']);
     expect(filters[2]!.config).toEqual({ assets: 3 });
   });

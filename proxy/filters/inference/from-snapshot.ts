@@ -1,0 +1,53 @@
+// Inference routing's parts of a control-plane snapshot. At a model server (an InferencePool's
+// selector matches its Workload): the inbound `inference-load-report` filter, scraping the app
+// behind the sidecar. At a caller (a pool among its outbound services): the outbound `inference`
+// filter with the token budgets of the pool's InferenceObjectives that govern this caller, and a
+// cluster per pool on the `inference` balancer over the members' endpoints.
+import { matchesLabels, type Resource } from '../../../control-plane/api/resource-types.js';
+import type { Snapshot } from '../../xds/snapshot.js';
+import type { InboundListenerFacts } from '../http-filter.js';
+
+function servedPool(snapshot: Snapshot): Resource<'InferencePool'> | undefined {
+  const self = snapshot.workload;
+  if (self === undefined) return undefined;
+  return snapshot.inferencePools.find((p) => p.spec.selector !== undefined && matchesLabels(p.spec.selector, self.metadata.labels));
+}
+
+export function loadReportConfigFromSnapshot(snapshot: Snapshot, inbound: InboundListenerFacts): Record<string, unknown> | undefined {
+  const pool = servedPool(snapshot);
+  if (pool === undefined) return undefined;
+  return {
+    metricsUrl: `http://127.0.0.1:${inbound.appPort}${pool.spec.metricsPath}`,
+    engine: pool.spec.engine,
+    intervalMs: pool.spec.picker.scrapeIntervalMs,
+  };
+}
+
+/** Pools this sidecar calls: those among its Workload's outbound services. */
+export function calledPools(snapshot: Snapshot): Resource<'InferencePool'>[] {
+  const allowed = snapshot.workload?.spec.outbound?.services ?? [];
+  return snapshot.inferencePools.filter((p) => allowed.includes(p.metadata.name));
+}
+
+/**
+ * The outbound `inference` filter's config; undefined when this sidecar calls no pool. Tenants
+ * are calling workloads (SPIFFE IDs): an objective naming tenants applies when it names `selfId`.
+ */
+export function inferenceConfigFromSnapshot(snapshot: Snapshot, selfId: string): Record<string, unknown> | undefined {
+  const pools = new Set(calledPools(snapshot).map((p) => p.metadata.name));
+  if (pools.size === 0) return undefined;
+  const budgets = snapshot.inferenceObjectives
+    .filter((o) => pools.has(o.spec.poolRef) && o.spec.tenantFrom.source === 'spiffe' && (o.spec.tenants === undefined || o.spec.tenants.includes(selfId)))
+    .flatMap((o) => o.spec.budgets ?? []);
+  const [pool] = calledPools(snapshot);
+  return { budgets, prefix: { blockChars: pool!.spec.picker.prefixBlockChars, blocks: pool!.spec.picker.prefixBlocks } };
+}
+
+/** The endpoints of a called pool's members (the Workloads its selector matches), each with the pool's models, for the `inference` balancer. */
+export function poolCluster(pool: Resource<'InferencePool'>, members: readonly Resource<'Workload'>[]): { endpoints: Record<string, unknown>[]; loadBalancerConfig: Record<string, unknown> } {
+  const { models, picker, failureMode } = pool.spec;
+  return {
+    endpoints: members.flatMap((m) => (m.spec.endpoints ?? []).map(({ host, labels, ...metadata }) => ({ address: host, ...metadata, labels: { ...m.metadata.labels, ...labels }, ...(models === undefined ? {} : { models }) }))),
+    loadBalancerConfig: { failureMode, staleAfterMs: picker.staleAfterMs, affinityLoadBound: picker.affinityLoadBound, weights: picker.weights },
+  };
+}

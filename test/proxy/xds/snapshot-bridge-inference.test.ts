@@ -1,0 +1,71 @@
+// The sidecar's translation of LegacyBridge and inference resources in its snapshot: the bridge
+// before authz (a relative WSDL read from the app), the model server's load report scraping its
+// app, the caller's inference filter with its own budgets and a cluster per pool on the
+// inference balancer.
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../../../proxy/config/load-config.js';
+import { sidecarConfigFromSnapshot, type LocalSidecarSettings } from '../../../proxy/xds/sidecar-config-from-snapshot.js';
+import { decodeSnapshot } from '../../../proxy/xds/snapshot.js';
+
+const local = (workload: string, appPort: number): LocalSidecarSettings => ({
+  workload,
+  namespace: 'default',
+  identity: { trustDomain: 'weft.test', ca: { address: '127.0.0.1:15010', trustBundleFile: 'root.pem' }, certificateTtlSeconds: 0 },
+  appPort,
+  inbound: { address: '127.0.0.1', port: 15006 },
+  outbound: { address: '127.0.0.1', port: 15001 },
+  admin: { address: '127.0.0.1', port: 15000 },
+});
+
+const doc = (kind: string, name: string, spec: object, labels: Record<string, string> = {}) =>
+  JSON.stringify({ apiVersion: 'weft.dev/v1alpha1', kind, metadata: { name, namespace: 'default', labels }, spec });
+const workload = (name: string, account: string, services: string[], labels: Record<string, string> = {}, endpoints: object[] = []) =>
+  doc('Workload', name, { serviceAccount: account, ports: [{ port: 8000, protocol: 'http' }], outbound: { services }, endpoints }, labels);
+const pool = doc('InferencePool', 'llm', {
+  selector: { matchLabels: { pool: 'llm' } },
+  targetPorts: [8000],
+  models: ['m'],
+  picker: { scrapeInterval: '50ms' },
+  failureMode: 'FailOpen',
+});
+const objective = (name: string, tenants: string[] | undefined, tokens: number) =>
+  doc('InferenceObjective', name, { poolRef: 'llm', ...(tenants === undefined ? {} : { tenants }), budgets: [{ window: '1m', tokens }] });
+const member = (name: string, account = 'llm', port = 17001) => workload(name, account, [], { pool: 'llm' }, [{ host: '127.0.0.1', port }]);
+
+function config(self: string, appPort: number, ...documents: string[]) {
+  const snapshot = decodeSnapshot({ versionInfo: 'v1', revision: 1, documents }, { workload: self, namespace: 'default' });
+  return sidecarConfigFromSnapshot(snapshot, local(self, appPort));
+}
+
+describe('snapshot translation of LegacyBridge and inference resources', () => {
+  it('runs the bridge before authz, reading a relative WSDL from the app and an absolute one as given', () => {
+    const bridge = (name: string, wsdl: string) => doc('LegacyBridge', name, { hosts: ['erp'], protocol: 'soap', soap: { wsdl, maxResponseBytes: 1024 }, routes: [], maxRequestBytes: 1024 });
+    const erp = config('erp', 9100, workload('erp', 'erp', []), bridge('a', 'CustomerService?wsdl'), bridge('b', 'https://legacy.example/s?wsdl'));
+    expect(erp.inbound!.filters.map((f) => f.name)).toEqual(['bridge', 'authz', 'router']);
+    const bridges = erp.inbound!.filters[0]!.config.bridges as { name: string; soap: { wsdl: string } }[];
+    expect(bridges.map((b) => [b.name, b.soap.wsdl])).toEqual([
+      ['a', 'http://127.0.0.1:9100/CustomerService?wsdl'],
+      ['b', 'https://legacy.example/s?wsdl'],
+    ]);
+  });
+
+  it("reports a model server's load from its app's metrics", () => {
+    const server = config('llm-a', 9200, member('llm-a'), pool);
+    expect(server.inbound!.filters.find((f) => f.name === 'inference-load-report')?.config).toEqual({ metricsUrl: 'http://127.0.0.1:9200/metrics', engine: 'vllm', intervalMs: 50 });
+    expect(server.outbound!.filters.map((f) => f.name)).toEqual(['router']);
+  });
+
+  it("gives a pool's caller the inference filter with the budgets that govern it, and the pool's cluster", () => {
+    const web = config('web', 9300, workload('web', 'web', ['llm']), pool, member('llm-a'), member('llm-b', 'llm', 17002),
+      objective('mine', ['spiffe://weft.test/ns/default/sa/web'], 100), objective('everyone', undefined, 500), objective('theirs', ['spiffe://weft.test/ns/default/sa/other'], 7));
+    expect(web.outbound!.filters.map((f) => f.name)).toEqual(['inference', 'router']);
+    expect((web.outbound!.filters[0]!.config.budgets as { tokens: number }[]).map((b) => b.tokens).sort()).toEqual([100, 500]);
+    const cluster = web.outbound!.clusters.find((c) => c.name === 'llm')!;
+    expect(cluster).toMatchObject({ hosts: ['llm', 'llm.default', 'llm.default.svc'], loadBalancer: 'inference', spiffeId: 'spiffe://weft.test/ns/default/sa/llm', loadBalancerConfig: { failureMode: 'FailOpen' } });
+    expect(cluster.endpoints.map((e) => [e.port, e.models])).toEqual([[17001, ['m']], [17002, ['m']]]);
+  });
+
+  it('refuses a pool whose members run as different service accounts', () => {
+    expect(() => config('web', 9300, workload('web', 'web', ['llm']), pool, member('llm-a'), member('llm-b', 'other', 17002))).toThrow(ConfigError);
+  });
+});
