@@ -40,6 +40,11 @@ export interface LocalReplyOutcome {
   readonly detail?: string;
   /** Status, extra headers or body set by the filter's decision (e.g. a policy's denial object). */
   readonly overrides?: LocalReplyOverrides;
+  /**
+   * After the response head went out (not gRPC): the bytes that end the response cleanly instead
+   * of cutting it, e.g. an event stream's error event (set by an onLocalReply hook).
+   */
+  readonly streamEnd?: Buffer;
 }
 
 /** What a headers hook returns to have the body of the request (or response) passed to it. */

@@ -6,8 +6,11 @@
 // key for the balancer and Rego (`input.weft.inference`). On the response it strips the
 // backend's endpoint-load-metrics report into the balancer's load table before the app sees it,
 // passes an event stream on event by event, settles the budget from the reported usage (asking
-// for it when the client did not, and stripping that chunk), and releases the pick.
-import type { HttpFilter, HttpFilterFactory, FilterExchange, HeadersOutcome, FilterOutcome, BodyData, FilterBuildContext } from '../http-filter.js';
+// for it when the client did not, and stripping that chunk), and releases the pick. A stream
+// that fails after its first event ends with an error event (`data: {"error":...}`, as OpenAI's
+// do) after the last whole event, instead of being cut.
+import type { HttpFilter, HttpFilterFactory, FilterExchange, HeadersOutcome, FilterOutcome, BodyData, FilterBuildContext, LocalReplyOutcome } from '../http-filter.js';
+import { errorCatalogue } from '../../errors.js';
 import { CONTINUE, STREAM_BODY, TRANSFORM_BODY, bufferBody } from '../http-filter.js';
 import { headerValue, removeHeader } from '../../http/headers.js';
 import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
@@ -148,7 +151,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         json: eventStream ? undefined : [],
         jsonBytes: 0,
       };
-      return eventStream && state.stripUsage ? TRANSFORM_BODY : STREAM_BODY;
+      return eventStream ? TRANSFORM_BODY : STREAM_BODY;
     },
 
     encodeData(exchange, data: BodyData): FilterOutcome {
@@ -166,6 +169,13 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (ledger !== undefined && response.reservation !== undefined && usage !== undefined) ledger.settle(response.reservation, usage.promptTokens + usage.completionTokens);
       return CONTINUE;
+    },
+
+    onLocalReply(exchange, outcome): LocalReplyOutcome | undefined {
+      if (states.get(exchange)?.response?.tap === undefined) return undefined;
+      const { message, httpStatus } = errorCatalogue[outcome.code];
+      const error = { message: outcome.detail ?? message, type: outcome.code, param: null, code: httpStatus };
+      return { ...outcome, streamEnd: Buffer.from(`data: ${JSON.stringify({ error })}\n\n`) };
     },
 
     onEnd(exchange) {
