@@ -89,7 +89,8 @@ export class Cluster implements RetryTarget<Endpoint> {
   readonly maxPendingRequests: number;
   readonly retries: RetryPolicy | undefined;
   readonly outliers: OutlierDetector<Endpoint> | undefined;
-  private readonly balancer: LoadBalancer;
+  /** Its balancer, for a filter that works with it (the inference filter's priority queue). */
+  readonly balancer: LoadBalancer;
 
   constructor(
     readonly config: ClusterConfig,

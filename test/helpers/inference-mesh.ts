@@ -56,6 +56,8 @@ export interface CallerOptions {
   readonly balancer?: object;
   /** More of the cluster's config (retries, ...). */
   readonly cluster?: object;
+  /** What each endpoint serves (default: MODEL). */
+  readonly models?: readonly string[];
 }
 
 /** The caller's outbound sidecar: host `llm` to the backends (sidecars, or engine ports) with the inference balancer. */
@@ -70,7 +72,7 @@ export async function caller(backends: readonly (InProcessSidecar | number)[], o
           hosts: ['llm'],
           loadBalancer: 'inference',
           loadBalancerConfig: { staleAfterMs: 600_000, ...options.balancer },
-          endpoints: backends.map((b) => ({ address: '127.0.0.1', port: typeof b === 'number' ? b : b.inboundPort, models: [MODEL] })),
+          endpoints: backends.map((b) => ({ address: '127.0.0.1', port: typeof b === 'number' ? b : b.inboundPort, models: options.models ?? [MODEL] })),
           ...options.cluster,
         },
       ],
