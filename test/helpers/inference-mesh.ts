@@ -58,11 +58,14 @@ export interface CallerOptions {
   readonly cluster?: object;
   /** What each endpoint serves (default: MODEL). */
   readonly models?: readonly string[];
+  /** The calling workload's name: without a mesh identity, its tenant is `workload:default/NAME`. */
+  readonly workload?: string;
 }
 
 /** The caller's outbound sidecar: host `llm` to the backends (sidecars, or engine ports) with the inference balancer. */
 export async function caller(backends: readonly (InProcessSidecar | number)[], options: CallerOptions = {}): Promise<InProcessSidecar> {
   const sidecar = await startSidecar({
+    ...(options.workload === undefined ? {} : { workload: options.workload }),
     outbound: {
       port: 0,
       filters: [{ name: 'inference', config: options.inference ?? {} }, { name: 'router' }],
