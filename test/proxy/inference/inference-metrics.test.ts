@@ -7,7 +7,7 @@ import { caller, chat, servedBy, simBehindSidecar, simServer, sseEvents, stopAll
 
 afterAll(stopAll);
 
-type Values = PromClient.MetricValue<string>[];
+type Values = (PromClient.MetricValue<string> & { metricName?: string })[];
 
 describe('inference metrics', () => {
   it('count what the run did', async () => {
