@@ -10,7 +10,8 @@
 // passes an event stream on event by event, settles the budget from the reported usage (asking
 // for it when the client did not, and stripping that chunk), and releases the pick. A stream
 // that fails after its first event ends with an error event (`data: {"error":...}`, as OpenAI's
-// do) after the last whole event, instead of being cut.
+// do) after the last whole event, instead of being cut. `GET /v1/models` on an inference host
+// answers the union of what the pool's endpoints serve (models-list.ts).
 import type { HttpFilter, HttpFilterFactory, FilterExchange, HeadersOutcome, FilterOutcome, BodyData, FilterBuildContext, LocalReplyOutcome } from '../http-filter.js';
 import { createHash } from 'node:crypto';
 import { errorCatalogue } from '../../errors.js';
@@ -21,6 +22,7 @@ import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
 import { inferenceRoutingOf, releasePick, type InferenceRouting } from './inference-routing.js';
 import { LOAD_REPORT_HEADER, parseLoadReport } from './load-report-header.js';
 import { OPENAI_ROUTES, OpenAiBodyError, estimatedPromptTokens, readOpenAiBody } from './openai-body.js';
+import { MODELS_PATH, aggregateModels } from './models-list.js';
 import { prefixKey, type PrefixKeyParams } from './prefix-key.js';
 import { SseUsageTap, usageOfJsonBody } from './sse-usage-tap.js';
 import { InferenceBalancer } from './inference-balancer.js';
@@ -78,6 +80,11 @@ export const inferenceConfigSchema = {
     },
   },
 } as const;
+
+/** An endpoint's own `GET /v1/models` answer, held to merge the others' into. */
+const MAX_MODELS_ANSWER_BYTES = 1 << 20;
+/** How long `GET /v1/models` waits for each other endpoint's list. */
+const MODELS_TIMEOUT_MS = 2000;
 
 /** A non-streamed answer is kept up to this for its usage; past it, it passes unread. */
 const MAX_JSON_USAGE_BYTES = 1 << 20;
@@ -142,6 +149,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   }));
   const metrics = inferenceMetricsOf(context.metrics.registry);
   const states = new WeakMap<FilterExchange, RequestState>();
+  /** `GET /v1/models` requests to an inference host, with their pool. */
+  const modelLists = new WeakMap<FilterExchange, Pool>();
   const watched = new WeakSet<InferenceBalancer>();
 
   /** The inference pool a request's host routes to, its balancer wired to the metrics on first sight. */
@@ -196,7 +205,13 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   return {
     decodeHeaders(exchange): HeadersOutcome {
       const queryAt = exchange.path.indexOf('?');
-      const operation = OPENAI_ROUTES.get(queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt));
+      const path = queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt);
+      if (exchange.method === 'GET' && path === MODELS_PATH) {
+        const pool = poolOf(exchange);
+        if (pool !== undefined) modelLists.set(exchange, pool);
+        return CONTINUE;
+      }
+      const operation = OPENAI_ROUTES.get(path);
       if (exchange.method !== 'POST' || operation === undefined) return CONTINUE;
       states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, stripUsage: false, queued: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);
@@ -257,6 +272,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         removeHeader(headers, LOAD_REPORT_HEADER);
         if (report !== undefined && routing?.picked !== undefined) routing.picked.table.report(routing.picked.ticket.id, report, undefined, routing.picked.ticket);
       }
+      if (modelLists.has(exchange) && exchange.responseStatus === 200) return bufferBody(MAX_MODELS_ANSWER_BYTES);
       const state = states.get(exchange);
       if (routing === undefined || state === undefined) return CONTINUE;
       const eventStream = (headerValue(headers ?? [], 'content-type') ?? '').startsWith('text/event-stream');
@@ -271,7 +287,9 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       return eventStream ? TRANSFORM_BODY : STREAM_BODY;
     },
 
-    encodeData(exchange, data: BodyData): FilterOutcome {
+    encodeData(exchange, data: BodyData): FilterOutcome | Promise<FilterOutcome> {
+      const models = modelLists.get(exchange);
+      if (models !== undefined) return aggregatedModels(exchange, data, models);
       const state = states.get(exchange);
       const response = state?.response;
       if (response === undefined) return CONTINUE;
@@ -312,6 +330,19 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (routing !== undefined) releasePick(routing);
     },
   };
+}
+
+/** The answer of one endpoint to `GET /v1/models` becomes the union of every endpoint's. */
+async function aggregatedModels(exchange: FilterExchange, data: BodyData, pool: Pool): Promise<FilterOutcome> {
+  let first: unknown;
+  try {
+    first = JSON.parse(data.bytes.toString('utf8'));
+  } catch {
+    first = undefined;
+  }
+  const sources = pool.cluster.healthy.map((endpoint) => ({ dispatcher: endpoint.pool, models: endpoint.metadata.models ?? [] }));
+  data.bytes = Buffer.from(JSON.stringify(await aggregateModels(first, sources, exchange.authority, MODELS_TIMEOUT_MS)));
+  return CONTINUE;
 }
 
 /** Time to the answer's first bytes, then between the events of a stream. */
