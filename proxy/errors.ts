@@ -190,6 +190,13 @@ export const errorCatalogue = {
     responseFlag: 'IBE',
     message: "the tenant's token budget is used up",
   },
+  INFERENCE_SHED: {
+    // The pool is saturated and this request's priority did not win a place (or waited too long).
+    httpStatus: 429,
+    grpcStatus: RESOURCE_EXHAUSTED,
+    responseFlag: 'ISH',
+    message: 'the inference pool is saturated: request shed by priority',
+  },
 } as const satisfies Record<string, LocalReplyEntry>;
 
 export type ErrorCode = keyof typeof errorCatalogue;

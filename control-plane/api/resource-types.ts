@@ -137,6 +137,7 @@ export type RetryOn =
   | 'reset'
   | 'refused-stream'
   | 'retriable-4xx'
+  | 'rate-limited'
   | 'unavailable'
   | 'cancelled'
   | 'deadline-exceeded'

@@ -14,6 +14,7 @@ const retryOnValues = [
   'reset',
   'refused-stream',
   'retriable-4xx',
+  'rate-limited',
   'unavailable',
   'cancelled',
   'deadline-exceeded',

@@ -235,6 +235,12 @@ export function upstreamRequestBody(host: ChainHost, rest: Readable, trailers: (
   return source.pipe(new RequestBodyTransform(host, bodies?.requestWatchers ?? [], trailers));
 }
 
+/** Whether the upstream body can be made again for another try: a filter held all of it and none streams it. */
+export function requestBodyReplayable(host: ChainHost): boolean {
+  const bodies = host.bodies;
+  return bodies?.requestHeld?.complete === true && bodies.requestWatchers.length === 0 && !host.chain.decodesTrailers;
+}
+
 /** Runs `data` through the data hooks of `watchers` from `from` on, then calls `done`. */
 function runData(
   host: ChainHost,

@@ -21,7 +21,8 @@
 // Every hook returns CONTINUE or a local reply, synchronously on the hot path or as a promise the
 // chain waits on. A hook that throws or rejects refuses the request (FILTER_FAILURE: authorization
 // fails closed). A local reply after the response head went out ends a gRPC call with its status
-// in the trailers and cuts any other response. Hooks a filter does not define cost nothing, and a
+// in the trailers and cuts any other response, unless an onLocalReply hook gave the bytes that end
+// it cleanly (`streamEnd`, e.g. an event stream's error event). Hooks a filter does not define cost nothing, and a
 // request no filter asks the body of is forwarded as a stream with no per-chunk work.
 import type { MtlsMode } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
@@ -40,6 +41,11 @@ export interface LocalReplyOutcome {
   readonly detail?: string;
   /** Status, extra headers or body set by the filter's decision (e.g. a policy's denial object). */
   readonly overrides?: LocalReplyOverrides;
+  /**
+   * After the response head went out (not gRPC): the bytes that end the response cleanly instead
+   * of cutting it, e.g. an event stream's error event (set by an onLocalReply hook).
+   */
+  readonly streamEnd?: Buffer;
 }
 
 /** What a headers hook returns to have the body of the request (or response) passed to it. */

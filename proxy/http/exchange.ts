@@ -9,7 +9,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
 import type { LocalReplyOutcome } from '../filters/http-filter.js';
-import { decodeHeaders, encodeHeaders, requestEnded, reshapeLocalReply, responseData, responseEnd, upstreamRequestBody, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
+import { decodeHeaders, encodeHeaders, requestBodyReplayable, requestEnded, reshapeLocalReply, responseData, responseEnd, upstreamRequestBody, type ChainBodies, type ChainHost, type FilterChain } from '../filters/filter-chain.js';
 import { GrpcMessageCounter, isGrpcContentType, parseGrpcTimeout } from '../grpc/grpc-wire.js';
 import { sendLocalReply } from '../local-reply.js';
 import { http1Outcome, type ProtocolOutcome } from '../telemetry/metrics.js';
@@ -62,6 +62,8 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   private retry: RetryState | undefined = undefined;
   /** What goes upstream as the body (see filter-chain.ts upstreamRequestBody). */
   private body: Readable | null = null;
+  /** A filter held the whole body: each try sends it again. */
+  private bodyReplayable = false;
   bodies: ChainBodies | undefined = undefined;
   /** The current try's dispatch controller, once a connection took it. */
   private upstream: Dispatcher.DispatchController | undefined = undefined;
@@ -138,7 +140,8 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     if (this.expectsContinue) this.res.writeContinue();
     this.syncHostHeader();
     this.body = upstreamRequestBody(this, this.req, () => this.requestTrailers());
-    this.retry = cluster.retries?.begin(this, this.body);
+    this.bodyReplayable = requestBodyReplayable(this);
+    this.retry = cluster.retries?.begin(this, this.bodyReplayable ? null : this.body);
     this.dispatchTo(endpoint);
   }
 
@@ -170,6 +173,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.leavePending();
     this.connected = false;
     this.upstream = undefined;
+    if (this.bodyReplayable) this.body = upstreamRequestBody(this, this.req, () => this.requestTrailers());
     this.dispatchTo(endpoint);
   }
 
@@ -191,10 +195,16 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     if (this.done) return;
     const outcome = reshapeLocalReply(this, reply);
     // Mid-response (a filter's reply to the response body, an upstream failure): the caller sees
-    // the connection cut, the log and metrics say why. A gRPC call still ends with a status.
+    // the connection cut, or the response ended the way a filter said (an event stream's error
+    // event); the log and metrics say why. A gRPC call still ends with a status.
     if (this.res.headersSent && this.grpc === undefined) {
       this.responseFlag = errorCatalogue[outcome.code].responseFlag;
-      this.res.destroy();
+      if (outcome.streamEnd === undefined) {
+        this.res.destroy();
+      } else {
+        this.bytesSent += outcome.streamEnd.length;
+        this.res.end(outcome.streamEnd);
+      }
       this.finish(this.responseStatus);
       this.abortUpstream(new Error('answered by the sidecar'));
       return;
@@ -236,8 +246,8 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.connected = true;
     this.upstream = controller;
     if (this.done) return controller.abort(new Error('answered by the sidecar'));
-    // Counted as the dispatcher reads it (the handler API has no per-chunk callback); only one
-    // try ever reads a body (retry-policy.ts), and its listener joins the dispatcher's own.
+    // Counted as the dispatcher reads it (the handler API has no per-chunk callback), once: a
+    // later try either sends no body (retry-policy.ts) or the same held bytes again.
     const body = this.body;
     if (body === null || this.countingBody) return;
     this.countingBody = true;

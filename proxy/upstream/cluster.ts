@@ -89,7 +89,8 @@ export class Cluster implements RetryTarget<Endpoint> {
   readonly maxPendingRequests: number;
   readonly retries: RetryPolicy | undefined;
   readonly outliers: OutlierDetector<Endpoint> | undefined;
-  private readonly balancer: LoadBalancer;
+  /** Its balancer, for a filter that works with it (the inference filter's priority queue). */
+  readonly balancer: LoadBalancer;
 
   constructor(
     readonly config: ClusterConfig,
@@ -132,8 +133,11 @@ export class Cluster implements RetryTarget<Endpoint> {
     if (healthy.length <= 1) return healthy[0];
     const choice = this.balancer.pick(healthy, request);
     if (choice !== previous) return choice;
-    const at = healthy.indexOf(previous);
-    return healthy[(at + 1) % healthy.length];
+    // Asked again among the others, so what the balancer counts (an inference pick) is the retry's endpoint.
+    return this.balancer.pick(
+      healthy.filter((endpoint) => endpoint !== previous),
+      request,
+    );
   }
 
   /** Closes the pools once their in-flight requests are done. */

@@ -53,6 +53,7 @@ export class RetryPolicy {
   retriesStatus(status: number): boolean {
     if (status >= 500 && this.on.has('5xx')) return true;
     if ((status === 502 || status === 503 || status === 504) && this.on.has('gateway-error')) return true;
+    if (status === 429) return this.on.has('rate-limited');
     return status === 409 && this.on.has('retriable-4xx');
   }
 

@@ -122,7 +122,7 @@ describe('sidecar config', () => {
     expect(problems).toEqual([
       'outbound.clusters[0].retries.attempts: must be <= 10',
       'outbound.clusters[0].retries.perTryTimeoutMs: must be >= 1',
-      'outbound.clusters[0].retries.retryOn[1]: expected one of 5xx, gateway-error, connect-failure, reset, refused-stream, retriable-4xx, unavailable, cancelled, deadline-exceeded, resource-exhausted',
+      'outbound.clusters[0].retries.retryOn[1]: expected one of 5xx, gateway-error, connect-failure, reset, refused-stream, retriable-4xx, rate-limited, unavailable, cancelled, deadline-exceeded, resource-exhausted',
       'outbound.clusters[0].retries.budget.perSecond: unknown field',
       'outbound.clusters[0].retries.budget.percent: must be <= 100',
       'outbound.clusters[0].outlierDetection.ejectFor: unknown field',

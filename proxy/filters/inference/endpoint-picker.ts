@@ -34,14 +34,32 @@ export interface PickerSettings {
   readonly failureMode: 'FailOpen' | 'FailClose';
 }
 
+/** An endpoint's bound: past either, it takes no more work without queueing it. */
+export interface SaturationBounds {
+  readonly waiting: number;
+  /** 0..1 */
+  readonly kvCacheUsage: number;
+}
+
+/**
+ * Whether every endpoint is over its bound, stale load counting as over. Judged on fresh load
+ * only: with none at all the failure mode decides (FailOpen sends, FailClose refuses), not a queue.
+ */
+export function poolSaturated(candidates: readonly CandidateLoad[], bounds: SaturationBounds): boolean {
+  return candidates.some((c) => c.fresh) && candidates.every((c) => !c.fresh || c.waiting >= bounds.waiting || c.kvCacheUsage >= bounds.kvCacheUsage);
+}
+
 export interface PickRequest {
   readonly model: string;
   /** See prefix-key.ts; undefined: no prefix affinity. */
   readonly prefixKey: string | undefined;
 }
 
+/** Why an endpoint won: its load, its holding the prefix, or no load known (fail open). */
+export type PickedBy = 'load' | 'affinity' | 'fail-open';
+
 export type PickOutcome =
-  | { readonly picked: true; readonly index: number; readonly by: 'load' | 'affinity' | 'fail-open' }
+  | { readonly picked: true; readonly index: number; readonly by: PickedBy }
   | { readonly picked: false; readonly code: 'INFERENCE_MODEL_NOT_SERVED' | 'INFERENCE_LOAD_UNKNOWN' };
 
 const TIE = 1e-9;

@@ -2,11 +2,13 @@
 // balancer seam. One load table per cluster, fed by the inference filter from each response's
 // endpoint-load-metrics report; the request's model, tenant and prefix key come from what the
 // filter attached. A request the filter did not read (not an OpenAI route) goes to the endpoint
-// with the fewest requests in flight.
+// with the fewest requests in flight. While every endpoint is over its saturation bound the
+// filter's requests wait in the balancer's priority queue (priority-queue.ts), woken by the table.
 import type { LoadBalancer, LoadBalancerFactory } from '../../upstream/load-balancers.js';
-import { pickEndpoint, type PickerSettings } from './endpoint-picker.js';
+import { pickEndpoint, poolSaturated, type CandidateLoad, type PickedBy, type PickerSettings, type SaturationBounds } from './endpoint-picker.js';
 import { inferenceRoutingOf, releasePick } from './inference-routing.js';
-import { LoadTable } from './load-table.js';
+import { LoadTable, type PoolEndpoint } from './load-table.js';
+import { PriorityAdmissionQueue, type Admission, type PriorityQueueSettings, type QueuedAdmission } from './priority-queue.js';
 import { RecentPrefixes } from './recent-prefixes.js';
 
 export const inferenceBalancerConfigSchema = {
@@ -28,6 +30,24 @@ export const inferenceBalancerConfigSchema = {
       },
       default: {},
     },
+    /** An endpoint is saturated past either bound; the pool, when all its endpoints are. */
+    saturation: {
+      type: 'object',
+      additionalProperties: false,
+      properties: { waiting: { type: 'integer', minimum: 1, default: 5 }, kvCacheUsage: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: 0.8 } },
+      default: {},
+    },
+    /** While the pool is saturated: requests waiting at this caller, and for how long at most. */
+    queue: {
+      type: 'object',
+      additionalProperties: false,
+      properties: {
+        maxQueued: { type: 'integer', minimum: 0, maximum: 100_000, default: 256 },
+        maxWaitMs: { type: 'integer', minimum: 1, maximum: 600_000, default: 2000 },
+        recheckMs: { type: 'integer', minimum: 1, maximum: 10_000, default: 50 },
+      },
+      default: {},
+    },
   },
 } as const;
 
@@ -36,29 +56,56 @@ const RECENT_PREFIXES = 8192;
 
 const DEFAULT_WEIGHTS = { queue: 2, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 3 };
 
-class InferenceBalancer implements LoadBalancer {
+/** What the balancer reads of an endpoint. */
+type PoolMember = { readonly active: number; readonly label?: string; readonly metadata: { readonly models?: readonly string[] } };
+
+const poolEndpoint = (endpoint: PoolMember, model: string | undefined): PoolEndpoint => ({ id: endpoint.label ?? '', models: endpoint.metadata.models ?? (model === undefined ? [] : [model]), loras: [] });
+
+export class InferenceBalancer implements LoadBalancer {
   private readonly recentPrefixes = new RecentPrefixes(RECENT_PREFIXES);
+  private readonly queue: PriorityAdmissionQueue;
+  /** The pool's healthy endpoints (its cluster's, set by the filter): for saturation and metrics. */
+  members: () => readonly PoolMember[] = () => [];
+  /** Told each pick (metrics). */
+  onPick: ((endpoint: string, by: PickedBy) => void) | undefined = undefined;
 
   constructor(
     private readonly settings: PickerSettings,
     readonly table: LoadTable,
-  ) {}
+    private readonly saturation: SaturationBounds,
+    queue: PriorityQueueSettings,
+  ) {
+    this.queue = new PriorityAdmissionQueue(queue, () => poolSaturated(this.candidates(), this.saturation));
+    table.onChange = () => this.queue.wake();
+  }
 
-  pick<E extends { readonly active: number; readonly label?: string; readonly metadata: { readonly models?: readonly string[] } }>(healthy: readonly E[], request: { readonly metadata: Readonly<Record<string, unknown>> | undefined }): E | undefined {
+  /** Whether a request of `priority` may go to the pool: now, never, or once it has room. */
+  admit(priority: number): Admission | QueuedAdmission {
+    return this.queue.admit(priority);
+  }
+
+  /** The pool's endpoints as the picker sees them now. */
+  candidates(): CandidateLoad[] {
+    return this.table.candidates(this.members().map((member) => poolEndpoint(member, undefined)));
+  }
+
+  pick<E extends PoolMember>(healthy: readonly E[], request: { readonly metadata: Readonly<Record<string, unknown>> | undefined }): E | undefined {
     const routing = inferenceRoutingOf(request.metadata);
     if (routing === undefined) {
       let best = healthy[0]!;
       for (const endpoint of healthy) if (endpoint.active < best.active) best = endpoint;
       return best;
     }
-    const pool = healthy.map((endpoint) => ({ id: endpoint.label ?? '', models: endpoint.metadata.models ?? [routing.model], loras: [] }));
+    const pool = healthy.map((endpoint) => poolEndpoint(endpoint, routing.model));
     // Affinity for a prefix only once it repeats: a one-off prefix is cached nowhere.
     const prefixKey = routing.prefixKey !== undefined && this.recentPrefixes.repeated(routing.prefixKey) ? routing.prefixKey : undefined;
     const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, prefixKey }, this.settings);
     if (!outcome.picked) return undefined;
     // A retry picks again: the try it replaces no longer counts against its endpoint.
     releasePick(routing);
-    routing.picked = { table: this.table, ticket: this.table.start(pool[outcome.index]!.id, routing.estimatedTokens) };
+    const id = pool[outcome.index]!.id;
+    routing.picked = { table: this.table, ticket: this.table.start(id, routing.estimatedTokens) };
+    this.onPick?.(id, outcome.by);
     return healthy[outcome.index];
   }
 }
@@ -73,6 +120,8 @@ export const inferenceBalancer: LoadBalancerFactory = {
       affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 1.25,
       failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? 'FailOpen',
     };
-    return new InferenceBalancer(settings, new LoadTable((config.staleAfterMs as number | undefined) ?? 2000));
+    const saturation = { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) };
+    const queue = { maxQueued: 256, maxWaitMs: 2000, recheckMs: 50, ...(config.queue as Partial<PriorityQueueSettings> | undefined) };
+    return new InferenceBalancer(settings, new LoadTable((config.staleAfterMs as number | undefined) ?? 2000), saturation, queue);
   },
 };

@@ -3,20 +3,32 @@
 // only (the calling workload as this sidecar is configured, or a claim of a verified end-user
 // token; never a header), reserves prompt + max_tokens against the tenant's budgets (429 with
 // retry-after when a budget is used up), and attaches model, tenant, token estimate and prefix
-// key for the balancer and Rego (`input.weft.inference`). On the response it strips the
+// key for the balancer and Rego (`input.weft.inference`). While the pool is saturated the request
+// waits in the balancer's queue by the priority of its InferenceObjective (matched on model and
+// verified tenant), and a sheddable or losing one is refused 429. On the response it strips the
 // backend's endpoint-load-metrics report into the balancer's load table before the app sees it,
 // passes an event stream on event by event, settles the budget from the reported usage (asking
-// for it when the client did not, and stripping that chunk), and releases the pick.
-import type { HttpFilter, HttpFilterFactory, FilterExchange, HeadersOutcome, FilterOutcome, BodyData, FilterBuildContext } from '../http-filter.js';
+// for it when the client did not, and stripping that chunk), and releases the pick. A stream
+// that fails after its first event ends with an error event (`data: {"error":...}`, as OpenAI's
+// do) after the last whole event, instead of being cut. `GET /v1/models` on an inference host
+// answers the union of what the pool's endpoints serve (models-list.ts).
+import type { HttpFilter, HttpFilterFactory, FilterExchange, HeadersOutcome, FilterOutcome, BodyData, FilterBuildContext, LocalReplyOutcome } from '../http-filter.js';
+import { createHash } from 'node:crypto';
+import { errorCatalogue } from '../../errors.js';
+import type { Cluster } from '../../upstream/cluster.js';
 import { CONTINUE, STREAM_BODY, TRANSFORM_BODY, bufferBody } from '../http-filter.js';
 import { headerValue, removeHeader } from '../../http/headers.js';
 import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
 import { inferenceRoutingOf, releasePick, type InferenceRouting } from './inference-routing.js';
 import { LOAD_REPORT_HEADER, parseLoadReport } from './load-report-header.js';
 import { OPENAI_ROUTES, OpenAiBodyError, estimatedPromptTokens, readOpenAiBody } from './openai-body.js';
+import { MODELS_PATH, aggregateModels } from './models-list.js';
 import { prefixKey, type PrefixKeyParams } from './prefix-key.js';
 import { SseUsageTap, usageOfJsonBody } from './sse-usage-tap.js';
-import { tenantOf } from './tenancy.js';
+import { InferenceBalancer } from './inference-balancer.js';
+import { inferenceMetricsOf, type InferenceMetrics } from './inference-metrics.js';
+import type { QueuedAdmission } from './priority-queue.js';
+import { objectiveFor, tenantOf, type NamedObjective } from './tenancy.js';
 import { TokenBudgetLedger, type Reservation } from './token-budgets.js';
 
 export const inferenceConfigSchema = {
@@ -29,6 +41,8 @@ export const inferenceConfigSchema = {
     charsPerToken: { type: 'number', minimum: 1, maximum: 16, default: 4 },
     /** Output tokens reserved for a request that sets no max_tokens. */
     defaultMaxTokens: { type: 'integer', minimum: 1, default: 256 },
+    /** `tenant`: vLLM's cache_salt set from the tenant (the client's overwritten), so prefix caches are shared only within one. */
+    kvIsolation: { enum: ['none', 'tenant'], default: 'none' },
     prefix: {
       type: 'object',
       additionalProperties: false,
@@ -46,8 +60,31 @@ export const inferenceConfigSchema = {
       },
       default: [],
     },
+    /** Priorities (InferenceObjective's): the most specific matching model and tenant wins; none, priority 0. */
+    objectives: {
+      type: 'array',
+      maxItems: 256,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['name', 'priority'],
+        properties: {
+          name: { type: 'string', minLength: 1 },
+          models: { type: 'array', items: { type: 'string', minLength: 1 } },
+          tenants: { type: 'array', items: { type: 'string', minLength: 1 } },
+          /** Higher first; below zero sheddable. */
+          priority: { type: 'integer', minimum: -1000, maximum: 1000 },
+        },
+      },
+      default: [],
+    },
   },
 } as const;
+
+/** An endpoint's own `GET /v1/models` answer, held to merge the others' into. */
+const MAX_MODELS_ANSWER_BYTES = 1 << 20;
+/** How long `GET /v1/models` waits for each other endpoint's list. */
+const MODELS_TIMEOUT_MS = 2000;
 
 /** A non-streamed answer is kept up to this for its usage; past it, it passes unread. */
 const MAX_JSON_USAGE_BYTES = 1 << 20;
@@ -58,18 +95,42 @@ interface ResponseState {
   readonly tap: SseUsageTap | undefined;
   json: Buffer[] | undefined;
   jsonBytes: number;
+  /** When the last bytes of the answer went on (undefined: none yet). */
+  lastEventAt: number | undefined;
 }
 
 interface RequestState {
   readonly operation: NonNullable<ReturnType<typeof OPENAI_ROUTES.get>>;
+  /** The inference pool its host routes to (undefined: another balancer, no queue). */
+  readonly pool: Pool | undefined;
   reservation: Reservation | undefined;
   stripUsage: boolean;
+  /** Its place in the balancer's queue while the pool is saturated. */
+  queued: QueuedAdmission | undefined;
+  /** When it was admitted to the pool (performance.now()). */
+  admittedAt: number;
   response: ResponseState | undefined;
+}
+
+interface ObjectiveConfig {
+  readonly name: string;
+  readonly models?: readonly string[];
+  readonly tenants?: readonly string[];
+  readonly priority: number;
 }
 
 function badRequest(detail: string): FilterOutcome {
   return { code: 'INFERENCE_BAD_REQUEST', detail: `invalid inference request: ${detail}` };
 }
+
+/** A pool the filter works with: its cluster's name and healthy endpoints, and its balancer. */
+interface Pool {
+  readonly cluster: Cluster;
+  readonly balancer: InferenceBalancer;
+}
+
+/** vLLM's `cache_salt` for a tenant: its prefix-cache entries are shared with no other tenant (the tenant's name not revealed). */
+const cacheSaltOf = (tenant: string): string => createHash('sha256').update(tenant).digest('base64url');
 
 function createInferenceFilter(config: Readonly<Record<string, unknown>>, context: FilterBuildContext): HttpFilter {
   const maxBodyBytes = config.maxBodyBytes as number;
@@ -77,21 +138,86 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   const charsPerToken = config.charsPerToken as number;
   const defaultMaxTokens = config.defaultMaxTokens as number;
   const prefixParams = config.prefix as PrefixKeyParams;
+  const kvIsolation = config.kvIsolation as 'none' | 'tenant';
   const budgets = config.budgets as readonly TokenBudget[];
   const ledger = budgets.length === 0 ? undefined : new TokenBudgetLedger(budgets);
   const workloadIdentity = context.localPrincipal ?? `workload:${context.namespace}/${context.workload}`;
+  const tenantFrom = tenantClaim === undefined ? ({ source: 'spiffe' } as const) : ({ source: 'jwtClaim', claim: tenantClaim } as const);
+  const objectives: NamedObjective[] = (config.objectives as readonly ObjectiveConfig[]).map(({ name, models, tenants, priority }) => ({
+    name,
+    spec: { poolRef: '', models, tenants, tenantFrom, priority },
+  }));
+  const metrics = inferenceMetricsOf(context.metrics.registry);
   const states = new WeakMap<FilterExchange, RequestState>();
+  /** `GET /v1/models` requests to an inference host, with their pool. */
+  const modelLists = new WeakMap<FilterExchange, Pool>();
+  const watched = new WeakSet<InferenceBalancer>();
+
+  /** The inference pool a request's host routes to, its balancer wired to the metrics on first sight. */
+  const poolOf = (exchange: FilterExchange): Pool | undefined => {
+    const cluster = (context.routesByHost.get(exchange.authority) ?? context.defaultRoute)?.cluster;
+    const balancer = cluster?.balancer;
+    if (cluster === undefined || !(balancer instanceof InferenceBalancer)) return undefined;
+    if (!watched.has(balancer)) {
+      watched.add(balancer);
+      balancer.members = () => cluster.healthy;
+      balancer.onPick = (endpoint, by) => metrics.picks.labels(cluster.name, endpoint, by).inc();
+      metrics.watchPool(cluster.name, () => balancer.candidates());
+    }
+    return { cluster, balancer };
+  };
+
+  /** The request leaves without its tokens used: its reservation is returned. */
+  const refund = (state: RequestState): void => {
+    if (ledger !== undefined && state.reservation !== undefined) ledger.settle(state.reservation, 0);
+    state.reservation = undefined;
+  };
+
+  const shed = (state: RequestState): FilterOutcome => {
+    refund(state);
+    if (state.pool !== undefined) metrics.refused.labels(state.pool.cluster.name, 'shed').inc();
+    return { code: 'INFERENCE_SHED', overrides: { headers: ['retry-after', '1'] } };
+  };
+
+  const admitted = (state: RequestState): FilterOutcome => {
+    state.admittedAt = performance.now();
+    return CONTINUE;
+  };
+
+  /** Admitted now, shed now, or once the pool has room (or the wait is over). */
+  const admission = (exchange: FilterExchange, state: RequestState, model: string): FilterOutcome | Promise<FilterOutcome> => {
+    const pool = state.pool;
+    if (pool === undefined) return admitted(state);
+    const priority = objectiveFor(objectives, model, workloadIdentity, exchange.endUser)?.objective.spec.priority ?? 0;
+    const outcome = pool.balancer.admit(priority);
+    if (outcome === 'admitted') return admitted(state);
+    if (outcome === 'shed') return shed(state);
+    state.queued = outcome;
+    const queued = metrics.queued.labels(pool.cluster.name);
+    queued.inc();
+    return outcome.admission.then((result) => {
+      queued.dec();
+      state.queued = undefined;
+      return result === 'admitted' ? admitted(state) : shed(state);
+    });
+  };
 
   return {
     decodeHeaders(exchange): HeadersOutcome {
       const queryAt = exchange.path.indexOf('?');
-      const operation = OPENAI_ROUTES.get(queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt));
+      const path = queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt);
+      if (exchange.method === 'GET' && path === MODELS_PATH) {
+        const pool = poolOf(exchange);
+        if (pool !== undefined) modelLists.set(exchange, pool);
+        return CONTINUE;
+      }
+      const operation = OPENAI_ROUTES.get(path);
       if (exchange.method !== 'POST' || operation === undefined) return CONTINUE;
-      states.set(exchange, { operation, reservation: undefined, stripUsage: false, response: undefined });
+      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, stripUsage: false, queued: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);
     },
 
-    decodeData(exchange, data: BodyData): FilterOutcome {
+    decodeData(exchange, data: BodyData): FilterOutcome | Promise<FilterOutcome> {
       const state = states.get(exchange);
       if (state === undefined) return CONTINUE;
       let body: Record<string, unknown>;
@@ -103,22 +229,30 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         if (error instanceof SyntaxError || error instanceof OpenAiBodyError) return badRequest(error.message);
         throw error;
       }
-      const tenant = tenantOf(tenantClaim === undefined ? { source: 'spiffe' } : { source: 'jwtClaim', claim: tenantClaim }, workloadIdentity, exchange.endUser);
+      const tenant = tenantOf(tenantFrom, workloadIdentity, exchange.endUser);
       if (tenant === undefined) return { code: 'INFERENCE_NO_TENANT' };
       const estimatedTokens = estimatedPromptTokens(request, charsPerToken) + (state.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens));
       if (ledger !== undefined) {
-        const admission = ledger.reserve(tenant, estimatedTokens);
-        if (!admission.admitted) {
-          return { code: 'INFERENCE_BUDGET_EXHAUSTED', overrides: { headers: ['retry-after', String(Math.max(1, Math.ceil(admission.retryAfterMs / 1000)))] } };
+        const reserved = ledger.reserve(tenant, estimatedTokens);
+        if (!reserved.admitted) {
+          if (state.pool !== undefined) metrics.refused.labels(state.pool.cluster.name, 'budget').inc();
+          return { code: 'INFERENCE_BUDGET_EXHAUSTED', overrides: { headers: ['retry-after', String(Math.max(1, Math.ceil(reserved.retryAfterMs / 1000)))] } };
         }
-        state.reservation = admission.reservation;
-        if (request.stream && !request.includeUsage) {
-          // Ask for the usage chunk to settle by; the client, who did not, never sees it.
-          body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
-          data.bytes = Buffer.from(JSON.stringify(body));
-          state.stripUsage = true;
-        }
+        state.reservation = reserved.reservation;
       }
+      let rewritten = false;
+      if (request.stream && !request.includeUsage) {
+        // Ask for the usage chunk to settle and count by; the client, who did not, never sees it.
+        body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
+        state.stripUsage = true;
+        rewritten = true;
+      }
+      if (kvIsolation === 'tenant' && state.operation !== 'embeddings') {
+        // The tenant's salt, whatever the client set: its prefix cache is its own.
+        body.cache_salt = cacheSaltOf(tenant);
+        rewritten = true;
+      }
+      if (rewritten) data.bytes = Buffer.from(JSON.stringify(body));
       const routing: InferenceRouting = {
         model: request.model,
         tenant,
@@ -127,7 +261,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         picked: undefined,
       };
       exchange.metadata = { ...exchange.metadata, inference: routing };
-      return CONTINUE;
+      return admission(exchange, state, request.model);
     },
 
     encodeHeaders(exchange): HeadersOutcome {
@@ -139,6 +273,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         // Dated by the engine reading it carries, so the table knows which requests it counted.
         if (report !== undefined && routing?.picked !== undefined) routing.picked.table.report(routing.picked.ticket.id, report.load, performance.now() - report.ageMs);
       }
+      if (modelLists.has(exchange) && exchange.responseStatus === 200) return bufferBody(MAX_MODELS_ANSWER_BYTES);
       const state = states.get(exchange);
       if (routing === undefined || state === undefined) return CONTINUE;
       const eventStream = (headerValue(headers ?? [], 'content-type') ?? '').startsWith('text/event-stream');
@@ -148,12 +283,16 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         tap: eventStream ? new SseUsageTap(state.stripUsage) : undefined,
         json: eventStream ? undefined : [],
         jsonBytes: 0,
+        lastEventAt: undefined,
       };
-      return eventStream && state.stripUsage ? TRANSFORM_BODY : STREAM_BODY;
+      return eventStream ? TRANSFORM_BODY : STREAM_BODY;
     },
 
-    encodeData(exchange, data: BodyData): FilterOutcome {
-      const response = states.get(exchange)?.response;
+    encodeData(exchange, data: BodyData): FilterOutcome | Promise<FilterOutcome> {
+      const models = modelLists.get(exchange);
+      if (models !== undefined) return aggregatedModels(exchange, data, models);
+      const state = states.get(exchange);
+      const response = state?.response;
       if (response === undefined) return CONTINUE;
       if (response.tap !== undefined) {
         const out = response.tap.push(data.bytes);
@@ -163,18 +302,56 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         if (response.jsonBytes <= MAX_JSON_USAGE_BYTES) response.json.push(data.bytes);
         else response.json = undefined;
       }
+      if (data.bytes.length > 0 && state!.pool !== undefined) observeLatency(metrics, state!.pool.cluster.name, state!.admittedAt, response);
       if (!data.end) return CONTINUE;
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
-      if (ledger !== undefined && response.reservation !== undefined && usage !== undefined) ledger.settle(response.reservation, usage.promptTokens + usage.completionTokens);
+      if (usage === undefined) return CONTINUE;
+      if (ledger !== undefined && response.reservation !== undefined) ledger.settle(response.reservation, usage.promptTokens + usage.completionTokens);
+      metrics.tokens.labels(response.routing.tenant, 'prompt').inc(usage.promptTokens);
+      metrics.tokens.labels(response.routing.tenant, 'completion').inc(usage.completionTokens);
       return CONTINUE;
     },
 
+    onLocalReply(exchange, outcome): LocalReplyOutcome | undefined {
+      if (states.get(exchange)?.response?.tap === undefined) return undefined;
+      const { message, httpStatus } = errorCatalogue[outcome.code];
+      const error = { message: outcome.detail ?? message, type: outcome.code, param: null, code: httpStatus };
+      return { ...outcome, streamEnd: Buffer.from(`data: ${JSON.stringify({ error })}\n\n`) };
+    },
+
     onEnd(exchange) {
+      const state = states.get(exchange);
+      if (state?.queued !== undefined) {
+        // The caller went away while waiting for the pool.
+        state.queued.cancel();
+        refund(state);
+      }
       // Answered, failed or cancelled by the caller: the endpoint stops counting it at once.
       const routing = inferenceRoutingOf(exchange.metadata);
       if (routing !== undefined) releasePick(routing);
     },
   };
+}
+
+/** The answer of one endpoint to `GET /v1/models` becomes the union of every endpoint's. */
+async function aggregatedModels(exchange: FilterExchange, data: BodyData, pool: Pool): Promise<FilterOutcome> {
+  let first: unknown;
+  try {
+    first = JSON.parse(data.bytes.toString('utf8'));
+  } catch {
+    first = undefined;
+  }
+  const sources = pool.cluster.healthy.map((endpoint) => ({ dispatcher: endpoint.pool, models: endpoint.metadata.models ?? [] }));
+  data.bytes = Buffer.from(JSON.stringify(await aggregateModels(first, sources, exchange.authority, MODELS_TIMEOUT_MS)));
+  return CONTINUE;
+}
+
+/** Time to the answer's first bytes, then between the events of a stream. */
+function observeLatency(metrics: InferenceMetrics, cluster: string, admittedAt: number, response: ResponseState): void {
+  const now = performance.now();
+  if (response.lastEventAt === undefined) metrics.timeToFirstToken.labels(cluster).observe((now - admittedAt) / 1000);
+  else if (response.tap !== undefined) metrics.interTokenLatency.labels(cluster).observe((now - response.lastEventAt) / 1000);
+  response.lastEventAt = now;
 }
 
 export const inferenceFilter: HttpFilterFactory = {

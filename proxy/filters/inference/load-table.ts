@@ -2,8 +2,8 @@
 // endpoint-load-metrics header of a response, or the control plane's stream) with its time, and
 // its own requests against that report's reading time: those sent after the engine was read
 // (so a burst between two reports does not pile onto one endpoint) and those sent before it that
-// have ended since (so an endpoint that just finished work does not look busy until the next
-// report). Builds the picker's view
+// have ended since (each freed a slot: one waiting took it, or none was waiting, so an endpoint
+// that just finished work does not look busy until the next report). Builds the picker's view
 // (endpoint-picker.ts) of a pool's endpoints.
 import type { CandidateLoad } from './endpoint-picker.js';
 
@@ -43,6 +43,8 @@ interface EndpointState {
 
 export class LoadTable {
   private readonly states = new Map<string, EndpointState>();
+  /** Told when a report arrives or a request ends (the balancer's priority queue rechecks). */
+  onChange: (() => void) | undefined = undefined;
 
   constructor(
     private readonly staleAfterMs: number,
@@ -66,6 +68,7 @@ export class LoadTable {
     state.reportedAt = at;
     state.endedRequests = 0;
     state.endedTokens = 0;
+    this.onChange?.();
   }
 
   /** This caller sends a request of about `tokens` tokens (prompt estimate + max_tokens). */
@@ -84,6 +87,7 @@ export class LoadTable {
       state.endedRequests += 1;
       state.endedTokens += ticket.tokens;
     }
+    this.onChange?.();
   }
 
   /** Whether the endpoint's last report is older than the staleness bound (or absent). */
@@ -105,13 +109,16 @@ export class LoadTable {
           sinceTokens += ticket.tokens;
         }
       }
+      // A request the report counted that has ended freed a slot: one waiting took it, or none did.
+      const reportedWaiting = report?.waiting ?? 0;
+      const freedWaiting = Math.min(reportedWaiting, state.endedRequests);
       return {
         id: endpoint.id,
         models: endpoint.models,
         loras: endpoint.loras,
         fresh: !this.isStale(endpoint.id),
-        waiting: (report?.waiting ?? 0) + sinceRequests,
-        running: Math.max(0, (report?.running ?? 0) - state.endedRequests),
+        waiting: reportedWaiting - freedWaiting + sinceRequests,
+        running: Math.max(0, (report?.running ?? 0) - (state.endedRequests - freedWaiting)),
         kvCacheUsage: report?.kvCacheUsage ?? 0,
         inFlightTokens: Math.max(0, (report?.inFlightTokens ?? 0) + sinceTokens - state.endedTokens),
         activeLoras: report?.activeLoras ?? [],

@@ -1,8 +1,8 @@
 // Watches an OpenAI-style SSE response as it streams through: finds the usage chunk (the last
 // `data:` event whose JSON has `usage` and no choices) to settle a token budget, and, when the
 // sidecar asked for `stream_options.include_usage` on the client's behalf, removes that event so
-// the client sees the stream it asked for. Events pass on as soon as they are complete; without
-// stripping, bytes pass on at once and only a bounded copy of the current event is kept.
+// the client sees the stream it asked for. Events pass on as soon as they are complete, never a
+// part of one, so a stream that fails midway can still end with a whole error event after them.
 
 export interface TokenUsage {
   readonly promptTokens: number;
@@ -63,14 +63,14 @@ export class SseUsageTap {
       out.push(this.pending);
       this.pending = Buffer.alloc(0);
     }
-    return this.stripUsageEvent ? Buffer.concat(out) : chunk;
+    return out.length === 1 ? out[0]! : Buffer.concat(out);
   }
 
-  /** What is left to pass on at the end of the response (held only when stripping). */
+  /** What is left to pass on at the end of the response (an unterminated last event). */
   end(): Buffer {
     const rest = this.pending;
     this.pending = Buffer.alloc(0);
-    return this.stripUsageEvent ? rest : Buffer.alloc(0);
+    return rest;
   }
 
   private isUsageEvent(event: string): boolean {

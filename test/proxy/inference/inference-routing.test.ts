@@ -4,69 +4,14 @@
 // streams event by event, and enforces token budgets per verified tenant (never a header's).
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetOf } from '../../../deploy/sim/sim-profile.js';
-import { SimServer } from '../../../deploy/sim/sim-server.js';
 import type { Sequence } from '../../../deploy/sim/sim-engine.js';
-import { request, type Reply } from '../../helpers/http-client.js';
+import { request } from '../../helpers/http-client.js';
 import { buildInput } from '../../../proxy/filters/authz/input-document.js';
 import type { FilterExchange } from '../../../proxy/filters/http-filter.js';
 import { eventually } from '../../helpers/eventually.js';
-import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
+import { caller, chat, onStop, servedBy, simBehindSidecar, sseEvents, stopAll, streamChat, MODEL } from '../../helpers/inference-mesh.js';
 
-const MODEL = 'sim/llama-3-8b';
-const stops: (() => Promise<void> | void)[] = [];
-afterAll(async () => {
-  for (const stop of stops.splice(0).reverse()) await stop();
-});
-
-async function simBehindSidecar(name: string): Promise<{ sim: SimServer; sidecar: InProcessSidecar; port: number }> {
-  const [params] = fleetOf({ servers: [{ name, maxNumSeqs: 8, kvCacheTokens: 40_000, prefixCacheBlocks: 1000, prefillMsPerToken: 0.0001, decodeMsBase: 2, decodeMsPerSeq: 0 }] }).servers;
-  const sim = new SimServer(params!);
-  const url = await sim.listen('127.0.0.1');
-  stops.push(() => sim.close());
-  const sidecar = await startSidecar({
-    inbound: {
-      address: '127.0.0.1',
-      port: 0,
-      appPort: Number(new URL(url).port),
-      filters: [{ name: 'inference-load-report', config: { metricsUrl: `${url}/metrics`, intervalMs: 20 } }, { name: 'router' }],
-    },
-  });
-  stops.push(() => sidecar.stop());
-  return { sim, sidecar, port: Number(new URL(url).port) };
-}
-
-async function caller(backends: readonly (InProcessSidecar | number)[], inferenceConfig: object = {}): Promise<InProcessSidecar> {
-  const sidecar = await startSidecar({
-    outbound: {
-      port: 0,
-      filters: [{ name: 'inference', config: inferenceConfig }, { name: 'router' }],
-      clusters: [
-        {
-          name: 'llm',
-          hosts: ['llm'],
-          loadBalancer: 'inference',
-          loadBalancerConfig: { staleAfterMs: 600_000 },
-          endpoints: backends.map((b) => ({ address: '127.0.0.1', port: typeof b === 'number' ? b : b.inboundPort, models: [MODEL] })),
-        },
-      ],
-    },
-  });
-  stops.push(() => sidecar.stop());
-  return sidecar;
-}
-
-function chat(port: number, body: object, headers: Record<string, string> = {}): Promise<Reply> {
-  return request(port, {
-    method: 'POST',
-    path: '/v1/chat/completions',
-    headers: { host: 'llm', 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hello there' }], max_tokens: 4, ...body }),
-  });
-}
-
-/** The sim server that answered: its name is in the completion's id. */
-const servedBy = (reply: Reply): string => (JSON.parse(reply.body) as { id: string }).id.split('-')[1]!;
+afterAll(stopAll);
 
 describe('inference routing through sidecars', () => {
   let busy: Awaited<ReturnType<typeof simBehindSidecar>>;
@@ -79,7 +24,7 @@ describe('inference routing through sidecars', () => {
     // The busy engine holds long requests filling most of its KV cache; it still has free slots.
     const events = { token: () => undefined, finished: () => undefined };
     for (let i = 0; i < 3; i++) held.push(busy.sim.engine.submit({ promptTokens: 2_000, blockHashes: [], outputTokens: 10_000 }, events));
-    stops.push(() => held.forEach((sequence) => busy.sim.engine.cancel(sequence)));
+    onStop(() => held.forEach((sequence) => busy.sim.engine.cancel(sequence)));
   });
 
   it('sends requests to the least-loaded backend once both reported, and strips the load report', async () => {
@@ -110,18 +55,10 @@ describe('inference routing through sidecars', () => {
   });
 
   it('passes a stream on event by event, and strips the usage chunk it asked for on the client\'s behalf', async () => {
-    const proxy = await caller([idle.sidecar], { budgets: [{ windowMs: 60_000, tokens: 1_000_000 }] });
-    const chunks = await new Promise<{ chunks: string[]; contentType: string | undefined }>((resolve, reject) => {
-      const req = http.request({ host: '127.0.0.1', port: proxy.outboundPort, method: 'POST', path: '/v1/chat/completions', headers: { host: 'llm', 'content-type': 'application/json' }, agent: false }, (res) => {
-        const received: string[] = [];
-        res.setEncoding('utf8').on('data', (chunk: string) => received.push(chunk));
-        res.on('end', () => resolve({ chunks: received, contentType: res.headers['content-type'] }));
-      });
-      req.on('error', reject);
-      req.end(JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'stream me' }], max_tokens: 6, ignore_eos: true, stream: true }));
-    });
+    const proxy = await caller([idle.sidecar], { inference: { budgets: [{ windowMs: 60_000, tokens: 1_000_000 }] } });
+    const chunks = await streamChat(proxy.outboundPort, {});
     expect(chunks.contentType).toMatch(/^text\/event-stream/);
-    const events = chunks.chunks.join('').split('\n\n').filter((e) => e !== '');
+    const events = sseEvents(chunks.chunks);
     expect(events.at(-1)).toBe('data: [DONE]');
     expect(events.filter((e) => e.includes('"usage"') && e.includes('"choices":[]'))).toEqual([]);
     expect(events.length).toBeGreaterThanOrEqual(7);
@@ -131,7 +68,7 @@ describe('inference routing through sidecars', () => {
 
   it('refuses over budget with 429 and retry-after, whatever tenant a header claims', async () => {
     // Each request reserves its prompt estimate + max_tokens 100: the budget takes two.
-    const proxy = await caller([idle.sidecar], { budgets: [{ windowMs: 3_600_000, tokens: 230 }] });
+    const proxy = await caller([idle.sidecar], { inference: { budgets: [{ windowMs: 3_600_000, tokens: 230 }] } });
     const claims: Record<string, string>[] = [{ 'x-tenant': 'alice' }, { 'x-tenant': 'bob', 'openai-organization': 'org-bob' }, { 'x-weft-tenant': 'carol' }];
     const replies = [];
     for (const headers of claims) replies.push(await chat(proxy.outboundPort, { max_tokens: 100 }, headers));

@@ -1,0 +1,160 @@
+// Priority classes at a saturated pool: the caller's queue on its own (order, bounds, shedding,
+// cancel), the load table counting requests that ended as freed slots, and the whole through a
+// real caller sidecar in front of a real `weft sim vllm` whose engine is held saturated.
+import { afterAll, describe, expect, it } from 'vitest';
+import { poolSaturated } from '../../../proxy/filters/inference/endpoint-picker.js';
+import { parseLoadReport } from '../../../proxy/filters/inference/load-report-header.js';
+import { LoadTable } from '../../../proxy/filters/inference/load-table.js';
+import { PriorityAdmissionQueue, type Admission, type QueuedAdmission } from '../../../proxy/filters/inference/priority-queue.js';
+import { eventually } from '../../helpers/eventually.js';
+import { request } from '../../helpers/http-client.js';
+import { caller, chat, MODEL, onStop, servedBy, simBehindSidecar, stopAll } from '../../helpers/inference-mesh.js';
+
+afterAll(stopAll);
+
+function queued(outcome: Admission | QueuedAdmission): QueuedAdmission {
+  if (typeof outcome === 'string') throw new Error(`expected a place in the queue, got ${outcome}`);
+  return outcome;
+}
+
+describe('the priority queue', () => {
+  const settings = { maxQueued: 3, maxWaitMs: 60_000, recheckMs: 60_000 };
+
+  it('admits at once while the pool has room, and queues nothing', () => {
+    const queue = new PriorityAdmissionQueue(settings, () => false);
+    expect(queue.admit(0)).toBe('admitted');
+    expect(queue.admit(-5)).toBe('admitted');
+    expect(queue.length).toBe(0);
+  });
+
+  it('sheds sheddable requests at once when saturated, and admits the others highest priority first, first come within one', async () => {
+    let saturated = true;
+    const queue = new PriorityAdmissionQueue(settings, () => saturated);
+    expect(queue.admit(-1)).toBe('shed');
+    const order: string[] = [];
+    const places = [['low', 0], ['high', 5], ['low-2', 0]] as const;
+    const done = places.map(([name, priority]) => queued(queue.admit(priority)).admission.then((a) => order.push(`${name}:${a}`)));
+    queue.wake();
+    expect(queue.length).toBe(3);
+    saturated = false;
+    queue.wake();
+    await Promise.all(done);
+    expect(order).toEqual(['high:admitted', 'low:admitted', 'low-2:admitted']);
+    expect(queue.length).toBe(0);
+  });
+
+  it('is bounded: a newcomer of higher priority takes the lowest place, one of no higher priority is shed', async () => {
+    const queue = new PriorityAdmissionQueue(settings, () => true);
+    const first = queued(queue.admit(1));
+    const second = queued(queue.admit(0));
+    const third = queued(queue.admit(0));
+    expect(queue.admit(0)).toBe('shed');
+    const urgent = queued(queue.admit(9));
+    expect(await third.admission).toBe('shed');
+    expect(queue.length).toBe(3);
+    for (const place of [first, second, urgent]) place.cancel();
+    expect(queue.length).toBe(0);
+  });
+
+  it('bounds the wait: past maxWaitMs the request is shed', async () => {
+    const queue = new PriorityAdmissionQueue({ maxQueued: 3, maxWaitMs: 20, recheckMs: 60_000 }, () => true);
+    expect(await queued(queue.admit(3)).admission).toBe('shed');
+    expect(queue.length).toBe(0);
+  });
+
+  it('rechecks while requests wait, so load turning stale frees the queue', async () => {
+    let saturated = true;
+    const queue = new PriorityAdmissionQueue({ maxQueued: 3, maxWaitMs: 60_000, recheckMs: 5 }, () => saturated);
+    const place = queued(queue.admit(0));
+    setImmediate(() => (saturated = false));
+    expect(await place.admission).toBe('admitted');
+  });
+});
+
+describe('saturation', () => {
+  const bounds = { waiting: 2, kvCacheUsage: 0.8 };
+  const now = 0;
+
+  it('is every endpoint over a bound, judged on fresh load; a request the report counted that ended frees its slot', () => {
+    const table = new LoadTable(1000, () => now);
+    const pool = [{ id: 'a', models: [MODEL], loras: [] }, { id: 'b', models: [MODEL], loras: [] }];
+    // No load known: not saturated (the failure mode decides), whatever this caller sent.
+    const ticket = table.start('a', 10);
+    expect(poolSaturated(table.candidates(pool), bounds)).toBe(false);
+    table.report('a', { waiting: 2, running: 4, kvCacheUsage: 0.1, inFlightTokens: 0, activeLoras: [] });
+    // b is unknown (counts as over), a is at its queue bound.
+    expect(poolSaturated(table.candidates(pool), bounds)).toBe(true);
+    // The request the report counted ends: one waiting takes its slot.
+    table.finish(ticket);
+    expect(table.candidates(pool)[0]).toMatchObject({ waiting: 1, running: 4 });
+    expect(poolSaturated(table.candidates(pool), bounds)).toBe(false);
+    table.report('b', { waiting: 0, running: 1, kvCacheUsage: 0.9, inFlightTokens: 0, activeLoras: [] });
+    table.report('a', { waiting: 0, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] });
+    expect(poolSaturated(table.candidates(pool), bounds)).toBe(false);
+    // With nothing waiting, an ended request frees a running slot...
+    const next = table.start('a', 10);
+    table.report('a', { waiting: 0, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] });
+    table.finish(next);
+    expect(table.candidates(pool)[0]).toMatchObject({ waiting: 0, running: 0 });
+    // ...but not one sent after the engine was read (that report never counted it).
+    const dated = new LoadTable(1000, () => 10);
+    const late = dated.start('a', 10);
+    dated.report('a', { waiting: 3, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] }, 5);
+    dated.finish(late);
+    expect(dated.candidates(pool)[0]).toMatchObject({ waiting: 3, running: 1 });
+  });
+});
+
+describe('priority classes through a caller sidecar', () => {
+  it('sheds sheddable requests, queues the rest by priority within bounds, and admits the highest first once the pool has room', async () => {
+    const gpu = await simBehindSidecar('gpu', { maxNumSeqs: 1, loras: ['batch', 'urgent'] });
+    // The engine is saturated: one long sequence running, one waiting behind it.
+    const events = { token: () => undefined, finished: () => undefined };
+    const held = [0, 1].map(() => gpu.sim.engine.submit({ promptTokens: 10, blockHashes: [], outputTokens: 15_000 }, events));
+    const release = () => held.forEach((sequence) => gpu.sim.engine.cancel(sequence));
+    onStop(release);
+    await eventually(
+      async () => parseLoadReport((await request(gpu.sidecar.inboundPort, { path: '/health' })).headers['endpoint-load-metrics'] as string)?.load.waiting,
+      (waiting) => waiting === 1,
+    );
+    const proxy = await caller([gpu.sidecar], {
+      models: [MODEL, 'batch', 'urgent'],
+      balancer: { staleAfterMs: 1500, saturation: { waiting: 1 }, queue: { maxQueued: 2, maxWaitMs: 60_000 } },
+      inference: { objectives: [{ name: 'batch', models: ['batch'], priority: -1 }, { name: 'urgent', models: ['urgent'], priority: 10 }] },
+    });
+    const queuedNow = async () => (await proxy.sidecar.metrics.registry.getSingleMetric('weft_inference_queued_requests')!.get()).values[0]?.value ?? 0;
+    // No load known yet, so this one goes; the engine refuses it at once (past its context), and
+    // the load report on that answer says the pool is saturated.
+    expect((await chat(proxy.outboundPort, { max_tokens: 100_000 })).status).toBe(400);
+
+    // A header cannot raise a request's priority: it comes from the objective matching the request.
+    const batch = await chat(proxy.outboundPort, { model: 'batch' }, { 'x-weft-priority': '100', 'x-priority': 'high' });
+    expect(batch.status).toBe(429);
+    expect(batch.headers['x-weft-error']).toBe('INFERENCE_SHED');
+    expect(batch.headers['retry-after']).toBe('1');
+
+    const normal = chat(proxy.outboundPort, {});
+    await eventually(queuedNow, (n) => n === 1);
+    const normal2 = chat(proxy.outboundPort, {});
+    await eventually(queuedNow, (n) => n === 2);
+    // The queue is full of equal priority: a third is shed at once.
+    expect((await chat(proxy.outboundPort, {})).status).toBe(429);
+    // A higher priority takes the last place.
+    const urgent = chat(proxy.outboundPort, { model: 'urgent' });
+    expect((await normal2).status).toBe(429);
+    expect(await queuedNow()).toBe(2);
+
+    // Room: the engine's work goes, and with no answer to report it the caller's view of the
+    // load turns stale (FailOpen: no longer saturated). The urgent request is admitted first.
+    release();
+    const [urgentReply, normalReply] = await Promise.all([urgent, normal]);
+    expect(urgentReply.status).toBe(200);
+    expect(normalReply.status).toBe(200);
+    const sequenceOf = (reply: typeof urgentReply) => Number((JSON.parse(reply.body) as { id: string }).id.split('-').at(-1));
+    expect(servedBy(urgentReply)).toBe('gpu');
+    expect(sequenceOf(urgentReply)).toBeLessThan(sequenceOf(normalReply));
+    expect(await queuedNow()).toBe(0);
+    const refused = await proxy.sidecar.metrics.registry.getSingleMetric('weft_inference_refused_total')!.get();
+    expect(refused.values.find((v) => v.labels.reason === 'shed')?.value).toBe(3);
+  });
+});
