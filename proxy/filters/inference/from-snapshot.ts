@@ -1,8 +1,9 @@
 // Inference routing's parts of a control-plane snapshot. At a model server (an InferencePool's
 // selector matches its Workload): the inbound `inference-load-report` filter, scraping the app
 // behind the sidecar. At a caller (a pool among its outbound services): the outbound `inference`
-// filter with the token budgets of the pool's InferenceObjectives that govern this caller, and a
-// cluster per pool on the `inference` balancer over the members' endpoints.
+// filter with the token budgets of the pool's InferenceObjectives that govern this caller, their
+// priorities, the pool's KV isolation, and a cluster per pool on the `inference` balancer over
+// the members' endpoints. Objectives whose tenant is a JWT claim are left to sidecar configs.
 import { matchesLabels, type Resource } from '../../../control-plane/api/resource-types.js';
 import type { Snapshot } from '../../xds/snapshot.js';
 import type { InboundListenerFacts } from '../http-filter.js';
@@ -36,11 +37,22 @@ export function calledPools(snapshot: Snapshot): Resource<'InferencePool'>[] {
 export function inferenceConfigFromSnapshot(snapshot: Snapshot, selfId: string): Record<string, unknown> | undefined {
   const pools = new Set(calledPools(snapshot).map((p) => p.metadata.name));
   if (pools.size === 0) return undefined;
-  const budgets = snapshot.inferenceObjectives
-    .filter((o) => pools.has(o.spec.poolRef) && o.spec.tenantFrom.source === 'spiffe' && (o.spec.tenants === undefined || o.spec.tenants.includes(selfId)))
-    .flatMap((o) => o.spec.budgets ?? []);
+  const governing = snapshot.inferenceObjectives.filter(
+    (o) => pools.has(o.spec.poolRef) && o.spec.tenantFrom.source === 'spiffe' && (o.spec.tenants === undefined || o.spec.tenants.includes(selfId)),
+  );
+  const objectives = governing.map(({ metadata, spec }) => ({
+    name: metadata.name,
+    priority: spec.priority,
+    ...(spec.models === undefined ? {} : { models: spec.models }),
+    ...(spec.tenants === undefined ? {} : { tenants: spec.tenants }),
+  }));
   const [pool] = calledPools(snapshot);
-  return { budgets, prefix: { blockChars: pool!.spec.picker.prefixBlockChars, blocks: pool!.spec.picker.prefixBlocks } };
+  return {
+    budgets: governing.flatMap((o) => o.spec.budgets ?? []),
+    objectives,
+    kvIsolation: pool!.spec.kvIsolation,
+    prefix: { blockChars: pool!.spec.picker.prefixBlockChars, blocks: pool!.spec.picker.prefixBlocks },
+  };
 }
 
 /** The endpoints of a called pool's members (the Workloads its selector matches), each with the pool's models, for the `inference` balancer. */

@@ -28,8 +28,8 @@ const pool = doc('InferencePool', 'llm', {
   picker: { scrapeInterval: '50ms' },
   failureMode: 'FailOpen',
 });
-const objective = (name: string, tenants: string[] | undefined, tokens: number) =>
-  doc('InferenceObjective', name, { poolRef: 'llm', ...(tenants === undefined ? {} : { tenants }), budgets: [{ window: '1m', tokens }] });
+const objective = (name: string, tenants: string[] | undefined, tokens: number, priority = 0) =>
+  doc('InferenceObjective', name, { poolRef: 'llm', ...(tenants === undefined ? {} : { tenants }), priority, budgets: [{ window: '1m', tokens }] });
 const member = (name: string, account = 'llm', port = 17001) => workload(name, account, [], { pool: 'llm' }, [{ host: '127.0.0.1', port }]);
 
 function config(self: string, appPort: number, ...documents: string[]) {
@@ -55,11 +55,18 @@ describe('snapshot translation of LegacyBridge and inference resources', () => {
     expect(server.outbound!.filters.map((f) => f.name)).toEqual(['router']);
   });
 
-  it("gives a pool's caller the inference filter with the budgets that govern it, and the pool's cluster", () => {
-    const web = config('web', 9300, workload('web', 'web', ['llm']), pool, member('llm-a'), member('llm-b', 'llm', 17002),
-      objective('mine', ['spiffe://weft.test/ns/default/sa/web'], 100), objective('everyone', undefined, 500), objective('theirs', ['spiffe://weft.test/ns/default/sa/other'], 7));
+  it("gives a pool's caller the inference filter with the budgets and priorities that govern it, the pool's KV isolation, and the pool's cluster", () => {
+    const isolated = pool.replace('"failureMode":"FailOpen"', '"failureMode":"FailOpen","kvIsolation":"tenant"');
+    const web = config('web', 9300, workload('web', 'web', ['llm']), isolated, member('llm-a'), member('llm-b', 'llm', 17002),
+      objective('mine', ['spiffe://weft.test/ns/default/sa/web'], 100, 5), objective('everyone', undefined, 500, -1), objective('theirs', ['spiffe://weft.test/ns/default/sa/other'], 7, 9));
     expect(web.outbound!.filters.map((f) => f.name)).toEqual(['inference', 'router']);
-    expect((web.outbound!.filters[0]!.config.budgets as { tokens: number }[]).map((b) => b.tokens).sort()).toEqual([100, 500]);
+    const inference = web.outbound!.filters[0]!.config;
+    expect((inference.budgets as { tokens: number }[]).map((b) => b.tokens).sort()).toEqual([100, 500]);
+    expect([...(inference.objectives as { name: string }[])].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
+      { name: 'everyone', priority: -1 },
+      { name: 'mine', priority: 5, tenants: ['spiffe://weft.test/ns/default/sa/web'] },
+    ]);
+    expect(inference.kvIsolation).toBe('tenant');
     const cluster = web.outbound!.clusters.find((c) => c.name === 'llm')!;
     expect(cluster).toMatchObject({ hosts: ['llm', 'llm.default', 'llm.default.svc'], loadBalancer: 'inference', spiffeId: 'spiffe://weft.test/ns/default/sa/llm', loadBalancerConfig: { failureMode: 'FailOpen' } });
     expect(cluster.endpoints.map((e) => [e.port, e.models])).toEqual([[17001, ['m']], [17002, ['m']]]);
