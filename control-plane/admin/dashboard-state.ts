@@ -6,7 +6,7 @@ import { X509Certificate } from 'node:crypto';
 import { matchesLabels, type AnyResource, type MtlsMode, type Resource, type ResourceKind } from '../api/resource-types.js';
 import type { StatusAnswer } from '../api/admin-contract.js';
 import type { Revision } from '../resources/revision.js';
-import type { DecisionRow, EdgeTraffic, EngineSample, TelemetryView } from './sidecar-telemetry.js';
+import type { DecisionRow, EdgeTraffic, EngineSample, TelemetryView, TenantTokens } from './sidecar-telemetry.js';
 
 /** A sidecar's status without its ever-changing last-seen age (a snapshot changes when something happened). */
 type Sidecar = Omit<StatusAnswer['sidecars'][number], 'lastSeenMsAgo'>;
@@ -27,6 +27,7 @@ export interface DashboardState {
   /** Newest first. */
   decisions: readonly DecisionRow[];
   inference: { pool: string; backends: { workload: string; labels: Record<string, string>; picks: number | null; history: readonly EngineSample[] }[] }[];
+  tokensPerTenant: readonly TenantTokens[];
   notes: { topology: string; decisions: string; inference: string; certificates: string };
 }
 
@@ -96,7 +97,11 @@ export function dashboardState(revision: Revision, status: StatusAnswer, trustRo
         sidecars: sidecarsOf(workloadKey),
       };
     }),
-    certificates: status.sidecars.map((s) => ({ workload: s.workload, identity: s.identity, expiresAt: null })),
+    certificates: status.sidecars.map((s) => ({
+      workload: s.workload,
+      identity: s.identity,
+      expiresAt: telemetry.certificateExpiry.get(s.workload) ?? null,
+    })),
     trustRoots,
     decisions: telemetry.decisions,
     inference: pools.map((pool) => ({
@@ -106,11 +111,12 @@ export function dashboardState(revision: Revision, status: StatusAnswer, trustRo
         return { workload: keyOf(w), labels: w.metadata.labels, picks: backend?.picks ?? null, history: backend?.history ?? [] };
       }),
     })),
+    tokensPerTenant: telemetry.tokens,
     notes: {
       topology: 'Edges are the calls each Workload declares (spec.outbound.services; a pool: each of its members); requests/s, error rate (4xx and 5xx) and p99 over the last 2 s are what the callee\'s sidecar counted.',
       decisions: 'The latest denials and dry-run would-denials the sidecars kept (each keeps its last 100), read every 2 s while this page is open.',
-      inference: 'Each model server\'s queue, running requests and KV-cache use as its sidecar last scraped them; picks: requests its sidecar served. Tokens per tenant are settled in the callers\' sidecars and not yet reported.',
-      certificates: 'Identities are those the connected sidecars proved; their certificates\' expiry is not reported to the control plane.',
+      inference: 'Each model server\'s queue, running requests and KV-cache use as its sidecar last scraped them; picks: requests its sidecar served. Tokens per tenant: what the callers\' sidecars settled from the answers\' usage, all callers summed.',
+      certificates: 'Identities are those the connected sidecars proved; expiry as the sidecars\' metrics report it (read while this page is open; a workload with several sidecars shows the soonest).',
     },
   };
 }

@@ -1,8 +1,8 @@
 // What the dashboard shows of the sidecars' own telemetry: the control plane reads each connected
 // sidecar's admin listener (the address it announced, on its inbound host) while a dashboard is
 // open, at most every POLL_MS: /metrics (Prometheus text, parsed with parse-prometheus-text-format)
-// for the traffic between workloads and the model servers' load, and /decisions for the latest
-// denials. Bounded: each answer up to MAX_BODY_BYTES within TIMEOUT_MS, one poll at a time, a
+// for the traffic between workloads, the model servers' load, the callers' tokens per tenant and
+// each sidecar's certificate expiry, and /decisions for the latest denials. Bounded: each answer up to MAX_BODY_BYTES within TIMEOUT_MS, one poll at a time, a
 // fixed number of decisions and samples kept. Nothing here is on a request path.
 import { request } from 'node:http';
 import parsePrometheusTextFormat, { type PromFamily } from 'parse-prometheus-text-format';
@@ -48,12 +48,22 @@ export interface BackendTelemetry {
   readonly history: readonly EngineSample[];
 }
 
+/** Tokens the callers' sidecars settled for one tenant (all callers summed), by kind (prompt, completion). */
+export interface TenantTokens {
+  readonly tenant: string;
+  readonly kind: string;
+  readonly tokens: number;
+}
+
 export interface TelemetryView {
   /** By `from->to` (workload keys, as the callee's sidecar reported them). */
   readonly traffic: ReadonlyMap<string, EdgeTraffic>;
   /** Newest first. */
   readonly decisions: readonly DecisionRow[];
   readonly backends: ReadonlyMap<string, BackendTelemetry>;
+  readonly tokens: readonly TenantTokens[];
+  /** When the certificate of a workload's sidecar expires (ISO time; the soonest of its sidecars), by `namespace/workload`. */
+  readonly certificateExpiry: ReadonlyMap<string, string>;
 }
 
 export const POLL_MS = 2000;
@@ -145,6 +155,10 @@ export class SidecarTelemetry {
   readonly #seenDecisions = new Map<string, number>();
   readonly #backends = new Map<string, { picks: number; history: EngineSample[] }>();
   readonly #failing = new Set<string>();
+  /** Per sidecar, its tokens counter by `tenant kind`. */
+  readonly #tokens = new Map<string, Map<string, number>>();
+  /** Per sidecar, its workload and when its certificate expires. */
+  readonly #expiry = new Map<string, { workload: string; at: string }>();
 
   constructor(targets: () => readonly TelemetryTarget[], log: (line: string) => void = () => undefined) {
     this.#targets = targets;
@@ -152,7 +166,19 @@ export class SidecarTelemetry {
   }
 
   view(): TelemetryView {
-    return { traffic: this.#traffic, decisions: this.#decisions, backends: this.#backends };
+    const totals = new Map<string, number>();
+    for (const counters of this.#tokens.values()) for (const [key, value] of counters) totals.set(key, (totals.get(key) ?? 0) + value);
+    const tokens = [...totals].map(([key, value]) => {
+      const [tenant, kind] = key.split(' ') as [string, string];
+      return { tenant, kind, tokens: value };
+    });
+    tokens.sort((a, b) => a.tenant.localeCompare(b.tenant) || a.kind.localeCompare(b.kind));
+    const certificateExpiry = new Map<string, string>();
+    for (const { workload, at } of this.#expiry.values()) {
+      const known = certificateExpiry.get(workload);
+      if (known === undefined || at < known) certificateExpiry.set(workload, at);
+    }
+    return { traffic: this.#traffic, decisions: this.#decisions, backends: this.#backends, tokens, certificateExpiry };
   }
 
   /** Reads every sidecar once, unless a poll runs or the last one was under POLL_MS ago. */
@@ -174,7 +200,9 @@ export class SidecarTelemetry {
       this.#failing.delete(id);
       // The parser folds a histogram's labelled series into one (its flattenMetrics); without
       // their TYPE line the buckets parse as plain samples that keep their labels (and `le`).
-      this.#readMetrics(target, parsePrometheusTextFormat(metrics.replace(/^# TYPE \S+ histogram$/gm, '')), now);
+      const families = parsePrometheusTextFormat(metrics.replace(/^# TYPE \S+ histogram$/gm, ''));
+      this.#readMetrics(target, families, now);
+      this.#readIdentityAndTokens(target, id, families, now);
       this.#readDecisions(target, id, JSON.parse(decisions) as { added: number; decisions: Record<string, unknown>[] });
     } catch (error) {
       // Once per failing sidecar, not every poll.
@@ -209,6 +237,20 @@ export class SidecarTelemetry {
     backend.picks = picks;
     backend.history.push({ t: now, waiting, running, kvCache });
     if (backend.history.length > SAMPLES_KEPT) backend.history.shift();
+  }
+
+  #readIdentityAndTokens(target: TelemetryTarget, id: string, families: PromFamily[], now: number): void {
+    const expiresIn = gauge(families, 'weft_certificate_expiry_seconds');
+    if (expiresIn === undefined) this.#expiry.delete(id);
+    else this.#expiry.set(id, { workload: target.workload, at: new Date(now + expiresIn * 1000).toISOString() });
+    const counters = new Map<string, number>();
+    for (const sample of family(families, 'weft_inference_tokens_total')) {
+      const { tenant, kind } = sample.labels ?? {};
+      if (tenant === undefined || kind === undefined || tenant.includes(' ')) continue;
+      counters.set(`${tenant} ${kind}`, Number(sample.value));
+    }
+    if (counters.size === 0) this.#tokens.delete(id);
+    else this.#tokens.set(id, counters);
   }
 
   #readDecisions(target: TelemetryTarget, id: string, answer: { added: number; decisions: Record<string, unknown>[] }): void {

@@ -69,6 +69,28 @@ describe('SidecarTelemetry', () => {
     });
   });
 
+  it("reads each sidecar's certificate expiry (the soonest per workload) and sums the callers' tokens per tenant", async () => {
+    const caller = (expirySeconds: number, web: number) =>
+      [
+        '# TYPE weft_certificate_expiry_seconds gauge',
+        `weft_certificate_expiry_seconds ${expirySeconds}`,
+        '# TYPE weft_inference_tokens_total counter',
+        `weft_inference_tokens_total{tenant="spiffe://td/ns/default/sa/web",kind="prompt"} ${web}`,
+        'weft_inference_tokens_total{tenant="spiffe://td/ns/default/sa/web",kind="completion"} 7',
+        '',
+      ].join('\n');
+    const first = await adminListener({ metrics: caller(3600, 100), decisions: { added: 0, decisions: [] } });
+    const second = await adminListener({ metrics: caller(60, 20), decisions: { added: 0, decisions: [] } });
+    const telemetry = new SidecarTelemetry(() => [first, second]);
+    expect(telemetry.view().tokens).toEqual([]);
+    await telemetry.poll(1_000_000);
+    expect(telemetry.view().certificateExpiry).toEqual(new Map([['default/orders', new Date(1_000_000 + 60_000).toISOString()]]));
+    expect(telemetry.view().tokens).toEqual([
+      { tenant: 'spiffe://td/ns/default/sa/web', kind: 'completion', tokens: 14 },
+      { tenant: 'spiffe://td/ns/default/sa/web', kind: 'prompt', tokens: 120 },
+    ]);
+  });
+
   it('does not poll again within POLL_MS', async () => {
     const answer = { metrics: metrics(1, 0, 0), decisions: { added: 0, decisions: [] } };
     const telemetry = new SidecarTelemetry(() => [target]);

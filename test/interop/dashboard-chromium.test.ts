@@ -53,6 +53,8 @@ describe('dashboard in chromium', () => {
     expect(await page.locator('#topology .edge').count()).toBeGreaterThan(0);
     await page.locator('#policies tbody tr').first().waitFor();
     expect(await page.locator('#roots li').first().textContent()).toContain('valid until');
+    // Each workload's certificate expiry, as its sidecar's metrics report it.
+    await page.locator('#certificates tbody tr td:nth-child(3)').filter({ hasText: /^\d{4}-\d\d-\d\dT/ }).first().waitFor();
     await mkdir(RESULTS, { recursive: true });
     await page.screenshot({ path: join(RESULTS, 'dashboard.png'), fullPage: true });
     await page.close();
@@ -90,6 +92,8 @@ describe('dashboard in chromium', () => {
       await page.locator(`#backends tbody tr[data-backend="default/${backend}"] td:nth-child(2)`).filter({ hasText: /^\d+$/ }).waitFor();
     }
     expect(await page.locator('#inference-charts .uplot').count()).toBe(3);
+    // The tokens web's sidecar settled for that answer, by tenant (web's SPIFFE ID).
+    await page.locator('#tenant-tokens tbody tr', { hasText: '/sa/web' }).first().waitFor();
     await page.locator('#inference-panel').screenshot({ path: join(RESULTS, 'dashboard-inference.png') });
     await page.close();
   });

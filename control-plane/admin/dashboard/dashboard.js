@@ -149,6 +149,7 @@ function renderInference(state) {
       return tr;
     }),
   );
+  document.querySelector('#tenant-tokens tbody').replaceChildren(...state.tokensPerTenant.map((t) => row([t.tenant, t.kind, String(t.tokens)])));
   const container = document.getElementById('inference-charts');
   const signature = backends.map((b) => b.workload).join(',');
   // uPlot is loaded by its own classic script, before this module.
