@@ -120,6 +120,22 @@ describe('JWT filter: verified tokens', () => {
     expect(request.endUser).toBeUndefined();
   });
 
+  it('verifies tokens signed with each asymmetric algorithm JOSE defines (RS, PS, ES at three sizes, EdDSA)', async () => {
+    const keyFor = async (alg: string) => {
+      const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
+      return { privateKey, jwk: { ...(await exportJWK(publicKey)), kid: alg, alg } };
+    };
+    const algorithms = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+    const keys = await Promise.all(algorithms.map(keyFor));
+    const filter = filterOf([{ issuer: ISSUER, jwks: { keys: keys.map((k) => k.jwk) }, audiences: ['orders'] }]);
+    for (const [index, alg] of algorithms.entries()) {
+      const token = await new SignJWT({ iss: ISSUER }).setProtectedHeader({ alg, kid: alg }).setAudience('orders').setExpirationTime('10m').sign(keys[index]!.privateKey);
+      const { outcome, request } = await run(filter, ['authorization', `Bearer ${token}`]);
+      expect(outcome, alg).toBeUndefined();
+      expect(request.endUser, alg).toMatchObject({ issuer: ISSUER });
+    }
+  });
+
   it('picks the rule by the token\'s issuer', async () => {
     const filter = filterOf([inline({ audiences: ['orders'] }), { issuer: OTHER_ISSUER, jwks: { keys: [otherKey.jwk] }, audiences: ['orders'] }]);
     const other = await run(filter, ['authorization', `Bearer ${await sign(otherKey, { issuer: OTHER_ISSUER })}`]);
