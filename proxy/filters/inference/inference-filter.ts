@@ -271,7 +271,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         const report = parseLoadReport(headerValue(headers, LOAD_REPORT_HEADER));
         removeHeader(headers, LOAD_REPORT_HEADER);
         // Dated by the engine reading it carries, so the table knows which requests it counted.
-        if (report !== undefined && routing?.picked !== undefined) routing.picked.table.report(routing.picked.ticket.id, report.load, performance.now() - report.ageMs);
+        if (report !== undefined && routing?.picked !== undefined) routing.picked.table.report(routing.picked.ticket.id, report.load, performance.now() - report.ageMs, routing.picked.ticket);
       }
       if (modelLists.has(exchange) && exchange.responseStatus === 200) return bufferBody(MAX_MODELS_ANSWER_BYTES);
       const state = states.get(exchange);

@@ -39,6 +39,8 @@ interface EndpointState {
   /** Requests the report may count that ended since, and their tokens. */
   endedRequests: number;
   endedTokens: number;
+  /** The request whose answer carried the report: its end frees nothing the report counted (it may never have held a slot). */
+  carrier: InFlightTicket | undefined;
 }
 
 export class LoadTable {
@@ -54,20 +56,24 @@ export class LoadTable {
   private state(id: string): EndpointState {
     let state = this.states.get(id);
     if (state === undefined) {
-      state = { report: undefined, reportedAt: -Infinity, tickets: new Set(), endedRequests: 0, endedTokens: 0 };
+      state = { report: undefined, reportedAt: -Infinity, tickets: new Set(), endedRequests: 0, endedTokens: 0, carrier: undefined };
       this.states.set(id, state);
     }
     return state;
   }
 
-  /** A load report of the engine as read at `at` (default now); an older one than the last is ignored. */
-  report(id: string, load: ReportedLoad, at = this.now()): void {
+  /**
+   * A load report of the engine as read at `at` (default now), on the answer to `carrier` when it
+   * came on one; an older one than the last is ignored.
+   */
+  report(id: string, load: ReportedLoad, at = this.now(), carrier?: InFlightTicket): void {
     const state = this.state(id);
     if (at < state.reportedAt) return;
     state.report = load;
     state.reportedAt = at;
     state.endedRequests = 0;
     state.endedTokens = 0;
+    state.carrier = carrier;
     this.onChange?.();
   }
 
@@ -82,7 +88,7 @@ export class LoadTable {
   finish(ticket: InFlightTicket): void {
     const state = this.states.get(ticket.id);
     if (state === undefined || !state.tickets.delete(ticket)) return;
-    if (ticket.sentAt <= state.reportedAt) {
+    if (ticket.sentAt <= state.reportedAt && ticket !== state.carrier) {
       // Sent before the engine was read: the report counted it, and it is gone now.
       state.endedRequests += 1;
       state.endedTokens += ticket.tokens;

@@ -96,12 +96,17 @@ describe('saturation', () => {
     table.report('a', { waiting: 0, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] });
     table.finish(next);
     expect(table.candidates(pool)[0]).toMatchObject({ waiting: 0, running: 0 });
-    // ...but not one sent after the engine was read (that report never counted it).
+    // ...but not one sent after the engine was read (that report never counted it)...
     const dated = new LoadTable(1000, () => 10);
     const late = dated.start('a', 10);
     dated.report('a', { waiting: 3, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] }, 5);
     dated.finish(late);
     expect(dated.candidates(pool)[0]).toMatchObject({ waiting: 3, running: 1 });
+    // ...nor the one whose own answer carried the report (it may never have held a slot).
+    const carrier = table.start('a', 10);
+    table.report('a', { waiting: 3, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] }, now, carrier);
+    table.finish(carrier);
+    expect(table.candidates(pool)[0]).toMatchObject({ waiting: 3, running: 1 });
   });
 });
 
