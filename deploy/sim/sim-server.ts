@@ -5,6 +5,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, readOpenAiBody, type OpenAiRequest } from '../../proxy/filters/inference/openai-body.js';
 import { promptBlockHashes } from './prefix-cache.js';
+import { seededRandom } from './seeded-random.js';
 import { realClock, type SimClock } from './sim-clock.js';
 import { SimEngine, type Sequence } from './sim-engine.js';
 import { SimMetrics } from './sim-metrics.js';
@@ -17,18 +18,6 @@ type Endpoint = 'chat' | 'completions';
 const isServed = (operation: string | undefined): operation is Endpoint => operation === 'chat' || operation === 'completions';
 
 class BadRequest extends Error {}
-
-/** mulberry32: a small seeded generator, so fault draws repeat run to run. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function stringHash(text: string): number {
   let hash = 2166136261;

@@ -3,6 +3,7 @@
 // exactly what the trace says), shared by the two callers. The same seed gives the same trace
 // for every policy; a run's nonce goes first in every prompt so no run finds a prefix cache
 // warmed by the one before it.
+import { seededRandom } from '../../deploy/sim/seeded-random.js';
 
 /** The `weft sim vllm` parameters the scenarios vary (see deploy/sim/README.md). */
 export interface SimParams {
@@ -37,17 +38,6 @@ export interface Scenario {
   readonly request: (random: () => number) => Omit<TraceRequest, 'at' | 'caller'>;
 }
 
-/** mulberry32: a small seeded generator, so a trace repeats exactly. */
-export function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const CHARS_PER_TOKEN = 4;
 const WORDS = ['lorem', 'ipsum', 'dolor', 'amet', 'consectetur', 'adipiscing', 'elit', 'sed', 'tempor', 'labore', 'magna', 'aliqua', 'enim', 'minim', 'veniam', 'quis'];
@@ -85,7 +75,7 @@ const chat = (random: () => number): Omit<TraceRequest, 'at' | 'caller'> => ({
 
 const TENANTS = 24;
 const SYSTEM_TOKENS = 1500;
-const systemPrompts = Array.from({ length: TENANTS }, (_, tenant) => `tenant ${tenant}: ${text(SYSTEM_TOKENS, seeded(1000 + tenant))}`);
+const systemPrompts = Array.from({ length: TENANTS }, (_, tenant) => `tenant ${tenant}: ${text(SYSTEM_TOKENS, seededRandom(1000 + tenant))}`);
 
 export const SCENARIOS: readonly Scenario[] = [
   { name: 'A', title: 'heavy-tailed chat, homogeneous fleet, 85% of capacity', slowBackend: false, loadFactor: 0.85, request: chat },
@@ -111,7 +101,7 @@ export const SCENARIOS: readonly Scenario[] = [
 
 /** `seconds` of Poisson arrivals at `rate` requests/s, alternating at random between two callers. */
 export function trace(scenario: Scenario, rate: number, seconds: number, seed: number): TraceRequest[] {
-  const random = seeded(seed);
+  const random = seededRandom(seed);
   const requests: TraceRequest[] = [];
   for (let at = -Math.log(1 - random()) * (1000 / rate); at < seconds * 1000; at += -Math.log(1 - random()) * (1000 / rate)) {
     requests.push({ at, caller: random() < 0.5 ? 0 : 1, ...scenario.request(random) });

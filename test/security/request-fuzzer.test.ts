@@ -2,7 +2,8 @@
 // requests through the frontend and orders sidecars; the app never serves a protected asset its
 // policy did not allow on that same path. `test/interop/request-fuzzer.test.ts` runs it longer.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fuzz, randomAttempt, seededRandom } from './request-fuzzer.js';
+import { seededRandom } from '../../deploy/sim/seeded-random.js';
+import { fuzz, randomAttempt } from './request-fuzzer.js';
 import { startSecurityMesh, type SecurityMesh } from './security-mesh.js';
 
 let mesh: SecurityMesh;

@@ -6,20 +6,10 @@
 // received) and a policy of that asset allowed it.
 import { randomUUID } from 'node:crypto';
 import http2 from 'node:http2';
+import { seededRandom } from '../../deploy/sim/seeded-random.js';
 import { eventually } from '../helpers/eventually.js';
 import { protectedAsset, send, type Attempt, type SecurityMesh } from './security-mesh.js';
 
-/** mulberry32: a small seeded PRNG, so a failing run can be replayed from its seed. */
-export function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 // Path pieces by kind, so that tricks meet the asset names they must hide (a uniform pick over
 // all pieces would almost never build `/public/%2e%2e/orders/admin`).

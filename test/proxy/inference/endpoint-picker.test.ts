@@ -2,6 +2,7 @@
 // filtering, load scoring, ties, stale load, failure modes, bounded prefix affinity that two
 // independent callers agree on, and a caller's own requests between two reports.
 import { describe, expect, it } from 'vitest';
+import { seededRandom } from '../../../deploy/sim/seeded-random.js';
 import { pickEndpoint, type CandidateLoad, type PickerSettings } from '../../../proxy/filters/inference/endpoint-picker.js';
 import { LoadTable, type PoolEndpoint, type ReportedLoad } from '../../../proxy/filters/inference/load-table.js';
 import { prefixKey } from '../../../proxy/filters/inference/prefix-key.js';
@@ -20,16 +21,8 @@ function candidate(id: string, load: Partial<CandidateLoad> = {}): CandidateLoad
   return { id, models: ['m'], loras: [], fresh: true, waiting: 0, running: 0, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [], callerInFlight: 0, ...load };
 }
 
-/** A seeded generator, so the random tie-break is reproducible in the test. */
-function seeded(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    return state / 4294967296;
-  };
-}
 
-const pick = (candidates: CandidateLoad[], model = 'm', key?: string, settings: PickerSettings = SETTINGS, random = seeded(1)) =>
+const pick = (candidates: CandidateLoad[], model = 'm', key?: string, settings: PickerSettings = SETTINGS, random = seededRandom(1)) =>
   pickEndpoint(candidates, { model, prefixKey: key }, settings, random);
 
 const ids = (candidates: CandidateLoad[], outcome: ReturnType<typeof pick>) => (outcome.picked ? candidates[outcome.index]!.id : outcome.code);
@@ -55,12 +48,12 @@ describe('inference endpoint picker', () => {
 
   it('counts running requests in the queue depth: a full batch loses to one with free slots and one waiting', () => {
     const pool = [candidate('full', { waiting: 0, running: 6 }), candidate('free', { waiting: 1, running: 1 })];
-    for (let seed = 0; seed < 10; seed += 1) expect(ids(pool, pick(pool, 'm', undefined, SETTINGS, seeded(seed)))).toBe('free');
+    for (let seed = 0; seed < 10; seed += 1) expect(ids(pool, pick(pool, 'm', undefined, SETTINGS, seededRandom(seed)))).toBe('free');
   });
 
   it('breaks ties at random, reaching every tied endpoint', () => {
     const pool = [candidate('a'), candidate('b'), candidate('c'), candidate('d', { waiting: 1 })];
-    const random = seeded(7);
+    const random = seededRandom(7);
     const seen = new Set<string>();
     for (let i = 0; i < 60; i += 1) seen.add(ids(pool, pick(pool, 'm', undefined, SETTINGS, random)));
     expect([...seen].sort()).toEqual(['a', 'b', 'c']);
@@ -98,7 +91,7 @@ describe('inference endpoint picker', () => {
     const hot = pool.map((c) => (c.id === homeId ? { ...c, waiting: 8, running: 8 } : c));
     const spilled = pick(hot, 'm', 'tenant-prefix');
     expect(ids(hot, spilled)).not.toBe(homeId);
-    expect(ids(hot, pick(hot, 'm', 'tenant-prefix', SETTINGS, seeded(99)))).toBe(ids(hot, spilled));
+    expect(ids(hot, pick(hot, 'm', 'tenant-prefix', SETTINGS, seededRandom(99)))).toBe(ids(hot, spilled));
   });
 
   it('two independent callers agree where each prefix lives, and prefixes spread over the pool', () => {
@@ -114,7 +107,7 @@ describe('inference endpoint picker', () => {
       const key = prefixKey(`system prompt of tenant ${tenant} `.repeat(20), { blockChars: 256, blocks: 1 }, 'm', '');
       const [first, second] = callers.map((table, i) => {
         const candidates = table.candidates(endpoints);
-        const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: key }, SETTINGS, seeded(i + 1));
+        const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: key }, SETTINGS, seededRandom(i + 1));
         return ids(candidates, outcome);
       });
       expect(second).toBe(first);
@@ -134,7 +127,7 @@ describe('inference load table', () => {
     const picks: string[] = [];
     for (let i = 0; i < 6; i += 1) {
       const candidates = table.candidates(endpoints);
-      const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, seeded(i));
+      const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, seededRandom(i));
       const id = ids(candidates, outcome);
       table.start(id, 1000);
       picks.push(id);

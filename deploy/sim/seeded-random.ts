@@ -1,0 +1,12 @@
+// mulberry32: a small seeded generator in [0, 1), so what is drawn from it (fault injection,
+// benchmark traces, fuzzer inputs, tie-breaks in tests) repeats run to run from its seed.
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
