@@ -6,6 +6,7 @@ import { BridgeError, bridgeErrorBody } from '../../../proxy/filters/bridge/brid
 import { openApiDocument } from '../../../proxy/filters/bridge/bridge-openapi.js';
 import { compileRoutes, matchRoute, routeArguments, type CompiledRoute } from '../../../proxy/filters/bridge/bridge-routes.js';
 import { soapCodecFactory, type SoapCodec } from '../../../proxy/filters/bridge/soap/soap-codec.js';
+import { bridgeError } from './thrown-bridge-error.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 let codec: SoapCodec;
@@ -19,15 +20,6 @@ beforeAll(async () => {
   ]);
 });
 
-function bridgeError(call: () => unknown): BridgeError {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof BridgeError) return error;
-    throw error;
-  }
-  throw new Error('expected a BridgeError');
-}
 
 describe('bridge routes', () => {
   it('maps a declared route to its operation with typed path arguments', () => {

@@ -5,13 +5,14 @@ import { join } from 'node:path';
 import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv2020 } from 'ajv/dist/2020.js';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { BridgeError, bridgeErrorBody } from '../../../proxy/filters/bridge/bridge-errors.js';
+import { bridgeErrorBody } from '../../../proxy/filters/bridge/bridge-errors.js';
 import { openApiDocument } from '../../../proxy/filters/bridge/bridge-openapi.js';
 import { compileRoutes, matchRoute, routeArguments, routeResult, type CompiledRoute } from '../../../proxy/filters/bridge/bridge-routes.js';
 import type { JsonObject, JsonValue } from '../../../proxy/filters/bridge/codec.js';
 import { grpcCodecFactory, type GrpcCodec } from '../../../proxy/filters/bridge/grpc/grpc-codec.js';
 import { httpStatusOfGrpc } from '../../../proxy/filters/bridge/grpc/grpc-status.js';
 import { compilePathTemplate } from '../../../proxy/filters/bridge/path-template.js';
+import { bridgeError } from './thrown-bridge-error.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 let codec: GrpcCodec;
@@ -22,15 +23,6 @@ beforeAll(async () => {
   routes = compileRoutes(codec, []);
 });
 
-function bridgeError(call: () => unknown): BridgeError {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof BridgeError) return error;
-    throw error;
-  }
-  throw new Error('expected a BridgeError');
-}
 
 /** The arguments a request gives, through the route it matches. */
 function argsOf(method: string, target: string, body?: JsonValue): { operation: string; args: JsonObject; route: CompiledRoute } {

@@ -3,11 +3,12 @@ import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BridgeError, bridgeErrorBody } from '../../../proxy/filters/bridge/bridge-errors.js';
+import { bridgeErrorBody } from '../../../proxy/filters/bridge/bridge-errors.js';
 import { codecFactory } from '../../../proxy/filters/bridge/codec.js';
 import { SoapCodec, soapCodecFactory, type SoapBridgeSpec } from '../../../proxy/filters/bridge/soap/soap-codec.js';
 import { loadWsdl } from '../../../proxy/filters/bridge/soap/wsdl-loader.js';
 import { parseXml, type XmlElement } from '../../../proxy/filters/bridge/xml/xml-reader.js';
+import { bridgeError } from './thrown-bridge-error.js';
 
 const FIXTURES = join(import.meta.dirname, 'fixtures');
 const ENV11 = 'http://schemas.xmlsoap.org/soap/envelope/';
@@ -31,15 +32,6 @@ function response(envelopeNs: string, body: string, status = 200, contentType = 
   return { status, headers: { 'content-type': contentType }, body: Buffer.from(xml) };
 }
 
-function failure(call: () => unknown): BridgeError {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof BridgeError) return error;
-    throw error;
-  }
-  throw new Error('expected a BridgeError');
-}
 
 describe('SOAP codec: WSDL loading and compilation', () => {
   it('is registered as the soap codec', () => {
@@ -157,21 +149,21 @@ describe('SOAP codec: JSON to the request envelope', () => {
     [{ customer_id: 1, include: ['bell\u0007'] }, '/include/0: string holds a character XML cannot carry'],
   ])('refuses %j with a schema violation naming the field', async (args, message) => {
     const codec = await load();
-    const error = failure(() => codec.encodeRequest('GetCustomer', args as never));
+    const error = bridgeError(() => codec.encodeRequest('GetCustomer', args as never));
     expect([error.code, error.status, error.message]).toEqual(['SCHEMA_VIOLATION', 400, message]);
   });
 
   it('refuses long and decimal values that would lose precision, and bad enumerations', async () => {
     const codec = await load();
-    expect(failure(() => codec.encodeRequest('SetNote', { ref: 2 ** 60, note: 'call' })).message).toBe('/ref: expected an integer as a JSON string (xs:long)');
-    expect(failure(() => codec.encodeRequest('SetNote', { ref: '9223372036854775808', note: 'call' })).message).toMatch(/out of range for xs:long/);
-    expect(failure(() => codec.encodeRequest('SetNote', { ref: '1', note: 'email' })).message).toBe("/note: 'email' is not one of call, visit");
-    expect(failure(() => codec.encodeRequest('SetNote', { ref: '1' })).message).toBe('/note: is required');
+    expect(bridgeError(() => codec.encodeRequest('SetNote', { ref: 2 ** 60, note: 'call' })).message).toBe('/ref: expected an integer as a JSON string (xs:long)');
+    expect(bridgeError(() => codec.encodeRequest('SetNote', { ref: '9223372036854775808', note: 'call' })).message).toMatch(/out of range for xs:long/);
+    expect(bridgeError(() => codec.encodeRequest('SetNote', { ref: '1', note: 'email' })).message).toBe("/note: 'email' is not one of call, visit");
+    expect(bridgeError(() => codec.encodeRequest('SetNote', { ref: '1' })).message).toBe('/note: is required');
   });
 
   it('refuses an operation the port does not have', async () => {
     const codec = await load();
-    expect(failure(() => codec.encodeRequest('DropTables', {})).code).toBe('UNKNOWN_ROUTE');
+    expect(bridgeError(() => codec.encodeRequest('DropTables', {})).code).toBe('UNKNOWN_ROUTE');
   });
 });
 
@@ -207,14 +199,14 @@ describe('SOAP codec: the response envelope to JSON', () => {
 
   it('refuses a malformed value in the response as an invalid upstream response', async () => {
     const codec = await load();
-    const error = failure(() => codec.decodeResponse('SetNote', response(ENV11, '<c:Ack>maybe</c:Ack>')));
+    const error = bridgeError(() => codec.decodeResponse('SetNote', response(ENV11, '<c:Ack>maybe</c:Ack>')));
     expect([error.code, error.status]).toEqual(['UPSTREAM_INVALID_RESPONSE', 502]);
   });
 
   it('maps SOAP 1.1 faults by class, whatever the HTTP status, and by the fault table', async () => {
     const codec = await load({ faultStatus: { '*.NotFound': 404 } });
     const fault = (code: string, status: number) =>
-      failure(() =>
+      bridgeError(() =>
         codec.decodeResponse(
           'GetCustomer',
           response(ENV11, `<s:Fault><faultcode>s:${code}</faultcode><faultstring>text of ${code}</faultstring><detail><trace>at db.py:42</trace></detail></s:Fault>`, status),
@@ -237,7 +229,7 @@ describe('SOAP codec: the response envelope to JSON', () => {
     const body =
       '<s:Fault xmlns:app="urn:app"><s:Code><s:Value>s:Sender</s:Value><s:Subcode><s:Value>app:Missing</s:Value></s:Subcode></s:Code>' +
       '<s:Reason><s:Text xml:lang="fr">introuvable</s:Text><s:Text xml:lang="en">not found</s:Text></s:Reason></s:Fault>';
-    const error = failure(() => codec.decodeResponse('GetCustomer', response(ENV12, body, 400, 'application/soap+xml')));
+    const error = bridgeError(() => codec.decodeResponse('GetCustomer', response(ENV12, body, 400, 'application/soap+xml')));
     expect(bridgeErrorBody(error).error).toEqual({
       code: 'LEGACY_CLIENT_FAULT',
       status: 404,
@@ -245,7 +237,7 @@ describe('SOAP codec: the response envelope to JSON', () => {
       fault: { code: 'Sender.Missing', subcodes: ['Missing'], message: 'not found' },
     });
     const receiver = '<s:Fault><s:Code><s:Value>s:Receiver</s:Value></s:Code><s:Reason><s:Text xml:lang="en">down</s:Text></s:Reason></s:Fault>';
-    expect(failure(() => codec.decodeResponse('GetCustomer', response(ENV12, receiver, 500))).status).toBe(502);
+    expect(bridgeError(() => codec.decodeResponse('GetCustomer', response(ENV12, receiver, 500))).status).toBe(502);
   });
 
   it.each([
@@ -259,13 +251,13 @@ describe('SOAP codec: the response envelope to JSON', () => {
   ])('answers 502 for %s', async (_name, raw, message) => {
     const codec = await load();
     const upstream = typeof raw === 'string' ? { status: 200, headers: { 'content-type': 'text/xml' }, body: Buffer.from(raw) } : raw;
-    const error = failure(() => codec.decodeResponse('GetCustomer', upstream));
+    const error = bridgeError(() => codec.decodeResponse('GetCustomer', upstream));
     expect([error.code, error.status]).toEqual(['UPSTREAM_INVALID_RESPONSE', 502]);
     expect(error.message).toMatch(message);
   });
 
   it('refuses a response over the configured size', async () => {
     const codec = await load({ maxResponseBytes: 100 });
-    expect(failure(() => codec.decodeResponse('GetCustomer', response(ENV11, customer))).message).toMatch(/over the limit of 100/);
+    expect(bridgeError(() => codec.decodeResponse('GetCustomer', response(ENV11, customer))).message).toMatch(/over the limit of 100/);
   });
 });
