@@ -28,13 +28,20 @@ export interface DecisionRecord {
 
 const MAX_DECIDED_BY = 16;
 
-// A rule's location object is the compiled rule's own, so its text is made once per rule.
-const ruleTexts = new WeakMap<RuleDecision['location'], string>();
+/** `authz.rego:3 default data.authz.allow`: where a rule is and what it decided, as text and as JSON. */
+interface RuleText {
+  readonly label: string;
+  readonly json: string;
+}
 
-function ruleText({ location, isDefault, document }: RuleDecision): string {
+// A rule's location object is the compiled rule's own, so its text is made once per rule.
+const ruleTexts = new WeakMap<RuleDecision['location'], RuleText>();
+
+function ruleText({ location, isDefault, document }: RuleDecision): RuleText {
   let text = ruleTexts.get(location);
   if (text === undefined) {
-    text = JSON.stringify(`${location.file}:${location.row} ${isDefault ? 'default ' : ''}${document}`);
+    const label = `${location.file}:${location.row} ${isDefault ? 'default ' : ''}${document}`;
+    text = { label, json: JSON.stringify(label) };
     ruleTexts.set(location, text);
   }
   return text;
@@ -43,7 +50,7 @@ function ruleText({ location, isDefault, document }: RuleDecision): string {
 /** `["authz.rego:3 default data.authz.allow", ...]`: where each rule is, and what it decided. */
 function decidedByJson(rules: readonly RuleDecision[]): string {
   let text = '[';
-  for (let i = 0; i < rules.length && i < MAX_DECIDED_BY; i++) text += `${i === 0 ? '' : ','}${ruleText(rules[i]!)}`;
+  for (let i = 0; i < rules.length && i < MAX_DECIDED_BY; i++) text += `${i === 0 ? '' : ','}${ruleText(rules[i]!).json}`;
   return `${text}]`;
 }
 
@@ -82,7 +89,7 @@ export class DecisionLog {
   }
 
   private remember(record: DecisionRecord, decidedBy: readonly RuleDecision[], time: number): void {
-    const rules = decidedBy.slice(0, MAX_DECIDED_BY).map((r) => JSON.parse(ruleText(r)) as string);
+    const rules = decidedBy.slice(0, MAX_DECIDED_BY).map((r) => ruleText(r).label);
     this.recent?.add({
       time,
       requestId: record.requestId,

@@ -79,5 +79,8 @@ describe('authz fails closed', () => {
     expect((await request(s.inboundPort, { path: '/files/a/b/report.pdf', method: 'DELETE' })).status).toBe(403);
     expect((await request(s.inboundPort, { path: '/elsewhere' })).status).toBe(200);
     expect((await request(s.inboundPort, { path: '/elsewhere', method: 'DELETE' })).status).toBe(403);
+    // The admin listener's window onto the latest denials has them.
+    const recent = JSON.parse((await request(s.adminPort, { path: '/decisions' })).body) as { decisions: { decision: string; asset: string | null }[] };
+    expect(recent.decisions.filter((d) => d.decision === 'deny').length).toBeGreaterThanOrEqual(2);
   });
 });
