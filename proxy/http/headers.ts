@@ -161,15 +161,16 @@ export type HeaderObject = { readonly [name: string]: string | readonly string[]
 /**
  * A header object as undici's handler API and node:http2 give it (lower-case names, a repeated
  * name's values in an array, each in the order received) as a flat list; HTTP/2 pseudo-headers
- * are left out. Only the order between different names is not kept, which HTTP gives no meaning.
+ * are left out, and names `dropped` says. Only the order between different names is not kept,
+ * which HTTP gives no meaning.
  */
-export function flatHeaders(headers: HeaderObject): string[] {
+export function flatHeaders(headers: HeaderObject, dropped?: (name: string) => boolean): string[] {
   const flat: string[] = [];
   for (const name of Object.keys(headers)) {
-    if (name[0] === ':') continue;
+    if (name[0] === ':' || dropped?.(name) === true) continue;
     const value = headers[name];
     if (typeof value === 'string') flat.push(name, value);
-    else if (Array.isArray(value)) for (const one of value) flat.push(name, one);
+    else if (Array.isArray(value)) for (const one of value as readonly string[]) flat.push(name, one);
   }
   return flat;
 }
@@ -183,14 +184,7 @@ export function forwardResponseHeaders(received: HeaderObject): string[] {
   let named: Set<string> | undefined;
   if (typeof connection === 'string') named = addConnectionNamed(connection, named);
   else if (Array.isArray(connection)) for (const value of connection as readonly string[]) named = addConnectionNamed(value, named);
-  const headers: string[] = [];
-  for (const name of Object.keys(received)) {
-    if (name[0] === ':' || hopByHop.has(name) || named?.has(name) === true) continue;
-    const value = received[name];
-    if (typeof value === 'string') headers.push(name, value);
-    else if (Array.isArray(value)) for (const one of value as readonly string[]) headers.push(name, one);
-  }
-  return headers;
+  return flatHeaders(received, (name) => hopByHop.has(name) || named?.has(name) === true);
 }
 
 /** The first value of `name` (lower-case) in a flat list, or undefined. */
