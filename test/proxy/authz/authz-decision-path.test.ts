@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import type { FilterExchange, HttpFilter } from '../../../proxy/filters/http-filter.js';
 import { authzFilter } from '../../../proxy/filters/authz/authz-filter.js';
 import { SidecarMetrics } from '../../../proxy/telemetry/metrics.js';
+import { filterExchange } from '../../helpers/filter-exchange.js';
 
 interface Policy {
   name: string;
@@ -54,27 +55,8 @@ function build(config: { assets?: object[]; policies?: Policy[]; defaultDeny?: b
   return { filter, metrics, decisions };
 }
 
-function exchange(method: string, path: string, headers: string[] = []): FilterExchange {
-  return {
-    direction: 'inbound',
-    method,
-    path,
-    authority: 'orders',
-    requestId: 'r1',
-    requestHeaders: [...headers],
-    sourcePrincipal: 'spiffe://weft.test/ns/shop/sa/frontend',
-    sourceAddress: '127.0.0.1',
-    sourcePort: 5000,
-    scheme: 'https',
-    protocol: 'HTTP/1.1',
-    hasBody: false,
-    endUser: undefined,
-    metadata: undefined,
-    route: undefined,
-    responseStatus: 0,
-    responseHeaders: undefined,
-  };
-}
+const exchange = (method: string, path: string, headers: string[] = []): FilterExchange =>
+  filterExchange({ method, path, requestHeaders: [...headers], sourcePrincipal: 'spiffe://weft.test/ns/shop/sa/frontend', scheme: 'https' });
 
 async function counts(metrics: SidecarMetrics): Promise<Record<string, number>> {
   const metric = await metrics.registry.getSingleMetric('weft_authz_decisions_total')?.get();

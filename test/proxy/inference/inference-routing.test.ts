@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Sequence } from '../../../deploy/sim/sim-engine.js';
 import { request } from '../../helpers/http-client.js';
 import { buildInput } from '../../../proxy/filters/authz/input-document.js';
-import type { FilterExchange } from '../../../proxy/filters/http-filter.js';
 import { eventually } from '../../helpers/eventually.js';
 import { caller, chat, onStop, servedBy, simBehindSidecar, sseEvents, stopAll, streamChat, MODEL } from '../../helpers/inference-mesh.js';
+import { filterExchange } from '../../helpers/filter-exchange.js';
 
 afterAll(stopAll);
 
@@ -104,7 +104,7 @@ describe('inference routing through sidecars', () => {
 
 describe('input.weft.inference for Rego', () => {
   it('is what the inference filter attached, and null on other requests', () => {
-    const exchange = { path: '/v1/chat/completions', method: 'POST', authority: 'llm', requestId: 'r', requestHeaders: [], sourcePrincipal: undefined, sourceAddress: '127.0.0.1', sourcePort: 1, scheme: 'http', protocol: 'HTTP/1.1', hasBody: true, endUser: undefined, metadata: undefined } as unknown as FilterExchange;
+    const exchange = filterExchange({ direction: 'outbound', path: '/v1/chat/completions', method: 'POST', authority: 'llm', hasBody: true });
     const context = { destinationPrincipal: undefined, workload: { name: 'w', namespace: 'n', labels: {} } };
     expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toBeNull();
     exchange.metadata = { inference: { model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimatedTokens: 42, prefixKey: undefined, picked: undefined } };

@@ -8,6 +8,7 @@ import { exportJWK, generateKeyPair, SignJWT, UnsecuredJWT, type CryptoKey, type
 import type { FilterExchange, HttpFilter } from '../../../proxy/filters/http-filter.js';
 import { jwtFilter, workloadAudiences } from '../../../proxy/filters/jwt/jwt-filter.js';
 import { SidecarMetrics } from '../../../proxy/telemetry/metrics.js';
+import { filterExchange } from '../../helpers/filter-exchange.js';
 
 const ISSUER = 'https://issuer.test';
 const OTHER_ISSUER = 'https://other.test';
@@ -66,27 +67,7 @@ function filterOf(rules: Rule[], options: Partial<{ minRefreshIntervalMs: number
 
 const inline = (extra: Rule = {}): Rule => ({ issuer: ISSUER, jwks: { keys: [key.jwk] }, ...extra });
 
-function exchange(headers: string[]): FilterExchange {
-  return {
-    direction: 'inbound',
-    method: 'GET',
-    path: '/',
-    authority: 'orders',
-    requestId: 'r1',
-    requestHeaders: [...headers],
-    sourcePrincipal: undefined,
-    sourceAddress: '127.0.0.1',
-    sourcePort: 5000,
-    scheme: 'http',
-    protocol: 'HTTP/1.1',
-    hasBody: false,
-    endUser: undefined,
-    metadata: undefined,
-    route: undefined,
-    responseStatus: 0,
-    responseHeaders: undefined,
-  };
-}
+const exchange = (headers: string[]): FilterExchange => filterExchange({ requestHeaders: [...headers] });
 
 async function run(filter: HttpFilter, headers: string[]) {
   const request = exchange(headers);
