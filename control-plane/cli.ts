@@ -191,6 +191,12 @@ export async function run(argv: string[]): Promise<number> {
     if (storeChoice.kind !== 'file') throw userError(`cannot read the store ${values.store}: ${(error as Error).message}`, 1);
     throw error;
   }
+  // Listening for the signals before saying where it runs: whoever reads that may stop it at once.
+  const stopped = new Promise<void>((resolveStop) => {
+    const stop = () => resolveStop();
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
   await mkdir(stateDir, { recursive: true });
   const record = join(stateDir, 'control-plane.json');
   const identity = values.plaintext === true ? null : controlPlaneSpiffeId(values['trust-domain']);
@@ -198,11 +204,7 @@ export async function run(argv: string[]): Promise<number> {
   process.stdout.write(`weft control-plane: discovery on ${running.grpcAddress}, admin on ${running.adminUrl}, store ${values.store}\n`);
   process.stdout.write(`weft control-plane: admin tokens (Authorization: Bearer): ${adminTokens.files.write} (write), ${adminTokens.files.read} (read)\n`);
 
-  await new Promise<void>((resolveStop) => {
-    const stop = () => resolveStop();
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
-  });
+  await stopped;
   await running.close();
   security.close();
   await rm(record, { force: true });

@@ -48,12 +48,14 @@ async function serve(argv: string[]): Promise<number> {
   const settings = settingsFromFlags(values);
   const [certPem, keyPem] = await Promise.all([readFile(join(values['tls-dir'], 'tls.crt'), 'utf8'), readFile(join(values['tls-dir'], 'tls.key'), 'utf8')]);
   const { server, address } = await startInjectorServer({ certPem, keyPem, host: values.host, port, settings });
-  process.stdout.write(`weft injector: ready https=${address.address}:${address.port}\n`);
-  await new Promise<void>((resolve) => {
+  // Listening for the signals before saying ready: whoever reads the line may stop it at once.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (): void => void server.close(() => resolve());
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);
   });
+  process.stdout.write(`weft injector: ready https=${address.address}:${address.port}\n`);
+  await stopped;
   return 0;
 }
 
