@@ -29,6 +29,14 @@ export interface RunningUp {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
+/**
+ * Resolves once `weft up` has printed its whole ready banner (the table, the Try it lines, the
+ * dashboard): "mesh ready" is its first line, and the rest may reach the pipe in later chunks.
+ */
+export function bannerPrinted(up: RunningUp, timeoutMs = 90_000): Promise<string> {
+  return up.waitFor(/weft: mesh ready[\s\S]*Ctrl-C stops the mesh\./, timeoutMs);
+}
+
 export async function copyOfDemo(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-up-dir-'));
   await cp(demoDir, dir, { recursive: true, filter: (source) => !source.endsWith('.ts') });
@@ -114,7 +122,7 @@ export function demoMeshForTests(extraArgs: string[] = []): { up: () => RunningU
   let record: UpRecord | undefined;
   beforeAll(async () => {
     up = await startUp([await copyOfDemo(), ...extraArgs]);
-    await up.waitFor('weft: mesh ready', 90_000);
+    await bannerPrinted(up);
     record = await up.record();
   }, 120_000);
   afterAll(async () => {

@@ -5,7 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { adminTokenHeaders } from '../control-plane/control-plane-fixture.js';
-import { childPids, copyOfDemo, startUp, viaProxy, type RunningUp, type UpRecord } from './up-fixture.js';
+import { bannerPrinted, childPids, copyOfDemo, startUp, viaProxy, type RunningUp, type UpRecord } from './up-fixture.js';
 
 interface Sidecars {
   sidecars: { workload: string; sentVersion: string | null; ackedVersion: string | null; lastNack: unknown }[];
@@ -16,7 +16,7 @@ const running: RunningUp[] = [];
 async function ready(args: string[], cwd?: string): Promise<{ up: RunningUp; record: UpRecord }> {
   const up = await startUp(args, cwd === undefined ? {} : { cwd });
   running.push(up);
-  await up.waitFor('weft: mesh ready', 90_000);
+  await bannerPrinted(up);
   return { up, record: await up.record() };
 }
 

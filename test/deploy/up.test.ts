@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { callInventory, inventoryClient } from '../../deploy/local/apps/inventory-contract.js';
 import { eventually } from '../helpers/eventually.js';
 import { runWeft } from '../helpers/weft-cli.js';
-import { alive, childPids, copyOfDemo, startUp, viaProxy, type RunningUp, type UpRecord } from './up-fixture.js';
+import { alive, bannerPrinted, childPids, copyOfDemo, startUp, viaProxy, type RunningUp, type UpRecord } from './up-fixture.js';
 
 /** A GET of the control plane's admin API with the read token `weft up` recorded. */
 async function adminGet(record: UpRecord, path: string): Promise<Response> {
@@ -30,7 +30,7 @@ describe('weft up (demo mesh)', () => {
 
   beforeAll(async () => {
     up = await startUp([await copyOfDemo(), '--traffic']);
-    await up.waitFor('weft: mesh ready', 90_000);
+    await bannerPrinted(up);
     record = await up.record();
   }, 120_000);
 
