@@ -3,8 +3,10 @@
 // python3-zeep calling the same service directly, and the same envelope POSTed to spyne directly
 // by undici (the floor the bridge's overhead is measured from). Per target: p50 of sequential
 // calls (direct and bridge alternating), and calls per second with BENCH_CONCURRENCY in flight
-// (zeep: as many threads).
+// (zeep: as many threads). The service runs BENCH_SPYNE_WORKERS processes (default 2, as a WSGI
+// deployment would), so one Python interpreter's lock is not what both sides measure.
 import { spawn } from 'node:child_process';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { request } from 'undici';
 import { spawnSidecar } from '../helpers/sidecar.js';
@@ -13,8 +15,9 @@ import { repositoryRoot, startSpyne } from '../helpers/spyne.js';
 const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const sequentialCalls = Number(process.env.BENCH_SEQUENTIAL_CALLS ?? 500);
+const spyneWorkers = Number(process.env.BENCH_SPYNE_WORKERS ?? 2);
 
-const spyne = await startSpyne('unused');
+const spyne = await startSpyne('unused', spyneWorkers);
 const sidecar = await spawnSidecar({
   inbound: {
     port: 0,
@@ -102,6 +105,7 @@ try {
   const bridgeRps = await throughput(viaBridge);
   const directRps = await throughput(direct);
   const zeepConcurrent = await zeep(concurrency);
+  console.log(`spyne service: ${spyneWorkers} worker processes; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`sequential p50: spyne direct (undici) ${directP50.toFixed(2)} ms | through the bridge ${bridgeP50.toFixed(2)} ms | zeep ${zeepSequential.p50_ms.toFixed(2)} ms`);
   console.log(
     `${concurrency} in flight: spyne direct (undici) ${Math.round(directRps)}/s | through the bridge ${Math.round(bridgeRps)}/s | zeep (${concurrency} threads) ${Math.round(zeepConcurrent.rps)}/s` +

@@ -20,14 +20,15 @@ export interface SpyneService {
   stop(): void;
 }
 
-export async function startSpyne(wssePassword: string): Promise<SpyneService> {
-  return startPythonService('spyne_soap_service.py', wssePassword);
+/** `workers` processes share the listening socket (each stops when stdin closes). */
+export async function startSpyne(wssePassword: string, workers = 1): Promise<SpyneService> {
+  return startPythonService('spyne_soap_service.py', wssePassword, [String(workers)]);
 }
 
 /** A Python peer of test/interop/ that prints `listening PORT` and exits when its stdin closes. */
-export async function startPythonService(script: string, secret: string): Promise<SpyneService> {
+export async function startPythonService(script: string, secret: string, extraArgs: readonly string[] = []): Promise<SpyneService> {
   // Its stderr holds the tracebacks of the faults tests provoke: kept only to explain an early exit.
-  const child = spawn(PYTHON, [join(INTEROP, script), '0', secret], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const child = spawn(PYTHON, [join(INTEROP, script), '0', secret, ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,7 +1,9 @@
 """A SOAP service built with spyne (Debian python3-spyne), the legacy peer of the bridge tests.
 
-/usr/bin/python3 spyne_soap_service.py PORT WSSE_PASSWORD
-serves on 127.0.0.1:PORT (PORT 0: any free port, printed as `listening PORT`):
+/usr/bin/python3 spyne_soap_service.py PORT WSSE_PASSWORD [WORKERS]
+serves on 127.0.0.1:PORT (PORT 0: any free port, printed as `listening PORT`), from WORKERS
+processes sharing the listening socket (default 1; a production WSGI deployment runs several, so
+a benchmark's service is not held to one interpreter's lock):
   /soap11, /soap12      the CRM service over SOAP 1.1 and 1.2 (WSDL at ?wsdl), input validated
                         against its schema by lxml
   /secure11             the same service; every call must carry a WS-Security UsernameToken for
@@ -12,6 +14,7 @@ serves on 127.0.0.1:PORT (PORT 0: any free port, printed as `listening PORT`):
 """
 import base64
 import hashlib
+import os
 import sys
 import threading
 import time
@@ -179,8 +182,17 @@ def main():
     })
     server = make_server('127.0.0.1', int(sys.argv[1]), mounter, server_class=ThreadingServer, handler_class=QuietHandler)
     print('listening %d' % server.server_port, flush=True)
+    workers = int(sys.argv[3]) if len(sys.argv) > 3 else 1
+    is_child = False
+    for _ in range(workers - 1):
+        is_child = os.fork() == 0
+        if is_child:
+            break
+    # Every worker stops when stdin closes (they share the pipe, so all see its end).
     threading.Thread(target=lambda: (sys.stdin.read(), server.shutdown()), daemon=True).start()
     server.serve_forever()
+    if is_child:
+        os._exit(0)
 
 
 if __name__ == '__main__':
