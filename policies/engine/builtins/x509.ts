@@ -1,7 +1,8 @@
 // crypto.x509.parse_certificates and crypto.x509.parse_and_verify_certificates(_with_options) on
 // Node's X509 parser. The result keeps the field names of Go's x509.Certificate that policies read (Subject,
 // Issuer, NotBefore, NotAfter, SerialNumber, DNSNames, URIs, IPAddresses, EmailAddresses, IsCA,
-// ExtKeyUsage, PublicKeyAlgorithm, Version, Raw); the rest of Go's structure is not reproduced.
+// ExtKeyUsage, PublicKeyAlgorithm, Version, Raw), plus OPA's URIStrings; the rest of Go's
+// structure is not reproduced.
 import { X509Certificate } from 'node:crypto';
 import { compare, isNumber, isSet, makeArray, makeObject, normalizeNumber, type RegoObject, type Value } from '../value.js';
 import { builtinError, define, isInteger } from './support.js';
@@ -161,6 +162,7 @@ export function certificateValue(certificate: X509Certificate): Value {
     ['EmailAddresses', list('email')],
     ['IPAddresses', list('IP Address')],
     ['URIs', uris ? makeArray(uris.map(uriValue)) : null],
+    ['URIStrings', uris ? makeArray(uris) : null],
   ]);
 }
 
@@ -195,18 +197,29 @@ function hostnameValid(leaf: X509Certificate, name: string): boolean {
   return leaf.checkHost(name, { subject: 'never' }) !== undefined;
 }
 
-/** Root first, leaf last (OPA's order): each certificate issued and signed by the one before, all valid then. */
-function chainValid(certificates: readonly X509Certificate[], options: VerifyOptions): boolean {
-  if (certificates.length < 2) return false;
+const signedBy = (certificate: X509Certificate, issuer: X509Certificate) =>
+  certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
+
+/**
+ * Go's Verify as OPA calls it: the first certificate is the trusted root, the last the leaf, the
+ * others intermediates in any order. The chain found, leaf first and root last (Go's order), or
+ * undefined. Intermediates must be CAs; every certificate must be valid at the time asked.
+ */
+function verifiedPath(certificates: readonly X509Certificate[], options: VerifyOptions): X509Certificate[] | undefined {
+  if (certificates.length < 2) return undefined;
+  const root = certificates[0]!;
   const leaf = certificates[certificates.length - 1]!;
-  if (options.dnsName !== undefined && options.dnsName !== '' && !hostnameValid(leaf, options.dnsName)) return false;
-  if (!usagesAllowed(certificates, options.keyUsages)) return false;
-  return certificates.every((certificate, index) => {
-    const issuer = certificates[index === 0 ? 0 : index - 1]!;
-    const within = Date.parse(certificate.validFrom) <= options.nowMs && options.nowMs <= Date.parse(certificate.validTo);
-    const issuerCan = index === certificates.length - 1 || certificate.ca;
-    return within && issuerCan && certificate.checkIssued(issuer) && certificate.verify(issuer.publicKey);
-  });
+  const intermediates = certificates.slice(1, -1);
+  if (options.dnsName !== undefined && options.dnsName !== '' && !hostnameValid(leaf, options.dnsName)) return undefined;
+  const path = [leaf];
+  for (let current = leaf; !signedBy(current, root); ) {
+    const issuer = intermediates.find((candidate) => !path.includes(candidate) && candidate.ca && signedBy(current, candidate));
+    if (issuer === undefined) return undefined;
+    path.push((current = issuer));
+  }
+  path.push(root);
+  const within = (c: X509Certificate) => Date.parse(c.validFrom) <= options.nowMs && options.nowMs <= Date.parse(c.validTo);
+  return path.every(within) && usagesAllowed(path, options.keyUsages) ? path : undefined;
 }
 
 const int64Range = (n: bigint) => n >= -(2n ** 63n) && n < 2n ** 63n;
@@ -258,8 +271,9 @@ function verifiedChain(name: string, text: string, options: () => VerifyOptions)
   } catch {
     return makeArray([false, makeArray([])]);
   }
-  if (!chainValid(certificates, options())) return makeArray([false, makeArray([])]);
-  return makeArray([true, makeArray(certificates.map(certificateValue))]);
+  const path = verifiedPath(certificates, options());
+  if (path === undefined) return makeArray([false, makeArray([])]);
+  return makeArray([true, makeArray(path.map(certificateValue))]);
 }
 
 export const x509Builtins = [

@@ -100,7 +100,15 @@ describe('crypto.x509', () => {
     const verify = (text: string, at = now) => callIn(makeContext(at), 'crypto.x509.parse_and_verify_certificates', text) as readonly Value[];
     const [valid, certs] = verify(pem(root) + pem(intermediate) + pem(leaf));
     expect(valid).toBe(true);
-    expect((certs as readonly Value[]).map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['Root CA', 'Intermediate CA', 'web']);
+    // Go's chain order: leaf first, root last.
+    expect((certs as readonly Value[]).map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['web', 'Intermediate CA', 'Root CA']);
+    expect(get((certs as readonly Value[])[0], 'URIStrings')).toEqual(['spiffe://example.org/ns/default/sa/web']);
+    expect(get((certs as readonly Value[])[1], 'URIStrings')).toBe(null);
+    // Intermediates in any order between root and leaf; one that signs nothing on the path is left out.
+    const spare = certificate({ subject: 'Spare CA', serial: '03', keys: keyPair(), issuer: { cert: root, keys: rootKeys }, ca: true });
+    const [unordered, path] = verify(pem(root) + pem(spare) + pem(intermediate) + pem(leaf));
+    expect(unordered).toBe(true);
+    expect((path as readonly Value[]).map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['web', 'Intermediate CA', 'Root CA']);
     expect(verify(pem(leaf) + pem(intermediate) + pem(root))[0]).toBe(false);
     expect(verify(pem(root) + pem(leaf))[0]).toBe(false);
     expect(verify(pem(root) + pem(intermediate) + pem(leaf), BigInt(Date.parse('2040-01-01T00:00:00Z')) * 1_000_000n)[0]).toBe(false);
