@@ -40,6 +40,20 @@ function withEnv<T>(env: unknown, body: () => T): T {
   }
 }
 
+/** One error as OPA's `Error()` prints it: `file:row: code: message` (the row only, no column or source line). */
+function opaErrorLine(error: RegoError): string {
+  const where = error.location ? `${error.location.file}:${error.location.row}: ` : '';
+  return `${where}${error.code}: ${error.detail}`;
+}
+
+/** The text OPA's runner matches `want_error` against: its rendering of the error (ast.Errors, topdown.Error). */
+export function opaErrorText(error: Error): string {
+  if (error instanceof RegoError) return opaErrorLine(error);
+  if (!(error instanceof RegoErrors)) return error.message;
+  const lines = error.errors.map(opaErrorLine);
+  return lines.length === 1 ? `1 error occurred: ${lines[0]}` : `${lines.length} errors occurred:\n${lines.join('\n')}`;
+}
+
 function errorCode(error: Error): string | undefined {
   return error instanceof RegoError || error instanceof RegoErrors ? error.code : undefined;
 }
@@ -70,7 +84,7 @@ export function runOpaCase(c: Map<string, unknown>, context: CaseContext): CaseO
     const got = `error ${errorCode(error) ?? error.name}: ${error.message.split('\n').slice(0, 2).join(' ')}`;
     if (!expectsError) return { expected: 'no error', got };
     if (wantCode !== undefined && errorCode(error) !== wantCode) return { expected: `error code ${wantCode}`, got };
-    if (wantError !== undefined && !error.message.includes(wantError)) return { expected: `error text "${wantError}"`, got };
+    if (wantError !== undefined && !opaErrorText(error).includes(wantError)) return { expected: `error text "${wantError}"`, got };
     return undefined;
   }
   if (expectsError) return { expected: `error ${wantCode ?? ''} ${wantError ?? ''}`.trim(), got: 'success' };

@@ -2,6 +2,7 @@
 // whether the caller asked to stop (`true`), so a rule can stop at its first solution.
 import { ruleRest, type Body, type Literal, type ResolvedCall, type RootRef, type Rule, type Term } from './ast.js';
 import { BuiltinError, type BuiltinContext, type BuiltinDefinition, type BuiltinRegistry } from './builtins/registry.js';
+import { setUnion } from './builtins/set-algebra.js';
 import type { CompiledRules, DocNode, RuleGroup } from './compiler.js';
 import { RegoError, sourceLine, type Location, type RegoErrorCode } from './errors.js';
 import { candidateRules, type InputPath } from './rule-index.js';
@@ -58,6 +59,28 @@ interface FunctionMock {
 }
 
 const stopAlways: Next = () => true;
+
+/** How many keys a group's rules add before their set, when every rule is a multi-value rule with as many keys. */
+function multiValueDepth(group: RuleGroup): number | undefined {
+  const depths = new Set(group.rules.map((rule) => (rule.kind === 'multi' ? ruleRest(rule).length : -1)));
+  const [depth] = depths;
+  return depths.size === 1 && depth! > 0 ? depth : undefined;
+}
+
+/** Two documents of multi-value rules: objects merged key by key `depth` levels down, then sets joined. */
+function mergeSetLeaves(a: Value, b: Value, depth: number): Value | undefined {
+  if (depth === 0) return isSet(a) && isSet(b) ? setUnion([a, b]) : undefined;
+  if (!isObject(a) || !isObject(b)) return undefined;
+  const builder = new ObjectBuilder();
+  for (const [key, v] of a.entries()) builder.set(key, v);
+  for (const [key, v] of b.entries()) {
+    const existing = a.get(key);
+    const merged = existing === undefined || equals(existing, v) ? v : mergeSetLeaves(existing, v, depth - 1);
+    if (merged === undefined) return undefined;
+    builder.set(key, merged);
+  }
+  return builder.build();
+}
 
 /** One step into a value; in a base document a number names an object member by its text. */
 function stepInto(container: Value, key: Value, baseDoc: boolean): Value | undefined {
@@ -561,20 +584,21 @@ export class Evaluation implements BuiltinContext {
 
   /**
    * A rule group's object with the documents of the rules below it (`p.q[k] := 1` beside
-   * `p.q.r := 2`): one key given two different values is a conflict, as in OPA.
+   * `p.q.r := 2`): one key given two different values is a conflict, as in OPA, except where
+   * both are sets of multi-value rules at the same path (`p[q] contains r` beside `p.b contains 1`).
    */
   private mergeChildren(value: RegoObject, node: DocNode, base: Value | undefined): Value {
     const builder = new ObjectBuilder();
     for (const [key, v] of value.entries()) builder.set(key, v);
+    const depth = multiValueDepth(node.group!);
     for (const [name, child] of node.children) {
       if (child.group?.kind === 'function') continue;
       const v = this.nodeValue(child, base === undefined ? undefined : lookup(base, name));
       if (v === undefined) continue;
       const existing = value.get(name);
-      if (existing !== undefined && !equals(existing, v)) {
-        throw this.error('eval_conflict_error', 'object keys must be unique', node.group?.rules[0]?.loc ?? NO_LOC);
-      }
-      builder.set(name, v);
+      const merged = existing === undefined || equals(existing, v) ? v : depth === undefined ? undefined : mergeSetLeaves(existing, v, depth - 1);
+      if (merged === undefined) throw this.error('eval_conflict_error', 'object keys must be unique', node.group?.rules[0]?.loc ?? NO_LOC);
+      builder.set(name, merged);
     }
     return builder.build();
   }

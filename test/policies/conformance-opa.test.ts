@@ -91,4 +91,21 @@ ${module('package t\np := 1\np := 2')}      want_error_code: eval_type_error
     expect(report.failures.map((f) => f.note)).toEqual(['wrong code', 'error expected, none raised', 'error raised, none expected']);
     expect(report.failures[0]!.got).toContain('eval_conflict_error');
   });
+
+  it("matches want_error against OPA's rendering of the error: file and row, no column", () => {
+    const report = run(`cases:
+    - note: evaluation error, as topdown.Error prints it
+      query: data.t.p = x
+${module('package t\np := x if {\n  x := 1 / 0\n}')}      strict_error: true
+      want_error: 'test-0.rego:3: eval_builtin_error: div: divide by zero'
+    - note: one compile error, as ast.Errors prints it
+      query: data.t.p = x
+${module('package t\np := y')}      want_error: '1 error occurred: test-0.rego:2: rego_unsafe_var_error: var y is unsafe'
+    - note: the column is not OPA's
+      query: data.t.p = x
+${module('package t\np := x if {\n  x := 1 / 0\n}')}      strict_error: true
+      want_error: 'test-0.rego:3:3:'
+`);
+    expect(report.failures.map((f) => f.note)).toEqual(['the column is not OPA\'s']);
+  });
 });

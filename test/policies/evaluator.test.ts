@@ -184,6 +184,16 @@ mocked if {
     expect(() => conflicting.evaluate('data.t')).toThrow(/eval_conflict_error/);
   });
 
+  it('joins the sets of multi-value reference-head rules at the same path; complete values there still conflict', () => {
+    const shallow = policy(head + 'p[q] contains r if {\n  some q in ["a", "b"]\n  some r in ["a", "b"]\n  q != r\n}\np.b contains "foo"\n');
+    expect(value(shallow, 'data.t.p')).toEqual({ a: ['b'], b: ['a', 'foo'] });
+    const deep = policy(head + 'p[q].r contains s if {\n  some q in ["a", "b"]\n  s := q\n}\np.b.r contains "foo"\n');
+    expect(value(deep, 'data.t.p')).toEqual({ a: { r: ['a'] }, b: { r: ['b', 'foo'] } });
+    expect(value(deep, 'data.t.p.b.r')).toEqual(['b', 'foo']);
+    const complete = policy(head + 'p[q] := {1} if q := "b"\np.b := {2}\n');
+    expect(() => complete.evaluate('data.t.p')).toThrow(/eval_conflict_error/);
+  });
+
   it('keeps a comprehension variable its own when the body declares the same name later', () => {
     const p = policy(
       head +

@@ -1,6 +1,6 @@
 // Aggregates over collections: count, sum, product, max, min, sort.
-import { compare, isNumber, isSet, makeArray, sortedValues, typeName, type RegoNumber, type RegoSet, type Value } from '../value.js';
-import { BuiltinError } from './registry.js';
+import { compare, isNumber, isSet, makeArray, sortedValues, type RegoNumber, type RegoSet, type Value } from '../value.js';
+import { operandElementError } from './registry.js';
 import { add, multiply } from './arithmetic.js';
 import { define } from './support.js';
 
@@ -11,13 +11,7 @@ function members(collection: Value): Value[] {
 function numbersOf(name: string, collection: Value): RegoNumber[] {
   const values = members(collection);
   for (const value of values) {
-    if (!isNumber(value)) {
-      const kind = isSet(collection) ? 'set' : 'array';
-      throw new BuiltinError(
-        'eval_type_error',
-        `${name}: operand 1 must be ${kind} of number but got ${kind} containing ${typeName(value)}`,
-      );
-    }
+    if (!isNumber(value)) throw operandElementError(name, 1, collection, value, 'number');
   }
   return values as RegoNumber[];
 }

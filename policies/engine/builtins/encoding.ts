@@ -19,7 +19,7 @@ import {
 } from '../value.js';
 import { BuiltinError } from './registry.js';
 import { goJsonEscape, JsonSyntaxError, parseJsonText } from './json-text.js';
-import { builtinError, define } from './support.js';
+import { builtinError, define, operandError } from './support.js';
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
@@ -137,11 +137,14 @@ function marshalWithOptions(value: Value, options: RegoObject): string {
     if (key === 'indent' && typeof option === 'string') indent = option;
     else if (key === 'prefix' && typeof option === 'string') prefix = option;
     else if (key === 'pretty' && typeof option === 'boolean') pretty = option;
-    else throw builtinError('json.marshal_with_options', `unknown or invalid option ${toJSONText(key)}`);
+    else if (key === 'indent' || key === 'prefix' || key === 'pretty') {
+      throw builtinError('json.marshal_with_options', `invalid option ${toJSONText(key)}`);
+    } else throw operandError('json.marshal_with_options', 2, `object contained unknown key ${toJSONText(key)}`);
   }
   const indented = options.has('indent') || options.has('prefix');
   if (pretty === false || (pretty === undefined && !indented)) return goJsonEscape(toJSONText(value));
-  return indentJson(value, prefix, indent, 0);
+  // Go's MarshalIndent puts the prefix on every line but the first; OPA adds it there too.
+  return prefix + indentJson(value, prefix, indent, 0);
 }
 
 /** Go's json.MarshalIndent layout: every element on its own line after `prefix` and indents. */

@@ -7,12 +7,11 @@ import {
   makeObject,
   makeSet,
   ObjectBuilder,
-  typeName,
   type RegoObject,
   type RegoSet,
   type Value,
 } from '../value.js';
-import { BuiltinError } from './registry.js';
+import { BuiltinError, operandElementError } from './registry.js';
 import { define } from './support.js';
 
 /** Position of `step` in an array of `length`, or undefined: plain object.get takes integers only. */
@@ -109,12 +108,7 @@ const subset = define('object.subset', [['object', 'array', 'set'], ['object', '
 // One pass over all the objects (folding pairwise would copy the growing result each time).
 const unionN = define('object.union_n', ['array'], ([objects]) => {
   for (const value of objects as readonly Value[]) {
-    if (!isObject(value)) {
-      throw new BuiltinError(
-        'eval_type_error',
-        `object.union_n: operand 1 must be array of object but got array containing ${typeName(value)}`,
-      );
-    }
+    if (!isObject(value)) throw operandElementError('object.union_n', 1, objects!, value, 'object');
   }
   return unionObjects(objects as readonly RegoObject[]);
 });

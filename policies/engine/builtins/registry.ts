@@ -63,6 +63,18 @@ export function operandTypeError(name: string, position: number, expected: ArgTy
   );
 }
 
+/**
+ * OPA's message for a wrong member of a collection operand, the expected type in the plural:
+ * `sum: operand 1 must be array of numbers but got array containing string`.
+ */
+export function operandElementError(name: string, position: number, collection: Value, member: Value, expected: TypeName): BuiltinError {
+  const kind = typeName(collection);
+  return new BuiltinError(
+    'eval_type_error',
+    `${name}: operand ${position} must be ${kind} of ${expected}s but got ${kind} containing ${typeName(member)}`,
+  );
+}
+
 export function acceptsType(expected: ArgType, value: Value): boolean {
   if (expected === 'any') return true;
   const actual = typeName(value);

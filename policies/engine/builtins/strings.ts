@@ -1,6 +1,6 @@
 // String builtins. Positions and lengths count Unicode code points (Go runes), as OPA does.
-import { isSet, makeArray, sortedValues, typeName, type RegoNumber, type RegoObject, type Value } from '../value.js';
-import { BuiltinError } from './registry.js';
+import { isSet, makeArray, sortedValues, type RegoNumber, type RegoObject, type Value } from '../value.js';
+import { BuiltinError, operandElementError } from './registry.js';
 import { builtinError, define, isInteger, limits, operandError, smallIntegerOperand } from './support.js';
 
 function runes(text: string): string[] {
@@ -12,12 +12,7 @@ export function stringMembers(name: string, position: number, value: Value): str
   if (typeof value === 'string') return [value];
   const members = isSet(value) ? sortedValues(value) : [...(value as readonly Value[])];
   for (const member of members) {
-    if (typeof member !== 'string') {
-      throw new BuiltinError(
-        'eval_type_error',
-        `${name}: operand ${position} must be ${typeName(value)} of string but got ${typeName(value)} containing ${typeName(member)}`,
-      );
-    }
+    if (typeof member !== 'string') throw operandElementError(name, position, value, member, 'string');
   }
   return members as string[];
 }
@@ -145,7 +140,7 @@ function countNonOverlapping(text: string, search: string): number {
 }
 
 const anyPrefixMatch = (name: string, test: (s: string, affix: string) => boolean) =>
-  define(name, [['string', 'array', 'set'], ['string', 'array', 'set']], ([search, base]) => {
+  define(name, [['string', 'set', 'array'], ['string', 'set', 'array']], ([search, base]) => {
     const texts = stringMembers(name, 1, search!);
     const affixes = stringMembers(name, 2, base!);
     return texts.some((text) => affixes.some((affix) => test(text, affix)));

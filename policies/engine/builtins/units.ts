@@ -62,10 +62,11 @@ function parseAmount(
   if (/\s/.test(text)) throw builtinError(name, 'spaces not allowed in resource strings');
   const match = (allowSign ? /^([-+]?)(\d*)(?:\.(\d*))?(.*)$/s : /^()(\d*)(?:\.(\d*))?(.*)$/s).exec(text)!;
   const [, sign, integer = '', fraction = '', suffix = ''] = match;
-  if (integer === '' && fraction === '') throw builtinError(name, `no amount provided in ${JSON.stringify(raw)}`);
+  const bytes = name === 'units.parse_bytes' ? 'byte ' : '';
+  if (integer === '' && fraction === '') throw builtinError(name, `no ${bytes}amount provided`);
   if (integer.length + fraction.length > 400) throw builtinError(name, 'amount has too many digits');
   // OPA reads the amount as the whole leading run of digits and dots: a second dot is not a number.
-  if (/^[\d.]/.test(suffix)) throw builtinError(name, `could not parse ${name === 'units.parse_bytes' ? 'byte ' : ''}amount to a number`);
+  if (/^[\d.]/.test(suffix)) throw builtinError(name, `could not parse ${bytes}amount to a number`);
   const multiplier = suffixOf(suffix);
   if (multiplier === undefined) return undefined;
   let numerator = BigInt(`${integer}${fraction}` || '0') * (sign === '-' ? -1n : 1n);

@@ -20,8 +20,8 @@ describe('aggregate builtins', () => {
     expect(call('product', v([-1, 2, 3]))).toBe(-6);
     expect(call('product', v([]))).toBe(1);
     expect(call('product', v([2 ** 40, 2 ** 40]))).toBe(2n ** 80n);
-    expectFailure('sum', [v([1, 'a'])], 'eval_type_error', 'sum: operand 1 must be array of number but got array containing string');
-    expectFailure('product', [makeSet([null])], 'eval_type_error', 'product: operand 1 must be set of number but got set containing null');
+    expectFailure('sum', [v([1, 'a'])], 'eval_type_error', 'sum: operand 1 must be array of numbers but got array containing string');
+    expectFailure('product', [makeSet([null])], 'eval_type_error', 'product: operand 1 must be set of numbers but got set containing null');
     expectFailure('sum', [v({})], 'eval_type_error', 'sum: operand 1 must be one of {array, set} but got object');
   });
 

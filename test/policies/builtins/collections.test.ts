@@ -27,7 +27,7 @@ describe('set builtins', () => {
     expectCall('intersection', [makeSet([])], makeSet([]));
     expectCall('union', [makeSet([makeSet([1]), makeSet([2, makeArray([1])])])], makeSet([1, 2, makeArray([1])]));
     expectCall('union', [makeSet([])], makeSet([]));
-    expectFailure('union', [makeSet([1])], 'eval_type_error', 'union: operand 1 must be set of set but got set containing number');
+    expectFailure('union', [makeSet([1])], 'eval_type_error', 'union: operand 1 must be set of sets but got set containing number');
     expectFailure('intersection', [v([])], 'eval_type_error', 'intersection: operand 1 must be set but got array');
   });
 });

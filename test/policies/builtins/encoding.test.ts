@@ -62,10 +62,12 @@ describe('json', () => {
 
   it('marshals with options like json.MarshalIndent', () => {
     expect(call('json.marshal_with_options', v({ a: [1, 2], b: {} }), v({ pretty: true }))).toBe('{\n\t"a": [\n\t\t1,\n\t\t2\n\t],\n\t"b": {}\n}');
-    expect(call('json.marshal_with_options', v([1]), v({ indent: '  ', prefix: '> ' }))).toBe('[\n>   1\n> ]');
+    expect(call('json.marshal_with_options', v([1]), v({ indent: '  ', prefix: '> ' }))).toBe('> [\n>   1\n> ]');
+    expect(call('json.marshal_with_options', v([]), v({ indent: '  ', prefix: '--' }))).toBe('--[]');
     expect(call('json.marshal_with_options', v({ a: 1 }), v({ pretty: false, indent: ' ' }))).toBe('{"a":1}');
-    expect(call('json.marshal_with_options', v(['<']), v({ prefix: '<' }))).toBe('[\n<\t"\\u003c"\n<]');
-    expectFailure('json.marshal_with_options', [1, v({ colour: true })], 'eval_builtin_error', 'unknown or invalid option "colour"');
+    expect(call('json.marshal_with_options', v(['<']), v({ prefix: '<' }))).toBe('<[\n<\t"\\u003c"\n<]');
+    expectFailure('json.marshal_with_options', [1, v({ colour: true })], 'eval_type_error', 'json.marshal_with_options: operand 2 object contained unknown key "colour"');
+    expectFailure('json.marshal_with_options', [1, v({ pretty: 'yes' })], 'eval_builtin_error', 'invalid option "pretty"');
   });
 
   it('unmarshals exactly and safely', () => {

@@ -21,7 +21,7 @@ describe('units', () => {
     expect(call('units.parse', '.5')).toBe(0.5);
     expectFailure('units.parse', ['1 m'], 'eval_builtin_error', 'units.parse: spaces not allowed in resource strings');
     expect(call('units.parse', '1mb')).toBeUndefined();
-    expectFailure('units.parse', ['K'], 'eval_builtin_error', 'no amount provided');
+    expectFailure('units.parse', ['K'], 'eval_builtin_error', 'units.parse: no amount provided');
     expectFailure('units.parse', ['1.2.3Mi'], 'eval_builtin_error', 'units.parse: could not parse amount to a number');
     expectFailure('units.parse', ['1'.repeat(500)], 'eval_builtin_error', 'too many digits');
   });
@@ -35,7 +35,7 @@ describe('units', () => {
     expect(call('units.parse_bytes', '12')).toBe(12);
     expect(call('units.parse_bytes', '1yib')).toBe(1208925819614629174706176n);
     expect(call('units.parse_bytes', '1QB')).toBe(10n ** 30n);
-    expectFailure('units.parse_bytes', ['-1KB'], 'eval_builtin_error', 'no amount provided');
+    expectFailure('units.parse_bytes', ['-1KB'], 'eval_builtin_error', 'units.parse_bytes: no byte amount provided');
     expectFailure('units.parse_bytes', ['1 KB'], 'eval_builtin_error', 'spaces not allowed');
     expectFailure('units.parse_bytes', ['4..2KB'], 'eval_builtin_error', 'units.parse_bytes: could not parse byte amount to a number');
     expect(call('units.parse_bytes', '1XB')).toBeUndefined();

@@ -50,7 +50,7 @@ describe('object builtins', () => {
     expectCall('object.union_n', [v([])], v({}));
     const many = Array.from({ length: 200_000 }, (_, i) => ({ [`k${i % 1000}`]: i }));
     expect(call('count', call('object.union_n', v(many))!)).toBe(1000);
-    expectFailure('object.union_n', [v([{}, 1])], 'eval_type_error', 'object.union_n: operand 1 must be array of object but got array containing number');
+    expectFailure('object.union_n', [v([{}, 1])], 'eval_type_error', 'object.union_n: operand 1 must be array of objects but got array containing number');
   });
 
   it('object.subset handles objects, sets, arrays (contiguous) and an array with a set, as OPA', () => {

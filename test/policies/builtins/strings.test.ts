@@ -7,7 +7,7 @@ describe('string builtins', () => {
     expect(call('concat', ', ', v(['b', 'a']))).toBe('b, a');
     expect(call('concat', '-', makeSet(['b', 'a']))).toBe('a-b');
     expect(call('concat', '-', v([]))).toBe('');
-    expectFailure('concat', ['-', v(['a', 1])], 'eval_type_error', 'concat: operand 2 must be array of string but got array containing number');
+    expectFailure('concat', ['-', v(['a', 1])], 'eval_type_error', 'concat: operand 2 must be array of strings but got array containing number');
   });
 
   it('contains, startswith, endswith', () => {
@@ -94,7 +94,7 @@ describe('string builtins', () => {
     expect(call('strings.any_prefix_match', 'foo/bar', v(['x/', 'foo/']))).toBe(true);
     expect(call('strings.any_prefix_match', makeSet(['a', 'b']), 'c')).toBe(false);
     expect(call('strings.any_suffix_match', v(['a.json', 'b.rego']), makeSet(['.rego']))).toBe(true);
-    expectFailure('strings.any_prefix_match', [v([1]), 'a'], 'eval_type_error', 'operand 1 must be array of string but got array containing number');
-    expectFailure('strings.any_suffix_match', ['a', 1], 'eval_type_error', 'operand 2 must be one of {string, array, set} but got number');
+    expectFailure('strings.any_prefix_match', [v([1]), 'a'], 'eval_type_error', 'operand 1 must be array of strings but got array containing number');
+    expectFailure('strings.any_suffix_match', ['a', 1], 'eval_type_error', 'operand 2 must be one of {string, set, array} but got number');
   });
 });

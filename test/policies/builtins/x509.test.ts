@@ -2,7 +2,7 @@ import { generateKeyPairSync } from 'node:crypto';
 import forge from 'node-forge';
 import { describe, expect, it } from 'vitest';
 import type { Value } from '../../../policies/engine/value.js';
-import { call, callIn, expectFailure, makeContext } from './call-builtin.js';
+import { call, callIn, expectFailure, makeContext, v } from './call-builtin.js';
 
 // A throwaway chain made at run time: root CA -> intermediate CA -> SPIFFE leaf.
 function keyPair() {
@@ -20,6 +20,7 @@ function certificate(options: {
   issuer?: { cert: forge.pki.Certificate; keys: ReturnType<typeof keyPair> };
   ca: boolean;
   altNames?: { type: number; value?: string; ip?: string }[];
+  usages?: { serverAuth?: boolean; clientAuth?: boolean };
 }) {
   const cert = forge.pki.createCertificate();
   cert.publicKey = options.keys.publicKey;
@@ -34,7 +35,7 @@ function certificate(options: {
   cert.setSubject(attrs);
   cert.setIssuer(options.issuer ? options.issuer.cert.subject.attributes : attrs);
   const extensions: object[] = [{ name: 'basicConstraints', cA: options.ca }];
-  if (options.altNames) extensions.push({ name: 'subjectAltName', altNames: options.altNames }, { name: 'extKeyUsage', serverAuth: true, clientAuth: true });
+  if (options.altNames) extensions.push({ name: 'subjectAltName', altNames: options.altNames }, { name: 'extKeyUsage', ...(options.usages ?? { serverAuth: true, clientAuth: true }) });
   cert.setExtensions(extensions);
   cert.sign((options.issuer?.keys ?? options.keys).privateKey, forge.md.sha256.create());
   return cert;
@@ -99,12 +100,56 @@ describe('crypto.x509', () => {
     const verify = (text: string, at = now) => callIn(makeContext(at), 'crypto.x509.parse_and_verify_certificates', text) as readonly Value[];
     const [valid, certs] = verify(pem(root) + pem(intermediate) + pem(leaf));
     expect(valid).toBe(true);
-    expect((certs as readonly Value[]).map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['Root CA', 'Intermediate CA', 'web']);
+    // Go's chain order: leaf first, root last.
+    expect((certs as readonly Value[]).map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['web', 'Intermediate CA', 'Root CA']);
+    expect(get((certs as readonly Value[])[0], 'URIStrings')).toEqual(['spiffe://example.org/ns/default/sa/web']);
+    expect(get((certs as readonly Value[])[1], 'URIStrings')).toBe(null);
+    // Intermediates in any order between root and leaf; one that signs nothing on the path is left out.
+    const spare = certificate({ subject: 'Spare CA', serial: '03', keys: keyPair(), issuer: { cert: root, keys: rootKeys }, ca: true });
+    const [unordered, path] = verify(pem(root) + pem(spare) + pem(intermediate) + pem(leaf));
+    expect(unordered).toBe(true);
+    expect((path as readonly Value[]).map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['web', 'Intermediate CA', 'Root CA']);
     expect(verify(pem(leaf) + pem(intermediate) + pem(root))[0]).toBe(false);
     expect(verify(pem(root) + pem(leaf))[0]).toBe(false);
     expect(verify(pem(root) + pem(intermediate) + pem(leaf), BigInt(Date.parse('2040-01-01T00:00:00Z')) * 1_000_000n)[0]).toBe(false);
     const otherRoot = certificate({ subject: 'Root CA', serial: '01', keys: keyPair(), ca: true });
     expect(verify(pem(otherRoot) + pem(intermediate) + pem(leaf))[0]).toBe(false);
     expect(verify('garbage')[0]).toBe(false);
+  });
+
+  it('parse_and_verify_certificates_with_options reads Go\'s verify options: host, time, key usages', () => {
+    const name = 'crypto.x509.parse_and_verify_certificates_with_options';
+    const chain = pem(root) + pem(intermediate) + pem(leaf);
+    const verify = (text: string, options: Record<string, unknown>) =>
+      (callIn(makeContext(now), name, text, v(options)) as readonly Value[])[0];
+    expect(verify(chain, {})).toBe(true);
+    expect(verify(chain, { DNSName: 'web.local' })).toBe(true);
+    expect(verify(chain, { DNSName: 'other.local' })).toBe(false);
+    expect(verify(chain, { DNSName: '10.0.0.1' })).toBe(true);
+    expect(verify(chain, { DNSName: 'web' })).toBe(false); // the subject's common name is not a host name (Go)
+    expect(verify(chain, { CurrentTime: Number(BigInt(Date.parse('2040-01-01T00:00:00Z')) * 1_000_000n) })).toBe(false);
+    expect(verify(chain, { CurrentTime: 1_800_000_000_000_000_000 })).toBe(true);
+    expect(verify(chain, { KeyUsages: ['KeyUsageClientAuth'], MaxConstraintComparisons: 10 })).toBe(true);
+    expect(verify(chain, { KeyUsages: ['KeyUsageCodeSigning'] })).toBe(false);
+    expect(verify(chain, { KeyUsages: ['KeyUsageAny'] })).toBe(true);
+    expect(verify('garbage', { Unknown: 1 })).toBe(false);
+    const clientOnly = certificate({
+      subject: 'client', serial: '0b', keys: keyPair(), issuer: { cert: intermediate, keys: intermediateKeys }, ca: false,
+      altNames: [{ type: 2, value: 'client.local' }], usages: { clientAuth: true },
+    });
+    const clientChain = pem(root) + pem(intermediate) + pem(clientOnly);
+    expect(verify(clientChain, {})).toBe(false); // no key usages asked: server authentication, as in Go
+    expect(verify(clientChain, { KeyUsages: ['KeyUsageClientAuth'] })).toBe(true);
+    expect((callIn(makeContext(now), 'crypto.x509.parse_and_verify_certificates', clientChain) as readonly Value[])[0]).toBe(false);
+    const fails = (options: Record<string, unknown>, message: string) =>
+      expectFailure(name, [chain, v(options)], 'eval_builtin_error', `${name}: ${message}`);
+    fails({ DNSName: 1 }, "'DNSName' should be a string");
+    fails({ CurrentTime: 'now' }, "'CurrentTime' should be a number");
+    fails({ CurrentTime: 1.5 }, "'CurrentTime' should be a valid int64 number");
+    fails({ MaxConstraintComparisons: 'x' }, "'MaxConstraintComparisons' should be a number");
+    fails({ KeyUsages: 'KeyUsageAny' }, "'KeyUsages' should be an Array or Set");
+    fails({ KeyUsages: ['KeyUsageAny', 'Bogus', 'KeyUsageNope'] }, "invalid entries for 'KeyUsages' found: [Bogus KeyUsageNope]");
+    fails({ Unknown: 1 }, 'invalid key option');
+    expectFailure(name, [chain, 'x'], 'eval_type_error', `${name}: operand 2 must be object but got string`);
   });
 });
