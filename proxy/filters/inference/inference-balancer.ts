@@ -7,7 +7,7 @@
 import type { LoadBalancer, LoadBalancerFactory } from '../../upstream/load-balancers.js';
 import { pickEndpoint, poolSaturated, type CandidateLoad, type PickedBy, type PickerSettings, type SaturationBounds } from './endpoint-picker.js';
 import { inferenceRoutingOf, releasePick } from './inference-routing.js';
-import { LoadTable, type PoolEndpoint } from './load-table.js';
+import { LoadTable, type PoolEndpoint, type ReportedLoad } from './load-table.js';
 import { PriorityAdmissionQueue, type Admission, type PriorityQueueSettings, type QueuedAdmission } from './priority-queue.js';
 import { RecentPrefixes } from './recent-prefixes.js';
 
@@ -108,6 +108,16 @@ export class InferenceBalancer implements LoadBalancer {
     this.onPick?.(id, outcome.by);
     return healthy[outcome.index];
   }
+}
+
+/**
+ * An endpoint's load from the control plane's stream, into the load table of the cluster named
+ * for its pool (newest reading wins there, whether it came this way or on a response). A cluster
+ * of that name on another balancer, or none, takes nothing.
+ */
+export function reportPoolLoad(clusters: readonly { readonly name: string; readonly balancer: LoadBalancer }[], pool: string, endpoint: string, load: ReportedLoad, at: number): void {
+  const balancer = clusters.find((cluster) => cluster.name === pool)?.balancer;
+  if (balancer instanceof InferenceBalancer) balancer.table.report(endpoint, load, at);
 }
 
 export const inferenceBalancer: LoadBalancerFactory = {
