@@ -97,9 +97,12 @@ export class InferenceBalancer implements LoadBalancer {
       return best;
     }
     const pool = healthy.map((endpoint) => poolEndpoint(endpoint, routing.model));
-    // Affinity for a prefix only once it repeats: a one-off prefix is cached nowhere.
-    const prefixKey = routing.prefixKey !== undefined && this.recentPrefixes.repeated(routing.prefixKey) ? routing.prefixKey : undefined;
-    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, prefixKey }, this.settings);
+    // Affinity for a prefix only once it repeats: a one-off prefix is cached nowhere. Its first
+    // request still goes to its home when that costs nothing (a tie), so the cache it warms is
+    // the one the next requests, from this caller or another, are sent to.
+    const repeated = routing.prefixKey !== undefined && this.recentPrefixes.repeated(routing.prefixKey);
+    const keys = repeated ? { prefixKey: routing.prefixKey } : { prefixKey: undefined, ...(routing.prefixKey === undefined ? {} : { tieBreakKey: routing.prefixKey }) };
+    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, ...keys }, this.settings);
     if (!outcome.picked) return undefined;
     // A retry picks again: the try it replaces no longer counts against its endpoint.
     releasePick(routing);
