@@ -1,5 +1,5 @@
-// Composes a running control plane: the store, the discovery service on its gRPC port, the
-// admin API on loopback, and the metrics. Every revision the store accepts is pushed; every
+// Composes a running control plane: the store, the discovery service and the inference load hub
+// on its gRPC port, the admin API on loopback, and the metrics. Every revision the store accepts is pushed; every
 // change it refuses is logged with all its problems.
 import { Server, type ServerCredentials } from '@grpc/grpc-js';
 import { AdminServer } from './admin/admin-server.js';
@@ -8,6 +8,8 @@ import type { AuditSink } from './ca/audit-log.js';
 import { discoveryService, MAX_SNAPSHOT_BYTES } from './api/discovery-contract.js';
 import { ControlPlaneMetrics } from './distribution/control-plane-metrics.js';
 import { DiscoveryService } from './distribution/discovery-service.js';
+import { InferenceLoadHub } from './distribution/inference-load-hub.js';
+import { loadReportingService } from './api/load-reporting-contract.js';
 import { LocalEndpointDirectory, type EndpointDirectory } from './distribution/endpoint-directory.js';
 import type { PeerSpiffeId } from './distribution/sidecar-identity.js';
 import { formatProblem } from './errors.js';
@@ -58,10 +60,17 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     endpoints,
     log,
   });
+  const loadHub = new InferenceLoadHub({
+    revision: () => store.current(),
+    trustDomain: options.trustDomain,
+    ...(options.grpc.peerIdentity === undefined ? {} : { peerIdentity: options.grpc.peerIdentity }),
+    log,
+  });
   const first = await store.start({
     revision: (revision) => {
       log(`control-plane: revision ${revision.number} accepted (${revision.resources.size} resources, ${revision.hash.slice(0, 12)})`);
       discovery.changed();
+      loadHub.changed();
     },
     refused: (refusal) => {
       metrics.refusedChanges.inc();
@@ -80,6 +89,8 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
 
   const server = new Server({ 'grpc.max_send_message_length': MAX_SNAPSHOT_BYTES, 'grpc.max_receive_message_length': 1024 * 1024 });
   server.addService(discoveryService, discovery.handlers());
+  server.addService(loadReportingService, loadHub.handlers());
+  loadHub.start();
   options.grpc.addServices?.(server);
   const admin = new AdminServer({ store, discovery, metrics, log, tokens: options.admin.tokens, ...(options.admin.audit === undefined ? {} : { audit: options.admin.audit }), ...(options.admin.trustBundleFile === undefined ? {} : { trustBundleFile: options.admin.trustBundleFile }) });
   let port: number;
@@ -93,6 +104,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     // Nothing may stay open: the process must be able to exit with the error.
     server.forceShutdown();
     discovery.close();
+    loadHub.close();
     await admin.close();
     await endpoints.close();
     await store.close();
@@ -106,6 +118,7 @@ export async function startControlPlane(options: ControlPlaneOptions): Promise<R
     metrics,
     async close() {
       discovery.close();
+      loadHub.close();
       await admin.close();
       // Streams were ended above; a peer that does not finish in time is cut.
       const forced = setTimeout(() => server.forceShutdown(), 2000);

@@ -4,13 +4,19 @@
 // filters, every cluster and balancer) beside the running one; only then is it swapped in and
 // ACKed. Anything that fails is a NACK naming the part, and the sidecar keeps running, and
 // reporting, the previous snapshot. The first snapshot that builds starts the listeners.
+// Beside it, the load stream: a model server's engine load to the control plane, and the load of
+// the inference pools this sidecar calls into their clusters' balancers.
 import { join } from 'node:path';
+import { loadFiguresOf } from '../control-plane/api/load-reporting-contract.js';
 import type { SidecarConfig } from './config/types.js';
+import { engineReadingOf } from './filters/inference/engine-load-gauges.js';
+import { reportPoolLoad } from './filters/inference/inference-balancer.js';
 import { loadFilters } from './filters/registry.js';
 import { Sidecar } from './sidecar.js';
 import { MeshTransportSecurity, startWorkloadIdentity } from './tls/mesh-security.js';
 import type { WorkloadIdentity } from './tls/workload-identity.js';
-import { SidecarDiscoveryClient } from './xds/discovery-client.js';
+import { SidecarDiscoveryClient, type SidecarNodeInfo } from './xds/discovery-client.js';
+import { LoadStreamClient } from './xds/load-stream-client.js';
 import { sidecarConfigFromSnapshot, type LocalSidecarSettings } from './xds/sidecar-config-from-snapshot.js';
 import { SnapshotHolder } from './xds/snapshot-holder.js';
 import { compileSnapshotPolicies, type CompiledPolicy } from './xds/snapshot-policies.js';
@@ -39,6 +45,7 @@ export class ManagedSidecar {
     readonly discovery: SidecarDiscoveryClient<ManagedSnapshot>,
     readonly snapshots: SnapshotHolder<ManagedSnapshot>,
     readonly identity: WorkloadIdentity,
+    readonly load: LoadStreamClient,
   ) {}
 
   static async start(options: ManagedSidecarOptions): Promise<ManagedSidecar> {
@@ -65,23 +72,37 @@ export class ManagedSidecar {
       running.install(compiled.dataPath);
     });
     const announcedHost = local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address;
-    const discovery = new SidecarDiscoveryClient<ManagedSnapshot>({
+    const node: SidecarNodeInfo = {
+      id: identity.current.spiffeId,
+      workload: local.workload,
+      namespace: local.namespace,
+      inboundAddress: `${announcedHost}:${local.inbound.port}`,
+      // A free admin port (0) is not known yet here: not announced.
+      ...(local.admin.port === 0 ? {} : { adminAddress: `${announcedHost}:${local.admin.port}` }),
+    };
+    const controlPlane = {
       target: local.identity.ca.address,
       credentials: () => identity.controlPlaneCredentials(),
       // The control plane is checked by its SPIFFE ID; a fixed server name keeps IPs out of SNI.
       channelOptions: { 'grpc.ssl_target_name_override': 'weft-control-plane' },
-      node: {
-        id: identity.current.spiffeId,
-        workload: local.workload,
-        namespace: local.namespace,
-        inboundAddress: `${announcedHost}:${local.inbound.port}`,
-        // A free admin port (0) is not known yet here: not announced.
-        ...(local.admin.port === 0 ? {} : { adminAddress: `${announcedHost}:${local.admin.port}` }),
-      },
+      node,
+      log,
+    };
+    const discovery = new SidecarDiscoveryClient<ManagedSnapshot>({
+      ...controlPlane,
       holder: snapshots,
       compile: build,
       snapshotFile: join(options.stateDir, 'snapshot.json'),
-      log,
+    });
+    const load = new LoadStreamClient({
+      ...controlPlane,
+      ownLoad: () => {
+        const reading = sidecar === undefined ? undefined : engineReadingOf(sidecar.metrics.registry);
+        return reading === undefined ? undefined : { load: loadFiguresOf(reading.load), at: reading.at };
+      },
+      received: (pool, endpoint, reported, at) => {
+        if (sidecar !== undefined) reportPoolLoad(sidecar.holder.current.clusters, pool, endpoint, reported, at);
+      },
     });
     discovery.on('applied', (snapshot, source) => log(`weft proxy: snapshot ${snapshot.version} (revision ${snapshot.revision}) applied from ${source}`));
     const first = new Promise<void>((resolve) => {
@@ -94,7 +115,8 @@ export class ManagedSidecar {
       await discovery.start();
       await first;
       await sidecar!.listen();
-      return new ManagedSidecar(sidecar!, discovery, snapshots, identity);
+      load.start();
+      return new ManagedSidecar(sidecar!, discovery, snapshots, identity, load);
     } catch (error) {
       discovery.stop();
       identity.stop();
@@ -104,6 +126,7 @@ export class ManagedSidecar {
 
   async drain(): Promise<void> {
     this.discovery.stop();
+    this.load.stop();
     await this.sidecar.drain();
     this.identity.stop();
   }

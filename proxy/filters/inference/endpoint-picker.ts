@@ -2,7 +2,8 @@
 // endpoints to one endpoint for one request. Filter to endpoints that serve the model or LoRA
 // adapter; score by queue depth (requests waiting or running there), KV-cache use and in-flight
 // tokens (each normalised over the candidates), a LoRA adapter already active, and prefix affinity (the prefix key's home by
-// bounded-load rendezvous hashing); lowest score wins, ties broken at random. Load older than
+// bounded-load rendezvous hashing); lowest score wins, ties broken at random (or to the
+// home of a prefix seen once, see PickRequest.tieBreakKey). Load older than
 // the pool's staleness bound counts as saturated; with no fresh load at all the pool's failure
 // mode decides: FailOpen picks the least in flight from this caller, FailClose refuses.
 import type { PickerWeights } from '../../../control-plane/api/resource-types.js';
@@ -53,6 +54,12 @@ export interface PickRequest {
   readonly model: string;
   /** See prefix-key.ts; undefined: no prefix affinity. */
   readonly prefixKey: string | undefined;
+  /**
+   * A prefix key not yet earning affinity (seen once): its home wins only among equal scores,
+   * instead of a random one, so its first request warms the cache where the next ones, from
+   * any caller, will go, at no cost in load.
+   */
+  readonly tieBreakKey?: string;
 }
 
 /** Why an endpoint won: its load, its holding the prefix, or no load known (fail open). */
@@ -64,14 +71,15 @@ export type PickOutcome =
 
 const TIE = 1e-9;
 
-/** Index among `values` of a minimum, a random one among equals. */
-function randomMinimum(values: readonly number[], random: () => number): number {
+/** Index among `values` of a minimum: `preferred` if it is one, else a random one among equals. */
+function randomMinimum(values: readonly number[], random: () => number, preferred?: number): number {
   let min = Infinity;
   for (const value of values) if (value < min) min = value;
   const ties: number[] = [];
   values.forEach((value, index) => {
     if (value - min <= TIE) ties.push(index);
   });
+  if (preferred !== undefined && ties.includes(preferred)) return preferred;
   return ties[Math.floor(random() * ties.length)] ?? ties[0]!;
 }
 
@@ -98,17 +106,19 @@ export function pickEndpoint(candidates: readonly CandidateLoad[], request: Pick
     maxDepth = Math.max(maxDepth, depth(candidate));
     maxTokens = Math.max(maxTokens, candidate.inFlightTokens);
   }
-  const home = request.prefixKey === undefined
+  const homeKey = request.prefixKey ?? request.tieBreakKey;
+  const home = homeKey === undefined
     ? undefined
-    : boundedRendezvous(request.prefixKey, pool.map((c) => ({ id: c.id, load: c.fresh ? depth(c) : Infinity })), settings.affinityLoadBound);
+    : boundedRendezvous(homeKey, pool.map((c) => ({ id: c.id, load: c.fresh ? depth(c) : Infinity })), settings.affinityLoadBound);
+  const affinityHome = request.prefixKey === undefined ? undefined : home;
   const scores = pool.map((candidate, i) => {
     const loraCost = isLora && !candidate.activeLoras.includes(request.model) ? weights.lora : 0;
     // Stale or missing load reads as a full queue, a full cache and the most tokens.
     const load = candidate.fresh
       ? weights.queue * (depth(candidate) / maxDepth) + weights.kvCache * candidate.kvCacheUsage + weights.inFlightTokens * (candidate.inFlightTokens / maxTokens)
       : weights.queue + weights.kvCache + weights.inFlightTokens;
-    return load + loraCost - (i === home ? weights.prefixAffinity : 0);
+    return load + loraCost - (i === affinityHome ? weights.prefixAffinity : 0);
   });
-  const best = randomMinimum(scores, random);
-  return { picked: true, index: serving[best]!, by: best === home && weights.prefixAffinity > 0 ? 'affinity' : 'load' };
+  const best = randomMinimum(scores, random, home);
+  return { picked: true, index: serving[best]!, by: best === affinityHome && weights.prefixAffinity > 0 ? 'affinity' : 'load' };
 }

@@ -55,11 +55,18 @@ export function inferenceConfigFromSnapshot(snapshot: Snapshot, selfId: string):
   };
 }
 
-/** The endpoints of a called pool's members (the Workloads its selector matches), each with the pool's models, for the `inference` balancer. */
+/**
+ * The endpoints of a called pool, each with the pool's models, for the `inference` balancer: its
+ * members' sidecars (the Workloads its selector matches), or its static servers outside the mesh
+ * on each target port (plaintext: they have no sidecar; the control plane scrapes their load).
+ */
 export function poolCluster(pool: Resource<'InferencePool'>, members: readonly Resource<'Workload'>[]): { endpoints: Record<string, unknown>[]; loadBalancerConfig: Record<string, unknown> } {
   const { models, picker, failureMode } = pool.spec;
+  const served = models === undefined ? {} : { models };
+  const memberEndpoints = members.flatMap((m) => (m.spec.endpoints ?? []).map(({ host, labels, ...metadata }) => ({ address: host, ...metadata, labels: { ...m.metadata.labels, ...labels }, ...served })));
+  const staticEndpoints = (pool.spec.endpoints ?? []).flatMap(({ host }) => pool.spec.targetPorts.map((port) => ({ address: host, port, ...served })));
   return {
-    endpoints: members.flatMap((m) => (m.spec.endpoints ?? []).map(({ host, labels, ...metadata }) => ({ address: host, ...metadata, labels: { ...m.metadata.labels, ...labels }, ...(models === undefined ? {} : { models }) }))),
+    endpoints: [...memberEndpoints, ...staticEndpoints],
     loadBalancerConfig: { failureMode, staleAfterMs: picker.staleAfterMs, affinityLoadBound: picker.affinityLoadBound, weights: picker.weights },
   };
 }

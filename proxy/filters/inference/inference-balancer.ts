@@ -7,7 +7,7 @@
 import type { LoadBalancer, LoadBalancerFactory } from '../../upstream/load-balancers.js';
 import { pickEndpoint, poolSaturated, type CandidateLoad, type PickedBy, type PickerSettings, type SaturationBounds } from './endpoint-picker.js';
 import { inferenceRoutingOf, releasePick } from './inference-routing.js';
-import { LoadTable, type PoolEndpoint } from './load-table.js';
+import { LoadTable, type PoolEndpoint, type ReportedLoad } from './load-table.js';
 import { PriorityAdmissionQueue, type Admission, type PriorityQueueSettings, type QueuedAdmission } from './priority-queue.js';
 import { RecentPrefixes } from './recent-prefixes.js';
 
@@ -97,9 +97,12 @@ export class InferenceBalancer implements LoadBalancer {
       return best;
     }
     const pool = healthy.map((endpoint) => poolEndpoint(endpoint, routing.model));
-    // Affinity for a prefix only once it repeats: a one-off prefix is cached nowhere.
-    const prefixKey = routing.prefixKey !== undefined && this.recentPrefixes.repeated(routing.prefixKey) ? routing.prefixKey : undefined;
-    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, prefixKey }, this.settings);
+    // Affinity for a prefix only once it repeats: a one-off prefix is cached nowhere. Its first
+    // request still goes to its home when that costs nothing (a tie), so the cache it warms is
+    // the one the next requests, from this caller or another, are sent to.
+    const repeated = routing.prefixKey !== undefined && this.recentPrefixes.repeated(routing.prefixKey);
+    const keys = repeated ? { prefixKey: routing.prefixKey } : { prefixKey: undefined, ...(routing.prefixKey === undefined ? {} : { tieBreakKey: routing.prefixKey }) };
+    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, ...keys }, this.settings);
     if (!outcome.picked) return undefined;
     // A retry picks again: the try it replaces no longer counts against its endpoint.
     releasePick(routing);
@@ -108,6 +111,16 @@ export class InferenceBalancer implements LoadBalancer {
     this.onPick?.(id, outcome.by);
     return healthy[outcome.index];
   }
+}
+
+/**
+ * An endpoint's load from the control plane's stream, into the load table of the cluster named
+ * for its pool (newest reading wins there, whether it came this way or on a response). A cluster
+ * of that name on another balancer, or none, takes nothing.
+ */
+export function reportPoolLoad(clusters: readonly { readonly name: string; readonly balancer: LoadBalancer }[], pool: string, endpoint: string, load: ReportedLoad, at: number): void {
+  const balancer = clusters.find((cluster) => cluster.name === pool)?.balancer;
+  if (balancer instanceof InferenceBalancer) balancer.table.report(endpoint, load, at);
 }
 
 export const inferenceBalancer: LoadBalancerFactory = {

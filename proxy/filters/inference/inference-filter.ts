@@ -10,7 +10,8 @@
 // passes an event stream on event by event, settles the budget from the reported usage (asking
 // for it when the client did not, and stripping that chunk), and releases the pick. A stream
 // that fails after its first event ends with an error event (`data: {"error":...}`, as OpenAI's
-// do) after the last whole event, instead of being cut. `GET /v1/models` on an inference host
+// do) after the last whole event, instead of being cut; so does a stream whose tenant's budget
+// with `endStreams` is overspent (checked before each chunk, spending counted as it streams). `GET /v1/models` on an inference host
 // answers the union of what the pool's endpoints serve (models-list.ts).
 import type { HttpFilter, HttpFilterFactory, FilterExchange, HeadersOutcome, FilterOutcome, BodyData, FilterBuildContext, LocalReplyOutcome } from '../http-filter.js';
 import { createHash } from 'node:crypto';
@@ -91,7 +92,8 @@ const MAX_JSON_USAGE_BYTES = 1 << 20;
 
 interface ResponseState {
   readonly routing: InferenceRouting;
-  readonly reservation: Reservation | undefined;
+  /** Extended as a stream spends past it; undefined once settled. */
+  reservation: Reservation | undefined;
   readonly tap: SseUsageTap | undefined;
   json: Buffer[] | undefined;
   jsonBytes: number;
@@ -104,6 +106,8 @@ interface RequestState {
   /** The inference pool its host routes to (undefined: another balancer, no queue). */
   readonly pool: Pool | undefined;
   reservation: Reservation | undefined;
+  /** The prompt's token estimate: what a stream has spent before its first event. */
+  promptTokens: number;
   stripUsage: boolean;
   /** Its place in the balancer's queue while the pool is saturated. */
   queued: QueuedAdmission | undefined;
@@ -202,6 +206,21 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
     });
   };
 
+  /**
+   * The tenant's budget that ends streams is overspent: the stream ends after the events already
+   * passed on, with an error event (onLocalReply), the upstream request is cancelled, and what it
+   * spent (the prompt estimate and one token per event passed on) is settled and counted.
+   */
+  const endOverBudget = (state: RequestState, response: ResponseState, tap: SseUsageTap): FilterOutcome => {
+    const completionTokens = tap.choiceEvents;
+    ledger!.settle(response.reservation!, state.promptTokens + completionTokens);
+    response.reservation = undefined;
+    metrics.tokens.labels(response.routing.tenant, 'prompt').inc(state.promptTokens);
+    metrics.tokens.labels(response.routing.tenant, 'completion').inc(completionTokens);
+    if (state.pool !== undefined) metrics.refused.labels(state.pool.cluster.name, 'budget-ended').inc();
+    return { code: 'INFERENCE_BUDGET_EXHAUSTED', detail: "the tenant's token budget is used up: stream ended" };
+  };
+
   return {
     decodeHeaders(exchange): HeadersOutcome {
       const queryAt = exchange.path.indexOf('?');
@@ -213,7 +232,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       }
       const operation = OPENAI_ROUTES.get(path);
       if (exchange.method !== 'POST' || operation === undefined) return CONTINUE;
-      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, stripUsage: false, queued: undefined, admittedAt: 0, response: undefined });
+      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, promptTokens: 0, stripUsage: false, queued: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);
     },
 
@@ -231,7 +250,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       }
       const tenant = tenantOf(tenantFrom, workloadIdentity, exchange.endUser);
       if (tenant === undefined) return { code: 'INFERENCE_NO_TENANT' };
-      const estimatedTokens = estimatedPromptTokens(request, charsPerToken) + (state.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens));
+      state.promptTokens = estimatedPromptTokens(request, charsPerToken);
+      const estimatedTokens = state.promptTokens + (state.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens));
       if (ledger !== undefined) {
         const reserved = ledger.reserve(tenant, estimatedTokens);
         if (!reserved.admitted) {
@@ -295,8 +315,10 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const response = state?.response;
       if (response === undefined) return CONTINUE;
       if (response.tap !== undefined) {
+        if (ledger !== undefined && response.reservation !== undefined && ledger.exhaustedForStreams(response.routing.tenant)) return endOverBudget(state!, response, response.tap);
         const out = response.tap.push(data.bytes);
         data.bytes = data.end ? Buffer.concat([out, response.tap.end()]) : out;
+        if (ledger !== undefined && response.reservation !== undefined) response.reservation = ledger.extend(response.reservation, state!.promptTokens + response.tap.choiceEvents);
       } else if (response.json !== undefined) {
         response.jsonBytes += data.bytes.length;
         if (response.jsonBytes <= MAX_JSON_USAGE_BYTES) response.json.push(data.bytes);

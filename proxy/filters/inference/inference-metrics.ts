@@ -59,7 +59,7 @@ export class InferenceMetrics {
     this.interTokenLatency = new Histogram({ name: 'weft_inference_inter_token_seconds', help: 'Between successive events of a streamed answer', labelNames: ['cluster'] as const, buckets: LATENCY_BUCKETS, registers });
     this.tokens = new Counter({ name: 'weft_inference_tokens_total', help: 'Tokens used per tenant, as the answers reported them', labelNames: ['tenant', 'kind'] as const, registers });
     this.queued = new Gauge({ name: 'weft_inference_queued_requests', help: 'Requests waiting at this caller for a saturated pool', labelNames: ['cluster'] as const, registers });
-    this.refused = new Counter({ name: 'weft_inference_refused_total', help: 'Inference requests refused: shed by priority, or over a token budget', labelNames: ['cluster', 'reason'] as const, registers });
+    this.refused = new Counter({ name: 'weft_inference_refused_total', help: 'Inference requests refused (shed by priority, over a token budget) or streams ended over a budget with endStreams', labelNames: ['cluster', 'reason'] as const, registers });
   }
 
   /** Reports `cluster`'s endpoints' load from now on (a newer balancer of the same cluster replaces it). */

@@ -2,13 +2,16 @@
 // the engine's /metrics over loopback (one scrape per server, whatever the number of callers)
 // and adds the reading, with its age, to every response as an endpoint-load-metrics header,
 // which the caller's sidecar strips into its load table. No reading yet: no header (callers then count the
-// endpoint's load as unknown). A report the engine itself sent is replaced, never passed on.
+// endpoint's load as unknown). A report the engine itself sent is replaced, never passed on. The
+// same reading goes to the control plane (proxy/xds/load-stream-client.ts), for callers that
+// have not called this server yet.
 import type { InferenceEngineName } from '../../../control-plane/api/resource-types.js';
+import { loadFiguresOf } from '../../../control-plane/api/load-reporting-contract.js';
 import { removeHeader } from '../../http/headers.js';
 import type { HttpFilterFactory } from '../http-filter.js';
 import { CONTINUE } from '../http-filter.js';
 import { exportEngineLoad } from './engine-load-gauges.js';
-import { EngineLoadScraper } from './engine-load-scraper.js';
+import { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
 import { LOAD_REPORT_HEADER, formatLoadReport } from './load-report-header.js';
 
 export const loadReportConfigSchema = {
@@ -43,9 +46,7 @@ export const loadReportFilter: HttpFilterFactory = {
         removeHeader(headers, LOAD_REPORT_HEADER);
         const reading = scraper.latest;
         if (reading !== undefined) {
-          const { load } = reading;
-          const activeLoras = [...new Set([...load.runningLoras, ...load.waitingLoras])];
-          headers.push(LOAD_REPORT_HEADER, formatLoadReport({ waiting: load.waiting, running: load.running, kvCacheUsage: load.kvCacheUsage, inFlightTokens: 0, activeLoras }, performance.now() - reading.at));
+          headers.push(LOAD_REPORT_HEADER, formatLoadReport(loadFiguresOf(reading.load), performance.now() - reading.at));
         }
         return CONTINUE;
       },

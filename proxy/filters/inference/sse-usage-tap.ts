@@ -3,6 +3,8 @@
 // sidecar asked for `stream_options.include_usage` on the client's behalf, removes that event so
 // the client sees the stream it asked for. Events pass on as soon as they are complete, never a
 // part of one, so a stream that fails midway can still end with a whole error event after them.
+// It also counts the events that carry choices (one token each, as vLLM streams), so a stream's
+// spending is known before its usage chunk, for budgets that end streams.
 
 export interface TokenUsage {
   readonly promptTokens: number;
@@ -45,6 +47,8 @@ export class SseUsageTap {
   private pending: Buffer = Buffer.alloc(0);
   private oversized = false;
   usage: TokenUsage | undefined;
+  /** Events passed on that carry choices: the stream's completion tokens so far, about. */
+  choiceEvents = 0;
 
   constructor(private readonly stripUsageEvent: boolean) {}
 
@@ -56,7 +60,7 @@ export class SseUsageTap {
     for (let end = eventEnd(this.pending); end !== -1; end = eventEnd(this.pending)) {
       const event = this.pending.subarray(0, end);
       this.pending = this.pending.subarray(end);
-      if (!this.isUsageEvent(event.toString('utf8')) || !this.stripUsageEvent) out.push(event);
+      if (!this.readEvent(event.toString('utf8')) || !this.stripUsageEvent) out.push(event);
     }
     if (this.pending.length > MAX_EVENT_BYTES) {
       this.oversized = true;
@@ -73,7 +77,8 @@ export class SseUsageTap {
     return rest;
   }
 
-  private isUsageEvent(event: string): boolean {
+  /** Reads one event (its usage, whether it carries choices); true when it is the usage-only chunk. */
+  private readEvent(event: string): boolean {
     const data = event
       .split(/\r?\n/)
       .filter((line) => line.startsWith('data:'))
@@ -86,10 +91,12 @@ export class SseUsageTap {
     } catch {
       return false;
     }
+    const choices = (value as { choices?: unknown } | null)?.choices;
+    const hasChoices = Array.isArray(choices) && choices.length > 0;
+    if (hasChoices) this.choiceEvents += 1;
     const usage = usageOf(value);
     if (usage === undefined) return false;
     this.usage = usage;
-    const choices = (value as { choices?: unknown }).choices;
-    return Array.isArray(choices) && choices.length === 0;
+    return Array.isArray(choices) && !hasChoices;
   }
 }

@@ -3,7 +3,8 @@
 // would overflow; its reported usage then settles the reservation (the difference returned or
 // charged). Windows are fixed, aligned to multiples of their length; an entry whose window has
 // ended is dropped when the ledger grows past its bound, so memory stays bounded whatever the
-// number of tenants.
+// number of tenants. A stream spending past its reservation extends it as it goes, and a budget
+// with `endStreams` ends the tenant's streams once what they spent is over it.
 import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
 
 export interface Reservation {
@@ -69,10 +70,26 @@ export class TokenBudgetLedger {
     });
   }
 
-  /** Whether a budget that ends streams is used up for the tenant now. */
+  /**
+   * A running request has spent `spent` tokens: what passes its reservation is charged now (so
+   * the tenant's other requests see it). Returns the reservation to settle from then on.
+   */
+  extend(reservation: Reservation, spent: number): Reservation {
+    if (spent <= reservation.tokens) return reservation;
+    const windows = this.windowsOf(reservation.tenant, this.now());
+    windows.forEach((window, i) => {
+      if (window.start === reservation.windows[i]) window.used += spent - reservation.tokens;
+    });
+    return { ...reservation, tokens: spent };
+  }
+
+  /**
+   * Whether a budget that ends streams is overspent for the tenant now: past its tokens, not at
+   * them (reservations may fill a budget exactly; only spending beyond it ends a stream).
+   */
   exhaustedForStreams(tenant: string): boolean {
     const windows = this.windowsOf(tenant, this.now());
-    return this.budgets.some((budget, i) => budget.endStreams && windows[i]!.used >= budget.tokens);
+    return this.budgets.some((budget, i) => budget.endStreams && windows[i]!.used > budget.tokens);
   }
 
   /** Tokens left in the tightest budget, for logs and policy input. */

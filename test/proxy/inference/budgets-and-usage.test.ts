@@ -35,6 +35,25 @@ describe('token budgets', () => {
     expect(ledger.exhaustedForStreams('b')).toBe(false);
   });
 
+  it('ends streams only once spending passes the budget: a reservation filling it exactly does not; a stream spending past its reservation is charged as it goes', () => {
+    const ledger = new TokenBudgetLedger([minute], () => 0);
+    const held = ledger.reserve('a', 1000);
+    if (!held.admitted) throw new Error('refused');
+    expect(ledger.exhaustedForStreams('a')).toBe(false);
+    expect(ledger.extend(held.reservation, 900)).toBe(held.reservation);
+    const extended = ledger.extend(held.reservation, 1010);
+    expect(extended.tokens).toBe(1010);
+    expect(ledger.exhaustedForStreams('a')).toBe(true);
+    ledger.settle(extended, 1010);
+    expect(ledger.remaining('a')).toBe(0);
+    // A budget without endStreams never ends a stream.
+    const lenient = new TokenBudgetLedger([{ ...minute, endStreams: false }], () => 0);
+    const over = lenient.reserve('a', 1000);
+    if (!over.admitted) throw new Error('refused');
+    lenient.extend(over.reservation, 5000);
+    expect(lenient.exhaustedForStreams('a')).toBe(false);
+  });
+
   it('settling after the window ended changes the new window nothing', () => {
     let now = 0;
     const ledger = new TokenBudgetLedger([minute], () => now);

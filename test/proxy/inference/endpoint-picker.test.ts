@@ -94,6 +94,21 @@ describe('inference endpoint picker', () => {
     expect(ids(hot, pick(hot, 'm', 'tenant-prefix', SETTINGS, seededRandom(99)))).toBe(ids(hot, spilled));
   });
 
+  it("sends a prefix seen once to its home when that ties on load (so the first request warms the cache the next go to), never against load", () => {
+    const key = prefixKey('a long system prompt '.repeat(40), { blockChars: 256, blocks: 1 }, 'm', '');
+    const tied = ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000', '10.0.0.4:8000'].map((id) => candidate(id));
+    const home = ids(tied, pickEndpoint(tied, { model: 'm', prefixKey: key }, SETTINGS, seededRandom(1)));
+    // Whatever the random draw, independent callers send its first request home.
+    for (let seed = 0; seed < 20; seed += 1) expect(ids(tied, pickEndpoint(tied, { model: 'm', prefixKey: undefined, tieBreakKey: key }, SETTINGS, seededRandom(seed)))).toBe(home);
+    // A busier home does not take a prefix seen once: the tie-break never outweighs load.
+    const busyHome = tied.map((c) => (c.id === home ? candidate(c.id, { kvCacheUsage: 0.01 }) : c));
+    for (let seed = 0; seed < 20; seed += 1) {
+      const outcome = pickEndpoint(busyHome, { model: 'm', prefixKey: undefined, tieBreakKey: key }, SETTINGS, seededRandom(seed));
+      expect(ids(busyHome, outcome)).not.toBe(home);
+      expect(outcome).toMatchObject({ by: 'load' });
+    }
+  });
+
   it('two independent callers agree where each prefix lives, and prefixes spread over the pool', () => {
     const endpoints: PoolEndpoint[] = ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000', '10.0.0.4:8000'].map((id) => ({ id, models: ['m'], loras: [] }));
     const callers = [new LoadTable(2000, () => 0), new LoadTable(2000, () => 0)];

@@ -77,6 +77,36 @@ describe('inference routing through sidecars', () => {
     expect(replies[2]!.headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
   });
 
+  it('ends a stream once its tenant spent past a budget that ends streams: an error event, what it spent counted and charged', async () => {
+    // Without max_tokens the filter reserves 1 output token; the server makes up to 256: the
+    // stream spends past its reservation, then past the 30-token budget.
+    const budget = { windowMs: 3_600_000, tokens: 30 };
+    const proxy = await caller([idle.sidecar], { workload: 'ended', inference: { defaultMaxTokens: 1, budgets: [{ ...budget, endStreams: true }] } });
+    const reply = await streamChat(proxy.outboundPort, { max_tokens: undefined });
+    expect(reply.status).toBe(200);
+    const events = sseEvents(reply.chunks);
+    const last = JSON.parse(events.at(-1)!.slice('data: '.length)) as { error: { type: string; code: number } };
+    expect(last.error).toMatchObject({ type: 'INFERENCE_BUDGET_EXHAUSTED', code: 429 });
+    expect(events).not.toContain('data: [DONE]');
+    const delivered = events.filter((e) => e.includes('"choices":[{')).length;
+    expect(delivered).toBeGreaterThan(0);
+    expect(delivered).toBeLessThan(257);
+    const registry = proxy.sidecar.metrics.registry;
+    const counted = (await registry.getSingleMetric('weft_inference_tokens_total')!.get()).values.filter((v) => v.labels.kind === 'completion');
+    expect(counted.map((v) => v.value)).toEqual([delivered]);
+    const ended = (await registry.getSingleMetric('weft_inference_refused_total')!.get()).values.filter((v) => v.labels.reason === 'budget-ended');
+    expect(ended.map((v) => v.value)).toEqual([1]);
+    // What it spent was charged: the tenant has nothing left.
+    expect((await chat(proxy.outboundPort, { max_tokens: 1 })).headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
+
+    // The same budget without endStreams lets the stream finish (and charges it afterwards).
+    const lenient = await caller([idle.sidecar], { inference: { defaultMaxTokens: 1, budgets: [{ ...budget, endStreams: false }] } });
+    const whole = sseEvents((await streamChat(lenient.outboundPort, { max_tokens: undefined })).chunks);
+    expect(whole.at(-1)).toBe('data: [DONE]');
+    // 256 tokens and the finish chunk.
+    expect(whole.filter((e) => e.includes('"choices":[{')).length).toBe(257);
+  });
+
   it('aborts the upstream request when the client goes away, and releases its endpoint at once', async () => {
     // The engines directly, without their sidecars: no load reports, so the caller fails open to
     // the endpoint with the fewest of its own requests in flight.

@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { fleetOf } from '../../../deploy/sim/sim-profile.js';
 import { SimServer } from '../../../deploy/sim/sim-server.js';
-import { EngineLoadScraper } from '../../../proxy/filters/inference/engine-load-scraper.js';
+import { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
 import { formatLoadReport, parseLoadReport } from '../../../proxy/filters/inference/load-report-header.js';
 import { eventually } from '../../helpers/eventually.js';
 

@@ -72,6 +72,18 @@ describe('snapshot translation of LegacyBridge and inference resources', () => {
     expect(cluster.endpoints.map((e) => [e.port, e.models])).toEqual([[17001, ['m']], [17002, ['m']]]);
   });
 
+  it("gives a pool of static servers outside the mesh a plaintext cluster of each server on each target port", () => {
+    const outside = doc('InferencePool', 'llm', { endpoints: [{ host: '10.0.0.11' }, { host: '10.0.0.12' }], targetPorts: [8000, 8001], models: ['m'] });
+    const cluster = config('web', 9300, workload('web', 'web', ['llm']), outside).outbound!.clusters.find((c) => c.name === 'llm')!;
+    expect(cluster.spiffeId).toBeUndefined();
+    expect(cluster.endpoints.map((e) => [e.address, e.port, e.models])).toEqual([
+      ['10.0.0.11', 8000, ['m']],
+      ['10.0.0.11', 8001, ['m']],
+      ['10.0.0.12', 8000, ['m']],
+      ['10.0.0.12', 8001, ['m']],
+    ]);
+  });
+
   it('refuses a pool whose members run as different service accounts', () => {
     expect(() => config('web', 9300, workload('web', 'web', ['llm']), pool, member('llm-a'), member('llm-b', 'other', 17002))).toThrow(ConfigError);
   });

@@ -1,9 +1,9 @@
-// At the model server: its own sidecar scrapes the engine's Prometheus /metrics over loopback
-// every interval (default 50 ms) and keeps the latest reading with its time. One scrape per
-// server, whatever the number of callers. A failed or unreadable scrape keeps the last reading,
-// which then ages into staleness: the callers treat it as saturated.
-import type { InferenceEngineName } from '../../../control-plane/api/resource-types.js';
-import { engineLoadOf, type EngineLoad } from '../../../control-plane/api/inference-engines.js';
+// An engine's load, scraped every interval (default 50 ms): by a model server's own sidecar over
+// loopback, and by the control plane for servers outside the mesh. Keeps the latest reading with
+// its time: one scrape per server, whatever the number of callers. A failed or unreadable scrape
+// keeps the last reading, which then ages into staleness: the callers treat it as saturated.
+import type { InferenceEngineName } from './resource-types.js';
+import { engineLoadOf, type EngineLoad } from './inference-engines.js';
 
 export interface EngineReading {
   readonly load: EngineLoad;
