@@ -64,7 +64,7 @@ export class ManagedSidecar {
       // A changed inbound mTLS mode applies at once (the listener follows the data path).
       running.install(compiled.dataPath);
     });
-    const announcedHost = local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address;
+    const announcedHost = local.announcedHost ?? (local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address);
     const discovery = new SidecarDiscoveryClient<ManagedSnapshot>({
       target: local.identity.ca.address,
       credentials: () => identity.controlPlaneCredentials(),
