@@ -4,12 +4,13 @@ import { isIP } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ServerCredentials, type Server } from '@grpc/grpc-js';
-import { addCertificateIssuer, CaError, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, ENCRYPTION_KEY_ENV, openCertificateAuthority, readEncryptionKey, watchCaDirectory, type CaOptions } from './ca/index.js';
+import { addCertificateIssuer, CaError, controlPlaneServerCredentials, DEFAULT_TRUST_DOMAIN, ENCRYPTION_KEY_ENV, kubernetesTokenReview, openCertificateAuthority, readEncryptionKey, watchCaDirectory, type CaOptions } from './ca/index.js';
 import { DEFAULT_STATE_DIR } from './ca/token-cli.js';
 import { controlPlaneSpiffeId } from './api/ca-contract.js';
 import { validateTrustDomain } from './api/spiffe-id.js';
 import { AdminTokens } from './admin/admin-tokens.js';
 import { userError } from './cli/admin-client.js';
+import { loadKubeConfig, parseKubernetesTarget } from './cli/kube-config.js';
 import { parseStoreOption, type StoreChoice } from './cli/store-option.js';
 import { startControlPlane } from './control-plane.js';
 import { RESYNC_HOLD } from './distribution/discovery-service.js';
@@ -40,6 +41,12 @@ export const usage = `usage: weft control-plane [options]
   --plugin-ca DIR           sign with an existing CA (ca-cert.pem, ca-key.pem, cert-chain.pem,
                             root-cert.pem) instead of the one created in the state directory
                             (with an etcd store: the CA the first replica stores there)
+  --token-review kubernetes:[FILE]
+                            also accept Kubernetes service-account tokens with audience weft-ca
+                            (the injector mounts them) as bootstrap credentials, checked with the
+                            API's TokenReview, through a kubeconfig FILE, else the pod's service
+                            account (or $KUBECONFIG): sa <name> in namespace <ns> gets
+                            spiffe://<trust domain>/ns/<ns>/sa/<name>
   --plaintext               no TLS and no CA on the gRPC port, sidecars trusted by the identity they
                             announce: for tests and benchmarks, allowed on loopback only
   --debounce-ms MS          quiet time before a push (default 30; pushes wait at most 200)
@@ -72,6 +79,7 @@ interface SecurityValues {
   'ca-encryption-key-file'?: string;
   'state-dir': string;
   'trust-domain': string;
+  'token-review'?: string;
   host: string;
 }
 
@@ -91,7 +99,10 @@ async function sharedCaOption(values: SecurityValues, store: StoreChoice): Promi
 
 /** mTLS with the control plane's CA (which also serves its issuing API), or loopback plaintext. */
 async function grpcSecurity(values: SecurityValues, store: StoreChoice, storeText: string): Promise<GrpcSecurity> {
+  const tokenReview = values['token-review'] === undefined ? undefined : parseKubernetesTarget(values['token-review']);
+  if (tokenReview === undefined && values['token-review'] !== undefined) throw userError(`--token-review must be kubernetes:[KUBECONFIG], not ${JSON.stringify(values['token-review'])}`, 2);
   if (values.plaintext === true) {
+    if (tokenReview !== undefined) throw userError('--token-review needs the CA, which --plaintext turns off', 2);
     if (!isLoopback(values.host)) throw userError(`--plaintext is allowed on loopback only, not on ${values.host}`, 2);
     return { credentials: ServerCredentials.createInsecure(), close: () => undefined };
   }
@@ -107,6 +118,13 @@ async function grpcSecurity(values: SecurityValues, store: StoreChoice, storeTex
   } catch (error) {
     if (error instanceof CaError || shared.shared === undefined) throw error;
     throw userError(`cannot read the shared CA from the store ${storeText}: ${(error as Error).message}`, 1);
+  }
+  if (tokenReview !== undefined) {
+    const config = await loadKubeConfig(tokenReview).catch((error: Error) => {
+      opened.ledger.close();
+      throw userError(`--token-review ${values['token-review']}: cannot load the Kubernetes client config: ${error.message}`, 2);
+    });
+    opened.verifiers.register(await kubernetesTokenReview(config, { trustDomain: values['trust-domain'] }));
   }
   // Sidecars need the roots as a file: the one on disk, or a copy of the shared bundle.
   let trustBundleFile = join(values['plugin-ca'] ?? join(values['state-dir'], 'ca'), 'root-cert.pem');
@@ -143,6 +161,7 @@ export async function run(argv: string[]): Promise<number> {
       'trust-domain': { type: 'string', default: DEFAULT_TRUST_DOMAIN },
       'plugin-ca': { type: 'string' },
       'ca-encryption-key-file': { type: 'string' },
+      'token-review': { type: 'string' },
       plaintext: { type: 'boolean' },
       'debounce-ms': { type: 'string', default: '30' },
       'resync-hold-ms': { type: 'string', default: String(RESYNC_HOLD.afterStartMs) },
@@ -169,7 +188,7 @@ export async function run(argv: string[]): Promise<number> {
       ...(storeChoice.kind === 'file'
         ? { store: new FileStore(storeChoice.dir, policyChecker) }
         : storeChoice.kind === 'kubernetes'
-          ? { store: await kubernetesStore(storeChoice.kubeconfig, policyChecker) }
+          ? { store: await kubernetesStore(storeChoice, policyChecker) }
           : { store: new EtcdStore(storeChoice.endpoints, policyChecker), endpoints: new EtcdEndpointDirectory(storeChoice.endpoints, log) }),
       trustDomain: values['trust-domain'],
       grpc,

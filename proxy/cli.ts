@@ -1,13 +1,14 @@
 // `weft proxy`: runs one sidecar until SIGTERM or SIGINT, then drains (stops accepting, lets
 // requests in flight finish up to the deadline) and exits 0. Its config comes from a YAML file
 // (`--config`) or from the control plane (`--control-plane`), which also issues its certificate.
-import type { AddressInfo } from 'node:net';
+import { isIP, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load-config.js';
 import type { ManagedSidecar } from './managed-sidecar.js';
 import { Sidecar } from './sidecar.js';
 import { startMeshSecurity } from './tls/mesh-security.js';
+import { DEFAULT_CLUSTER_DOMAIN } from '../control-plane/api/service-hosts.js';
 import { controlPlaneTarget } from './xds/control-plane-target.js';
 import type { LocalSidecarSettings } from './xds/sidecar-config-from-snapshot.js';
 
@@ -28,6 +29,10 @@ options:
   --trust-bundle FILE       roots that vouch for the control plane
                             (default .weft/control-plane/ca/root-cert.pem)
   --token-file FILE         the bootstrap token (\`weft token create\`); else $WEFT_BOOTSTRAP_TOKEN
+  --pod-ip IP               in a pod (the injector sets it from status.podIP): the mesh listener
+                            takes every address and this one is announced to callers
+                            (default: 127.0.0.1, one machine)
+  --cluster-domain NAME     services are also called <name>.<ns>.svc.NAME (default cluster.local)
   --app-port PORT           the app on 127.0.0.1 (default: the Workload's first port)
   --inbound-port PORT       mesh listener, announced to callers (default 15006; not 0)
   --outbound-port PORT      the app's way out (default 15001; 0 picks a free one)
@@ -64,7 +69,11 @@ const options = {
   'outbound-port': { type: 'string' },
   'admin-port': { type: 'string' },
   'state-dir': { type: 'string' },
+  'pod-ip': { type: 'string' },
+  'cluster-domain': { type: 'string', default: DEFAULT_CLUSTER_DOMAIN },
 } as const;
+
+const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; strict: true }>>['values'];
 
@@ -78,9 +87,15 @@ function localSettings(values: Values, controlPlane: string): LocalSidecarSettin
     throw usageError((error as Error).message);
   }
   const appPort = values['app-port'] === undefined ? undefined : portFlag('app-port', values['app-port'], 0, 1);
+  const podIp = values['pod-ip'];
+  if (podIp !== undefined && isIP(podIp) === 0) throw usageError(`--pod-ip must be an IP address, not ${JSON.stringify(podIp)}`);
+  if (!DNS_NAME.test(values['cluster-domain'])) throw usageError(`--cluster-domain must be a DNS name, not ${JSON.stringify(values['cluster-domain'])}`);
   return {
     workload,
     namespace: values.namespace,
+    clusterDomain: values['cluster-domain'],
+    // Intercepted connections arrive at the pod IP, and other pods' sidecars dial it.
+    ...(podIp === undefined ? {} : { announcedHost: podIp }),
     identity: {
       trustDomain: values['trust-domain'],
       ...(values['service-account'] === undefined ? {} : { serviceAccount: values['service-account'] }),
@@ -89,7 +104,7 @@ function localSettings(values: Values, controlPlane: string): LocalSidecarSettin
       certificateTtlSeconds: 0,
     },
     ...(appPort === undefined ? {} : { appPort }),
-    inbound: { address: '127.0.0.1', port: portFlag('inbound-port', values['inbound-port'], 15006, 1) },
+    inbound: { address: podIp === undefined ? '127.0.0.1' : isIP(podIp) === 6 ? '::' : '0.0.0.0', port: portFlag('inbound-port', values['inbound-port'], 15006, 1) },
     outbound: { address: '127.0.0.1', port: portFlag('outbound-port', values['outbound-port'], 15001) },
     admin: { address: '127.0.0.1', port: portFlag('admin-port', values['admin-port'], 15000) },
   };

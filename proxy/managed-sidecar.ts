@@ -71,7 +71,7 @@ export class ManagedSidecar {
       // A changed inbound mTLS mode applies at once (the listener follows the data path).
       running.install(compiled.dataPath);
     });
-    const announcedHost = local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address;
+    const announcedHost = local.announcedHost ?? (local.inbound.address === '0.0.0.0' ? '127.0.0.1' : local.inbound.address);
     const node: SidecarNodeInfo = {
       id: identity.current.spiffeId,
       workload: local.workload,

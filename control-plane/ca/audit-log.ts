@@ -3,7 +3,7 @@
 export interface CertificateAuditEntry {
   readonly event: 'certificate.issued' | 'certificate.refused';
   readonly peer: string;
-  readonly credential: 'bootstrap-token' | 'certificate' | 'none';
+  readonly credential: 'bootstrap-token' | 'kubernetes-token' | 'certificate' | 'none';
   readonly spiffeId?: string;
   readonly tokenId?: string;
   readonly serial?: string;

@@ -5,11 +5,12 @@
 import { createPrivateKey, createPublicKey, generateKeyPairSync, randomUUID, type KeyObject } from 'node:crypto';
 import { mkdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { errors, jwtVerify, SignJWT } from 'jose';
+import { errors, jwtVerify, SignJWT, type JWTPayload } from 'jose';
 import { CONTROL_PLANE_NAMESPACE, isControlPlaneIdentity } from '../api/ca-contract.js';
 import { parseWorkloadId, SpiffeIdError, type WorkloadId } from '../api/spiffe-id.js';
 import { CaError } from './ca-errors.js';
 import { assertPrivateFile, writePrivateFile } from './ca-directory.js';
+import type { TokenVerifier, VerifiedToken } from './token-verifiers.js';
 
 export const TOKEN_AUDIENCE = 'weft-ca';
 export const TOKEN_ISSUER = 'weft-control-plane';
@@ -19,14 +20,6 @@ const MAX_TOKEN_TTL_MS = 24 * 3600_000;
 const ALGORITHM = 'ES256';
 /** Allowed clock difference between the control plane replicas that mint and check tokens. */
 const CLOCK_TOLERANCE_S = 5;
-
-export interface VerifiedToken {
-  readonly spiffeId: string;
-  readonly tokenId: string;
-  readonly expiresAt: Date;
-  /** Minted with `reusable`: good for any number of first certificates until it expires. */
-  readonly reusable: boolean;
-}
 
 /** The private claim of a reusable token; any other token is single-use (token-ledger.ts). */
 const REUSABLE_CLAIM = 'weft_reusable';
@@ -38,7 +31,8 @@ export function generateTokenKeyPem(): string {
   return privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
 }
 
-export class BootstrapTokens {
+export class BootstrapTokens implements TokenVerifier {
+  readonly credential = 'bootstrap-token';
   private readonly publicKey: KeyObject;
 
   constructor(private readonly privateKey: KeyObject) {
@@ -77,6 +71,11 @@ export class BootstrapTokens {
       .sign(this.privateKey);
   }
 
+  /** Tokens this control plane minted say so in their issuer. */
+  recognizes(claims: JWTPayload | undefined): boolean {
+    return claims?.iss === TOKEN_ISSUER;
+  }
+
   /** Checks a token from the network; throws a CaError naming what is wrong. */
   async verify(token: string): Promise<VerifiedToken> {
     try {
@@ -96,7 +95,8 @@ export class BootstrapTokens {
   }
 }
 
-function unreserved(id: WorkloadId): WorkloadId {
+/** `id`, unless it is in the control plane's namespace (IDENTITY_RESERVED), whatever the credential. */
+export function unreserved(id: WorkloadId): WorkloadId {
   if (isControlPlaneIdentity(id)) throw new CaError('IDENTITY_RESERVED', `${id.uri} is in the control plane's namespace ${CONTROL_PLANE_NAMESPACE}; no token is issued or accepted for it`);
   return id;
 }

@@ -3,7 +3,7 @@
 // status, for the shape). The service turns a CaError into a gRPC error in one place.
 import { GRPC_STATUS, type ErrorCatalogue } from '../api/error-catalogue.js';
 
-const { FAILED_PRECONDITION, INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED } = GRPC_STATUS;
+const { FAILED_PRECONDITION, INVALID_ARGUMENT, PERMISSION_DENIED, UNAUTHENTICATED, UNAVAILABLE } = GRPC_STATUS;
 
 export const caErrors = {
   CA_CONFIG_INVALID: { httpStatus: 500, grpcStatus: FAILED_PRECONDITION, message: 'the CA configuration is invalid' },
@@ -18,6 +18,9 @@ export const caErrors = {
   TOKEN_EXPIRED: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token has expired' },
   TOKEN_WRONG_AUDIENCE: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token is not meant for the CA' },
   TOKEN_BAD_SIGNATURE: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the bootstrap token is not signed by this control plane' },
+  TOKEN_NOT_AUTHENTICATED: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the Kubernetes API server did not authenticate the service-account token' },
+  TOKEN_NOT_SERVICE_ACCOUNT: { httpStatus: 403, grpcStatus: PERMISSION_DENIED, message: 'the Kubernetes token belongs to a user, not to a service account' },
+  TOKEN_REVIEW_FAILED: { httpStatus: 503, grpcStatus: UNAVAILABLE, message: 'the Kubernetes API server could not review the token' },
   IDENTITY_RESERVED: { httpStatus: 403, grpcStatus: PERMISSION_DENIED, message: "the identity is in the control plane's namespace, which only the control plane holds" },
   TOKEN_REPLAYED: { httpStatus: 401, grpcStatus: UNAUTHENTICATED, message: 'the single-use bootstrap token was used before' },
   IDENTITY_MISMATCH: { httpStatus: 403, grpcStatus: PERMISSION_DENIED, message: 'the CSR asks for an identity the credential is not bound to' },

@@ -12,6 +12,7 @@ import { loadCaDirectory, loadOrCreateCaDirectory, type CaDirectoryContents } fr
 import { loadOrCreateSharedCa } from './shared-ca.js';
 import { createIssuingService } from './issuing-service.js';
 import { EtcdTokenLedger, LocalTokenLedger, type TokenLedger } from './token-ledger.js';
+import { TokenVerifiers } from './token-verifiers.js';
 
 export { controlPlaneServerCredentials, type ControlPlaneTls } from './ca-server-credentials.js';
 export { watchCaDirectory, type CaDirectoryWatch } from './ca-directory-watch.js';
@@ -21,6 +22,8 @@ export { loadCaDirectory } from './ca-directory.js';
 export { loadSharedCa } from './shared-ca.js';
 export { forgePublicKey } from './certificate-builder.js';
 export { BootstrapTokens } from './bootstrap-token.js';
+export { TokenVerifiers, type TokenVerifier, type VerifiedToken } from './token-verifiers.js';
+export { KubernetesTokenReview, kubernetesTokenReview, TOKEN_REVIEW_RULE, type TokenReviewStatus } from './kubernetes-token-review.js';
 export { readEncryptionKey, ENCRYPTION_KEY_ENV } from './sealed-secret.js';
 export { stdoutAudit, type AuditEntry, type AuditSink } from './audit-log.js';
 
@@ -38,11 +41,13 @@ export interface CaOptions {
 export interface OpenedCa {
   readonly ca: CertificateAuthority;
   readonly tokens: BootstrapTokens;
+  /** The credentials a first certificate is issued for: `tokens`, and whatever else is registered (a cluster's TokenReview). */
+  readonly verifiers: TokenVerifiers;
   /** The single-use tokens spent (with an etcd store: by any replica); closed with the CA. */
   readonly ledger: TokenLedger;
 }
 
-type OpenedParts = Omit<OpenedCa, 'ca'> & { contents: CaDirectoryContents };
+type OpenedParts = Omit<OpenedCa, 'ca' | 'verifiers'> & { contents: CaDirectoryContents };
 
 async function openShared(options: CaOptions & { shared: NonNullable<CaOptions['shared']> }): Promise<OpenedParts> {
   const shared = await loadOrCreateSharedCa({ ...options.shared, ...(options.pluginCaDir === undefined ? {} : { pluginCaDir: options.pluginCaDir }) });
@@ -66,7 +71,7 @@ export async function openCertificateAuthority(options: CaOptions): Promise<Open
     trustBundlePems: contents.trustBundlePems,
     ...(options.defaultTtlMs === undefined ? {} : { defaultTtlMs: options.defaultTtlMs }),
   });
-  return { ca, tokens, ledger };
+  return { ca, tokens, verifiers: new TokenVerifiers(tokens), ledger };
 }
 
 export function addCertificateIssuer(server: grpc.Server, opened: OpenedCa, audit: (entry: CertificateAuditEntry) => void = stdoutAudit): void {

@@ -1,8 +1,8 @@
-// The gRPC CertificateIssuer service: authenticates the caller (bootstrap token, or its current
-// mesh certificate over mTLS), checks that the CSR asks for exactly the identity the credential
-// is bound to, signs, and writes an audit line for every decision. A single-use token is spent
-// (token-ledger.ts) once a certificate was made for it, so a CSR refused does not use it up, and
-// a replay is refused.
+// The gRPC CertificateIssuer service: authenticates the caller (a token, by the verifier
+// registered for its kind, token-verifiers.ts; or its current mesh certificate over mTLS),
+// checks that the CSR asks for exactly the identity the credential is bound to, signs, and
+// writes an audit line for every decision. A single-use token is spent (token-ledger.ts) once a
+// certificate was made for it, so a CSR refused does not use it up, and a replay is refused.
 import * as grpc from '@grpc/grpc-js';
 import type {
   CertificateIssuerHandlers,
@@ -14,9 +14,9 @@ import { spiffeIdOfSubjectAltName } from '../api/spiffe-id.js';
 import type { CertificateAuditEntry } from './audit-log.js';
 import { grpcError } from '../api/error-catalogue.js';
 import { CaError, caErrors } from './ca-errors.js';
-import type { BootstrapTokens } from './bootstrap-token.js';
 import type { CertificateAuthority } from './certificate-authority.js';
 import type { TokenLedger } from './token-ledger.js';
+import type { TokenVerifier, TokenVerifiers } from './token-verifiers.js';
 
 interface Caller {
   readonly credential: CertificateAuditEntry['credential'];
@@ -28,13 +28,12 @@ interface Caller {
 
 async function authenticate(
   call: grpc.ServerUnaryCall<IssueCertificateRequest, unknown>,
-  tokens: BootstrapTokens,
+  verifier: TokenVerifier | undefined,
 ): Promise<Caller> {
-  const token = call.request.bootstrapToken;
-  if (token !== '') {
-    const verified = await tokens.verify(token);
+  if (verifier !== undefined) {
+    const verified = await verifier.verify(call.request.bootstrapToken);
     return {
-      credential: 'bootstrap-token',
+      credential: verifier.credential,
       spiffeId: verified.spiffeId,
       tokenId: verified.tokenId,
       ...(verified.reusable ? {} : { spend: { tokenId: verified.tokenId, expiresAt: verified.expiresAt } }),
@@ -51,19 +50,21 @@ async function authenticate(
 
 export function createIssuingService(options: {
   ca: CertificateAuthority;
-  tokens: BootstrapTokens;
+  verifiers: TokenVerifiers;
   ledger: TokenLedger;
   audit: (entry: CertificateAuditEntry) => void;
 }): CertificateIssuerHandlers {
-  const { ca, tokens, ledger, audit } = options;
+  const { ca, verifiers, ledger, audit } = options;
   const trustBundle = (): TrustBundle => ({ trustDomain: ca.trustDomain, rootCertificatePem: [...ca.trustBundlePems] });
 
   return {
     IssueCertificate(call, callback) {
       const peer = call.getPeer();
       let caller: Caller | undefined;
+      const token = call.request.bootstrapToken;
+      const verifier = token === '' ? undefined : verifiers.verifierFor(token);
       const issue = async (): Promise<IssueCertificateResponse> => {
-        caller = await authenticate(call, tokens);
+        caller = await authenticate(call, verifier);
         const ttlSeconds = call.request.requestedTtlSeconds;
         const issued = ca.issueForCsr(call.request.csrPem, caller.spiffeId, ttlSeconds === 0 ? undefined : ttlSeconds * 1000);
         if (caller.spend !== undefined && !(await ledger.claim(caller.spend.tokenId, caller.spend.expiresAt))) {
@@ -87,7 +88,7 @@ export function createIssuingService(options: {
           audit({
             event: 'certificate.refused',
             peer,
-            credential: caller?.credential ?? (call.request.bootstrapToken === '' ? 'none' : 'bootstrap-token'),
+            credential: verifier?.credential ?? caller?.credential ?? 'none',
             ...(caller === undefined ? {} : { spiffeId: caller.spiffeId }),
             ...(caller?.tokenId === undefined ? {} : { tokenId: caller.tokenId }),
             code: known ? error.code : 'INTERNAL',

@@ -2,6 +2,7 @@
 // `--store kubernetes:[KUBECONFIG]` (no file: the pod's service account, else $KUBECONFIG).
 import { resolve } from 'node:path';
 import { userError } from './admin-client.js';
+import { parseKubernetesTarget } from './kube-config.js';
 
 export type StoreChoice =
   | { readonly kind: 'file'; readonly dir: string }
@@ -16,9 +17,7 @@ export function parseStoreOption(text: string): StoreChoice {
     if (endpoints.length === 0 || bad !== undefined) throw userError(`--store etcd:URL[,URL...] needs http(s)://host:port URLs${bad === undefined ? '' : `, not ${bad}`}`, 2);
     return { kind: 'etcd', endpoints };
   }
-  if (text.startsWith('kubernetes:')) {
-    const kubeconfig = text.slice('kubernetes:'.length);
-    return kubeconfig === '' ? { kind: 'kubernetes' } : { kind: 'kubernetes', kubeconfig: resolve(kubeconfig) };
-  }
+  const kubernetes = parseKubernetesTarget(text);
+  if (kubernetes !== undefined) return { kind: 'kubernetes', ...kubernetes };
   throw userError(`--store must be file:DIR, etcd:URL[,URL...] or kubernetes:[KUBECONFIG], not ${JSON.stringify(text)}`, 2);
 }

@@ -6,6 +6,7 @@
 // Nothing else of the mesh leaves the control plane for that sidecar.
 import { createHash } from 'node:crypto';
 import { encodeResource } from '../api/resource-codec.js';
+import { serviceHosts } from '../api/service-hosts.js';
 import { matchesLabels, type AnyResource, type HostPort, type Resource } from '../api/resource-types.js';
 import { canonicalJson } from '../resources/canonical-json.js';
 import type { Revision } from '../resources/revision.js';
@@ -83,7 +84,7 @@ export function buildSnapshot(revision: Revision, workload: string, namespace: s
     const members = workloads.filter((w) => w !== self && !serviceNames.has(w.metadata.name) && called.some((p) => poolSelects(p, w)));
     const reachable = [...services, ...members].map((s) => withEndpoints(s, endpoints));
     for (const service of reachable) if ((service.spec.endpoints ?? []).length === 0) servicesWithoutEndpoints.push(service.metadata.name);
-    const ownHosts = new Set([workload, `${workload}.${namespace}`, `${workload}.${namespace}.svc`]);
+    const ownHosts = new Set(serviceHosts(workload, namespace));
     resources.push(
       self,
       ...assets,

@@ -14,6 +14,7 @@ import type { CustomObjectsApi, KubeConfig } from '@kubernetes/client-node';
 import { CRD_GROUP, CRD_VERSION, KIND_BY_PLURAL, crdPlural, customResourcePath } from '../api/custom-resources.js';
 import { decodeResource, encodeResource } from '../api/resource-codec.js';
 import { API_VERSION, RESOURCE_KINDS, resourceKey, type ResourceKind } from '../api/resource-types.js';
+import { loadKubeConfig, type KubernetesTarget } from '../cli/kube-config.js';
 import { ControlPlaneError, type Problem } from '../errors.js';
 import type { LoadedResource } from '../resources/document-loader.js';
 import type { PolicyChecker } from '../resources/policy-check.js';
@@ -244,13 +245,8 @@ class KubernetesApi implements StoreBackend {
   }
 }
 
-/** The client's config: a kubeconfig file, or (no file) the pod's service account, else $KUBECONFIG / ~/.kube/config. */
-export async function kubernetesStore(kubeconfig: string | undefined, policies: PolicyChecker): Promise<KubernetesStore> {
-  const client = await import('@kubernetes/client-node');
-  const config = new client.KubeConfig();
-  if (kubeconfig !== undefined) config.loadFromFile(kubeconfig);
-  else config.loadFromDefault();
-  return new KubernetesStore(config, policies, client);
+export async function kubernetesStore(target: KubernetesTarget, policies: PolicyChecker): Promise<KubernetesStore> {
+  return new KubernetesStore(await loadKubeConfig(target), policies, await import('@kubernetes/client-node'));
 }
 
 export class KubernetesStore extends ValidatingStore {

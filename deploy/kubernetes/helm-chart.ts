@@ -49,7 +49,7 @@ injector:
 `,
 };
 
-const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'MutatingWebhookConfiguration']);
+const CLUSTER_SCOPED = new Set(['Namespace', 'CustomResourceDefinition', 'MutatingWebhookConfiguration', 'ClusterRole', 'ClusterRoleBinding']);
 
 function baseResources(baseDirectory: string): string[] {
   const kustomization = parseAllDocuments(readFileSync(join(baseDirectory, 'kustomization.yaml'), 'utf8'))[0]!.toJS() as { resources: string[] };

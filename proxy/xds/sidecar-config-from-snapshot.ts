@@ -5,6 +5,7 @@
 // mode from PeerAuthentication, and the Workload's path normalization. What only this
 // process knows (its listener ports, its identity settings) comes in as `local`. The result goes through the same
 // validation as a YAML config, so a snapshot the sidecar cannot run is refused (NACK).
+import { serviceHosts } from '../../control-plane/api/service-hosts.js';
 import { workloadId } from '../../control-plane/api/spiffe-id.js';
 import { matchesLabels, type MtlsMode, type PortProtocol, type Resource, type RouteSpec } from '../../control-plane/api/resource-types.js';
 import { ConfigError, validateConfig } from '../config/load-config.js';
@@ -22,16 +23,15 @@ export interface LocalSidecarSettings {
   readonly workload: string;
   readonly namespace: string;
   readonly identity: IdentityConfig;
+  /** The Kubernetes cluster domain in the services' fully qualified names (default cluster.local). */
+  readonly clusterDomain?: string;
+  /** The address other sidecars reach this one at (the pod IP); default the inbound listener's. */
+  readonly announcedHost?: string;
   /** The app's port on 127.0.0.1; absent: the first port of the Workload resource. */
   readonly appPort?: number;
   readonly inbound: ListenAddress;
   readonly outbound: ListenAddress;
   readonly admin: ListenAddress;
-}
-
-/** Names a caller may use for a service: `orders`, `orders.shop`, `orders.shop.svc`. */
-export function serviceHosts(name: string, namespace: string): string[] {
-  return [name, `${name}.${namespace}`, `${name}.${namespace}.svc`];
 }
 
 /**
@@ -47,12 +47,12 @@ export function inboundMtlsMode(snapshot: Snapshot, appPort: number): MtlsMode {
   return chosen.spec.ports?.[String(appPort)]?.mode ?? chosen.spec.mode;
 }
 
-function cluster(service: Resource<'Workload'>, snapshot: Snapshot, trustDomain: string): Record<string, unknown> {
+function cluster(service: Resource<'Workload'>, snapshot: Snapshot, trustDomain: string, clusterDomain: string | undefined): Record<string, unknown> {
   const { name, namespace } = service.metadata;
   const route = snapshot.routes.get(name)?.spec;
   return {
     name,
-    hosts: serviceHosts(name, namespace),
+    hosts: serviceHosts(name, namespace, clusterDomain),
     protocol: upstreamProtocol(service.spec.ports[0]!.protocol),
     endpoints: (service.spec.endpoints ?? []).map(({ host, labels, ...metadata }) => ({
       address: host,
@@ -96,14 +96,14 @@ function outboundFilters(snapshot: Snapshot, local: LocalSidecarSettings): { fil
  * balancer. One cluster checks one SPIFFE ID, so the members share a service account (replicas
  * of one model server); a pool whose members do not is refused.
  */
-function inferenceCluster(pool: Resource<'InferencePool'>, snapshot: Snapshot, trustDomain: string): Record<string, unknown> {
+function inferenceCluster(pool: Resource<'InferencePool'>, snapshot: Snapshot, trustDomain: string, clusterDomain: string | undefined): Record<string, unknown> {
   const { name, namespace } = pool.metadata;
   const members = [...snapshot.services.values()].filter((w) => pool.spec.selector !== undefined && matchesLabels(pool.spec.selector, w.metadata.labels));
   const accounts = [...new Set(members.map((m) => m.spec.serviceAccount))];
   if (accounts.length > 1) throw new ConfigError(`snapshot ${snapshot.version}`, [`InferencePool ${name}: its members run as different service accounts (${accounts.join(', ')}); one cluster checks one identity`]);
   return {
     name,
-    hosts: serviceHosts(name, namespace),
+    hosts: serviceHosts(name, namespace, clusterDomain),
     protocol: 'http1',
     loadBalancer: 'inference',
     ...poolCluster(pool, members),
@@ -140,8 +140,8 @@ export function sidecarConfigFromSnapshot(snapshot: Snapshot, local: LocalSideca
         ...local.outbound,
         ...outboundFilters(snapshot, local),
         clusters: [
-          ...[...snapshot.services.values()].map((service) => cluster(service, snapshot, local.identity.trustDomain)),
-          ...calledPools(snapshot).map((pool) => inferenceCluster(pool, snapshot, local.identity.trustDomain)),
+          ...[...snapshot.services.values()].map((service) => cluster(service, snapshot, local.identity.trustDomain, local.clusterDomain)),
+          ...calledPools(snapshot).map((pool) => inferenceCluster(pool, snapshot, local.identity.trustDomain, local.clusterDomain)),
         ],
       },
     },

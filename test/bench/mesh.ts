@@ -13,6 +13,9 @@
 // grpc-js, each request scheduled in advance and timed from its schedule), p50/p99 over all
 // rounds. Rounds alternate the paths so noise from other work hits all alike. Sidecar CPU per
 // request is taken over the fixed-rate runs, RSS (VmRSS) during the throughput runs.
+// BENCH_SECOND_NODE=/path/to/bin/node (e.g. Node 24 LTS: `$(bash .ci/node-from-npm.sh 24)/node`)
+// adds a weft pair run by that runtime beside the one on this process's Node, in the same rounds,
+// and a summary line for each runtime.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -37,6 +40,7 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const CONNECTIONS = 16;
 const RULES = 20;
 const sidecarNodeArgs = (process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS).split(' ').filter(Boolean);
+const secondNode = process.env.BENCH_SECOND_NODE;
 // Compiled to dist/bench/test/bench/; the bare hops run from their source.
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -157,11 +161,16 @@ async function nginxPair(appPort: number, pems: Pems): Promise<number> {
 }
 
 /** Two `weft proxy` processes as `weft up` runs them; returns [backend, frontend]. */
-async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'grpc' | 'http'): Promise<[SidecarProcess, SidecarProcess]> {
+/** The version `node` reports, e.g. v24.11.0. */
+async function nodeVersion(node: string): Promise<string> {
+  return (await promisify(execFile)(node, ['--version'])).stdout.trim();
+}
+
+async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'grpc' | 'http', node: string = process.execPath): Promise<[SidecarProcess, SidecarProcess]> {
   const bundle = join(dir, 'root-cert.pem');
   await writeFile(bundle, ca.ca.trustBundlePems.join(''));
   const identity = async (workload: string): Promise<Record<string, unknown>> => {
-    const tokenFile = join(dir, `${kind}-${workload}.token`);
+    const tokenFile = join(dir, `${kind}-${workload}-${node === process.execPath ? 'own' : 'second'}.token`);
     await writeFile(tokenFile, `${await ca.tokens.mint({ spiffeId: testId(workload) })}\n`);
     return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
   };
@@ -177,14 +186,14 @@ async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'g
       appPort,
       filters: [{ name: 'authz', config: { assets: [{ name: 'app', match: { paths: [{ prefix: '/' }] } }], policies: [policy] } }, { name: 'router' }],
     },
-  }, sidecarNodeArgs);
+  }, sidecarNodeArgs, node);
   sidecars.push(backend);
   const frontend = await spawnSidecar({
     workload: 'frontend',
     accessLog: { mode: 'on' },
     identity: await identity('frontend'),
     outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },
-  }, sidecarNodeArgs);
+  }, sidecarNodeArgs, node);
   sidecars.push(frontend);
   return [backend, frontend];
 }
@@ -229,9 +238,11 @@ async function measure(label: string, targets: Target[]): Promise<number> {
   return rate;
 }
 
-function ratios(targets: Target[]): { rps: string; p99: string } {
-  const [direct, weft, bare] = targets.map((t) => summary(t.runs)) as [ReturnType<typeof summary>, ReturnType<typeof summary>, ReturnType<typeof summary>];
-  return { rps: (targets[1]!.rps / targets[2]!.rps).toFixed(2), p99: ((weft.p99 - direct.p99) / (bare.p99 - direct.p99)).toFixed(2) };
+/** The weft path at `weftIndex` against the floor (the bare pair, targets[2]). */
+function ratios(targets: Target[], weftIndex = 1): { rps: string; p99: string } {
+  const [direct, , bare] = targets.map((t) => summary(t.runs)) as [ReturnType<typeof summary>, ReturnType<typeof summary>, ReturnType<typeof summary>];
+  const weft = summary(targets[weftIndex]!.runs);
+  return { rps: (targets[weftIndex]!.rps / targets[2]!.rps).toFixed(2), p99: ((weft.p99 - direct.p99) / (bare.p99 - direct.p99)).toFixed(2) };
 }
 
 async function main(): Promise<void> {
@@ -255,16 +266,24 @@ async function main(): Promise<void> {
     const httpWeft = await weftPair(ca, dir, app.port, 'http');
     step('weft gRPC pair');
     const grpcWeft = await weftPair(ca, dir, grpcPort, 'grpc');
+    const ownVersion = process.version;
+    const second = secondNode === undefined ? undefined : { node: secondNode, version: await nodeVersion(secondNode) };
+    if (second !== undefined) step(`weft pairs on ${second.version} (${second.node})`);
+    const secondHttp = second === undefined ? undefined : await weftPair(ca, dir, app.port, 'http', second.node);
+    const secondGrpc = second === undefined ? undefined : await weftPair(ca, dir, grpcPort, 'grpc', second.node);
+    const weftName = (version: string) => `weft ${version} (2 sidecars, mTLS, 20 rules)`;
     const http = [
       httpTarget('direct to the app', app.port),
-      httpTarget('weft (two sidecars, mTLS, 20-rule policy)', httpWeft[1].outboundPort, httpWeft),
+      httpTarget(weftName(ownVersion), httpWeft[1].outboundPort, httpWeft),
       httpTarget('bare Node pair (http -> undici mTLS)', await barePair('bare-http-hop.mjs', `http://127.0.0.1:${app.port}`, pems, 'https')),
       httpTarget('nginx pair (mTLS)', await nginxPair(app.port, pems)),
+      ...(secondHttp === undefined ? [] : [httpTarget(weftName(second!.version), secondHttp[1].outboundPort, secondHttp)]),
     ];
     const grpcTargets = [
       grpcTarget('direct to the app', grpcPort),
-      grpcTarget('weft (two sidecars, mTLS, 20-rule policy)', grpcWeft[1].outboundPort, grpcWeft),
+      grpcTarget(weftName(ownVersion), grpcWeft[1].outboundPort, grpcWeft),
       grpcTarget('bare node:http2 pair (h2c -> h2 mTLS)', await barePair('bare-h2-hop.mjs', `http://127.0.0.1:${grpcPort}`, pems, 'https')),
+      ...(secondGrpc === undefined ? [] : [grpcTarget(weftName(second!.version), secondGrpc[1].outboundPort, secondGrpc)]),
     ];
     console.log(`wrk -t1 -c${CONNECTIONS} (HTTP/1.1, 1 KiB responses, Host: backend); grpc-js with ${CONNECTIONS} unary calls in flight (100-byte messages); undici Pool / grpc-js open loop for latency`);
     console.log(`sidecar node flags: ${sidecarNodeArgs.join(' ') || '(none)'}; access log on; ${RULES}-rule Rego policy on the inbound sidecar; CPU and RSS summed/maxed over both sidecars of a path`);
@@ -272,11 +291,14 @@ async function main(): Promise<void> {
     await measure('HTTP/1.1', http);
     step('measuring gRPC');
     await measure('gRPC unary', grpcTargets);
-    const h = ratios(http);
-    const g = ratios(grpcTargets);
-    const rss = Math.max(http[1]!.rssMb, grpcTargets[1]!.rssMb);
-    console.log(`\nload average at end: ${loadAverage()} (at start: ${loadBefore})`);
-    console.log(`mesh bench: rps_vs_floor=${h.rps} p99_vs_floor=${h.p99} grpc_rps_vs_floor=${g.rps} grpc_p99_vs_floor=${g.p99} sidecar_rss_mb=${rss.toFixed(0)}`);
+    console.log(`\nload average at end: ${loadAverage()} (at start: ${loadBefore}); the floor is the bare pair on ${ownVersion}`);
+    const runtimes = [{ version: ownVersion, http: 1, grpc: 1 }, ...(second === undefined ? [] : [{ version: second.version, http: http.length - 1, grpc: grpcTargets.length - 1 }])];
+    for (const runtime of runtimes) {
+      const h = ratios(http, runtime.http);
+      const g = ratios(grpcTargets, runtime.grpc);
+      const rss = Math.max(http[runtime.http]!.rssMb, grpcTargets[runtime.grpc]!.rssMb);
+      console.log(`mesh bench (${runtime.version}): rps_vs_floor=${h.rps} p99_vs_floor=${h.p99} grpc_rps_vs_floor=${g.rps} grpc_p99_vs_floor=${g.p99} sidecar_rss_mb=${rss.toFixed(0)}`);
+    }
   } catch (error) {
     for (const sidecar of sidecars) process.stderr.write(sidecar.stderr());
     throw error;

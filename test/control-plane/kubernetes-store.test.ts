@@ -48,7 +48,7 @@ async function cluster(): Promise<FakeApiServer> {
 async function started(api: FakeApiServer, kubeconfigText = api.kubeconfig()) {
   const file = join(await mkdtemp(join(tmpdir(), 'weft-kube-')), 'kubeconfig');
   await writeFile(file, kubeconfigText);
-  const store: KubernetesStore = await kubernetesStore(file, policyChecker);
+  const store: KubernetesStore = await kubernetesStore({ kubeconfig: file }, policyChecker);
   const revisions: Revision[] = [];
   const refusals: Refusal[] = [];
   const first = await store.start({ revision: (r) => revisions.push(r), refused: (r) => refusals.push(r) });

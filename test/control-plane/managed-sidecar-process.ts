@@ -14,7 +14,8 @@ export interface ManagedSidecarProcess {
   kill(): Promise<void>;
 }
 
-export async function spawnManagedSidecar(options: { controlPlane: string; workload: string; token: string; trustBundle: string; appPort: number }): Promise<ManagedSidecarProcess> {
+/** `args`: more flags of `weft proxy` (e.g. `--pod-ip`). */
+export async function spawnManagedSidecar(options: { controlPlane: string; workload: string; token: string; trustBundle: string; appPort: number; args?: readonly string[] }): Promise<ManagedSidecarProcess> {
   const state = await mkdtemp(join(tmpdir(), `weft-${options.workload}-`));
   const tokenFile = join(state, 'token');
   await writeFile(tokenFile, options.token, { mode: 0o600 });
@@ -22,7 +23,7 @@ export async function spawnManagedSidecar(options: { controlPlane: string; workl
   const child = spawn(
     process.execPath,
     [weftBin, 'proxy', '--control-plane', options.controlPlane, '--workload', options.workload, '--trust-domain', 'weft.test', '--trust-bundle', options.trustBundle,
-      '--token-file', tokenFile, '--app-port', String(options.appPort), '--inbound-port', String(inboundPort), '--outbound-port', '0', '--admin-port', '0', '--state-dir', state],
+      '--token-file', tokenFile, '--app-port', String(options.appPort), '--inbound-port', String(inboundPort), '--outbound-port', '0', '--admin-port', '0', '--state-dir', state, ...(options.args ?? [])],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
   let output = '';

@@ -3,8 +3,10 @@
 // token: lists with a resourceVersion, watches streamed as JSON lines from a resourceVersion
 // (bookmarks, ERROR 410 Expired when it is too old), create / replace / delete with optimistic
 // concurrency (409 Conflict, AlreadyExists; 404 NotFound as a Status), the status subresource
-// (which changes resourceVersion, not generation), and 401 without the token.
-import { randomUUID } from 'node:crypto';
+// (which changes resourceVersion, not generation), and 401 without the token. It also reviews
+// service-account tokens (TokenReview, authentication.k8s.io/v1) it issued, as the API server's
+// authenticator answers: audiences intersected, expired or foreign tokens not authenticated.
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createPrivateKey } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
@@ -41,8 +43,25 @@ export interface FakeApiServer {
   /** Forgets history up to now: a watch from an older resourceVersion gets 410 Expired. */
   compact(): void;
   readonly requests: string[];
+  /** A projected service-account token (a JWT like the kubelet's) for `audiences` (default weft-ca). */
+  serviceAccountToken(options: { namespace: string; serviceAccount: string; audiences?: string[]; expiresInS?: number }): string;
+  /** A token the API server authenticates as `username` (a static or OIDC user, not a service account). */
+  userToken(username: string): string;
+  /** TokenReviews answered with this HTTP error instead (403: the caller lacks the RBAC grant); undefined restores. */
+  failTokenReviews(code: number | undefined): void;
+  /** Every TokenReview answered with this status (an authenticator that ignores audiences); undefined restores. */
+  answerTokenReviews(status: Json | undefined): void;
   close(): Promise<void>;
 }
+
+interface IssuedToken {
+  readonly user: Json;
+  /** Undefined for a user token: the authenticator is audience-agnostic and reports the audiences asked for. */
+  readonly audiences?: readonly string[];
+  readonly expiresAt: number;
+}
+
+const base64url = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
 function status(response: ServerResponse, code: number, reason: string, message: string): void {
   response.writeHead(code, { 'content-type': 'application/json' });
@@ -67,6 +86,9 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
   const watchers = new Set<{ plural: string; response: ServerResponse }>();
   const requests: string[] = [];
   let held: { response: ServerResponse; line: string }[] | undefined;
+  const issuedTokens = new Map<string, IssuedToken>();
+  let reviewFailure: number | undefined;
+  let reviewAnswer: Json | undefined;
 
   const bucket = (plural: string) => {
     let objects = store.get(plural);
@@ -108,10 +130,39 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
     return chunks.length === 0 ? {} : (JSON.parse(Buffer.concat(chunks).toString('utf8')) as Json);
   };
 
+  const reviewToken = async (request: AsyncIterable<Buffer> & { method?: string }, response: ServerResponse): Promise<void> => {
+    if (request.method !== 'POST') return status(response, 405, 'MethodNotAllowed', `${request.method} is not supported here`);
+    const body = await readBody(request);
+    if (body.apiVersion !== 'authentication.k8s.io/v1' || body.kind !== 'TokenReview') return status(response, 400, 'BadRequest', 'the body is no authentication.k8s.io/v1 TokenReview');
+    if (reviewFailure === 403) {
+      return status(response, 403, 'Forbidden', 'tokenreviews.authentication.k8s.io is forbidden: User "system:serviceaccount:weft-system:weft-control-plane" cannot create resource "tokenreviews" in API group "authentication.k8s.io" at the cluster scope');
+    }
+    if (reviewFailure !== undefined) return status(response, reviewFailure, 'InternalError', 'Internal error occurred: etcdserver: request timed out');
+    const spec = (body.spec ?? {}) as { token?: unknown; audiences?: unknown };
+    const wanted = Array.isArray(spec.audiences) ? spec.audiences.map(String) : [];
+    const issued = issuedTokens.get(String(spec.token));
+    const audiences = issued === undefined ? [] : issued.audiences === undefined ? wanted : issued.audiences.filter((a) => wanted.length === 0 || wanted.includes(a));
+    const answer =
+      reviewAnswer ??
+      (issued === undefined
+        ? { authenticated: false, error: '[invalid bearer token, square/go-jose: error in cryptographic primitive]' }
+        : issued.expiresAt <= Date.now()
+          ? { authenticated: false, error: '[invalid bearer token, service account token has expired]' }
+          : wanted.length > 0 && audiences.length === 0
+            ? { authenticated: false, error: `[invalid bearer token, token audiences ${JSON.stringify(issued.audiences)} is invalid for the target audiences ${JSON.stringify(wanted)}]` }
+            : { authenticated: true, user: issued.user, audiences });
+    response.writeHead(201, { 'content-type': 'application/json' });
+    response.end(JSON.stringify({ kind: 'TokenReview', apiVersion: 'authentication.k8s.io/v1', metadata: { creationTimestamp: null }, spec: body.spec, status: answer }));
+  };
+
   const server: Server = createServer({ key: keyPem, cert: certPem }, (request, response) => {
     const url = new URL(request.url ?? '/', 'https://localhost');
     requests.push(`${request.method} ${url.pathname}${url.search}`);
     if (request.headers.authorization !== `Bearer ${token}`) return status(response, 401, 'Unauthorized', 'Unauthorized');
+    if (url.pathname === '/apis/authentication.k8s.io/v1/tokenreviews') {
+      void reviewToken(request, response).catch((error: Error) => status(response, 500, 'InternalError', error.message));
+      return;
+    }
     const parts = url.pathname.split('/').filter((p) => p !== '').map(decodeURIComponent);
     // apis/weft.dev/v1alpha1/{plural} or apis/weft.dev/v1alpha1/namespaces/{ns}/{plural}/{name}[/status]
     if (parts[0] !== 'apis' || parts[1] !== 'weft.dev' || parts[2] !== 'v1alpha1') return status(response, 404, 'NotFound', 'the server could not find the requested resource');
@@ -223,6 +274,40 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
       compactedAt = resourceVersion + 1;
     },
     requests,
+    serviceAccountToken: ({ namespace, serviceAccount, audiences = ['weft-ca'], expiresInS = 3600 }) => {
+      const now = Math.floor(Date.now() / 1000);
+      const jti = randomUUID();
+      const pod = { name: `${serviceAccount}-5d9c7b-x2x9q`, uid: randomUUID() };
+      const subject = `system:serviceaccount:${namespace}:${serviceAccount}`;
+      const claims = {
+        aud: audiences, exp: now + expiresInS, iat: now, nbf: now, jti, sub: subject,
+        iss: 'https://kubernetes.default.svc.cluster.local',
+        'kubernetes.io': { namespace, pod, serviceaccount: { name: serviceAccount, uid: randomUUID() } },
+      };
+      const token = `${base64url({ alg: 'RS256', kid: 'fake' })}.${base64url(claims)}.${randomBytes(256).toString('base64url')}`;
+      issuedTokens.set(token, {
+        audiences,
+        expiresAt: (now + expiresInS) * 1000,
+        user: {
+          username: subject,
+          uid: randomUUID(),
+          groups: ['system:serviceaccounts', `system:serviceaccounts:${namespace}`, 'system:authenticated'],
+          extra: { 'authentication.kubernetes.io/credential-id': [`JTI=${jti}`], 'authentication.kubernetes.io/pod-name': [pod.name], 'authentication.kubernetes.io/pod-uid': [pod.uid] },
+        },
+      });
+      return token;
+    },
+    userToken: (username) => {
+      const token = randomBytes(24).toString('hex');
+      issuedTokens.set(token, { user: { username, uid: randomUUID(), groups: ['system:authenticated'] }, expiresAt: Infinity });
+      return token;
+    },
+    failTokenReviews: (code) => {
+      reviewFailure = code;
+    },
+    answerTokenReviews: (answer) => {
+      reviewAnswer = answer;
+    },
     close: () =>
       new Promise<void>((resolve) => {
         for (const watcher of watchers) watcher.response.destroy();

@@ -73,10 +73,10 @@ export async function writeConfigFile(config: Record<string, unknown>): Promise<
   return file;
 }
 
-/** Runs `node [nodeArgs] weft proxy --config FILE` and waits for its ready line. */
-export async function spawnSidecar(overrides: Record<string, unknown>, nodeArgs: readonly string[] = []): Promise<SidecarProcess> {
+/** Runs `node [nodeArgs] weft proxy --config FILE` (`node`: another runtime's binary) and waits for its ready line. */
+export async function spawnSidecar(overrides: Record<string, unknown>, nodeArgs: readonly string[] = [], node: string = process.execPath): Promise<SidecarProcess> {
   const file = await writeConfigFile(testConfig(overrides));
-  const child = spawn(process.execPath, [...nodeArgs, weftBin, 'proxy', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(node, [...nodeArgs, weftBin, 'proxy', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = await new Promise<string>((resolve, reject) => {

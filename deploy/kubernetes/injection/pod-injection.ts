@@ -98,6 +98,7 @@ function containers(pod: PodLike, annotations: Record<string, string>, settings:
       '--control-plane', settings.controlPlane,
       '--workload', workloadName(pod, annotations, serviceAccount),
       '--namespace', '$(WEFT_POD_NAMESPACE)',
+      '--pod-ip', '$(WEFT_POD_IP)',
       '--service-account', serviceAccount,
       '--trust-domain', settings.trustDomain,
       '--trust-bundle', `${TRUST_PATH}/root-cert.pem`,
@@ -108,7 +109,10 @@ function containers(pod: PodLike, annotations: Record<string, string>, settings:
       '--state-dir', STATE_PATH,
       ...(port === undefined ? [] : ['--app-port', String(port)]),
     ],
-    env: [{ name: 'WEFT_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } }],
+    env: [
+      { name: 'WEFT_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+      { name: 'WEFT_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } },
+    ],
     ports: [{ name: 'weft-mesh', containerPort: plan.inboundPort, protocol: 'TCP' }],
     // The app containers start only once this passes: the sidecar has its certificate and config.
     startupProbe: {

@@ -65,6 +65,9 @@ describe('weft injector: the mutation', () => {
     expect(flag('--app-port')).toBe('8080');
     expect(flag('--namespace')).toBe('$(WEFT_POD_NAMESPACE)');
     expect(sidecar!.env).toContainEqual({ name: 'WEFT_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
+    // Intercepted connections arrive at the pod IP, and other sidecars dial it.
+    expect(flag('--pod-ip')).toBe('$(WEFT_POD_IP)');
+    expect(sidecar!.env).toContainEqual({ name: 'WEFT_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
     const token = named(pod.spec.volumes, 'weft-token').projected.sources[0].serviceAccountToken;
     expect(token).toMatchObject({ audience: 'weft-ca', path: 'weft-ca-token' });
     const tokenMount = named(sidecar!.volumeMounts, 'weft-token').mountPath as string;

@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { TOKEN_REVIEW_RULE } from '../../../control-plane/ca/kubernetes-token-review.js';
 import { WEBHOOK_PATHS } from '../../../deploy/kubernetes/injection/injector-server.js';
 
 export type KubeObject = { apiVersion: string; kind: string; metadata: { name: string; labels?: Record<string, string> }; [field: string]: unknown };
 type Labels = Record<string, string>;
 type Container = { name: string; image?: string; args?: string[]; ports?: { name?: string; containerPort: number }[]; env?: { valueFrom?: { secretKeyRef?: { name: string } } }[] };
-type PodSpec = { serviceAccountName?: string; containers: Container[]; volumes?: { secret?: { secretName: string }; configMap?: { name: string } }[] };
+type PodSpec = { serviceAccountName?: string; automountServiceAccountToken?: boolean; containers: Container[]; volumes?: { secret?: { secretName: string }; configMap?: { name: string } }[] };
 type Webhook = { name: string; clientConfig: { service: { name: string; path: string; port: number } }; failurePolicy?: string; sideEffects?: string; admissionReviewVersions?: string[] };
 type Workload = { selector: { matchLabels: Labels }; template: { metadata: { labels: Labels }; spec: PodSpec }; serviceName?: string; replicas?: number };
 
@@ -22,10 +23,20 @@ export const apiVersions: Record<string, string> = {
   NetworkPolicy: 'networking.k8s.io/v1',
   CustomResourceDefinition: 'apiextensions.k8s.io/v1',
   MutatingWebhookConfiguration: 'admissionregistration.k8s.io/v1',
+  ClusterRole: 'rbac.authorization.k8s.io/v1',
+  ClusterRoleBinding: 'rbac.authorization.k8s.io/v1',
 };
 
 /** Kinds without a namespace. */
-export const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'MutatingWebhookConfiguration'];
+export const clusterScoped = ['Namespace', 'CustomResourceDefinition', 'MutatingWebhookConfiguration', 'ClusterRole', 'ClusterRoleBinding'];
+
+type Rule = { apiGroups?: string[]; resources?: string[]; verbs?: string[] };
+const ruleText = (rule: Rule) => `${(rule.verbs ?? []).join(',')} ${(rule.resources ?? []).join(',')}.${(rule.apiGroups ?? []).join(',')}`;
+
+/** The Kubernetes API calls each service account's code makes, as RBAC rules: exactly what it must be granted. */
+export const apiCallsByServiceAccount: Record<string, readonly Rule[]> = {
+  'weft-control-plane': [{ apiGroups: [...TOKEN_REVIEW_RULE.apiGroups], resources: [...TOKEN_REVIEW_RULE.resources], verbs: [...TOKEN_REVIEW_RULE.verbs] }],
+};
 
 /** Secrets the user creates (deploy/README.md says how); manifests reference them, never hold them. */
 export const userSecrets = ['weft-ca-encryption-key', 'weft-injector-tls'];
@@ -71,8 +82,8 @@ export function manifestProblems(objects: readonly KubeObject[]): string[] {
     if (!expected) problems.push(`${id}: kind not expected in weft's manifests`);
     else if (object.apiVersion !== expected) problems.push(`${id}: apiVersion ${object.apiVersion}, expected ${expected}`);
     if (object.kind === 'Secret' && (object.data || object.stringData)) problems.push(`${id}: a Secret with values is committed`);
-    if (/^(Cluster)?Role(Binding)?$/.test(object.kind)) problems.push(`${id}: the control plane calls no Kubernetes API, so it needs no RBAC grant`);
   }
+  problems.push(...rbacProblems(objects, serviceAccounts));
   for (const sa of objects.filter((o) => o.kind === 'ServiceAccount')) {
     if (sa.automountServiceAccountToken !== false) problems.push(`ServiceAccount/${sa.metadata.name}: mounts an API token nothing uses`);
   }
@@ -82,6 +93,7 @@ export function manifestProblems(objects: readonly KubeObject[]): string[] {
     const pod = spec.template.spec;
     if (pod.serviceAccountName && !serviceAccounts.has(pod.serviceAccountName)) problems.push(`${id}: ServiceAccount ${pod.serviceAccountName} does not exist`);
     if (pod.containers.length === 0) problems.push(`${id}: no containers`);
+    if (pod.automountServiceAccountToken === true && apiCallsByServiceAccount[pod.serviceAccountName ?? ''] === undefined) problems.push(`${id}: mounts an API token its code does not use`);
     for (const container of pod.containers) {
       if (!container.name || !container.image) problems.push(`${id}: a container without name or image`);
       for (const env of container.env ?? []) {
@@ -120,6 +132,30 @@ export function manifestProblems(objects: readonly KubeObject[]): string[] {
     const spec = selecting.spec as { selector?: { matchLabels: Labels }; podSelector?: { matchLabels: Labels } };
     const selector = (spec.selector ?? spec.podSelector)!.matchLabels;
     if (!pods.some(({ spec: w }) => matches(selector, w.template.metadata.labels))) problems.push(`${selecting.kind}/${selecting.metadata.name}: selects no pods`);
+  }
+  return problems;
+}
+
+/** Each service account is granted exactly the calls its code makes (apiCallsByServiceAccount): no more, no less. */
+function rbacProblems(objects: readonly KubeObject[], serviceAccounts: ReadonlySet<string>): string[] {
+  const problems: string[] = [];
+  const roles = new Map(objects.filter((o) => o.kind === 'ClusterRole').map((o) => [o.metadata.name, (o.rules as Rule[] | undefined) ?? []]));
+  const granted = new Map<string, string[]>();
+  for (const binding of objects.filter((o) => o.kind === 'ClusterRoleBinding')) {
+    const id = `ClusterRoleBinding/${binding.metadata.name}`;
+    const roleRef = binding.roleRef as { kind?: string; name?: string };
+    const rules = roles.get(roleRef.name ?? '');
+    if (roleRef.kind !== 'ClusterRole' || rules === undefined) problems.push(`${id}: ClusterRole ${roleRef.name} does not exist`);
+    for (const subject of (binding.subjects as { kind?: string; name?: string; namespace?: string }[] | undefined) ?? []) {
+      if (subject.kind !== 'ServiceAccount' || !serviceAccounts.has(subject.name ?? '') || subject.namespace !== 'weft-system') problems.push(`${id}: subject ${subject.kind} ${subject.namespace}/${subject.name} is no weft ServiceAccount`);
+      else granted.set(subject.name!, [...(granted.get(subject.name!) ?? []), ...(rules ?? []).map(ruleText)]);
+    }
+  }
+  for (const kind of ['Role', 'RoleBinding']) for (const o of objects.filter((object) => object.kind === kind)) problems.push(`${kind}/${o.metadata.name}: weft's grants are ClusterRoles (TokenReview is cluster-scoped)`);
+  for (const account of new Set([...granted.keys(), ...Object.keys(apiCallsByServiceAccount)])) {
+    const has = [...new Set(granted.get(account) ?? [])].sort();
+    const needs = (apiCallsByServiceAccount[account] ?? []).map(ruleText).sort();
+    if (JSON.stringify(has) !== JSON.stringify(needs)) problems.push(`ServiceAccount/${account}: granted [${has.join('; ')}], its code calls [${needs.join('; ')}]`);
   }
   return problems;
 }

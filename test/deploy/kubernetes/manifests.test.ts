@@ -33,6 +33,16 @@ describe('deploy/kubernetes/base', () => {
     expect(etcdClient.ports.map((p) => p.port)).toContain(Number(store.port));
   });
 
+  it('grants the control plane exactly the TokenReview its CA makes, and mounts its API token for it', () => {
+    const binding = find(objects, 'ClusterRoleBinding', 'weft-control-plane-token-review') as KubeObject & { subjects: unknown[] };
+    expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'weft-control-plane', namespace: 'weft-system' }]);
+    expect(find(objects, 'ClusterRole', 'weft-control-plane-token-review').rules).toEqual([{ apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] }]);
+    const deployment = find(objects, 'Deployment', 'weft-control-plane');
+    expect((podSpec(deployment) as { automountServiceAccountToken?: boolean }).automountServiceAccountToken).toBe(true);
+    const args = podSpec(deployment).containers[0]!.args;
+    expect(args[args.indexOf('--token-review') + 1]).toBe('kubernetes:');
+  });
+
   it('commits no secret value and documents every Secret the user must create', () => {
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
     const readme = readFileSync(join(kubernetesDirectory, '../README.md'), 'utf8');
@@ -61,14 +71,16 @@ describe('deploy/kubernetes/base', () => {
     find(broken, 'PodDisruptionBudget', 'weft-control-plane').apiVersion = 'policy/v1beta1';
     broken.push(
       { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'leak' }, data: { key: 'c2VjcmV0' } },
-      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'weft' }, rules: [{ verbs: ['*'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: 'weft' }, rules: [{ apiGroups: [''], resources: ['secrets'], verbs: ['*'] }] },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: 'weft' }, roleRef: { kind: 'ClusterRole', name: 'weft' }, subjects: [{ kind: 'ServiceAccount', name: 'weft-control-plane', namespace: 'weft-system' }] },
     );
+    (find(broken, 'Deployment', 'weft-injector').spec as { template: { spec: { automountServiceAccountToken: boolean } } }).template.spec.automountServiceAccountToken = true;
     const webhooks = (find(broken, 'MutatingWebhookConfiguration', 'weft-injector') as unknown as { webhooks: { clientConfig: { service: { path: string; port: number } }; failurePolicy?: string }[] }).webhooks;
     webhooks[0]!.clientConfig.service.path = '/mutate';
     webhooks[1]!.clientConfig.service.port = 8443;
     delete webhooks[1]!.failurePolicy;
     const problems = manifestProblems(broken).join('\n');
-    for (const expected of ['ServiceAccount nobody does not exist', 'Service/weft-control-plane: selects no pods', 'apiVersion policy/v1beta1', 'a Secret with values is committed', 'ClusterRole/weft: the control plane calls no Kubernetes API', 'namespace.inject.weft.dev: the injector serves no /mutate', 'pod.inject.weft.dev: Service weft-injector has no port 8443', 'pod.inject.weft.dev: failurePolicy must be stated']) {
+    for (const expected of ['ServiceAccount nobody does not exist', 'Service/weft-control-plane: selects no pods', 'apiVersion policy/v1beta1', 'a Secret with values is committed', 'ServiceAccount/weft-control-plane: granted [* secrets.; create tokenreviews.authentication.k8s.io], its code calls [create tokenreviews.authentication.k8s.io]', 'Deployment/weft-injector: mounts an API token its code does not use', 'namespace.inject.weft.dev: the injector serves no /mutate', 'pod.inject.weft.dev: Service weft-injector has no port 8443', 'pod.inject.weft.dev: failurePolicy must be stated']) {
       expect(problems).toContain(expected);
     }
   });

@@ -54,7 +54,7 @@ describe('sidecarConfigFromSnapshot', () => {
     expect(config.identity?.ca.address).toBe('127.0.0.1:15010');
     const byName = Object.fromEntries(config.outbound!.clusters.map((c) => [c.name, c]));
     expect(byName.orders).toMatchObject({
-      hosts: ['orders', 'orders.shop', 'orders.shop.svc'],
+      hosts: ['orders', 'orders.shop', 'orders.shop.svc', 'orders.shop.svc.cluster.local'],
       endpoints: [{ address: '127.0.0.1', port: 16006 }],
       spiffeId: 'spiffe://weft.test/ns/shop/sa/orders-sa',
       timeoutMs: 2000,
@@ -68,6 +68,11 @@ describe('sidecarConfigFromSnapshot', () => {
     expect(byName.inventory?.retries).toBeUndefined();
     expect(byName.inventory?.outlierDetection).toBeUndefined();
     expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('names each service in the cluster domain it is given', () => {
+    const config = sidecarConfigFromSnapshot(snapshot(web, orders), { ...local, clusterDomain: 'corp.internal' });
+    expect(config.outbound!.clusters[0]!.hosts).toEqual(['orders', 'orders.shop', 'orders.shop.svc', 'orders.shop.svc.corp.internal']);
   });
 
   it("carries endpoint metadata (the Workload's labels under the endpoint's own), the balancer's config and the circuit breaker", () => {
@@ -127,5 +132,12 @@ describe('weft proxy --control-plane flags', () => {
     expect(both.stderr).toContain('give either --config FILE or --control-plane HOST:PORT');
     expect(noWorkload.stderr).toContain('--workload NAME is required with --control-plane');
     expect(zero.stderr).toContain('--inbound-port must be a port number from 1');
+  });
+
+  it('refuses a --pod-ip that is no IP address and a --cluster-domain that is no DNS name', async () => {
+    const podIp = await runWeft(['proxy', '--control-plane', '127.0.0.1:1', '--workload', 'web', '--pod-ip', '$(WEFT_POD_IP)']);
+    const domain = await runWeft(['proxy', '--control-plane', '127.0.0.1:1', '--workload', 'web', '--cluster-domain', 'cluster..local']);
+    expect(podIp).toMatchObject({ code: 2, stderr: expect.stringContaining('--pod-ip must be an IP address, not "$(WEFT_POD_IP)"') });
+    expect(domain).toMatchObject({ code: 2, stderr: expect.stringContaining('--cluster-domain must be a DNS name') });
   });
 });

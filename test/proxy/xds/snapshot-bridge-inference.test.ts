@@ -68,7 +68,7 @@ describe('snapshot translation of LegacyBridge and inference resources', () => {
     ]);
     expect(inference.kvIsolation).toBe('tenant');
     const cluster = web.outbound!.clusters.find((c) => c.name === 'llm')!;
-    expect(cluster).toMatchObject({ hosts: ['llm', 'llm.default', 'llm.default.svc'], loadBalancer: 'inference', spiffeId: 'spiffe://weft.test/ns/default/sa/llm', loadBalancerConfig: { failureMode: 'FailOpen' } });
+    expect(cluster).toMatchObject({ hosts: ['llm', 'llm.default', 'llm.default.svc', 'llm.default.svc.cluster.local'], loadBalancer: 'inference', spiffeId: 'spiffe://weft.test/ns/default/sa/llm', loadBalancerConfig: { failureMode: 'FailOpen' } });
     expect(cluster.endpoints.map((e) => [e.port, e.models])).toEqual([[17001, ['m']], [17002, ['m']]]);
   });
 
