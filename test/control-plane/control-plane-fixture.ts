@@ -21,7 +21,6 @@ import { CertificateAuthority, type CaKeyPair } from '../../control-plane/ca/cer
 import { forgePublicKey } from '../../control-plane/ca/certificate-builder.js';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/control-plane.js';
 import type { EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
-import type { PolicyChecker } from '../../control-plane/resources/policy-check.js';
 import { policyChecker } from '../../control-plane/resources/rego-policy-check.js';
 import { tlsPeerIdentity } from '../../control-plane/distribution/sidecar-identity.js';
 import { FileStore } from '../../control-plane/store/file-store.js';
@@ -81,7 +80,7 @@ export const controlPlaneChannelOptions = { 'grpc.ssl_target_name_override': CON
 
 export async function controlPlaneOn(
   dir: string,
-  options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory } = {},
+  options: { grpcPort?: number; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory } = {},
 ): Promise<RunningControlPlane & { logs: string[]; audit: AuditEntry[]; adminHeaders: Record<'read' | 'write', Record<string, string>> }> {
   const logs: string[] = [];
   const audit: AuditEntry[] = [];
@@ -89,7 +88,7 @@ export async function controlPlaneOn(
   const adminHeaders = await adminTokenHeaders(tokens.files);
   const tls = controlPlaneTls();
   const running = await startControlPlane({
-    store: new FileStore(dir, options.policies ?? policyChecker),
+    store: new FileStore(dir, policyChecker),
     ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     trustDomain: TRUST_DOMAIN,
     grpc: { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: tls.credentials, peerIdentity: tlsPeerIdentity },
