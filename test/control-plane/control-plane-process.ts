@@ -23,7 +23,7 @@ export interface ControlPlaneProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
-/** One CA encryption key for this test file's etcd replicas that sign with the test CA. */
+/** One CA encryption key for this test file's etcd replicas (each etcd store gets one key). */
 let testKeyFile: Promise<string> | undefined;
 function caEncryptionKeyFile(): Promise<string> {
   testKeyFile ??= (async () => {
@@ -86,8 +86,7 @@ export async function spawnControlPlane(
 
 /** TLS replicas on one etcd `store`, sharing a CA under one encryption key; each is killed by `defer`. */
 export async function tlsReplicas(store: string, defer: (cleanup: () => Promise<void>) => void) {
-  const keyFile = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
-  await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+  const keyFile = await caEncryptionKeyFile();
   return {
     async replica(name: string): Promise<ControlPlaneProcess> {
       const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { security: 'own-ca', args: ['--ca-encryption-key-file', keyFile] });
