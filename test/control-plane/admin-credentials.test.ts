@@ -89,7 +89,8 @@ describe('admin API credentials', () => {
     ]);
   });
 
-  it('weft control-plane creates 0600 token files, keeps them across restarts, and the CLI finds or is given them', async () => {
+  // Two control-plane starts and seven CLI runs: past the default 30 s on the loaded machine.
+  it('weft control-plane creates 0600 token files, keeps them across restarts, and the CLI finds or is given them', { timeout: 90_000 }, async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'weft-cwd-'));
     const dir = await meshDirectory();
     const state = join(cwd, '.weft', 'control-plane');
