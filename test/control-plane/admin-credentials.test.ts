@@ -89,7 +89,8 @@ describe('admin API credentials', () => {
     ]);
   });
 
-  it('weft control-plane creates 0600 token files, keeps them across restarts, and the CLI finds or is given them', async () => {
+  // Two control-plane starts and seven CLI runs: past the default 30 s on the loaded machine.
+  it('weft control-plane creates 0600 token files, keeps them across restarts, and the CLI finds or is given them', { timeout: 90_000 }, async () => {
     const cwd = await mkdtemp(join(tmpdir(), 'weft-cwd-'));
     const dir = await meshDirectory();
     const state = join(cwd, '.weft', 'control-plane');
@@ -139,7 +140,7 @@ describe('admin API credentials', () => {
     const files = first.tokenFiles;
     await first.kill();
     await chmod(files.read, 0o644);
-    const exposed = await runWeft(['control-plane', '--store', `file:${await meshDirectory()}`, '--plaintext', '--grpc-port', '0', '--admin-port', '0', '--state-dir', state]);
+    const exposed = await runWeft(['control-plane', '--store', `file:${await meshDirectory()}`, '--grpc-port', '0', '--admin-port', '0', '--state-dir', state]);
     expect(exposed.code).toBe(2);
     expect(exposed.stderr).toContain(`${files.read} has mode 644; run 'chmod 600 ${files.read}'`);
     const missing = await runWeft(['status', '--control-plane', 'http://127.0.0.1:1', '--token-file', join(state, 'nope')]);

@@ -53,7 +53,7 @@ describe('build then swap', () => {
   it('NACKs a snapshot that fails to build, naming the resource; the sidecar keeps serving and enforcing the previous one and reports its version, also after reconnecting', { timeout: 120_000 }, async () => {
     const dir = await meshDirectory();
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
-    const cp = await spawnControlPlane(dir, state, { tls: true });
+    const cp = await spawnControlPlane(dir, state, { security: 'own-ca' });
     defer(() => cp.kill());
     const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--state-dir', state, '--trust-domain', 'weft.test'])).stdout.trim();
     const app = await echoServer();
@@ -92,7 +92,7 @@ describe('build then swap', () => {
     // A control plane that restarts learns from each sidecar the version it holds: orders still
     // holds the one it ACKed, so the new replica sends it the bad one again and records the NACK.
     await cp.kill('SIGKILL');
-    const again = await spawnControlPlane(dir, state, { tls: true, grpc: Number(cp.grpc.split(':')[1]) });
+    const again = await spawnControlPlane(dir, state, { security: 'own-ca', grpc: Number(cp.grpc.split(':')[1]) });
     defer(() => again.kill());
     const renacked = await until(async () => {
       const s = await ordersStatus(again);

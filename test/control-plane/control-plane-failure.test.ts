@@ -16,7 +16,7 @@ describe('control plane failures', () => {
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
     const cp = await spawnControlPlane(dir, state);
     defer(() => cp.kill());
-    const web = started(sidecar(cp.grpc, 'web', { plaintext: true }));
+    const web = started(sidecar(cp.grpc, 'web'));
     let disconnects = 0;
     web.client.on('disconnected', () => (disconnects += 1));
     await until(() => web.applied.length === 1, 'the first snapshot');
@@ -53,13 +53,13 @@ describe('control plane failures', () => {
     const snapshotFile = join(sidecarState, 'snapshot.json');
     const cp = await spawnControlPlane(dir, state);
     defer(() => cp.kill());
-    const web = started(sidecar(cp.grpc, 'web', { snapshotFile, plaintext: true }));
+    const web = started(sidecar(cp.grpc, 'web', { snapshotFile }));
     await until(() => web.applied.length === 1, 'the first snapshot');
     const version = web.holder.current()!.snapshot.version;
     web.client.stop();
     await cp.kill('SIGKILL');
 
-    const restarted = started(sidecar(cp.grpc, 'web', { snapshotFile, plaintext: true }));
+    const restarted = started(sidecar(cp.grpc, 'web', { snapshotFile }));
     await until(() => restarted.holder.current() !== undefined, 'the persisted snapshot');
     expect(restarted.holder.current()!).toMatchObject({ source: 'disk', snapshot: { version } });
     expect(restarted.holder.current()!.snapshot.services.has('orders')).toBe(true);
@@ -68,7 +68,7 @@ describe('control plane failures', () => {
   it('kill -9 of the control plane during traffic through two managed sidecars: no request fails, and they resync when it returns', { timeout: 120_000 }, async () => {
     const dir = await meshDirectory();
     const state = await mkdtemp(join(tmpdir(), 'weft-state-'));
-    const cp = await spawnControlPlane(dir, state, { tls: true });
+    const cp = await spawnControlPlane(dir, state, { security: 'own-ca' });
     defer(() => cp.kill());
     const token = async (workload: string) => (await runWeft(['token', 'create', '--workload', workload, '--state-dir', state, '--trust-domain', 'weft.test'])).stdout.trim();
     const { status, traffic } = await meshUnderTraffic({ controlPlane: cp.grpc, trustBundle: cp.trustBundle!, token, defer });
@@ -78,7 +78,7 @@ describe('control plane failures', () => {
     const atKill = traffic.answered();
     await until(() => traffic.answered() > atKill + 200, 'traffic while the control plane is down', 20_000);
 
-    const again = await spawnControlPlane(dir, state, { tls: true, grpc: Number(cp.grpc.split(':')[1]) });
+    const again = await spawnControlPlane(dir, state, { security: 'own-ca', grpc: Number(cp.grpc.split(':')[1]) });
     defer(() => again.kill());
     await until(async () => (await status('/orders/forbidden')) === 403, 'the change made while it was down to be enforced', 20_000);
     const connected = await until(async () => {

@@ -2,24 +2,25 @@
 // and real sidecar discovery clients against it. As in production, the gRPC port is mutual TLS
 // (the control plane's certificate and each sidecar's, from one throwaway CA per test file, so a
 // control plane restarted on the same port is trusted by the sidecars it had) and policies are
-// checked by the Rego engine; `plaintext: true` is for the tests whose subject is plaintext.
+// checked by the Rego engine. No test here runs the gRPC port in plaintext: none has plaintext for
+// its subject.
 import { generateKeyPairSync } from 'node:crypto';
-import { mkdtemp, readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { credentials, ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { ServerCredentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { afterEach } from 'vitest';
 import { AdminTokens } from '../../control-plane/admin/admin-tokens.js';
 import { CONTROL_PLANE_TLS_NAME } from '../../control-plane/api/ca-contract.js';
 import { parseWorkloadId, workloadId, type WorkloadId } from '../../control-plane/api/spiffe-id.js';
 import type { AuditEntry } from '../../control-plane/ca/audit-log.js';
 import { controlPlaneServerCredentials } from '../../control-plane/ca/ca-server-credentials.js';
-import { CertificateAuthority } from '../../control-plane/ca/certificate-authority.js';
+import { CA_FILES } from '../../control-plane/ca/ca-directory.js';
+import { CertificateAuthority, type CaKeyPair } from '../../control-plane/ca/certificate-authority.js';
 import { forgePublicKey } from '../../control-plane/ca/certificate-builder.js';
 import { startControlPlane, type RunningControlPlane } from '../../control-plane/control-plane.js';
 import type { EndpointDirectory } from '../../control-plane/distribution/endpoint-directory.js';
-import type { PolicyChecker } from '../../control-plane/resources/policy-check.js';
 import { policyChecker } from '../../control-plane/resources/rego-policy-check.js';
 import { tlsPeerIdentity } from '../../control-plane/distribution/sidecar-identity.js';
 import { FileStore } from '../../control-plane/store/file-store.js';
@@ -31,14 +32,29 @@ import { throwawayRoot } from '../helpers/throwaway-ca.js';
 
 export const TRUST_DOMAIN = 'weft.test';
 
+let testRoot: CaKeyPair | undefined;
 let testCa: CertificateAuthority | undefined;
 /** The throwaway CA of this test file (made on first use). */
 function meshCa(): CertificateAuthority {
   if (testCa === undefined) {
-    const root = throwawayRoot('control-plane tests root');
-    testCa = new CertificateAuthority({ trustDomain: TRUST_DOMAIN, signing: root, trustBundlePems: [root.certificatePem] });
+    testRoot = throwawayRoot('control-plane tests root');
+    testCa = new CertificateAuthority({ trustDomain: TRUST_DOMAIN, signing: testRoot, trustBundlePems: [testRoot.certificatePem] });
   }
   return testCa;
+}
+
+let testCaDir: Promise<string> | undefined;
+/** The test CA as a `--plugin-ca` directory, so a spawned control plane signs with it (made on first use). */
+export function testCaDirectory(): Promise<string> {
+  testCaDir ??= (async () => {
+    meshCa();
+    const dir = await mkdtemp(join(tmpdir(), 'weft-test-ca-'));
+    await writeFile(join(dir, CA_FILES.certificate), testRoot!.certificatePem);
+    await writeFile(join(dir, CA_FILES.key), testRoot!.privateKeyPem, { mode: 0o600 });
+    await writeFile(join(dir, CA_FILES.bundle), testRoot!.certificatePem);
+    return dir;
+  })();
+  return testCaDir;
 }
 
 /** TLS server credentials of a control plane of the test CA, and how to stop renewing them. */
@@ -64,33 +80,28 @@ export const controlPlaneChannelOptions = { 'grpc.ssl_target_name_override': CON
 
 export async function controlPlaneOn(
   dir: string,
-  options: { grpcPort?: number; policies?: PolicyChecker; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory; plaintext?: boolean } = {},
+  options: { grpcPort?: number; resyncHold?: { afterConnectMs: number; afterStartMs: number }; endpoints?: EndpointDirectory } = {},
 ): Promise<RunningControlPlane & { logs: string[]; audit: AuditEntry[]; adminHeaders: Record<'read' | 'write', Record<string, string>> }> {
   const logs: string[] = [];
   const audit: AuditEntry[] = [];
   const tokens = await AdminTokens.open(await mkdtemp(join(tmpdir(), 'weft-admin-')));
   const adminHeaders = await adminTokenHeaders(tokens.files);
-  const tls = options.plaintext === true ? undefined : controlPlaneTls();
+  const tls = controlPlaneTls();
   const running = await startControlPlane({
-    store: new FileStore(dir, options.policies ?? policyChecker),
+    store: new FileStore(dir, policyChecker),
     ...(options.endpoints === undefined ? {} : { endpoints: options.endpoints }),
     trustDomain: TRUST_DOMAIN,
-    grpc:
-      tls === undefined
-        ? { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: ServerCredentials.createInsecure() }
-        : { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: tls.credentials, peerIdentity: tlsPeerIdentity },
+    grpc: { host: '127.0.0.1', port: options.grpcPort ?? 0, credentials: tls.credentials, peerIdentity: tlsPeerIdentity },
     admin: { host: '127.0.0.1', port: 0, tokens, audit: (entry) => audit.push(entry) },
     // Pushed at once: these tests check what is sent, not how a restarted replica waits.
     resyncHold: options.resyncHold ?? { afterConnectMs: 0, afterStartMs: 0 },
     log: (line) => logs.push(line),
   });
-  if (tls !== undefined) {
-    const close = running.close.bind(running);
-    running.close = async () => {
-      tls.close();
-      await close();
-    };
-  }
+  const close = running.close.bind(running);
+  running.close = async () => {
+    tls.close();
+    await close();
+  };
   return Object.assign(running, { logs, audit, adminHeaders });
 }
 
@@ -112,24 +123,24 @@ export interface TestSidecar<C> {
   rejected: { version: string; error: Error }[];
 }
 
-/** A discovery client for `workload`; over mutual TLS with a certificate of its node ID unless `plaintext`. */
+/** A discovery client for `workload`; over mutual TLS with a certificate of its node ID. */
 export function sidecar<C = null>(
   target: string,
   workload: string,
-  extra: Partial<DiscoveryClientOptions<C>> & { serviceAccount?: string; plaintext?: boolean } = {},
+  extra: Partial<DiscoveryClientOptions<C>> & { serviceAccount?: string } = {},
 ): TestSidecar<C> {
   const holder = new SnapshotHolder<C>();
-  const { serviceAccount, plaintext, ...rest } = extra;
+  const { serviceAccount, ...rest } = extra;
   const node = rest.node ?? { id: `spiffe://${TRUST_DOMAIN}/ns/default/sa/${serviceAccount ?? workload}`, workload, namespace: 'default' };
   const client = new SidecarDiscoveryClient<C>({
     target,
-    credentials: plaintext === true ? credentials.createInsecure() : () => sidecarCredentials(target, certificateIdentity(node.id, workload)),
+    credentials: () => sidecarCredentials(target, certificateIdentity(node.id, workload)),
     holder,
     compile: () => null as C,
     backoff: { initialMs: 50, maxMs: 400 },
     ...rest,
     node,
-    channelOptions: { ...(plaintext === true ? {} : controlPlaneChannelOptions), ...rest.channelOptions },
+    channelOptions: { ...controlPlaneChannelOptions, ...rest.channelOptions },
   });
   const test: TestSidecar<C> = { client, holder, applied: [], rejected: [] };
   client.on('applied', (snapshot, source) => test.applied.push({ snapshot, source }));

@@ -5,7 +5,7 @@ import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { runWeft, weftBin } from '../helpers/weft-cli.js';
-import { adminTokenHeaders, until } from './control-plane-fixture.js';
+import { adminTokenHeaders, testCaDirectory, until } from './control-plane-fixture.js';
 
 export interface ControlPlaneProcess {
   child: ChildProcess;
@@ -23,11 +23,39 @@ export interface ControlPlaneProcess {
   kill(signal?: NodeJS.Signals): Promise<void>;
 }
 
+/** One CA encryption key for this test file's etcd replicas (each etcd store gets one key). */
+let testKeyFile: Promise<string> | undefined;
+function caEncryptionKeyFile(): Promise<string> {
+  testKeyFile ??= (async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
+    await writeFile(file, randomBytes(32).toString('base64'), { mode: 0o600 });
+    return file;
+  })();
+  return testKeyFile;
+}
+
+/**
+ * Whose CA secures the gRPC port (mutual TLS either way): `test-ca` (the default) is the test
+ * file's throwaway CA, which the `sidecar()` fixture's certificates come from; `own-ca` is the CA
+ * the control plane creates (or finds in etcd), for sidecars with bootstrap tokens.
+ */
+export type ControlPlaneSecurity = 'test-ca' | 'own-ca';
+
+async function securityArgs(security: ControlPlaneSecurity, store: string): Promise<string[]> {
+  if (security === 'own-ca') return [];
+  return ['--plugin-ca', await testCaDirectory(), ...(store.startsWith('etcd:') ? ['--ca-encryption-key-file', await caEncryptionKeyFile()] : [])];
+}
+
 /** `store` is a directory (file store) or an `etcd:` option. */
-export async function spawnControlPlane(store: string, stateDir: string, ports: { grpc?: number; admin?: number; tls?: boolean; args?: readonly string[]; env?: Record<string, string> } = {}): Promise<ControlPlaneProcess> {
+export async function spawnControlPlane(
+  store: string,
+  stateDir: string,
+  ports: { grpc?: number; admin?: number; security?: ControlPlaneSecurity; args?: readonly string[]; env?: Record<string, string> } = {},
+): Promise<ControlPlaneProcess> {
+  const security = await securityArgs(ports.security ?? 'test-ca', store);
   const child = spawn(
     process.execPath,
-    [weftBin, 'control-plane', '--store', store.startsWith('etcd:') ? store : `file:${store}`, '--grpc-port', String(ports.grpc ?? 0), '--admin-port', String(ports.admin ?? 0), '--state-dir', stateDir, '--trust-domain', 'weft.test', ...(ports.tls === true ? [] : ['--plaintext']), ...(ports.args ?? [])],
+    [weftBin, 'control-plane', '--store', store.startsWith('etcd:') ? store : `file:${store}`, '--grpc-port', String(ports.grpc ?? 0), '--admin-port', String(ports.admin ?? 0), '--state-dir', stateDir, '--trust-domain', 'weft.test', ...security, ...(ports.args ?? [])],
     { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...ports.env } },
   );
   let output = '';
@@ -58,11 +86,10 @@ export async function spawnControlPlane(store: string, stateDir: string, ports: 
 
 /** TLS replicas on one etcd `store`, sharing a CA under one encryption key; each is killed by `defer`. */
 export async function tlsReplicas(store: string, defer: (cleanup: () => Promise<void>) => void) {
-  const keyFile = join(await mkdtemp(join(tmpdir(), 'weft-key-')), 'key');
-  await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+  const keyFile = await caEncryptionKeyFile();
   return {
     async replica(name: string): Promise<ControlPlaneProcess> {
-      const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { tls: true, args: ['--ca-encryption-key-file', keyFile] });
+      const cp = await spawnControlPlane(store, await mkdtemp(join(tmpdir(), `weft-${name}-`)), { security: 'own-ca', args: ['--ca-encryption-key-file', keyFile] });
       defer(() => cp.kill());
       return cp;
     },

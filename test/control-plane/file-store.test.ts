@@ -2,12 +2,12 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ChangeRefusedError } from '../../control-plane/errors.js';
+import { policyChecker } from '../../control-plane/resources/rego-policy-check.js';
 import type { Revision } from '../../control-plane/resources/revision.js';
 import { FileStore } from '../../control-plane/store/file-store.js';
 import type { Refusal } from '../../control-plane/store/resource-store.js';
 import { until } from './control-plane-fixture.js';
 import { ROUTE_YAML, meshDirectory } from './mesh-fixture.js';
-import { noPolicyChecks } from './policy-checker-fixture.js';
 
 const stores: FileStore[] = [];
 afterEach(async () => {
@@ -17,7 +17,7 @@ afterEach(async () => {
 async function started(dir: string) {
   const revisions: Revision[] = [];
   const refusals: Refusal[] = [];
-  const store = new FileStore(dir, noPolicyChecks);
+  const store = new FileStore(dir, policyChecker);
   stores.push(store);
   const first = await store.start({ revision: (r) => revisions.push(r), refused: (r) => refusals.push(r) });
   return { store, first, revisions, refusals };
@@ -55,7 +55,7 @@ describe('file store', () => {
 
   it('refuses to start on a broken directory with every problem', async () => {
     const dir = await meshDirectory({ 'r.yaml': ROUTE_YAML, 'bad.yaml': 'kind: [' });
-    const store = new FileStore(dir, noPolicyChecks);
+    const store = new FileStore(dir, policyChecker);
     const error = await store.start({ revision: () => undefined, refused: () => undefined }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ChangeRefusedError);
     expect((error as ChangeRefusedError).problems.map((p) => p.code)).toEqual(['RESOURCE_YAML_INVALID']);

@@ -33,7 +33,7 @@ interface StatusJson {
 describe('weft control-plane with apply, get, delete and status', () => {
   it('applies a change that a connected sidecar receives and ACKs, as status shows', async () => {
     const { cp } = await meshProcess();
-    const web = started(sidecar(cp.grpc, 'web', { plaintext: true }));
+    const web = started(sidecar(cp.grpc, 'web'));
     await until(() => web.applied.length === 1, 'the first snapshot');
     const change = await changeDir({ 'route.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 4s') });
 
@@ -60,7 +60,7 @@ describe('weft control-plane with apply, get, delete and status', () => {
 
   it('refuses a broken change whole with file:line:col, and the running revision stays', async () => {
     const { cp } = await meshProcess();
-    const web = started(sidecar(cp.grpc, 'web', { plaintext: true }));
+    const web = started(sidecar(cp.grpc, 'web'));
     await until(() => web.applied.length === 1, 'the first snapshot');
     const change = await changeDir({
       'a-good.yaml': ROUTE_YAML.replace('timeout: 2s', 'timeout: 9s'),
@@ -78,7 +78,7 @@ describe('weft control-plane with apply, get, delete and status', () => {
 
   it('refuses a broken policy with its Rego line:col; the old policy is still the one enforced', async () => {
     const { cp, dir } = await meshProcess();
-    const orders = started(sidecar(cp.grpc, 'orders', { compile: compileSnapshotPolicies, plaintext: true }));
+    const orders = started(sidecar(cp.grpc, 'orders', { compile: compileSnapshotPolicies }));
     await until(() => orders.applied.length === 1, 'the first snapshot');
     const decide = (method: string) =>
       orders.holder.current()!.compiled.get('orders-authz')!.policySet.evaluate('data.weft.authz.allow', { input: { attributes: { request: { http: { method } } } } }).value;
@@ -113,7 +113,6 @@ describe('weft control-plane with apply, get, delete and status', () => {
     const { cp } = await meshProcess();
     const web = started(
       sidecar(cp.grpc, 'web', {
-        plaintext: true,
         compile: (snapshot) => {
           if ((snapshot.routes.get('orders')?.spec.timeoutMs ?? 0) > 5000) throw new Error('timeouts above 5s are refused by this sidecar');
           return null;
@@ -167,7 +166,7 @@ describe('weft control-plane with apply, get, delete and status', () => {
     expect(badStore.code).toBe(2);
     expect(badStore.stderr).toContain('--store must be file:DIR, etcd:URL[,URL...] or kubernetes:[KUBECONFIG]');
     const { cp, dir } = await meshProcess();
-    const taken = await runWeft(['control-plane', '--store', `file:${dir}`, '--plaintext', '--grpc-port', '0', '--admin-port', cp.admin.split(':').at(-1)!, '--state-dir', join(cwd, 'state')], { cwd });
+    const taken = await runWeft(['control-plane', '--store', `file:${dir}`, '--grpc-port', '0', '--admin-port', cp.admin.split(':').at(-1)!, '--state-dir', join(cwd, 'state')], { cwd });
     expect(taken.code).toBe(2);
     expect(taken.stderr).toContain('a port is already in use');
     for (const result of [none, down, badKind, badFlag, badStore, taken]) expect(result.stderr).not.toMatch(/\n\s+at /);

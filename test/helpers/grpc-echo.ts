@@ -25,6 +25,8 @@ export const echoService = {
 export interface EchoServerLog {
   cancelled: string[];
   metadata: grpc.Metadata[];
+  /** Messages each Fanout call has written so far, in the order the calls arrived. */
+  fanoutSent: number[];
 }
 
 export interface EchoServer {
@@ -45,7 +47,7 @@ function statusFrom(metadata: grpc.Metadata): grpc.StatusObject | undefined {
 
 export async function startEchoServer(): Promise<EchoServer> {
   const server = new grpc.Server();
-  const log: EchoServerLog = { cancelled: [], metadata: [] };
+  const log: EchoServerLog = { cancelled: [], metadata: [], fanoutSent: [] };
   const watchCancel = (name: string, call: NodeJS.EventEmitter): void => {
     call.on('cancelled', () => log.cancelled.push(name));
   };
@@ -68,11 +70,12 @@ export async function startEchoServer(): Promise<EchoServer> {
       watchCancel('Fanout', call);
       const [count, size] = call.request.toString().split('x').map(Number) as [number, number];
       const payload = Buffer.alloc(size, 0x61);
+      const index = log.fanoutSent.push(0) - 1;
       let sent = 0;
       // Writes while the transport takes them, so a reader that stops holds the writer back.
       const pump = (): void => {
         while (sent < count && !call.cancelled) {
-          sent++;
+          log.fanoutSent[index] = ++sent;
           if (!call.write(payload)) return void call.once('drain', pump);
         }
         if (!call.cancelled) call.end();

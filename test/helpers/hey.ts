@@ -17,8 +17,8 @@ function percentileMs(output: string, percent: number): number {
   return Number(new RegExp(`\\s${percent}% in ([\\d.]+) secs`).exec(output)?.[1]) * 1000;
 }
 
-export async function runHey(args: string[], timeoutMs: number): Promise<HeyResult> {
-  const output = await toolOutput('hey', args, timeoutMs);
+export async function runHey(args: string[], timeoutMs: number, stop?: AbortSignal): Promise<HeyResult> {
+  const output = await toolOutput('hey', args, timeoutMs, stop);
   const statuses: Record<string, number> = {};
   for (const match of output.matchAll(/\[(\d{3})\]\s+(\d+) responses/g)) statuses[match[1] as string] = Number(match[2]);
   const errorSection = output.split('Error distribution:')[1] ?? '';

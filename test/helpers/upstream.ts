@@ -1,6 +1,6 @@
 // Upstream servers for sidecar tests, on loopback port 0: an echo server that answers with what
 // it received (as JSON), counting the connections it accepted; a server answering one status and
-// counting requests; one that drops connections; and a port nothing listens on.
+// counting requests (holding them when asked); one that drops connections; and a port nothing listens on.
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 
@@ -85,16 +85,41 @@ export interface StatusServer extends TestServer {
   hits: number;
 }
 
-/** Answers every request with `status` (after `delayMs`), counting the requests. */
-export async function statusServer(status: number, delayMs = 0): Promise<StatusServer> {
+export interface HoldingStatusServer extends StatusServer {
+  /** While true, each request waits for `releaseHeld()` (however slow the machine, it stays in flight). */
+  holding: boolean;
+  /** Requests waiting now. */
+  readonly held: number;
+  /** Answers every request waiting now. */
+  releaseHeld(): void;
+}
+
+/** Answers every request with `status`, counting the requests; `holding` keeps them waiting. */
+export async function statusServer(status: number, holding = false): Promise<HoldingStatusServer> {
   let hits = 0;
+  let held: (() => void)[] = [];
   const server = http.createServer((req, res) => {
     hits++;
     req.resume();
-    req.on('end', () => setTimeout(() => res.writeHead(status, { 'content-length': '0' }).end(), delayMs));
+    req.on('end', () => {
+      const answer = (): void => void res.writeHead(status, { 'content-length': '0' }).end();
+      if (result.holding) held.push(answer);
+      else answer();
+    });
   });
-  const base = await listen(server);
-  return Object.defineProperty(base, 'hits', { get: () => hits }) as StatusServer;
+  const result = Object.defineProperties(await listen(server), {
+    hits: { get: () => hits },
+    held: { get: () => held.length },
+    holding: { value: holding, writable: true },
+    releaseHeld: {
+      value: () => {
+        const answers = held;
+        held = [];
+        for (const answer of answers) answer();
+      },
+    },
+  }) as HoldingStatusServer;
+  return result;
 }
 
 /** Accepts connections and drops each as soon as a request arrives; `hits` counts them. */

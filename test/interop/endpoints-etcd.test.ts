@@ -75,8 +75,8 @@ describe('endpoints shared by control-plane replicas through etcd', () => {
     await writeFiles(mesh, MESH_FILES);
     expect((await runWeft(['apply', '-f', mesh, ...a.adminArgs])).code).toBe(0);
     // Discovery clients in this process: orders announces an address to b only, web asks a.
-    started(sidecar(b.grpc, 'orders', { plaintext: true, node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
-    const web = started(sidecar(a.grpc, 'web', { plaintext: true }));
+    started(sidecar(b.grpc, 'orders', { node: { id: 'spiffe://weft.test/ns/default/sa/orders', workload: 'orders', namespace: 'default', inboundAddress: '127.0.0.1:15006' } }));
+    const web = started(sidecar(a.grpc, 'web'));
     const ordersEndpoints = () => web.holder.current()?.snapshot.services.get('orders')?.spec.endpoints ?? [];
     await until(() => ordersEndpoints().length === 1, "web (on a) to learn orders' endpoint (on b)");
     expect(ordersEndpoints()).toEqual([{ host: '127.0.0.1', port: 15006 }]);

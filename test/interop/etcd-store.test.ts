@@ -40,9 +40,9 @@ describe('etcd store with two control-plane replicas', () => {
     await until(async () => (await revisionOf(b)) === revision, 'replica b to serve the same revision');
 
     // One sidecar may reach either replica; it starts on a.
-    const web = started(sidecar(`ipv4:${a.grpc},${b.grpc}`, 'web', { plaintext: true }));
+    const web = started(sidecar(`ipv4:${a.grpc},${b.grpc}`, 'web'));
     await until(() => web.applied.length === 1, 'the first snapshot');
-    const onB = started(sidecar(b.grpc, 'orders', { plaintext: true }));
+    const onB = started(sidecar(b.grpc, 'orders'));
     await until(() => onB.applied.length === 1, 'the snapshot from b');
 
     // A change applied through b reaches the sidecar connected to a.
@@ -68,7 +68,7 @@ describe('etcd store with two control-plane replicas', () => {
     const cp = await spawnControlPlane(`etcd:${urls.join(',')}`, state);
     defer(() => cp.kill());
     expect((await apply(cp, MESH_FILES)).code).toBe(0);
-    const web = started(sidecar(cp.grpc, 'web', { plaintext: true }));
+    const web = started(sidecar(cp.grpc, 'web'));
     await until(() => web.applied.length === 1, 'the first snapshot');
 
     members[0]!.kill('SIGKILL');

@@ -53,8 +53,8 @@ describe('a CA shared by control-plane replicas through etcd', () => {
     const [stateA, stateB] = [await mkdtemp(join(tmpdir(), 'weft-a-')), await mkdtemp(join(tmpdir(), 'weft-b-'))];
     // Started together: the create-if-absent transaction must make them agree on one CA.
     const [a, b] = await Promise.all([
-      spawnControlPlane(store, stateA, { tls: true, args: ['--ca-encryption-key-file', key] }),
-      spawnControlPlane(store, stateB, { tls: true, env: { WEFT_CA_ENCRYPTION_KEY: (await readFile(key, 'utf8')).trim() } }),
+      spawnControlPlane(store, stateA, { security: 'own-ca', args: ['--ca-encryption-key-file', key] }),
+      spawnControlPlane(store, stateB, { security: 'own-ca', env: { WEFT_CA_ENCRYPTION_KEY: (await readFile(key, 'utf8')).trim() } }),
     ]);
     defer(() => a.kill());
     defer(() => b.kill());
@@ -123,9 +123,9 @@ describe('a CA shared by control-plane replicas through etcd', () => {
     const etcd = (await startEtcd(defer)).urls[0]!;
     const key = await keyFile();
     const plugin = await pluginCaDir();
-    const a = await spawnControlPlane(`etcd:${etcd}`, await mkdtemp(join(tmpdir(), 'weft-a-')), { tls: true, args: ['--ca-encryption-key-file', key, '--plugin-ca', plugin.dir] });
+    const a = await spawnControlPlane(`etcd:${etcd}`, await mkdtemp(join(tmpdir(), 'weft-a-')), { security: 'own-ca', args: ['--ca-encryption-key-file', key, '--plugin-ca', plugin.dir] });
     defer(() => a.kill());
-    const b = await spawnControlPlane(`etcd:${etcd}`, await mkdtemp(join(tmpdir(), 'weft-b-')), { tls: true, args: ['--ca-encryption-key-file', key] });
+    const b = await spawnControlPlane(`etcd:${etcd}`, await mkdtemp(join(tmpdir(), 'weft-b-')), { security: 'own-ca', args: ['--ca-encryption-key-file', key] });
     defer(() => b.kill());
     expect(await readFile(a.trustBundle!, 'utf8')).toBe(plugin.rootPem);
     expect(await readFile(b.trustBundle!, 'utf8')).toBe(plugin.rootPem);

@@ -3,6 +3,7 @@
 // starts its own sidecar so round robin starts at the first endpoint.
 import http from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { eventually } from '../helpers/eventually.js';
 import { echoClient, startEchoServer, unary } from '../helpers/grpc-echo.js';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, type InProcessSidecar } from '../helpers/sidecar.js';
@@ -183,20 +184,28 @@ describe('retries', () => {
   });
 
   it('keeps retries within the budget when every request fails', async () => {
-    const failing = await statusServer(503, 100);
+    const failing = await statusServer(503, true);
     const requests = 20;
     const attempts = 5;
     try {
       await withSidecar([failing.port], { attempts, budget: { percent: 0, minRetryConcurrency: 2 } }, async (proxy) => {
-        const replies = await Promise.all(Array.from({ length: requests }, () => get(proxy)));
-        expect(replies.every((r) => r.status === 503)).toBe(true);
-        // Unbounded, every request would be tried 1 + attempts times (120 hits); the budget lets
-        // two retries be in flight at a time.
-        expect(failing.hits).toBeGreaterThan(requests);
-        expect(failing.hits).toBeLessThanOrEqual(requests * 3);
+        let answered = 0;
+        const replies = Array.from({ length: requests }, () => get(proxy).then((reply) => (answered++, reply)));
+        // Every first try is in flight before any fails.
+        await eventually(async () => failing.held, (held) => held === requests);
+        failing.releaseHeld();
+        // The budget lets two retries be in flight (held in turn); the other requests are
+        // answered at once. Their replies are the barrier: each one's retry decision is made.
+        await eventually(async () => [answered, failing.held], ([replied, held]) => replied === requests - 2 && held === 2);
+        expect(failing.hits).toBe(requests + 2);
+        failing.holding = false;
+        failing.releaseHeld();
+        expect((await Promise.all(replies)).every((r) => r.status === 503)).toBe(true);
+        // The two requests in the budget used every attempt, one retry in flight each.
+        expect(failing.hits).toBe(requests + 2 * attempts);
         const metrics = (await request(proxy.adminPort, { path: '/metrics' })).body;
-        expect(Number(/weft_retry_overflow_total\{cluster="svc"\} (\d+)/.exec(metrics)?.[1])).toBeGreaterThan(0);
-        expect(Number(/weft_retries_total\{cluster="svc"\} (\d+)/.exec(metrics)?.[1])).toBe(failing.hits - requests);
+        expect(Number(/weft_retry_overflow_total\{cluster="svc"\} (\d+)/.exec(metrics)?.[1])).toBe(requests - 2);
+        expect(Number(/weft_retries_total\{cluster="svc"\} (\d+)/.exec(metrics)?.[1])).toBe(2 * attempts);
       });
     } finally {
       await failing.close();

@@ -13,21 +13,37 @@ const chunk = Buffer.alloc(256 * 1024, 0x61);
 // room for a GC that runs late. Measured peaks: 62 MB (Node 20), 92-104 MB (Node 24).
 const growthLimit = 128 * 1024 * 1024;
 
-/** `total` bytes of one reused buffer, produced only as fast as they are read. */
-function bytes(total: number): Readable {
+/** `total` bytes of one reused buffer, produced only as fast as they are read; `produced` is told each step. */
+function bytes(total: number, produced: (sent: number) => void = () => undefined): Readable {
   let sent = 0;
   return new Readable({
     read() {
       if (sent >= total) return void this.push(null);
       const size = Math.min(chunk.length, total - sent);
       sent += size;
+      produced(sent);
       this.push(size === chunk.length ? chunk : chunk.subarray(0, size));
     },
   });
 }
 
 describe('streaming through the sidecar with bounded memory', () => {
+  /** Reads a download of `size` bytes through the sidecar to its end: the bytes received. */
+  const download = (size: number): Promise<number> =>
+    new Promise((resolve, reject) => {
+      http
+        .get({ host: '127.0.0.1', port: proxy.inboundPort, path: `/?bytes=${size}`, agent: false }, (res) => {
+          let total = 0;
+          res.on('data', (data: Buffer) => (total += data.length));
+          res.on('end', () => resolve(total));
+          res.on('error', reject);
+        })
+        .on('error', reject);
+    });
+
   let app: TestServer;
+  /** Bytes the app has produced for each download, in the order they were asked for. */
+  const produced: number[] = [];
   let proxy: SidecarProcess;
   let peakRss = 0;
   let idleRss = 0;
@@ -41,8 +57,10 @@ describe('streaming through the sidecar with bounded memory', () => {
           req.on('data', (data: Buffer) => (received += data.length));
           req.on('end', () => res.end(String(received)));
         } else {
-          res.writeHead(200, { 'content-length': GiB });
-          bytes(GiB).pipe(res);
+          const size = Number(new URL(req.url ?? '/', 'http://x').searchParams.get('bytes') ?? GiB);
+          const index = produced.push(0) - 1;
+          res.writeHead(200, { 'content-length': size });
+          bytes(size, (sent) => (produced[index] = sent)).pipe(res);
         }
       }),
     );
@@ -85,19 +103,29 @@ describe('streaming through the sidecar with bounded memory', () => {
     expect(peakRss - idleRss).toBeLessThan(growthLimit);
   }, 120_000);
 
-  it('downloads 1 GiB, with a reader that stops for a while', async () => {
+  it('downloads 1 GiB, with a reader that stops until a barrier download went through', async () => {
+    const first = produced.length;
+    let heldAt = 0;
+    let producedWhileHeld = 0;
     const received = await new Promise<number>((resolve, reject) => {
       http
         .get({ host: '127.0.0.1', port: proxy.inboundPort, path: '/', agent: false }, (res) => {
           let total = 0;
-          let paused = false;
           res.on('data', (data: Buffer) => {
             total += data.length;
-            // Stop reading for a second a little way in: the sidecar must stop reading too.
-            if (!paused && total > 64 * 1024 * 1024) {
-              paused = true;
+            // Stop reading a little way in: the sidecar must stop reading too. A 256 MiB download
+            // read through the same sidecar meanwhile is the barrier: a sidecar that kept reading
+            // the held one would have taken in as much of it.
+            if (heldAt === 0 && total > 64 * 1024 * 1024) {
+              heldAt = total;
               res.pause();
-              setTimeout(() => res.resume(), 1000);
+              download(256 * 1024 * 1024)
+                .then((barrier) => {
+                  expect(barrier).toBe(256 * 1024 * 1024);
+                  producedWhileHeld = produced[first]! - heldAt;
+                  res.resume();
+                })
+                .catch(reject);
             }
           });
           res.on('end', () => resolve(total));
@@ -106,6 +134,8 @@ describe('streaming through the sidecar with bounded memory', () => {
         .on('error', reject);
     });
     expect(received).toBe(GiB);
+    process.stdout.write(`held download: the app got ahead of the reader by ${(producedWhileHeld / 2 ** 20).toFixed(1)} MiB\n`);
+    expect(producedWhileHeld).toBeLessThan(64 * 1024 * 1024);
     expect(peakRss).toBeGreaterThan(0);
     expect(peakRss - idleRss).toBeLessThan(growthLimit);
   }, 120_000);

@@ -92,11 +92,10 @@ describe('HTTP/2 at the sidecar', () => {
     upstream.on('stream', (stream) => {
       stream.respond({ ':status': 200, 'content-type': 'application/grpc' });
       stream.write(Buffer.from([0, 0, 0, 0, 1, 0x61]));
-      // Graceful shutdown of this session while the stream is still open.
+      // Graceful shutdown of this session while the stream is still open; the stream ends once
+      // the sidecar acknowledged a PING sent after the GOAWAY, so it has taken the GOAWAY in.
       stream.session!.goaway(0, stream.id);
-      setTimeout(() => {
-        stream.end(Buffer.from([0, 0, 0, 0, 1, 0x62]));
-      }, 100);
+      stream.session!.ping(() => stream.end(Buffer.from([0, 0, 0, 0, 1, 0x62])));
       stream.on('wantTrailers', () => stream.sendTrailers({ 'grpc-status': '0' }));
     });
     await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
