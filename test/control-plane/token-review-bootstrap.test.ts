@@ -32,7 +32,7 @@ describe("a pod's sidecar: bootstrap with a Kubernetes service-account token, po
     await writeFile(join(mesh, 'web.yaml'), `${workload('web', 'orders')}---\n${workload('orders', '')}`);
     await writeFile(join(mesh, 'authz.rego'), ALLOW_REGO);
     await writeFile(join(mesh, 'policy.yaml'), policyYaml());
-    const cp = await spawnControlPlane(mesh, await mkdtemp(join(dir, 'state-')), { tls: true, args: ['--token-review', `kubernetes:${join(dir, 'kubeconfig')}`] });
+    const cp = await spawnControlPlane(mesh, await mkdtemp(join(dir, 'state-')), { security: 'own-ca', args: ['--token-review', `kubernetes:${join(dir, 'kubeconfig')}`] });
     cleanups.push(() => cp.kill());
     const app = await echoServer();
     cleanups.push(() => app.close());
