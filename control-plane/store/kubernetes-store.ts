@@ -2,9 +2,11 @@
 // (deploy/kubernetes/crds/), read with the official client (@kubernetes/client-node), in the
 // cluster the control plane runs in (its service account) or the one a kubeconfig names. Every
 // replica lists each kind, watches from the list's resourceVersion, and re-lists when a watch
-// ends or expires (410), or every RESCAN_INTERVAL_MS whatever happens. Writes are optimistic: a
-// replace or delete carries the resourceVersion this replica read, so a change made meanwhile
-// by someone else is a 409, reported as STORE_CONFLICT. The API has no transaction over several
+// ends or expires (410), or every `resyncMs` (default 5 s) whatever happens. Writes are
+// optimistic: a replace or delete carries the resourceVersion this replica read, so a change made
+// meanwhile by someone else is a 409, reported as STORE_CONFLICT. A 409 whose object still has the
+// spec generation this replica read was moved only by a status write (its own or another
+// controller's): the write is tried again once over the object's current resourceVersion. The API has no transaction over several
 // objects: a change of several resources is written one object at a time, and if one write
 // fails the objects already written stay; the next read validates the stored set whole and
 // refuses it (keeping the running revision) if that partial state is not valid.
@@ -23,7 +25,12 @@ import type { ResourceChange } from './change-plan.js';
 import type { Refusal } from './resource-store.js';
 import { ValidatingStore, type StoreBackend, type StoredState } from './validating-store.js';
 
-const RESCAN_INTERVAL_MS = 5000;
+const DEFAULT_RESYNC_MS = 5000;
+
+export interface KubernetesStoreOptions {
+  /** How often every kind is listed again whatever the watches said. */
+  readonly resyncMs?: number;
+}
 const REWATCH_DELAY_MS = 1000;
 
 interface ObjectMeta {
@@ -75,6 +82,9 @@ class KubernetesApi implements StoreBackend {
   readonly #watchModule: typeof import('@kubernetes/client-node').Watch;
   /** resourceVersion of each resource's object as last read, for optimistic writes. */
   #resourceVersions = new Map<string, string>();
+  /** The spec generation of each resource's object as last read. */
+  #generations = new Map<string, unknown>();
+  readonly #resyncMs: number;
   /** The list's resourceVersion per kind: where its watch starts. */
   #listVersions = new Map<ResourceKind, string>();
   #watches: AbortController[] = [];
@@ -84,8 +94,9 @@ class KubernetesApi implements StoreBackend {
   #statusWrites: Promise<unknown> = Promise.resolve();
   #closed = false;
 
-  constructor(name: string, config: KubeConfig, api: CustomObjectsApi, watch: typeof import('@kubernetes/client-node').Watch) {
+  constructor(name: string, config: KubeConfig, api: CustomObjectsApi, watch: typeof import('@kubernetes/client-node').Watch, resyncMs: number) {
     this.name = name;
+    this.#resyncMs = resyncMs;
     this.#config = config;
     this.#api = api;
     this.#watchModule = watch;
@@ -95,6 +106,7 @@ class KubernetesApi implements StoreBackend {
     const resources: LoadedResource[] = [];
     const problems: Problem[] = [];
     const resourceVersions = new Map<string, string>();
+    const generations = new Map<string, unknown>();
     const fingerprint: string[] = [];
     for (const kind of RESOURCE_KINDS) {
       let list: { metadata?: { resourceVersion?: string }; items?: CustomObject[] };
@@ -128,12 +140,14 @@ class KubernetesApi implements StoreBackend {
         }
         const key = resourceKey(decoded.resource);
         if (typeof metadata.resourceVersion === 'string') resourceVersions.set(key, metadata.resourceVersion);
+        generations.set(key, metadata.generation);
         // The spec's generation, not the resourceVersion: status writes must not look like changes.
         fingerprint.push(`${key}@${String(metadata.uid)}/${String(metadata.generation ?? metadata.resourceVersion)}`);
         resources.push({ resource: decoded.resource, source: { file, document: 0, line: 1 } });
       }
     }
     this.#resourceVersions = resourceVersions;
+    this.#generations = generations;
     return { fingerprint: fingerprint.sort().join('\n'), loaded: { resources, problems } };
   }
 
@@ -141,18 +155,13 @@ class KubernetesApi implements StoreBackend {
     // A status write in flight moves resourceVersions this write must carry.
     await this.#statusWrites;
     for (const change of changes) {
-      const [kind, namespace, name] = change.key.split('/') as [ResourceKind, string, string];
-      const target = { group: CRD_GROUP, version: CRD_VERSION, namespace, plural: crdPlural(kind) };
       const resourceVersion = this.#resourceVersions.get(change.key);
       try {
-        if (change.applied === undefined) {
-          await this.#api.deleteNamespacedCustomObject({ ...target, name, body: { preconditions: { resourceVersion } } });
-        } else {
-          const document = encodeResource(change.applied.resource) as { metadata: Record<string, unknown> };
-          const body = { ...document, metadata: { ...document.metadata, ...(resourceVersion === undefined ? {} : { resourceVersion }) } };
-          if (resourceVersion === undefined) await this.#api.createNamespacedCustomObject({ ...target, body });
-          else await this.#api.replaceNamespacedCustomObject({ ...target, name, body });
-        }
+        await this.#writeOne(change, resourceVersion).catch(async (error: unknown) => {
+          const current = statusCode(error) === 409 && resourceVersion !== undefined ? await this.#unchangedSpecVersion(change.key) : undefined;
+          if (current === undefined) throw error;
+          await this.#writeOne(change, current);
+        });
       } catch (error) {
         const code = statusCode(error);
         if (code === 409 || code === 404) {
@@ -163,9 +172,35 @@ class KubernetesApi implements StoreBackend {
     }
   }
 
+  #target(key: string): { group: string; version: string; namespace: string; plural: string; name: string } {
+    const [kind, namespace, name] = key.split('/') as [ResourceKind, string, string];
+    return { group: CRD_GROUP, version: CRD_VERSION, namespace, plural: crdPlural(kind), name };
+  }
+
+  async #writeOne(change: ResourceChange, resourceVersion: string | undefined): Promise<void> {
+    const { name, ...target } = this.#target(change.key);
+    if (change.applied === undefined) {
+      await this.#api.deleteNamespacedCustomObject({ ...target, name, body: { preconditions: { resourceVersion } } });
+      return;
+    }
+    const document = encodeResource(change.applied.resource) as { metadata: Record<string, unknown> };
+    const body = { ...document, metadata: { ...document.metadata, ...(resourceVersion === undefined ? {} : { resourceVersion }) } };
+    if (resourceVersion === undefined) await this.#api.createNamespacedCustomObject({ ...target, body });
+    else await this.#api.replaceNamespacedCustomObject({ ...target, name, body });
+  }
+
+  /** The object's resourceVersion when its spec generation is still the one this replica read. */
+  async #unchangedSpecVersion(key: string): Promise<string | undefined> {
+    const read = this.#generations.get(key);
+    if (read === undefined) return undefined;
+    const object = (await this.#api.getNamespacedCustomObject(this.#target(key))) as CustomObject;
+    const version = object?.metadata?.resourceVersion;
+    return object?.metadata?.generation === read && typeof version === 'string' ? version : undefined;
+  }
+
   async watch(changed: () => void): Promise<void> {
     for (const kind of RESOURCE_KINDS) await this.#watchKind(kind, changed);
-    const rescan = setInterval(changed, RESCAN_INTERVAL_MS).unref();
+    const rescan = setInterval(changed, this.#resyncMs).unref();
     this.#timers.add(rescan);
   }
 
@@ -245,13 +280,14 @@ class KubernetesApi implements StoreBackend {
   }
 }
 
-export async function kubernetesStore(target: KubernetesTarget, policies: PolicyChecker): Promise<KubernetesStore> {
-  return new KubernetesStore(await loadKubeConfig(target), policies, await import('@kubernetes/client-node'));
+export async function kubernetesStore(target: KubernetesTarget, policies: PolicyChecker, options: KubernetesStoreOptions = {}): Promise<KubernetesStore> {
+  return new KubernetesStore(await loadKubeConfig(target), policies, await import('@kubernetes/client-node'), options);
 }
 
 export class KubernetesStore extends ValidatingStore {
-  constructor(config: KubeConfig, policies: PolicyChecker, client: typeof import('@kubernetes/client-node')) {
+  constructor(config: KubeConfig, policies: PolicyChecker, client: typeof import('@kubernetes/client-node'), options: KubernetesStoreOptions = {}) {
     const server = config.getCurrentCluster()?.server ?? 'no cluster';
-    super(new KubernetesApi(`kubernetes:${server}`, config, config.makeApiClient(client.CustomObjectsApi), client.Watch), policies);
+    const api = new KubernetesApi(`kubernetes:${server}`, config, config.makeApiClient(client.CustomObjectsApi), client.Watch, options.resyncMs ?? DEFAULT_RESYNC_MS);
+    super(api, policies);
   }
 }

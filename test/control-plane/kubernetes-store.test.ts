@@ -9,7 +9,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { ControlPlaneError } from '../../control-plane/errors.js';
 import { policyChecker } from '../../control-plane/resources/rego-policy-check.js';
 import type { Revision } from '../../control-plane/resources/revision.js';
-import { kubernetesStore, type KubernetesStore } from '../../control-plane/store/kubernetes-store.js';
+import { kubernetesStore, type KubernetesStore, type KubernetesStoreOptions } from '../../control-plane/store/kubernetes-store.js';
 import type { Refusal } from '../../control-plane/store/resource-store.js';
 import { startFakeApiServer, type FakeApiServer } from '../helpers/fake-kube-apiserver.js';
 import { until } from './control-plane-fixture.js';
@@ -45,10 +45,10 @@ async function cluster(): Promise<FakeApiServer> {
   return api;
 }
 
-async function started(api: FakeApiServer, kubeconfigText = api.kubeconfig()) {
+async function started(api: FakeApiServer, kubeconfigText = api.kubeconfig(), options: KubernetesStoreOptions = {}) {
   const file = join(await mkdtemp(join(tmpdir(), 'weft-kube-')), 'kubeconfig');
   await writeFile(file, kubeconfigText);
-  const store: KubernetesStore = await kubernetesStore({ kubeconfig: file }, policyChecker);
+  const store: KubernetesStore = await kubernetesStore({ kubeconfig: file }, policyChecker, options);
   const revisions: Revision[] = [];
   const refusals: Refusal[] = [];
   const first = await store.start({ revision: (r) => revisions.push(r), refused: (r) => refusals.push(r) });
@@ -127,9 +127,10 @@ describe('kubernetes store', () => {
 
   it('refuses a write over a change someone else made meanwhile (409) as STORE_CONFLICT, and loses neither', async () => {
     const api = await cluster();
-    // No watch event reaches the store until released: it cannot have read the other change.
+    // No watch event reaches the store until released, and no periodic re-list comes within the
+    // test: it cannot have read the other change.
     api.holdWatches(true);
-    const { store } = await started(api);
+    const { store } = await started(api, undefined, { resyncMs: 600_000 });
     await until(() => condition(api, 'routes', 'orders'), 'the status writes');
     const route = api.objects('routes')[0]!;
     api.put('routes', { ...route, spec: { ...(route.spec as object), timeout: '7s' } });
@@ -141,6 +142,21 @@ describe('kubernetes store', () => {
     await until(() => (store.current().resources.get('Route/default/orders')!.resource.spec as { timeoutMs: number }).timeoutMs === 7000 || undefined, 'the other change read');
     await store.apply(new Map([['r.yaml', ROUTE_YAML.replace('2s', '9s')]]), { dryRun: false });
     expect(api.objects('routes')[0]!.spec).toMatchObject({ timeout: '9000ms' });
+  });
+
+  it('writes over a change of status only (another controller, or its own status write it has not read back)', async () => {
+    const api = await cluster();
+    api.holdWatches(true);
+    const { store } = await started(api, undefined, { resyncMs: 600_000 });
+    await until(() => condition(api, 'routes', 'orders'), 'the status writes');
+    const route = api.objects('routes')[0]!;
+    api.put('routes', { ...route, status: { observedRevision: 99 } });
+    expect(api.objects('routes')[0]!.metadata.resourceVersion).not.toBe(route.metadata.resourceVersion);
+    expect(api.objects('routes')[0]!.metadata.generation).toBe(route.metadata.generation);
+    const applied = await store.apply(new Map([['r.yaml', ROUTE_YAML.replace('2s', '9s')]]), { dryRun: false });
+    expect(applied.changes.map((c) => `${c.key} ${c.action}`)).toEqual(['Route/default/orders configured']);
+    expect(api.objects('routes')[0]!.spec).toMatchObject({ timeout: '9000ms' });
+    expect(api.requests.filter((r) => r.startsWith('PUT /apis/weft.dev/v1alpha1/namespaces/default/routes/orders?') || r === 'PUT /apis/weft.dev/v1alpha1/namespaces/default/routes/orders')).toHaveLength(2);
   });
 
   it('catches up by re-listing when its watches end or expire (410)', async () => {

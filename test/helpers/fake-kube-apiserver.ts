@@ -206,6 +206,11 @@ export async function startFakeApiServer(): Promise<FakeApiServer> {
         return;
       }
       if (existing === undefined) return status(response, 404, 'NotFound', `${plural}.weft.dev "${name}" not found`);
+      if (request.method === 'GET') {
+        response.writeHead(200, { 'content-type': 'application/json' });
+        response.end(JSON.stringify(existing));
+        return;
+      }
       const conflict = () => status(response, 409, 'Conflict', `Operation cannot be fulfilled on ${plural}.weft.dev "${name}": the object has been modified; please apply your changes to the latest version and try again`);
       if (request.method === 'PUT') {
         const body = await readBody(request);
