@@ -1,13 +1,16 @@
 // Runs StrykerJS on each guard module in turn (test/mutation/guards.mjs), or on those whose path
 // contains an argument, each with only its own tests, and prints a score per module. Needs a
 // build first (npm run test:mutation does it). $WEFT_MUTATION_CONCURRENCY sets how many test
-// runners Stryker starts (default 1: the machine is shared).
+// runners Stryker starts (default 1: the machine is shared). $WEFT_MUTATION_INCREMENTAL=1 keeps
+// each module's results in reports/mutation/ and re-tests only the mutants whose code or tests
+// changed since the last run (Stryker's incremental mode).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { guards } from './guards.mjs';
 
 const filters = process.argv.slice(2);
 const concurrency = process.env.WEFT_MUTATION_CONCURRENCY ?? '1';
+const incremental = process.env.WEFT_MUTATION_INCREMENTAL === '1';
 const selected = guards.filter((guard) => filters.length === 0 || filters.some((filter) => guard.module.includes(filter)));
 const rows = [];
 for (const guard of selected) {
@@ -15,7 +18,8 @@ for (const guard of selected) {
   const mutate = guard.lines === undefined ? guard.module : `${guard.module}:${guard.lines}`;
   // A sandbox per module, so that runs of different modules may go side by side.
   const sandbox = `.stryker-tmp-${guard.module.replaceAll('/', '_')}`;
-  const run = spawnSync('npx', ['stryker', 'run', '--mutate', mutate, '--concurrency', concurrency, '--tempDirName', sandbox], {
+  const incrementalOptions = incremental ? ['--incremental', '--incrementalFile', report.replace(/\.json$/, '.incremental.json')] : [];
+  const run = spawnSync('npx', ['stryker', 'run', '--mutate', mutate, '--concurrency', concurrency, '--tempDirName', sandbox, ...incrementalOptions], {
     stdio: 'inherit',
     env: { ...process.env, WEFT_MUTATION_TESTS: guard.tests.join(','), WEFT_MUTATION_REPORT: report },
   });

@@ -71,6 +71,12 @@ describe('normalizePath: characters', () => {
     expect(normalizePath('/a%00', none)).toEqual(rejected('request path has an escaped NUL (%00)'));
     expect(normalizePath('/a%C0%AE', none)).toEqual(notUtf8);
   });
+
+  it('leaves escaped slashes alone under NONE, whatever escapedSlashesAction says (NONE changes nothing)', () => {
+    for (const action of ['REJECT_REQUEST', 'UNESCAPE_AND_FORWARD', 'UNESCAPE_AND_REDIRECT'] as const) {
+      expect(normalizePath('/a%2Fb%5c', opts('NONE', action)), action).toEqual(forwarded('/a%2Fb%5c'));
+    }
+  });
 });
 
 describe('normalizePath: escapes', () => {
@@ -127,6 +133,10 @@ describe('normalizePath: UTF-8 in escapes', () => {
     ['an overlong lead byte C1', '%C1%BF'],
     ['a lead byte at the end', '%C2'],
     ['a lead byte before a plain character', '%C2a'],
+    ['a lead byte before a plain character and a continuation', '%C2a%80'],
+    ['a continuation byte as the lead of two more', '%80%80%80'],
+    ['an overlong lead byte C0 before two continuations', '%C0%80%80'],
+    ['an overlong lead byte C1 before three continuations', '%C1%80%80%80'],
     ['a lead byte before an ASCII escape', '%C2%41'],
     ['a lead byte before an escaped slash', '%C2%2F'],
     ['a lead byte before an escaped dot', '%E1%2E%80'],
@@ -162,6 +172,10 @@ describe('normalizePath: escaped slashes', () => {
     expect(normalizePath('/a%25?x=%2F', redirect)).toEqual(forwarded('/a%25?x=%2F'));
     expect(normalizePath('/a%252F', redirect)).toEqual(forwarded('/a%252F'));
     expect(normalizePath('/a%5B', redirect)).toEqual(forwarded('/a%5B'));
+    // An escape is a slash only when both its digits are: %4F is O, %4C is L, %3c is <.
+    expect(normalizePath('/a%4F%4C%3c', redirect)).toEqual(forwarded('/aOL%3C'));
+    // Only an escape: `2F` after the first `/` is two letters.
+    expect(normalizePath('/2F%41', redirect)).toEqual(forwarded('/2FA'));
     expect(normalizePath('/a%2G', redirect)).toEqual(badEscape);
     expect(normalizePath('/%2F%2Fevil.example/x', redirect)).toEqual({ kind: 'redirect', location: '/evil.example/x' });
     expect(normalizePath('/%2F%2Fevil.example', opts('MERGE_SLASHES', 'UNESCAPE_AND_REDIRECT'))).toEqual({ kind: 'redirect', location: '/evil.example' });

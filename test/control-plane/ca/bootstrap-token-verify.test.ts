@@ -1,7 +1,7 @@
 // The bootstrap-token verifier's edges (control-plane/ca/bootstrap-token.ts): every claim it
 // requires, the bounds it puts on lifetimes and token ids, the identities it never vouches for,
 // and the error code each refusal carries.
-import { createPrivateKey, type KeyObject } from 'node:crypto';
+import { createPrivateKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { mkdtemp, rm, stat, symlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,7 +11,9 @@ import { BootstrapTokens, generateTokenKeyPem } from '../../../control-plane/ca/
 
 const id = 'spiffe://cluster.local/ns/shop/sa/web';
 const reserved = 'spiffe://cluster.local/ns/weft-system/sa/control-plane';
-const key: KeyObject = createPrivateKey(generateTokenKeyPem());
+// Not generateTokenKeyPem: a test below checks it, and a key made as the file loads would hide
+// its failure (a file that does not load fails no test).
+const key: KeyObject = generateKeyPairSync('ec', { namedCurve: 'P-256' }).privateKey;
 const tokens = new BootstrapTokens(key);
 
 /** A token signed with the verifier's own key, with exactly the claims given. */
@@ -110,10 +112,23 @@ describe('BootstrapTokens.verify', () => {
     expect(await refusal(await signed({ ...good(), sub: reserved }))).toMatchObject({ code: 'IDENTITY_RESERVED' });
   });
 
-  it('refuses a subject that is no workload ID, naming the subject', async () => {
+  it('refuses a subject that is no workload ID, naming the subject, and names it for nothing else', async () => {
     expect(await refusal(await signed({ ...good(), sub: 'https://cluster.local/x' }))).toEqual(
       expect.objectContaining({ code: 'TOKEN_MALFORMED', message: expect.stringContaining('the token subject: ') }),
     );
+    const garbage = await refusal('not.a.jwt');
+    expect(garbage.code).toBe('TOKEN_MALFORMED');
+    expect(garbage.message).not.toContain('subject');
+  });
+
+  it('generates signing keys for ES256: P-256, PKCS#8 PEM, a new one each time', async () => {
+    const pem = generateTokenKeyPem();
+    expect(pem).toMatch(/^-----BEGIN PRIVATE KEY-----\n/);
+    const generated = createPrivateKey(pem);
+    expect(generated.asymmetricKeyDetails).toEqual({ namedCurve: 'prime256v1' });
+    expect(generateTokenKeyPem()).not.toBe(pem);
+    const own = new BootstrapTokens(generated);
+    expect((await own.verify(await own.mint({ spiffeId: id }))).spiffeId).toBe(id);
   });
 
   it('refuses another algorithm with the same kind of key, and a tampered signature', async () => {

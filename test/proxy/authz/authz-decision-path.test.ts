@@ -14,6 +14,7 @@ interface Policy {
   rego: string;
   mode?: 'enforce' | 'dry-run';
   entrypoint?: string;
+  data?: Record<string, unknown>;
 }
 
 interface Built {
@@ -38,7 +39,7 @@ function build(config: { assets?: object[]; policies?: Policy[]; defaultDeny?: b
         mode: p.mode ?? 'enforce',
         entrypoint: p.entrypoint ?? `data.p${i}.allow`,
         modules: [{ name: `p${i}.rego`, rego: `package p${i}\nimport rego.v1\n${p.rego}\n` }],
-        data: {},
+        data: p.data ?? {},
       })),
       defaultDeny: config.defaultDeny ?? true,
       deniedByHeader: config.deniedByHeader ?? false,
@@ -117,7 +118,7 @@ describe('authz decision path: what decides', () => {
     expect(strict.filter.decodeHeaders!(exchange('GET', '/admin'))).toEqual({ code: 'AUTHZ_DENIED', detail: 'no policy targets this asset', overrides: { headers: ['x-weft-denied-by', 'default-deny'] } });
     expect(strict.filter.decodeHeaders!(exchange('GET', '/nowhere'))).toMatchObject({ code: 'AUTHZ_DENIED', detail: 'no asset matches this request' });
     expect(await strict.decisions()).toEqual([
-      expect.objectContaining({ policy: 'default-deny', decision: 'deny', asset: 'admin', reason: 'no policy targets this asset' }),
+      expect.objectContaining({ policy: 'default-deny', decision: 'deny', asset: 'admin', reason: 'no policy targets this asset', rules: [], decided_by: [] }),
       expect.objectContaining({ policy: 'default-deny', decision: 'deny', asset: null, reason: 'no asset matches this request' }),
     ]);
     expect(await counts(strict.metrics)).toEqual({ 'default-deny/admin/deny': 1, 'default-deny//deny': 1 });
@@ -163,6 +164,47 @@ describe('authz decision path: what decides', () => {
       expect.objectContaining({ policy: 'shape', decision: 'error', reason: 'decision is neither a boolean nor an object' }),
     ]);
     expect(await counts(metrics)).toEqual({ 'undefined/orders/error': 1, 'shape/admin/error': 1 });
+  });
+
+  it('evaluates each policy with its own data document', () => {
+    const { filter } = build({
+      assets: [orders, admin],
+      policies: [
+        { name: 'orders-methods', targets: { assets: ['orders'] }, data: { methods: ['GET'] }, rego: 'default allow := false\nallow if input.attributes.request.http.method in data.methods' },
+        { name: 'admin-methods', targets: { assets: ['admin'] }, data: { methods: ['DELETE'] }, rego: 'default allow := false\nallow if input.attributes.request.http.method in data.methods' },
+      ],
+    });
+    expect(filter.decodeHeaders!(exchange('GET', '/orders'))).toBeUndefined();
+    expect(filter.decodeHeaders!(exchange('DELETE', '/orders'))).toMatchObject({ code: 'AUTHZ_DENIED' });
+    expect(filter.decodeHeaders!(exchange('DELETE', '/admin'))).toBeUndefined();
+    expect(filter.decodeHeaders!(exchange('GET', '/admin'))).toMatchObject({ code: 'AUTHZ_DENIED' });
+  });
+
+  it('gives a policy the workload it protects and the destination principal', () => {
+    const { filter } = build({
+      assets: [orders],
+      workloadLabels: { team: 'a', tier: 'web' },
+      policies: [{ name: 'echo', targets: { assets: ['orders'] }, rego: 'allow := {"allowed": false, "body": json.marshal([input.attributes.destination.principal, input.weft.workload])}' }],
+    });
+    const outcome = filter.decodeHeaders!(exchange('GET', '/orders')) as { overrides: { body: string } };
+    expect(JSON.parse(outcome.overrides.body)).toEqual(['spiffe://weft.test/ns/shop/sa/orders', { name: 'orders', namespace: 'shop', labels: { team: 'a', tier: 'web' } }]);
+  });
+
+  it('runs a policy that targets both the asset and the workload once: its response headers are added once', async () => {
+    const { filter, metrics } = build({
+      assets: [orders],
+      policies: [{ name: 'both', targets: { assets: ['orders'], workloads: ['orders'] }, rego: 'allow := {"allowed": true, "response_headers_to_add": {"x-checked": "yes"}}' }],
+    });
+    const request = exchange('GET', '/orders');
+    expect(filter.decodeHeaders!(request)).toBeUndefined();
+    request.responseHeaders = [];
+    filter.encodeHeaders!(request);
+    expect(request.responseHeaders).toEqual(['x-checked', 'yes']);
+    expect(await counts(metrics)).toEqual({ 'both/orders/allow': 1 });
+  });
+
+  it('refuses to build on a policy that does not compile, naming the policy', () => {
+    expect(() => build({ assets: [orders], policies: [{ name: 'broken', targets: { assets: ['orders'] }, rego: 'allow if {' }] })).toThrow(/^authz policy broken: /);
   });
 
   it('denies with AUTHZ_ERROR a policy past the decision budget', async () => {
@@ -232,10 +274,18 @@ describe('authz decision path: what the caller and the upstream receive', () => 
     const policies: Policy[] = [{ name: 'p', targets: { assets: ['orders'] }, rego: 'default allow := false\nallow if input.attributes.request.http.method == "GET"' }];
     const sampled = build({ assets: [orders], policies, decisionLogSampleRate: 1 });
     sampled.filter.decodeHeaders!(exchange('GET', '/orders'));
-    expect(await sampled.decisions()).toEqual([expect.objectContaining({ policy: 'p', decision: 'allow', rules: ['data.p0.allow'] })]);
+    expect(await sampled.decisions()).toEqual([expect.objectContaining({ policy: 'p', decision: 'allow', rules: ['data.p0.allow'], decided_by: ['p0.rego:4 data.p0.allow'] })]);
     const unsampled = build({ assets: [orders], policies, decisionLogSampleRate: 0 });
     unsampled.filter.decodeHeaders!(exchange('GET', '/orders'));
     expect(await unsampled.decisions()).toEqual([]);
+  });
+
+  it('logs the rules that decided an unsampled denial, explained on the same input', async () => {
+    // Line 3 is the default, line 4 the rule that only a DELETE meets.
+    const rego = 'default allow := {"allowed": false, "reason": "default"}\nallow := {"allowed": false, "reason": "no delete"} if input.attributes.request.http.method == "DELETE"';
+    const { filter, decisions } = build({ assets: [orders], policies: [{ name: 'p', targets: { assets: ['orders'] }, rego }], decisionLogSampleRate: 0 });
+    expect(filter.decodeHeaders!(exchange('DELETE', '/orders'))).toMatchObject({ code: 'AUTHZ_DENIED', detail: 'no delete' });
+    expect(await decisions()).toEqual([expect.objectContaining({ decision: 'deny', reason: 'no delete', decided_by: ['p0.rego:4 data.p0.allow'] })]);
   });
 
   it('names the policy\'s own rules after its entrypoint in the log', async () => {
@@ -268,10 +318,16 @@ describe('authz decision path: request bodies', () => {
       code: 'AUTHZ_BODY_UNREADABLE',
       detail: 'gRPC request bodies are not read by policies: the asset reads request bodies',
     });
-    expect(await decisions()).toEqual([expect.objectContaining({ policy: 'default-deny', decision: 'deny', asset: 'upload' })]);
+    expect(await decisions()).toEqual([expect.objectContaining({ policy: 'default-deny', decision: 'deny', asset: 'upload', rules: [], decided_by: [] })]);
     expect(filter.decodeHeaders!(exchange('POST', '/svc.Orders/Get', ['content-type', 'application/grpc+proto']))).toBeUndefined();
     expect(filter.decodeHeaders!(exchange('POST', '/svc.Orders/Get', ['content-type', 'application/json']))).toEqual({ watch: 'buffer', maxBytes: 64, partial: true });
     expect(await counts(metrics)).toEqual({ 'default-deny/upload/deny': 1, 'grpc/grpc-ok/allow': 1 });
+  });
+
+  it('neither holds the body nor refuses gRPC for an asset that reads bodies but no policy targets', () => {
+    const { filter } = build({ assets: [withBody], policies: [], defaultDeny: false });
+    expect(filter.decodeHeaders!(exchange('POST', '/upload', ['content-type', 'application/json']))).toBeUndefined();
+    expect(filter.decodeHeaders!(exchange('POST', '/upload', ['content-type', 'application/grpc']))).toBeUndefined();
   });
 
   it('denies with AUTHZ_BODY_UNREADABLE when a policy reads a body the sidecar cannot read as the app will', () => {

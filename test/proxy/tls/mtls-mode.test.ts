@@ -1,16 +1,18 @@
 // mTLS mode enforcement and peer identities in-process (proxy/tls/mesh-security.ts, the inbound
 // mode and the MeshTransportSecurity class; proxy/tls/peer-identity.ts), over real TLS
 // connections on loopback with certificates from a real control-plane CA.
-import { X509Certificate } from 'node:crypto';
+import { createPrivateKey, X509Certificate } from 'node:crypto';
 import net from 'node:net';
 import tls, { type TLSSocket } from 'node:tls';
+import forge from 'node-forge';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ClusterConfig, SidecarConfig } from '../../../proxy/config/types.js';
 import { inboundMode, MeshTransportSecurity } from '../../../proxy/tls/mesh-security.js';
 import { certificateHash, expectServerId, peerSpiffeId } from '../../../proxy/tls/peer-identity.js';
 import type { WorkloadIdentity } from '../../../proxy/tls/workload-identity.js';
 import { startCaServer, startWorkloadIdentity, type TestCaServer } from '../../helpers/ca-server.js';
-import { issueWorkload, testId, throwawayCa } from '../../helpers/throwaway-ca.js';
+import { buildLeafCertificate, forgePublicKey } from '../../../control-plane/ca/certificate-builder.js';
+import { issueWorkload, rsaKeyPem, testId, throwawayCa, throwawayRoot } from '../../helpers/throwaway-ca.js';
 
 const ORDERS = testId('orders');
 const FRONTEND = testId('frontend');
@@ -131,6 +133,26 @@ describe('MeshTransportSecurity', () => {
       expect(peerSpiffeId(connection.server)).toBeUndefined();
       expect(security.inboundPeer(connection.server)).toBeUndefined();
       expect(security.inboundPeer(connection.server)).toBeUndefined();
+    } finally {
+      connection.close();
+    }
+  });
+
+  it('sees no SPIFFE ID in a certificate that verified but whose URI SAN is no SPIFFE ID', async () => {
+    const root = throwawayRoot();
+    const issuer = { certificate: forge.pki.certificateFromPem(root.certificatePem), privateKey: createPrivateKey(root.privateKeyPem) };
+    const leaf = (uri: string) => {
+      const key = rsaKeyPem();
+      return { key, cert: buildLeafCertificate({ publicKey: forgePublicKey(createPrivateKey(key)), spiffeId: uri, issuer, ttlMs: 3600_000 }) };
+    };
+    const connection = await handshake(
+      { ...leaf(ORDERS), ca: [root.certificatePem], requestCert: true, rejectUnauthorized: true },
+      { ...leaf('https://legacy.example/app'), ca: [root.certificatePem], checkServerIdentity: () => undefined },
+    );
+    try {
+      expect(connection.server.authorized).toBe(true);
+      expect(peerSpiffeId(connection.server)).toBeUndefined();
+      expect(peerSpiffeId(connection.client)).toBe(ORDERS);
     } finally {
       connection.close();
     }
