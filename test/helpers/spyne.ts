@@ -28,7 +28,9 @@ export async function startSpyne(wssePassword: string, workers = 1): Promise<Spy
 /** A Python peer of test/interop/ that prints `listening PORT` and exits when its stdin closes. */
 export async function startPythonService(script: string, secret: string, extraArgs: readonly string[] = []): Promise<SpyneService> {
   // Its stderr holds the tracebacks of the faults tests provoke: kept only to explain an early exit.
-  const child = spawn(PYTHON, [join(INTEROP, script), '0', secret, ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'] });
+  // Its own process group, so stopping it stops every worker it forked (a worker left behind
+  // holds the stdout pipe open, and this process would never exit).
+  const child = spawn(PYTHON, [join(INTEROP, script), '0', secret, ...extraArgs], { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
   let stderr = '';
   child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr = (stderr + chunk).slice(-4000)));
   const port = await new Promise<number>((resolve, reject) => {
@@ -44,7 +46,11 @@ export async function startPythonService(script: string, secret: string, extraAr
     url: (path) => `http://127.0.0.1:${port}/${path}`,
     stop: () => {
       child.stdin.end();
-      child.kill();
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // Already gone.
+      }
     },
   };
 }
