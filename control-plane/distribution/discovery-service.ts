@@ -17,6 +17,7 @@ import { ConvergenceTracker } from './convergence-tracker.js';
 import { Debouncer } from './debouncer.js';
 import { LocalEndpointDirectory, type AnnouncedEndpoint, type EndpointDirectory } from './endpoint-directory.js';
 import { parseNode, type PeerSpiffeId, type SidecarNode } from './sidecar-identity.js';
+import { onStreamEnd } from './stream-end.js';
 import { buildSnapshot, type EndpointIndex, type SidecarSnapshot } from './snapshot-builder.js';
 
 type Call = ServerDuplexStream<SnapshotRequestMessage, SnapshotMessage>;
@@ -165,13 +166,7 @@ export class DiscoveryService {
       }
       stream = undefined;
     };
-    call.on('end', () => {
-      close();
-      call.end();
-    });
-    call.on('error', close);
-    call.on('close', close);
-    call.on('cancelled', close);
+    onStreamEnd(call, close);
   }
 
   #register(call: Call, request: SnapshotRequestMessage): SidecarStream | undefined {

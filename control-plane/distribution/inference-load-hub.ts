@@ -14,6 +14,7 @@ import { matchesLabels, type Resource } from '../api/resource-types.js';
 import { CONTROL_PLANE_ERRORS } from '../errors.js';
 import type { Revision } from '../resources/revision.js';
 import { parseNode, type PeerSpiffeId, type SidecarNode } from './sidecar-identity.js';
+import { onStreamEnd } from './stream-end.js';
 
 type Call = ServerDuplexStream<LoadReportMessage, PoolLoadsMessage>;
 
@@ -127,13 +128,7 @@ export class InferenceLoadHub {
       if (stream !== undefined) this.#streams.delete(stream);
       stream = undefined;
     };
-    call.on('end', () => {
-      close();
-      call.end();
-    });
-    call.on('error', close);
-    call.on('close', close);
-    call.on('cancelled', close);
+    onStreamEnd(call, close);
   }
 
   #refuse(call: Call, code: 'SIDECAR_IDENTITY_MISMATCH' | 'SIDECAR_REQUEST_INVALID', message: string): undefined {
