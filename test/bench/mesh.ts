@@ -184,6 +184,7 @@ async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'g
     inbound: {
       port: 0,
       appPort,
+      appProtocol: kind === 'grpc' ? 'grpc' : 'http1',
       filters: [{ name: 'authz', config: { assets: [{ name: 'app', match: { paths: [{ prefix: '/' }] } }], policies: [policy] } }, { name: 'router' }],
     },
   }, sidecarNodeArgs, node);
