@@ -64,6 +64,22 @@ describe('graph builtins', () => {
     expectCall('graph.reachable_paths', [graph, v(['e'])], makeSet([v(['e'])]));
   });
 
+  it("graph.reachable_paths keeps one reached set per first edge, shared by that edge's branches (OPA's path builder)", () => {
+    const cyclic = v({ a: ['b', 'e'], b: ['d'], c: ['gone'], d: ['c'], e: ['g', 'f'], f: ['i', 'g'], g: ['h'], h: ['c'], i: [] });
+    expectCall(
+      'graph.reachable_paths',
+      [cyclic, makeSet(['a'])],
+      makeSet([
+        // c was reached under the first edge (a to b), which does not end the path under a to e ...
+        v(['a', 'b', 'd', 'c']),
+        v(['a', 'e', 'g', 'h', 'c']),
+        v(['a', 'e', 'f', 'i']),
+        // ... but g, reached in the branch through g, ends the later sibling branch through f.
+        v(['a', 'e', 'f']),
+      ]),
+    );
+  });
+
   it('walk is a relation yielding [path, value] for every node, root first', () => {
     expect(registry.get('walk')!.relation).toBe(true);
     expectCall(
