@@ -1,11 +1,13 @@
 // json.verify_schema and json.match_schema on ajv (JSON Schema draft-07 and draft-06; a draft-04
 // `$schema` is read as draft-07, which differs only in rarely used keywords). Errors are shaped
-// as OPA reports them from gojsonschema: {error, type, field, desc}.
+// as OPA reports them from gojsonschema: {error, type, field, desc}. A malformed schema is first read
+// as gojsonschema reads it (`./json-schema-check.ts`), so its problem is named in gojsonschema's words.
 import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import draft06 from 'ajv/dist/refs/json-schema-draft-06.json' with { type: 'json' };
 import { canonicalText, makeArray, makeObject, toJSON, type Value } from '../value.js';
 import { JsonSyntaxError, parseJsonText } from './json-text.js';
+import { gojsonschemaProblem } from './json-schema-check.js';
 import { builtinError, define } from './support.js';
 
 const ajv = new Ajv({ allErrors: true, strict: false, addUsedSchema: false });
@@ -30,23 +32,26 @@ function plainData(value: Value): unknown {
   return convert(toJSON(value));
 }
 
+class SchemaError extends Error {}
+
 /** A schema or document operand: JSON text is parsed, any other value used as it is. */
-function operandData(name: string, value: Value): unknown {
+function operandData(value: Value): unknown {
   if (typeof value !== 'string') return plainData(value);
   try {
     return plainData(parseJsonText(value));
   } catch (error) {
-    if (error instanceof JsonSyntaxError) throw builtinError(name, `invalid JSON: ${error.message}`);
+    // OPA checks the text is JSON before gojsonschema reads it.
+    if (error instanceof JsonSyntaxError) throw new SchemaError('invalid JSON string');
     throw error;
   }
 }
-
-class SchemaError extends Error {}
 
 function compileSchema(schemaValue: Value, schema: unknown): ValidateFunction {
   const key = canonicalText(schemaValue);
   const cached = cache.get(key);
   if (cached !== undefined) return cached;
+  const problem = gojsonschemaProblem(schema);
+  if (problem !== undefined) throw new SchemaError(problem);
   let prepared = schema;
   if (prepared !== null && typeof prepared === 'object' && !Array.isArray(prepared)) {
     const record = prepared as Record<string, unknown>;
@@ -98,25 +103,28 @@ function errorValue(error: ErrorObject): Value {
 }
 
 export const jsonSchemaBuiltins = [
+  // A schema that is not JSON or not valid is a result, not an error: [false, "jsonschema: ..."].
   define('json.verify_schema', [['string', 'object']], ([schema]) => {
     try {
-      compileSchema(schema!, operandData('json.verify_schema', schema!));
+      compileSchema(schema!, operandData(schema!));
       return makeArray([true, null]);
     } catch (error) {
-      if (error instanceof SchemaError) return makeArray([false, error.message]);
+      if (error instanceof SchemaError) return makeArray([false, `jsonschema: ${error.message}`]);
       throw error;
     }
   }),
   define('json.match_schema', [['string', 'object'], ['string', 'object']], ([document, schema]) => {
-    const name = 'json.match_schema';
+    // The document is read first, then the schema; either's problem is the call's error.
     let validate: ValidateFunction;
+    let data: unknown;
     try {
-      validate = compileSchema(schema!, operandData(name, schema!));
+      data = operandData(document!);
+      validate = compileSchema(schema!, operandData(schema!));
     } catch (error) {
-      if (error instanceof SchemaError) throw builtinError(name, `invalid schema: ${error.message}`);
+      if (error instanceof SchemaError) throw builtinError('json.match_schema', error.message);
       throw error;
     }
-    const valid = validate(operandData(name, document!));
+    const valid = validate(data);
     return makeArray([valid, makeArray((validate.errors ?? []).map(errorValue))]);
   }),
 ];
