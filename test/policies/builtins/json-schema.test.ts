@@ -55,7 +55,7 @@ describe('json schema builtins', () => {
       [v({ age: -1 }), v(schema)],
       v([false, [
         { error: '(root): name is required', type: 'required', field: '(root)', desc: 'name is required' },
-        { error: 'age: must be >= 0', type: 'number_gte', field: 'age', desc: 'must be >= 0' },
+        { error: 'age: Must be greater than or equal to 0', type: 'number_gte', field: 'age', desc: 'Must be greater than or equal to 0' },
       ]]),
     );
     const [ok, errors] = call('json.match_schema', v({ name: 1, extra: true, email: 'nope' }), v(schema)) as readonly unknown[];
@@ -66,6 +66,27 @@ describe('json schema builtins', () => {
       'json.match_schema: has a primitive type that is NOT VALID -- given: /no-such-type/');
     expectFailure('json.match_schema', ['{', v({})], 'eval_builtin_error', 'json.match_schema: invalid JSON string');
     expectFailure('json.match_schema', [v({}), '{"type": '], 'eval_builtin_error', 'json.match_schema: invalid JSON string');
+  });
+
+  it("describes each failure in gojsonschema's words, as OPA's errors read", () => {
+    const failures = (document: unknown, schema: unknown) =>
+      ((call('json.match_schema', v(document), v(schema)) as readonly unknown[])[1] as readonly unknown[]).map((error) =>
+        call('object.get', error as never, 'error', null),
+      );
+    expect(failures({ id: 'foo' }, { properties: { id: { type: 'integer' } } })).toEqual(['id: Invalid type. Expected: integer, given: string']);
+    expect(failures({ id: 1.5 }, { properties: { id: { type: 'integer' } } })).toEqual(['id: Invalid type. Expected: integer, given: number']);
+    expect(failures({ id: 2 }, { properties: { id: { type: ['string', 'null'] } } })).toEqual(['id: Invalid type. Expected: [string,null], given: integer']);
+    expect(failures({ s: 'ab' }, { properties: { s: { minLength: 3, pattern: '^z' } } })).toEqual([
+      's: String length must be greater than or equal to 3',
+      "s: Does not match pattern '^z'",
+    ]);
+    expect(failures({ a: [1, 1] }, { properties: { a: { maxItems: 1 } } })).toEqual(['a: Array must have at most 1 items']);
+    expect(failures({ n: 7 }, { properties: { n: { multipleOf: 2, exclusiveMaximum: 5 } } })).toEqual([
+      'n: Must be less than 5',
+      'n: Must be a multiple of 2',
+    ]);
+    expect(failures({ c: 'x' }, { properties: { c: { enum: ['a', 'b'] } } })).toEqual(['c: c must be one of the following: "a", "b"']);
+    expect(failures({}, { minProperties: 1 })).toEqual(['(root): Must have at least 1 properties']);
   });
 
   it('validates big integers and prototype-named keys as plain data', () => {
