@@ -5,13 +5,13 @@ import {
   isObject,
   isSet,
   makeArray,
-
   sortedValues,
   SetBuilder,
+  typeName,
   type RegoObject,
   type Value,
 } from '../value.js';
-import { define } from './support.js';
+import { define, operandError } from './support.js';
 
 function neighbours(graph: RegoObject, node: Value): Value[] | undefined {
   const edges = graph.get(node);
@@ -21,14 +21,17 @@ function neighbours(graph: RegoObject, node: Value): Value[] | undefined {
   return [];
 }
 
-function initialNodes(initial: Value): Value[] {
-  return isSet(initial) ? sortedValues(initial) : [...(initial as readonly Value[])];
+// OPA names the expected types as one phrase here, not as a list: `operand 2 must be {array, set}`.
+function initialNodes(name: string, initial: Value): Value[] {
+  if (isSet(initial)) return sortedValues(initial);
+  if (isArray(initial)) return [...initial];
+  throw operandError(name, 2, `must be {array, set} but got ${typeName(initial)}`);
 }
 
 // Only vertices that are keys of the graph count as reached, as in OPA.
-const reachable = define('graph.reachable', ['object', ['array', 'set']], ([graph, initial]) => {
+const reachable = define('graph.reachable', ['object', 'any'], ([graph, initial]) => {
   const reached = new SetBuilder();
-  const queue = initialNodes(initial!);
+  const queue = initialNodes('graph.reachable', initial!);
   for (let i = 0; i < queue.length; i++) {
     const node = queue[i]!;
     if (reached.has(node)) continue;
@@ -45,7 +48,7 @@ const reachable = define('graph.reachable', ['object', ['array', 'set']], ([grap
 // OPA, each first edge out of an initial vertex starts its own set of reached vertices, and that
 // set is shared (and grows) across every branch below that edge: a vertex reached in one branch
 // ends a later sibling branch that leads to it, but not a path under another first edge.
-const reachablePaths = define('graph.reachable_paths', ['object', ['array', 'set']], ([graph, initial]) => {
+const reachablePaths = define('graph.reachable_paths', ['object', 'any'], ([graph, initial]) => {
   const paths = new SetBuilder();
   const build = (root: Value, path: readonly Value[], reached: SetBuilder): void => {
     const next = neighbours(graph as RegoObject, root);
@@ -67,7 +70,7 @@ const reachablePaths = define('graph.reachable_paths', ['object', ['array', 'set
       }
     }
   };
-  for (const node of initialNodes(initial!)) {
+  for (const node of initialNodes('graph.reachable_paths', initial!)) {
     const next = neighbours(graph as RegoObject, node);
     if (next === undefined) continue;
     if (next.length === 0) paths.add(makeArray([node]));

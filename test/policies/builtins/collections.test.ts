@@ -51,6 +51,9 @@ describe('graph builtins', () => {
     expectCall('graph.reachable', [graph, v(['a'])], makeSet(['a', 'b', 'c', 'd']));
     expectCall('graph.reachable', [graph, makeSet(['e'])], makeSet(['e']));
     expectCall('graph.reachable', [graph, v(['zz'])], makeSet([]));
+    // OPA's wording names the two types as one phrase.
+    expectFailure('graph.reachable', [graph, 'a'], 'eval_type_error', 'graph.reachable: operand 2 must be {array, set} but got string');
+    expectFailure('graph.reachable_paths', [graph, 1], 'eval_type_error', 'graph.reachable_paths: operand 2 must be {array, set} but got number');
     expectCall('graph.reachable', [v({ a: makeSet(['b']), b: null }), v(['a'])], makeSet(['a', 'b']));
     expectFailure('graph.reachable', [v([]), v([])], 'eval_type_error', 'graph.reachable: operand 1 must be object but got array');
   });
