@@ -26,7 +26,7 @@ const count = define('count', [['array', 'object', 'set', 'string']], ([collecti
 });
 
 function extreme(name: string, better: (c: number) => boolean) {
-  return define(name, [['array', 'set']], ([collection]) => {
+  return define(name, [['set', 'array']], ([collection]) => {
     let best: Value | undefined;
     for (const value of members(collection!)) if (best === undefined || better(compare(value, best))) best = value;
     return best;
@@ -35,11 +35,11 @@ function extreme(name: string, better: (c: number) => boolean) {
 
 export const aggregateBuiltins = [
   count,
-  define('sum', [['array', 'set']], ([c]) => numbersOf('sum', c!).reduce<RegoNumber>((a, b) => add(a, b), 0)),
-  define('product', [['array', 'set']], ([c]) => numbersOf('product', c!).reduce<RegoNumber>((a, b) => multiply(a, b), 1)),
+  define('sum', [['set', 'array']], ([c]) => numbersOf('sum', c!).reduce<RegoNumber>((a, b) => add(a, b), 0)),
+  define('product', [['set', 'array']], ([c]) => numbersOf('product', c!).reduce<RegoNumber>((a, b) => multiply(a, b), 1)),
   extreme('max', (c) => c > 0),
   extreme('min', (c) => c < 0),
-  define('sort', [['array', 'set']], ([c]) =>
+  define('sort', [['set', 'array']], ([c]) =>
     makeArray(isSet(c) ? sortedValues(c) : [...(c as readonly Value[])].sort(compare)),
   ),
 ];

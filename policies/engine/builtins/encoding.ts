@@ -23,28 +23,52 @@ import { builtinError, define, operandError } from './support.js';
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
+/** Invalid base64 input, in Go's words (`illegal base64 data at input byte 17`). */
+export class Base64Error extends Error {}
+
 /** Go's strict StdEncoding/URLEncoding decoding: the padded alphabet only, no whitespace. */
-export function decodeBase64(name: string, text: string, url: boolean): string {
+function goBase64Bytes(text: string, url: boolean): Buffer {
   const alphabet = url ? /[A-Za-z0-9_-]/ : /[A-Za-z0-9+/]/;
   const body = text.replace(/={1,2}$/, '');
   const bad = [...body].findIndex((c) => !alphabet.test(c));
-  if (bad !== -1) throw builtinError(name, `illegal base64 data at input byte ${bad}`);
+  if (bad !== -1) throw new Base64Error(`illegal base64 data at input byte ${bad}`);
   // Padding completes the last quantum exactly; a lone sixth of a byte is never valid.
   if (text.length % 4 !== 0 || body.length % 4 === 1) {
-    throw builtinError(name, `illegal base64 data at input byte ${body.length - (body.length % 4)}`);
+    throw new Base64Error(`illegal base64 data at input byte ${body.length - (body.length % 4)}`);
   }
-  return Buffer.from(body, url ? 'base64url' : 'base64').toString('utf8');
+  return Buffer.from(body, url ? 'base64url' : 'base64');
 }
 
-function base64urlDecode(text: string): string {
+export function decodeBase64(name: string, text: string, url: boolean): string {
+  try {
+    return goBase64Bytes(text, url).toString('utf8');
+  } catch (error) {
+    if (error instanceof Base64Error) throw builtinError(name, error.message);
+    throw error;
+  }
+}
+
+/**
+ * OPA's base64url decoding, which the io.jwt builtins share: padding restored as RFC 7515 appendix C
+ * says (encoders often drop it), then Go's URLEncoding. Throws `Base64Error`.
+ */
+export function base64urlBytes(text: string): Buffer {
   let padded = text;
-  // RFC 7515 appendix C: encoders often drop the padding.
   if (!text.endsWith('=')) {
     if (text.length % 4 === 2) padded += '==';
     else if (text.length % 4 === 3) padded += '=';
-    else if (text.length % 4 === 1) throw builtinError('base64url.decode', `illegal base64url string: ${text}`);
+    else if (text.length % 4 === 1) throw new Base64Error(`illegal base64url string: ${text}`);
   }
-  return decodeBase64('base64url.decode', padded, true);
+  return goBase64Bytes(padded, true);
+}
+
+function base64urlDecode(text: string): string {
+  try {
+    return base64urlBytes(text).toString('utf8');
+  } catch (error) {
+    if (error instanceof Base64Error) throw builtinError('base64url.decode', error.message);
+    throw error;
+  }
 }
 
 function hexDecode(text: string): string {

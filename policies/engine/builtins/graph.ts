@@ -5,13 +5,13 @@ import {
   isObject,
   isSet,
   makeArray,
-
   sortedValues,
   SetBuilder,
+  typeName,
   type RegoObject,
   type Value,
 } from '../value.js';
-import { define } from './support.js';
+import { define, operandError } from './support.js';
 
 function neighbours(graph: RegoObject, node: Value): Value[] | undefined {
   const edges = graph.get(node);
@@ -21,14 +21,17 @@ function neighbours(graph: RegoObject, node: Value): Value[] | undefined {
   return [];
 }
 
-function initialNodes(initial: Value): Value[] {
-  return isSet(initial) ? sortedValues(initial) : [...(initial as readonly Value[])];
+// OPA names the expected types as one phrase here, not as a list: `operand 2 must be {array, set}`.
+function initialNodes(name: string, initial: Value): Value[] {
+  if (isSet(initial)) return sortedValues(initial);
+  if (isArray(initial)) return [...initial];
+  throw operandError(name, 2, `must be {array, set} but got ${typeName(initial)}`);
 }
 
 // Only vertices that are keys of the graph count as reached, as in OPA.
-const reachable = define('graph.reachable', ['object', ['array', 'set']], ([graph, initial]) => {
+const reachable = define('graph.reachable', ['object', 'any'], ([graph, initial]) => {
   const reached = new SetBuilder();
-  const queue = initialNodes(initial!);
+  const queue = initialNodes('graph.reachable', initial!);
   for (let i = 0; i < queue.length; i++) {
     const node = queue[i]!;
     if (reached.has(node)) continue;
@@ -41,27 +44,42 @@ const reachable = define('graph.reachable', ['object', ['array', 'set']], ([grap
 });
 
 // Paths from each initial vertex, each ending at a vertex without edges, at an edge back to a
-// vertex already reached, or before a vertex the graph does not list (OPA's path builder).
-const reachablePaths = define('graph.reachable_paths', ['object', ['array', 'set']], ([graph, initial]) => {
+// vertex already reached, or before a vertex the graph does not list (OPA's path builder). As in
+// OPA, each first edge out of an initial vertex starts its own set of reached vertices, and that
+// set is shared (and grows) across every branch below that edge: a vertex reached in one branch
+// ends a later sibling branch that leads to it, but not a path under another first edge.
+const reachablePaths = define('graph.reachable_paths', ['object', 'any'], ([graph, initial]) => {
   const paths = new SetBuilder();
-  const visit = (node: Value, path: readonly Value[], reached: SetBuilder): void => {
-    const next = neighbours(graph as RegoObject, node);
+  const build = (root: Value, path: readonly Value[], reached: SetBuilder): void => {
+    const next = neighbours(graph as RegoObject, root);
     if (next === undefined) {
-      if (path.length > 0) paths.add(makeArray(path));
+      paths.add(makeArray(path));
       return;
     }
-    const extended = [...path, node];
-    if (next.length === 0) paths.add(makeArray(extended));
+    const extended = [...path, root];
+    if (next.length === 0) {
+      paths.add(makeArray(extended));
+      return;
+    }
     for (const neighbour of next) {
       if (reached.has(neighbour)) {
         paths.add(makeArray(extended));
       } else {
-        reached.add(node);
-        visit(neighbour, extended, reached);
+        reached.add(root);
+        build(neighbour, extended, reached);
       }
     }
   };
-  for (const node of initialNodes(initial!)) visit(node, [], new SetBuilder());
+  for (const node of initialNodes('graph.reachable_paths', initial!)) {
+    const next = neighbours(graph as RegoObject, node);
+    if (next === undefined) continue;
+    if (next.length === 0) paths.add(makeArray([node]));
+    for (const neighbour of next) {
+      const reached = new SetBuilder();
+      reached.add(node);
+      build(neighbour, [node], reached);
+    }
+  }
   return paths.build();
 });
 

@@ -29,7 +29,10 @@ function parsePath(name: string, path: Value): Value[] {
     return trimmed.split('/').map((step) => step.replace(/~1/g, '/').replace(/~0/g, '~'));
   }
   if (isArray(path)) return [...path];
-  throw new BuiltinError('eval_type_error', `${name}: path must be a string or an array but got ${typeName(path)}`);
+  throw new BuiltinError(
+    'eval_type_error',
+    `${name}: operand 2 must be one of {set, array} containing string paths or array of path segments but got ${typeName(path)}`,
+  );
 }
 
 /** A trie of paths; `null` marks a path's end, which covers everything below it. */
@@ -218,10 +221,10 @@ function applyPatch(document: Value, patch: Value): Value | undefined {
 }
 
 export const jsonDocumentBuiltins = [
-  define('json.filter', ['object', ['array', 'set']], ([object, paths]) =>
+  define('json.filter', ['object', ['set', 'array']], ([object, paths]) =>
     filterValue(object!, buildTrie('json.filter', paths!)),
   ),
-  define('json.remove', ['object', ['array', 'set']], ([object, paths]) =>
+  define('json.remove', ['object', ['set', 'array']], ([object, paths]) =>
     removeValue(object!, buildTrie('json.remove', paths!)),
   ),
   // A patch that cannot be applied makes the result undefined, as in OPA.

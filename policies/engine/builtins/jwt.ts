@@ -7,6 +7,7 @@
 import { createHmac, timingSafeEqual, verify, constants, type KeyObject } from 'node:crypto';
 import { compare, isArray, isObject, makeArray, makeObject, type RegoObject, type Value } from '../value.js';
 import { KeyError, parseVerificationKeys, type VerificationKey } from './jwt-keys.js';
+import { Base64Error, base64urlBytes } from './encoding.js';
 import { JsonSyntaxError, parseJsonText } from './json-text.js';
 import { builtinError, define } from './support.js';
 
@@ -41,11 +42,15 @@ interface DecodedToken {
 
 class TokenError extends Error {}
 
-function base64urlBytes(part: string, what: string): Buffer {
-  if (!/^[A-Za-z0-9_-]*={0,2}$/.test(part) || part.replace(/=+$/, '').length % 4 === 1) {
-    throw new TokenError(`JWT ${what} had invalid encoding`);
+// Each part decodes as OPA's base64url.decode does, its error in Go's words after OPA's prefix
+// (`JWT payload had invalid encoding: illegal base64 data at input byte 17`).
+function partBytes(part: string, what: string): Buffer {
+  try {
+    return base64urlBytes(part);
+  } catch (error) {
+    if (error instanceof Base64Error) throw new TokenError(`JWT ${what} had invalid encoding: ${error.message}`);
+    throw error;
   }
-  return Buffer.from(part, 'base64url');
 }
 
 function parseJsonPart(text: string, what: string): Value {
@@ -61,12 +66,12 @@ function splitToken(token: string): DecodedToken {
   const parts = token.split('.');
   if (parts.length !== 3) throw new TokenError(`encoded JWT must have 3 sections, found ${parts.length}`);
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-  const header = parseJsonPart(base64urlBytes(headerPart, 'header').toString('utf8'), 'header');
+  const header = parseJsonPart(partBytes(headerPart, 'header').toString('utf8'), 'header');
   if (!isObject(header)) throw new TokenError('JWT header must be a JSON object');
   return {
     header,
-    payloadText: base64urlBytes(payloadPart, 'payload').toString('utf8'),
-    signature: base64urlBytes(signaturePart, 'signature'),
+    payloadText: partBytes(payloadPart, 'payload').toString('utf8'),
+    signature: partBytes(signaturePart, 'signature'),
     signingInput: `${headerPart}.${payloadPart}`,
   };
 }

@@ -41,7 +41,9 @@ function mergeOperand(name: string, text: string): IpBlock {
   return blockOf(4, address.value, prefix);
 }
 
+// Any other operand is OPA's plain builtin error, not an operand type error.
 function merge(name: string, addresses: Value): Value {
+  if (!isSet(addresses) && !Array.isArray(addresses)) throw builtinError(name, 'operand must be an array');
   const items = isSet(addresses) ? sortedValues(addresses) : [...(addresses as readonly Value[])];
   const blocks = items.map((item) => {
     if (typeof item !== 'string') throw builtinError(name, `IP address or CIDR expected, got ${JSON.stringify(item)}`);
@@ -91,7 +93,7 @@ export const netBuiltins = [
     intersects(cidrOperand('net.cidr_intersects', a as string), cidrOperand('net.cidr_intersects', b as string)),
   ),
   define('net.cidr_is_valid', ['string'], ([cidr]) => parseCidr(cidr as string) !== undefined),
-  define('net.cidr_merge', [['array', 'set']], ([addresses]) => merge('net.cidr_merge', addresses!)),
+  define('net.cidr_merge', ['any'], ([addresses]) => merge('net.cidr_merge', addresses!)),
   define('net.cidr_expand', ['string'], ([cidr]) => {
     const block = cidrOperand('net.cidr_expand', cidr as string);
     if (block.last - block.first + 1n > maxExpandedAddresses) {

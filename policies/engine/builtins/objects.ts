@@ -120,11 +120,11 @@ export const objectBuiltins = [
     return found === undefined ? fallback! : found;
   }),
   define('object.keys', ['object'], ([object]) => makeSet((object as RegoObject).keys())),
-  define('object.remove', ['object', ['array', 'object', 'set']], ([object, keys]) => {
+  define('object.remove', ['object', ['object', 'set', 'array']], ([object, keys]) => {
     const drop = makeSet(keysOf(keys!));
     return makeObject([...(object as RegoObject).entries()].filter(([key]) => !drop.has(key)));
   }),
-  define('object.filter', ['object', ['array', 'object', 'set']], ([object, keys]) => {
+  define('object.filter', ['object', ['object', 'set', 'array']], ([object, keys]) => {
     const keep: RegoSet = makeSet(keysOf(keys!));
     return makeObject([...(object as RegoObject).entries()].filter(([key]) => keep.has(key)));
   }),

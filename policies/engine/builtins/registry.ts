@@ -55,7 +55,11 @@ function describeTypes(types: ArgType): string {
   return typeof types === 'string' ? types : `one of {${[...types].join(', ')}}`;
 }
 
-/** OPA's message: `count: operand 1 must be one of {array, object, set, string} but got number`. */
+/**
+ * OPA's message: `count: operand 1 must be one of {array, object, set, string} but got number`. The
+ * types are listed in the order declared, which is the order OPA's implementation names them in
+ * (`sum`: `{set, array}`, `object.remove`: `{object, set, array}`), not sorted.
+ */
 export function operandTypeError(name: string, position: number, expected: ArgType, got: Value): BuiltinError {
   return new BuiltinError(
     'eval_type_error',

@@ -147,7 +147,7 @@ const anyPrefixMatch = (name: string, test: (s: string, affix: string) => boolea
   });
 
 export const stringBuiltins = [
-  define('concat', ['string', ['array', 'set']], ([delimiter, collection]) =>
+  define('concat', ['string', ['set', 'array']], ([delimiter, collection]) =>
     checkedLength('concat', stringMembers('concat', 2, collection!).join(delimiter as string)),
   ),
   define('contains', ['string', 'string'], ([a, b]) => (a as string).includes(b as string)),

@@ -22,7 +22,8 @@ describe('aggregate builtins', () => {
     expect(call('product', v([2 ** 40, 2 ** 40]))).toBe(2n ** 80n);
     expectFailure('sum', [v([1, 'a'])], 'eval_type_error', 'sum: operand 1 must be array of numbers but got array containing string');
     expectFailure('product', [makeSet([null])], 'eval_type_error', 'product: operand 1 must be set of numbers but got set containing null');
-    expectFailure('sum', [v({})], 'eval_type_error', 'sum: operand 1 must be one of {array, set} but got object');
+    expectFailure('sum', [v({})], 'eval_type_error', 'sum: operand 1 must be one of {set, array} but got object');
+    expectFailure('product', [v({})], 'eval_type_error', 'product: operand 1 must be one of {set, array} but got object');
   });
 
   it("max and min use OPA's order across types and are undefined when empty", () => {
@@ -32,12 +33,13 @@ describe('aggregate builtins', () => {
     expect(call('min', v([1, 'a', null]))).toBe(null);
     expect(call('max', v([]))).toBeUndefined();
     expect(call('min', makeSet([]))).toBeUndefined();
-    expectFailure('max', ['abc'], 'eval_type_error', 'max: operand 1 must be one of {array, set} but got string');
+    expectFailure('max', ['abc'], 'eval_type_error', 'max: operand 1 must be one of {set, array} but got string');
+    expectFailure('min', ['abc'], 'eval_type_error', 'min: operand 1 must be one of {set, array} but got string');
   });
 
   it('sorts arrays and sets into arrays', () => {
     expectCall('sort', [v([3, 'b', 1, null, [1], { a: 1 }, false])], v([null, false, 1, 3, 'b', [1], { a: 1 }]));
     expectCall('sort', [makeSet([3, 1, 2])], makeArray([1, 2, 3]));
-    expectFailure('sort', [null], 'eval_type_error', 'sort: operand 1 must be one of {array, set} but got null');
+    expectFailure('sort', [null], 'eval_type_error', 'sort: operand 1 must be one of {set, array} but got null');
   });
 });

@@ -51,6 +51,9 @@ describe('graph builtins', () => {
     expectCall('graph.reachable', [graph, v(['a'])], makeSet(['a', 'b', 'c', 'd']));
     expectCall('graph.reachable', [graph, makeSet(['e'])], makeSet(['e']));
     expectCall('graph.reachable', [graph, v(['zz'])], makeSet([]));
+    // OPA's wording names the two types as one phrase.
+    expectFailure('graph.reachable', [graph, 'a'], 'eval_type_error', 'graph.reachable: operand 2 must be {array, set} but got string');
+    expectFailure('graph.reachable_paths', [graph, 1], 'eval_type_error', 'graph.reachable_paths: operand 2 must be {array, set} but got number');
     expectCall('graph.reachable', [v({ a: makeSet(['b']), b: null }), v(['a'])], makeSet(['a', 'b']));
     expectFailure('graph.reachable', [v([]), v([])], 'eval_type_error', 'graph.reachable: operand 1 must be object but got array');
   });
@@ -62,6 +65,22 @@ describe('graph builtins', () => {
       makeSet([v(['a', 'b', 'd']), v(['a', 'c'])]),
     );
     expectCall('graph.reachable_paths', [graph, v(['e'])], makeSet([v(['e'])]));
+  });
+
+  it("graph.reachable_paths keeps one reached set per first edge, shared by that edge's branches (OPA's path builder)", () => {
+    const cyclic = v({ a: ['b', 'e'], b: ['d'], c: ['gone'], d: ['c'], e: ['g', 'f'], f: ['i', 'g'], g: ['h'], h: ['c'], i: [] });
+    expectCall(
+      'graph.reachable_paths',
+      [cyclic, makeSet(['a'])],
+      makeSet([
+        // c was reached under the first edge (a to b), which does not end the path under a to e ...
+        v(['a', 'b', 'd', 'c']),
+        v(['a', 'e', 'g', 'h', 'c']),
+        v(['a', 'e', 'f', 'i']),
+        // ... but g, reached in the branch through g, ends the later sibling branch through f.
+        v(['a', 'e', 'f']),
+      ]),
+    );
   });
 
   it('walk is a relation yielding [path, value] for every node, root first', () => {

@@ -43,6 +43,8 @@ describe('net builtins', () => {
     expectCall('net.cidr_merge', [v([])], makeSet([]));
     expectFailure('net.cidr_merge', [v(['bogus'])], 'eval_builtin_error', 'invalid CIDR address or IP: bogus');
     expectFailure('net.cidr_merge', [v([1])], 'eval_builtin_error', 'IP address or CIDR expected');
+    // Neither array nor set: OPA's builtin error, not a type error.
+    expectFailure('net.cidr_merge', ['10.0.0.0/8'], 'eval_builtin_error', 'net.cidr_merge: operand must be an array');
   });
 
   it('cidr_expand lists every address and refuses huge blocks', () => {

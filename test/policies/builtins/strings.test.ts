@@ -96,5 +96,6 @@ describe('string builtins', () => {
     expect(call('strings.any_suffix_match', v(['a.json', 'b.rego']), makeSet(['.rego']))).toBe(true);
     expectFailure('strings.any_prefix_match', [v([1]), 'a'], 'eval_type_error', 'operand 1 must be array of strings but got array containing number');
     expectFailure('strings.any_suffix_match', ['a', 1], 'eval_type_error', 'operand 2 must be one of {string, set, array} but got number');
+    expectFailure('concat', [',', 1], 'eval_type_error', 'concat: operand 2 must be one of {set, array} but got number');
   });
 });

@@ -63,6 +63,20 @@ describe('io.jwt.decode', () => {
     expectFailure('io.jwt.decode', [`${base64url.encode('[1]')}.e30.`], 'eval_builtin_error', 'JWT header must be a JSON object');
     expectFailure('io.jwt.decode', [`${base64url.encode('{"alg":"none"}')}.${base64url.encode('{')}.`], 'eval_builtin_error', 'JWT payload had invalid encoding');
   });
+
+  it("names the bad byte of a part in Go's words, as OPA does (base64url.decode's reading)", () => {
+    const header = 'eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9';
+    const payload = 'eyJzdWIiOiIwIiwiaXNzIjoib3BhIn0';
+    const signature = 'XmVoLoHI3pxMtMO_WRONMSJzGUDP9pDjy8Jp0_tdRXY';
+    expectFailure('io.jwt.decode', [`eyJhbGciOiJIU^%zI1NiI+sInR5cCI6IkpXVCJ9.${payload}.${signature}`], 'eval_builtin_error',
+      'io.jwt.decode: JWT header had invalid encoding: illegal base64 data at input byte 13');
+    expectFailure('io.jwt.decode', [`${header}.eyJzdWIiOiIwIiwia/XNzIjoib3BhIn0.${signature}`], 'eval_builtin_error',
+      'io.jwt.decode: JWT payload had invalid encoding: illegal base64 data at input byte 17');
+    expectFailure('io.jwt.decode', [`${header}.${payload}.XmVoLoHI3pxMtMO(_WRONMSJzGUDP9pDjy8Jp0_tdRXY`], 'eval_builtin_error',
+      'io.jwt.decode: JWT signature had invalid encoding: illegal base64 data at input byte 15');
+    // A length that no padding completes is base64url.decode's own error.
+    expectFailure('io.jwt.decode', [`${header}.${payload}.abcde`], 'eval_builtin_error', 'JWT signature had invalid encoding: illegal base64url string: abcde');
+  });
 });
 
 describe('io.jwt.verify_*', () => {
