@@ -199,6 +199,17 @@ async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'g
   return [backend, frontend];
 }
 
+/** SIGTERM, and if the sidecar has not exited 10 s later, its stderr on ours, SIGKILL and a failed run. */
+async function terminateOrReport(sidecar: SidecarProcess): Promise<void> {
+  const stuck = setTimeout(() => {
+    process.stderr.write(`bench:mesh: sidecar ${sidecar.child.pid} still running 10 s after SIGTERM; its stderr:\n${sidecar.stderr()}`);
+    process.exitCode = 1;
+    sidecar.child.kill('SIGKILL');
+  }, 10_000);
+  await sidecar.terminate();
+  clearTimeout(stuck);
+}
+
 async function throughputRound(t: Target): Promise<void> {
   const sampleRss = async () => {
     for (const sidecar of t.sidecars) t.rssMb = Math.max(t.rssMb, await rssMb(sidecar.child.pid!));
@@ -304,7 +315,7 @@ async function main(): Promise<void> {
     for (const sidecar of sidecars) process.stderr.write(sidecar.stderr());
     throw error;
   } finally {
-    for (const sidecar of sidecars) await sidecar.terminate();
+    for (const sidecar of sidecars) await terminateOrReport(sidecar);
     for (const child of children) child.kill('SIGTERM');
     for (const nginx of nginxes) nginx.stop();
     await grpcWorker.terminate();
@@ -313,7 +324,7 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(),
   (error: unknown) => {
     console.error(error);
     process.exit(1);
