@@ -38,13 +38,17 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-/** Refuses a private key file that anyone but its owner could read or write. */
+/**
+ * Refuses a private key file that anyone but its owner could read or write. PostgreSQL's one
+ * exception: a file owned by root may also be read by its group, which is how Kubernetes mounts a
+ * Secret for a pod's fsGroup (root:fsGroup, mode 0440).
+ */
 export async function assertPrivateFile(path: string): Promise<void> {
-  const { mode } = await stat(path);
-  if ((mode & 0o077) !== 0) {
+  const { mode, uid } = await stat(path);
+  if ((mode & (uid === 0 ? 0o037 : 0o077)) !== 0) {
     throw new CaError(
       'CA_KEY_EXPOSED',
-      `${path} has mode ${(mode & 0o777).toString(8)}; run 'chmod 600 ${path}' (group and others must have no access)`,
+      `${path} has mode ${(mode & 0o777).toString(8)}; run 'chmod 600 ${path}' (group and others must have no access; group read only for a file owned by root)`,
     );
   }
 }

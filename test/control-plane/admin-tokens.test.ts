@@ -88,7 +88,7 @@ describe('AdminTokens construction', () => {
     const own = `operator-read-token-${'o'.repeat(32)}`;
     await writeFile(join(dir, 'admin-read.token'), `${own}\n`, { mode: 0o600 });
     expect((await AdminTokens.open(dir)).authenticate(`Bearer ${own}`)).toMatchObject({ scope: 'read' });
-    await chmod(join(dir, 'admin-read.token'), 0o640);
+    await chmod(join(dir, 'admin-read.token'), 0o604);
     await expect(AdminTokens.open(dir)).rejects.toMatchObject({ code: 'CA_KEY_EXPOSED' });
   });
 

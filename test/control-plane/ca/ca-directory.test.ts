@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, mkdtemp, readFile, rename, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,6 +8,7 @@ import { openCertificateAuthority } from '../../../control-plane/ca/index.js';
 import { createWorkloadKey } from '../../../proxy/tls/workload-key.js';
 import { throwawayIntermediate, throwawayRoot } from '../../helpers/throwaway-ca.js';
 
+const asRoot = process.getuid?.() === 0;
 const dirs: string[] = [];
 async function tempDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-ca-'));
@@ -36,9 +37,29 @@ describe('CA state directory', () => {
   it('refuses to start when the key is readable by others or the group, naming the fix', async () => {
     const dir = join(await tempDir(), 'ca');
     await loadOrCreateCaDirectory(dir);
-    for (const mode of [0o644, 0o640, 0o604]) {
+    // As root (CI), the key goes to another user: a root-owned key may be group-readable (below).
+    if (asRoot) await chown(join(dir, 'ca-key.pem'), 10001, 10001);
+    for (const mode of [0o644, 0o640, 0o604, 0o660]) {
       await chmod(join(dir, 'ca-key.pem'), mode);
       await expect(loadOrCreateCaDirectory(dir)).rejects.toThrow(/CA_KEY_EXPOSED.*chmod 600/);
+    }
+  });
+
+  it.skipIf(!asRoot)('takes a root-owned key its group may only read, as Kubernetes mounts a Secret under fsGroup (a symlink to root:fsGroup 0440)', async () => {
+    const dir = join(await tempDir(), 'ca');
+    await loadOrCreateCaDirectory(dir);
+    const data = join(dir, '..2026_12_04_08_00_00.1');
+    await mkdir(data);
+    await rename(join(dir, 'ca-key.pem'), join(data, 'ca-key.pem'));
+    await symlink(join(data, 'ca-key.pem'), join(dir, 'ca-key.pem'));
+    await chown(join(data, 'ca-key.pem'), 0, 10001);
+    for (const mode of [0o440, 0o640, 0o400]) {
+      await chmod(join(data, 'ca-key.pem'), mode);
+      await expect(loadOrCreateCaDirectory(dir)).resolves.toMatchObject({ created: false });
+    }
+    for (const mode of [0o460, 0o450, 0o444, 0o441]) {
+      await chmod(join(data, 'ca-key.pem'), mode);
+      await expect(loadOrCreateCaDirectory(dir)).rejects.toThrow(/CA_KEY_EXPOSED.*group read only for a file owned by root/);
     }
   });
 
