@@ -8,7 +8,7 @@ import { loadConfigFile } from './config/load-config.js';
 import type { ManagedSidecar } from './managed-sidecar.js';
 import { Sidecar } from './sidecar.js';
 import { startMeshSecurity } from './tls/mesh-security.js';
-import { DEFAULT_CLUSTER_DOMAIN } from '../control-plane/api/service-hosts.js';
+import { DEFAULT_CLUSTER_DOMAIN, isDnsName } from '../control-plane/api/service-hosts.js';
 import { controlPlaneTarget } from './xds/control-plane-target.js';
 import type { LocalSidecarSettings } from './xds/sidecar-config-from-snapshot.js';
 
@@ -73,7 +73,6 @@ const options = {
   'cluster-domain': { type: 'string', default: DEFAULT_CLUSTER_DOMAIN },
 } as const;
 
-const DNS_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/;
 
 type Values = ReturnType<typeof parseArgs<{ args: string[]; options: typeof options; strict: true }>>['values'];
 
@@ -89,7 +88,7 @@ function localSettings(values: Values, controlPlane: string): LocalSidecarSettin
   const appPort = values['app-port'] === undefined ? undefined : portFlag('app-port', values['app-port'], 0, 1);
   const podIp = values['pod-ip'];
   if (podIp !== undefined && isIP(podIp) === 0) throw usageError(`--pod-ip must be an IP address, not ${JSON.stringify(podIp)}`);
-  if (!DNS_NAME.test(values['cluster-domain'])) throw usageError(`--cluster-domain must be a DNS name, not ${JSON.stringify(values['cluster-domain'])}`);
+  if (!isDnsName(values['cluster-domain'])) throw usageError(`--cluster-domain must be a DNS name, not ${JSON.stringify(values['cluster-domain'])}`);
   return {
     workload,
     namespace: values.namespace,

@@ -101,6 +101,7 @@ function containers(pod: PodLike, annotations: Record<string, string>, settings:
       '--pod-ip', '$(WEFT_POD_IP)',
       '--service-account', serviceAccount,
       '--trust-domain', settings.trustDomain,
+      '--cluster-domain', settings.clusterDomain,
       '--trust-bundle', `${TRUST_PATH}/root-cert.pem`,
       '--token-file', `${TOKEN_PATH}/${TOKEN_AUDIENCE}-token`,
       '--inbound-port', String(plan.inboundPort),

@@ -67,6 +67,7 @@ describe('weft injector: the mutation', () => {
     expect(sidecar!.env).toContainEqual({ name: 'WEFT_POD_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } });
     // Intercepted connections arrive at the pod IP, and other sidecars dial it.
     expect(flag('--pod-ip')).toBe('$(WEFT_POD_IP)');
+    expect(flag('--cluster-domain')).toBe('cluster.local');
     expect(sidecar!.env).toContainEqual({ name: 'WEFT_POD_IP', valueFrom: { fieldRef: { fieldPath: 'status.podIP' } } });
     const token = named(pod.spec.volumes, 'weft-token').projected.sources[0].serviceAccountToken;
     expect(token).toMatchObject({ audience: 'weft-ca', path: 'weft-ca-token' });
@@ -271,6 +272,15 @@ describe('weft inject -f', () => {
     expect(template.metadata.annotations).toEqual({ 'weft.dev/status': 'injected' });
     const original = parseAllDocuments(readFileSync('test/deploy/kubernetes/fixtures/deployment-and-service.yaml', 'utf8')).map((document) => document.toJS() as Json);
     expect(service).toEqual(original[1]);
+  });
+
+  it('passes the cluster domain to each sidecar, and refuses one that is not a DNS name', async () => {
+    const fixture = 'test/deploy/kubernetes/fixtures/deployment-and-service.yaml';
+    const { stdout } = await runWeft(['inject', '-f', fixture, '--cluster-domain', 'corp.example']);
+    const args = (parseAllDocuments(stdout)[0]!.toJS() as Json).spec.template.spec.initContainers[1].args as string[];
+    expect(args[args.indexOf('--cluster-domain') + 1]).toBe('corp.example');
+    const refused = await runWeft(['inject', '-f', fixture, '--cluster-domain', 'Corp_Example.']);
+    expect(refused).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('--cluster-domain must be a DNS name, got "Corp_Example."') });
   });
 
   it('fails with the document named when an annotation is bad, and prints nothing', async () => {
