@@ -7,8 +7,8 @@
 import {
   buildASTSchema,
   GraphQLError,
-  isEqualType,
   isInterfaceType,
+  isListType,
   isNonNullType,
   isObjectType,
   isTypeSubTypeOf,
@@ -16,6 +16,7 @@ import {
   parse,
   validate,
   type DocumentNode,
+  type GraphQLInputType,
   type GraphQLInterfaceType,
   type GraphQLObjectType,
   type GraphQLSchema,
@@ -62,6 +63,19 @@ const EXTENSIONS: Partial<Record<string, Kind>> = {
 };
 
 /**
+ * gqlparser's Type.IsCompatible, for an implementing field's argument against the interface's: the
+ * same named type at the same list depth, non-null only where the interface's is (an argument the
+ * interface makes non-null may be nullable in the implementation).
+ */
+function argumentCompatible(required: GraphQLInputType, found: GraphQLInputType): boolean {
+  if (isNonNullType(found) && !isNonNullType(required)) return false;
+  const r = isNonNullType(required) ? required.ofType : required;
+  const f = isNonNullType(found) ? found.ofType : found;
+  if (isListType(r) || isListType(f)) return isListType(r) && isListType(f) && argumentCompatible(r.ofType, f.ofType);
+  return r.name === f.name;
+}
+
+/**
  * Why a type does not implement one of its interfaces as gqlparser's schema validation requires
  * (validateImplements): every field of the interface, of a covariant type, with the interface's
  * arguments of the same types and no other required ones, and every interface the interface
@@ -79,7 +93,7 @@ function implementationProblem(schema: GraphQLSchema, type: GraphQLObjectType | 
       }
       for (const arg of required.args) {
         const foundArg = found.args.find((a) => a.name === arg.name);
-        if (foundArg === undefined || !isEqualType(arg.type, foundArg.type)) {
+        if (foundArg === undefined || !argumentCompatible(arg.type, foundArg.type)) {
           return `For ${type.name} to implement ${intf.name} the field ${required.name} must have the same arguments.`;
         }
       }

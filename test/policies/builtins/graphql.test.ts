@@ -37,6 +37,11 @@ describe('graphql builtins', () => {
     expect(call('graphql.schema_is_valid', 'interface I { id: ID } type T implements I { id: ID! }')).toBe(true);
     expect(call('graphql.schema_is_valid', 'interface I { f(a: Int): Int } type T implements I { f: Int }')).toBe(false);
     expect(call('graphql.schema_is_valid', 'interface I { f(a: Int): Int } type T implements I { f(a: String): Int }')).toBe(false);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: Int): Int } type T implements I { f(a: Int!): Int }')).toBe(false);
+    // gqlparser lets an implementation relax an argument the interface makes non-null (Type.IsCompatible).
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: Int!): Int } type T implements I { f(a: Int): Int }')).toBe(true);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: [Int!]): Int } type T implements I { f(a: [Int]): Int }')).toBe(true);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: [Int]): Int } type T implements I { f(a: Int): Int }')).toBe(false);
     expect(call('graphql.schema_is_valid', 'interface I { f: Int } type T implements I { f(b: Int!): Int }')).toBe(false);
     expect(call('graphql.schema_is_valid', 'interface I { f: Int } type T implements I { f(b: Int! = 1, c: Int): Int }')).toBe(true);
     expect(call('graphql.is_valid', '{ a }', 'interface I { id: ID! } type Query implements I { a: Int }')).toBe(false);
