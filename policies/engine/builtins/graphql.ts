@@ -2,8 +2,25 @@
 // gqlparser; both follow the specification), ASTs returned in gqlparser's JSON shape
 // (graphql-ast.ts). Where gqlparser is lenient, so is this: extending a type that the schema
 // does not define defines it. An AST object is accepted back as an operand when it is one these
-// builtins returned (its text is remembered); OPA would re-print any AST object.
-import { buildASTSchema, GraphQLError, Kind, parse, validate, type DocumentNode, type GraphQLSchema } from 'graphql';
+// builtins returned (its text is remembered); OPA would re-print any AST object. Directives on
+// `schema` are not checked and interface implementations are, as gqlparser does.
+import {
+  buildASTSchema,
+  GraphQLError,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isTypeSubTypeOf,
+  Kind,
+  parse,
+  validate,
+  type DocumentNode,
+  type GraphQLInputType,
+  type GraphQLInterfaceType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+} from 'graphql';
 import { fromJSON, isObject, makeArray, makeObject, type RegoObject, type Value } from '../value.js';
 import { queryDocumentJson, schemaDocumentJson } from './graphql-ast.js';
 import { builtinError, define } from './support.js';
@@ -45,16 +62,75 @@ const EXTENSIONS: Partial<Record<string, Kind>> = {
   [Kind.SCALAR_TYPE_EXTENSION]: Kind.SCALAR_TYPE_DEFINITION,
 };
 
-/** The schema of a document, where the first extension of a type the document does not define defines it. */
+/**
+ * gqlparser's Type.IsCompatible, for an implementing field's argument against the interface's: the
+ * same named type at the same list depth, non-null only where the interface's is (an argument the
+ * interface makes non-null may be nullable in the implementation).
+ */
+function argumentCompatible(required: GraphQLInputType, found: GraphQLInputType): boolean {
+  if (isNonNullType(found) && !isNonNullType(required)) return false;
+  const r = isNonNullType(required) ? required.ofType : required;
+  const f = isNonNullType(found) ? found.ofType : found;
+  if (isListType(r) || isListType(f)) return isListType(r) && isListType(f) && argumentCompatible(r.ofType, f.ofType);
+  return r.name === f.name;
+}
+
+/**
+ * Why a type does not implement one of its interfaces as gqlparser's schema validation requires
+ * (validateImplements): every field of the interface, of a covariant type, with the interface's
+ * arguments of the same types and no other required ones, and every interface the interface
+ * itself implements (validateTypeImplementsAncestors). buildASTSchema checks none of it.
+ */
+function implementationProblem(schema: GraphQLSchema, type: GraphQLObjectType | GraphQLInterfaceType): string | undefined {
+  const declared = new Set(type.getInterfaces().map((i) => i.name));
+  for (const intf of type.getInterfaces()) {
+    const fields = type.getFields();
+    for (const required of Object.values(intf.getFields())) {
+      const found = fields[required.name];
+      if (found === undefined) return `For ${type.name} to implement ${intf.name} it must have a field called ${required.name}.`;
+      if (!isTypeSubTypeOf(schema, found.type, required.type)) {
+        return `For ${type.name} to implement ${intf.name} the field ${required.name} must have type ${String(required.type)}.`;
+      }
+      for (const arg of required.args) {
+        const foundArg = found.args.find((a) => a.name === arg.name);
+        if (foundArg === undefined || !argumentCompatible(arg.type, foundArg.type)) {
+          return `For ${type.name} to implement ${intf.name} the field ${required.name} must have the same arguments.`;
+        }
+      }
+      for (const extra of found.args) {
+        if (!required.args.some((a) => a.name === extra.name) && isNonNullType(extra.type) && extra.defaultValue === undefined) {
+          return `For ${type.name} to implement ${intf.name} any additional arguments on ${found.name} must be optional or have a default value but ${extra.name} is required.`;
+        }
+      }
+    }
+    for (const transitive of intf.getInterfaces()) {
+      if (!declared.has(transitive.name)) return `Type ${type.name} must implement ${transitive.name} because it is implemented by ${intf.name}.`;
+    }
+  }
+  return undefined;
+}
+
+/**
+ * The schema of a document, where the first extension of a type the document does not define
+ * defines it. Directives on `schema` and `extend schema` are not checked (gqlparser never looks at
+ * them); interface implementations are, as gqlparser does.
+ */
 function buildSchema(document: DocumentNode): GraphQLSchema {
   const defined = new Set(document.definitions.flatMap((d) => (d.kind.endsWith('Definition') && 'name' in d && d.name ? [d.name.value] : [])));
   const definitions = document.definitions.map((d) => {
+    if (d.kind === Kind.SCHEMA_DEFINITION || d.kind === Kind.SCHEMA_EXTENSION) return { ...d, directives: [] };
     const kind = EXTENSIONS[d.kind];
     if (kind === undefined || !('name' in d) || d.name === undefined || defined.has(d.name.value)) return d;
     defined.add(d.name.value);
     return { ...d, kind } as typeof d;
   });
-  return buildASTSchema({ ...document, definitions });
+  const schema = buildASTSchema({ ...document, definitions });
+  for (const type of Object.values(schema.getTypeMap())) {
+    if (!isObjectType(type) && !isInterfaceType(type)) continue;
+    const problem = implementationProblem(schema, type);
+    if (problem !== undefined) throw new GraphQLError(problem);
+  }
+  return schema;
 }
 
 interface Parsed {

@@ -63,6 +63,7 @@ function parseJsonPart(text: string, what: string): Value {
 }
 
 function splitToken(token: string): DecodedToken {
+  if (!token.includes('.')) throw new TokenError('encoded JWT had no period separators');
   const parts = token.split('.');
   if (parts.length !== 3) throw new TokenError(`encoded JWT must have 3 sections, found ${parts.length}`);
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];

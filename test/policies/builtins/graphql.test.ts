@@ -18,6 +18,35 @@ describe('graphql builtins', () => {
     expect(call('graphql.schema_is_valid', 'schema { query: Query }')).toBe(false);
   });
 
+  it("graphql.schema_is_valid: directives on `schema` are not checked, as gqlparser never looks at them", () => {
+    expect(call('graphql.schema_is_valid', 'extend schema @directive')).toBe(true);
+    expect(call('graphql.schema_is_valid', 'type Query { a: Int } schema @undeclared { query: Query }')).toBe(true);
+    // On a type they are, as gqlparser does.
+    expect(call('graphql.schema_is_valid', 'type Query @undeclared { a: Int }')).toBe(false);
+  });
+
+  it("graphql.schema_is_valid: interface implementations are checked as gqlparser checks them", () => {
+    // An interface's own interfaces must be declared too (gqlparser's validateTypeImplementsAncestors).
+    const chain = 'interface IA { id: ID! } interface IIA implements IA { id: ID! }';
+    expect(call('graphql.schema_is_valid', `${chain} type A implements IIA { id: ID! }`)).toBe(false);
+    expect(call('graphql.schema_is_valid', `${chain} type A implements IIA & IA { id: ID! }`)).toBe(true);
+    expect(call('graphql.schema_is_valid', 'interface I { id: ID! } interface J implements I { x: Int }')).toBe(false);
+    // Fields: present, of a covariant type, with the interface's arguments and no other required ones.
+    expect(call('graphql.schema_is_valid', 'interface I { id: ID! } type T implements I { x: Int }')).toBe(false);
+    expect(call('graphql.schema_is_valid', 'interface I { id: ID! } type T implements I { id: ID }')).toBe(false);
+    expect(call('graphql.schema_is_valid', 'interface I { id: ID } type T implements I { id: ID! }')).toBe(true);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: Int): Int } type T implements I { f: Int }')).toBe(false);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: Int): Int } type T implements I { f(a: String): Int }')).toBe(false);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: Int): Int } type T implements I { f(a: Int!): Int }')).toBe(false);
+    // gqlparser lets an implementation relax an argument the interface makes non-null (Type.IsCompatible).
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: Int!): Int } type T implements I { f(a: Int): Int }')).toBe(true);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: [Int!]): Int } type T implements I { f(a: [Int]): Int }')).toBe(true);
+    expect(call('graphql.schema_is_valid', 'interface I { f(a: [Int]): Int } type T implements I { f(a: Int): Int }')).toBe(false);
+    expect(call('graphql.schema_is_valid', 'interface I { f: Int } type T implements I { f(b: Int!): Int }')).toBe(false);
+    expect(call('graphql.schema_is_valid', 'interface I { f: Int } type T implements I { f(b: Int! = 1, c: Int): Int }')).toBe(true);
+    expect(call('graphql.is_valid', '{ a }', 'interface I { id: ID! } type Query implements I { a: Int }')).toBe(false);
+  });
+
   it('graphql.is_valid: a query that parses and validates against the schema', () => {
     expect(call('graphql.is_valid', '{ employeeByID(id: "alice") { id salary } }', schema)).toBe(true);
     expect(call('graphql.is_valid', '{ employeeByID(id: "alice") { password } }', schema)).toBe(false);

@@ -59,6 +59,9 @@ describe('io.jwt.decode', () => {
     const [, payload] = call('io.jwt.decode', outer) as readonly Value[];
     expect(call('object.get', payload!, 'sub', null)).toBe('alice');
     expectFailure('io.jwt.decode', ['a.b'], 'eval_builtin_error', 'io.jwt.decode: encoded JWT must have 3 sections, found 2');
+    // No period at all is its own error in OPA (decodeJWT checks for a separator before counting sections).
+    expectFailure('io.jwt.decode', ['eyJhbGciOiJIUzI1NiJ9e30'], 'eval_builtin_error', 'io.jwt.decode: encoded JWT had no period separators');
+    expectFailure('io.jwt.verify_hs256', ['abc', 'secret'], 'eval_builtin_error', 'io.jwt.verify_hs256: encoded JWT had no period separators');
     expectFailure('io.jwt.decode', ['!!.e30.'], 'eval_builtin_error', 'JWT header had invalid encoding');
     expectFailure('io.jwt.decode', [`${base64url.encode('[1]')}.e30.`], 'eval_builtin_error', 'JWT header must be a JSON object');
     expectFailure('io.jwt.decode', [`${base64url.encode('{"alg":"none"}')}.${base64url.encode('{')}.`], 'eval_builtin_error', 'JWT payload had invalid encoding');
