@@ -156,7 +156,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.route!.cluster.pending++;
     this.waiting = true;
     this.endpoint = endpoint;
-    endpoint.dispatcher.dispatch(
+    (this.req.httpVersionMajor === 1 ? endpoint.forHttp1Callers : endpoint.forHttp2Callers).dispatch(
       {
         path: this.path,
         method: this.method as Dispatcher.HttpMethod,

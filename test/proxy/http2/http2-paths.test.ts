@@ -1,6 +1,6 @@
 // HTTP/2 on the sidecar's ports beside HTTP/1.1: h2c by prior knowledge and HTTP/1.1 on one
-// plaintext port (the preface decides), HTTP/1.1 callers carried as HTTP/2 between mesh
-// sidecars, HTTP/2 callers reaching an HTTP/1.1 app, and GOAWAY from an upstream letting the
+// plaintext port (the preface decides), requests carried between mesh sidecars the way their
+// callers spoke, HTTP/2 callers reaching an HTTP/1.1 app, and GOAWAY from an upstream letting the
 // stream in flight finish.
 import http2 from 'node:http2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -67,7 +67,7 @@ describe('HTTP/2 at the sidecar', () => {
     expect(metrics).toMatch(/istio_requests_total\{[^}]*request_protocol="http"[^}]*response_code="200"[^}]*\} 1/);
   });
 
-  it('carries HTTP/1.1 callers as HTTP/2 between mesh sidecars (ALPN h2)', async () => {
+  it('carries a request between mesh sidecars the way its caller spoke: HTTP/1.1 over pooled mTLS connections, HTTP/2 as HTTP/2 (ALPN h2)', async () => {
     const ca: TestCaServer = await startCaServer();
     stops.push(() => ca.close());
     const backend = await startMeshSidecar(ca, { workload: 'backend', inbound: { port: 0, appPort: app.port } });
@@ -77,11 +77,16 @@ describe('HTTP/2 at the sidecar', () => {
       outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },
     });
     stops.push(() => frontend.stop());
-    const reply = await request(frontend.outboundPort, { method: 'POST', headers: { host: 'backend' }, body: 'hello' });
-    expect(reply.status).toBe(200);
-    expect((JSON.parse(reply.body) as EchoReply).bodyBytes).toBe(5);
-    // The backend sidecar took the request as HTTP/2 over mTLS.
+    const replies = await Promise.all([1, 2].map(() => request(frontend.outboundPort, { method: 'POST', headers: { host: 'backend' }, body: 'hello' })));
+    for (const reply of replies) {
+      expect(reply.status).toBe(200);
+      expect((JSON.parse(reply.body) as EchoReply).bodyBytes).toBe(5);
+    }
+    const overH2 = await h2Request(frontend.outboundPort, { ':authority': 'backend' }, Buffer.from('hello'));
+    expect(overH2.headers[':status']).toBe(200);
+    // The backend sidecar took the HTTP/1.1 requests as HTTP/1.1 and the HTTP/2 one as HTTP/2, all over mTLS.
     const metrics = (await request(backend.adminPort, { path: '/metrics' })).body;
+    expect(metrics).toMatch(/istio_requests_total\{[^}]*request_protocol="http"[^}]*connection_security_policy="mutual_tls"[^}]*\} 2/);
     expect(metrics).toMatch(/istio_requests_total\{[^}]*request_protocol="http\/2"[^}]*connection_security_policy="mutual_tls"[^}]*\} 1/);
   });
 

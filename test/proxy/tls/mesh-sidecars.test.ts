@@ -1,5 +1,6 @@
 // Two sidecars and a CA on loopback: a request crosses the mesh over mutual TLS and the app
 // learns the caller's identity from x-forwarded-client-cert; the inbound modes hold.
+import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from '../../helpers/http-client.js';
 import { startCaServer, type TestCaServer } from '../../helpers/ca-server.js';
@@ -70,6 +71,28 @@ describe('two sidecars and a CA', () => {
     expect(header(seen, 'x-forwarded-proto').at(-1)).toMatch(/https$/);
     const { createHash, X509Certificate } = await import('node:crypto');
     expect(hash).toBe(createHash('sha256').update(new X509Certificate(client.security.identity.current.chainPems[0] as string).raw).digest('hex'));
+  });
+
+  it('sends HTTP/1.1 requests with a renewed certificate from the moment it is held, not on the keep-alive connection opened with the old one', async () => {
+    const { createHash, X509Certificate } = await import('node:crypto');
+    const renewing = await startMeshSidecar(
+      ca,
+      { workload: 'frontend', outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: server.inboundPort }], spiffeId: backendId }] } },
+      { requestedTtlSeconds: 60, renewAtFraction: 0.05, jitterFraction: 0 },
+    );
+    stops.push(() => renewing.stop());
+    const identity = renewing.security.identity;
+    const held = () => createHash('sha256').update(new X509Certificate(identity.current.chainPems[0] as string).raw).digest('hex');
+    const seenByApp = async () => {
+      const xfcc = header(JSON.parse((await request(renewing.outboundPort, { headers: { host: 'backend' } })).body) as EchoReply, 'x-forwarded-client-cert');
+      return /Hash=([0-9a-f]{64});/.exec(xfcc[0] as string)?.[1];
+    };
+    const before = held();
+    expect(await seenByApp()).toBe(before);
+    expect(await seenByApp()).toBe(before);
+    await once(identity, 'updated');
+    expect(held()).not.toBe(before);
+    expect(await seenByApp()).toBe(held());
   });
 
   it('labels the metrics of both sides connection_security_policy="mutual_tls"', async () => {
