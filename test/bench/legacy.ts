@@ -3,7 +3,7 @@
 // python3-zeep calling the same service directly, and the same envelope POSTed to spyne directly
 // by undici (the floor the bridge's overhead is measured from). Per target: p50 of sequential
 // calls (direct and bridge alternating), and calls per second with BENCH_CONCURRENCY in flight
-// (zeep: as many threads). The service runs BENCH_SPYNE_WORKERS processes (default 2, as a WSGI
+// (zeep: as many threads), the median of BENCH_ROUNDS alternating rounds. The service runs BENCH_SPYNE_WORKERS processes (default 2, as a WSGI
 // deployment would), so one Python interpreter's lock is not what both sides measure.
 import { spawn } from 'node:child_process';
 import { loadavg } from 'node:os';
@@ -16,6 +16,7 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 5);
 const concurrency = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const sequentialCalls = Number(process.env.BENCH_SEQUENTIAL_CALLS ?? 500);
 const spyneWorkers = Number(process.env.BENCH_SPYNE_WORKERS ?? 2);
+const rounds = Number(process.env.BENCH_ROUNDS ?? 5);
 
 const spyne = await startSpyne('unused', spyneWorkers);
 const sidecar = await spawnSidecar({
@@ -69,7 +70,6 @@ async function pairedP50(first: () => Promise<void>, second: () => Promise<void>
       samples[index]!.push(performance.now() - t0);
     }
   }
-  const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
   return [median(samples[0]), median(samples[1])];
 }
 
@@ -99,19 +99,25 @@ function zeep(threads: number): Promise<{ rps: number; p50_ms: number }> {
   );
 }
 
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
 try {
   const [directP50, bridgeP50] = await pairedP50(direct, viaBridge);
   const zeepSequential = await zeep(1);
-  const bridgeRps = await throughput(viaBridge);
-  const directRps = await throughput(direct);
-  const zeepConcurrent = await zeep(concurrency);
+  // Rounds alternate the three targets (and which goes first), so a burst of noise lands on one
+  // round of each rather than on all of one; the median round of each is reported.
+  const rates: { bridge: number[]; direct: number[]; zeep: number[] } = { bridge: [], direct: [], zeep: [] };
+  const measures = [async () => rates.bridge.push(await throughput(viaBridge)), async () => rates.direct.push(await throughput(direct)), async () => rates.zeep.push((await zeep(concurrency)).rps)];
+  for (let round = 0; round < rounds; round++) for (const measure of round % 2 === 0 ? measures : [...measures].reverse()) await measure();
+  const [bridgeRps, directRps, zeepRps] = [median(rates.bridge), median(rates.direct), median(rates.zeep)];
   console.log(`spyne service: ${spyneWorkers} worker processes; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(`calls per second by round (${rounds} x ${seconds} s, alternating): bridge ${rates.bridge.map(Math.round).join(', ')} | direct ${rates.direct.map(Math.round).join(', ')} | zeep ${rates.zeep.map(Math.round).join(', ')}`);
   console.log(`sequential p50: spyne direct (undici) ${directP50.toFixed(2)} ms | through the bridge ${bridgeP50.toFixed(2)} ms | zeep ${zeepSequential.p50_ms.toFixed(2)} ms`);
   console.log(
-    `${concurrency} in flight: spyne direct (undici) ${Math.round(directRps)}/s | through the bridge ${Math.round(bridgeRps)}/s | zeep (${concurrency} threads) ${Math.round(zeepConcurrent.rps)}/s` +
-      ` | bridge/zeep ${(bridgeRps / zeepConcurrent.rps).toFixed(2)}x`,
+    `${concurrency} in flight: spyne direct (undici) ${Math.round(directRps)}/s | through the bridge ${Math.round(bridgeRps)}/s | zeep (${concurrency} threads) ${Math.round(zeepRps)}/s` +
+      ` | bridge/zeep ${(bridgeRps / zeepRps).toFixed(2)}x`,
   );
-  console.log(`legacy bench: bridge_rps=${Math.round(bridgeRps)} zeep_rps=${Math.round(zeepConcurrent.rps)} overhead_p50_ms=${(bridgeP50 - directP50).toFixed(2)}`);
+  console.log(`legacy bench: bridge_rps=${Math.round(bridgeRps)} zeep_rps=${Math.round(zeepRps)} overhead_p50_ms=${(bridgeP50 - directP50).toFixed(2)}`);
 } finally {
   await sidecar.terminate();
   spyne.stop();
