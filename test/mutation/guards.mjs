@@ -16,4 +16,5 @@ export const guards = [
   { module: 'proxy/tls/peer-identity.ts', tests: ['test/proxy/tls/mtls-mode.test.ts'] },
   { module: 'control-plane/ca/bootstrap-token.ts', tests: ['test/control-plane/ca/bootstrap-token.test.ts', 'test/control-plane/ca/bootstrap-token-verify.test.ts'] },
   { module: 'control-plane/admin/admin-tokens.ts', tests: ['test/control-plane/admin-tokens.test.ts'] },
+  { module: 'control-plane/ca/ca-directory.ts', lines: '46-54', tests: ['test/control-plane/ca/ca-directory.test.ts'] },
 ];
