@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK, exportSPKI, base64url, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeArray, type Value } from '../../../policies/engine/value.js';
@@ -151,6 +151,21 @@ describe('io.jwt.decode_verify', () => {
     expect(registry.get('io.jwt.decode_verify')!.nondeterministic).toBe(true);
     const unverified = decodeVerify(token, { cert: jwks, aud: 'admin' });
     expect(call('equal', makeArray(unverified), v([false, {}, {}]))).toBe(true);
+  });
+
+  it('checks the header as OPA does: crit may name only parameters it knows, and their types', () => {
+    const hs = (header: Record<string, unknown>, payload: Record<string, unknown> = { sub: 'x' }) => {
+      const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
+      return `${input}.${base64url.encode(createHmac('sha256', secret).update(input).digest())}`;
+    };
+    expect(decodeVerify(hs({ alg: 'HS256', crit: ['junk'], junk: 'xxx' }), { secret })).toEqual([false, v({}), v({})]);
+    expect(decodeVerify(hs({ alg: 'HS256', crit: ['kid'], kid: 'k1' }), { secret })[0]).toBe(true);
+    expect(decodeVerify(hs({ alg: 'HS256', junk: 'xxx' }), { secret })[0]).toBe(true);
+    const fails = (header: Record<string, unknown>, message: string) =>
+      expect(() => decodeVerify(hs(header), { secret })).toThrow(`io.jwt.decode_verify: ${message}`);
+    fails({ alg: 'HS256', crit: 'junk' }, 'crit: must be a list');
+    fails({ alg: 'HS256', crit: [] }, 'crit: must be a nonempty list');
+    fails({ alg: 'HS256', kid: 7 }, 'kid: must be a string');
   });
 
   it('selects JWK Set keys by kid', async () => {
