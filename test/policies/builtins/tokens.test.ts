@@ -120,7 +120,15 @@ describe('io.jwt.verify_*', () => {
 
   it('rejects unusable keys clearly', () => {
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 'not a key'], 'eval_builtin_error', 'key must be a PEM encoded certificate or public key, or a JWK');
-    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'], 'eval_builtin_error', 'failed to parse a PEM key');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'], 'eval_builtin_error', 'failed to parse a PEM public key');
+    // As OPA's getKeyFromCertOrJWK: only CERTIFICATE and PUBLIC KEY blocks, and nothing after the block.
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(call('io.jwt.verify_rs256', tokens.RS256!, pem)).toBe(true);
+    const retyped = pem.replaceAll('PUBLIC KEY', 'CERT');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, retyped], 'eval_builtin_error', 'io.jwt.verify_rs256: failed to extract a Key from the PEM certificate');
+    const pkcs1 = rsa.publicKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pkcs1], 'eval_builtin_error', 'failed to extract a Key from the PEM certificate');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pem + pem], 'eval_builtin_error', 'io.jwt.verify_rs256: extra data after a PEM certificate block');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '{"keys": [{"kty": "oct", "k": "AA"}]}'], 'eval_builtin_error', 'no public keys');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 1 as never], 'eval_type_error', 'io.jwt.verify_rs256: operand 2 must be string but got number');
   });
