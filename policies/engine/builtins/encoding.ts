@@ -27,7 +27,7 @@ const utf8 = (text: string) => Buffer.from(text, 'utf8');
 export class Base64Error extends Error {}
 
 /** Go's strict StdEncoding/URLEncoding decoding: the padded alphabet only, no whitespace. */
-function goBase64Bytes(text: string, url: boolean): Buffer {
+export function goBase64Bytes(text: string, url: boolean): Buffer {
   const alphabet = url ? /[A-Za-z0-9_-]/ : /[A-Za-z0-9+/]/;
   const body = text.replace(/={1,2}$/, '');
   const bad = [...body].findIndex((c) => !alphabet.test(c));

@@ -117,6 +117,8 @@ export function queryDocumentJson(document: DocumentNode): Json {
       fragments.push(
         compact({
           Name: definition.name.value,
+          // gqlparser's FragmentDefinition names its list in the singular.
+          VariableDefinition: definition.variableDefinitions?.map(variableJson),
           TypeCondition: definition.typeCondition.name.value,
           Directives: directivesJson(definition.directives),
           SelectionSet: definition.selectionSet.selections.map(selectionJson),

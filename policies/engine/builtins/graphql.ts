@@ -40,17 +40,50 @@ function textOperand(name: string, value: Value): string {
   return text;
 }
 
-/** graphql-js's message as gqlparser words it: no "Syntax Error:" prefix or final period, then where. */
+/** Punctuator tokens graphql-js quotes in its messages and gqlparser prints bare (`found }`). */
+const QUOTED_PUNCTUATOR = /"(\.\.\.|[!$&()[\]{}|:=@])"/g;
+
+/** The significant character before `offset` in `body` (whitespace, commas and comments skipped). */
+function previousSignificant(body: string, offset: number): string | undefined {
+  const lines = body.slice(0, offset).split('\n');
+  for (let i = lines.length - 1; i >= 0; i--) {
+    const line = lines[i]!.replace(/#.*$/, '').replace(/[\s,\uFEFF]+$/, '');
+    if (line !== '') return line[line.length - 1];
+  }
+  return undefined;
+}
+
+/** A syntax error's message as gqlparser's parser words it: bare punctuators, `Unexpected $` for a
+ * variable in a constant, and its `some` rule's message for an empty selection set. */
+function gqlparserSyntaxMessage(error: GraphQLError, message: string): string {
+  let text = message.replace(QUOTED_PUNCTUATOR, '$1');
+  if (/^Unexpected variable "\$[^"]*" in constant value$/.test(text)) text = 'Unexpected $';
+  const offset = error.positions?.[0];
+  if (text === 'Expected Name, found }' && error.source && offset !== undefined && previousSignificant(error.source.body, offset) === '{') {
+    text = 'expected at least one definition, found }';
+  }
+  return text;
+}
+
+/**
+ * An error as OPA words it: gqlparser's message without a final period, then where. OPA says "in
+ * GraphQL string" for a text it could not parse (query or schema) and "in GraphQL query string"
+ * for a query that does not validate.
+ */
 function describe(error: unknown, what: 'query' | 'schema'): string {
   if (!(error instanceof GraphQLError)) return (error as Error).message;
-  const message = error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '');
+  const syntax = error.message.startsWith('Syntax Error: ');
+  let message = error.message.replace(/^Syntax Error: /, '').replace(/\.$/, '');
+  if (syntax) message = gqlparserSyntaxMessage(error, message);
   const at = error.locations?.[0];
-  return at ? `${message} in GraphQL ${what} string at location ${at.line}:${at.column}` : message;
+  const where = syntax ? 'GraphQL string' : `GraphQL ${what} string`;
+  return at ? `${message} in ${where} at location ${at.line}:${at.column}` : message;
 }
 
 function parseDocument(text: string): DocumentNode {
   // gqlparser reads an empty query as an empty document; graphql-js wants a definition.
-  return text.trim() === '' ? { kind: Kind.DOCUMENT, definitions: [] } : parse(text);
+  // gqlparser also reads variable definitions on fragments (`fragment a($v: Boolean) on T`).
+  return text.trim() === '' ? { kind: Kind.DOCUMENT, definitions: [] } : parse(text, { allowLegacyFragmentVariables: true });
 }
 
 const EXTENSIONS: Partial<Record<string, Kind>> = {
@@ -144,6 +177,13 @@ interface Parsed {
 function parseAndValidate(name: string, queryValue: Value, schemaValue: Value): Parsed {
   const schemaText = textOperand(name, schemaValue);
   const queryText = textOperand(name, queryValue);
+  // OPA parses the query first, then the schema.
+  let query: DocumentNode;
+  try {
+    query = parseDocument(queryText);
+  } catch (error) {
+    throw builtinError(name, describe(error, 'query'));
+  }
   let schema: DocumentNode;
   let built: GraphQLSchema;
   try {
@@ -151,12 +191,6 @@ function parseAndValidate(name: string, queryValue: Value, schemaValue: Value): 
     built = buildSchema(schema);
   } catch (error) {
     throw builtinError(name, describe(error, 'schema'));
-  }
-  let query: DocumentNode;
-  try {
-    query = parseDocument(queryText);
-  } catch (error) {
-    throw builtinError(name, describe(error, 'query'));
   }
   // An empty query has nothing to check (graphql-js would still demand a Query root type).
   const [first] = query.definitions.length === 0 ? [] : validate(built, query);

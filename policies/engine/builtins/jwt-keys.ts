@@ -24,15 +24,32 @@ export function parseVerificationKeys(text: string): readonly VerificationKey[] 
   return keys;
 }
 
+/** The first PEM block of `text` as Go's pem.Decode finds it: its type, and whether text follows it. */
+function firstPemBlock(text: string): { type: string; block: string; rest: string } | undefined {
+  const match = /-----BEGIN ([^\n-]*)-----[\s\S]*?\n-----END \1-----[ \t]*(?:\r?\n|$)/.exec(text);
+  if (match === null) return undefined;
+  return { type: match[1]!, block: match[0], rest: text.slice(match.index + match[0].length) };
+}
+
+/**
+ * OPA's getKeyFromCertOrJWK: a PEM block must be alone, and a CERTIFICATE (its public key) or a
+ * PUBLIC KEY (PKIX); any other block type is `failed to extract a Key from the PEM certificate`.
+ * Text without a PEM block is read as a JWK or JWK Set.
+ */
 function parseKeys(text: string): readonly VerificationKey[] {
-  if (text.startsWith('-----BEGIN')) {
+  const pem = firstPemBlock(text);
+  if (pem !== undefined) {
+    if (pem.rest.length > 0) throw new KeyError('extra data after a PEM certificate block');
+    if (pem.type !== 'CERTIFICATE' && pem.type !== 'PUBLIC KEY') throw new KeyError('failed to extract a Key from the PEM certificate');
+    const what = pem.type === 'CERTIFICATE' ? 'certificate' : 'public key';
     try {
-      const key = createPublicKey(text);
+      const key = createPublicKey(pem.block);
       return [{ key, kid: undefined, alg: undefined }];
     } catch (error) {
-      throw new KeyError(`failed to parse a PEM key: ${(error as Error).message}`);
+      throw new KeyError(`failed to parse a PEM ${what}: ${(error as Error).message}`);
     }
   }
+  if (text.startsWith('-----BEGIN')) throw new KeyError('failed to parse a JWK key (set): not a PEM block or JSON');
   let document: unknown;
   try {
     document = JSON.parse(text);

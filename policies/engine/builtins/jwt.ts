@@ -270,6 +270,30 @@ function timeClaim(name: string, payload: RegoObject, claim: string): number | u
 
 const unverified = () => makeArray([false, makeObject([]), makeObject([])]);
 
+const KNOWN_HEADER_PARAMETERS = new Set(['alg', 'kid', 'typ', 'cty', 'crit']);
+
+/**
+ * OPA's parseTokenHeader and tokenHeader.valid for decode_verify: `alg`, `kid`, `typ` and `cty` must
+ * be strings and `crit` a non-empty list (errors otherwise); the header is valid when it has an
+ * `alg` and names in `crit` (RFC 7515 4.1.11) no parameter OPA does not know.
+ */
+function headerValid(header: RegoObject): boolean {
+  const critical = new Set<string>();
+  for (const [key, value] of header.entries()) {
+    if (typeof key !== 'string') continue;
+    if (key === 'crit') {
+      if (!isArray(value)) throw new TokenError('crit: must be a list');
+      for (const item of value) if (typeof item === 'string') critical.add(item);
+      if (critical.size === 0) throw new TokenError('crit: must be a nonempty list');
+    } else if (KNOWN_HEADER_PARAMETERS.has(key) && typeof value !== 'string') {
+      throw new TokenError(`${key}: must be a string`);
+    }
+  }
+  const alg = header.get('alg');
+  if (alg === undefined || alg === '') return false;
+  return ![...header.keys()].some((key) => typeof key === 'string' && !KNOWN_HEADER_PARAMETERS.has(key) && critical.has(key));
+}
+
 // exp/nbf are checked against the evaluation's time, so the call is never folded at compile time.
 const decodeVerify = define('io.jwt.decode_verify', ['string', 'object'], ([token, constraintsValue], context) => {
   const name = 'io.jwt.decode_verify';
@@ -277,6 +301,7 @@ const decodeVerify = define('io.jwt.decode_verify', ['string', 'object'], ([toke
   return withTokenErrors(name, () => {
     let decoded = splitToken(token as string);
     for (;;) {
+      if (!headerValid(decoded.header)) return unverified();
       const alg = decoded.header.get('alg');
       if (typeof alg !== 'string' || algorithms[alg] === undefined) return unverified();
       if (constraints.alg !== undefined && constraints.alg !== alg) return unverified();

@@ -71,18 +71,24 @@ function merge(name: string, addresses: Value): Value {
   return makeSet(out);
 }
 
-/** Keyed entries of a cidr_contains_matches operand: strings key themselves, arrays by index, objects by key. */
-function keyedCidrs(name: string, value: Value): [Value, string][] {
+/**
+ * Keyed entries of a cidr_contains_matches operand, as OPA's getCIDRMatchTerm reads them: strings
+ * key themselves, arrays by index, sets by element, objects by key; an element is a string or a
+ * non-empty array whose first item is the CIDR. Entries are read one at a time (a generator), so
+ * a bad element fails only when it is reached, as in OPA's nested iteration.
+ */
+function* keyedCidrs(name: string, position: number, value: Value): Generator<[Value, string]> {
   const entry = (key: Value, item: Value): [Value, string] => {
-    const text = isArray(item) && item.length > 0 ? item[0] : item;
+    if (isArray(item) && item.length === 0) throw builtinError(name, `operand ${position}: element must be string or non-empty array`);
+    if (typeof item !== 'string' && !isArray(item)) throw builtinError(name, `operand ${position}: element must be string or non-empty array`);
+    const text = isArray(item) ? item[0] : item;
     if (typeof text !== 'string') throw builtinError(name, `CIDR or IP expected, got ${JSON.stringify(text)}`);
     return [key, text];
   };
-  if (typeof value === 'string') return [[value, value]];
-  if (isArray(value)) return value.map((item, index) => entry(index, item));
-  if (isSet(value)) return sortedValues(value).map((item) => entry(item, item));
-  if (isObject(value)) return [...value.entries()].map(([key, item]) => entry(key, item));
-  return [];
+  if (typeof value === 'string') yield [value, value];
+  else if (isArray(value)) for (const [index, item] of value.entries()) yield entry(index, item);
+  else if (isSet(value)) for (const item of sortedValues(value)) yield entry(item, item);
+  else if (isObject(value)) for (const [key, item] of value.entries()) yield entry(key, item);
 }
 
 export const netBuiltins = [
@@ -105,12 +111,14 @@ export const netBuiltins = [
   }),
   define('net.cidr_contains_matches', [['string', 'array', 'set', 'object'], ['string', 'array', 'set', 'object']], ([a, b]) => {
     const name = 'net.cidr_contains_matches';
-    const outer = keyedCidrs(name, a!).map(([key, text]) => [key, cidrOrIpOperand(name, text)] as const);
-    const inner = keyedCidrs(name, b!).map(([key, text]) => [key, cidrOrIpOperand(name, text)] as const);
+    // OPA walks operand 2 once for each entry of operand 1.
     const pairs: Value[] = [];
-    for (const [outerKey, outerBlock] of outer) {
-      for (const [innerKey, innerBlock] of inner) {
-        if (contains(outerBlock, innerBlock)) pairs.push(makeArray([outerKey, innerKey]));
+    for (const [outerKey, outerText] of keyedCidrs(name, 1, a!)) {
+      // Both are read at the comparison, as OPA's net.cidr_contains call reads them.
+      let outerBlock: ReturnType<typeof cidrOrIpOperand> | undefined;
+      for (const [innerKey, innerText] of keyedCidrs(name, 2, b!)) {
+        outerBlock ??= cidrOrIpOperand(name, outerText);
+        if (contains(outerBlock, cidrOrIpOperand(name, innerText))) pairs.push(makeArray([outerKey, innerKey]));
       }
     }
     return makeSet(pairs);

@@ -5,17 +5,29 @@
 // structure is not reproduced.
 import { X509Certificate } from 'node:crypto';
 import { compare, isNumber, isSet, makeArray, makeObject, normalizeNumber, type RegoObject, type Value } from '../value.js';
+import { Base64Error, goBase64Bytes } from './encoding.js';
 import { builtinError, define, isInteger } from './support.js';
 
 /** Certificates in one argument, as OPA accepts them: PEM, or base64 of PEM or of DER. */
 export function certificateBuffers(name: string, text: string): Buffer[] {
-  const pem = text.includes('-----BEGIN') ? text : Buffer.from(text, 'base64').toString('latin1');
+  // OPA's getX509CertsFromString: PEM text, else Go's strict StdEncoding base64 (which skips line
+  // breaks) of PEM or DER; bad base64 is Go's `illegal base64 data at input byte N`.
+  let der: Buffer | undefined;
+  if (!text.includes('-----BEGIN')) {
+    try {
+      der = goBase64Bytes(text.replace(/[\r\n]/g, ''), false);
+    } catch (error) {
+      if (error instanceof Base64Error) throw builtinError(name, error.message);
+      throw error;
+    }
+  }
+  const pem = der === undefined ? text : der.toString('latin1');
   if (pem.includes('-----BEGIN')) {
     const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
     if (blocks.length === 0) throw builtinError(name, 'no PEM certificates found');
     return blocks.map((block) => Buffer.from(block, 'latin1'));
   }
-  return splitDer(name, Buffer.from(text, 'base64'));
+  return splitDer(name, der!);
 }
 
 /** Concatenated DER certificates, split by their outer SEQUENCE lengths. */

@@ -92,7 +92,31 @@ describe('graphql builtins', () => {
       ],
       Fragments: [{ Name: 'F', TypeCondition: 'T', SelectionSet: [{ Alias: 'z', Name: 'z' }] }],
     });
-    expectFailure('graphql.parse_query', ['{ a('], 'eval_builtin_error', 'graphql.parse_query: Expected Name, found <EOF> in GraphQL query string at location 1:5');
+    expectFailure('graphql.parse_query', ['{ a('], 'eval_builtin_error', 'graphql.parse_query: Expected Name, found <EOF> in GraphQL string at location 1:5');
+  });
+
+  it('graphql.parse_query words syntax errors as gqlparser does, "in GraphQL string"', () => {
+    const fails = (text: string, message: string) => expectFailure('graphql.parse_query', [text], 'eval_builtin_error', `graphql.parse_query: ${message}`);
+    fails('{ field: {} }', 'Expected Name, found { in GraphQL string at location 1:10');
+    fails('...', 'Unexpected ... in GraphQL string at location 1:1');
+    fails('{__typename{...}}', 'Expected {, found } in GraphQL string at location 1:16');
+    fails('query Foo($x: T = { a: [ $var ] }) { f }', 'Unexpected $ in GraphQL string at location 1:26');
+    // gqlparser's `some` rule: a selection set needs at least one selection.
+    fails('{...{__typename{...{}}}}', 'expected at least one definition, found } in GraphQL string at location 1:21');
+    fails('{ a {\n  # nothing\n , } }', 'expected at least one definition, found } in GraphQL string at location 3:4');
+    fails('fragment F on T { ...on }', 'Expected Name, found } in GraphQL string at location 1:25');
+    // Keywords and names keep their quotes.
+    fails('{ ...M }\nfragment M T', 'Expected "on", found Name "T" in GraphQL string at location 2:12');
+  });
+
+  it('graphql.parse_query reads variable definitions on fragments as gqlparser does', () => {
+    const ast = toJSON(call('graphql.parse_query', 'fragment a($v: Boolean = false) on t { f(v: $v) }')!) as Record<string, unknown[]>;
+    expect(ast['Fragments']![0]).toEqual({
+      Name: 'a',
+      TypeCondition: 't',
+      VariableDefinition: [{ Variable: 'v', Type: { NamedType: 'Boolean', NonNull: false }, DefaultValue: { Kind: 5, Raw: 'false' }, Used: false }],
+      SelectionSet: [{ Alias: 'f', Name: 'f', Arguments: [{ Name: 'v', Value: { Kind: 0, Raw: 'v' } }] }],
+    });
   });
 
   it('graphql.parse_schema gives definitions with their kinds, fields and arguments', () => {
@@ -116,7 +140,9 @@ describe('graphql builtins', () => {
     expect(toJSON(call('object.get', query!, ['Operations', 0, 'SelectionSet', 0, 'Name'] as never, null)!)).toBe('employeeByID');
     expect(call('graphql.parse', query!, parsedSchema!)).toEqual([query, parsedSchema]);
     expectFailure('graphql.parse', ['{\n  employeeByID(id: "alice") { password }\n}', schema], 'eval_builtin_error', 'graphql.parse: Cannot query field "password" on type "Employee" in GraphQL query string at location 2:31');
-    expectFailure('graphql.parse', ['{ a }', 'type Query {'], 'eval_builtin_error', 'in GraphQL schema string at location');
+    expectFailure('graphql.parse', ['{ a }', 'type Query {'], 'eval_builtin_error', 'graphql.parse: Expected Name, found <EOF> in GraphQL string at location 1:13');
+    // The query is parsed before the schema, as OPA does.
+    expectFailure('graphql.parse', ['{ a(', 'type Query {'], 'eval_builtin_error', 'graphql.parse: Expected Name, found <EOF> in GraphQL string at location 1:5');
     expect(call('graphql.parse', '', 'type T { a: Int }')).toEqual([v({}), expect.anything()]);
   });
 

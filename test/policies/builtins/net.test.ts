@@ -78,4 +78,13 @@ describe('net builtins', () => {
       makeSet([v([0, 'a']), v([1, 'b'])]),
     );
   });
+
+  it('cidr_contains_matches names the operand of an element that is neither string nor non-empty array', () => {
+    const message = (n: number) => `net.cidr_contains_matches: operand ${n}: element must be string or non-empty array`;
+    expectFailure('net.cidr_contains_matches', [v(['1.1.2.0/24']), v(['1.1.1.1', 1])], 'eval_builtin_error', message(2));
+    expectFailure('net.cidr_contains_matches', [makeSet([v(['1.1.1.0/24', 'bar'])]), makeSet([v([]), v(['1.1.2.1', 'qux'])])], 'eval_builtin_error', message(2));
+    expectFailure('net.cidr_contains_matches', [v({ a: true }), '1.1.1.1'], 'eval_builtin_error', message(1));
+    // Operand 2 is read once per entry of operand 1, so an empty operand 1 reads none of it.
+    expectCall('net.cidr_contains_matches', [v([]), v([1])], makeSet([]));
+  });
 });

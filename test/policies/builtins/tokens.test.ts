@@ -1,4 +1,4 @@
-import { generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createHmac, generateKeyPairSync, type KeyObject } from 'node:crypto';
 import { SignJWT, exportJWK, exportSPKI, base64url, jwtVerify } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { makeArray, type Value } from '../../../policies/engine/value.js';
@@ -120,7 +120,15 @@ describe('io.jwt.verify_*', () => {
 
   it('rejects unusable keys clearly', () => {
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 'not a key'], 'eval_builtin_error', 'key must be a PEM encoded certificate or public key, or a JWK');
-    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'], 'eval_builtin_error', 'failed to parse a PEM key');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----'], 'eval_builtin_error', 'failed to parse a PEM public key');
+    // As OPA's getKeyFromCertOrJWK: only CERTIFICATE and PUBLIC KEY blocks, and nothing after the block.
+    const pem = rsa.publicKey.export({ type: 'spki', format: 'pem' }) as string;
+    expect(call('io.jwt.verify_rs256', tokens.RS256!, pem)).toBe(true);
+    const retyped = pem.replaceAll('PUBLIC KEY', 'CERT');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, retyped], 'eval_builtin_error', 'io.jwt.verify_rs256: failed to extract a Key from the PEM certificate');
+    const pkcs1 = rsa.publicKey.export({ type: 'pkcs1', format: 'pem' }) as string;
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pkcs1], 'eval_builtin_error', 'failed to extract a Key from the PEM certificate');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pem + pem], 'eval_builtin_error', 'io.jwt.verify_rs256: extra data after a PEM certificate block');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '{"keys": [{"kty": "oct", "k": "AA"}]}'], 'eval_builtin_error', 'no public keys');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 1 as never], 'eval_type_error', 'io.jwt.verify_rs256: operand 2 must be string but got number');
   });
@@ -151,6 +159,21 @@ describe('io.jwt.decode_verify', () => {
     expect(registry.get('io.jwt.decode_verify')!.nondeterministic).toBe(true);
     const unverified = decodeVerify(token, { cert: jwks, aud: 'admin' });
     expect(call('equal', makeArray(unverified), v([false, {}, {}]))).toBe(true);
+  });
+
+  it('checks the header as OPA does: crit may name only parameters it knows, and their types', () => {
+    const hs = (header: Record<string, unknown>, payload: Record<string, unknown> = { sub: 'x' }) => {
+      const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
+      return `${input}.${base64url.encode(createHmac('sha256', secret).update(input).digest())}`;
+    };
+    expect(decodeVerify(hs({ alg: 'HS256', crit: ['junk'], junk: 'xxx' }), { secret })).toEqual([false, v({}), v({})]);
+    expect(decodeVerify(hs({ alg: 'HS256', crit: ['kid'], kid: 'k1' }), { secret })[0]).toBe(true);
+    expect(decodeVerify(hs({ alg: 'HS256', junk: 'xxx' }), { secret })[0]).toBe(true);
+    const fails = (header: Record<string, unknown>, message: string) =>
+      expect(() => decodeVerify(hs(header), { secret })).toThrow(`io.jwt.decode_verify: ${message}`);
+    fails({ alg: 'HS256', crit: 'junk' }, 'crit: must be a list');
+    fails({ alg: 'HS256', crit: [] }, 'crit: must be a nonempty list');
+    fails({ alg: 'HS256', kid: 7 }, 'kid: must be a string');
   });
 
   it('selects JWK Set keys by kid', async () => {

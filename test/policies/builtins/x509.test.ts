@@ -96,6 +96,15 @@ describe('crypto.x509', () => {
     expectFailure('crypto.x509.parse_certificates', ['bm90IGEgY2VydA=='], 'eval_builtin_error', 'input is not PEM or DER certificates');
   });
 
+  it('parse_certificates reads text that is not PEM as Go reads base64: strictly, line breaks skipped', () => {
+    const fails = (text: string, message: string) => expectFailure('crypto.x509.parse_certificates', [text], 'eval_builtin_error', `crypto.x509.parse_certificates: ${message}`);
+    fails('foobar', 'illegal base64 data at input byte 4');
+    fails('ab!d', 'illegal base64 data at input byte 2');
+    fails('bm90IGEgY2VydA', 'illegal base64 data at input byte 12');
+    const wrapped = Buffer.from(pem(root)).toString('base64').replace(/(.{64})/g, '$1\n');
+    expect(get((call('crypto.x509.parse_certificates', wrapped) as readonly Value[])[0], 'Subject', 'CommonName')).toBe('Root CA');
+  });
+
   it('parse_and_verify_certificates checks the chain, root first', () => {
     const verify = (text: string, at = now) => callIn(makeContext(at), 'crypto.x509.parse_and_verify_certificates', text) as readonly Value[];
     const [valid, certs] = verify(pem(root) + pem(intermediate) + pem(leaf));
