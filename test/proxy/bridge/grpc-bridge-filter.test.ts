@@ -177,3 +177,17 @@ describe('the README', () => {
     expect(config.inbound?.filters?.map((filter) => filter.name)).toEqual(['bridge', 'router']);
   });
 });
+
+describe('the README', () => {
+  it('shows a SOAP 1.2 bridge filter entry, with a UsernameToken, that the config loader takes', async () => {
+    const readme = await readFile(join(import.meta.dirname, '../../../proxy/filters/bridge/README.md'), 'utf8');
+    const section = readme.slice(readme.indexOf('## A JSON API in front of a SOAP 1.2 service'));
+    const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
+    expect(example.trim().split('\n')).toHaveLength(5);
+    const filters = [...(parse(example) as Record<string, unknown>[]), { name: 'router' }];
+    const config = validateConfig(testConfig({ inbound: { port: 0, appPort: 8080, filters } }));
+    const bridge = config.inbound?.filters?.[0]?.config as { bridges: { soap: { port: string; usernameToken: { passwordType: string } } }[] };
+    expect(bridge.bridges[0]!.soap.port).toBe('CrmSoap12');
+    expect(bridge.bridges[0]!.soap.usernameToken.passwordType).toBe('PasswordDigest');
+  });
+});
