@@ -166,9 +166,9 @@ describe('io.jwt.decode_verify', () => {
       const input = `${base64url.encode(JSON.stringify(header))}.${base64url.encode(JSON.stringify(payload))}`;
       return `${input}.${base64url.encode(createHmac('sha256', secret).update(input).digest())}`;
     };
-    expect(decodeVerify(hs({ alg: 'HS256', crit: ['junk'], junk: 'xxx' }), { secret })).toEqual([false, v({}), v({})]);
+    expect(decodeVerify(hs({ alg: 'HS256', crit: ['junk'], junk: 'anything' }), { secret })).toEqual([false, v({}), v({})]);
     expect(decodeVerify(hs({ alg: 'HS256', crit: ['kid'], kid: 'k1' }), { secret })[0]).toBe(true);
-    expect(decodeVerify(hs({ alg: 'HS256', junk: 'xxx' }), { secret })[0]).toBe(true);
+    expect(decodeVerify(hs({ alg: 'HS256', junk: 'anything' }), { secret })[0]).toBe(true);
     const fails = (header: Record<string, unknown>, message: string) =>
       expect(() => decodeVerify(hs(header), { secret })).toThrow(`io.jwt.decode_verify: ${message}`);
     fails({ alg: 'HS256', crit: 'junk' }, 'crit: must be a list');

@@ -167,24 +167,22 @@ describe('the gRPC upstream failing', () => {
   });
 });
 
-describe('the README', () => {
-  it("shows a sidecar config for a gRPC service's JSON API that the config loader takes", async () => {
-    const readme = await readFile(join(import.meta.dirname, '../../../proxy/filters/bridge/README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## A JSON API in front of a gRPC service'));
-    const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
-    expect(example.trim().split('\n')).toHaveLength(5);
-    const config = validateConfig(testConfig(parse(example) as Record<string, unknown>));
-    expect(config.inbound?.filters?.map((filter) => filter.name)).toEqual(['bridge', 'router']);
-  });
-});
+/** The YAML block under `heading` in the bridge README, checked to be five lines, parsed. */
+async function readmeExample(heading: string): Promise<unknown> {
+  const readme = await readFile(join(import.meta.dirname, '../../../proxy/filters/bridge/README.md'), 'utf8');
+  const example = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(heading)))![1]!;
+  expect(example.trim().split('\n')).toHaveLength(5);
+  return parse(example);
+}
 
 describe('the README', () => {
+  it("shows a sidecar config for a gRPC service's JSON API that the config loader takes", async () => {
+    const config = validateConfig(testConfig((await readmeExample('## A JSON API in front of a gRPC service')) as Record<string, unknown>));
+    expect(config.inbound?.filters?.map((filter) => filter.name)).toEqual(['bridge', 'router']);
+  });
+
   it('shows a SOAP 1.2 bridge filter entry, with a UsernameToken, that the config loader takes', async () => {
-    const readme = await readFile(join(import.meta.dirname, '../../../proxy/filters/bridge/README.md'), 'utf8');
-    const section = readme.slice(readme.indexOf('## A JSON API in front of a SOAP 1.2 service'));
-    const example = /```yaml\n([\s\S]*?)```/.exec(section)![1]!;
-    expect(example.trim().split('\n')).toHaveLength(5);
-    const filters = [...(parse(example) as Record<string, unknown>[]), { name: 'router' }];
+    const filters = [...((await readmeExample('## A JSON API in front of a SOAP 1.2 service')) as Record<string, unknown>[]), { name: 'router' }];
     const config = validateConfig(testConfig({ inbound: { port: 0, appPort: 8080, filters } }));
     const bridge = config.inbound?.filters?.[0]?.config as { bridges: { soap: { port: string; usernameToken: { passwordType: string } } }[] };
     expect(bridge.bridges[0]!.soap.port).toBe('CrmSoap12');
