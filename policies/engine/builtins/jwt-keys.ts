@@ -31,10 +31,13 @@ function firstPemBlock(text: string): { type: string; block: string; rest: strin
   return { type: match[1]!, block: match[0], rest: text.slice(match.index + match[0].length) };
 }
 
+const jwkError = (detail: string) => new KeyError(`failed to parse a JWK key (set): ${detail}`);
+
 /**
  * OPA's getKeyFromCertOrJWK: a PEM block must be alone, and a CERTIFICATE (its public key) or a
  * PUBLIC KEY (PKIX); any other block type is `failed to extract a Key from the PEM certificate`.
- * Text without a PEM block is read as a JWK or JWK Set.
+ * Text without a PEM block is read as a JWK or JWK Set; OPA wraps every failure to read one as
+ * `failed to parse a JWK key (set): ...` (its jwk.ParseString rejects, e.g., an unknown `kty`).
  */
 function parseKeys(text: string): readonly VerificationKey[] {
   const pem = firstPemBlock(text);
@@ -49,19 +52,19 @@ function parseKeys(text: string): readonly VerificationKey[] {
       throw new KeyError(`failed to parse a PEM ${what}: ${(error as Error).message}`);
     }
   }
-  if (text.startsWith('-----BEGIN')) throw new KeyError('failed to parse a JWK key (set): not a PEM block or JSON');
+  if (text.startsWith('-----BEGIN')) throw jwkError('not a PEM block or JSON');
   let document: unknown;
   try {
     document = JSON.parse(text);
   } catch {
-    throw new KeyError('key must be a PEM encoded certificate or public key, or a JWK or JWK Set in JSON');
+    throw jwkError('key must be a PEM encoded certificate or public key, or a JWK or JWK Set in JSON');
   }
-  if (document === null || typeof document !== 'object' || Array.isArray(document)) throw new KeyError('JWK must be an object');
+  if (document === null || typeof document !== 'object' || Array.isArray(document)) throw jwkError('JWK must be an object');
   const set = Object.hasOwn(document, 'keys') ? (document as { keys: unknown }).keys : [document];
-  if (!Array.isArray(set)) throw new KeyError('JWK Set "keys" must be an array');
+  if (!Array.isArray(set)) throw jwkError('JWK Set "keys" must be an array');
   const keys: VerificationKey[] = [];
   for (const jwk of set) {
-    if (jwk === null || typeof jwk !== 'object') throw new KeyError('JWK must be an object');
+    if (jwk === null || typeof jwk !== 'object') throw jwkError('JWK must be an object');
     const fields = jwk as Record<string, unknown>;
     if (fields.kty === 'oct') continue;
     const publicOnly: JsonWebKey = Object.fromEntries(
@@ -74,7 +77,7 @@ function parseKeys(text: string): readonly VerificationKey[] {
         alg: typeof fields.alg === 'string' ? fields.alg : undefined,
       });
     } catch (error) {
-      throw new KeyError(`failed to parse a JWK: ${(error as Error).message}`);
+      throw jwkError((error as Error).message);
     }
   }
   if (keys.length === 0) throw new KeyError('no public keys in the JWK Set');

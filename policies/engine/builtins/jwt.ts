@@ -69,6 +69,8 @@ function splitToken(token: string): DecodedToken {
   const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
   const header = parseJsonPart(partBytes(headerPart, 'header').toString('utf8'), 'header');
   if (!isObject(header)) throw new TokenError('JWT header must be a JSON object');
+  // RFC 7516 section 9: an `enc` header parameter makes the token a JWE, which OPA refuses.
+  if (header.get('enc') !== undefined) throw new TokenError('JWT is a JWE object, which is not supported');
   return {
     header,
     payloadText: partBytes(payloadPart, 'payload').toString('utf8'),

@@ -80,6 +80,14 @@ describe('io.jwt.decode', () => {
     // A length that no padding completes is base64url.decode's own error.
     expectFailure('io.jwt.decode', [`${header}.${payload}.abcde`], 'eval_builtin_error', 'JWT signature had invalid encoding: illegal base64url string: abcde');
   });
+
+  it('refuses a JWE (a header with enc) as OPA does, before reading the payload', async () => {
+    const jwe = `${base64url.encode(JSON.stringify({ alg: 'RS256', enc: 'A128GCM' }))}.${base64url.encode('not json')}.c2ln`;
+    const message = 'JWT is a JWE object, which is not supported';
+    expectFailure('io.jwt.decode', [jwe], 'eval_builtin_error', `io.jwt.decode: ${message}`);
+    expectFailure('io.jwt.verify_rs256', [jwe, rsaPem], 'eval_builtin_error', `io.jwt.verify_rs256: ${message}`);
+    expectFailure('io.jwt.decode_verify', [jwe, v({ cert: rsaPem })], 'eval_builtin_error', `io.jwt.decode_verify: ${message}`);
+  });
 });
 
 describe('io.jwt.verify_*', () => {
@@ -130,6 +138,10 @@ describe('io.jwt.verify_*', () => {
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pkcs1], 'eval_builtin_error', 'failed to extract a Key from the PEM certificate');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pem + pem], 'eval_builtin_error', 'io.jwt.verify_rs256: extra data after a PEM certificate block');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '{"keys": [{"kty": "oct", "k": "AA"}]}'], 'eval_builtin_error', 'no public keys');
+    // Every failure to read a JWK or JWK Set carries OPA's wrapper text.
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '{"kty": "XYZ", "n": "AQAB", "e": "AQAB"}'], 'eval_builtin_error', 'io.jwt.verify_rs256: failed to parse a JWK key (set): ');
+    expectFailure('io.jwt.verify_es256', [tokens.ES256!, '{"keys": 3}'], 'eval_builtin_error', 'io.jwt.verify_es256: failed to parse a JWK key (set): ');
+    expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 'not a key'], 'eval_builtin_error', 'io.jwt.verify_rs256: failed to parse a JWK key (set): ');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, 1 as never], 'eval_type_error', 'io.jwt.verify_rs256: operand 2 must be string but got number');
   });
 });
