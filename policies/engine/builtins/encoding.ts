@@ -20,6 +20,7 @@ import {
 import { BuiltinError } from './registry.js';
 import { goJsonEscape, JsonSyntaxError, parseJsonText } from './json-text.js';
 import { builtinError, define, operandError } from './support.js';
+import { goYamlError } from './yaml-errors.js';
 
 const utf8 = (text: string) => Buffer.from(text, 'utf8');
 
@@ -193,7 +194,8 @@ function indentJson(value: Value, prefix: string, indent: string, level: number)
 // (`yes` is true), keys sorted on output, sequences not indented under their key.
 function yamlToValue(name: string, text: string): Value {
   const document = parseDocument(text, { version: '1.1', intAsBigInt: true, uniqueKeys: false });
-  if (document.errors.length > 0) throw builtinError(name, document.errors[0]!.message.split('\n')[0]!);
+  const [error] = document.errors;
+  if (error !== undefined) throw builtinError(name, goYamlError(text, error) ?? error.message.split('\n')[0]!);
   let data: unknown;
   try {
     data = document.toJS({ maxAliasCount: 100 });

@@ -102,6 +102,17 @@ describe('yaml', () => {
     expectFailure('yaml.unmarshal', ['a: b: c'], 'eval_builtin_error', 'yaml.unmarshal:');
   });
 
+  it("words a collection or quoted scalar left open at the end in go-yaml v2's terms, with its line", () => {
+    // go-yaml counts lines from 0 and moves the stream end to a new line after a non-empty last line.
+    expectFailure('yaml.unmarshal', ['[1, 2'], 'eval_builtin_error', "yaml.unmarshal: yaml: line 1: did not find expected ',' or ']'");
+    expectFailure('yaml.unmarshal', ['k: [1, 2\n'], 'eval_builtin_error', "yaml.unmarshal: yaml: line 1: did not find expected ',' or ']'");
+    expectFailure('yaml.unmarshal', ['a: {b: 1,\n  c: 2'], 'eval_builtin_error', "yaml.unmarshal: yaml: line 2: did not find expected ',' or '}'");
+    // A scanner error: no line when it is the first, else the line counted from 1.
+    expectFailure('yaml.unmarshal', ['"open'], 'eval_builtin_error', 'yaml.unmarshal: yaml: found unexpected end of stream');
+    expectFailure('yaml.unmarshal', ["a: 1\nb: 'open"], 'eval_builtin_error', 'yaml.unmarshal: yaml: line 2: found unexpected end of stream');
+    expect(call('yaml.is_valid', '{a: 1')).toBe(false);
+  });
+
   it('refuses alias bombs', () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x","x"]', 'b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a,*a]', 'c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b,*b]', 'd: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c,*c]', 'e: [*d,*d,*d,*d,*d,*d,*d,*d,*d,*d]'].join('\n');
     expectFailure('yaml.unmarshal', [bomb], 'eval_builtin_error', 'yaml.unmarshal: Excessive alias count');
