@@ -33,11 +33,18 @@ const algorithms: Readonly<Record<string, Algorithm>> = {
   EdDSA: { hash: null, kind: 'eddsa' },
 };
 
-interface DecodedToken {
+/** The three parts of a JWS compact serialisation, not yet decoded. */
+interface TokenParts {
+  readonly header: string;
+  readonly payload: string;
+  readonly signature: string;
+}
+
+/** What signature checks read: the decoded header, the signed text and the signature bytes. */
+interface SignedToken {
   readonly header: RegoObject;
-  readonly payloadText: string;
-  readonly signature: Buffer;
   readonly signingInput: string;
+  readonly signature: Buffer;
 }
 
 class TokenError extends Error {}
@@ -53,42 +60,60 @@ function partBytes(part: string, what: string): Buffer {
   }
 }
 
-function parseJsonPart(text: string, what: string): Value {
+// OPA's decodeJWT.
+function splitToken(token: string): TokenParts {
+  if (!token.includes('.')) throw new TokenError('encoded JWT had no period separators');
+  const parts = token.split('.');
+  if (parts.length !== 3) throw new TokenError(`encoded JWT must have 3 sections, found ${parts.length}`);
+  const [header, payload, signature] = parts as [string, string, string];
+  return { header, payload, signature };
+}
+
+// OPA's extractJSONObject.
+function jsonObject(text: string): RegoObject {
+  let value: Value;
   try {
-    return parseJsonText(text);
+    value = parseJsonText(text);
   } catch (error) {
-    if (error instanceof JsonSyntaxError) throw new TokenError(`JWT ${what} had invalid encoding: ${error.message}`);
+    if (error instanceof JsonSyntaxError) throw new TokenError(`invalid JSON: ${error.message}`);
+    throw error;
+  }
+  if (!isObject(value)) throw new TokenError('decoded JSON type was not an Object');
+  return value;
+}
+
+// OPA's decodeHeader and validateJWTHeader.
+function decodeHeader(parts: TokenParts): RegoObject {
+  const text = partBytes(parts.header, 'header').toString('utf8');
+  let header: RegoObject;
+  try {
+    header = jsonObject(text);
+  } catch (error) {
+    if (error instanceof TokenError) throw new TokenError(`bad JWT header: ${error.message}`);
+    throw error;
+  }
+  // RFC 7516 section 9: an `enc` header parameter makes the token a JWE, which OPA refuses.
+  if (header.get('enc') !== undefined) throw new TokenError('JWT is a JWE object, which is not supported');
+  return header;
+}
+
+const payloadText = (parts: TokenParts) => partBytes(parts.payload, 'payload').toString('utf8');
+
+// OPA's decodeSignature, used by the verifying builtins: base64url.decode's error as it is.
+function signatureBytes(parts: TokenParts): Buffer {
+  try {
+    return base64urlBytes(parts.signature);
+  } catch (error) {
+    if (error instanceof Base64Error) throw new TokenError(error.message);
     throw error;
   }
 }
 
-function splitToken(token: string): DecodedToken {
-  if (!token.includes('.')) throw new TokenError('encoded JWT had no period separators');
-  const parts = token.split('.');
-  if (parts.length !== 3) throw new TokenError(`encoded JWT must have 3 sections, found ${parts.length}`);
-  const [headerPart, payloadPart, signaturePart] = parts as [string, string, string];
-  const header = parseJsonPart(partBytes(headerPart, 'header').toString('utf8'), 'header');
-  if (!isObject(header)) throw new TokenError('JWT header must be a JSON object');
-  // RFC 7516 section 9: an `enc` header parameter makes the token a JWE, which OPA refuses.
-  if (header.get('enc') !== undefined) throw new TokenError('JWT is a JWE object, which is not supported');
-  return {
-    header,
-    payloadText: partBytes(payloadPart, 'payload').toString('utf8'),
-    signature: partBytes(signaturePart, 'signature'),
-    signingInput: `${headerPart}.${payloadPart}`,
-  };
-}
-
-function payloadObject(token: DecodedToken): RegoObject {
-  const payload = parseJsonPart(token.payloadText, 'payload');
-  if (!isObject(payload)) throw new TokenError('JWT payload must be a JSON object');
-  return payload;
-}
-
-const isNestedToken = (header: RegoObject) => {
-  const cty = header.get('cty');
-  return typeof cty === 'string' && cty.toUpperCase() === 'JWT';
-};
+const signed = (parts: TokenParts, header: RegoObject, signature: Buffer): SignedToken => ({
+  header,
+  signingInput: `${parts.header}.${parts.payload}`,
+  signature,
+});
 
 function keyFits(algorithm: Algorithm, key: KeyObject): boolean {
   const type = key.asymmetricKeyType;
@@ -106,7 +131,7 @@ function keyFits(algorithm: Algorithm, key: KeyObject): boolean {
   }
 }
 
-function verifyWithKey(algorithm: Algorithm, token: DecodedToken, key: KeyObject): boolean {
+function verifyWithKey(algorithm: Algorithm, token: SignedToken, key: KeyObject): boolean {
   if (!keyFits(algorithm, key)) return false;
   const data = Buffer.from(token.signingInput, 'ascii');
   try {
@@ -123,7 +148,7 @@ function verifyWithKey(algorithm: Algorithm, token: DecodedToken, key: KeyObject
   }
 }
 
-function verifyHmac(algorithm: Algorithm, token: DecodedToken, secret: string): boolean {
+function verifyHmac(algorithm: Algorithm, token: SignedToken, secret: string): boolean {
   const expected = createHmac(algorithm.hash!, Buffer.from(secret, 'utf8')).update(token.signingInput, 'ascii').digest();
   return expected.length === token.signature.length && timingSafeEqual(expected, token.signature);
 }
@@ -150,7 +175,7 @@ function materialId(material: KeyMaterial): string {
 }
 
 /** Whether the token's signature verifies with `alg` and the key material. */
-function signatureValid(alg: string, token: DecodedToken, material: KeyMaterial): boolean {
+function signatureValid(alg: string, token: SignedToken, material: KeyMaterial): boolean {
   const cacheable = token.signingInput.length <= maxCachedTokenLength;
   const key = cacheable ? `${alg}\u0000${materialId(material)}\u0000${token.signingInput}\u0000${token.signature.toString('base64url')}` : '';
   const known = cacheable ? verifiedCache.get(key) : undefined;
@@ -163,7 +188,7 @@ function signatureValid(alg: string, token: DecodedToken, material: KeyMaterial)
   return valid;
 }
 
-function verifySignature(alg: string, token: DecodedToken, material: KeyMaterial): boolean {
+function verifySignature(alg: string, token: SignedToken, material: KeyMaterial): boolean {
   const algorithm = algorithms[alg];
   if (algorithm === undefined || token.header.get('alg') !== alg) return false;
   if ('secret' in material) return algorithm.kind === 'hmac' && verifyHmac(algorithm, token, material.secret);
@@ -195,21 +220,43 @@ function withTokenErrors<T>(name: string, body: () => T): T {
   }
 }
 
-const decode = define('io.jwt.decode', ['string'], ([token]) =>
-  withTokenErrors('io.jwt.decode', () => {
-    let decoded = splitToken(token as string);
-    while (isNestedToken(decoded.header)) decoded = splitToken(decoded.payloadText);
-    return makeArray([decoded.header, payloadObject(decoded), decoded.signature.toString('hex')]);
-  }),
-);
+// OPA's builtinJWTDecode: a token whose `cty` is exactly JWT carries another one as its payload
+// (quoted, as jwt.io writes it), which is decoded in its place.
+function decodeToken(token: string): Value {
+  const parts = splitToken(token);
+  const header = decodeHeader(parts);
+  const payload = payloadText(parts);
+  if (header.get('cty') === 'JWT') return decodeToken(payload.replace(/^["']+|["']+$/g, ''));
+  const claims = jsonObject(payload);
+  return makeArray([header, claims, partBytes(parts.signature, 'signature').toString('hex')]);
+}
 
+const decode = define('io.jwt.decode', ['string'], ([token]) => withTokenErrors('io.jwt.decode', () => decodeToken(token as string)));
+
+// OPA's builtinJWTVerify (key, then signature, then header) and builtinJWTVerifyHS, which never
+// reads the header. weft reads it for HMAC too, for its rule that the header's alg must be the
+// one asked for: a header that does not decode leaves the token unverified.
 function verifier(alg: string) {
   const name = `io.jwt.verify_${alg.toLowerCase()}`;
+  const hmac = algorithms[alg]!.kind === 'hmac';
   return define(name, ['string', 'string'], ([token, key]) =>
     withTokenErrors(name, () => {
-      const decoded = splitToken(token as string);
-      const material: KeyMaterial = algorithms[alg]!.kind === 'hmac' ? { secret: key as string } : { keys: keysFor(name, key as string) };
-      return signatureValid(alg, decoded, material);
+      const parts = splitToken(token as string);
+      const material: KeyMaterial = hmac ? { secret: key as string } : { keys: keysFor(name, key as string) };
+      const signature = signatureBytes(parts);
+      if (!hmac) {
+        const header = decodeHeader(parts);
+        criticalParameters(header);
+        return signatureValid(alg, signed(parts, header, signature), material);
+      }
+      let header: RegoObject;
+      try {
+        header = decodeHeader(parts);
+      } catch (error) {
+        if (error instanceof TokenError) return false;
+        throw error;
+      }
+      return signatureValid(alg, signed(parts, header, signature), material);
     }),
   );
 }
@@ -275,22 +322,34 @@ const unverified = () => makeArray([false, makeObject([]), makeObject([])]);
 const KNOWN_HEADER_PARAMETERS = new Set(['alg', 'kid', 'typ', 'cty', 'crit']);
 
 /**
- * OPA's parseTokenHeader and tokenHeader.valid for decode_verify: `alg`, `kid`, `typ` and `cty` must
- * be strings and `crit` a non-empty list (errors otherwise); the header is valid when it has an
- * `alg` and names in `crit` (RFC 7515 4.1.11) no parameter OPA does not know.
+ * OPA's parseTokenHeader: `alg`, `kid`, `typ` and `cty` must be strings and `crit` a non-empty
+ * list. Returns the names `crit` lists.
  */
-function headerValid(header: RegoObject): boolean {
+function criticalParameters(header: RegoObject): ReadonlySet<string> {
   const critical = new Set<string>();
   for (const [key, value] of header.entries()) {
     if (typeof key !== 'string') continue;
     if (key === 'crit') {
       if (!isArray(value)) throw new TokenError('crit: must be a list');
-      for (const item of value) if (typeof item === 'string') critical.add(item);
+      // OPA's walk of the list stops at its first non-string.
+      for (const item of value) {
+        if (typeof item !== 'string') break;
+        critical.add(item);
+      }
       if (critical.size === 0) throw new TokenError('crit: must be a nonempty list');
     } else if (KNOWN_HEADER_PARAMETERS.has(key) && typeof value !== 'string') {
       throw new TokenError(`${key}: must be a string`);
     }
   }
+  return critical;
+}
+
+/**
+ * OPA's tokenHeader.valid for decode_verify: the header has an `alg` and names in `crit`
+ * (RFC 7515 4.1.11) no parameter OPA does not know.
+ */
+function headerValid(header: RegoObject): boolean {
+  const critical = criticalParameters(header);
   const alg = header.get('alg');
   if (alg === undefined || alg === '') return false;
   return ![...header.keys()].some((key) => typeof key === 'string' && !KNOWN_HEADER_PARAMETERS.has(key) && critical.has(key));
@@ -301,26 +360,33 @@ const decodeVerify = define('io.jwt.decode_verify', ['string', 'object'], ([toke
   const name = 'io.jwt.decode_verify';
   const constraints = parseConstraints(name, constraintsValue as RegoObject, context.nowNs);
   return withTokenErrors(name, () => {
-    let decoded = splitToken(token as string);
+    let parts = splitToken(token as string);
+    let header: RegoObject;
+    let payload: string;
+    // As OPA's loop: each token's header is checked and its signature verified before its
+    // payload is read; a payload whose `cty` is JWT (any case) is the next token.
     for (;;) {
-      if (!headerValid(decoded.header)) return unverified();
-      const alg = decoded.header.get('alg');
-      if (typeof alg !== 'string' || algorithms[alg] === undefined) return unverified();
+      header = decodeHeader(parts);
+      if (!headerValid(header)) return unverified();
+      const alg = header.get('alg') as string;
       if (constraints.alg !== undefined && constraints.alg !== alg) return unverified();
-      if (!signatureValid(alg, decoded, constraints.material)) return unverified();
-      if (!isNestedToken(decoded.header)) break;
-      decoded = splitToken(decoded.payloadText);
+      const signature = signatureBytes(parts);
+      if (algorithms[alg] === undefined || !signatureValid(alg, signed(parts, header, signature), constraints.material)) return unverified();
+      payload = payloadText(parts);
+      const cty = header.get('cty');
+      if (typeof cty !== 'string' || cty.toUpperCase() !== 'JWT') break;
+      parts = splitToken(payload);
     }
-    const payload = payloadObject(decoded);
-    const iss = payload.get('iss');
+    const claims = jsonObject(payload);
+    const iss = claims.get('iss');
     // A required issuer must be present and equal (fail closed).
     if (constraints.iss !== undefined && iss !== constraints.iss) return unverified();
-    if (!audienceValid(payload.get('aud'), constraints.aud)) return unverified();
-    const exp = timeClaim(name, payload, 'exp');
+    if (!audienceValid(claims.get('aud'), constraints.aud)) return unverified();
+    const exp = timeClaim(name, claims, 'exp');
     if (exp !== undefined && compare(constraints.timeSeconds, exp) >= 0) return unverified();
-    const nbf = timeClaim(name, payload, 'nbf');
+    const nbf = timeClaim(name, claims, 'nbf');
     if (nbf !== undefined && constraints.timeSeconds < nbf) return unverified();
-    return makeArray([true, decoded.header, payload]);
+    return makeArray([true, header, claims]);
   });
 }, { nondeterministic: true });
 

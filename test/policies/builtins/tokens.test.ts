@@ -63,8 +63,11 @@ describe('io.jwt.decode', () => {
     expectFailure('io.jwt.decode', ['eyJhbGciOiJIUzI1NiJ9e30'], 'eval_builtin_error', 'io.jwt.decode: encoded JWT had no period separators');
     expectFailure('io.jwt.verify_hs256', ['abc', 'secret'], 'eval_builtin_error', 'io.jwt.verify_hs256: encoded JWT had no period separators');
     expectFailure('io.jwt.decode', ['!!.e30.'], 'eval_builtin_error', 'JWT header had invalid encoding');
-    expectFailure('io.jwt.decode', [`${base64url.encode('[1]')}.e30.`], 'eval_builtin_error', 'JWT header must be a JSON object');
-    expectFailure('io.jwt.decode', [`${base64url.encode('{"alg":"none"}')}.${base64url.encode('{')}.`], 'eval_builtin_error', 'JWT payload had invalid encoding');
+    // OPA's extractJSONObject texts, the header's behind `bad JWT header: `.
+    expectFailure('io.jwt.decode', [`${base64url.encode('[1]')}.e30.`], 'eval_builtin_error', 'io.jwt.decode: bad JWT header: decoded JSON type was not an Object');
+    expectFailure('io.jwt.decode', [`${base64url.encode('{"alg":')}.e30.`], 'eval_builtin_error', 'io.jwt.decode: bad JWT header: invalid JSON: ');
+    expectFailure('io.jwt.decode', [`${base64url.encode('{"alg":"none"}')}.${base64url.encode('{')}.`], 'eval_builtin_error', 'io.jwt.decode: invalid JSON: ');
+    expectFailure('io.jwt.decode', [`${base64url.encode('{"alg":"none"}')}.${base64url.encode('"x"')}.`], 'eval_builtin_error', 'io.jwt.decode: decoded JSON type was not an Object');
   });
 
   it("names the bad byte of a part in Go's words, as OPA does (base64url.decode's reading)", () => {
@@ -79,6 +82,12 @@ describe('io.jwt.decode', () => {
       'io.jwt.decode: JWT signature had invalid encoding: illegal base64 data at input byte 15');
     // A length that no padding completes is base64url.decode's own error.
     expectFailure('io.jwt.decode', [`${header}.${payload}.abcde`], 'eval_builtin_error', 'JWT signature had invalid encoding: illegal base64url string: abcde');
+  });
+
+  it("decodes a nested token that jwt.io quoted, as OPA's decode does", () => {
+    const outer = `${base64url.encode(JSON.stringify({ alg: 'HS256', cty: 'JWT' }))}.${base64url.encode(`"${tokens.HS256!}"`)}.c2ln`;
+    const [, payload] = call('io.jwt.decode', outer) as readonly Value[];
+    expect(call('object.get', payload!, 'sub', null)).toBe('alice');
   });
 
   it('refuses a JWE (a header with enc) as OPA does, before reading the payload', async () => {
@@ -138,6 +147,15 @@ describe('io.jwt.verify_*', () => {
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pkcs1], 'eval_builtin_error', 'failed to extract a Key from the PEM certificate');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, pem + pem], 'eval_builtin_error', 'io.jwt.verify_rs256: extra data after a PEM certificate block');
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '{"keys": [{"kty": "oct", "k": "AA"}]}'], 'eval_builtin_error', 'no public keys');
+    // OPA's order: the key is read before the signature, the signature before the header; the
+    // payload is never read, and a signature error is base64url.decode's own text.
+    const [h, p, sig] = tokens.RS256!.split('.') as [string, string, string];
+    expectFailure('io.jwt.verify_rs256', [`!!.${p}.(`, 'not a key'], 'eval_builtin_error', 'io.jwt.verify_rs256: failed to parse a JWK key (set): ');
+    expectFailure('io.jwt.verify_rs256', [`!!.${p}.((`, rsaPem], 'eval_builtin_error', 'io.jwt.verify_rs256: illegal base64 data at input byte 0');
+    expectFailure('io.jwt.verify_rs256', [`!!.${p}.${sig}`, rsaPem], 'eval_builtin_error', 'io.jwt.verify_rs256: JWT header had invalid encoding');
+    expect(call('io.jwt.verify_rs256', `${h}.!!.${sig}`, rsaPem)).toBe(false);
+    // HMAC verification never fails on the header: one that does not decode leaves the token unverified.
+    expect(call('io.jwt.verify_hs256', `!!.${p}.${sig}`, secret)).toBe(false);
     // Every failure to read a JWK or JWK Set carries OPA's wrapper text.
     expectFailure('io.jwt.verify_rs256', [tokens.RS256!, '{"kty": "XYZ", "n": "AQAB", "e": "AQAB"}'], 'eval_builtin_error', 'io.jwt.verify_rs256: failed to parse a JWK key (set): ');
     expectFailure('io.jwt.verify_es256', [tokens.ES256!, '{"keys": 3}'], 'eval_builtin_error', 'io.jwt.verify_es256: failed to parse a JWK key (set): ');
