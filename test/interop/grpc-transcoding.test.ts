@@ -120,6 +120,16 @@ describe('JSON -> weft bridge -> python3-grpcio', () => {
     expect(invalid.json.error.fault.rpcStatus).toEqual({ code: 3, message: 'bad page', details: [{ '@type': 'type.googleapis.com/library.v1.Author', displayName: 'detail' }] });
   });
 
+  it("answers grpcio's server stream as the JSON array of its messages, or its status after them", async () => {
+    expect(await call('GET', '/v1/shelves/9007199254740993/books:watch?pageSize=2')).toMatchObject({
+      status: 200,
+      json: [1, 2].map((i) => ({ id: `900719925474099300${i}`, title: `Book ${i}` })),
+    });
+    expect(await call('GET', '/v1/shelves/3/titles:watch?pageSize=3')).toMatchObject({ status: 200, json: ['Book 1', 'Book 2', 'Book 3'] });
+    expect(await call('GET', '/v1/shelves/3/books:watch')).toMatchObject({ status: 200, json: [] });
+    expect(await call('GET', '/v1/shelves/3/books:watch?pageSize=2&tags=fail')).toMatchObject({ status: 404, json: { error: { code: 'LEGACY_CLIENT_FAULT', message: 'shelf gone' } } });
+  });
+
   it('answers 504 when the Python server runs past the route timeout (its deadline)', async () => {
     expect((await call('POST', '/grpc/library.v1.Library/Echo', { title: 'slow' })).status).toBe(504);
   });

@@ -193,10 +193,14 @@ function valueAt(args: JsonObject, path: readonly string[]): JsonValue {
   return value;
 }
 
-/** The part of a result the route answers (`response_body`), or the whole result. */
+/** The part of a result the route answers (`response_body`; of each one of a stream's), or the whole result. */
 export function routeResult(route: CompiledRoute, result: JsonValue): JsonValue {
-  if (route.responseBody === undefined) return result;
-  let value: JsonValue | undefined = result;
-  for (const key of route.responseBody) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? value[key] : undefined;
-  return value ?? null;
+  const { responseBody } = route;
+  if (responseBody === undefined) return result;
+  const part = (one: JsonValue): JsonValue => {
+    let value: JsonValue | undefined = one;
+    for (const key of responseBody) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? value[key] : undefined;
+    return value ?? null;
+  };
+  return route.operation.resultStream === true && Array.isArray(result) ? result.map(part) : part(result);
 }

@@ -17,8 +17,10 @@ export interface BridgeOperation {
   readonly name: string;
   /** The JSON arguments the operation takes (an object schema). */
   readonly input: JsonSchema;
-  /** The JSON result it answers. */
+  /** The JSON result it answers (with `resultStream`, each element's). */
   readonly output: JsonSchema;
+  /** The legacy call answers a stream of results (a gRPC server stream): the JSON answer is their array. */
+  readonly resultStream?: true;
   /** Free text for the OpenAPI document (e.g. the WSDL documentation). */
   readonly summary?: string;
   /** The route every operation has, e.g. `POST /soap/{service}/{operation}`. */
