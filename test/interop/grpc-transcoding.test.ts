@@ -105,6 +105,8 @@ describe('JSON -> weft bridge -> python3-grpcio', () => {
   it('query parameters to non-path fields: nested, repeated, typed', async () => {
     const response = await call('GET', '/v1/shelves/7/books?pageSize=2&tags=a&tags=b&author.displayName=Ada&genre=HISTORY&available=true');
     expect(JSON.parse(response.json.nextPageToken)).toEqual({ shelf_id: '7', page_size: 2, tags: ['a', 'b'], genre: 'HISTORY', author: { display_name: 'Ada' }, available: true });
+    const byProtoNames = await call('GET', '/v1/shelves/7/books?page_size=3&author.display_name=Le%20Guin');
+    expect(JSON.parse(byProtoNames.json.nextPageToken)).toEqual({ shelf_id: '7', page_size: 3, author: { display_name: 'Le Guin' } });
     expect((await call('GET', '/v1/shelves/4/title')).json).toBe('Shelf 4');
   });
 

@@ -62,6 +62,11 @@ export interface LegacyCodec {
   readonly schemas: ReadonlyMap<string, JsonSchema>;
   /** Routes the service description declares (gRPC's google.api.http rules). */
   readonly routes?: readonly RouteDeclaration[];
+  /**
+   * A field name as the service description spells it, as the schemas' JSON name (gRPC: the
+   * proto name `page_size` -> `pageSize`), for query parameters given either way.
+   */
+  jsonFieldName?(name: string): string;
   encodeRequest(operation: string, args: JsonObject, context?: LegacyCallContext): LegacyRequest;
   /** The JSON result, or a thrown `BridgeError` (faults mapped to their status). */
   decodeResponse(operation: string, response: LegacyResponse): JsonValue;

@@ -79,6 +79,10 @@ describe('the grpc codec: operations and routes from the descriptor set', () => 
     expect(bridgeError(() => argsOf('GET', '/v1/shelves/7/books?shelfId=8')).message).toBe('query parameter shelfId: the field is set by the path or the body');
     expect(bridgeError(() => argsOf('GET', '/v1/books?pageSize=1&pageSize=2')).message).toBe('query parameter pageSize: given 2 times for a single field');
     expect(bridgeError(() => argsOf('GET', '/v1/books?pageSize=ten')).message).toBe("/pageSize: 'ten' is not a integer");
+    // Proto names too, as grpc-gateway takes them: the same fields, and one field under both names is a 400.
+    expect(argsOf('GET', '/v1/books?page_size=10&author.display_name=Ada').args).toEqual({ pageSize: 10, author: { displayName: 'Ada' } });
+    expect(bridgeError(() => argsOf('GET', '/v1/shelves/7/books?shelf_id=8')).message).toBe('query parameter shelf_id: the field is set by the path or the body');
+    expect(bridgeError(() => argsOf('GET', '/v1/books?pageSize=1&page_size=2')).message).toBe('query parameter page_size: the field is given as pageSize too');
     expect(bridgeError(() => argsOf('POST', '/v1/fail?code=3', { code: 3 })).status).toBe(400);
   });
 

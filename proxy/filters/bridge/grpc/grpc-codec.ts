@@ -139,6 +139,10 @@ export class GrpcCodec implements LegacyCodec {
     this.routes = routes;
   }
 
+  jsonFieldName(name: string): string {
+    return jsonName(name);
+  }
+
   private method(operation: string): GrpcMethod {
     const method = this.methods.get(operation);
     if (method === undefined) throw new BridgeError('UNKNOWN_ROUTE', `no gRPC method ${operation}`);
