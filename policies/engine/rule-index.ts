@@ -1,8 +1,11 @@
 // Rule indexing: picks, for a group of rules, the input refs that rules compare with constants
 // (`input.x == "GET"`, `startswith(input.path, "/api/")`) and maps each constant to the rules
-// that can match, so evaluation cost does not grow with rules that cannot match.
+// that can match, so evaluation cost does not grow with rules that cannot match. A rule's other
+// comparisons of input with constants are checked by the lookup too (its guards), so a rule
+// handed out by its bucket but failing one is never evaluated, and one passing them evaluates
+// only the rest of its body: a large policy touches little more than a small one.
 import type { Literal, RootRef, Rule, Term } from './ast.js';
-import type { Value } from './value.js';
+import { equals, type Value } from './value.js';
 
 /** A ref into input with a constant path, e.g. `input.attributes.request.http.method`. */
 export type InputPath = readonly string[];
@@ -15,11 +18,23 @@ interface Constraint {
   readonly literal: Literal;
 }
 
+/** A rule as a bucket hands it out, with the comparisons of input the lookup checks for it. */
+interface Filed {
+  readonly rule: Rule;
+  readonly guards: readonly Guard[];
+}
+
+interface Guard {
+  readonly path: InputPath;
+  readonly kind: 'eq' | 'prefix';
+  readonly value: Value;
+}
+
 export interface RuleIndex {
   readonly path: InputPath;
-  readonly equal: Map<Value, Rule[]>;
+  readonly equal: Map<Value, Filed[]>;
   /** Prefix length -> prefix -> rules. */
-  readonly prefixes: Map<number, Map<string, Rule[]>>;
+  readonly prefixes: Map<number, Map<string, Filed[]>>;
   /** Rules not constrained on this path. */
   readonly rest: RuleIndex | readonly Rule[];
 }
@@ -113,8 +128,8 @@ function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): Ru
   let best: { key: string; path: InputPath; count: number } | undefined;
   for (const [key, entry] of counts) if (best === undefined || entry.count > best.count) best = { key, ...entry };
   if (best === undefined || best.count < 2) return undefined;
-  const equal = new Map<Value, Rule[]>();
-  const prefixes = new Map<number, Map<string, Rule[]>>();
+  const equal = new Map<Value, Filed[]>();
+  const prefixes = new Map<number, Map<string, Filed[]>>();
   const rest: Rule[] = [];
   for (const rule of rules) {
     const own = constraints.get(rule)!.filter((c) => c.key === best.key);
@@ -122,7 +137,7 @@ function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): Ru
     const eq = own.find((c) => c.kind === 'eq');
     if (eq) {
       const list = equal.get(eq.value) ?? [];
-      list.push(verified(rule, eq));
+      list.push(filed(rule, eq, constraints.get(rule)!));
       equal.set(eq.value, list);
       continue;
     }
@@ -135,7 +150,7 @@ function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): Ru
         prefixes.set(text.length, byLength);
       }
       const list = byLength.get(text) ?? [];
-      list.push(verified(rule, prefix));
+      list.push(filed(rule, prefix, constraints.get(rule)!));
       byLength.set(text, list);
       continue;
     }
@@ -146,11 +161,27 @@ function build(rules: readonly Rule[], constraints: Map<Rule, Constraint[]>): Ru
 }
 
 /**
- * The rule as its bucket hands it out: the lookup has already checked the literal it was filed
- * under (a comparison of input with a constant, free of variables), so evaluation skips it.
+ * The rule as its bucket hands it out: the lookup checks the literal it was filed under and its
+ * other comparisons of input with a constant (each free of variables, so order does not matter),
+ * and evaluation skips them all.
  */
-function verified(rule: Rule, constraint: Constraint): Rule {
-  return { ...rule, body: rule.body.filter((lit) => lit !== constraint.literal) };
+function filed(rule: Rule, under: Constraint, all: readonly Constraint[]): Filed {
+  const guards = all.filter((c) => c !== under);
+  const checked = new Set([under, ...guards].map((c) => c.literal));
+  return { rule: { ...rule, body: rule.body.filter((lit) => !checked.has(lit)) }, guards: guards.map(({ path, kind, value }) => ({ path, kind, value })) };
+}
+
+function passes(guards: readonly Guard[], lookup: (path: InputPath) => Value | undefined): boolean {
+  for (const guard of guards) {
+    const value = lookup(guard.path);
+    if (value === undefined) return false;
+    if (guard.kind === 'eq' ? !equals(value, guard.value) : typeof value !== 'string' || !value.startsWith(guard.value as string)) return false;
+  }
+  return true;
+}
+
+function add(rules: readonly Filed[], lookup: (path: InputPath) => Value | undefined, out: Rule[]): void {
+  for (const { rule, guards } of rules) if (guards.length === 0 || passes(guards, lookup)) out.push(rule);
 }
 
 /** Rules of the index that may match, given a lookup of input paths. */
@@ -158,12 +189,12 @@ export function candidateRules(index: RuleIndex, lookup: (path: InputPath) => Va
   const value = lookup(index.path);
   if (value !== undefined) {
     const equal = index.equal.get(value);
-    if (equal) for (const rule of equal) out.push(rule);
+    if (equal) add(equal, lookup, out);
     if (typeof value === 'string') {
       for (const [length, byPrefix] of index.prefixes) {
         if (length > value.length) continue;
         const rules = byPrefix.get(value.slice(0, length));
-        if (rules) for (const rule of rules) out.push(rule);
+        if (rules) add(rules, lookup, out);
       }
     }
   }

@@ -74,6 +74,8 @@ export interface ChainHost extends FilterExchange {
   bodies: ChainBodies | undefined;
   /** The request is over (answered, failed or gone): a hook settling late changes nothing. */
   readonly ended: boolean;
+  /** The upstream's response is its head alone (gRPC trailers-only): no body or trailers follow. */
+  readonly responseHeadersOnly: boolean;
   replyLocally(outcome: LocalReplyOutcome): void;
   /** Reads the request body ahead: all of it, or more than `maxBytes` with `complete` false. */
   readRequestBody(maxBytes: number): Promise<BufferedBody>;
@@ -357,6 +359,8 @@ function afterEncodeHeaders(host: ChainHost, index: number, outcome: HeadersOutc
   // The upstream's body is collected (responseData) until it ends (responseEnd).
   bodies.responseWaiting = { index, maxBytes: outcome.maxBytes ?? Number.MAX_SAFE_INTEGER };
   if (bodies.responseBody !== undefined) passHeldResponse(host, bodies);
+  // Nothing more will come: the filter holding the body gets an empty one (e.g. the bridge answers a gRPC stream of no messages).
+  else if (host.responseHeadersOnly) responseEnd(host, undefined);
   else host.resumeUpstream();
 }
 

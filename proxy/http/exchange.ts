@@ -74,7 +74,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
   /** An encodeHeaders hook is pending: the upstream's body waits. */
   private upstreamPaused = false;
   /** The response was one HEADERS frame (gRPC trailers-only): its head ends it. */
-  private headersOnly = false;
+  responseHeadersOnly = false;
   private connected = false;
   /** Counted in the cluster's pending requests. */
   private waiting = false;
@@ -300,7 +300,8 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
 
   /** The encodeHeaders hooks passed: the head goes to the caller. */
   respond(): void {
-    if (this.headersOnly) return this.respondHeadersOnly();
+    // Unless a filter that held the (empty) body gave it one.
+    if (this.responseHeadersOnly && !(this.bodies?.responseBody !== undefined && this.bodies.responseBody.length > 0)) return this.respondHeadersOnly();
     if (this.downstream.draining && !this.http2) (this.res as ServerResponse).shouldKeepAlive = false;
     (this.res as ServerResponse).writeHead(this.responseStatus, this.responseHeaders);
   }
@@ -310,7 +311,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.route!.cluster.outliers?.onResponse(this.endpoint!, statusCode);
     this.responseStatus = statusCode;
     this.responseHeaders = forwardResponseHeaders(headers);
-    this.headersOnly = true;
+    this.responseHeadersOnly = true;
     encodeHeaders(this);
   }
 

@@ -45,6 +45,7 @@ export class UpgradeTunnel extends DownstreamRequest implements ChainHost, Dispa
   private tunnelFlag = '-';
   /** The upstream's socket once it answered 101; paused until the encodeHeaders hooks passed. */
   private upstream: Duplex | undefined = undefined;
+  readonly responseHeadersOnly = false;
 
   constructor(
     runtime: ListenerRuntime,

@@ -8,6 +8,8 @@
 //   GetShelf     { id, title: "Shelf <id>" };  DeleteBook: Empty
 //   Fail         answers the status code and message the request names (code 3 with a detail)
 //   Echo         the book as received; a book titled "slow" answers after 2 s
+//   WatchBooks   a stream of page_size books { id: shelf_id * 1000 + i, title: "Book i" }, then
+//                NOT_FOUND "shelf gone" when the tags include "fail"
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -63,6 +65,15 @@ export async function startLibraryServer(): Promise<LibraryServer> {
     },
     Echo: (request) => (request.title === 'slow' ? new Promise((resolve) => setTimeout(() => resolve(request), 2000)) : request),
   };
+  const streams: Record<string, (request: Record<string, unknown>, call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => void> = {
+    WatchBooks: (request, call) => {
+      const shelf = BigInt(String(request.shelf_id ?? 0));
+      for (let i = 1; i <= Number(request.page_size ?? 0); i++) call.write({ id: String(shelf * 1000n + BigInt(i)), title: `Book ${i}` });
+      // grpc-js sends a status after the messages written when the call emits it as an error.
+      if ((request.tags as string[] | undefined)?.includes('fail')) call.emit('error', status(grpc.status.NOT_FOUND, 'shelf gone'));
+      else call.end();
+    },
+  };
   const definition: Record<string, grpc.MethodDefinition<Record<string, unknown>, Record<string, unknown>>> = {};
   const implementation: grpc.UntypedServiceImplementation = {};
   for (const method of service.methodsArray) {
@@ -77,6 +88,14 @@ export async function startLibraryServer(): Promise<LibraryServer> {
       responseSerialize: (value: Record<string, unknown>) => Buffer.from(responseType.encode(responseType.fromObject(value)).finish()),
       responseDeserialize: (bytes: Buffer) => asObject(responseType, responseType.decode(bytes)),
     };
+    const stream = streams[method.name];
+    if (stream !== undefined) {
+      implementation[method.name] = (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => {
+        received.push({ method: method.name, request: call.request });
+        deadlines.push(Number.isFinite(Number(call.getDeadline())));
+        stream(call.request, call);
+      };
+    }
     const handler = handlers[method.name];
     if (handler === undefined) continue;
     implementation[method.name] = (call: grpc.ServerUnaryCall<Record<string, unknown>, unknown>, callback: grpc.sendUnaryData<unknown>) => {

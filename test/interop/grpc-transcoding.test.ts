@@ -105,6 +105,8 @@ describe('JSON -> weft bridge -> python3-grpcio', () => {
   it('query parameters to non-path fields: nested, repeated, typed', async () => {
     const response = await call('GET', '/v1/shelves/7/books?pageSize=2&tags=a&tags=b&author.displayName=Ada&genre=HISTORY&available=true');
     expect(JSON.parse(response.json.nextPageToken)).toEqual({ shelf_id: '7', page_size: 2, tags: ['a', 'b'], genre: 'HISTORY', author: { display_name: 'Ada' }, available: true });
+    const byProtoNames = await call('GET', '/v1/shelves/7/books?page_size=3&author.display_name=Le%20Guin');
+    expect(JSON.parse(byProtoNames.json.nextPageToken)).toEqual({ shelf_id: '7', page_size: 3, author: { display_name: 'Le Guin' } });
     expect((await call('GET', '/v1/shelves/4/title')).json).toBe('Shelf 4');
   });
 
@@ -118,6 +120,16 @@ describe('JSON -> weft bridge -> python3-grpcio', () => {
     expect(seen).toEqual(statuses);
     const invalid = await call('POST', '/v1/fail', { code: 3, message: 'bad page' });
     expect(invalid.json.error.fault.rpcStatus).toEqual({ code: 3, message: 'bad page', details: [{ '@type': 'type.googleapis.com/library.v1.Author', displayName: 'detail' }] });
+  });
+
+  it("answers grpcio's server stream as the JSON array of its messages, or its status after them", async () => {
+    expect(await call('GET', '/v1/shelves/9007199254740993/books:watch?pageSize=2')).toMatchObject({
+      status: 200,
+      json: [1, 2].map((i) => ({ id: `900719925474099300${i}`, title: `Book ${i}` })),
+    });
+    expect(await call('GET', '/v1/shelves/3/titles:watch?pageSize=3')).toMatchObject({ status: 200, json: ['Book 1', 'Book 2', 'Book 3'] });
+    expect(await call('GET', '/v1/shelves/3/books:watch')).toMatchObject({ status: 200, json: [] });
+    expect(await call('GET', '/v1/shelves/3/books:watch?pageSize=2&tags=fail')).toMatchObject({ status: 404, json: { error: { code: 'LEGACY_CLIENT_FAULT', message: 'shelf gone' } } });
   });
 
   it('answers 504 when the Python server runs past the route timeout (its deadline)', async () => {

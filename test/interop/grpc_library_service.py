@@ -68,6 +68,12 @@ class Library(library_pb2_grpc.LibraryServicer):
             time.sleep(2)
         return request
 
+    def WatchBooks(self, request, context):
+        for i in range(1, request.page_size + 1):
+            yield library_pb2.Book(id=request.shelf_id * 1000 + i, title="Book %d" % i)
+        if "fail" in request.tags:
+            context.abort(grpc.StatusCode.NOT_FOUND, "shelf gone")
+
 
 def main():
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))

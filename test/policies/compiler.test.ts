@@ -78,6 +78,23 @@ describe('Rego compiler', () => {
     expect(p.evaluate('data.t.other', { input: { role: 'nobody' } }).value).toBe(2);
   });
 
+  it("checks a rule's other comparisons of input with constants at lookup: one failing keeps the rule unevaluated", () => {
+    // One caller, 1,000 rules: the index files them all under it; method and path prefix must sort them out.
+    const rules = Array.from(
+      { length: 1000 },
+      (_, i) => `allow if {\n  input.caller == "web"\n  input.method == "${i % 2 === 1 ? 'GET' : 'POST'}"\n  startswith(input.path, "/r${i}/")\n  count(input.path) > 4\n}`,
+    ).join('\n');
+    const p = compile([{ file: 'a.rego', source: `${head}default allow := false\n${rules}` }]);
+    const decide = (input: unknown) => p.evaluate('data.t.allow', { input, maxSteps: 50 }).value;
+    expect(decide({ caller: 'web', method: 'GET', path: '/r7/x' })).toBe(true);
+    // The rest of the body still runs: count(...) > 4 fails for a short path.
+    expect(decide({ caller: 'web', method: 'GET', path: '/r7/' })).toBe(false);
+    expect(decide({ caller: 'web', method: 'POST', path: '/r7/x' })).toBe(false);
+    expect(decide({ caller: 'web', method: 'GET', path: 7 })).toBe(false);
+    expect(decide({ caller: 'web', path: '/r7/x' })).toBe(false);
+    expect(decide({ caller: 'api', method: 'GET', path: '/r7/x' })).toBe(false);
+  });
+
   it('indexes partial set rules too', () => {
     const rules = Array.from({ length: 500 }, (_, i) => `deny contains "kind ${i}" if input.kind == "k${i}"`).join('\n');
     const p = compile([{ file: 'deny.rego', source: `${head}${rules}\ndeny contains "any" if input.all` }]);

@@ -40,6 +40,16 @@ export function goBase64Bytes(text: string, url: boolean): Buffer {
   return Buffer.from(body, url ? 'base64url' : 'base64');
 }
 
+/** Go's base64.StdEncoding.DecodeString of a builtin's operand (line breaks skipped, as Go skips them); bad base64 is a builtin error. */
+export function goBase64Operand(name: string, text: string): Buffer {
+  try {
+    return goBase64Bytes(text.replace(/[\r\n]/g, ''), false);
+  } catch (error) {
+    if (error instanceof Base64Error) throw builtinError(name, error.message);
+    throw error;
+  }
+}
+
 export function decodeBase64(name: string, text: string, url: boolean): string {
   try {
     return goBase64Bytes(text, url).toString('utf8');

@@ -4,6 +4,8 @@
 // Field names are those of Go's x509.CertificateRequest and tls.Certificate that policies read.
 import forge from 'node-forge';
 import { makeArray, makeObject, type Value } from '../value.js';
+import { goBase64Operand } from './encoding.js';
+import { pemBlocks } from './pem-blocks.js';
 import { jwk, PEM_BLOCK, pemText, privateKey } from './private-keys.js';
 import { builtinError, define } from './support.js';
 import { certificateBuffers, certificateValue, distinguishedName, parseCertificates, uriValue } from './x509.js';
@@ -88,11 +90,16 @@ function alternativeNames(attributes: Asn1 | undefined): Map<number, string[]> {
   return names;
 }
 
+/**
+ * The request's DER as OPA's builtin reads its argument: PEM only when the text starts with a
+ * CERTIFICATE REQUEST header, anything else Go's strict base64 (of PEM or of DER); a PEM block
+ * of another type is refused.
+ */
 function requestDer(name: string, input: string): string {
-  const pem = pemText(name, input);
-  const block = pem.match(/-----BEGIN (?:NEW )?CERTIFICATE REQUEST-----([\s\S]*?)-----END (?:NEW )?CERTIFICATE REQUEST-----/);
-  if (block === null) throw builtinError(name, 'invalid PEM-encoded certificate signing request');
-  return forge.util.decode64(block[1]!.replace(/\s+/g, ''));
+  const bytes = input.startsWith('-----BEGIN CERTIFICATE REQUEST-----') ? Buffer.from(input) : goBase64Operand(name, input);
+  const block = pemBlocks(bytes.toString('latin1'))[0];
+  if (block !== undefined && block.type !== 'CERTIFICATE REQUEST') throw builtinError(name, 'invalid PEM-encoded certificate signing request');
+  return (block?.der ?? bytes).toString('binary');
 }
 
 function requestValue(name: string, input: string): Value {
@@ -123,6 +130,7 @@ function requestValue(name: string, input: string): Value {
 
 function keypairValue(name: string, certificates: string, key: string): Value {
   const parsed = parseCertificates(name, certificateBuffers(name, certificates));
+  if (parsed.length === 0) throw builtinError(name, 'tls: failed to find any PEM data in certificate input');
   const blocks = [...pemText(name, key).matchAll(PEM_BLOCK)].filter((block) => block[1]!.endsWith('PRIVATE KEY'));
   if (blocks.length === 0) throw builtinError(name, 'tls: failed to find any PEM data in key input');
   const keyObject = privateKey(name, blocks[0]![0]);

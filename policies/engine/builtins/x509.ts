@@ -5,50 +5,60 @@
 // structure is not reproduced.
 import { X509Certificate } from 'node:crypto';
 import { compare, isNumber, isSet, makeArray, makeObject, normalizeNumber, type RegoObject, type Value } from '../value.js';
-import { Base64Error, goBase64Bytes } from './encoding.js';
+import { goBase64Operand } from './encoding.js';
+import { pemBlocks } from './pem-blocks.js';
 import { builtinError, define, isInteger } from './support.js';
 
 /** Certificates in one argument, as OPA accepts them: PEM, or base64 of PEM or of DER. */
 export function certificateBuffers(name: string, text: string): Buffer[] {
-  // OPA's getX509CertsFromString: PEM text, else Go's strict StdEncoding base64 (which skips line
-  // breaks) of PEM or DER; bad base64 is Go's `illegal base64 data at input byte N`.
-  let der: Buffer | undefined;
-  if (!text.includes('-----BEGIN')) {
-    try {
-      der = goBase64Bytes(text.replace(/[\r\n]/g, ''), false);
-    } catch (error) {
-      if (error instanceof Base64Error) throw builtinError(name, error.message);
-      throw error;
-    }
-  }
-  const pem = der === undefined ? text : der.toString('latin1');
-  if (pem.includes('-----BEGIN')) {
-    const blocks = pem.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
-    if (blocks.length === 0) throw builtinError(name, 'no PEM certificates found');
-    return blocks.map((block) => Buffer.from(block, 'latin1'));
-  }
-  return splitDer(name, der!);
+  // OPA's getX509CertsFromString: PEM when the text starts as PEM, else Go's strict StdEncoding
+  // base64 of PEM or of DER (bad base64 is Go's `illegal base64 data at input byte N`).
+  if (text.startsWith('-----BEGIN')) return pemCertificates(name, text);
+  const decoded = goBase64Operand(name, text);
+  if (decoded.toString('latin1', 0, 10) === '-----BEGIN') return pemCertificates(name, decoded.toString('latin1'));
+  return splitDer(name, decoded);
 }
 
-/** Concatenated DER certificates, split by their outer SEQUENCE lengths. */
+/** OPA's getX509CertsFromPem: every block must be a CERTIFICATE; their DER is read as one. */
+function pemCertificates(name: string, text: string): Buffer[] {
+  const der: Buffer[] = [];
+  for (const block of pemBlocks(text)) {
+    if (block.type !== 'CERTIFICATE') throw builtinError(name, `PEM block type is '${block.type}', expected CERTIFICATE`);
+    der.push(block.der);
+  }
+  return splitDer(name, Buffer.concat(der));
+}
+
+/**
+ * Concatenated DER certificates, split by their outer SEQUENCE lengths as Go's x509.ParseCertificates
+ * reads them: an outer element that is not a SEQUENCE of a minimal, in-bounds length is
+ * `x509: malformed certificate`; no bytes at all are no certificates (not an error).
+ */
 function splitDer(name: string, der: Buffer): Buffer[] {
   const out: Buffer[] = [];
   let offset = 0;
   while (offset < der.length) {
-    if (der[offset] !== 0x30 || offset + 2 > der.length) throw builtinError(name, 'input is not PEM or DER certificates');
-    let length = der[offset + 1]!;
-    let header = 2;
-    if (length & 0x80) {
-      const bytes = length & 0x7f;
-      if (bytes === 0 || bytes > 4 || offset + 2 + bytes > der.length) throw builtinError(name, 'malformed DER length');
-      length = der.readUIntBE(offset + 2, bytes);
-      header += bytes;
-    }
-    out.push(der.subarray(offset, offset + header + length));
-    offset += header + length;
+    const end = outerSequenceEnd(der, offset);
+    if (end === undefined) throw builtinError(name, 'x509: malformed certificate');
+    out.push(der.subarray(offset, end));
+    offset = end;
   }
-  if (out.length === 0) throw builtinError(name, 'no certificates found');
   return out;
+}
+
+function outerSequenceEnd(der: Buffer, offset: number): number | undefined {
+  if (der[offset] !== 0x30 || offset + 2 > der.length) return undefined;
+  let length = der[offset + 1]!;
+  let header = 2;
+  if (length & 0x80) {
+    const bytes = length & 0x7f;
+    if (bytes === 0 || bytes > 4 || offset + 2 + bytes > der.length || der[offset + 2] === 0) return undefined;
+    length = der.readUIntBE(offset + 2, bytes);
+    if (length < 0x80) return undefined;
+    header += bytes;
+  }
+  const end = offset + header + length;
+  return end > der.length ? undefined : end;
 }
 
 export function parseCertificates(name: string, buffers: readonly Buffer[]): X509Certificate[] {

@@ -1,7 +1,7 @@
 // The OpenAPI 3.1 document of a bridge's JSON facade (served at GET /.well-known/openapi.json on
 // the bridged host): one path item per route, the operation's input as path parameters, query
 // parameters (routes that take them) and a JSON request body (where the route puts it), its
-// output (or the route's `responseBody` field of it) as the 200 response, the bridge's error
+// output (or the route's `responseBody` field of it; their array for a stream) as the 200 response, the bridge's error
 // shape for every other status.
 import { bridgeErrorCatalogue, bridgeErrorSchema } from './bridge-errors.js';
 import type { LegacyCodec } from './codec.js';
@@ -67,7 +67,8 @@ export function openApiDocument(title: string, codec: LegacyCodec, routes: reado
     });
     const parameters = [...pathParameters, ...queryParameters(route)];
     const body = requestBody(route);
-    const result = route.responseBody === undefined ? operation.output : (schemaAt(route.schemas, operation.output, route.responseBody) ?? {});
+    const one = route.responseBody === undefined ? operation.output : (schemaAt(route.schemas, operation.output, route.responseBody) ?? {});
+    const result = operation.resultStream === true ? { type: 'array', items: one } : one;
     paths[route.path.openApiPath] ??= {};
     paths[route.path.openApiPath]![route.method.toLowerCase()] = {
       operationId: seen === 0 ? operation.name : `${operation.name}_${seen + 1}`,

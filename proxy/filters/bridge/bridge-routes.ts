@@ -39,6 +39,8 @@ export interface CompiledRoute {
   readonly body: '*' | readonly string[] | undefined;
   readonly responseBody: readonly string[] | undefined;
   readonly query: boolean;
+  /** The codec's mapping of field names to JSON names (query parameters by proto name). */
+  readonly jsonFieldName: ((name: string) => string) | undefined;
   /** Named schemas the operation's schemas refer to. */
   readonly schemas: ReadonlyMap<string, JsonSchema>;
 }
@@ -96,7 +98,7 @@ export function compileRoutes(codec: LegacyCodec, declared: readonly RouteDeclar
     if (responseBody !== undefined && !known(responseBody, operation.output)) problems.push(`${where}: the result of ${declaration.operation} has no field ${declaration.responseBody}`);
     const method = declaration.method.toUpperCase();
     if (routes.some((route) => route.method === method && route.template === declaration.path)) problems.push(`route ${method} ${declaration.path} is declared twice`);
-    routes.push({ method, template: declaration.path, path, operation, arguments: args, body, responseBody, query: declaration.query === true, schemas: codec.schemas });
+    routes.push({ method, template: declaration.path, path, operation, arguments: args, body, responseBody, query: declaration.query === true, jsonFieldName: codec.jsonFieldName?.bind(codec), schemas: codec.schemas });
   };
   for (const declaration of declared) add(declaration);
   for (const declaration of codec.routes ?? []) add(declaration);
@@ -168,10 +170,16 @@ export function routeArguments(match: RouteMatch, query: URLSearchParams | undef
   }
   for (const argument of route.arguments) setArgument(args, argument, valueAt(match.pathArgs, argument), 'path');
   if (!route.query || query === undefined) return args;
+  const seen = new Map<string, string>();
   for (const name of new Set(query.keys())) {
-    const argument = name.split('.');
+    const given = name.split('.');
+    // A name as the service description spells it (a proto name) reaches the same field.
+    const argument = schemaAt(route.schemas, route.operation.input, given) === undefined && route.jsonFieldName !== undefined ? given.map(route.jsonFieldName) : given;
     const schema = schemaAt(route.schemas, route.operation.input, argument);
     if (schema === undefined) throw new BridgeError('SCHEMA_VIOLATION', `query parameter ${name}: ${route.operation.name} has no such field`);
+    const field = argument.join('.');
+    if (seen.has(field)) throw new BridgeError('SCHEMA_VIOLATION', `query parameter ${name}: the field is given as ${seen.get(field)} too`);
+    seen.set(field, name);
     if (route.body === '*' || (route.body !== undefined && startsWith(argument, route.body)) || route.arguments.some((bound) => startsWith(argument, bound) || startsWith(bound, argument))) {
       throw new BridgeError('SCHEMA_VIOLATION', `query parameter ${name}: the field is set by the path or the body`);
     }
@@ -193,10 +201,14 @@ function valueAt(args: JsonObject, path: readonly string[]): JsonValue {
   return value;
 }
 
-/** The part of a result the route answers (`response_body`), or the whole result. */
+/** The part of a result the route answers (`response_body`; of each one of a stream's), or the whole result. */
 export function routeResult(route: CompiledRoute, result: JsonValue): JsonValue {
-  if (route.responseBody === undefined) return result;
-  let value: JsonValue | undefined = result;
-  for (const key of route.responseBody) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? value[key] : undefined;
-  return value ?? null;
+  const { responseBody } = route;
+  if (responseBody === undefined) return result;
+  const part = (one: JsonValue): JsonValue => {
+    let value: JsonValue | undefined = one;
+    for (const key of responseBody) value = typeof value === 'object' && value !== null && !Array.isArray(value) ? value[key] : undefined;
+    return value ?? null;
+  };
+  return route.operation.resultStream === true && Array.isArray(result) ? result.map(part) : part(result);
 }

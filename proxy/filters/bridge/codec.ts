@@ -17,8 +17,10 @@ export interface BridgeOperation {
   readonly name: string;
   /** The JSON arguments the operation takes (an object schema). */
   readonly input: JsonSchema;
-  /** The JSON result it answers. */
+  /** The JSON result it answers (with `resultStream`, each element's). */
   readonly output: JsonSchema;
+  /** The legacy call answers a stream of results (a gRPC server stream): the JSON answer is their array. */
+  readonly resultStream?: true;
   /** Free text for the OpenAPI document (e.g. the WSDL documentation). */
   readonly summary?: string;
   /** The route every operation has, e.g. `POST /soap/{service}/{operation}`. */
@@ -60,6 +62,11 @@ export interface LegacyCodec {
   readonly schemas: ReadonlyMap<string, JsonSchema>;
   /** Routes the service description declares (gRPC's google.api.http rules). */
   readonly routes?: readonly RouteDeclaration[];
+  /**
+   * A field name as the service description spells it, as the schemas' JSON name (gRPC: the
+   * proto name `page_size` -> `pageSize`), for query parameters given either way.
+   */
+  jsonFieldName?(name: string): string;
   encodeRequest(operation: string, args: JsonObject, context?: LegacyCallContext): LegacyRequest;
   /** The JSON result, or a thrown `BridgeError` (faults mapped to their status). */
   decodeResponse(operation: string, response: LegacyResponse): JsonValue;

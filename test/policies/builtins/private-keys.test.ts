@@ -17,10 +17,15 @@ describe('private key builtins', () => {
     expect(toJSON(call('crypto.x509.parse_rsa_private_key', encoded)!)).toMatchObject({ kty: 'RSA', n: expected.n, d: expected.d, qi: expected.qi });
   });
 
-  it('crypto.x509.parse_rsa_private_key refuses bad base64, non-keys and other key types', () => {
+  it('crypto.x509.parse_rsa_private_key refuses bad base64 and empty text, gives null without a key', () => {
     expectFailure('crypto.x509.parse_rsa_private_key', ['invalid'], 'eval_builtin_error', 'illegal base64 data at input byte 4');
-    expectFailure('crypto.x509.parse_rsa_private_key', ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'], 'eval_builtin_error', 'failed to parse private key');
-    expectFailure('crypto.x509.parse_rsa_private_key', [ecPkcs8], 'eval_builtin_error', 'not an RSA private key: ec');
+    expectFailure('crypto.x509.parse_rsa_private_key', [''], 'eval_builtin_error', 'crypto.x509.parse_rsa_private_key: input PEM data was empty');
+    expect(call('crypto.x509.parse_rsa_private_key', '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----')).toBeNull();
+    expectFailure('crypto.x509.parse_rsa_private_key', ['-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----'], 'eval_builtin_error', 'failed to parse private key');
+  });
+
+  it('crypto.x509.parse_rsa_private_key gives an EC key as its JWK too, as OPA (jwk.New) does', () => {
+    expect(toJSON(call('crypto.x509.parse_rsa_private_key', ecPkcs8)!)).toEqual({ ...ec.privateKey.export({ format: 'jwk' }) });
   });
 
   it('crypto.parse_private_keys lists every private key block, none for other text, null for empty text', () => {
@@ -28,6 +33,8 @@ describe('private key builtins', () => {
     expect(keys.map((k) => k.kty)).toEqual(['RSA', 'EC']);
     expect(keys[1]!.crv).toBe('P-256');
     expect(call('crypto.parse_private_keys', 'nope')).toEqual([]);
+    expect(call('crypto.parse_private_keys', 'not base64!')).toEqual([]);
+    expect(call('crypto.parse_private_keys', Buffer.from(ecPkcs8).toString('base64'))).toHaveLength(1);
     expect(call('crypto.parse_private_keys', '')).toBeNull();
   });
 });

@@ -65,9 +65,17 @@ describe('crypto.x509.parse_certificate_request', () => {
     }
   });
 
+  it('reads base64 of DER, and takes text as PEM only when it starts with a CERTIFICATE REQUEST header', () => {
+    const der = Buffer.from(forge.pem.decode(requestPem())[0]!.body, 'binary').toString('base64');
+    expect(get(call('crypto.x509.parse_certificate_request', der), 'Subject', 'CommonName')).toBe('api.example.com');
+    const fails = (text: string) => expectFailure('crypto.x509.parse_certificate_request', [text], 'eval_builtin_error', 'crypto.x509.parse_certificate_request: illegal base64 data at input byte 0');
+    fails(certificatePem(keys));
+    fails(requestPem().replace(/CERTIFICATE REQUEST/g, 'NEW CERTIFICATE REQUEST'));
+  });
+
   it('refuses text that holds no request, and a truncated request', () => {
     expectFailure('crypto.x509.parse_certificate_request', ['not a request'], 'eval_builtin_error', 'crypto.x509.parse_certificate_request:');
-    expectFailure('crypto.x509.parse_certificate_request', [certificatePem(keys)], 'eval_builtin_error', 'invalid PEM-encoded certificate signing request');
+    expectFailure('crypto.x509.parse_certificate_request', [base64(certificatePem(keys))], 'eval_builtin_error', 'invalid PEM-encoded certificate signing request');
     const truncated = requestPem().replace(/(-----BEGIN CERTIFICATE REQUEST-----\r?\n)(.{40})[\s\S]*(-----END)/, '$1$2\n$3');
     expectFailure('crypto.x509.parse_certificate_request', [truncated], 'eval_builtin_error', 'asn1');
   });

@@ -92,8 +92,23 @@ describe('crypto.x509', () => {
     expect(fromDer.map((cert) => get(cert, 'Subject', 'CommonName'))).toEqual(['web', 'Root CA']);
     const fromPem = call('crypto.x509.parse_certificates', Buffer.from(pem(root)).toString('base64')) as readonly Value[];
     expect(get(fromPem[0], 'Subject', 'CommonName')).toBe('Root CA');
-    expectFailure('crypto.x509.parse_certificates', ['-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----'], 'eval_builtin_error', 'failed to parse certificate');
-    expectFailure('crypto.x509.parse_certificates', ['bm90IGEgY2VydA=='], 'eval_builtin_error', 'input is not PEM or DER certificates');
+  });
+
+  it('parse_certificates reads DER as Go x509.ParseCertificates does: outer SEQUENCEs, in bounds', () => {
+    const der = Buffer.from(forge.asn1.toDer(forge.pki.certificateToAsn1(root)).getBytes(), 'binary');
+    const malformed = (text: string) => expectFailure('crypto.x509.parse_certificates', [text], 'eval_builtin_error', 'crypto.x509.parse_certificates: x509: malformed certificate');
+    malformed('bm90IGEgY2VydA==');
+    malformed(der.subarray(0, der.length - 1).toString('base64'));
+    malformed(Buffer.concat([der, Buffer.from([0x30])]).toString('base64'));
+    malformed('-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----');
+    expect(call('crypto.x509.parse_certificates', '')).toEqual([]);
+    expect(call('crypto.x509.parse_certificates', '-----BEGIN nothing')).toEqual([]);
+  });
+
+  it('parse_certificates takes PEM only when the text starts with it, and only CERTIFICATE blocks', () => {
+    const key = '-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n';
+    expectFailure('crypto.x509.parse_certificates', [pem(root) + key], 'eval_builtin_error', "PEM block type is 'PUBLIC KEY', expected CERTIFICATE");
+    expectFailure('crypto.x509.parse_certificates', [` ${pem(root)}`], 'eval_builtin_error', 'illegal base64 data at input byte 0');
   });
 
   it('parse_certificates reads text that is not PEM as Go reads base64: strictly, line breaks skipped', () => {

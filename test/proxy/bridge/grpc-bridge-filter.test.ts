@@ -134,6 +134,23 @@ describe('the bridge filter transcoding JSON to a gRPC service', () => {
     expect((await call('POST', '/grpc/library.v1.Library/CreateBook', { shelf_id: 1, book: { pages: 5 } })).json).toEqual({ id: '1001', pages: 5 });
   });
 
+  it('answers a server stream as the JSON array of its messages (response_body per message)', async () => {
+    server.received.length = 0;
+    expect(await call('GET', '/v1/shelves/9007199254740993/books:watch?pageSize=3')).toMatchObject({
+      status: 200,
+      contentType: 'application/json',
+      trailer: null,
+      json: [1, 2, 3].map((i) => ({ id: `900719925474099300${i}`, title: `Book ${i}` })),
+    });
+    expect(server.received).toEqual([{ method: 'WatchBooks', request: { shelf_id: '9007199254740993', page_size: 3 } }]);
+    expect(await call('GET', '/v1/shelves/2/titles:watch?pageSize=2')).toMatchObject({ status: 200, json: ['Book 1', 'Book 2'] });
+    // No message at all (grpc-js answers trailers-only): an empty array, not an error.
+    expect(await call('GET', '/v1/shelves/2/books:watch')).toMatchObject({ status: 200, json: [] });
+    // A status after some messages is the call's answer: the messages are not half-delivered.
+    const failed = await call('GET', '/v1/shelves/2/books:watch?pageSize=2&tags=fail');
+    expect(failed).toMatchObject({ status: 404, json: { error: { code: 'LEGACY_CLIENT_FAULT', message: 'shelf gone' } } });
+  });
+
   it('publishes the OpenAPI document of the facade', async () => {
     const document = await call('GET', '/.well-known/openapi.json');
     expect(document.status).toBe(200);

@@ -45,10 +45,12 @@ function grpcResponse(bytes: Uint8Array, trailers: Record<string, string> = { 'g
 }
 
 describe('the grpc codec: operations and routes from the descriptor set', () => {
-  it('has every unary method of the service as an operation, streaming ones left out', () => {
+  it('has every unary and server-streaming method of the service as an operation, client streams left out', () => {
     expect([...codec.operations.keys()]).toEqual(
-      ['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo'].map((name) => `library.v1.Library.${name}`),
+      ['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo', 'WatchBooks'].map((name) => `library.v1.Library.${name}`),
     );
+    expect(codec.operations.get('library.v1.Library.WatchBooks')?.resultStream).toBe(true);
+    expect(codec.operations.get('library.v1.Library.Echo')?.resultStream).toBeUndefined();
   });
 
   it('matches path templates, additional bindings and the default route', () => {
@@ -77,6 +79,10 @@ describe('the grpc codec: operations and routes from the descriptor set', () => 
     expect(bridgeError(() => argsOf('GET', '/v1/shelves/7/books?shelfId=8')).message).toBe('query parameter shelfId: the field is set by the path or the body');
     expect(bridgeError(() => argsOf('GET', '/v1/books?pageSize=1&pageSize=2')).message).toBe('query parameter pageSize: given 2 times for a single field');
     expect(bridgeError(() => argsOf('GET', '/v1/books?pageSize=ten')).message).toBe("/pageSize: 'ten' is not a integer");
+    // Proto names too, as grpc-gateway takes them: the same fields, and one field under both names is a 400.
+    expect(argsOf('GET', '/v1/books?page_size=10&author.display_name=Ada').args).toEqual({ pageSize: 10, author: { displayName: 'Ada' } });
+    expect(bridgeError(() => argsOf('GET', '/v1/shelves/7/books?shelf_id=8')).message).toBe('query parameter shelf_id: the field is set by the path or the body');
+    expect(bridgeError(() => argsOf('GET', '/v1/books?pageSize=1&page_size=2')).message).toBe('query parameter page_size: the field is given as pageSize too');
     expect(bridgeError(() => argsOf('POST', '/v1/fail?code=3', { code: 3 })).status).toBe(400);
   });
 
@@ -208,6 +214,23 @@ describe('gRPC answers', () => {
     expect(invalid({ ...ok, body: Buffer.from([1, 0, 0, 0, 0]) }).message).toMatch(/compressed/);
     expect(invalid(grpcResponse(new Uint8Array([0x0f])))).toMatchObject({ code: 'UPSTREAM_INVALID_RESPONSE', status: 502 });
     expect(bridgeError(() => codec.decodeHead('library.v1.Library.Echo', { status: 200, headers: { 'content-type': 'application/grpc', 'grpc-status': '0' } })).status).toBe(502);
+    expect(invalid({ ...ok, body: Buffer.alloc(0) }).message).toBe('the gRPC call ended OK without a response message');
+  });
+
+  it('reads a server stream: every message in order, none, or a refusal of a cut or compressed one', () => {
+    const watch = (response: { status: number; headers: Record<string, string>; body: Buffer }) => codec.decodeResponse('library.v1.Library.WatchBooks', response);
+    const one = grpcResponse(new Uint8Array([0x12, 0x01, 0x61]));
+    const two = grpcResponse(new Uint8Array([0x08, 0x07]));
+    expect(watch({ ...one, body: Buffer.concat([one.body, two.body]) })).toEqual([{ title: 'a' }, { id: '7' }]);
+    // An empty message is a message: `{}`, not nothing.
+    expect(watch({ ...one, body: Buffer.concat([one.body, Buffer.alloc(5), two.body]) })).toEqual([{ title: 'a' }, {}, { id: '7' }]);
+    expect(watch({ ...one, body: Buffer.alloc(0) })).toEqual([]);
+    const head = { status: 200, headers: { 'content-type': 'application/grpc', 'grpc-status': '0' } };
+    expect(codec.decodeHead('library.v1.Library.WatchBooks', head)).toBeUndefined();
+    expect(bridgeError(() => watch({ ...one, body: Buffer.concat([one.body, two.body.subarray(0, 3)]) })).message).toBe('the gRPC response ends inside a message header');
+    expect(bridgeError(() => watch({ ...one, body: Buffer.concat([one.body, two.body.subarray(0, 6)]) })).message).toBe('the gRPC response ends inside a message');
+    expect(bridgeError(() => watch({ ...one, body: Buffer.concat([one.body, Buffer.from([1, 0, 0, 0, 0])]) })).message).toMatch(/compressed/);
+    expect(bridgeError(() => watch(grpcResponse(new Uint8Array([0x12, 0x01, 0x61]), { 'grpc-status': '5', 'grpc-message': 'gone' })))).toMatchObject({ status: 404, message: 'gone' });
   });
 });
 
@@ -247,7 +270,9 @@ describe('the OpenAPI 3.1 document of a gRPC facade', () => {
       '/v1/shelves/{id}/title',
       '/v1/books/{id}',
       '/v1/fail',
-      ...['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo'].map((name) => `/grpc/library.v1.Library/${name}`),
+      '/v1/shelves/{shelf_id}/books:watch',
+      '/v1/shelves/{shelf_id}/titles:watch',
+      ...['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo', 'WatchBooks'].map((name) => `/grpc/library.v1.Library/${name}`),
     ]);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const paths = document.paths as Record<string, Record<string, any>>;
@@ -262,6 +287,10 @@ describe('the OpenAPI 3.1 document of a gRPC facade', () => {
     ]);
     expect(paths['/v1/shelves/{shelf_id}/books']!.post.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/library.v1.Book' });
     expect(paths['/v1/shelves/{id}/title']!.get.responses['200'].content['application/json'].schema).toEqual({ type: 'string' });
+    // A server stream answers the array of its messages (of the response_body field of each).
+    const answer = (path: string) => paths[path]!.get.responses['200'].content['application/json'].schema;
+    expect(answer('/v1/shelves/{shelf_id}/books:watch')).toEqual({ type: 'array', items: { $ref: '#/components/schemas/library.v1.Book' } });
+    expect(answer('/v1/shelves/{shelf_id}/titles:watch')).toEqual({ type: 'array', items: { type: 'string' } });
   });
 
   it('describes a sample call: the request fits the body schema, the answer the 200 schema', () => {

@@ -1,11 +1,12 @@
 // The `grpc` codec: JSON <-> gRPC transcoding, as Envoy's grpc_json_transcoder and grpc-gateway
-// do it. Loaded once from a descriptor set file (protobufjs); every unary method of the chosen
-// services is an operation `package.Service.Method`, reachable by its google.api.http rules
-// (and their additional_bindings) and by the default route `POST /grpc/{service}/{method}` with
-// the whole request message as the body. A call is one length-prefixed message in an HTTP/2
-// `application/grpc` request sent by the sidecar's router; the answer is read from the message
-// and the grpc-status / grpc-message / grpc-status-details-bin trailers (or the headers of a
-// trailers-only response).
+// do it. Loaded once from a descriptor set file (protobufjs); every unary and server-streaming
+// method of the chosen services is an operation `package.Service.Method`, reachable by its
+// google.api.http rules (and their additional_bindings) and by the default route
+// `POST /grpc/{service}/{method}` with the whole request message as the body. A call is one
+// length-prefixed message in an HTTP/2 `application/grpc` request sent by the sidecar's router;
+// the answer is read from the message (a server stream's messages: their JSON array, as Envoy
+// answers) and the grpc-status / grpc-message / grpc-status-details-bin trailers (or the headers
+// of a trailers-only response).
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type * as Protobuf from 'protobufjs';
@@ -30,6 +31,8 @@ interface GrpcMethod {
   readonly path: string;
   readonly requestType: Protobuf.Type;
   readonly responseType: Protobuf.Type;
+  /** A server-streaming method: zero or more response messages. */
+  readonly responseStream: boolean;
 }
 
 const HTTP_VERBS = ['get', 'put', 'post', 'delete', 'patch'] as const;
@@ -62,9 +65,10 @@ function ruleRoutes(operation: string, rule: HttpRule, problems: string[]): Rout
 
 /**
  * Throws the call's error: an answer that is not gRPC, or a status other than OK. `ended`: the
- * trailers are in (else a status in the head is a trailers-only response).
+ * trailers are in (else a status in the head is a trailers-only response, which ends a stream
+ * of no messages OK but never a unary call).
  */
-function checkStatus(response: Omit<LegacyResponse, 'body'>, ended: boolean, json: ProtoJson): void {
+function checkStatus(response: Omit<LegacyResponse, 'body'>, ended: boolean, method: GrpcMethod, json: ProtoJson): void {
   if (response.status !== 200) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `the gRPC server answered HTTP ${response.status}`);
   const contentType = header(response, 'content-type');
   if (contentType === undefined || !/^application\/grpc(\+proto)?\s*(;|$)/.test(contentType)) {
@@ -77,7 +81,7 @@ function checkStatus(response: Omit<LegacyResponse, 'body'>, ended: boolean, jso
   }
   if (!/^\d+$/.test(status)) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `grpc-status ${status} is not a status code`);
   if (status !== '0') throw grpcStatusError(Number(status), header(response, 'grpc-message'), header(response, 'grpc-status-details-bin'), json);
-  if (!ended) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC call ended OK without a response message');
+  if (!ended && !method.responseStream) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC call ended OK without a response message');
 }
 
 function header(response: Omit<LegacyResponse, 'body'>, name: string): string | undefined {
@@ -108,8 +112,9 @@ export class GrpcCodec implements LegacyCodec {
         continue;
       }
       for (const method of service.methodsArray) {
-        // Streaming calls have no single JSON answer: not bridged.
-        if (method.requestStream === true || method.responseStream === true) continue;
+        // A client stream has no one JSON request to carry: not bridged.
+        if (method.requestStream === true) continue;
+        const responseStream = method.responseStream === true;
         const operation = `${name}.${method.name}`;
         const requestType = method.resolvedRequestType!;
         const responseType = method.resolvedResponseType!;
@@ -120,10 +125,11 @@ export class GrpcCodec implements LegacyCodec {
           // The input inline: routes read its properties.
           input: schemas.schemas.get(inputName) ?? input,
           output: schemas.messageSchema(responseType),
+          ...(responseStream ? { resultStream: true } : {}),
           ...(method.comment === null || method.comment === undefined ? {} : { summary: method.comment }),
           defaultRoute: { method: 'POST', path: `/grpc/${name}/${method.name}` },
         });
-        this.methods.set(operation, { path: `/${name}/${method.name}`, requestType, responseType });
+        this.methods.set(operation, { path: `/${name}/${method.name}`, requestType, responseType, responseStream });
         const rule = httpRules.get(operation);
         if (rule !== undefined) routes.push(...ruleRoutes(operation, rule, problems));
       }
@@ -131,6 +137,10 @@ export class GrpcCodec implements LegacyCodec {
     if (problems.length > 0) throw new Error(problems.join('; '));
     this.schemas = schemas.schemas;
     this.routes = routes;
+  }
+
+  jsonFieldName(name: string): string {
+    return jsonName(name);
   }
 
   private method(operation: string): GrpcMethod {
@@ -163,25 +173,36 @@ export class GrpcCodec implements LegacyCodec {
   }
 
   decodeHead(operation: string, response: Omit<LegacyResponse, 'body'>): void {
-    this.method(operation);
-    checkStatus(response, false, this.json);
+    checkStatus(response, false, this.method(operation), this.json);
   }
 
-  decodeResponse(operation: string, response: LegacyResponse): JsonObject {
-    const { responseType } = this.method(operation);
-    checkStatus(response, true, this.json);
-    const body = response.body;
-    if (body.length < 5) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC call ended OK without a response message');
-    if (body[0] !== 0) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC response message is compressed (the bridge asked for identity)');
-    const length = body.readUInt32BE(1);
-    if (body.length !== 5 + length) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC response is not exactly one message');
-    try {
-      const message = responseType.decode(body.subarray(5));
-      return this.json.toJson(responseType, message as unknown as Record<string, unknown>) as JsonObject;
-    } catch (error) {
-      if (error instanceof BridgeError) throw error;
-      throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `the gRPC response is not a ${responseType.fullName.slice(1)}`, { cause: error });
+  decodeResponse(operation: string, response: LegacyResponse): JsonObject | JsonObject[] {
+    const method = this.method(operation);
+    checkStatus(response, true, method, this.json);
+    const messages = this.messages(method, response.body);
+    if (method.responseStream) return messages;
+    if (messages.length !== 1) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', messages.length === 0 ? 'the gRPC call ended OK without a response message' : 'the gRPC response is not exactly one message');
+    return messages[0]!;
+  }
+
+  /** The length-prefixed messages of a response body, as proto3 JSON. */
+  private messages({ responseType }: GrpcMethod, body: Buffer): JsonObject[] {
+    const messages: JsonObject[] = [];
+    for (let offset = 0; offset < body.length; ) {
+      if (body.length - offset < 5) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC response ends inside a message header');
+      if (body[offset] !== 0) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC response message is compressed (the bridge asked for identity)');
+      const end = offset + 5 + body.readUInt32BE(offset + 1);
+      if (end > body.length) throw new BridgeError('UPSTREAM_INVALID_RESPONSE', 'the gRPC response ends inside a message');
+      try {
+        const message = responseType.decode(body.subarray(offset + 5, end));
+        messages.push(this.json.toJson(responseType, message as unknown as Record<string, unknown>) as JsonObject);
+      } catch (error) {
+        if (error instanceof BridgeError) throw error;
+        throw new BridgeError('UPSTREAM_INVALID_RESPONSE', `the gRPC response is not a ${responseType.fullName.slice(1)}`, { cause: error });
+      }
+      offset = end;
     }
+    return messages;
   }
 }
 
