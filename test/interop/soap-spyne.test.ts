@@ -53,7 +53,7 @@ describe.each([
   it('discovers the operations and the address from the WSDL at ?wsdl', () => {
     expect(codec.version).toBe(version);
     expect(codec.address?.href).toBe(spyne.url(path));
-    expect([...codec.operations.keys()].sort()).toEqual(['Crash', 'Echo', 'GetCustomer', 'PlaceOrder', 'Slow', 'WhoAmI']);
+    expect([...codec.operations.keys()].sort()).toEqual(['Crash', 'Echo', 'GetCustomer', 'PlaceOrder', 'Reprice', 'Slow', 'WhoAmI']);
   });
 
   it('calls an operation and reads typed values: decimal and long as exact strings, dateTime, boolean, double, arrays', async () => {
@@ -86,6 +86,14 @@ describe.each([
     });
   });
 
+  it("sends and reads attributes and simple content as spyne's XmlAttribute and XmlData declare them", async () => {
+    const item = { id: '9007199254740993', sku: 'bolt', price: { $value: '0.15', currency: 'E"U<R' } };
+    expect(await call(codec, 'Reprice', { item })).toEqual({
+      upstreamStatus: 200,
+      result: { RepriceResult: { id: '9007199254740994', sku: 'bolt', price: { $value: '0.30', currency: 'E"U<R' } } },
+    });
+  });
+
   it('carries XML-injection values as literal text', async () => {
     const hostile = '</tns:text><tns:text>2</tns:text><!-- x --><![CDATA[y]]>&amp;&lt;"\'';
     expect(await call(codec, 'Echo', { text: hostile })).toEqual({ upstreamStatus: 200, result: { EchoResult: hostile } });
@@ -102,12 +110,18 @@ describe.each([
   });
 
   it('matches the envelopes python3-zeep builds for the same WSDL (same body, same action)', async () => {
-    const calls: { operation: string; args: JsonObject }[] = [
+    // zeep takes a long as an int and names simple content `_value_1`; the bridge `"..."` and `$value`.
+    const calls: { operation: string; args: JsonObject; zeepArgs?: JsonObject }[] = [
       { operation: 'GetCustomer', args: { customer_id: 7 } },
       { operation: 'Echo', args: { text: '<a & "b">' } },
       { operation: 'PlaceOrder', args: { order: { customer_id: 1, lines: { OrderLine: [{ sku: 's', quantity: 1, price: '1.5' }] } } } },
+      {
+        operation: 'Reprice',
+        args: { item: { id: '42', sku: 's', price: { $value: '1.5', currency: 'E"UR' } } },
+        zeepArgs: { item: { id: 42, sku: 's', price: { _value_1: '1.5', currency: 'E"UR' } } },
+      },
     ];
-    const zeep = await zeepEnvelopes(calls.map((c) => ({ wsdl: spyne.url(`${path}?wsdl`), ...c })));
+    const zeep = await zeepEnvelopes(calls.map((c) => ({ wsdl: spyne.url(`${path}?wsdl`), operation: c.operation, args: c.zeepArgs ?? c.args })));
     for (const [index, { operation, args }] of calls.entries()) {
       const ours = codec.encodeRequest(operation, args);
       expect(bodyTree(parseXml(ours.body)), operation).toEqual(bodyTree(parseXml(zeep[index]!.envelope)));
@@ -117,10 +131,11 @@ describe.each([
   });
 });
 
-/** The Body's elements as namespace-resolved names and texts (prefixes differ between clients). */
+/** The Body's elements as namespace-resolved names, attributes and texts (prefixes differ between clients). */
 function bodyTree(envelope: XmlElement): unknown {
   const walk = (element: XmlElement): unknown => ({
     name: `{${element.ns}}${element.local}`,
+    ...(element.attributes.size === 0 ? {} : { attributes: Object.fromEntries(element.attributes) }),
     ...(element.children.length === 0 ? { text: element.text } : { children: element.children.map(walk) }),
   });
   return envelope.children.filter((child) => child.local === 'Body').map(walk);

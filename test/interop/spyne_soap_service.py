@@ -23,7 +23,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 from lxml import etree
 from spyne import (Application, Boolean, ComplexModel, DateTime, Decimal, Double, Fault, Integer32, Long,
-                   ServiceBase, Unicode, Array, rpc)
+                   ServiceBase, Unicode, Array, XmlAttribute, XmlData, rpc)
 from spyne.protocol.soap import Soap11, Soap12
 from spyne.server.wsgi import WsgiApplication
 from spyne.util.wsgi_wrapper import WsgiMounter
@@ -68,7 +68,26 @@ class OrderTotal(ComplexModel):
     note = Unicode
 
 
+class Price(ComplexModel):
+    """Simple content: the amount is the element's text, its currency an attribute."""
+    __namespace__ = NS
+    currency = XmlAttribute(Unicode)
+    amount = XmlData(Decimal)
+
+
+class Item(ComplexModel):
+    __namespace__ = NS
+    id = XmlAttribute(Long)
+    sku = Unicode(min_occurs=1)
+    price = Price
+
+
 class CrmService(ServiceBase):
+    @rpc(Item.customize(min_occurs=1), _returns=Item)
+    def Reprice(ctx, item):
+        """The item back with its id + 1 and its price doubled, in the same currency."""
+        return Item(id=item.id + 1, sku=item.sku, price=Price(currency=item.price.currency, amount=item.price.amount * 2))
+
     @rpc(Integer32(min_occurs=1), _returns=Customer)
     def GetCustomer(ctx, customer_id):
         if customer_id == 404:

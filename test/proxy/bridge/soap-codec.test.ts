@@ -261,3 +261,78 @@ describe('SOAP codec: the response envelope to JSON', () => {
     expect(bridgeError(() => codec.decodeResponse('GetCustomer', response(ENV11, customer))).message).toMatch(/over the limit of 100/);
   });
 });
+
+describe('SOAP codec: attributes, simple content, model and attribute groups', () => {
+  const catalog = (): Promise<SoapCodec> => soapCodecFactory.load({ wsdl: 'catalog.wsdl' }, { baseDirectory: FIXTURES, timeoutMs: 5000 }) as Promise<SoapCodec>;
+  const item = { id: '9007199254740993', revision: 3, lang: 'de', sku: 'A-1', name: 'Bolt <M8> & nut', price: { $value: '0.10', currency: 'E"U<R&' }, tags: ['x'] };
+
+  it('maps attributes to properties beside the elements, and simple content to $value, in the JSON Schema', async () => {
+    const codec = await catalog();
+    const schema = codec.schemas.get('Item') as { properties: Record<string, unknown>; required: string[] };
+    // Group members in place of the group; attributes (the group's too, and a global one by ref); a prohibited one left out.
+    expect(Object.keys(schema.properties)).toEqual(['sku', 'name', 'price', 'tags', 'id', 'revision', 'lang']);
+    expect(schema.required).toEqual(['sku', 'name', 'price', 'id']);
+    expect(codec.schemas.get('Price')).toEqual({
+      type: 'object',
+      additionalProperties: false,
+      properties: { $value: expect.objectContaining({ type: 'string', description: 'xs:decimal, as a string' }), currency: { type: 'string' }, approx: { type: 'boolean' } },
+      required: ['currency'],
+    });
+  });
+
+  it('writes attributes as attributes (a global one qualified), values escaped, and the text of simple content', async () => {
+    const codec = await catalog();
+    const request = codec.encodeRequest('PutItem', { item });
+    const text = request.body.toString('utf8');
+    const put = bodyOf(request.body);
+    const written = put.children[0]!;
+    expect(Object.fromEntries(written.attributes)).toEqual({ id: '9007199254740993', revision: '3', '{urn:catalog}lang': 'de' });
+    expect(written.children.map((child) => child.local)).toEqual(['sku', 'name', 'price', 'tags']);
+    expect(written.children[1]!.text).toBe('Bolt <M8> & nut');
+    // An injection attempt in an attribute stays its value: quotes and markup escaped by the serializer.
+    expect(text).toContain('currency="E&quot;U&lt;R&amp;"');
+    const price = written.children[2]!;
+    expect([price.text, Object.fromEntries(price.attributes)]).toEqual(['0.10', { currency: 'E"U<R&' }]);
+  });
+
+  it('refuses a missing required attribute, a null or mistyped one, and an object for simple content', async () => {
+    const codec = await catalog();
+    const refused = (args: unknown) => bridgeError(() => codec.encodeRequest('PutItem', args as never));
+    const { id: _id, ...withoutId } = item;
+    expect(refused({ item: withoutId }).message).toBe('/item/id: is required');
+    expect(refused({ item: { ...item, revision: null } }).message).toBe('/item/revision: may not be null');
+    expect(refused({ item: { ...item, revision: 'three' } }).status).toBe(400);
+    expect(refused({ item: { ...item, price: { $value: { a: 1 }, currency: 'EUR' } } }).status).toBe(400);
+    expect(refused({ item: { ...item, legacyCode: 'x' } }).message).toMatch(/unknown field\(s\) legacyCode/);
+  });
+
+  it('reads attributes and simple content back, typed', async () => {
+    const codec = await catalog();
+    const answer = response(
+      ENV11,
+      '<c:GetItemResponse xmlns:c="urn:catalog"><c:item id="12" c:lang="fr" revision="4" other="ignored"><c:sku>A-1</c:sku><c:name>Bolt</c:name>' +
+        '<c:price currency="EUR" approx="true">1.50</c:price></c:item></c:GetItemResponse>',
+    );
+    expect(codec.decodeResponse('GetItem', answer)).toEqual({ item: { sku: 'A-1', name: 'Bolt', price: { $value: '1.50', currency: 'EUR', approx: true }, tags: [], id: '12', revision: 4, lang: 'fr' } });
+    const malformed = response(ENV11, '<c:GetItemResponse xmlns:c="urn:catalog"><c:item id="x"><c:sku>A</c:sku><c:name>B</c:name><c:price currency="E">1</c:price></c:item></c:GetItemResponse>');
+    expect(bridgeError(() => codec.decodeResponse('GetItem', malformed)).status).toBe(502);
+  });
+
+  it('refuses at load a type whose attribute and element share a name, and a group that is not defined', async () => {
+    const wsdl = await readFile(join(FIXTURES, 'catalog.wsdl'), 'utf8');
+    const variant = async (from: string, to: string) => {
+      const server = http.createServer((_req, res) => res.end(wsdl.replace(from, to)));
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      try {
+        return await soapCodecFactory.load({ wsdl: `http://127.0.0.1:${(server.address() as AddressInfo).port}/catalog?wsdl` }, { baseDirectory: FIXTURES, timeoutMs: 5000 }).then(
+          () => 'loaded',
+          (error: Error) => error.message,
+        );
+      } finally {
+        server.close();
+      }
+    };
+    expect(await variant('<xs:attribute name="id" type="xs:long" use="required"/>', '<xs:attribute name="sku" type="xs:string"/>')).toMatch(/XSD type Item: sku named twice/);
+    expect(await variant('<xs:group ref="tns:ItemCore"/>', '<xs:group ref="tns:Missing"/>')).toMatch(/XSD group \{urn:catalog\}Missing is not defined/);
+  });
+});

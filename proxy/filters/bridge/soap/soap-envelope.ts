@@ -41,13 +41,23 @@ export class EnvelopeBuilder implements ElementBuilder {
   /** Every namespaced element gets a prefix (never a default namespace, so unqualified children stay unqualified). */
   element(ns: string, local: string): Element {
     if (ns === '') return this.document.createElementNS(null, local);
+    return this.document.createElementNS(ns, `${this.prefix(ns)}:${local}`);
+  }
+
+  attribute(element: Element, ns: string, local: string, value: string): void {
+    if (ns === '') element.setAttributeNS(null, local, value);
+    else element.setAttributeNS(ns, `${this.prefix(ns)}:${local}`, value);
+  }
+
+  /** The namespace's prefix, declared on the envelope the first time it is used. */
+  private prefix(ns: string): string {
     let prefix = this.prefixes.get(ns);
     if (prefix === undefined) {
       prefix = `ns${this.prefixes.size - 2}`;
       this.prefixes.set(ns, prefix);
       this.root.setAttributeNS(XMLNS_NS, `xmlns:${prefix}`, ns);
     }
-    return this.document.createElementNS(ns, `${prefix}:${local}`);
+    return prefix;
   }
 
   /** The soap:Header, created before the Body on first use. */

@@ -1,9 +1,11 @@
 // JSON <-> XML by a compiled XSD type, and the JSON Schema of that mapping. JSON objects become
 // child elements in the order of the type's sequence; fields with maxOccurs > 1 are JSON arrays;
 // null is xsi:nil="true" where the field is nillable; a missing field is left out where
-// minOccurs is 0. Unknown JSON fields are refused (strict), unknown XML children are skipped.
-// XML is built as a DOM (@xmldom/xmldom): names come from the schema, and every value is a text
-// node the serializer escapes.
+// minOccurs is 0. Attributes are properties of the object like child elements (as zeep maps
+// them), the text of a simple-content type is its `$value`. Unknown JSON fields are refused
+// (strict), unknown XML children and attributes are skipped. XML is built as a DOM
+// (@xmldom/xmldom): names come from the schema, and every value is a text node or attribute
+// value the serializer escapes.
 import type { Document, Element } from '@xmldom/xmldom';
 import type { JsonSchema } from '../json-schema.js';
 import type { JsonObject, JsonValue } from '../codec.js';
@@ -15,6 +17,8 @@ import { jsonToXmlText, simpleTypeSchema, ValueMismatch, xmlTextToJson, XSI_NS }
 export interface ElementBuilder {
   readonly document: Document;
   element(ns: string, local: string): Element;
+  /** Sets an attribute, qualified by a prefix of the builder's when `ns` is not ''. */
+  attribute(element: Element, ns: string, local: string, value: string): void;
 }
 
 /** A JSON value that does not fit the schema; `path` is a JSON pointer-like location. */
@@ -31,6 +35,13 @@ export class SchemaViolation extends Error {
 export function appendField(builder: ElementBuilder, parent: Element, field: Field, value: JsonValue | undefined, path: string): void {
   if (value === undefined) {
     if (field.minOccurs > 0) throw new SchemaViolation(path, 'is required');
+    return;
+  }
+  if (field.carrier !== 'element') {
+    if (value === null) throw new SchemaViolation(path, 'may not be null');
+    const text = simpleText(field.type, value, path);
+    if (field.carrier === 'attribute') builder.attribute(parent, field.ns, field.name, text);
+    else parent.appendChild(builder.document.createTextNode(text));
     return;
   }
   if (field.maxOccurs > 1) {
@@ -57,23 +68,30 @@ function fieldElement(builder: ElementBuilder, field: Field, value: JsonValue, p
 /** Fills `element` with `value` as `type`: text for a simple type, child elements for a complex one. */
 export function fillElement(builder: ElementBuilder, element: Element, type: XsdType, value: JsonValue, path: string): void {
   if (type.kind === 'simple') {
-    try {
-      element.appendChild(builder.document.createTextNode(jsonToXmlText(type.simple, value)));
-    } catch (error) {
-      if (error instanceof ValueMismatch) throw new SchemaViolation(path, error.message);
-      throw error;
-    }
+    element.appendChild(builder.document.createTextNode(simpleText(type, value, path)));
     return;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new SchemaViolation(path, `expected an object (${type.name})`);
   appendFields(builder, element, type, value, path);
 }
 
+function simpleText(type: XsdType, value: JsonValue, path: string): string {
+  if (type.kind !== 'simple') throw new SchemaViolation(path, `expected an object (${type.name})`);
+  try {
+    return jsonToXmlText(type.simple, value);
+  } catch (error) {
+    if (error instanceof ValueMismatch) throw new SchemaViolation(path, error.message);
+    throw error;
+  }
+}
+
 export function appendFields(builder: ElementBuilder, parent: Element, type: ComplexType, value: JsonObject, path: string): void {
   const known = new Set(type.fields.map((field) => field.name));
   const unknown = Object.keys(value).filter((key) => !known.has(key));
   if (unknown.length > 0) throw new SchemaViolation(path, `unknown field(s) ${unknown.join(', ')} for ${type.name}`);
-  for (const field of type.fields) appendField(builder, parent, field, value[field.name], `${path}/${field.name}`);
+  // Attributes first: the DOM does not care, but a reader of the built XML sees them with their element.
+  for (const field of type.fields) if (field.carrier === 'attribute') appendField(builder, parent, field, value[field.name], `${path}/${field.name}`);
+  for (const field of type.fields) if (field.carrier !== 'attribute') appendField(builder, parent, field, value[field.name], `${path}/${field.name}`);
 }
 
 /** An element's content read as `type`; throws `ValueMismatch` on a malformed value. */
@@ -86,6 +104,11 @@ export function elementToJson(element: XmlElement, type: XsdType): JsonValue {
 export function fieldsToJson(element: XmlElement, type: ComplexType): JsonObject {
   const result: JsonObject = {};
   for (const field of type.fields) {
+    if (field.carrier !== 'element') {
+      const text = field.carrier === 'text' ? element.text : element.attributes.get(expandedName(field.ns, field.name));
+      if (text !== undefined) result[field.name] = elementToJson({ ...element, attributes: new Map(), text }, field.type);
+      continue;
+    }
     const matching = element.children.filter((child) => child.local === field.name && child.ns === field.ns);
     if (field.maxOccurs > 1) result[field.name] = matching.map((child) => elementToJson(child, field.type));
     else if (matching[0] !== undefined) result[field.name] = elementToJson(matching[0], field.type);

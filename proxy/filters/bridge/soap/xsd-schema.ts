@@ -1,11 +1,18 @@
 // XSD schemas (from a WSDL's types and the schemas it imports) compiled into the shapes the
 // JSON <-> XML conversion walks: elements with their types, complex types as ordered fields
-// (sequence order, occurrences, nillable), simple types reduced to their built-in. Compiled once
-// at load; recursive types are one shared object referring to itself.
+// (sequence order, occurrences, nillable; attributes, and the text of simple content, as fields
+// too), simple types reduced to their built-in. Model groups and attribute groups are expanded
+// where they are referred to. Compiled once at load; recursive types are one shared object
+// referring to itself.
 import { childrenNamed, expandedName, resolveQName, type XmlElement } from '../xml/xml-reader.js';
 import { XSD_NS, type SimpleType } from './xsd-values.js';
 
+/** The JSON name of a simple-content type's text (`$` cannot start an XML name, so it meets no attribute or element). */
+export const TEXT_FIELD = '$value';
+
 export interface Field {
+  /** Where the value travels: a child element, an attribute, or the element's own text (simple content). */
+  readonly carrier: 'element' | 'attribute' | 'text';
   readonly name: string;
   /** Namespace of the child element ('' when unqualified). */
   readonly ns: string;
@@ -47,6 +54,9 @@ export class SchemaSet {
   private readonly elements = new Map<string, Declared>();
   private readonly complexTypes = new Map<string, Declared>();
   private readonly simpleTypes = new Map<string, Declared>();
+  private readonly groups = new Map<string, Declared>();
+  private readonly attributeGroups = new Map<string, Declared>();
+  private readonly attributes = new Map<string, Declared>();
   private readonly compiled = new Map<XmlElement, XsdType>();
   private readonly compiledElements = new Map<string, ElementDeclaration>();
 
@@ -56,7 +66,14 @@ export class SchemaSet {
         if (node.ns !== XSD_NS) continue;
         const name = node.attributes.get('name');
         if (name === undefined) continue;
-        const table = { element: this.elements, complexType: this.complexTypes, simpleType: this.simpleTypes }[node.local];
+        const table = {
+          element: this.elements,
+          complexType: this.complexTypes,
+          simpleType: this.simpleTypes,
+          group: this.groups,
+          attributeGroup: this.attributeGroups,
+          attribute: this.attributes,
+        }[node.local];
         table?.set(expandedName(document.targetNamespace, name), { node, document });
       }
     }
@@ -111,7 +128,20 @@ export class SchemaSet {
     const type: ComplexType = { kind: 'complex', name, fields: [] };
     this.compiled.set(node, type);
     this.collectFields(node, document, type.fields, { optional: false, repeated: false });
+    const names = type.fields.map((field) => field.name);
+    const shared = names.filter((one, index) => names.indexOf(one) !== index);
+    if (shared.length > 0) throw new Error(`XSD type ${name}: ${[...new Set(shared)].join(', ')} named twice (an attribute and an element share one JSON name)`);
     return type;
+  }
+
+  /** A named model or attribute group's definition, by a `ref`. */
+  private group(table: Map<string, Declared>, at: XmlElement, kind: string): Declared {
+    const ref = at.attributes.get('ref');
+    if (ref === undefined) throw new Error(`an xs:${kind} inside a complex type must refer to a named one`);
+    const { ns, local } = resolveQName(at, ref);
+    const declared = table.get(expandedName(ns, local));
+    if (declared === undefined) throw new Error(`XSD ${kind} ${expandedName(ns, local)} is not defined in the WSDL's schemas`);
+    return declared;
   }
 
   private collectFields(node: XmlElement, document: SchemaDocument, into: Field[], outer: { optional: boolean; repeated: boolean }): void {
@@ -139,10 +169,37 @@ export class SchemaSet {
           this.collectFields(derivation, document, into, outer);
           break;
         }
+        case 'simpleContent': {
+          const derivation = child.children.find((c) => c.ns === XSD_NS && (c.local === 'extension' || c.local === 'restriction'));
+          const base = derivation?.attributes.get('base');
+          if (derivation === undefined || base === undefined) throw new Error('an xs:simpleContent without a base type');
+          const baseType = this.typeByQName(derivation, base);
+          // A restriction keeps the base's attributes except those it declares again (or prohibits).
+          const redeclared = new Set(childrenNamed(derivation, XSD_NS, 'attribute').map((a) => a.attributes.get('name') ?? a.attributes.get('ref')?.replace(/^.*:/, '')));
+          if (baseType.kind === 'complex') into.push(...baseType.fields.filter((field) => derivation.local === 'extension' || !redeclared.has(field.name)));
+          else into.push({ carrier: 'text', name: TEXT_FIELD, ns: '', type: baseType, minOccurs: 0, maxOccurs: 1, nillable: false });
+          this.collectFields(derivation, document, into, outer);
+          break;
+        }
+        case 'group': {
+          const group = this.group(this.groups, child, 'group');
+          const occurs = occurrences(child);
+          this.collectFields(group.node, group.document, into, { optional: outer.optional || occurs.min === 0, repeated: outer.repeated || occurs.max > 1 });
+          break;
+        }
+        case 'attributeGroup': {
+          const group = this.group(this.attributeGroups, child, 'attributeGroup');
+          this.collectFields(group.node, group.document, into, outer);
+          break;
+        }
         case 'element':
           into.push(this.field(child, document, outer));
           break;
-        case 'attribute':
+        case 'attribute': {
+          const attribute = this.attribute(child, document);
+          if (attribute !== undefined) into.push(attribute);
+          break;
+        }
         case 'anyAttribute':
         case 'annotation':
         case 'any':
@@ -161,12 +218,13 @@ export class SchemaSet {
     if (ref !== undefined) {
       const { ns, local } = resolveQName(node, ref);
       const target = this.element(ns, local);
-      return { name: local, ns, type: target.type, minOccurs, maxOccurs, nillable: target.nillable };
+      return { carrier: 'element', name: local, ns, type: target.type, minOccurs, maxOccurs, nillable: target.nillable };
     }
     const name = node.attributes.get('name');
     if (name === undefined) throw new Error('an XSD element has neither name nor ref');
     const form = node.attributes.get('form') ?? document.schema.attributes.get('elementFormDefault') ?? 'unqualified';
     return {
+      carrier: 'element',
       name,
       ns: form === 'qualified' ? document.targetNamespace : '',
       type: this.elementType(node, document),
@@ -174,6 +232,33 @@ export class SchemaSet {
       maxOccurs,
       nillable: node.attributes.get('nillable') === 'true',
     };
+  }
+
+  /** An attribute (declared here or a global one by `ref`) as a field; undefined when prohibited. */
+  private attribute(node: XmlElement, document: SchemaDocument): Field | undefined {
+    const use = node.attributes.get('use') ?? 'optional';
+    if (use === 'prohibited') return undefined;
+    const ref = node.attributes.get('ref');
+    let declared: Declared = { node, document };
+    let ns = '';
+    if (ref !== undefined) {
+      const name = resolveQName(node, ref);
+      ns = name.ns;
+      declared = this.attributes.get(expandedName(name.ns, name.local)) ?? declared;
+      if (declared.node === node) throw new Error(`XSD attribute ${expandedName(name.ns, name.local)} is not defined in the WSDL's schemas`);
+    } else if ((node.attributes.get('form') ?? document.schema.attributes.get('attributeFormDefault')) === 'qualified') {
+      ns = document.targetNamespace;
+    }
+    const name = declared.node.attributes.get('name');
+    if (name === undefined) throw new Error('an XSD attribute has neither name nor ref');
+    const typeName = declared.node.attributes.get('type');
+    const inline = childrenNamed(declared.node, XSD_NS, 'simpleType')[0];
+    const type: XsdType =
+      typeName !== undefined
+        ? this.typeByQName(declared.node, typeName)
+        : { kind: 'simple', simple: inline === undefined ? { builtin: 'string' } : this.simpleType(inline, declared.document) };
+    if (type.kind !== 'simple') throw new Error(`XSD attribute ${name} has a complex type`);
+    return { carrier: 'attribute', name, ns, type, minOccurs: use === 'required' ? 1 : 0, maxOccurs: 1, nillable: false };
   }
 
   private simpleType(node: XmlElement, document: SchemaDocument): SimpleType {
