@@ -99,6 +99,10 @@ describe('time builtins', () => {
     expect(call('time.add_date', t, -2147483647, 0, 0)).toBeUndefined();
     expect(call('time.add_date', t, 0, 0, 1e12)).toBeUndefined();
     expect(call('time.add_date', 9_200_000_000_000_000_000n, 1, 0, 0)).toBeUndefined();
+    // More days than the old cut-off of 200,000 can still land in range when starting near the lower bound.
+    const early = -9_000_000_000_000_000_000n; // 1684-10-23
+    expect(call('time.add_date', early, 0, 0, 210_000)).toBe(early + 210_000n * 86_400n * 1_000_000_000n);
+    expect(call('time.add_date', early, 0, 0, 300_001)).toBeUndefined();
     expectFailure('time.add_date', [t, 0.5, 0, 0], 'eval_type_error', 'time.add_date: operand 2 must be integer number');
   });
 
