@@ -210,8 +210,9 @@ export const timeBuiltins = [
       integerOperand(name, 3, months!),
       integerOperand(name, 4, days!),
     );
-    // Beyond int64 nanoseconds the result is undefined (OPA's non-strict outcome of its range error).
-    return result === undefined ? undefined : normalizeNumber(result);
+    // OPA's toSafeUnixNano: a result beyond int64 nanoseconds is a builtin error, not undefined.
+    if (result === undefined) throw builtinError(name, 'time outside of valid range');
+    return normalizeNumber(result);
   }),
   define('time.diff', [['number', 'array'], ['number', 'array']], ([a, b]) =>
     makeArray(diff(instantOperand('time.diff', a!), instantOperand('time.diff', b!))),
