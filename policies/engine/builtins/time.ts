@@ -118,12 +118,15 @@ export function parseDuration(text: string): bigint {
   return negative ? -total : total;
 }
 
+/** Days between the int64 nanosecond bounds (about 213,500) with room to spare: more can never land in range. */
+const maxDaysInRange = 300_000n;
+
 /** Go's AddDate: fields added, then normalised (Oct 31 + 1 month = Dec 1). Undefined beyond int64 ns. */
 function addDate(instant: Instant, years: bigint, months: bigint, days: bigint): bigint | undefined {
   const civil = toCivil(instant.ns, instant.zone);
   const year = BigInt(civil.year) + years + (BigInt(civil.month - 1) + months) / 12n;
   if (year < BigInt(representableYears[0]) - 1n || year > BigInt(representableYears[1]) + 1n) return undefined;
-  if (days > 200_000n || days < -200_000n) return undefined;
+  if (days > maxDaysInRange || days < -maxDaysInRange) return undefined;
   const result = fromCivil(
     {
       year: civil.year + Number(years),
@@ -207,8 +210,9 @@ export const timeBuiltins = [
       integerOperand(name, 3, months!),
       integerOperand(name, 4, days!),
     );
-    // Beyond int64 nanoseconds the result is undefined (OPA's non-strict outcome of its range error).
-    return result === undefined ? undefined : normalizeNumber(result);
+    // OPA's toSafeUnixNano: a result beyond int64 nanoseconds is a builtin error, not undefined.
+    if (result === undefined) throw builtinError(name, 'time outside of valid range');
+    return normalizeNumber(result);
   }),
   define('time.diff', [['number', 'array'], ['number', 'array']], ([a, b]) =>
     makeArray(diff(instantOperand('time.diff', a!), instantOperand('time.diff', b!))),

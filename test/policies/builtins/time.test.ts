@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { makeArray } from '../../../policies/engine/value.js';
+import { makeArray, type Value } from '../../../policies/engine/value.js';
 import { call, callIn, expectCall, expectFailure, makeContext, registry, v } from './call-builtin.js';
 
 const t = 1703444325734390000n; // 2023-12-24T18:58:45.73439Z, a Sunday
@@ -78,7 +78,7 @@ describe('time builtins', () => {
     expectFailure('time.clock', [v([0, 1])], 'eval_builtin_error', 'time zone must be a string');
   });
 
-  it("add_date normalises like Go's AddDate and is undefined beyond int64 nanoseconds", () => {
+  it("add_date normalises like Go's AddDate and fails beyond int64 nanoseconds", () => {
     const cases: [number, number, number, bigint][] = [
       [0, 0, 0, t],
       [1, 0, 0, 1735066725734390000n],
@@ -95,10 +95,17 @@ describe('time builtins', () => {
       expect(call('time.add_date', t, years, months, days), `${years} ${months} ${days}`).toBe(expected);
     }
     expect(call('time.add_date', 1698710400000000000n, 0, 1, 0)).toBe(1701388800000000000n); // Oct 31 + 1 month = Dec 1
-    expect(call('time.add_date', t, 2147483647, 0, 0)).toBeUndefined();
-    expect(call('time.add_date', t, -2147483647, 0, 0)).toBeUndefined();
-    expect(call('time.add_date', t, 0, 0, 1e12)).toBeUndefined();
-    expect(call('time.add_date', 9_200_000_000_000_000_000n, 1, 0, 0)).toBeUndefined();
+    const outside = (args: Value[]): void =>
+      expectFailure('time.add_date', args, 'eval_builtin_error', 'time.add_date: time outside of valid range');
+    outside([t, 2147483647, 0, 0]);
+    outside([t, -2147483647, 0, 0]);
+    outside([t, 0, 0, 1e12]);
+    outside([9_200_000_000_000_000_000n, 1, 0, 0]);
+    outside([0, 300, 0, 0]);
+    // More days than the old cut-off of 200,000 can still land in range when starting near the lower bound.
+    const early = -9_000_000_000_000_000_000n; // 1684-10-23
+    expect(call('time.add_date', early, 0, 0, 210_000)).toBe(early + 210_000n * 86_400n * 1_000_000_000n);
+    outside([early, 0, 0, 300_001]);
     expectFailure('time.add_date', [t, 0.5, 0, 0], 'eval_type_error', 'time.add_date: operand 2 must be integer number');
   });
 
