@@ -10,6 +10,9 @@
 //   Echo         the book as received; a book titled "slow" answers after 2 s
 //   WatchBooks   a stream of page_size books { id: shelf_id * 1000 + i, title: "Book i" }, then
 //                NOT_FOUND "shelf gone" when the tags include "fail"
+//   ImportBooks  the books streamed in, each with id = its position (1, 2, ...), and their count
+//                in next_page_token
+//   ChatBooks    each book streamed in answered as it comes, titled "Re: <title>"
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -65,6 +68,18 @@ export async function startLibraryServer(): Promise<LibraryServer> {
     },
     Echo: (request) => (request.title === 'slow' ? new Promise((resolve) => setTimeout(() => resolve(request), 2000)) : request),
   };
+  const inStreams: Record<string, (call: grpc.ServerReadableStream<Record<string, unknown>, unknown> | grpc.ServerDuplexStream<Record<string, unknown>, unknown>, callback: grpc.sendUnaryData<unknown>) => void> = {
+    ImportBooks: (call, callback) => {
+      const books: Record<string, unknown>[] = [];
+      call.on('data', (book: Record<string, unknown>) => books.push({ ...book, id: String(books.length + 1) }));
+      call.on('end', () => callback(null, { books, next_page_token: String(books.length) }));
+    },
+    ChatBooks: (call) => {
+      const duplex = call as grpc.ServerDuplexStream<Record<string, unknown>, unknown>;
+      duplex.on('data', (book: Record<string, unknown>) => duplex.write({ ...book, title: `Re: ${String(book.title ?? '')}` }));
+      duplex.on('end', () => duplex.end());
+    },
+  };
   const streams: Record<string, (request: Record<string, unknown>, call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => void> = {
     WatchBooks: (request, call) => {
       const shelf = BigInt(String(request.shelf_id ?? 0));
@@ -88,6 +103,15 @@ export async function startLibraryServer(): Promise<LibraryServer> {
       responseSerialize: (value: Record<string, unknown>) => Buffer.from(responseType.encode(responseType.fromObject(value)).finish()),
       responseDeserialize: (bytes: Buffer) => asObject(responseType, responseType.decode(bytes)),
     };
+    const inStream = inStreams[method.name];
+    if (inStream !== undefined) {
+      implementation[method.name] = (call: grpc.ServerReadableStream<Record<string, unknown>, unknown>, callback: grpc.sendUnaryData<unknown>) => {
+        const messages: Record<string, unknown>[] = [];
+        received.push({ method: method.name, request: { messages } });
+        call.on('data', (message: Record<string, unknown>) => messages.push(message));
+        inStream(call, callback);
+      };
+    }
     const stream = streams[method.name];
     if (stream !== undefined) {
       implementation[method.name] = (call: grpc.ServerWritableStream<Record<string, unknown>, unknown>) => {

@@ -132,6 +132,15 @@ describe('JSON -> weft bridge -> python3-grpcio', () => {
     expect(await call('GET', '/v1/shelves/3/books:watch?pageSize=2&tags=fail')).toMatchObject({ status: 404, json: { error: { code: 'LEGACY_CLIENT_FAULT', message: 'shelf gone' } } });
   });
 
+  it('sends a client stream to grpcio as the JSON body array, and reads a bidirectional one back as an array', async () => {
+    expect(await call('POST', '/v1/books:import', [{ title: 'A', isbn: '18446744073709551615' }, { title: 'B' }])).toMatchObject({
+      status: 200,
+      json: { books: [{ id: '1', title: 'A', isbn: '18446744073709551615' }, { id: '2', title: 'B' }], nextPageToken: '2' },
+    });
+    expect(await call('POST', '/v1/books:import', [])).toMatchObject({ status: 200, json: { nextPageToken: '0' } });
+    expect(await call('POST', '/v1/books:chat', [{ title: 'hi' }, { title: 'again' }])).toMatchObject({ status: 200, json: [{ title: 'Re: hi' }, { title: 'Re: again' }] });
+  });
+
   it('answers 504 when the Python server runs past the route timeout (its deadline)', async () => {
     expect((await call('POST', '/grpc/library.v1.Library/Echo', { title: 'slow' })).status).toBe(504);
   });

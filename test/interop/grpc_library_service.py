@@ -68,6 +68,22 @@ class Library(library_pb2_grpc.LibraryServicer):
             time.sleep(2)
         return request
 
+    def ImportBooks(self, request_iterator, context):
+        books = []
+        for book in request_iterator:
+            imported = library_pb2.Book()
+            imported.CopyFrom(book)
+            imported.id = len(books) + 1
+            books.append(imported)
+        return library_pb2.ListBooksResponse(books=books, next_page_token=str(len(books)))
+
+    def ChatBooks(self, request_iterator, context):
+        for book in request_iterator:
+            answer = library_pb2.Book()
+            answer.CopyFrom(book)
+            answer.title = "Re: " + book.title
+            yield answer
+
     def WatchBooks(self, request, context):
         for i in range(1, request.page_size + 1):
             yield library_pb2.Book(id=request.shelf_id * 1000 + i, title="Book %d" % i)

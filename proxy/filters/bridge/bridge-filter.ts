@@ -29,7 +29,8 @@ export interface BridgeCall {
   readonly bridge: string;
   readonly protocol: string;
   readonly operation: string;
-  readonly args: JsonObject;
+  /** The arguments; for a streaming-request operation, the array of them. */
+  readonly args: JsonObject | JsonObject[];
 }
 
 interface Loaded {
@@ -159,7 +160,9 @@ class BridgeFilter implements HttpFilter {
       const args = routeArguments(call.match, call.query, parseJson(data.bytes));
       // The route the router will take: its timeout is the legacy call's deadline (gRPC's grpc-timeout).
       const route = this.context.routesByHost.get(exchange.authority) ?? this.context.defaultRoute;
-      const legacy = call.loaded.codec.encodeRequest(call.operation, args, { timeoutMs: route?.cluster.config.timeoutMs });
+      const context = { timeoutMs: route?.cluster.config.timeoutMs };
+      const { codec } = call.loaded;
+      const legacy = Array.isArray(args) ? codec.encodeStreamRequest!(call.operation, args, context) : codec.encodeRequest(call.operation, args, context);
       const bridged: BridgeCall = { bridge: call.bridge.config.name, protocol: call.loaded.codec.protocol, operation: call.operation, args: legacy.args ?? args };
       exchange.metadata = { ...exchange.metadata, bridge: bridged };
       exchange.method = legacy.method;

@@ -45,6 +45,7 @@ function requestBody(route: CompiledRoute): object | undefined {
   if (route.body === undefined) return undefined;
   if (route.body !== '*') return { required: false, content: { 'application/json': { schema: schemaAt(route.schemas, operation.input, route.body) } } };
   if (route.method === 'GET' || route.method === 'DELETE') return undefined;
+  if (operation.argumentStream === true) return { required: true, content: { 'application/json': { schema: { type: 'array', items: operation.input } } } };
   const pathArguments = new Set(route.arguments.filter((argument) => argument.length === 1).map((argument) => argument[0]!));
   const bodyProperties = Object.fromEntries(Object.entries(properties(route, operation.input)).filter(([name]) => !pathArguments.has(name)));
   const bodyRequired = ((operation.input.required ?? []) as string[]).filter((name) => !pathArguments.has(name));

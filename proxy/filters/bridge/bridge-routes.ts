@@ -93,6 +93,10 @@ export function compileRoutes(codec: LegacyCodec, declared: readonly RouteDeclar
     const args = path.variables.map((variable) => fieldPath(declaration.params?.[variable.name] ?? variable.name));
     for (const argument of args) if (!known(argument)) problems.push(`${where}: ${declaration.operation} has no argument ${argument.join('.')}`);
     const body = declaration.body === undefined || declaration.body === '*' ? '*' : declaration.body === '' ? undefined : fieldPath(declaration.body);
+    // A stream of arguments is the body's array, nothing else: no field of it can come from the path.
+    if (operation.argumentStream === true && (body !== '*' || path.variables.length > 0)) {
+      problems.push(`${where}: ${declaration.operation} takes a stream of messages, the whole body only (body "*", no path variables)`);
+    }
     if (Array.isArray(body) && !known(body)) problems.push(`${where}: ${declaration.operation} has no argument ${declaration.body} for the body`);
     const responseBody = declaration.responseBody === undefined || declaration.responseBody === '' ? undefined : fieldPath(declaration.responseBody);
     if (responseBody !== undefined && !known(responseBody, operation.output)) problems.push(`${where}: the result of ${declaration.operation} has no field ${declaration.responseBody}`);
@@ -155,10 +159,19 @@ function startsWith(path: readonly string[], prefix: readonly string[]): boolean
 /**
  * The operation's arguments: the JSON body where the route puts it, the path's arguments into it,
  * then (routes with `query`) each query parameter (`a.b=1`, repeated for arrays) into a field the
- * path and body leave free. Every conflict, unknown parameter or misplaced body is a 400.
+ * path and body leave free. Every conflict, unknown parameter or misplaced body is a 400. For a
+ * streaming-request operation, the body's array of argument objects.
  */
-export function routeArguments(match: RouteMatch, query: URLSearchParams | undefined, body: JsonValue | undefined): JsonObject {
+export function routeArguments(match: RouteMatch, query: URLSearchParams | undefined, body: JsonValue | undefined): JsonObject | JsonObject[] {
   const { route } = match;
+  if (route.operation.argumentStream === true) {
+    if (body !== undefined && (!Array.isArray(body) || body.some((one) => typeof one !== 'object' || one === null || Array.isArray(one)))) {
+      throw new BridgeError('SCHEMA_VIOLATION', `/: ${route.operation.name} takes a stream of messages: the request body must be a JSON array of objects`);
+    }
+    const parameter = query?.keys().next();
+    if (route.query && parameter !== undefined && parameter.done !== true) throw new BridgeError('SCHEMA_VIOLATION', `query parameter ${parameter.value}: ${route.operation.name} takes a stream of messages, from the body only`);
+    return structuredClone((body ?? []) as JsonObject[]);
+  }
   let args: JsonObject = {};
   if (route.body === '*') {
     if (body !== undefined && (typeof body !== 'object' || body === null || Array.isArray(body))) throw new BridgeError('SCHEMA_VIOLATION', '/: the request body must be a JSON object');

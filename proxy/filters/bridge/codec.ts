@@ -21,6 +21,11 @@ export interface BridgeOperation {
   readonly output: JsonSchema;
   /** The legacy call answers a stream of results (a gRPC server stream): the JSON answer is their array. */
   readonly resultStream?: true;
+  /**
+   * The legacy call takes a stream of arguments (a gRPC client or bidirectional stream): the JSON
+   * body is their array, each shaped by `input`, sent with `encodeStreamRequest`.
+   */
+  readonly argumentStream?: true;
   /** Free text for the OpenAPI document (e.g. the WSDL documentation). */
   readonly summary?: string;
   /** The route every operation has, e.g. `POST /soap/{service}/{operation}`. */
@@ -37,7 +42,7 @@ export interface LegacyRequest {
    * The arguments as the request carries them, when the codec normalizes them (gRPC: the message
    * sent, as proto3 JSON): what policies see, so that they decide on what the legacy system gets.
    */
-  readonly args?: JsonObject;
+  readonly args?: JsonObject | JsonObject[];
 }
 
 /** What a codec may use of the call beyond its arguments. */
@@ -68,6 +73,8 @@ export interface LegacyCodec {
    */
   jsonFieldName?(name: string): string;
   encodeRequest(operation: string, args: JsonObject, context?: LegacyCallContext): LegacyRequest;
+  /** For protocols with `argumentStream` operations: one request carrying every argument object in order. */
+  encodeStreamRequest?(operation: string, args: readonly JsonObject[], context?: LegacyCallContext): LegacyRequest;
   /** The JSON result, or a thrown `BridgeError` (faults mapped to their status). */
   decodeResponse(operation: string, response: LegacyResponse): JsonValue;
   /**

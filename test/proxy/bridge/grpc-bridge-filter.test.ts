@@ -18,7 +18,11 @@ let sidecar: InProcessSidecar;
 const policy = `package bridge
 import rego.v1
 default allow := false
-allow if input.weft.bridge.operation != "library.v1.Library.CreateBook"
+allow if not input.weft.bridge.operation in {"library.v1.Library.CreateBook", "library.v1.Library.ImportBooks"}
+allow if {
+  input.weft.bridge.operation == "library.v1.Library.ImportBooks"
+  every book in input.weft.bridge.args { object.get(book, "pages", 0) < 1000 }
+}
 allow if {
   input.weft.bridge.operation == "library.v1.Library.CreateBook"
   input.weft.bridge.args.book.pages < 1000
@@ -149,6 +153,22 @@ describe('the bridge filter transcoding JSON to a gRPC service', () => {
     // A status after some messages is the call's answer: the messages are not half-delivered.
     const failed = await call('GET', '/v1/shelves/2/books:watch?pageSize=2&tags=fail');
     expect(failed).toMatchObject({ status: 404, json: { error: { code: 'LEGACY_CLIENT_FAULT', message: 'shelf gone' } } });
+  });
+
+  it('sends a client stream from the JSON body array, a bidirectional one answered as an array; policies see every message', async () => {
+    server.received.length = 0;
+    expect(await call('POST', '/v1/books:import', [{ title: 'A' }, { title: 'B', pages: 3, isbn: '18446744073709551615' }])).toMatchObject({
+      status: 200,
+      json: { books: [{ id: '1', title: 'A' }, { id: '2', title: 'B', pages: 3, isbn: '18446744073709551615' }], nextPageToken: '2' },
+    });
+    expect(server.received).toEqual([{ method: 'ImportBooks', request: { messages: [{ title: 'A' }, { title: 'B', pages: 3, isbn: '18446744073709551615' }] } }]);
+    expect(await call('POST', '/v1/books:import', [])).toMatchObject({ status: 200, json: { nextPageToken: '0' } });
+    expect(await call('POST', '/v1/books:chat', [{ title: 'hi' }, { title: 'again' }])).toMatchObject({ status: 200, json: [{ title: 'Re: hi' }, { title: 'Re: again' }] });
+    server.received.length = 0;
+    // One message of many over the policy's limit refuses the whole call; a body that is no array is a 400.
+    expect((await call('POST', '/v1/books:import', [{ pages: 5 }, { pages: 5000 }])).status).toBe(403);
+    expect((await call('POST', '/v1/books:import', { title: 'A' })).json.error).toMatchObject({ code: 'SCHEMA_VIOLATION', status: 400 });
+    expect(server.received).toEqual([]);
   });
 
   it('publishes the OpenAPI document of the facade', async () => {

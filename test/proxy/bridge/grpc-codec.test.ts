@@ -28,12 +28,12 @@ beforeAll(async () => {
 function argsOf(method: string, target: string, body?: JsonValue): { operation: string; args: JsonObject; route: CompiledRoute } {
   const [path, query] = target.split('?') as [string, string?];
   const match = matchRoute(routes, method, path);
-  return { operation: match.route.operation.name, args: routeArguments(match, query === undefined ? undefined : new URLSearchParams(query), body), route: match.route };
+  return { operation: match.route.operation.name, args: routeArguments(match, query === undefined ? undefined : new URLSearchParams(query), body) as JsonObject, route: match.route };
 }
 
 /** A request encoded and decoded again by protobufjs' own reader, as the server would see it. */
 function roundTrip(operation: string, args: JsonObject): JsonObject {
-  return codec.encodeRequest(operation, args).args!;
+  return codec.encodeRequest(operation, args).args as JsonObject;
 }
 
 /** A gRPC response of one message, as the server would frame it. */
@@ -45,12 +45,44 @@ function grpcResponse(bytes: Uint8Array, trailers: Record<string, string> = { 'g
 }
 
 describe('the grpc codec: operations and routes from the descriptor set', () => {
-  it('has every unary and server-streaming method of the service as an operation, client streams left out', () => {
+  it('has every method of the service as an operation, streams marked', () => {
     expect([...codec.operations.keys()]).toEqual(
-      ['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo', 'WatchBooks'].map((name) => `library.v1.Library.${name}`),
+      ['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo', 'WatchBooks', 'ImportBooks', 'ChatBooks'].map((name) => `library.v1.Library.${name}`),
     );
-    expect(codec.operations.get('library.v1.Library.WatchBooks')?.resultStream).toBe(true);
-    expect(codec.operations.get('library.v1.Library.Echo')?.resultStream).toBeUndefined();
+    const streams = (name: string) => {
+      const operation = codec.operations.get(`library.v1.Library.${name}`)!;
+      return [operation.argumentStream === true, operation.resultStream === true];
+    };
+    expect(['Echo', 'WatchBooks', 'ImportBooks', 'ChatBooks'].map(streams)).toEqual([
+      [false, false],
+      [false, true],
+      [true, false],
+      [true, true],
+    ]);
+  });
+
+  it('takes a stream of messages as the JSON body array, each message framed in order', () => {
+    const match = matchRoute(routes, 'POST', '/v1/books:import');
+    const args = routeArguments(match, undefined, [{ title: 'A' }, { read_time: '1.5s', pages: 3 }]);
+    expect(args).toEqual([{ title: 'A' }, { read_time: '1.5s', pages: 3 }]);
+    const request = codec.encodeStreamRequest('library.v1.Library.ImportBooks', args as JsonObject[]);
+    // Policies see each message in its canonical JSON.
+    expect(request.args).toEqual([{ title: 'A' }, { readTime: '1.500s', pages: 3 }]);
+    const first = request.body.readUInt32BE(1);
+    expect([request.body[0], request.body[5 + first], request.body.length]).toEqual([0, 0, 5 + first + 5 + request.body.readUInt32BE(5 + first + 1)]);
+    expect(codec.encodeStreamRequest('library.v1.Library.ImportBooks', []).body.length).toBe(0);
+    expect(routeArguments(match, undefined, undefined)).toEqual([]);
+    const refused = (body: JsonValue, query?: string) => bridgeError(() => routeArguments(match, query === undefined ? undefined : new URLSearchParams(query), body)).message;
+    expect(refused({ title: 'A' })).toBe('/: library.v1.Library.ImportBooks takes a stream of messages: the request body must be a JSON array of objects');
+    expect(refused([{ title: 'A' }, 'B'])).toMatch(/must be a JSON array of objects/);
+    expect(refused([], 'pageSize=1')).toBe('query parameter pageSize: library.v1.Library.ImportBooks takes a stream of messages, from the body only');
+    expect(bridgeError(() => codec.encodeStreamRequest('library.v1.Library.ImportBooks', [{ title: 'A' }, { colour: 'red' }])).message).toBe('/1/colour: unknown field of library.v1.Book');
+  });
+
+  it('refuses a route that would put part of a stream of messages in the path', () => {
+    expect(() => compileRoutes(codec, [{ method: 'POST', path: '/v1/books/{id}:import', operation: 'library.v1.Library.ImportBooks' }])).toThrow(
+      'route POST /v1/books/{id}:import: library.v1.Library.ImportBooks takes a stream of messages, the whole body only (body "*", no path variables)',
+    );
   });
 
   it('matches path templates, additional bindings and the default route', () => {
@@ -272,7 +304,9 @@ describe('the OpenAPI 3.1 document of a gRPC facade', () => {
       '/v1/fail',
       '/v1/shelves/{shelf_id}/books:watch',
       '/v1/shelves/{shelf_id}/titles:watch',
-      ...['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo', 'WatchBooks'].map((name) => `/grpc/library.v1.Library/${name}`),
+      '/v1/books:import',
+      '/v1/books:chat',
+      ...['GetBook', 'ListBooks', 'CreateBook', 'UpdateBook', 'GetShelf', 'DeleteBook', 'Fail', 'Echo', 'WatchBooks', 'ImportBooks', 'ChatBooks'].map((name) => `/grpc/library.v1.Library/${name}`),
     ]);
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     const paths = document.paths as Record<string, Record<string, any>>;
@@ -291,6 +325,9 @@ describe('the OpenAPI 3.1 document of a gRPC facade', () => {
     const answer = (path: string) => paths[path]!.get.responses['200'].content['application/json'].schema;
     expect(answer('/v1/shelves/{shelf_id}/books:watch')).toEqual({ type: 'array', items: { $ref: '#/components/schemas/library.v1.Book' } });
     expect(answer('/v1/shelves/{shelf_id}/titles:watch')).toEqual({ type: 'array', items: { type: 'string' } });
+    // A client stream takes the array of its messages.
+    const chat = paths['/v1/books:chat']!.post.requestBody.content['application/json'].schema;
+    expect([chat.type, Object.keys(chat.items.properties)]).toEqual(['array', expect.arrayContaining(['title', 'readTime', 'reviewers'])]);
   });
 
   it('describes a sample call: the request fits the body schema, the answer the 200 schema', () => {

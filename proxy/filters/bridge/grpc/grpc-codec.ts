@@ -1,12 +1,12 @@
 // The `grpc` codec: JSON <-> gRPC transcoding, as Envoy's grpc_json_transcoder and grpc-gateway
-// do it. Loaded once from a descriptor set file (protobufjs); every unary and server-streaming
-// method of the chosen services is an operation `package.Service.Method`, reachable by its
-// google.api.http rules (and their additional_bindings) and by the default route
-// `POST /grpc/{service}/{method}` with the whole request message as the body. A call is one
-// length-prefixed message in an HTTP/2 `application/grpc` request sent by the sidecar's router;
-// the answer is read from the message (a server stream's messages: their JSON array, as Envoy
-// answers) and the grpc-status / grpc-message / grpc-status-details-bin trailers (or the headers
-// of a trailers-only response).
+// do it. Loaded once from a descriptor set file (protobufjs); every method of the chosen services
+// is an operation `package.Service.Method`, reachable by its google.api.http rules (and their
+// additional_bindings) and by the default route `POST /grpc/{service}/{method}` with the whole
+// request message as the body. A call is length-prefixed messages in an HTTP/2
+// `application/grpc` request sent by the sidecar's router: one, or for a client or bidirectional
+// stream the JSON body's array of them, as Envoy takes streams. The answer is read from the
+// message (a server stream's messages: their JSON array, as Envoy answers) and the grpc-status /
+// grpc-message / grpc-status-details-bin trailers (or the headers of a trailers-only response).
 import { readFile } from 'node:fs/promises';
 import { isAbsolute, resolve } from 'node:path';
 import type * as Protobuf from 'protobufjs';
@@ -112,9 +112,8 @@ export class GrpcCodec implements LegacyCodec {
         continue;
       }
       for (const method of service.methodsArray) {
-        // A client stream has no one JSON request to carry: not bridged.
-        if (method.requestStream === true) continue;
         const responseStream = method.responseStream === true;
+        const requestStream = method.requestStream === true;
         const operation = `${name}.${method.name}`;
         const requestType = method.resolvedRequestType!;
         const responseType = method.resolvedResponseType!;
@@ -126,6 +125,7 @@ export class GrpcCodec implements LegacyCodec {
           input: schemas.schemas.get(inputName) ?? input,
           output: schemas.messageSchema(responseType),
           ...(responseStream ? { resultStream: true } : {}),
+          ...(requestStream ? { argumentStream: true } : {}),
           ...(method.comment === null || method.comment === undefined ? {} : { summary: method.comment }),
           defaultRoute: { method: 'POST', path: `/grpc/${name}/${method.name}` },
         });
@@ -150,13 +150,37 @@ export class GrpcCodec implements LegacyCodec {
   }
 
   encodeRequest(operation: string, args: JsonObject, context: LegacyCallContext = {}): LegacyRequest {
-    const { path, requestType } = this.method(operation);
+    const { requestType } = this.method(operation);
     const message = requestType.fromObject(this.json.toObject(requestType, args));
-    const payload = requestType.encode(message).finish();
-    const body = Buffer.allocUnsafe(5 + payload.length);
-    body[0] = 0;
-    body.writeUInt32BE(payload.length, 1);
-    body.set(payload, 5);
+    return this.request(operation, [message], context, this.json.toJson(requestType, message as unknown as Record<string, unknown>) as JsonObject);
+  }
+
+  encodeStreamRequest(operation: string, args: readonly JsonObject[], context: LegacyCallContext = {}): LegacyRequest {
+    const { requestType } = this.method(operation);
+    const messages = args.map((one, index) => {
+      try {
+        return requestType.fromObject(this.json.toObject(requestType, one));
+      } catch (error) {
+        // The message's position first: `/1/book/colour: ...`, `/1: ...`.
+        if (error instanceof BridgeError && error.code === 'SCHEMA_VIOLATION') throw new BridgeError('SCHEMA_VIOLATION', `/${index}${error.message.startsWith('/: ') ? error.message.slice(1) : error.message}`);
+        throw error;
+      }
+    });
+    return this.request(operation, messages, context, messages.map((message) => this.json.toJson(requestType, message as unknown as Record<string, unknown>) as JsonObject));
+  }
+
+  /** The HTTP/2 request of a call: its messages length-prefixed, one after another. */
+  private request(operation: string, messages: readonly Protobuf.Message[], context: LegacyCallContext, args: JsonObject | JsonObject[]): LegacyRequest {
+    const { path, requestType } = this.method(operation);
+    const payloads = messages.map((message) => requestType.encode(message).finish());
+    const body = Buffer.allocUnsafe(payloads.reduce((total, payload) => total + 5 + payload.length, 0));
+    let offset = 0;
+    for (const payload of payloads) {
+      body[offset] = 0;
+      body.writeUInt32BE(payload.length, offset + 1);
+      body.set(payload, offset + 5);
+      offset += 5 + payload.length;
+    }
     return {
       method: 'POST',
       path,
@@ -168,7 +192,7 @@ export class GrpcCodec implements LegacyCodec {
         ...(context.timeoutMs === undefined ? {} : { 'grpc-timeout': `${Math.max(1, Math.ceil(context.timeoutMs))}m` }),
       },
       body,
-      args: this.json.toJson(requestType, message as unknown as Record<string, unknown>) as JsonObject,
+      args,
     };
   }
 
