@@ -167,13 +167,22 @@ function marshalWithOptions(value: Value, options: RegoObject): string {
   let indent = '\t';
   let prefix = '';
   let pretty: boolean | undefined;
-  for (const [key, option] of options.entries()) {
-    if (key === 'indent' && typeof option === 'string') indent = option;
-    else if (key === 'prefix' && typeof option === 'string') prefix = option;
-    else if (key === 'pretty' && typeof option === 'boolean') pretty = option;
-    else if (key === 'indent' || key === 'prefix' || key === 'pretty') {
-      throw builtinError('json.marshal_with_options', `invalid option ${toJSONText(key)}`);
-    } else throw operandError('json.marshal_with_options', 2, `object contained unknown key ${toJSONText(key)}`);
+  // OPA walks the keys in order and names a bad one by its index there (as "operand <index>").
+  const entries = [...options.entries()].sort(([a], [b]) => compare(a, b));
+  for (const [index, [key, option]] of entries.entries()) {
+    const fail = (message: string): never => {
+      throw operandError('json.marshal_with_options', 2, message);
+    };
+    if (typeof key !== 'string') fail(`failed to stringify key ${toJSONText(key)} at index ${index}: operand ${index} must be string but got ${typeName(key)}`);
+    const quoted = toJSONText(key);
+    if (key === 'indent' || key === 'prefix') {
+      if (typeof option !== 'string') fail(`key ${quoted} failed cast to string: operand ${index} must be string but got ${typeName(option)}`);
+      if (key === 'indent') indent = option as string;
+      else prefix = option as string;
+    } else if (key === 'pretty') {
+      if (typeof option !== 'boolean') fail(`key ${quoted} failed cast to bool`);
+      pretty = option as boolean;
+    } else fail(`object contained unknown key ${quoted}`);
   }
   const indented = options.has('indent') || options.has('prefix');
   if (pretty === false || (pretty === undefined && !indented)) return goJsonEscape(toJSONText(value));

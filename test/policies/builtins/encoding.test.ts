@@ -67,7 +67,19 @@ describe('json', () => {
     expect(call('json.marshal_with_options', v({ a: 1 }), v({ pretty: false, indent: ' ' }))).toBe('{"a":1}');
     expect(call('json.marshal_with_options', v(['<']), v({ prefix: '<' }))).toBe('<[\n<\t"\\u003c"\n<]');
     expectFailure('json.marshal_with_options', [1, v({ colour: true })], 'eval_type_error', 'json.marshal_with_options: operand 2 object contained unknown key "colour"');
-    expectFailure('json.marshal_with_options', [1, v({ pretty: 'yes' })], 'eval_builtin_error', 'invalid option "pretty"');
+    expectFailure('json.marshal_with_options', [1, v({ pretty: 'yes' })], 'eval_type_error', 'json.marshal_with_options: operand 2 key "pretty" failed cast to bool');
+    expectFailure(
+      'json.marshal_with_options',
+      [1, v({ indent: ' ', prefix: 7 })],
+      'eval_type_error',
+      'json.marshal_with_options: operand 2 key "prefix" failed cast to string: operand 1 must be string but got number',
+    );
+    expectFailure(
+      'json.marshal_with_options',
+      [1, makeObject([[3, true]])],
+      'eval_type_error',
+      'json.marshal_with_options: operand 2 failed to stringify key 3 at index 0: operand 0 must be string but got number',
+    );
   });
 
   it('unmarshals exactly and safely', () => {
