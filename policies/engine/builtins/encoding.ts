@@ -128,10 +128,7 @@ function encodeQueryObject(object: RegoObject): string {
     const value = object.get(key)!;
     const values = typeof value === 'string' ? [value] : isArray(value) ? [...value] : isSet(value) ? sortedValues(value) : undefined;
     if (values === undefined || values.some((item) => typeof item !== 'string')) {
-      throw new BuiltinError(
-        'eval_type_error',
-        `urlquery.encode_object: operand 1 values must be strings, arrays of strings or sets of strings but got ${typeName(value)}`,
-      );
+      throw operandError('urlquery.encode_object', 1, 'values must be string, array[string], or set[string]');
     }
     for (const item of values) parts.push(`${queryEscape(key)}=${queryEscape(item as string)}`);
   }

@@ -46,7 +46,8 @@ describe('urlquery', () => {
     expect(call('urlquery.encode_object', v({ b: 'x y', a: ['1', '2'] }))).toBe('a=1&a=2&b=x+y');
     expect(call('urlquery.encode_object', makeObject([['s', makeSet(['b', 'a'])]]))).toBe('s=a&s=b');
     expectCall('urlquery.decode_object', ['a=1&a=2&b=x+y&c'], v({ a: ['1', '2'], b: ['x y'], c: [''] }));
-    expectFailure('urlquery.encode_object', [v({ a: 1 })], 'eval_type_error', 'values must be strings');
+    expectFailure('urlquery.encode_object', [v({ a: 1 })], 'eval_type_error', 'urlquery.encode_object: operand 1 values must be string, array[string], or set[string]');
+    expectFailure('urlquery.encode_object', [v({ a: ['x', 2] })], 'eval_type_error', 'operand 1 values must be string, array[string], or set[string]');
     expectFailure('urlquery.decode_object', ['a=1;b=2'], 'eval_builtin_error', 'invalid semicolon separator in query');
   });
 });
