@@ -1,6 +1,6 @@
 // Encoding builtins: base64, base64url, hex, urlquery, json and yaml, with Go's strictness
 // (invalid input is an error naming the offending byte, as OPA reports it).
-import { parseDocument, stringify as yamlStringify } from 'yaml';
+import { Document, parseDocument, visit, type ScalarTag } from 'yaml';
 import {
   compare,
   fromJSON,
@@ -235,6 +235,27 @@ function fromYamlData(name: string, data: unknown, depth: number): Value {
   return fromJSON(data);
 }
 
+// The YAML 1.1 tags a plain scalar resolves to (bool for `yes`, `on`, `n`; int, float, null,
+// timestamp), as go-yaml v2 resolves them for OPA.
+const yaml11ScalarTags = new Document(null, { version: '1.1' }).schema.tags.filter(
+  (tag): tag is ScalarTag & { test: RegExp } => tag.default === true && 'test' in tag && tag.test instanceof RegExp,
+);
+
+/**
+ * YAML text as OPA's yaml.marshal (go-yaml v2) writes it: a string that would read back as
+ * another type is double-quoted (`"yes"`, `"12"`), one that cannot be plain for its characters is
+ * single-quoted (`'x: y'`), and 1.1 rules decide both, so yaml.unmarshal reads the text back.
+ */
+function marshalYaml(value: Value): string {
+  const document = new Document(sortedPlain(value), { version: '1.1', aliasDuplicateObjects: false });
+  visit(document, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && yaml11ScalarTags.some((tag) => tag.test.test(node.value as string))) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return document.toString({ indentSeq: false, lineWidth: 0, singleQuote: true });
+}
+
 function sortedPlain(value: Value): unknown {
   if (isObject(value)) {
     const out: Record<string, unknown> = Object.create(null);
@@ -278,9 +299,7 @@ export const encodingBuiltins = [
   define('json.unmarshal', ['string'], ([s]) => unmarshalJson('json.unmarshal', s as string)),
   // A non-string is not valid JSON (or YAML) text: false, not a type error, as in OPA.
   define('json.is_valid', ['any'], ([s]) => typeof s === 'string' && isValid(() => unmarshalJson('json.is_valid', s))),
-  define('yaml.marshal', ['any'], ([x]) =>
-    yamlStringify(sortedPlain(x!), { indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false }),
-  ),
+  define('yaml.marshal', ['any'], ([x]) => marshalYaml(x!)),
   define('yaml.unmarshal', ['string'], ([s]) => yamlToValue('yaml.unmarshal', s as string)),
   define('yaml.is_valid', ['any'], ([s]) => typeof s === 'string' && isValid(() => yamlToValue('yaml.is_valid', s))),
 ];

@@ -107,6 +107,14 @@ describe('yaml', () => {
     expect(call('yaml.marshal', v({ s: '123' }))).toBe('s: "123"\n');
   });
 
+  it('quotes as go-yaml v2: double for strings YAML 1.1 reads as another type, single for indicators', () => {
+    expect(call('yaml.marshal', v({ on: ['yes', 'n', 'x: y', '#c', 'plain', '1:20', '2001-12-14'] }))).toBe(
+      '"on":\n- "yes"\n- "n"\n- \'x: y\'\n- \'#c\'\n- plain\n- "1:20"\n- "2001-12-14"\n',
+    );
+    const strings = v({ a: 'yes', b: 'off', c: '0x1F', d: '~' });
+    expect(call('yaml.unmarshal', call('yaml.marshal', strings) as string)).toEqual(strings);
+  });
+
   it('unmarshals YAML 1.1 scalars, big integers and merges keys to strings', () => {
     expectCall('yaml.unmarshal', ['a: yes\nb: [1, 2]\n3: x\nc: ~\n'], v({ a: true, b: [1, 2], '3': 'x', c: null }));
     expect(call('yaml.unmarshal', '123456789012345678901234567890')).toBe(123456789012345678901234567890n);
