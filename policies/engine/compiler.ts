@@ -4,6 +4,7 @@ import { documentPath, ruleRest, setRuleRest, type Module, type Query, type Root
 import type { BuiltinRegistry } from './builtins/registry.js';
 import { ErrorCollector } from './errors.js';
 import { Resolver } from './resolver.js';
+import { checkRuleExtents } from './rule-extent.js';
 import { buildRuleIndex, type InputPath, type RuleIndex } from './rule-index.js';
 import { TermInterner } from './term-sharing.js';
 import { equals, type Value } from './value.js';
@@ -99,6 +100,7 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
       } else group.rules.push(rule);
     }
   }
+  checkRuleExtents(groups, (group) => nodeAt(group.path), errors);
   errors.throwIfAny();
 
   // 2. Resolve names, check safety, order literals, assign frame slots.

@@ -54,6 +54,21 @@ describe('Rego compiler', () => {
     expect(error.errors).toHaveLength(2);
   });
 
+  it('refuses rules inside the extent of a document another rule defines whole', () => {
+    const complete = compileError(head + 'a.b := 1\na.b.c := 2');
+    expect(complete.code).toBe('rego_type_error');
+    expect(complete.message).toContain('rule data.t.a.b conflicts with [data.t.a.b.c]');
+    expect(compileError(head + 'a.b if true\na.b.y if true\na.b.x.z if true').message).toContain('conflicts with [data.t.a.b.x.z data.t.a.b.y]');
+    expect(compileError(head + 's contains 1\ns.k := 2').message).toContain('rule data.t.s conflicts with [data.t.s.k]');
+    expect(compileError(head + 'f(x) := x\nf.g.h if true').message).toContain('rule data.t.f conflicts with [data.t.f.g.h]');
+    expect(() => compile([{ file: 'a.rego', source: head + 'p := 1' }, { file: 'b.rego', source: 'package t.p\nq := 2' }])).toThrow(
+      'rule data.t.p conflicts with [data.t.p.q]',
+    );
+    // Keys known only at evaluation leave room for other rules inside the document.
+    const open = compile([{ file: 'p.rego', source: head + 'o[k] := 1 if some k in ["x"]\no.y := 2' }]);
+    expect(open.evaluate('data.t.o').value).toEqual({ x: 1, y: 2 });
+  });
+
   it('rejects reassignment and use before :=', () => {
     expect(compileError(head + 'p if { x := 1; x := 2 }').message).toContain('x assigned above');
     expect(compileError(head + 'p if { x == 1; x := 1 }').message).toContain('referenced above');
