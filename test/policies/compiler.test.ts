@@ -69,6 +69,12 @@ describe('Rego compiler', () => {
     expect(open.evaluate('data.t.o').value).toEqual({ x: 1, y: 2 });
   });
 
+  it('names every default rule of a document that has several, as OPA', () => {
+    const error = compileError(head + 'default d := 1\nd := 3 if input.x\ndefault d := 2');
+    expect(error.code).toBe('rego_type_error');
+    expect(error.message).toContain('multiple default rules data.t.d found at p.rego:3, p.rego:5');
+  });
+
   it('rejects reassignment and use before :=', () => {
     expect(compileError(head + 'p if { x := 1; x := 2 }').message).toContain('x assigned above');
     expect(compileError(head + 'p if { x == 1; x := 1 }').message).toContain('referenced above');
