@@ -41,6 +41,10 @@ describe('Rego compiler', () => {
   it('refuses http.send with a clear message', () => {
     const error = compileError(head + 'x := http.send({"method": "GET", "url": "http://example.com"})');
     expect(error.message).toContain('http.send is not offered in the sidecar');
+    // Mocking it is refused as OPA refuses mocking a builtin its capabilities leave out (unsafe).
+    const mocked = compileError(head + 'mock(_) := {"body": {}}\np if q with http.send as mock\nq if http.send({}).body');
+    expect(mocked.code).toBe('rego_compile_error');
+    expect(mocked.message).toContain('with keyword replacing built-in function: target must not be unsafe: "http.send"');
   });
 
   it('offers deprecated builtins to v0 modules only', () => {
