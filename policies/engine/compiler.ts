@@ -4,6 +4,7 @@ import { documentPath, ruleRest, setRuleRest, type Module, type Query, type Root
 import type { BuiltinRegistry } from './builtins/registry.js';
 import { ErrorCollector } from './errors.js';
 import { Resolver } from './resolver.js';
+import { checkRuleExtents } from './rule-extent.js';
 import { buildRuleIndex, type InputPath, type RuleIndex } from './rule-index.js';
 import { TermInterner } from './term-sharing.js';
 import { equals, type Value } from './value.js';
@@ -64,7 +65,9 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
     return node;
   };
 
-  // 1. Group rules by document path.
+  // 1. Group rules by document path. A document's default rules beyond the first, for OPA's error
+  // naming where each of them is.
+  const extraDefaults = new Map<RuleGroup, Rule[]>();
   for (const module of modules) {
     nodeAt(module.packagePath);
     for (const rule of module.rules) {
@@ -93,12 +96,17 @@ export function compileModules(modules: readonly Module[], builtins: BuiltinRegi
         // `default p["k"] := v`: a constant entry of a partial object.
         group.rules.push(rule);
       } else if (rule.isDefault) {
-        if (group.defaultRule !== undefined) errors.add('rego_type_error', `multiple default rules data.${path.join('.')} found`, rule.loc);
         if (kind !== 'complete' && kind !== 'function') errors.add('rego_type_error', 'default rules must be complete', rule.loc);
+        if (group.defaultRule !== undefined) extraDefaults.set(group, [...(extraDefaults.get(group) ?? [group.defaultRule]), rule]);
         group.defaultRule = rule;
       } else group.rules.push(rule);
     }
   }
+  for (const [group, defaults] of extraDefaults) {
+    const where = defaults.map((rule) => `${rule.loc.file}:${rule.loc.row}`).join(', ');
+    errors.add('rego_type_error', `multiple default rules data.${group.path.join('.')} found at ${where}`, defaults[0]!.loc);
+  }
+  checkRuleExtents(groups, (group) => nodeAt(group.path), errors);
   errors.throwIfAny();
 
   // 2. Resolve names, check safety, order literals, assign frame slots.

@@ -263,6 +263,8 @@ class Parser {
       assigned = true;
     }
     const v1 = this.regoVersion === 1;
+    // OPA parses a v0 brace body after any head, then rejects it for the missing `if` (checkRegoV1Rule).
+    if (v1 && !isDefault && this.isPunct('{')) this.fail(`\`if\` keyword is required before ${args ? 'function' : 'rule'} body`);
     const bodyStart = this.tok;
     this.bodyUsedIf = false;
     let body = this.ruleBody(!assigned || kind === 'multi' || isDefault);

@@ -651,7 +651,10 @@ export class Resolver {
         : undefined;
       if (aliased !== undefined && this.functions.has(aliased)) return { type: 'scalar', value: aliased, loc: target.loc };
       if (global === undefined || this.builtins.has(name)) {
-        if (!this.builtins.has(name)) this.errors.add('rego_compile_error', `with keyword target ${name} is not a function, input or data`, target.loc);
+        // A refused builtin is what OPA calls unsafe (removed by capabilities): mocking it is refused too.
+        if (this.builtins.refusal(name) !== undefined) {
+          this.errors.add('rego_compile_error', `with keyword replacing built-in function: target must not be unsafe: ${JSON.stringify(name)}`, target.loc);
+        } else if (!this.builtins.has(name)) this.errors.add('rego_compile_error', `with keyword target ${name} is not a function, input or data`, target.loc);
         return { type: 'scalar', value: name, loc: target.loc };
       }
     }

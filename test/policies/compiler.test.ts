@@ -41,6 +41,10 @@ describe('Rego compiler', () => {
   it('refuses http.send with a clear message', () => {
     const error = compileError(head + 'x := http.send({"method": "GET", "url": "http://example.com"})');
     expect(error.message).toContain('http.send is not offered in the sidecar');
+    // Mocking it is refused as OPA refuses mocking a builtin its capabilities leave out (unsafe).
+    const mocked = compileError(head + 'mock(_) := {"body": {}}\np if q with http.send as mock\nq if http.send({}).body');
+    expect(mocked.code).toBe('rego_compile_error');
+    expect(mocked.message).toContain('with keyword replacing built-in function: target must not be unsafe: "http.send"');
   });
 
   it('offers deprecated builtins to v0 modules only', () => {
@@ -52,6 +56,27 @@ describe('Rego compiler', () => {
   it('lists every error at once', () => {
     const error = compileError(head + 'a if { x }\nb if { y }');
     expect(error.errors).toHaveLength(2);
+  });
+
+  it('refuses rules inside the extent of a document another rule defines whole', () => {
+    const complete = compileError(head + 'a.b := 1\na.b.c := 2');
+    expect(complete.code).toBe('rego_type_error');
+    expect(complete.message).toContain('rule data.t.a.b conflicts with [data.t.a.b.c]');
+    expect(compileError(head + 'a.b if true\na.b.y if true\na.b.x.z if true').message).toContain('conflicts with [data.t.a.b.x.z data.t.a.b.y]');
+    expect(compileError(head + 's contains 1\ns.k := 2').message).toContain('rule data.t.s conflicts with [data.t.s.k]');
+    expect(compileError(head + 'f(x) := x\nf.g.h if true').message).toContain('rule data.t.f conflicts with [data.t.f.g.h]');
+    expect(() => compile([{ file: 'a.rego', source: head + 'p := 1' }, { file: 'b.rego', source: 'package t.p\nq := 2' }])).toThrow(
+      'rule data.t.p conflicts with [data.t.p.q]',
+    );
+    // Keys known only at evaluation leave room for other rules inside the document.
+    const open = compile([{ file: 'p.rego', source: head + 'o[k] := 1 if some k in ["x"]\no.y := 2' }]);
+    expect(open.evaluate('data.t.o').value).toEqual({ x: 1, y: 2 });
+  });
+
+  it('names every default rule of a document that has several, as OPA', () => {
+    const error = compileError(head + 'default d := 1\nd := 3 if input.x\ndefault d := 2');
+    expect(error.code).toBe('rego_type_error');
+    expect(error.message).toContain('multiple default rules data.t.d found at p.rego:3, p.rego:5');
   });
 
   it('rejects reassignment and use before :=', () => {

@@ -56,6 +56,15 @@ describe('Rego parser', () => {
     expect(error.message).toContain('\tallow {\n\t      ^');
   });
 
+  it('asks for if before a brace body after any v1 head, naming functions as OPA does', () => {
+    expect(parseError('package p\n\nq = 1 {\n  true\n}').message).toContain('`if` keyword is required before rule body');
+    expect(parseError('package p\n\nq := x {\n  x := 1\n}').message).toContain('p.rego:3:');
+    expect(parseError('package p\n\ns contains 1 {\n  true\n}').message).toContain('`if` keyword is required before rule body');
+    expect(parseError('package p\n\nf(x) := x {\n  true\n}').message).toContain('`if` keyword is required before function body');
+    expect(parseError('package p\n\nf(x) {\n  x\n}').message).toContain('`if` keyword is required before function body');
+    expect(parseModule('package p\n\nq = 1 {\n  true\n}', 'p.rego', { regoVersion: 0 }).rules).toHaveLength(1);
+  });
+
   it('reads contains(s, t) as the builtin where contains is a keyword, and tolerates BOM and CRLF', () => {
     const module = parseModule('\uFEFFpackage p\r\nimport rego.v1\r\nx if contains("abc", "b")\r\n', 'p.rego');
     expect(module.rules[0]!.body[0]).toMatchObject({ term: { type: 'call', name: 'contains' } });

@@ -1,6 +1,6 @@
 // Encoding builtins: base64, base64url, hex, urlquery, json and yaml, with Go's strictness
 // (invalid input is an error naming the offending byte, as OPA reports it).
-import { parseDocument, stringify as yamlStringify } from 'yaml';
+import { Document, parseDocument, visit, type ScalarTag } from 'yaml';
 import {
   compare,
   fromJSON,
@@ -129,10 +129,7 @@ function encodeQueryObject(object: RegoObject): string {
     const value = object.get(key)!;
     const values = typeof value === 'string' ? [value] : isArray(value) ? [...value] : isSet(value) ? sortedValues(value) : undefined;
     if (values === undefined || values.some((item) => typeof item !== 'string')) {
-      throw new BuiltinError(
-        'eval_type_error',
-        `urlquery.encode_object: operand 1 values must be strings, arrays of strings or sets of strings but got ${typeName(value)}`,
-      );
+      throw operandError('urlquery.encode_object', 1, 'values must be string, array[string], or set[string]');
     }
     for (const item of values) parts.push(`${queryEscape(key)}=${queryEscape(item as string)}`);
   }
@@ -168,13 +165,22 @@ function marshalWithOptions(value: Value, options: RegoObject): string {
   let indent = '\t';
   let prefix = '';
   let pretty: boolean | undefined;
-  for (const [key, option] of options.entries()) {
-    if (key === 'indent' && typeof option === 'string') indent = option;
-    else if (key === 'prefix' && typeof option === 'string') prefix = option;
-    else if (key === 'pretty' && typeof option === 'boolean') pretty = option;
-    else if (key === 'indent' || key === 'prefix' || key === 'pretty') {
-      throw builtinError('json.marshal_with_options', `invalid option ${toJSONText(key)}`);
-    } else throw operandError('json.marshal_with_options', 2, `object contained unknown key ${toJSONText(key)}`);
+  // OPA walks the keys in order and names a bad one by its index there (as "operand <index>").
+  const entries = [...options.entries()].sort(([a], [b]) => compare(a, b));
+  for (const [index, [key, option]] of entries.entries()) {
+    const fail = (message: string): never => {
+      throw operandError('json.marshal_with_options', 2, message);
+    };
+    if (typeof key !== 'string') fail(`failed to stringify key ${toJSONText(key)} at index ${index}: operand ${index} must be string but got ${typeName(key)}`);
+    const quoted = toJSONText(key);
+    if (key === 'indent' || key === 'prefix') {
+      if (typeof option !== 'string') fail(`key ${quoted} failed cast to string: operand ${index} must be string but got ${typeName(option)}`);
+      if (key === 'indent') indent = option as string;
+      else prefix = option as string;
+    } else if (key === 'pretty') {
+      if (typeof option !== 'boolean') fail(`key ${quoted} failed cast to bool`);
+      pretty = option as boolean;
+    } else fail(`object contained unknown key ${quoted}`);
   }
   const indented = options.has('indent') || options.has('prefix');
   if (pretty === false || (pretty === undefined && !indented)) return goJsonEscape(toJSONText(value));
@@ -231,6 +237,27 @@ function fromYamlData(name: string, data: unknown, depth: number): Value {
   return fromJSON(data);
 }
 
+// The YAML 1.1 tags a plain scalar resolves to (bool for `yes`, `on`, `n`; int, float, null,
+// timestamp), as go-yaml v2 resolves them for OPA.
+const yaml11ScalarTags = new Document(null, { version: '1.1' }).schema.tags.filter(
+  (tag): tag is ScalarTag & { test: RegExp } => tag.default === true && 'test' in tag && tag.test instanceof RegExp,
+);
+
+/**
+ * YAML text as OPA's yaml.marshal (go-yaml v2) writes it: a string that would read back as
+ * another type is double-quoted (`"yes"`, `"12"`), one that cannot be plain for its characters is
+ * single-quoted (`'x: y'`), and 1.1 rules decide both, so yaml.unmarshal reads the text back.
+ */
+function marshalYaml(value: Value): string {
+  const document = new Document(sortedPlain(value), { version: '1.1', aliasDuplicateObjects: false });
+  visit(document, {
+    Scalar(_, node) {
+      if (typeof node.value === 'string' && yaml11ScalarTags.some((tag) => tag.test.test(node.value as string))) node.type = 'QUOTE_DOUBLE';
+    },
+  });
+  return document.toString({ indentSeq: false, lineWidth: 0, singleQuote: true });
+}
+
 function sortedPlain(value: Value): unknown {
   if (isObject(value)) {
     const out: Record<string, unknown> = Object.create(null);
@@ -274,9 +301,7 @@ export const encodingBuiltins = [
   define('json.unmarshal', ['string'], ([s]) => unmarshalJson('json.unmarshal', s as string)),
   // A non-string is not valid JSON (or YAML) text: false, not a type error, as in OPA.
   define('json.is_valid', ['any'], ([s]) => typeof s === 'string' && isValid(() => unmarshalJson('json.is_valid', s))),
-  define('yaml.marshal', ['any'], ([x]) =>
-    yamlStringify(sortedPlain(x!), { indentSeq: false, lineWidth: 0, aliasDuplicateObjects: false }),
-  ),
+  define('yaml.marshal', ['any'], ([x]) => marshalYaml(x!)),
   define('yaml.unmarshal', ['string'], ([s]) => yamlToValue('yaml.unmarshal', s as string)),
   define('yaml.is_valid', ['any'], ([s]) => typeof s === 'string' && isValid(() => yamlToValue('yaml.is_valid', s))),
 ];

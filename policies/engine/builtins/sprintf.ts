@@ -1,16 +1,15 @@
 // sprintf with Go's fmt verbs, as OPA passes its operands to fmt.Sprintf: integers as Go ints
-// (exact, bigint-safe), other numbers as float64, strings as strings, booleans as bools, and
-// every other value as its Rego text (so %v and %s print `{"a": 1}`, `[1, 2]`, `{1, 2}`).
-import { isArray, isSet, type Value } from '../value.js';
+// (exact, bigint-safe), other numbers as float64, strings as strings, and every other value
+// (booleans and null too) as a Go string of its Rego text, so %v and %s print `{"a": 1}`,
+// `[1, 2]`, `true`, and %t or %d of them is Go's `%!t(string=true)`.
+import type { Value } from '../value.js';
 import { builtinError, define, limits } from './support.js';
 import { goQuote, regoText } from './value-text.js';
 
 type Operand =
   | { kind: 'int'; value: bigint }
   | { kind: 'float'; value: number }
-  | { kind: 'string'; value: string }
-  | { kind: 'bool'; value: boolean }
-  | { kind: 'composite'; value: Value };
+  | { kind: 'string'; value: string };
 
 function toOperand(value: Value): Operand {
   if (typeof value === 'number' || typeof value === 'bigint') {
@@ -20,8 +19,7 @@ function toOperand(value: Value): Operand {
       : { kind: 'float', value };
   }
   if (typeof value === 'string') return { kind: 'string', value };
-  if (typeof value === 'boolean') return { kind: 'bool', value };
-  return { kind: 'composite', value };
+  return { kind: 'string', value: regoText(value) };
 }
 
 const INT64_MIN = -(2n ** 63n);
@@ -39,12 +37,6 @@ const goTypeNames: Record<Operand['kind'], (operand: Operand) => string> = {
   int: (operand) => (isBigInt(operand) ? 'big.Int' : 'int'),
   float: () => 'float64',
   string: () => 'string',
-  bool: () => 'bool',
-  composite: (operand) => {
-    const value = (operand as { value: Value }).value;
-    if (value === null) return 'ast.Null';
-    return isArray(value) ? '*ast.Array' : isSet(value) ? '*ast.set' : '*ast.object';
-  },
 };
 
 function plainText(operand: Operand): string {
@@ -55,10 +47,6 @@ function plainText(operand: Operand): string {
       return formatG(operand.value, -1, false);
     case 'string':
       return operand.value;
-    case 'bool':
-      return String(operand.value);
-    case 'composite':
-      return regoText(operand.value);
   }
 }
 
@@ -194,6 +182,8 @@ function formatString(text: string, spec: Spec): string | undefined {
 }
 
 function formatOperand(operand: Operand, spec: Spec): string {
+  // %T is Go's name of the operand's type, whatever the operand (a pointer for a big.Int).
+  if (spec.verb === 'T') return pad(isBigInt(operand) ? '*big.Int' : goTypeNames[operand.kind](operand), spec, false);
   let text: string | undefined;
   switch (operand.kind) {
     case 'int':
@@ -210,13 +200,6 @@ function formatOperand(operand: Operand, spec: Spec): string {
     }
     case 'string':
       text = formatString(operand.value, spec);
-      break;
-    case 'bool':
-      text = spec.verb === 't' || spec.verb === 'v' ? String(operand.value) : undefined;
-      break;
-    case 'composite':
-      // OPA's values are Stringers: every string verb prints their Rego text.
-      text = formatString(regoText(operand.value), spec);
       break;
   }
   if (text === undefined) return `%!${spec.verb}(${goTypeNames[operand.kind](operand)}=${plainText(operand)})`;

@@ -96,6 +96,9 @@ export function zoneByName(name: string): Zone | undefined {
   const abbreviationAt = (unixSeconds: number): string => {
     const label = names.formatToParts(new Date(unixSeconds * 1000)).find((part) => part.type === 'timeZoneName')?.value;
     if (label !== undefined && !label.startsWith('GMT')) return label;
+    // ICU's bare "GMT" is a zone at Greenwich time, which the tz database names GMT too (London
+    // in winter, Abidjan); "UTC" is only for UTC itself.
+    if (label === 'GMT') return 'GMT';
     // Zones without a letter abbreviation print their offset, as Go's tzdata does (e.g. "+03").
     return offsetName(offsetAt(unixSeconds));
   };

@@ -51,26 +51,51 @@ interface Amount {
   readonly denominator: bigint;
 }
 
+// OPA reads at most six exponent digits; beyond 400 the exact value would be a huge integer, so
+// this engine stops there with OPA's message.
+const maxExponentDigits = 6;
+const maxExponent = 400;
+
+/**
+ * OPA's extractNumAndUnit: the amount is the leading run of digits, dots and signs, with an `e` or
+ * `E` taken as an exponent when a digit or sign follows it (so "1e3" is 1000 but "1e" and "1Ei"
+ * keep their unit). The rest is the unit.
+ */
+function splitAmount(name: string, text: string): [amount: string, unit: string] {
+  let i = 0;
+  for (; i < text.length; i++) {
+    const c = text[i]!;
+    if (/[0-9.+-]/.test(c)) continue;
+    if (c !== 'e' && c !== 'E') break;
+    const next = text[i + 1];
+    if (next === undefined || !/[0-9+-]/.test(next)) break;
+    if (next === '+' || next === '-') i++;
+    if (/^\d*/.exec(text.slice(i + 1))![0].length > maxExponentDigits) throw builtinError(name, 'exponent too large');
+  }
+  return [text.slice(0, i), text.slice(i)];
+}
+
 /** The amount, or undefined for an unknown unit (OPA's non-strict outcome, e.g. "1mb" in units.parse). */
-function parseAmount(
-  name: string,
-  raw: string,
-  allowSign: boolean,
-  suffixOf: (suffix: string) => Multiplier | undefined,
-): Amount | undefined {
+function parseAmount(name: string, raw: string, suffixOf: (suffix: string) => Multiplier | undefined): Amount | undefined {
   const text = raw.replace(/^"(.*)"$/s, '$1');
   if (/\s/.test(text)) throw builtinError(name, 'spaces not allowed in resource strings');
-  const match = (allowSign ? /^([-+]?)(\d*)(?:\.(\d*))?(.*)$/s : /^()(\d*)(?:\.(\d*))?(.*)$/s).exec(text)!;
-  const [, sign, integer = '', fraction = '', suffix = ''] = match;
+  const [amount, suffix] = splitAmount(name, text);
   const bytes = name === 'units.parse_bytes' ? 'byte ' : '';
-  if (integer === '' && fraction === '') throw builtinError(name, `no ${bytes}amount provided`);
-  if (integer.length + fraction.length > 400) throw builtinError(name, 'amount has too many digits');
-  // OPA reads the amount as the whole leading run of digits and dots: a second dot is not a number.
-  if (/^[\d.]/.test(suffix)) throw builtinError(name, `could not parse ${bytes}amount to a number`);
+  if (amount === '') throw builtinError(name, `no ${bytes}amount provided`);
+  // As OPA: the unit is looked up before the amount is read as a number.
   const multiplier = suffixOf(suffix);
   if (multiplier === undefined) return undefined;
-  let numerator = BigInt(`${integer}${fraction}` || '0') * (sign === '-' ? -1n : 1n);
-  let denominator = 10n ** BigInt(fraction.length);
+  const match = /^([-+]?)(?:(\d+)\.?(\d*)|\.(\d+))(?:[eE]([-+]?\d+))?$/.exec(amount);
+  if (match === null) throw builtinError(name, `could not parse ${bytes}amount to a number`);
+  const [, sign, integer = '', wholeFraction, bareFraction, exponentText = '0'] = match;
+  const fraction = wholeFraction ?? bareFraction ?? '';
+  if (integer.length + fraction.length > 400) throw builtinError(name, 'amount has too many digits');
+  const exponent = Number(exponentText) - fraction.length;
+  if (Math.abs(exponent) > maxExponent) throw builtinError(name, 'exponent too large');
+  let numerator = BigInt(`${integer}${fraction}`) * (sign === '-' ? -1n : 1n);
+  let denominator = 1n;
+  if (exponent >= 0) numerator *= 10n ** BigInt(exponent);
+  else denominator = 10n ** BigInt(-exponent);
   if (multiplier.exponent >= 0) numerator *= multiplier.base ** BigInt(multiplier.exponent);
   else denominator *= multiplier.base ** BigInt(-multiplier.exponent);
   return { numerator, denominator };
@@ -86,12 +111,12 @@ function exactOrFloat(amount: Amount | undefined): RegoNumber | undefined {
 export const unitBuiltins = [
   define('units.parse', ['string'], ([text]) =>
     exactOrFloat(
-      parseAmount('units.parse', text as string, true, (suffix) => unitSuffixes.get(suffix) ?? binarySuffix(suffix)),
+      parseAmount('units.parse', text as string, (suffix) => unitSuffixes.get(suffix) ?? binarySuffix(suffix)),
     ),
   ),
   // Bytes are whole: a fractional result is truncated, as OPA does.
   define('units.parse_bytes', ['string'], ([text]) => {
-    const amount = parseAmount('units.parse_bytes', text as string, false, byteSuffix);
+    const amount = parseAmount('units.parse_bytes', text as string, byteSuffix);
     return amount === undefined ? undefined : fromBigInt(amount.numerator / amount.denominator);
   }),
 ];

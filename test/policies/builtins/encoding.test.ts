@@ -46,7 +46,8 @@ describe('urlquery', () => {
     expect(call('urlquery.encode_object', v({ b: 'x y', a: ['1', '2'] }))).toBe('a=1&a=2&b=x+y');
     expect(call('urlquery.encode_object', makeObject([['s', makeSet(['b', 'a'])]]))).toBe('s=a&s=b');
     expectCall('urlquery.decode_object', ['a=1&a=2&b=x+y&c'], v({ a: ['1', '2'], b: ['x y'], c: [''] }));
-    expectFailure('urlquery.encode_object', [v({ a: 1 })], 'eval_type_error', 'values must be strings');
+    expectFailure('urlquery.encode_object', [v({ a: 1 })], 'eval_type_error', 'urlquery.encode_object: operand 1 values must be string, array[string], or set[string]');
+    expectFailure('urlquery.encode_object', [v({ a: ['x', 2] })], 'eval_type_error', 'operand 1 values must be string, array[string], or set[string]');
     expectFailure('urlquery.decode_object', ['a=1;b=2'], 'eval_builtin_error', 'invalid semicolon separator in query');
   });
 });
@@ -67,7 +68,19 @@ describe('json', () => {
     expect(call('json.marshal_with_options', v({ a: 1 }), v({ pretty: false, indent: ' ' }))).toBe('{"a":1}');
     expect(call('json.marshal_with_options', v(['<']), v({ prefix: '<' }))).toBe('<[\n<\t"\\u003c"\n<]');
     expectFailure('json.marshal_with_options', [1, v({ colour: true })], 'eval_type_error', 'json.marshal_with_options: operand 2 object contained unknown key "colour"');
-    expectFailure('json.marshal_with_options', [1, v({ pretty: 'yes' })], 'eval_builtin_error', 'invalid option "pretty"');
+    expectFailure('json.marshal_with_options', [1, v({ pretty: 'yes' })], 'eval_type_error', 'json.marshal_with_options: operand 2 key "pretty" failed cast to bool');
+    expectFailure(
+      'json.marshal_with_options',
+      [1, v({ indent: ' ', prefix: 7 })],
+      'eval_type_error',
+      'json.marshal_with_options: operand 2 key "prefix" failed cast to string: operand 1 must be string but got number',
+    );
+    expectFailure(
+      'json.marshal_with_options',
+      [1, makeObject([[3, true]])],
+      'eval_type_error',
+      'json.marshal_with_options: operand 2 failed to stringify key 3 at index 0: operand 0 must be string but got number',
+    );
   });
 
   it('unmarshals exactly and safely', () => {
@@ -92,6 +105,14 @@ describe('yaml', () => {
   it('marshals with sorted keys and unindented sequences', () => {
     expect(call('yaml.marshal', v({ b: [1, 'two'], a: { c: true } }))).toBe('a:\n  c: true\nb:\n- 1\n- two\n');
     expect(call('yaml.marshal', v({ s: '123' }))).toBe('s: "123"\n');
+  });
+
+  it('quotes as go-yaml v2: double for strings YAML 1.1 reads as another type, single for indicators', () => {
+    expect(call('yaml.marshal', v({ on: ['yes', 'n', 'x: y', '#c', 'plain', '1:20', '2001-12-14'] }))).toBe(
+      '"on":\n- "yes"\n- "n"\n- \'x: y\'\n- \'#c\'\n- plain\n- "1:20"\n- "2001-12-14"\n',
+    );
+    const strings = v({ a: 'yes', b: 'off', c: '0x1F', d: '~' });
+    expect(call('yaml.unmarshal', call('yaml.marshal', strings) as string)).toEqual(strings);
   });
 
   it('unmarshals YAML 1.1 scalars, big integers and merges keys to strings', () => {

@@ -26,6 +26,21 @@ describe('units', () => {
     expectFailure('units.parse', ['1'.repeat(500)], 'eval_builtin_error', 'too many digits');
   });
 
+  it('reads an exponent in the amount as OPA does, and an e not followed by a digit or sign as the unit', () => {
+    expect(call('units.parse', '2e3')).toBe(2000);
+    expect(call('units.parse', '1.5E+2k')).toBe(150000);
+    expect(call('units.parse', '25e-3')).toBe(0.025);
+    expect(call('units.parse', '3e')).toBe(3n * 10n ** 18n);
+    expect(call('units.parse', '1ei')).toBe(1152921504606846976n);
+    expect(call('units.parse_bytes', '1e3KB')).toBe(1000000);
+    expect(call('units.parse_bytes', '2.5e1')).toBe(25);
+    expectFailure('units.parse', ['1e+'], 'eval_builtin_error', 'units.parse: could not parse amount to a number');
+    expectFailure('units.parse', ['1e3e4'], 'eval_builtin_error', 'units.parse: could not parse amount to a number');
+    expectFailure('units.parse_bytes', ['1e1234567'], 'eval_builtin_error', 'units.parse_bytes: exponent too large');
+    expectFailure('units.parse', ['1e999'], 'eval_builtin_error', 'units.parse: exponent too large');
+    expect(call('units.parse', '1e3xyz')).toBeUndefined();
+  });
+
   it('units.parse_bytes is case-insensitive and whole', () => {
     expect(call('units.parse_bytes', '1KB')).toBe(1000);
     expect(call('units.parse_bytes', '1kib')).toBe(1024);
@@ -35,7 +50,8 @@ describe('units', () => {
     expect(call('units.parse_bytes', '12')).toBe(12);
     expect(call('units.parse_bytes', '1yib')).toBe(1208925819614629174706176n);
     expect(call('units.parse_bytes', '1QB')).toBe(10n ** 30n);
-    expectFailure('units.parse_bytes', ['-1KB'], 'eval_builtin_error', 'units.parse_bytes: no byte amount provided');
+    expect(call('units.parse_bytes', '-1KB')).toBe(-1000);
+    expectFailure('units.parse_bytes', ['KB'], 'eval_builtin_error', 'units.parse_bytes: no byte amount provided');
     expectFailure('units.parse_bytes', ['1 KB'], 'eval_builtin_error', 'spaces not allowed');
     expectFailure('units.parse_bytes', ['4..2KB'], 'eval_builtin_error', 'units.parse_bytes: could not parse byte amount to a number');
     expect(call('units.parse_bytes', '1XB')).toBeUndefined();

@@ -16,6 +16,13 @@ describe('sprintf', () => {
     expect(sprintf('100%%')).toBe('100%');
   });
 
+  it('passes booleans, null and composites as Go strings of their Rego text, as OPA does', () => {
+    expect(sprintf('%T %T %T %T %T %T', 7, 2.5, 'x', true, [1], null)).toBe('int float64 string string string string');
+    expect(sprintf('%t|%d|%q', true, [1], { a: null })).toBe('%!t(string=true)|%!d(string=[1])|"{\\"a\\": null}"');
+    expect(call('sprintf', '%d %v', v([1, 2, 3]))).toBe('1 2%!(EXTRA int=3)');
+    expect(call('sprintf', '%T|%8T', makeArray([2n ** 70n, 1]))).toBe('*big.Int|     int');
+  });
+
   it('prints an integer beyond int64 in decimal for %s and %v, as Go formats the *big.Int OPA passes', () => {
     expect(call('sprintf', '%s', makeArray([123456789123456789123n]))).toBe('123456789123456789123');
     expect(call('sprintf', '%v|%x', makeArray([2n ** 64n, 2n ** 64n]))).toBe('18446744073709551616|10000000000000000');
@@ -37,7 +44,7 @@ describe('sprintf', () => {
     expect(sprintf('%v', { key: 'value' })).toBe('{"key": "value"}');
     expect(sprintf('%v', [1, 'a', null, true])).toBe('[1, "a", null, true]');
     expect(call('sprintf', '%v %s', v([makeSet([2, 1]), makeSet([])]))).toBe('{1, 2} set()');
-    expect(sprintf('%v|%v|%t', true, null, false)).toBe('true|null|false');
+    expect(sprintf('%v|%v|%s', true, null, false)).toBe('true|null|false');
     expect(sprintf('%q', 'a"b\n')).toBe('"a\\"b\\n"');
     expect(sprintf('%s', { b: 1, a: [2] })).toBe('{"a": [2], "b": 1}');
     expect(sprintf('%.2s|%5s|%-4s|', 'abcdef', 'ab', 'ab')).toBe('ab|   ab|ab  |');

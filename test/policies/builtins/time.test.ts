@@ -48,6 +48,13 @@ describe('time builtins', () => {
     expect(call('time.format', makeArray([-1, 'UTC', 'RFC3339Nano']))).toBe('1969-12-31T23:59:59.999999999Z');
   });
 
+  it('names a zone at Greenwich time GMT, as the tz database does, and UTC only UTC', () => {
+    expect(call('time.format', makeArray([t, 'Europe/London', 'MST']))).toBe('GMT');
+    expect(call('time.format', makeArray([t, 'Africa/Abidjan', 'MST -0700']))).toBe('GMT +0000');
+    expect(call('time.format', makeArray([t, 'UTC', 'MST']))).toBe('UTC');
+    expect(call('time.format', makeArray([t, 'Europe/Moscow', 'MST']))).toBe('+03');
+  });
+
   it('round-trips format and parse', () => {
     const layout = '2006-01-02T15:04:05.999999999';
     const text = call('time.format', makeArray([t, 'UTC', layout])) as string;
