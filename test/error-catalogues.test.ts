@@ -25,8 +25,8 @@ const NOT_WEFT_CODES = [
   /^NET_(ADMIN|RAW)$/,
   // Config enum values: path normalization, escaped slashes, headers with underscores.
   /^(BASE|MERGE_SLASHES|DECODE_AND_MERGE_SLASHES|KEEP_UNCHANGED|REJECT_REQUEST|UNESCAPE_AND_REDIRECT|UNESCAPE_AND_FORWARD|DROP_HEADER)$/,
-  // The yaml library's parse error codes (yaml.unmarshal words some as go-yaml does).
-  /^(MISSING_CHAR|BAD_INDENT)$/,
+  // The yaml library's parse error codes (yaml.unmarshal words some as go-yaml does) and scalar styles.
+  /^(MISSING_CHAR|BAD_INDENT|QUOTE_DOUBLE)$/,
   // The picker's reasons, answered by the inference filter's own replies.
   /^INFERENCE_(MODEL_NOT_SERVED|LOAD_UNKNOWN)$/,
 ];
