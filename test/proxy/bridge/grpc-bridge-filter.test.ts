@@ -3,13 +3,9 @@
 // call out over HTTP/2 (what the server decoded), its answer and trailers back as JSON; gRPC
 // statuses (trailers and trailers-only) in the bridge's error shape; policies on the message
 // the server gets; the route timeout as deadline; connect failure.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parse } from 'yaml';
-import { validateConfig } from '../../../proxy/config/load-config.js';
 import { startLibraryServer, LIBRARY_DESCRIPTOR_SET, type LibraryServer } from '../../helpers/grpc-library.js';
-import { startSidecar, testConfig, type InProcessSidecar } from '../../helpers/sidecar.js';
+import { startSidecar, type InProcessSidecar } from '../../helpers/sidecar.js';
 import { closedPort } from '../../helpers/upstream.js';
 
 let server: LibraryServer;
@@ -201,28 +197,5 @@ describe('the gRPC upstream failing', () => {
     } finally {
       await lonely.stop();
     }
-  });
-});
-
-/** The YAML block under `heading` in the bridge README, checked to be five lines, parsed. */
-async function readmeExample(heading: string): Promise<unknown> {
-  const readme = await readFile(join(import.meta.dirname, '../../../proxy/filters/bridge/README.md'), 'utf8');
-  const example = /```yaml\n([\s\S]*?)```/.exec(readme.slice(readme.indexOf(heading)))![1]!;
-  expect(example.trim().split('\n')).toHaveLength(5);
-  return parse(example);
-}
-
-describe('the README', () => {
-  it("shows a sidecar config for a gRPC service's JSON API that the config loader takes", async () => {
-    const config = validateConfig(testConfig((await readmeExample('## A JSON API in front of a gRPC service')) as Record<string, unknown>));
-    expect(config.inbound?.filters?.map((filter) => filter.name)).toEqual(['bridge', 'router']);
-  });
-
-  it('shows a SOAP 1.2 bridge filter entry, with a UsernameToken, that the config loader takes', async () => {
-    const filters = [...((await readmeExample('## A JSON API in front of a SOAP 1.2 service')) as Record<string, unknown>[]), { name: 'router' }];
-    const config = validateConfig(testConfig({ inbound: { port: 0, appPort: 8080, filters } }));
-    const bridge = config.inbound?.filters?.[0]?.config as { bridges: { soap: { port: string; usernameToken: { passwordType: string } } }[] };
-    expect(bridge.bridges[0]!.soap.port).toBe('CrmSoap12');
-    expect(bridge.bridges[0]!.soap.usernameToken.passwordType).toBe('PasswordDigest');
   });
 });
