@@ -184,6 +184,14 @@ mocked if {
     expect(() => conflicting.evaluate('data.t')).toThrow(/eval_conflict_error/);
   });
 
+  it('reads a constant string in brackets as a dotted name: p["x"] := 1 is the complete rule p.x := 1, as in OPA', () => {
+    const p = policy(head + 'p["x"] := 1\np["y"] := 2\np[k] := 3 if k := "z"\n');
+    expect(value(p, 'data.t.p')).toEqual({ x: 1, y: 2, z: 3 });
+    const twice = policy(head + 'p["x"] := 1\np["x"] := 2\n');
+    expect(() => twice.evaluate('data.t.p')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    expect(() => twice.evaluate('data.t.p.x')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+  });
+
   it('joins the sets of multi-value reference-head rules at the same path; complete values there still conflict', () => {
     const shallow = policy(head + 'p[q] contains r if {\n  some q in ["a", "b"]\n  some r in ["a", "b"]\n  q != r\n}\np.b contains "foo"\n');
     expect(value(shallow, 'data.t.p')).toEqual({ a: ['b'], b: ['a', 'foo'] });
