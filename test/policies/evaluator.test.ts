@@ -192,6 +192,14 @@ mocked if {
     expect(() => twice.evaluate('data.t.p.x')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
   });
 
+  it('gives two values for a ground non-string key (p[1] := 1, p[1] := 2) as a complete-rule conflict, as OPA, and a variable key as an object-key one', () => {
+    const ground = policy(head + 'p[1] := 1\np[1] := 2\n');
+    expect(() => ground.evaluate('data.t.p')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    expect(() => ground.evaluate('data.t.p[1]')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    const variable = policy(head + 'p[k] := 1 if k := 1\np[k] := 2 if k := 1\n');
+    expect(() => variable.evaluate('data.t.p')).toThrow(/eval_conflict_error: object keys must be unique/);
+  });
+
   it('joins the sets of multi-value reference-head rules at the same path; complete values there still conflict', () => {
     const shallow = policy(head + 'p[q] contains r if {\n  some q in ["a", "b"]\n  some r in ["a", "b"]\n  q != r\n}\np.b contains "foo"\n');
     expect(value(shallow, 'data.t.p')).toEqual({ a: ['b'], b: ['a', 'foo'] });
