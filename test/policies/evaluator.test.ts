@@ -190,6 +190,7 @@ mocked if {
     const twice = policy(head + 'p["x"] := 1\np["x"] := 2\n');
     expect(() => twice.evaluate('data.t.p')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
     expect(() => twice.evaluate('data.t.p.x')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    expect(() => policy(head + 'p["x"] := 1\np.x.y := 2\n')).toThrow(/rule data.t.p.x conflicts with \[data.t.p.x.y\]/);
   });
 
   it('gives two values for a ground non-string key (p[1] := 1, p[1] := 2) as a complete-rule conflict, as OPA, and a variable key as an object-key one', () => {
