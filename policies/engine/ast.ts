@@ -190,15 +190,15 @@ export function setRuleRest(rule: Rule, rest: Term[]): void {
 
 /**
  * The document path a rule defines (package, rule name and the constant parts of its head ref)
- * and the index where the rest of the ref (variables, computed keys) starts.
+ * and the index where the rest of the ref (variables, computed keys) starts. A string in brackets
+ * is a constant part like a dotted name (`p["x"] := 1` is `p.x := 1`, a complete rule, as in OPA).
  */
 export function documentPath(module: Module, rule: Rule): { path: string[]; restStart: number } {
   const path = [...module.packagePath, (rule.ref[0] as VarTerm).name];
   let i = 1;
   for (; i < rule.ref.length; i++) {
     const part = rule.ref[i]!;
-    const lastBracket = rule.kind === 'single' && i === rule.ref.length - 1 && (part as { bracket?: boolean }).bracket;
-    if (part.type === 'scalar' && typeof part.value === 'string' && !lastBracket) path.push(part.value);
+    if (part.type === 'scalar' && typeof part.value === 'string') path.push(part.value);
     else break;
   }
   return { path, restStart: i };

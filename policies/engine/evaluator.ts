@@ -67,6 +67,15 @@ function multiValueDepth(group: RuleGroup): number | undefined {
   return depths.size === 1 && depth! > 0 ? depth : undefined;
 }
 
+/**
+ * Whether every rule of a group has a ground head ref (`p[1] := 1`): OPA evaluates such rules as
+ * complete documents (its index result's OnlyGroundRefs), so two values for a key are its
+ * complete-rule conflict rather than an object-key one.
+ */
+function onlyGroundRefs(group: RuleGroup): boolean {
+  return group.rules.every((rule) => rule.kind === 'single' && ruleRest(rule).every((t) => t.type === 'scalar'));
+}
+
 /** Two documents of multi-value rules: objects merged key by key `depth` levels down, then sets joined. */
 function mergeSetLeaves(a: Value, b: Value, depth: number): Value | undefined {
   if (depth === 0) return isSet(a) && isSet(b) ? setUnion([a, b]) : undefined;
@@ -711,7 +720,10 @@ export class Evaluation implements BuiltinContext {
         this.evalItems(rest, 0, [], frame, (keys) =>
           this.evalTerm(rule.value, frame, (value) => {
             const conflict = tree.insert(keys, value, rule.kind === 'multi');
-            if (conflict) throw this.error('eval_conflict_error', `object keys must be unique`, rule.loc);
+            if (conflict) {
+              const message = onlyGroundRefs(group) ? 'complete rules must not produce multiple outputs' : 'object keys must be unique';
+              throw this.error('eval_conflict_error', message, rule.loc);
+            }
             added = true;
             return ground;
           }),

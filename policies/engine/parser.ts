@@ -359,7 +359,7 @@ class Parser {
     return { ...rule, else: chained ?? next };
   }
 
-  /** The rule name and its ref parts: `a.b[x].c`. Bracket parts are marked so v0 partial sets can be told apart. */
+  /** The rule name and its ref parts: `a.b[x].c`; `p["x"]` is the same ref as `p.x`, as in OPA. */
   private headRef(): Term[] {
     const first = this.tok;
     this.pos++;
@@ -376,7 +376,7 @@ class Parser {
         const term = this.exprIn();
         this.depth--;
         this.expectPunct(']');
-        ref.push(Object.assign(term, { bracket: true }));
+        ref.push(term);
       } else break;
     }
     return ref;

@@ -184,6 +184,23 @@ mocked if {
     expect(() => conflicting.evaluate('data.t')).toThrow(/eval_conflict_error/);
   });
 
+  it('reads a constant string in brackets as a dotted name: p["x"] := 1 is the complete rule p.x := 1, as in OPA', () => {
+    const p = policy(head + 'p["x"] := 1\np["y"] := 2\np[k] := 3 if k := "z"\n');
+    expect(value(p, 'data.t.p')).toEqual({ x: 1, y: 2, z: 3 });
+    const twice = policy(head + 'p["x"] := 1\np["x"] := 2\n');
+    expect(() => twice.evaluate('data.t.p')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    expect(() => twice.evaluate('data.t.p.x')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    expect(() => policy(head + 'p["x"] := 1\np.x.y := 2\n')).toThrow(/rule data.t.p.x conflicts with \[data.t.p.x.y\]/);
+  });
+
+  it('gives two values for a ground non-string key (p[1] := 1, p[1] := 2) as a complete-rule conflict, as OPA, and a variable key as an object-key one', () => {
+    const ground = policy(head + 'p[1] := 1\np[1] := 2\n');
+    expect(() => ground.evaluate('data.t.p')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    expect(() => ground.evaluate('data.t.p[1]')).toThrow(/eval_conflict_error: complete rules must not produce multiple outputs/);
+    const variable = policy(head + 'p[k] := 1 if k := 1\np[k] := 2 if k := 1\n');
+    expect(() => variable.evaluate('data.t.p')).toThrow(/eval_conflict_error: object keys must be unique/);
+  });
+
   it('joins the sets of multi-value reference-head rules at the same path; complete values there still conflict', () => {
     const shallow = policy(head + 'p[q] contains r if {\n  some q in ["a", "b"]\n  some r in ["a", "b"]\n  q != r\n}\np.b contains "foo"\n');
     expect(value(shallow, 'data.t.p')).toEqual({ a: ['b'], b: ['a', 'foo'] });
