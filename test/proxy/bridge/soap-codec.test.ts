@@ -318,7 +318,7 @@ describe('SOAP codec: attributes, simple content, model and attribute groups', (
     expect(bridgeError(() => codec.decodeResponse('GetItem', malformed)).status).toBe(502);
   });
 
-  it('refuses at load a type whose attribute and element share a name, and a group that is not defined', async () => {
+  it('refuses at load a type whose attribute and element share a name, a group not defined or referring to itself, a complex attribute', async () => {
     const wsdl = await readFile(join(FIXTURES, 'catalog.wsdl'), 'utf8');
     const variant = async (from: string, to: string) => {
       const server = http.createServer((_req, res) => res.end(wsdl.replace(from, to)));
@@ -334,5 +334,10 @@ describe('SOAP codec: attributes, simple content, model and attribute groups', (
     };
     expect(await variant('<xs:attribute name="id" type="xs:long" use="required"/>', '<xs:attribute name="sku" type="xs:string"/>')).toMatch(/XSD type Item: sku named twice/);
     expect(await variant('<xs:group ref="tns:ItemCore"/>', '<xs:group ref="tns:Missing"/>')).toMatch(/XSD group \{urn:catalog\}Missing is not defined/);
+    expect(await variant('<xs:attributeGroup ref="tns:Audit"/>', '<xs:attributeGroup ref="tns:Missing"/>')).toMatch(/XSD attributeGroup \{urn:catalog\}Missing is not defined/);
+    // A group that refers to itself (through another) is refused at load, not a stack overflow.
+    expect(await variant('<xs:element name="name" type="xs:string"/>', '<xs:group ref="tns:ItemCore"/>')).toMatch(/XSD group \{urn:catalog\}ItemCore refers to itself/);
+    expect(await variant('<xs:attribute ref="tns:lang"/>', '<xs:attributeGroup ref="tns:Audit"/>')).toMatch(/XSD attributeGroup \{urn:catalog\}Audit refers to itself/);
+    expect(await variant('<xs:attribute name="revision" type="xs:int"/>', '<xs:attribute name="revision" type="tns:Price"/>')).toMatch(/XSD attribute revision has a complex type/);
   });
 });

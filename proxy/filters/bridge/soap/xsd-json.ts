@@ -105,8 +105,9 @@ export function fieldsToJson(element: XmlElement, type: ComplexType): JsonObject
   const result: JsonObject = {};
   for (const field of type.fields) {
     if (field.carrier !== 'element') {
+      // An attribute's or simple content's type is simple (the schema compiler sees to it).
       const text = field.carrier === 'text' ? element.text : element.attributes.get(expandedName(field.ns, field.name));
-      if (text !== undefined) result[field.name] = elementToJson({ ...element, attributes: new Map(), text }, field.type);
+      if (text !== undefined && field.type.kind === 'simple') result[field.name] = xmlTextToJson(field.type.simple, text);
       continue;
     }
     const matching = element.children.filter((child) => child.local === field.name && child.ns === field.ns);

@@ -58,6 +58,8 @@ export class SchemaSet {
   private readonly attributeGroups = new Map<string, Declared>();
   private readonly attributes = new Map<string, Declared>();
   private readonly compiled = new Map<XmlElement, XsdType>();
+  /** Groups being expanded: one that refers to itself, however deep, is refused (not a stack overflow). */
+  private readonly expanding = new Set<XmlElement>();
   private readonly compiledElements = new Map<string, ElementDeclaration>();
 
   constructor(documents: readonly SchemaDocument[]) {
@@ -134,30 +136,31 @@ export class SchemaSet {
     return type;
   }
 
-  /** A named model or attribute group's definition, by a `ref`. */
-  private group(table: Map<string, Declared>, at: XmlElement, kind: string): Declared {
+  /** Expands a named model or attribute group, by the `ref` at `at`, into `into`. */
+  private expandGroup(table: Map<string, Declared>, at: XmlElement, kind: string, into: Field[], outer: Occurrence): void {
     const ref = at.attributes.get('ref');
     if (ref === undefined) throw new Error(`an xs:${kind} inside a complex type must refer to a named one`);
     const { ns, local } = resolveQName(at, ref);
     const declared = table.get(expandedName(ns, local));
     if (declared === undefined) throw new Error(`XSD ${kind} ${expandedName(ns, local)} is not defined in the WSDL's schemas`);
-    return declared;
+    if (this.expanding.has(declared.node)) throw new Error(`XSD ${kind} ${expandedName(ns, local)} refers to itself`);
+    this.expanding.add(declared.node);
+    try {
+      this.collectFields(declared.node, declared.document, into, outer);
+    } finally {
+      this.expanding.delete(declared.node);
+    }
   }
 
-  private collectFields(node: XmlElement, document: SchemaDocument, into: Field[], outer: { optional: boolean; repeated: boolean }): void {
+  private collectFields(node: XmlElement, document: SchemaDocument, into: Field[], outer: Occurrence): void {
     for (const child of node.children) {
       if (child.ns !== XSD_NS) continue;
       switch (child.local) {
         case 'sequence':
         case 'all':
-        case 'choice': {
-          const occurs = occurrences(child);
-          this.collectFields(child, document, into, {
-            optional: outer.optional || occurs.min === 0 || child.local === 'choice',
-            repeated: outer.repeated || occurs.max > 1,
-          });
+        case 'choice':
+          this.collectFields(child, document, into, within(outer, child));
           break;
-        }
         case 'complexContent': {
           const derivation = child.children.find((c) => c.ns === XSD_NS && (c.local === 'extension' || c.local === 'restriction'));
           if (derivation === undefined) break;
@@ -175,23 +178,18 @@ export class SchemaSet {
           if (derivation === undefined || base === undefined) throw new Error('an xs:simpleContent without a base type');
           const baseType = this.typeByQName(derivation, base);
           // A restriction keeps the base's attributes except those it declares again (or prohibits).
-          const redeclared = new Set(childrenNamed(derivation, XSD_NS, 'attribute').map((a) => a.attributes.get('name') ?? a.attributes.get('ref')?.replace(/^.*:/, '')));
+          const redeclared = new Set(childrenNamed(derivation, XSD_NS, 'attribute').map((a) => a.attributes.get('name') ?? resolveQName(a, a.attributes.get('ref') ?? '').local));
           if (baseType.kind === 'complex') into.push(...baseType.fields.filter((field) => derivation.local === 'extension' || !redeclared.has(field.name)));
           else into.push({ carrier: 'text', name: TEXT_FIELD, ns: '', type: baseType, minOccurs: 0, maxOccurs: 1, nillable: false });
           this.collectFields(derivation, document, into, outer);
           break;
         }
-        case 'group': {
-          const group = this.group(this.groups, child, 'group');
-          const occurs = occurrences(child);
-          this.collectFields(group.node, group.document, into, { optional: outer.optional || occurs.min === 0, repeated: outer.repeated || occurs.max > 1 });
+        case 'group':
+          this.expandGroup(this.groups, child, 'group', into, within(outer, child));
           break;
-        }
-        case 'attributeGroup': {
-          const group = this.group(this.attributeGroups, child, 'attributeGroup');
-          this.collectFields(group.node, group.document, into, outer);
+        case 'attributeGroup':
+          this.expandGroup(this.attributeGroups, child, 'attributeGroup', into, outer);
           break;
-        }
         case 'element':
           into.push(this.field(child, document, outer));
           break;
@@ -210,7 +208,7 @@ export class SchemaSet {
     }
   }
 
-  private field(node: XmlElement, document: SchemaDocument, outer: { optional: boolean; repeated: boolean }): Field {
+  private field(node: XmlElement, document: SchemaDocument, outer: Occurrence): Field {
     const occurs = occurrences(node);
     const minOccurs = outer.optional ? 0 : occurs.min;
     const maxOccurs = outer.repeated ? Infinity : occurs.max;
@@ -277,6 +275,18 @@ export class SchemaSet {
     const base = this.typeByQName(at, qname);
     return base.kind === 'simple' ? base.simple : { builtin: 'string' };
   }
+}
+
+/** Whether the fields collected at some depth may be absent or repeated, by the particles around them. */
+interface Occurrence {
+  readonly optional: boolean;
+  readonly repeated: boolean;
+}
+
+/** The occurrence inside a particle (a sequence, choice, all or group reference) within `outer`. */
+function within(outer: Occurrence, particle: XmlElement): Occurrence {
+  const occurs = occurrences(particle);
+  return { optional: outer.optional || occurs.min === 0 || particle.local === 'choice', repeated: outer.repeated || occurs.max > 1 };
 }
 
 function occurrences(node: XmlElement): { min: number; max: number } {
