@@ -35,7 +35,7 @@ const POLICIES = [
   { name: 'round robin', key: 'rr', loadBalancer: 'round_robin', loadBalancerConfig: {} },
   { name: 'random', key: 'random', loadBalancer: 'random', loadBalancerConfig: {} },
   { name: 'least in flight', key: 'lif', loadBalancer: 'least_request', loadBalancerConfig: { choiceCount: 4 } },
-  { name: 'weft', key: 'weft', loadBalancer: 'inference', loadBalancerConfig: {} },
+  { name: 'weft', key: 'weft', loadBalancer: 'inference', loadBalancerConfig: JSON.parse(process.env.BENCH_WEFT_CONFIG ?? '{}') as Record<string, unknown> },
 ] as const;
 type PolicyKey = (typeof POLICIES)[number]['key'];
 
@@ -179,6 +179,8 @@ interface PolicyResult {
   /** Output tokens/s delivered while arrivals last. */
   readonly tokensPerSecond: number;
   readonly failures: number;
+  /** Distinct reasons (status codes, error messages). */
+  readonly failureReasons: readonly string[];
 }
 
 const percentile = (values: number[], p: number): number => {
@@ -213,6 +215,7 @@ async function replay(requests: readonly TraceRequest[], pools: readonly Pool[],
     e2eP99: percentile(settled.map((o) => o.e2e), 99),
     tokensPerSecond: windowTokens / seconds,
     failures: settled.filter((o) => o.failed !== undefined).length,
+    failureReasons: [...new Set(settled.flatMap((o) => (o.failed === undefined ? [] : [o.failed])))],
   };
 }
 
@@ -280,7 +283,7 @@ async function main(): Promise<void> {
       for (const policy of POLICIES) {
         const result = await replay(requests, fleet.through, hostOf(policy.key, scenario.slowBackend), `run-${scenario.name}-${policy.key}`);
         results.set(policy.key, result);
-        process.stdout.write(`  ${policy.name.padEnd(16)}${ms(result.ttftP50)} ${ms(result.ttftP99)} ${ms(result.e2eP99)}  ${result.tokensPerSecond.toFixed(0).padStart(9)}  ${String(result.failures).padStart(6)}\n`);
+        process.stdout.write(`  ${policy.name.padEnd(16)}${ms(result.ttftP50)} ${ms(result.ttftP99)} ${ms(result.e2eP99)}  ${result.tokensPerSecond.toFixed(0).padStart(9)}  ${String(result.failures).padStart(6)}${result.failures > 0 ? `  (${result.failureReasons.join(', ')})` : ''}\n`);
       }
       const weft = results.get('weft')!;
       const rr = results.get('rr')!;

@@ -1,11 +1,14 @@
 // The inference picker: a pure function from what a caller's sidecar knows of a pool's
 // endpoints to one endpoint for one request. Filter to endpoints that serve the model or LoRA
-// adapter; score by queue depth (requests waiting or running there), KV-cache use and in-flight
-// tokens (each normalised over the candidates), a LoRA adapter already active, and prefix affinity (the prefix key's home by
-// bounded-load rendezvous hashing); lowest score wins, ties broken at random (or to the
-// home of a prefix seen once, see PickRequest.tieBreakKey). Load older than
-// the pool's staleness bound counts as saturated; with no fresh load at all the pool's failure
-// mode decides: FailOpen picks the least in flight from this caller, FailClose refuses.
+// adapter; score by queue depth (requests waiting or running there, weighed by how slowly the
+// endpoint turns them over), KV-cache use and in-flight tokens (each normalised over the
+// candidates), a LoRA adapter already active, and prefix affinity (the prefix key's home by
+// bounded-load rendezvous hashing); lowest score wins, ties served in turn (or to the home of
+// a prefix seen once, see PickRequest.tieBreakKey). Load older than the pool's staleness bound
+// reads as saturated, except that under FailOpen a stale endpoint this caller sent nothing for a
+// staleness window takes one request as if idle (a probe: its answer brings its load back, so a
+// caller that learns load only from answers keeps every endpoint in view). With no fresh load at all
+// the failure mode decides: FailOpen picks the least in flight from this caller, FailClose refuses.
 import type { PickerWeights } from '../../../control-plane/api/resource-types.js';
 import { boundedRendezvous } from './rendezvous.js';
 
@@ -17,6 +20,8 @@ export interface CandidateLoad {
   readonly loras: readonly string[];
   /** Whether the load below is recent enough to believe. */
   readonly fresh: boolean;
+  /** Stale, and this caller has sent it nothing for a staleness window: a request there would bring its load back. */
+  readonly probeDue: boolean;
   /** The engine's queue, plus this caller's requests sent since that report. */
   readonly waiting: number;
   readonly running: number;
@@ -27,12 +32,8 @@ export interface CandidateLoad {
   readonly activeLoras: readonly string[];
   /** This caller's requests in flight to it now. */
   readonly callerInFlight: number;
-}
-
-export interface PickerSettings {
-  readonly weights: PickerWeights;
-  readonly affinityLoadBound: number;
-  readonly failureMode: 'FailOpen' | 'FailClose';
+  /** Recent time between two tokens of a stream from it, as this caller saw them (undefined: none yet). */
+  readonly interTokenMs: number | undefined;
 }
 
 /** An endpoint's bound: past either, it takes no more work without queueing it. */
@@ -42,12 +43,26 @@ export interface SaturationBounds {
   readonly kvCacheUsage: number;
 }
 
+export interface PickerSettings {
+  readonly weights: PickerWeights;
+  readonly affinityLoadBound: number;
+  readonly failureMode: 'FailOpen' | 'FailClose';
+  /** What stale load reads as. */
+  readonly saturation: SaturationBounds;
+}
+
+/** Whether the endpoint's fresh load is past one of the bounds. */
+const pastBounds = (candidate: CandidateLoad, bounds: SaturationBounds): boolean => candidate.waiting >= bounds.waiting || candidate.kvCacheUsage >= bounds.kvCacheUsage;
+
 /**
- * Whether every endpoint is over its bound, stale load counting as over. Judged on fresh load
- * only: with none at all the failure mode decides (FailOpen sends, FailClose refuses), not a queue.
+ * Whether the pool has no room: every endpoint over its bound. Judged on fresh load: with none at
+ * all the failure mode decides (FailOpen sends, FailClose refuses), not a queue. Under FailOpen
+ * an endpoint with stale load may have room (the picker sends there); under FailClose it counts
+ * as over.
  */
-export function poolSaturated(candidates: readonly CandidateLoad[], bounds: SaturationBounds): boolean {
-  return candidates.some((c) => c.fresh) && candidates.every((c) => !c.fresh || c.waiting >= bounds.waiting || c.kvCacheUsage >= bounds.kvCacheUsage);
+export function poolSaturated(candidates: readonly CandidateLoad[], bounds: SaturationBounds, failureMode: PickerSettings['failureMode']): boolean {
+  if (!candidates.some((c) => c.fresh)) return false;
+  return candidates.every((c) => (c.fresh ? pastBounds(c, bounds) : failureMode === 'FailClose'));
 }
 
 export interface PickRequest {
@@ -56,7 +71,7 @@ export interface PickRequest {
   readonly prefixKey: string | undefined;
   /**
    * A prefix key not yet earning affinity (seen once): its home wins only among equal scores,
-   * instead of a random one, so its first request warms the cache where the next ones, from
+   * instead of the next in turn, so its first request warms the cache where the next ones, from
    * any caller, will go, at no cost in load.
    */
   readonly tieBreakKey?: string;
@@ -69,21 +84,30 @@ export type PickOutcome =
   | { readonly picked: true; readonly index: number; readonly by: PickedBy }
   | { readonly picked: false; readonly code: 'INFERENCE_MODEL_NOT_SERVED' | 'INFERENCE_LOAD_UNKNOWN' };
 
-const TIE = 1e-9;
+/** Scores this close count as equal (a KV-cache reading's last digits decide nothing). */
+const TIE = 0.02;
 
-/** Index among `values` of a minimum: `preferred` if it is one, else a random one among equals. */
-function randomMinimum(values: readonly number[], random: () => number, preferred?: number): number {
+/** Paces within this ratio of the fastest endpoint's count as the same. */
+const SAME_PACE = 1.25;
+
+/**
+ * Index among `values` of a minimum: `preferred` if it is one, else among equals the first at or
+ * after `turn` (mod their number), so equal loads are served in turn, as round robin would.
+ */
+function lowestInTurn(values: readonly number[], turn: number, preferred?: number): number {
   let min = Infinity;
   for (const value of values) if (value < min) min = value;
-  const ties: number[] = [];
-  values.forEach((value, index) => {
-    if (value - min <= TIE) ties.push(index);
-  });
-  if (preferred !== undefined && ties.includes(preferred)) return preferred;
-  return ties[Math.floor(random() * ties.length)] ?? ties[0]!;
+  if (preferred !== undefined && values[preferred]! - min <= TIE) return preferred;
+  const start = turn % values.length;
+  for (let step = 0; step < values.length; step += 1) {
+    const index = (start + step) % values.length;
+    if (values[index]! - min <= TIE) return index;
+  }
+  return 0;
 }
 
-export function pickEndpoint(candidates: readonly CandidateLoad[], request: PickRequest, settings: PickerSettings, random: () => number = Math.random): PickOutcome {
+/** `turn`: a count the caller moves on each pick (ties are served in turn). */
+export function pickEndpoint(candidates: readonly CandidateLoad[], request: PickRequest, settings: PickerSettings, turn = 0): PickOutcome {
   const serving: number[] = [];
   candidates.forEach((candidate, index) => {
     if (candidate.models.includes(request.model) || candidate.loras.includes(request.model)) serving.push(index);
@@ -92,33 +116,48 @@ export function pickEndpoint(candidates: readonly CandidateLoad[], request: Pick
   const pool = serving.map((index) => candidates[index]!);
   if (!pool.some((candidate) => candidate.fresh)) {
     if (settings.failureMode === 'FailClose') return { picked: false, code: 'INFERENCE_LOAD_UNKNOWN' };
-    return { picked: true, index: serving[randomMinimum(pool.map((c) => c.callerInFlight), random)]!, by: 'fail-open' };
+    return { picked: true, index: serving[lowestInTurn(pool.map((c) => c.callerInFlight), turn)]!, by: 'fail-open' };
   }
   const { weights } = settings;
   const isLora = pool.some((candidate) => candidate.loras.includes(request.model));
   // Queue depth counts running requests as well as waiting ones: with the engine's slot count
   // unknown, the fewest requests there is the best guess of the first free slot.
   const depth = (candidate: CandidateLoad): number => candidate.waiting + candidate.running;
-  let maxDepth = 1;
+  let fastest = Infinity;
+  for (const candidate of pool) if (candidate.fresh && candidate.interTokenMs !== undefined) fastest = Math.min(fastest, candidate.interTokenMs);
+  // A slot frees as often as the endpoint makes tokens: a queue on one twice as slow waits twice
+  // as long. The one more is the request being placed (an idle slow endpoint still costs more).
+  // Paces close to the fastest count as equal: what a stream shows also moves with the batch it
+  // shared, and a small persistent skew would pile requests on whichever endpoint looked fastest.
+  const slowness = (candidate: CandidateLoad): number => {
+    const ratio = candidate.interTokenMs === undefined || !Number.isFinite(fastest) ? 1 : candidate.interTokenMs / fastest;
+    return ratio < SAME_PACE ? 1 : ratio;
+  };
+  const queueCost = (candidate: CandidateLoad): number => (depth(candidate) + 1) * slowness(candidate);
+  let maxQueueCost = 1;
   let maxTokens = 1;
   for (const candidate of pool) {
     if (!candidate.fresh) continue;
-    maxDepth = Math.max(maxDepth, depth(candidate));
+    maxQueueCost = Math.max(maxQueueCost, queueCost(candidate));
     maxTokens = Math.max(maxTokens, candidate.inFlightTokens);
   }
+  const saturated = weights.queue + weights.kvCache + weights.inFlightTokens;
+  // Under FailOpen a stale endpoint this caller has sent nothing for a staleness window takes one
+  // request as if idle: its answer brings its load back (a caller that learns load only from
+  // answers would otherwise never send there again). Otherwise it reads as saturated.
+  const probe = (candidate: CandidateLoad): boolean => settings.failureMode === 'FailOpen' && candidate.probeDue;
   const homeKey = request.prefixKey ?? request.tieBreakKey;
   const home = homeKey === undefined
     ? undefined
-    : boundedRendezvous(homeKey, pool.map((c) => ({ id: c.id, load: c.fresh ? depth(c) : Infinity })), settings.affinityLoadBound);
+    : boundedRendezvous(homeKey, pool.map((c) => ({ id: c.id, load: c.fresh ? depth(c) : probe(c) ? 0 : Infinity })), settings.affinityLoadBound);
   const affinityHome = request.prefixKey === undefined ? undefined : home;
   const scores = pool.map((candidate, i) => {
     const loraCost = isLora && !candidate.activeLoras.includes(request.model) ? weights.lora : 0;
-    // Stale or missing load reads as a full queue, a full cache and the most tokens.
-    const load = candidate.fresh
-      ? weights.queue * (depth(candidate) / maxDepth) + weights.kvCache * candidate.kvCacheUsage + weights.inFlightTokens * (candidate.inFlightTokens / maxTokens)
-      : weights.queue + weights.kvCache + weights.inFlightTokens;
+    let load = saturated;
+    if (candidate.fresh) load = weights.queue * (queueCost(candidate) / maxQueueCost) + weights.kvCache * candidate.kvCacheUsage + weights.inFlightTokens * (candidate.inFlightTokens / maxTokens);
+    else if (probe(candidate)) load = weights.queue / maxQueueCost;
     return load + loraCost - (i === affinityHome ? weights.prefixAffinity : 0);
   });
-  const best = randomMinimum(scores, random, home);
+  const best = lowestInTurn(scores, turn, home);
   return { picked: true, index: serving[best]!, by: best === affinityHome && weights.prefixAffinity > 0 ? 'affinity' : 'load' };
 }

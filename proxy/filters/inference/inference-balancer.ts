@@ -64,6 +64,8 @@ const poolEndpoint = (endpoint: PoolMember, model: string | undefined): PoolEndp
 export class InferenceBalancer implements LoadBalancer {
   private readonly recentPrefixes = new RecentPrefixes(RECENT_PREFIXES);
   private readonly queue: PriorityAdmissionQueue;
+  /** Moves on each pick: equal loads are served in turn. */
+  private turn = 0;
   /** The pool's healthy endpoints (its cluster's, set by the filter): for saturation and metrics. */
   members: () => readonly PoolMember[] = () => [];
   /** Told each pick (metrics). */
@@ -72,10 +74,9 @@ export class InferenceBalancer implements LoadBalancer {
   constructor(
     private readonly settings: PickerSettings,
     readonly table: LoadTable,
-    private readonly saturation: SaturationBounds,
     queue: PriorityQueueSettings,
   ) {
-    this.queue = new PriorityAdmissionQueue(queue, () => poolSaturated(this.candidates(), this.saturation));
+    this.queue = new PriorityAdmissionQueue(queue, () => poolSaturated(this.candidates(), settings.saturation, settings.failureMode));
     table.onChange = () => this.queue.wake();
   }
 
@@ -102,7 +103,7 @@ export class InferenceBalancer implements LoadBalancer {
     // the one the next requests, from this caller or another, are sent to.
     const repeated = routing.prefixKey !== undefined && this.recentPrefixes.repeated(routing.prefixKey);
     const keys = repeated ? { prefixKey: routing.prefixKey } : { prefixKey: undefined, ...(routing.prefixKey === undefined ? {} : { tieBreakKey: routing.prefixKey }) };
-    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, ...keys }, this.settings);
+    const outcome = pickEndpoint(this.table.candidates(pool), { model: routing.model, ...keys }, this.settings, this.turn++);
     if (!outcome.picked) return undefined;
     // A retry picks again: the try it replaces no longer counts against its endpoint.
     releasePick(routing);
@@ -128,13 +129,14 @@ export const inferenceBalancer: LoadBalancerFactory = {
   configSchema: inferenceBalancerConfigSchema,
   create: (config) => {
     const weights = { ...DEFAULT_WEIGHTS, ...(config.weights as Partial<typeof DEFAULT_WEIGHTS> | undefined) };
+    const saturation = { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) };
     const settings: PickerSettings = {
       weights,
       affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 1.25,
       failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? 'FailOpen',
+      saturation,
     };
-    const saturation = { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) };
     const queue = { maxQueued: 256, maxWaitMs: 2000, recheckMs: 50, ...(config.queue as Partial<PriorityQueueSettings> | undefined) };
-    return new InferenceBalancer(settings, new LoadTable((config.staleAfterMs as number | undefined) ?? 2000), saturation, queue);
+    return new InferenceBalancer(settings, new LoadTable((config.staleAfterMs as number | undefined) ?? 2000), queue);
   },
 };

@@ -97,7 +97,8 @@ interface ResponseState {
   readonly tap: SseUsageTap | undefined;
   json: Buffer[] | undefined;
   jsonBytes: number;
-  /** When the last bytes of the answer went on (undefined: none yet). */
+  /** When the first and the last bytes of the answer went on (undefined: none yet). */
+  firstEventAt: number | undefined;
   lastEventAt: number | undefined;
 }
 
@@ -303,6 +304,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         tap: eventStream ? new SseUsageTap(state.stripUsage) : undefined,
         json: eventStream ? undefined : [],
         jsonBytes: 0,
+        firstEventAt: undefined,
         lastEventAt: undefined,
       };
       return eventStream ? TRANSFORM_BODY : STREAM_BODY;
@@ -326,6 +328,11 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       }
       if (data.bytes.length > 0 && state!.pool !== undefined) observeLatency(metrics, state!.pool.cluster.name, state!.admittedAt, response);
       if (!data.end) return CONTINUE;
+      const picked = response.routing.picked;
+      // The endpoint's pace, for the picker: how fast it turns a slot over.
+      if (picked !== undefined && response.tap !== undefined && response.tap.choiceEvents > 1) {
+        picked.table.observeInterToken(picked.ticket.id, (response.lastEventAt! - response.firstEventAt!) / (response.tap.choiceEvents - 1));
+      }
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (usage === undefined) return CONTINUE;
       if (ledger !== undefined && response.reservation !== undefined) ledger.settle(response.reservation, usage.promptTokens + usage.completionTokens);
@@ -373,6 +380,7 @@ function observeLatency(metrics: InferenceMetrics, cluster: string, admittedAt: 
   const now = performance.now();
   if (response.lastEventAt === undefined) metrics.timeToFirstToken.labels(cluster).observe((now - admittedAt) / 1000);
   else if (response.tap !== undefined) metrics.interTokenLatency.labels(cluster).observe((now - response.lastEventAt) / 1000);
+  response.firstEventAt ??= now;
   response.lastEventAt = now;
 }
 

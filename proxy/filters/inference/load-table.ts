@@ -1,9 +1,10 @@
 // What a caller's sidecar knows of each endpoint's load: the last report (from the
-// endpoint-load-metrics header of a response, or the control plane's stream) with its time, and
-// its own requests against that report's reading time: those sent after the engine was read
-// (so a burst between two reports does not pile onto one endpoint) and those sent before it that
-// have ended since (each freed a slot: one waiting took it, or none was waiting, so an endpoint
-// that just finished work does not look busy until the next report). Builds the picker's view
+// endpoint-load-metrics header of a response, or the control plane's stream) with the time its
+// engine was read, and its own requests in flight there, known exactly. A report splits the
+// engine's requests into this caller's (its requests sent before the reading and still in flight)
+// and the other callers'; the other callers' share is held until the next report, this caller's
+// own is counted live, so a burst between two reports spreads, and an endpoint that just
+// finished this caller's work does not look busy until the next report. Builds the picker's view
 // (endpoint-picker.ts) of a pool's endpoints.
 import type { CandidateLoad } from './endpoint-picker.js';
 
@@ -26,7 +27,7 @@ export interface PoolEndpoint {
 export interface InFlightTicket {
   readonly id: string;
   readonly tokens: number;
-  /** When it was sent: a report of the engine read after this may count it. */
+  /** When it was sent: a report of the engine read after this counts it. */
   readonly sentAt: number;
 }
 
@@ -34,14 +35,23 @@ interface EndpointState {
   report: ReportedLoad | undefined;
   /** When the engine was read for that report (its sidecar says how old the reading was). */
   reportedAt: number;
-  /** This caller's requests in flight to it. */
+  /** This caller's requests in flight to it, and when it last sent one. */
   readonly tickets: Set<InFlightTicket>;
-  /** Requests the report may count that ended since, and their tokens. */
-  endedRequests: number;
-  endedTokens: number;
-  /** The request whose answer carried the report: its end frees nothing the report counted (it may never have held a slot). */
-  carrier: InFlightTicket | undefined;
+  lastSentAt: number;
+  /** The other callers' requests and tokens there at the last report. */
+  othersDepth: number;
+  othersTokens: number;
+  /** The engine's slot count, once a report showed requests waiting (running then fills it). */
+  slots: number | undefined;
+  /** Its pace: the time between two tokens of its streams at a light batch, as this caller saw them. */
+  interTokenMs: number | undefined;
 }
+
+// An engine's time between tokens grows with its batch; its pace is the lower envelope of what
+// streams show (fast down, slow up), so a busy endpoint does not also read as a slow one, and a
+// slower engine still does.
+const PACE_DOWN = 0.5;
+const PACE_UP = 0.02;
 
 export class LoadTable {
   private readonly states = new Map<string, EndpointState>();
@@ -56,7 +66,7 @@ export class LoadTable {
   private state(id: string): EndpointState {
     let state = this.states.get(id);
     if (state === undefined) {
-      state = { report: undefined, reportedAt: -Infinity, tickets: new Set(), endedRequests: 0, endedTokens: 0, carrier: undefined };
+      state = { report: undefined, reportedAt: -Infinity, tickets: new Set(), lastSentAt: -Infinity, othersDepth: 0, othersTokens: 0, slots: undefined, interTokenMs: undefined };
       this.states.set(id, state);
     }
     return state;
@@ -64,36 +74,48 @@ export class LoadTable {
 
   /**
    * A load report of the engine as read at `at` (default now), on the answer to `carrier` when it
-   * came on one; an older one than the last is ignored.
+   * came on one; an older one than the last is ignored. The carrier is not taken as counted in
+   * it: answered at once (refused), it never held a place there; running, it reads one too many
+   * until the next report, the safer error.
    */
   report(id: string, load: ReportedLoad, at = this.now(), carrier?: InFlightTicket): void {
     const state = this.state(id);
     if (at < state.reportedAt) return;
+    let mine = 0;
+    let mineTokens = 0;
+    for (const ticket of state.tickets) {
+      if (ticket.sentAt > at || ticket === carrier) continue;
+      mine += 1;
+      mineTokens += ticket.tokens;
+    }
     state.report = load;
     state.reportedAt = at;
-    state.endedRequests = 0;
-    state.endedTokens = 0;
-    state.carrier = carrier;
+    state.othersDepth = Math.max(0, load.waiting + load.running - mine);
+    state.othersTokens = Math.max(0, load.inFlightTokens - mineTokens);
+    if (load.waiting > 0 || (state.slots !== undefined && load.running > state.slots)) state.slots = load.running;
     this.onChange?.();
   }
 
   /** This caller sends a request of about `tokens` tokens (prompt estimate + max_tokens). */
   start(id: string, tokens: number): InFlightTicket {
     const ticket = { id, tokens, sentAt: this.now() };
-    this.state(id).tickets.add(ticket);
+    const state = this.state(id);
+    state.tickets.add(ticket);
+    state.lastSentAt = ticket.sentAt;
     return ticket;
   }
 
   /** The request ended (answered, failed or cancelled): released at once. */
   finish(ticket: InFlightTicket): void {
-    const state = this.states.get(ticket.id);
-    if (state === undefined || !state.tickets.delete(ticket)) return;
-    if (ticket.sentAt <= state.reportedAt && ticket !== state.carrier) {
-      // Sent before the engine was read: the report counted it, and it is gone now.
-      state.endedRequests += 1;
-      state.endedTokens += ticket.tokens;
-    }
-    this.onChange?.();
+    if (this.states.get(ticket.id)?.tickets.delete(ticket) === true) this.onChange?.();
+  }
+
+  /** A stream from the endpoint ended; its tokens came `ms` apart on average. */
+  observeInterToken(id: string, ms: number): void {
+    if (!(ms >= 0) || !Number.isFinite(ms)) return;
+    const state = this.state(id);
+    const pace = state.interTokenMs;
+    state.interTokenMs = pace === undefined ? ms : pace + (ms < pace ? PACE_DOWN : PACE_UP) * (ms - pace);
   }
 
   /** Whether the endpoint's last report is older than the staleness bound (or absent). */
@@ -105,30 +127,26 @@ export class LoadTable {
   candidates(endpoints: readonly PoolEndpoint[]): CandidateLoad[] {
     return endpoints.map((endpoint) => {
       const state = this.state(endpoint.id);
-      const report = state.report;
-      // This caller's requests sent after the engine was read: not in the report yet.
-      let sinceRequests = 0;
-      let sinceTokens = 0;
-      for (const ticket of state.tickets) {
-        if (ticket.sentAt > state.reportedAt) {
-          sinceRequests += 1;
-          sinceTokens += ticket.tokens;
-        }
-      }
-      // A request the report counted that has ended freed a slot: one waiting took it, or none did.
-      const reportedWaiting = report?.waiting ?? 0;
-      const freedWaiting = Math.min(reportedWaiting, state.endedRequests);
+      let tokens = 0;
+      for (const ticket of state.tickets) tokens += ticket.tokens;
+      const depth = state.othersDepth + state.tickets.size;
+      // Past its slots, the requests there wait; with the slot count not yet seen, none does.
+      const waiting = state.slots === undefined ? 0 : Math.max(0, depth - state.slots);
+      const fresh = !this.isStale(endpoint.id);
       return {
         id: endpoint.id,
         models: endpoint.models,
         loras: endpoint.loras,
-        fresh: !this.isStale(endpoint.id),
-        waiting: reportedWaiting - freedWaiting + sinceRequests,
-        running: Math.max(0, (report?.running ?? 0) - (state.endedRequests - freedWaiting)),
-        kvCacheUsage: report?.kvCacheUsage ?? 0,
-        inFlightTokens: Math.max(0, (report?.inFlightTokens ?? 0) + sinceTokens - state.endedTokens),
-        activeLoras: report?.activeLoras ?? [],
+        fresh,
+        // Stale, nothing of ours there, and nothing sent for a staleness window: one request may find out.
+        probeDue: !fresh && state.tickets.size === 0 && this.now() - state.lastSentAt > this.staleAfterMs,
+        waiting,
+        running: depth - waiting,
+        kvCacheUsage: state.report?.kvCacheUsage ?? 0,
+        inFlightTokens: state.othersTokens + tokens,
+        activeLoras: state.report?.activeLoras ?? [],
         callerInFlight: state.tickets.size,
+        interTokenMs: state.interTokenMs,
       };
     });
   }

@@ -2,7 +2,6 @@
 // filtering, load scoring, ties, stale load, failure modes, bounded prefix affinity that two
 // independent callers agree on, and a caller's own requests between two reports.
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../../../deploy/sim/seeded-random.js';
 import { pickEndpoint, type CandidateLoad, type PickerSettings } from '../../../proxy/filters/inference/endpoint-picker.js';
 import { LoadTable, type PoolEndpoint, type ReportedLoad } from '../../../proxy/filters/inference/load-table.js';
 import { prefixKey } from '../../../proxy/filters/inference/prefix-key.js';
@@ -15,15 +14,16 @@ const SETTINGS: PickerSettings = {
   weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 3, lora: 1 },
   affinityLoadBound: 1.25,
   failureMode: 'FailClose',
+  saturation: { waiting: 5, kvCacheUsage: 0.8 },
 };
 
 function candidate(id: string, load: Partial<CandidateLoad> = {}): CandidateLoad {
-  return { id, models: ['m'], loras: [], fresh: true, waiting: 0, running: 0, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [], callerInFlight: 0, ...load };
+  return { id, models: ['m'], loras: [], fresh: true, waiting: 0, running: 0, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [], callerInFlight: 0, interTokenMs: undefined, probeDue: false, ...load };
 }
 
 
-const pick = (candidates: CandidateLoad[], model = 'm', key?: string, settings: PickerSettings = SETTINGS, random = seededRandom(1)) =>
-  pickEndpoint(candidates, { model, prefixKey: key }, settings, random);
+const pick = (candidates: CandidateLoad[], model = 'm', key?: string, settings: PickerSettings = SETTINGS, turn = 0) =>
+  pickEndpoint(candidates, { model, prefixKey: key }, settings, turn);
 
 const ids = (candidates: CandidateLoad[], outcome: ReturnType<typeof pick>) => (outcome.picked ? candidates[outcome.index]!.id : outcome.code);
 
@@ -48,15 +48,12 @@ describe('inference endpoint picker', () => {
 
   it('counts running requests in the queue depth: a full batch loses to one with free slots and one waiting', () => {
     const pool = [candidate('full', { waiting: 0, running: 6 }), candidate('free', { waiting: 1, running: 1 })];
-    for (let seed = 0; seed < 10; seed += 1) expect(ids(pool, pick(pool, 'm', undefined, SETTINGS, seededRandom(seed)))).toBe('free');
+    for (let seed = 0; seed < 10; seed += 1) expect(ids(pool, pick(pool, 'm', undefined, SETTINGS, seed))).toBe('free');
   });
 
-  it('breaks ties at random, reaching every tied endpoint', () => {
-    const pool = [candidate('a'), candidate('b'), candidate('c'), candidate('d', { waiting: 1 })];
-    const random = seededRandom(7);
-    const seen = new Set<string>();
-    for (let i = 0; i < 60; i += 1) seen.add(ids(pool, pick(pool, 'm', undefined, SETTINGS, random)));
-    expect([...seen].sort()).toEqual(['a', 'b', 'c']);
+  it('serves ties in turn, as round robin would, and takes a KV reading\'s last digits for a tie', () => {
+    const pool = [candidate('a'), candidate('b', { kvCacheUsage: 0.011 }), candidate('c', { kvCacheUsage: 0.002 }), candidate('d', { waiting: 1 })];
+    expect(Array.from({ length: 6 }, (_, turn) => ids(pool, pick(pool, 'm', undefined, SETTINGS, turn)))).toEqual(['a', 'b', 'c', 'a', 'a', 'b']);
   });
 
   it('treats stale load as saturated: an idle-looking stale endpoint loses to a busy fresh one', () => {
@@ -64,6 +61,30 @@ describe('inference endpoint picker', () => {
     expect(ids(pool, pick(pool))).toBe('busy');
     // And it never takes a prefix key's affinity.
     for (const key of ['k1', 'k2', 'k3', 'k4', 'k5']) expect(ids(pool, pick(pool, 'm', key))).toBe('busy');
+  });
+
+  it('under FailOpen probes a stale endpoint once per staleness window, so a caller learning load from answers keeps it in view', () => {
+    const open: PickerSettings = { ...SETTINGS, failureMode: 'FailOpen' };
+    const due = [candidate('stale', { fresh: false, probeDue: true }), candidate('fresh', { running: 2 })];
+    for (let turn = 0; turn < 4; turn += 1) expect(ids(due, pick(due, 'm', undefined, open, turn))).toBe('stale');
+    // Probed lately (or a probe out): it reads as saturated again, and a busy fresh endpoint beats it.
+    const probed = [candidate('stale', { fresh: false }), candidate('busy', { waiting: 4, running: 6, kvCacheUsage: 0.7 })];
+    for (let turn = 0; turn < 4; turn += 1) expect(ids(probed, pick(probed, 'm', undefined, open, turn))).toBe('busy');
+    // FailClose never probes: the stale endpoint stays last.
+    for (let turn = 0; turn < 4; turn += 1) expect(ids(due, pick(due, 'm', undefined, SETTINGS, turn))).toBe('fresh');
+  });
+
+  it('weighs a queue by the pace the endpoint makes tokens at: a slower one takes fewer requests', () => {
+    const slow = (depth: number) => candidate('slow', { running: depth, interTokenMs: 100 });
+    const fast = (depth: number) => candidate('fast', { running: depth, interTokenMs: 50 });
+    // Idle both: the fast one.
+    expect(ids([slow(0), fast(0)], pick([slow(0), fast(0)]))).toBe('fast');
+    // Two running on the fast one cost about what one does on the slow one; three cost more.
+    expect(ids([slow(1), fast(2)], pick([slow(1), fast(2)]))).toBe('fast');
+    expect(ids([slow(1), fast(4)], pick([slow(1), fast(4)]))).toBe('slow');
+    // No pace known for one of them: depth alone.
+    const unknown = [candidate('slow', { running: 1 }), fast(2)];
+    expect(ids(unknown, pick(unknown))).toBe('slow');
   });
 
   it('with no fresh load: FailClose refuses, FailOpen picks the least in flight from this caller', () => {
@@ -91,19 +112,19 @@ describe('inference endpoint picker', () => {
     const hot = pool.map((c) => (c.id === homeId ? { ...c, waiting: 8, running: 8 } : c));
     const spilled = pick(hot, 'm', 'tenant-prefix');
     expect(ids(hot, spilled)).not.toBe(homeId);
-    expect(ids(hot, pick(hot, 'm', 'tenant-prefix', SETTINGS, seededRandom(99)))).toBe(ids(hot, spilled));
+    expect(ids(hot, pick(hot, 'm', 'tenant-prefix', SETTINGS, 99))).toBe(ids(hot, spilled));
   });
 
   it("sends a prefix seen once to its home when that ties on load (so the first request warms the cache the next go to), never against load", () => {
     const key = prefixKey('a long system prompt '.repeat(40), { blockChars: 256, blocks: 1 }, 'm', '');
     const tied = ['10.0.0.1:8000', '10.0.0.2:8000', '10.0.0.3:8000', '10.0.0.4:8000'].map((id) => candidate(id));
-    const home = ids(tied, pickEndpoint(tied, { model: 'm', prefixKey: key }, SETTINGS, seededRandom(1)));
+    const home = ids(tied, pickEndpoint(tied, { model: 'm', prefixKey: key }, SETTINGS, 1));
     // Whatever the random draw, independent callers send its first request home.
-    for (let seed = 0; seed < 20; seed += 1) expect(ids(tied, pickEndpoint(tied, { model: 'm', prefixKey: undefined, tieBreakKey: key }, SETTINGS, seededRandom(seed)))).toBe(home);
+    for (let seed = 0; seed < 20; seed += 1) expect(ids(tied, pickEndpoint(tied, { model: 'm', prefixKey: undefined, tieBreakKey: key }, SETTINGS, seed))).toBe(home);
     // A busier home does not take a prefix seen once: the tie-break never outweighs load.
-    const busyHome = tied.map((c) => (c.id === home ? candidate(c.id, { kvCacheUsage: 0.01 }) : c));
+    const busyHome = tied.map((c) => (c.id === home ? candidate(c.id, { kvCacheUsage: 0.1 }) : c));
     for (let seed = 0; seed < 20; seed += 1) {
-      const outcome = pickEndpoint(busyHome, { model: 'm', prefixKey: undefined, tieBreakKey: key }, SETTINGS, seededRandom(seed));
+      const outcome = pickEndpoint(busyHome, { model: 'm', prefixKey: undefined, tieBreakKey: key }, SETTINGS, seed);
       expect(ids(busyHome, outcome)).not.toBe(home);
       expect(outcome).toMatchObject({ by: 'load' });
     }
@@ -122,7 +143,7 @@ describe('inference endpoint picker', () => {
       const key = prefixKey(`system prompt of tenant ${tenant} `.repeat(20), { blockChars: 256, blocks: 1 }, 'm', '');
       const [first, second] = callers.map((table, i) => {
         const candidates = table.candidates(endpoints);
-        const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: key }, SETTINGS, seededRandom(i + 1));
+        const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: key }, SETTINGS, i + 1);
         return ids(candidates, outcome);
       });
       expect(second).toBe(first);
@@ -136,48 +157,88 @@ describe('inference load table', () => {
   const endpoints: PoolEndpoint[] = [{ id: 'a', models: ['m'], loras: [] }, { id: 'b', models: ['m'], loras: [] }];
   const idle: ReportedLoad = { waiting: 0, running: 0, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] };
 
-  it('counts this caller’s requests since the last report, so a burst spreads before the next report', () => {
+  it('counts this caller’s requests live, so a burst spreads before the next report', () => {
     const table = new LoadTable(2000, () => 0);
     for (const e of endpoints) table.report(e.id, idle, -1);
     const picks: string[] = [];
-    for (let i = 0; i < 6; i += 1) {
+    for (let turn = 0; turn < 6; turn += 1) {
       const candidates = table.candidates(endpoints);
-      const outcome = pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, seededRandom(i));
-      const id = ids(candidates, outcome);
+      const id = ids(candidates, pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, turn));
       table.start(id, 1000);
       picks.push(id);
     }
     expect(picks.filter((id) => id === 'a')).toHaveLength(3);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 3, inFlightTokens: 3000, callerInFlight: 3 });
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 3, inFlightTokens: 3000, callerInFlight: 3 });
   });
 
-  it('dates each request against the engine reading: one the report counted comes off when it ends, one sent after is added', () => {
+  it("splits a report into this caller's requests (then counted live) and the other callers' (held until the next report)", () => {
     let now = 0;
     const table = new LoadTable(2000, () => now);
     const before = table.start('a', 100);
     now = 10;
     const inGap = table.start('a', 30);
-    // The engine was read at 5 (between the two requests); the report arrives at 20.
+    // The engine was read at 5 (between the two requests): 4 requests there, one of them `before`.
     now = 20;
-    table.report('a', { ...idle, running: 2, inFlightTokens: 400 }, 5);
-    const after = table.start('a', 50);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 2, inFlightTokens: 480, callerInFlight: 3 });
-    // `before` was running when the engine was read: its end frees a slot before the next report.
+    table.report('a', { ...idle, running: 4, inFlightTokens: 400 }, 5);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 5, inFlightTokens: 430, callerInFlight: 2 });
+    // This caller's requests end: they come off at once, the others' three stay.
     table.finish(before);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 1, inFlightTokens: 380, callerInFlight: 2 });
-    // Requests the report could not count just stop being added.
     table.finish(inGap);
-    table.finish(after);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 1, inFlightTokens: 300, callerInFlight: 0 });
-    // Finishing twice changes nothing; never below zero; the next report starts afresh.
+    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 3, inFlightTokens: 300, callerInFlight: 0 });
+    // Finishing twice changes nothing; the next report replaces the others' share.
     table.finish(before);
-    const more = [table.start('a', 10), table.start('a', 10)];
+    table.report('a', { ...idle, running: 1 }, 25);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 1, inFlightTokens: 0 });
+    // The request whose answer carried a report is not taken as counted in it (refused at once, it
+    // never held a place): when it ends, the others' share stays.
+    const carrier = table.start('a', 10);
     now = 30;
-    table.report('a', idle, 25);
-    for (const ticket of more) table.finish(ticket);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 0, inFlightTokens: 0 });
-    table.report('a', { ...idle, running: 3 }, 30);
-    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 3 });
+    table.report('a', { ...idle, waiting: 1, running: 1 }, 30, carrier);
+    table.finish(carrier);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 1 });
+  });
+
+  it('learns the slot count from a report with requests waiting; past it, requests wait', () => {
+    let now = 0;
+    const table = new LoadTable(2000, () => now);
+    table.report('a', { ...idle, running: 3 }, 0);
+    const mine = [1, 2, 3, 4].map(() => table.start('a', 10));
+    // Slots not yet seen full: nothing counts as waiting.
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 7 });
+    now = 5;
+    table.report('a', { ...idle, waiting: 1, running: 6 }, 5);
+    // 7 requests there at the reading (4 of them this caller's) on 6 slots; one more of mine makes 8.
+    table.start('a', 10);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 6 });
+    for (const ticket of mine) table.finish(ticket);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 4 });
+  });
+
+  it('keeps the lower envelope of a stream pace: a busy batch does not make an endpoint read slow', () => {
+    const table = new LoadTable(2000, () => 0);
+    table.report('a', idle, 0);
+    table.observeInterToken('a', 50);
+    table.observeInterToken('a', 90);
+    expect(table.candidates(endpoints)[0]!.interTokenMs).toBeCloseTo(50.8, 5);
+    table.observeInterToken('a', 40);
+    expect(table.candidates(endpoints)[0]!.interTokenMs).toBeCloseTo(45.4, 5);
+    table.observeInterToken('a', Number.NaN);
+    expect(table.candidates(endpoints)[0]!.interTokenMs).toBeCloseTo(45.4, 5);
+  });
+
+  it('makes a stale endpoint due for a probe once this caller sent it nothing for a staleness window', () => {
+    let now = 0;
+    const table = new LoadTable(2000, () => now);
+    table.report('a', idle, 0);
+    const ticket = table.start('a', 10);
+    now = 2500;
+    expect(table.candidates(endpoints)[0]).toMatchObject({ fresh: false, probeDue: false });
+    table.finish(ticket);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ probeDue: true });
+    table.finish(table.start('a', 10));
+    expect(table.candidates(endpoints)[0]).toMatchObject({ probeDue: false });
+    now = 4501;
+    expect(table.candidates(endpoints)[0]).toMatchObject({ probeDue: true });
   });
 
   it('ages reports into staleness and ignores one older than the last', () => {

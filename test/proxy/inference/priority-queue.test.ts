@@ -75,38 +75,29 @@ describe('saturation', () => {
   const bounds = { waiting: 2, kvCacheUsage: 0.8 };
   const now = 0;
 
-  it('is every endpoint over a bound, judged on fresh load; a request the report counted that ended frees its slot', () => {
+  it('is every endpoint over a bound, judged on fresh load; this caller\'s request that ended frees its place', () => {
     const table = new LoadTable(1000, () => now);
     const pool = [{ id: 'a', models: [MODEL], loras: [] }, { id: 'b', models: [MODEL], loras: [] }];
     // No load known: not saturated (the failure mode decides), whatever this caller sent.
     const ticket = table.start('a', 10);
-    expect(poolSaturated(table.candidates(pool), bounds)).toBe(false);
+    expect(poolSaturated(table.candidates(pool), bounds, 'FailClose')).toBe(false);
     table.report('a', { waiting: 2, running: 4, kvCacheUsage: 0.1, inFlightTokens: 0, activeLoras: [] });
-    // b is unknown (counts as over), a is at its queue bound.
-    expect(poolSaturated(table.candidates(pool), bounds)).toBe(true);
-    // The request the report counted ends: one waiting takes its slot.
+    expect(table.candidates(pool)[0]).toMatchObject({ waiting: 2, running: 4 });
+    // b is unknown (counts as over under FailClose), a is at its queue bound.
+    expect(poolSaturated(table.candidates(pool), bounds, 'FailClose')).toBe(true);
+    // Under FailOpen b may have room: the picker sends there rather than hold the request.
+    expect(poolSaturated(table.candidates(pool), bounds, 'FailOpen')).toBe(false);
+    // This caller's request the report counted ends: one fewer there.
     table.finish(ticket);
     expect(table.candidates(pool)[0]).toMatchObject({ waiting: 1, running: 4 });
-    expect(poolSaturated(table.candidates(pool), bounds)).toBe(false);
+    expect(poolSaturated(table.candidates(pool), bounds, 'FailClose')).toBe(false);
+    // Both fresh: over only when both are, by queue or by KV cache.
     table.report('b', { waiting: 0, running: 1, kvCacheUsage: 0.9, inFlightTokens: 0, activeLoras: [] });
+    expect(poolSaturated(table.candidates(pool), bounds, 'FailOpen')).toBe(false);
+    table.start('a', 10);
+    expect(poolSaturated(table.candidates(pool), bounds, 'FailOpen')).toBe(true);
     table.report('a', { waiting: 0, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] });
-    expect(poolSaturated(table.candidates(pool), bounds)).toBe(false);
-    // With nothing waiting, an ended request frees a running slot...
-    const next = table.start('a', 10);
-    table.report('a', { waiting: 0, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] });
-    table.finish(next);
-    expect(table.candidates(pool)[0]).toMatchObject({ waiting: 0, running: 0 });
-    // ...but not one sent after the engine was read (that report never counted it)...
-    const dated = new LoadTable(1000, () => 10);
-    const late = dated.start('a', 10);
-    dated.report('a', { waiting: 3, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] }, 5);
-    dated.finish(late);
-    expect(dated.candidates(pool)[0]).toMatchObject({ waiting: 3, running: 1 });
-    // ...nor the one whose own answer carried the report (it may never have held a slot).
-    const carrier = table.start('a', 10);
-    table.report('a', { waiting: 3, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] }, now, carrier);
-    table.finish(carrier);
-    expect(table.candidates(pool)[0]).toMatchObject({ waiting: 3, running: 1 });
+    expect(poolSaturated(table.candidates(pool), bounds, 'FailOpen')).toBe(false);
   });
 });
 
