@@ -25,6 +25,8 @@ import { loadAverage } from './load.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--scenario='))?.slice('--scenario='.length);
+/** For tuning: only these policies (rr, random, lif, weft); no summary line then. */
+const policies = process.argv.find((arg) => arg.startsWith('--policies='))?.slice('--policies='.length);
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 4 : 20));
 const capacitySeconds = quick ? 3 : 8;
 const CAPACITY_WARMUP_MS = 2000;
@@ -280,14 +282,15 @@ async function main(): Promise<void> {
       process.stdout.write(`\nscenario ${scenario.name}: ${scenario.title}\n  capacity ${measured.toFixed(1)} req/s, offered ${rate.toFixed(1)} req/s, ${requests.length} requests, load average ${loadAverage()}\n`);
       process.stdout.write(`  ${'policy'.padEnd(16)}${'TTFT p50'.padStart(9)}${'TTFT p99'.padStart(9)}${'e2e p99'.padStart(9)}  out tok/s  failed\n`);
       const results = new Map<PolicyKey, PolicyResult>();
-      for (const policy of POLICIES) {
+      for (const policy of POLICIES.filter((p) => policies === undefined || policies.split(',').includes(p.key))) {
         const result = await replay(requests, fleet.through, hostOf(policy.key, scenario.slowBackend), `run-${scenario.name}-${policy.key}`);
         results.set(policy.key, result);
         process.stdout.write(`  ${policy.name.padEnd(16)}${ms(result.ttftP50)} ${ms(result.ttftP99)} ${ms(result.e2eP99)}  ${result.tokensPerSecond.toFixed(0).padStart(9)}  ${String(result.failures).padStart(6)}${result.failures > 0 ? `  (${result.failureReasons.join(', ')})` : ''}\n`);
       }
-      const weft = results.get('weft')!;
-      const rr = results.get('rr')!;
-      const random = results.get('random')!;
+      const weft = results.get('weft');
+      const rr = results.get('rr');
+      const random = results.get('random');
+      if (weft === undefined || rr === undefined || random === undefined) continue;
       const ratio = (value: number, baseline: number): string => (value / baseline).toFixed(2);
       lines.push(`inference bench: scenario=${scenario.name} ttft_p99_ratio=${ratio(weft.ttftP99, Math.min(rr.ttftP99, random.ttftP99))} e2e_p99_ratio=${ratio(weft.e2eP99, Math.min(rr.e2eP99, random.e2eP99))} throughput_ratio=${ratio(weft.tokensPerSecond, Math.max(rr.tokensPerSecond, random.tokensPerSecond))}`);
     }
