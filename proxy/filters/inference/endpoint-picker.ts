@@ -22,7 +22,7 @@ export interface CandidateLoad {
   readonly fresh: boolean;
   /** Stale, and this caller has sent it nothing for a staleness window: a request there would bring its load back. */
   readonly probeDue: boolean;
-  /** The engine's queue, plus this caller's requests sent since that report. */
+  /** Its requests (the other callers' at the last report, this caller's now) past its slot count, once known; the rest run. */
   readonly waiting: number;
   readonly running: number;
   /** 0..1 */
@@ -47,8 +47,6 @@ export interface PickerSettings {
   readonly weights: PickerWeights;
   readonly affinityLoadBound: number;
   readonly failureMode: 'FailOpen' | 'FailClose';
-  /** What stale load reads as. */
-  readonly saturation: SaturationBounds;
 }
 
 /** Whether the endpoint's fresh load is past one of the bounds. */

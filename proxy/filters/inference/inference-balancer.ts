@@ -74,9 +74,10 @@ export class InferenceBalancer implements LoadBalancer {
   constructor(
     private readonly settings: PickerSettings,
     readonly table: LoadTable,
+    saturation: SaturationBounds,
     queue: PriorityQueueSettings,
   ) {
-    this.queue = new PriorityAdmissionQueue(queue, () => poolSaturated(this.candidates(), settings.saturation, settings.failureMode));
+    this.queue = new PriorityAdmissionQueue(queue, () => poolSaturated(this.candidates(), saturation, settings.failureMode));
     table.onChange = () => this.queue.wake();
   }
 
@@ -129,14 +130,13 @@ export const inferenceBalancer: LoadBalancerFactory = {
   configSchema: inferenceBalancerConfigSchema,
   create: (config) => {
     const weights = { ...DEFAULT_WEIGHTS, ...(config.weights as Partial<typeof DEFAULT_WEIGHTS> | undefined) };
-    const saturation = { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) };
     const settings: PickerSettings = {
       weights,
       affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 1.25,
       failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? 'FailOpen',
-      saturation,
     };
+    const saturation = { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) };
     const queue = { maxQueued: 256, maxWaitMs: 2000, recheckMs: 50, ...(config.queue as Partial<PriorityQueueSettings> | undefined) };
-    return new InferenceBalancer(settings, new LoadTable((config.staleAfterMs as number | undefined) ?? 2000), queue);
+    return new InferenceBalancer(settings, new LoadTable((config.staleAfterMs as number | undefined) ?? 2000), saturation, queue);
   },
 };

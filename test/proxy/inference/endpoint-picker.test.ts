@@ -14,7 +14,6 @@ const SETTINGS: PickerSettings = {
   weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 3, lora: 1 },
   affinityLoadBound: 1.25,
   failureMode: 'FailClose',
-  saturation: { waiting: 5, kvCacheUsage: 0.8 },
 };
 
 function candidate(id: string, load: Partial<CandidateLoad> = {}): CandidateLoad {

@@ -8,6 +8,7 @@ import type { Sequence } from '../../../deploy/sim/sim-engine.js';
 import { request } from '../../helpers/http-client.js';
 import { buildInput } from '../../../proxy/filters/authz/input-document.js';
 import { eventually } from '../../helpers/eventually.js';
+import type { InferenceBalancer } from '../../../proxy/filters/inference/inference-balancer.js';
 import { caller, chat, onStop, servedBy, simBehindSidecar, sseEvents, stopAll, streamChat, MODEL } from '../../helpers/inference-mesh.js';
 import { filterExchange } from '../../helpers/filter-exchange.js';
 
@@ -64,6 +65,11 @@ describe('inference routing through sidecars', () => {
     expect(events.length).toBeGreaterThanOrEqual(7);
     // Token events 2 ms apart arrive as they are made, not as one buffered body.
     expect(chunks.chunks.length).toBeGreaterThanOrEqual(4);
+    // The stream's pace went into the load table, for the picker to weigh the endpoint's queue by.
+    const llm = proxy.sidecar.holder.current.clusters.find((cluster) => cluster.name === 'llm')!;
+    const [seen] = (llm.balancer as InferenceBalancer).candidates();
+    expect(seen!.interTokenMs).toBeGreaterThan(0);
+    expect(seen!.interTokenMs).toBeLessThan(1000);
   });
 
   it('refuses over budget with 429 and retry-after, whatever tenant a header claims', async () => {
