@@ -33,11 +33,20 @@ const CAPACITY_WARMUP_MS = 2000;
 const MODEL = 'sim/llama-3-8b';
 const sidecarNodeArgs = SIDECAR_NODE_OPTIONS.split(' ').filter(Boolean);
 
+/** BENCH_WEFT_CONFIG: the weft policy's balancer config, for tuning (the sidecar validates it). */
+function weftConfig(): Record<string, unknown> {
+  try {
+    return JSON.parse(process.env.BENCH_WEFT_CONFIG ?? '{}') as Record<string, unknown>;
+  } catch (error) {
+    throw new Error(`BENCH_WEFT_CONFIG is not JSON: ${(error as Error).message}`);
+  }
+}
+
 const POLICIES = [
   { name: 'round robin', key: 'rr', loadBalancer: 'round_robin', loadBalancerConfig: {} },
   { name: 'random', key: 'random', loadBalancer: 'random', loadBalancerConfig: {} },
   { name: 'least in flight', key: 'lif', loadBalancer: 'least_request', loadBalancerConfig: { choiceCount: 4 } },
-  { name: 'weft', key: 'weft', loadBalancer: 'inference', loadBalancerConfig: JSON.parse(process.env.BENCH_WEFT_CONFIG ?? '{}') as Record<string, unknown> },
+  { name: 'weft', key: 'weft', loadBalancer: 'inference', loadBalancerConfig: weftConfig() },
 ] as const;
 type PolicyKey = (typeof POLICIES)[number]['key'];
 

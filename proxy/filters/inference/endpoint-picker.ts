@@ -32,7 +32,7 @@ export interface CandidateLoad {
   readonly activeLoras: readonly string[];
   /** This caller's requests in flight to it now. */
   readonly callerInFlight: number;
-  /** Recent time between two tokens of a stream from it, as this caller saw them (undefined: none yet). */
+  /** Its pace: time between two tokens of its streams at a light batch, as this caller saw them (ms, > 0; undefined: none yet). */
   readonly interTokenMs: number | undefined;
 }
 

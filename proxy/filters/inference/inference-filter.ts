@@ -100,6 +100,8 @@ interface ResponseState {
   /** When the first and the last bytes of the answer went on (undefined: none yet). */
   firstEventAt: number | undefined;
   lastEventAt: number | undefined;
+  /** Token events of a stream in its first bytes. */
+  eventsInFirst: number;
 }
 
 interface RequestState {
@@ -306,6 +308,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         jsonBytes: 0,
         firstEventAt: undefined,
         lastEventAt: undefined,
+        eventsInFirst: 0,
       };
       return eventStream ? TRANSFORM_BODY : STREAM_BODY;
     },
@@ -330,8 +333,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (!data.end) return CONTINUE;
       const picked = response.routing.picked;
       // The endpoint's pace, for the picker: how fast it turns a slot over.
-      if (picked !== undefined && response.tap !== undefined && response.tap.choiceEvents > 1) {
-        picked.table.observeInterToken(picked.ticket.id, (response.lastEventAt! - response.firstEventAt!) / (response.tap.choiceEvents - 1));
+      if (picked !== undefined && response.tap !== undefined && response.firstEventAt !== undefined) {
+        picked.table.observeStream(picked.ticket.id, response.lastEventAt! - response.firstEventAt, response.tap.choiceEvents - response.eventsInFirst);
       }
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (usage === undefined) return CONTINUE;
@@ -380,7 +383,10 @@ function observeLatency(metrics: InferenceMetrics, cluster: string, admittedAt: 
   const now = performance.now();
   if (response.lastEventAt === undefined) metrics.timeToFirstToken.labels(cluster).observe((now - admittedAt) / 1000);
   else if (response.tap !== undefined) metrics.interTokenLatency.labels(cluster).observe((now - response.lastEventAt) / 1000);
-  response.firstEventAt ??= now;
+  if (response.firstEventAt === undefined) {
+    response.firstEventAt = now;
+    response.eventsInFirst = response.tap?.choiceEvents ?? 0;
+  }
   response.lastEventAt = now;
 }
 

@@ -110,10 +110,15 @@ export class LoadTable {
     if (this.states.get(ticket.id)?.tickets.delete(ticket) === true) this.onChange?.();
   }
 
-  /** A stream from the endpoint ended; its tokens came `ms` apart on average. */
-  observeInterToken(id: string, ms: number): void {
-    if (!(ms >= 0) || !Number.isFinite(ms)) return;
-    const state = this.state(id);
+  /**
+   * A stream from the endpoint ended: `tokens` token events came after its first bytes, over
+   * `spanMs` from those to its last bytes (events that came together with the first bytes say
+   * nothing of the pace). No events after the first bytes (all in one read), no measure.
+   */
+  observeStream(id: string, spanMs: number, tokens: number): void {
+    const ms = spanMs / tokens;
+    const state = this.states.get(id);
+    if (state === undefined || !(tokens >= 1) || !(ms > 0) || !Number.isFinite(ms)) return;
     const pace = state.interTokenMs;
     state.interTokenMs = pace === undefined ? ms : pace + (ms < pace ? PACE_DOWN : PACE_UP) * (ms - pace);
   }

@@ -81,6 +81,9 @@ describe('inference endpoint picker', () => {
     // Two running on the fast one cost about what one does on the slow one; three cost more.
     expect(ids([slow(1), fast(2)], pick([slow(1), fast(2)]))).toBe('fast');
     expect(ids([slow(1), fast(4)], pick([slow(1), fast(4)]))).toBe('slow');
+    // Paces within 1.25 of the fastest count as the same: equal depths tie, served in turn.
+    const close = [candidate('a', { running: 2, interTokenMs: 60 }), candidate('b', { running: 2, interTokenMs: 50 })];
+    expect([0, 1].map((turn) => ids(close, pick(close, 'm', undefined, SETTINGS, turn)))).toEqual(['a', 'b']);
     // No pace known for one of them: depth alone.
     const unknown = [candidate('slow', { running: 1 }), fast(2)];
     expect(ids(unknown, pick(unknown))).toBe('slow');
@@ -216,13 +219,19 @@ describe('inference load table', () => {
   it('keeps the lower envelope of a stream pace: a busy batch does not make an endpoint read slow', () => {
     const table = new LoadTable(2000, () => 0);
     table.report('a', idle, 0);
-    table.observeInterToken('a', 50);
-    table.observeInterToken('a', 90);
+    // 5 token events after the first bytes, over 250 ms: 50 ms apart.
+    table.observeStream('a', 250, 5);
+    table.observeStream('a', 450, 5);
     expect(table.candidates(endpoints)[0]!.interTokenMs).toBeCloseTo(50.8, 5);
-    table.observeInterToken('a', 40);
+    table.observeStream('a', 200, 5);
     expect(table.candidates(endpoints)[0]!.interTokenMs).toBeCloseTo(45.4, 5);
-    table.observeInterToken('a', Number.NaN);
+    // Nothing after the first bytes (a stream read whole at once), no time, or no number: no measure
+    // (a pace of 0 would make every other endpoint infinitely slow).
+    for (const [span, tokens] of [[0, 0], [0, 4], [-5, 2], [Number.NaN, 3], [100, Number.NaN]] as const) table.observeStream('a', span, tokens);
     expect(table.candidates(endpoints)[0]!.interTokenMs).toBeCloseTo(45.4, 5);
+    // An endpoint the table does not hold (it left the pool) is not brought back.
+    table.observeStream('gone', 100, 2);
+    expect(table.candidates([{ id: 'gone', models: ['m'], loras: [] }])[0]!.interTokenMs).toBeUndefined();
   });
 
   it('makes a stale endpoint due for a probe once this caller sent it nothing for a staleness window', () => {
