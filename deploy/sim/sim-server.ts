@@ -201,7 +201,9 @@ class CompletionWriter {
     private readonly res: ServerResponse,
     private readonly id: string,
   ) {
-    if (request.stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
+    // As vLLM behind uvicorn: a streamed answer's head goes out at once, before the request
+    // waits for a slot (Starlette sends http.response.start before the first chunk).
+    if (request.stream) res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }).flushHeaders();
   }
 
   token(index: number): void {

@@ -109,7 +109,7 @@ export class InferenceBalancer implements LoadBalancer {
     // A retry picks again: the try it replaces no longer counts against its endpoint.
     releasePick(routing);
     const id = pool[outcome.index]!.id;
-    routing.picked = { table: this.table, ticket: this.table.start(id, routing.estimatedTokens) };
+    routing.picked = { table: this.table, ticket: this.table.start(id, routing.engineTokens) };
     this.onPick?.(id, outcome.by);
     return healthy[outcome.index];
   }

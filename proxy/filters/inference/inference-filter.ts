@@ -254,7 +254,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const tenant = tenantOf(tenantFrom, workloadIdentity, exchange.endUser);
       if (tenant === undefined) return { code: 'INFERENCE_NO_TENANT' };
       state.promptTokens = estimatedPromptTokens(request, charsPerToken);
-      const estimatedTokens = state.promptTokens + (state.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens));
+      const outputTokens = state.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens);
+      const estimatedTokens = state.promptTokens + outputTokens;
       if (ledger !== undefined) {
         const reserved = ledger.reserve(tenant, estimatedTokens);
         if (!reserved.admitted) {
@@ -280,6 +281,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         model: request.model,
         tenant,
         estimatedTokens,
+        engineTokens: state.operation === 'embeddings' ? state.promptTokens : outputTokens,
         prefixKey: prefixKey(request.promptText, prefixParams, request.model, tenant),
         picked: undefined,
       };
@@ -324,6 +326,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         const out = response.tap.push(data.bytes);
         data.bytes = data.end ? Buffer.concat([out, response.tap.end()]) : out;
         if (ledger !== undefined && response.reservation !== undefined) response.reservation = ledger.extend(response.reservation, state!.promptTokens + response.tap.choiceEvents);
+        if (response.routing.picked !== undefined) response.routing.picked.table.generated(response.routing.picked.ticket, response.tap.choiceEvents);
       } else if (response.json !== undefined) {
         response.jsonBytes += data.bytes.length;
         if (response.jsonBytes <= MAX_JSON_USAGE_BYTES) response.json.push(data.bytes);

@@ -15,6 +15,8 @@ export interface InferenceRouting {
   readonly tenant: string;
   /** Prompt estimate + max_tokens. */
   readonly estimatedTokens: number;
+  /** What it costs its engine, for the picker: max_tokens, or an embedding's prompt (see LoadTable.start). */
+  readonly engineTokens: number;
   readonly prefixKey: string | undefined;
   picked: PickedEndpoint | undefined;
 }

@@ -26,7 +26,10 @@ export interface PoolEndpoint {
 /** One request this caller sent; hand it back to `finish`. */
 export interface InFlightTicket {
   readonly id: string;
-  readonly tokens: number;
+  /** The tokens it was sent to cost its engine (see `start`). */
+  readonly sentTokens: number;
+  /** Those it still costs: `sentTokens` less the tokens its answer has streamed (`generated`). */
+  tokens: number;
   /** When it was sent: a report of the engine read after this counts it. */
   readonly sentAt: number;
 }
@@ -96,13 +99,23 @@ export class LoadTable {
     this.onChange?.();
   }
 
-  /** This caller sends a request of about `tokens` tokens (prompt estimate + max_tokens). */
+  /**
+   * This caller sends a request that will cost its engine about `tokens` tokens: those it may
+   * generate (max_tokens), or an embedding's prompt. A generated token costs a decode step of the
+   * whole batch, a prompt token a small share of one prefill, so the tokens still to generate are
+   * what says how long a request holds its slot.
+   */
   start(id: string, tokens: number): InFlightTicket {
-    const ticket = { id, tokens, sentAt: this.now() };
+    const ticket = { id, sentTokens: tokens, tokens, sentAt: this.now() };
     const state = this.state(id);
     state.tickets.add(ticket);
     state.lastSentAt = ticket.sentAt;
     return ticket;
+  }
+
+  /** `count` tokens of the request's answer have passed: they no longer weigh on its endpoint. */
+  generated(ticket: InFlightTicket, count: number): void {
+    ticket.tokens = Math.max(0, ticket.sentTokens - count);
   }
 
   /** The request ended (answered, failed or cancelled): released at once. */

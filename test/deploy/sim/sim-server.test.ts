@@ -51,6 +51,19 @@ describe('weft sim vllm server', () => {
     expect(chunks.at(-1)!.usage).toMatchObject({ completion_tokens: 6, prompt_tokens: Math.ceil('<|user|>\nhello there\n'.length / 4), prompt_tokens_details: { cached_tokens: 0 } });
   });
 
+  it("sends a streamed answer's head at once, while the request still waits for a slot (as vLLM behind uvicorn)", async () => {
+    const { url } = await start({ maxNumSeqs: 1, decodeMsBase: 50 });
+    const abort = new AbortController();
+    const running = await post(url, '/v1/chat/completions', chat('first', { stream: true, max_tokens: 200, ignore_eos: true }), abort.signal);
+    // Headers in hand while the slot is taken: the engine still holds this request in its queue.
+    const queued = await post(url, '/v1/chat/completions', chat('second', { stream: true, max_tokens: 2, ignore_eos: true }), abort.signal);
+    expect(queued.status).toBe(200);
+    expect(queued.headers.get('content-type')).toBe('text/event-stream');
+    expect(await gauge(url, 'vllm:num_requests_waiting')).toBe(1);
+    expect(running.status).toBe(200);
+    abort.abort();
+  });
+
   it('leaves the usage chunk out unless stream_options.include_usage', async () => {
     const { url } = await start();
     const data = await events(await post(url, '/v1/completions', { model: 'base', prompt: 'hi', stream: true, max_tokens: 3, ignore_eos: true }));

@@ -200,6 +200,25 @@ describe('inference load table', () => {
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 1, running: 1 });
   });
 
+  it("weighs this caller's requests by the tokens they still have to generate, so the next goes where slots free soonest", () => {
+    const table = new LoadTable(2000, () => 0);
+    for (const e of endpoints) table.report(e.id, idle, -1);
+    const onA = table.start('a', 40);
+    table.start('b', 40);
+    // As many requests on each; a's has streamed 36 of its 40 tokens, so it frees its slot first.
+    table.generated(onA, 36);
+    expect(table.candidates(endpoints).map((c) => c.inFlightTokens)).toEqual([4, 40]);
+    for (const turn of [0, 1, 2, 3]) {
+      const candidates = table.candidates(endpoints);
+      expect(ids(candidates, pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, turn))).toBe('a');
+    }
+    // Counted from what it was sent to cost, never below none; a report splits on what is left.
+    table.generated(onA, 50);
+    expect(table.candidates(endpoints)[0]!.inFlightTokens).toBe(0);
+    table.report('b', { ...idle, running: 2, inFlightTokens: 100 }, 0);
+    expect(table.candidates(endpoints)[1]!.inFlightTokens).toBe(100);
+  });
+
   it('learns the slot count from a report with requests waiting; past it, requests wait', () => {
     let now = 0;
     const table = new LoadTable(2000, () => now);
@@ -277,7 +296,7 @@ describe('prefix affinity only for prefixes that repeat', () => {
     const balancer = inferenceBalancer.create({ weights: { queue: 2, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 3 } });
     const table = (balancer as unknown as { table: LoadTable }).table;
     const healthy = ['a', 'b', 'c', 'd'].map((label) => ({ active: 0, label, metadata: { labels: {}, weight: 1, models: ['m'] } }));
-    const routing = (key: string): InferenceRouting => ({ model: 'm', tenant: 't', estimatedTokens: 10, prefixKey: key, picked: undefined });
+    const routing = (key: string): InferenceRouting => ({ model: 'm', tenant: 't', estimatedTokens: 10, engineTokens: 8, prefixKey: key, picked: undefined });
     const pickFor = (key: string): string => {
       const request = { method: 'POST', path: '/v1/completions', authority: 'llm', requestHeaders: [], sourcePrincipal: undefined, endUser: undefined, metadata: { inference: routing(key) } };
       const chosen = balancer.pick(healthy, request)!;

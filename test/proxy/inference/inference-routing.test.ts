@@ -72,6 +72,29 @@ describe('inference routing through sidecars', () => {
     expect(seen!.interTokenMs).toBeLessThan(1000);
   });
 
+  it('lowers a streaming request\'s weight on its endpoint by the tokens that passed, while it runs', async () => {
+    const proxy = await caller([idle.sidecar]);
+    const llm = proxy.sidecar.holder.current.clusters.find((cluster) => cluster.name === 'llm')!;
+    const seen = () => (llm.balancer as InferenceBalancer).candidates()[0]!;
+    const req = http.request({ host: '127.0.0.1', port: proxy.outboundPort, method: 'POST', path: '/v1/chat/completions', headers: { host: 'llm', 'content-type': 'application/json' }, agent: false });
+    req.on('error', () => undefined);
+    req.end(JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'a long answer' }], max_tokens: 5_000, ignore_eos: true, stream: true }));
+    const res = await new Promise<http.IncomingMessage>((resolve) => req.on('response', resolve));
+    // Sent to cost its max_tokens; 20 events in, the request still runs and weighs less.
+    await new Promise<void>((resolve) => {
+      let events = 0;
+      res.setEncoding('utf8').on('data', (chunk: string) => {
+        events += chunk.split('\n\n').length - 1;
+        if (events >= 20) resolve();
+      });
+    });
+    const running = seen();
+    expect(running.callerInFlight).toBe(1);
+    expect(running.inFlightTokens).toBeLessThanOrEqual(5_000 - 20);
+    req.destroy();
+    await eventually(async () => seen().callerInFlight, (count) => count === 0);
+  });
+
   it('refuses over budget with 429 and retry-after, whatever tenant a header claims', async () => {
     // Each request reserves its prompt estimate + max_tokens 100: the budget takes two.
     const proxy = await caller([idle.sidecar], { inference: { budgets: [{ windowMs: 3_600_000, tokens: 230 }] } });
@@ -143,7 +166,7 @@ describe('input.weft.inference for Rego', () => {
     const exchange = filterExchange({ direction: 'outbound', path: '/v1/chat/completions', method: 'POST', authority: 'llm', hasBody: true });
     const context = { destinationPrincipal: undefined, workload: { name: 'w', namespace: 'n', labels: {} } };
     expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toBeNull();
-    exchange.metadata = { inference: { model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimatedTokens: 42, prefixKey: undefined, picked: undefined } };
+    exchange.metadata = { inference: { model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimatedTokens: 42, engineTokens: 32, prefixKey: undefined, picked: undefined } };
     expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toEqual({ model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimated_tokens: 42 });
   });
 });
