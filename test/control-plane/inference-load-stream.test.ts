@@ -88,7 +88,7 @@ function loadClient(target: string, workload: string, serviceAccount: string, ex
 const fresh = (load: ReportedLoad): (() => OwnLoad) => () => ({ load, at: performance.now() });
 
 const endpoint = (label: string) => ({ label, active: 0, metadata: { models: ['m'] } });
-const routing = (): { metadata: { inference: InferenceRouting } } => ({ metadata: { inference: { model: 'm', tenant: 't', estimatedTokens: 100, engineTokens: 100, prefixKey: undefined, picked: undefined } } });
+const routing = (): { metadata: { inference: InferenceRouting } } => ({ metadata: { inference: { model: 'm', tenant: 't', estimatedTokens: 100, promptTokens: 0, outputTokens: 100, prefixKey: undefined, picked: undefined } } });
 
 /** A caller's two pool clusters, each on the inference balancer, fed by its load stream. */
 function callerClusters(config: Record<string, unknown> = {}) {

@@ -47,7 +47,7 @@ describe('InferencePool and InferenceObjective resources', () => {
         weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 5, lora: 1 },
         prefixBlockChars: 256,
         prefixBlocks: 1,
-        affinityLoadBound: 1.25,
+        affinityLoadBound: 3,
         scrapeIntervalMs: 50,
         staleAfterMs: 1500,
       },

@@ -17,7 +17,7 @@ export const inferenceBalancerConfigSchema = {
   properties: {
     failureMode: { enum: ['FailOpen', 'FailClose'], default: 'FailOpen' },
     staleAfterMs: { type: 'integer', minimum: 1, maximum: 600_000, default: 2000 },
-    affinityLoadBound: { type: 'number', minimum: 1, maximum: 100, default: 1.25 },
+    affinityLoadBound: { type: 'number', minimum: 1, maximum: 100, default: 3 },
     weights: {
       type: 'object',
       additionalProperties: false,
@@ -109,7 +109,7 @@ export class InferenceBalancer implements LoadBalancer {
     // A retry picks again: the try it replaces no longer counts against its endpoint.
     releasePick(routing);
     const id = pool[outcome.index]!.id;
-    routing.picked = { table: this.table, ticket: this.table.start(id, routing.engineTokens) };
+    routing.picked = { table: this.table, ticket: this.table.start(id, routing.promptTokens, routing.outputTokens) };
     this.onPick?.(id, outcome.by);
     return healthy[outcome.index];
   }
@@ -132,7 +132,7 @@ export const inferenceBalancer: LoadBalancerFactory = {
     const weights = { ...DEFAULT_WEIGHTS, ...(config.weights as Partial<typeof DEFAULT_WEIGHTS> | undefined) };
     const settings: PickerSettings = {
       weights,
-      affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 1.25,
+      affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 3,
       failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? 'FailOpen',
     };
     const saturation = { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) };

@@ -271,9 +271,14 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         state.stripUsage = true;
         rewritten = true;
       }
+      // The salt the engine keys its prefix cache by is the one the prefix key takes: the tenant's
+      // under KV isolation, else the client's own, else none, so callers of different tenants
+      // that share an engine's cache also agree where a prefix lives.
+      let salt = request.cacheSalt ?? '';
       if (kvIsolation === 'tenant' && state.operation !== 'embeddings') {
         // The tenant's salt, whatever the client set: its prefix cache is its own.
-        body.cache_salt = cacheSaltOf(tenant);
+        salt = cacheSaltOf(tenant);
+        body.cache_salt = salt;
         rewritten = true;
       }
       if (rewritten) data.bytes = Buffer.from(JSON.stringify(body));
@@ -281,8 +286,9 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         model: request.model,
         tenant,
         estimatedTokens,
-        engineTokens: state.operation === 'embeddings' ? state.promptTokens : outputTokens,
-        prefixKey: prefixKey(request.promptText, prefixParams, request.model, tenant),
+        promptTokens: state.promptTokens,
+        outputTokens,
+        prefixKey: prefixKey(request.promptText, prefixParams, request.model, salt),
         picked: undefined,
       };
       exchange.metadata = { ...exchange.metadata, inference: routing };

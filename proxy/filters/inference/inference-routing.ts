@@ -15,8 +15,9 @@ export interface InferenceRouting {
   readonly tenant: string;
   /** Prompt estimate + max_tokens. */
   readonly estimatedTokens: number;
-  /** What it costs its engine, for the picker: max_tokens, or an embedding's prompt (see LoadTable.start). */
-  readonly engineTokens: number;
+  /** The prompt estimate and the output cap (max_tokens; 0 for embeddings), for the picker (LoadTable.start). */
+  readonly promptTokens: number;
+  readonly outputTokens: number;
   readonly prefixKey: string | undefined;
   picked: PickedEndpoint | undefined;
 }

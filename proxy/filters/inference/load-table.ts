@@ -26,9 +26,9 @@ export interface PoolEndpoint {
 /** One request this caller sent; hand it back to `finish`. */
 export interface InFlightTicket {
   readonly id: string;
-  /** The tokens it was sent to cost its engine (see `start`). */
-  readonly sentTokens: number;
-  /** Those it still costs: `sentTokens` less the tokens its answer has streamed (`generated`). */
+  /** The tokens it may generate (max_tokens). */
+  readonly outputTokens: number;
+  /** What it still costs its engine, in generated tokens (see `start`, `generated`). */
   tokens: number;
   /** When it was sent: a report of the engine read after this counts it. */
   readonly sentAt: number;
@@ -55,6 +55,14 @@ interface EndpointState {
 // slower engine still does.
 const PACE_DOWN = 0.5;
 const PACE_UP = 0.02;
+
+/**
+ * A prompt token's cost beside a generated token's: a prefill runs a prompt's tokens together, a
+ * generated token costs a decode step of the whole batch (vLLM on one GPU prefills thousands of
+ * tokens a second for a request and decodes tens; `weft sim vllm`'s GPU profile, 0.25 ms against
+ * 40-76 ms).
+ */
+export const PROMPT_TOKEN_COST = 0.01;
 
 export class LoadTable {
   private readonly states = new Map<string, EndpointState>();
@@ -100,22 +108,22 @@ export class LoadTable {
   }
 
   /**
-   * This caller sends a request that will cost its engine about `tokens` tokens: those it may
-   * generate (max_tokens), or an embedding's prompt. A generated token costs a decode step of the
-   * whole batch, a prompt token a small share of one prefill, so the tokens still to generate are
-   * what says how long a request holds its slot.
+   * This caller sends a request of about `promptTokens` prompt tokens that may generate
+   * `outputTokens`. What it costs its engine is counted in generated tokens: its prompt until the
+   * first token is out (prefilled), at PROMPT_TOKEN_COST each, and the tokens it has yet to
+   * generate, so what is left says how long it holds its slot.
    */
-  start(id: string, tokens: number): InFlightTicket {
-    const ticket = { id, sentTokens: tokens, tokens, sentAt: this.now() };
+  start(id: string, promptTokens: number, outputTokens: number): InFlightTicket {
+    const ticket = { id, outputTokens, tokens: outputTokens + promptTokens * PROMPT_TOKEN_COST, sentAt: this.now() };
     const state = this.state(id);
     state.tickets.add(ticket);
     state.lastSentAt = ticket.sentAt;
     return ticket;
   }
 
-  /** `count` tokens of the request's answer have passed: they no longer weigh on its endpoint. */
+  /** `count` tokens of the request's answer have passed: they, and its prompt, no longer weigh on its endpoint. */
   generated(ticket: InFlightTicket, count: number): void {
-    ticket.tokens = Math.max(0, ticket.sentTokens - count);
+    if (count > 0) ticket.tokens = Math.max(0, ticket.outputTokens - count);
   }
 
   /** The request ended (answered, failed or cancelled): released at once. */

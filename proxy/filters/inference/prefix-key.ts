@@ -1,7 +1,8 @@
 // The key that places a prompt by prefix affinity: its leading `blocks` blocks of `blockChars`
-// characters, chain-hashed with the model and the tenant's salt in the first hash (as model
+// characters, chain-hashed with the model and the cache salt in the first hash (as model
 // servers key their prefix caches), so every caller sidecar derives the same key for the same
-// prefix, and prefixes of different tenants or models never share one.
+// prefix, and prefixes the engine keeps apart (another model, another salt: another tenant under
+// KV isolation) never share one.
 import { createHash } from 'node:crypto';
 
 export interface PrefixKeyParams {

@@ -138,8 +138,8 @@ describe('inference endpoint picker', () => {
     const report: ReportedLoad = { waiting: 0, running: 2, kvCacheUsage: 0.2, inFlightTokens: 500, activeLoras: [] };
     for (const table of callers) for (const e of endpoints) table.report(e.id, report, -1);
     // Each caller has its own requests in flight, different from the other's.
-    callers[0]!.start(endpoints[0]!.id, 300);
-    callers[1]!.start(endpoints[2]!.id, 300);
+    callers[0]!.start(endpoints[0]!.id, 0, 300);
+    callers[1]!.start(endpoints[2]!.id, 0, 300);
     const homes = new Set<string>();
     for (let tenant = 0; tenant < 40; tenant += 1) {
       const key = prefixKey(`system prompt of tenant ${tenant} `.repeat(20), { blockChars: 256, blocks: 1 }, 'm', '');
@@ -166,7 +166,7 @@ describe('inference load table', () => {
     for (let turn = 0; turn < 6; turn += 1) {
       const candidates = table.candidates(endpoints);
       const id = ids(candidates, pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, turn));
-      table.start(id, 1000);
+      table.start(id, 0, 1000);
       picks.push(id);
     }
     expect(picks.filter((id) => id === 'a')).toHaveLength(3);
@@ -176,9 +176,9 @@ describe('inference load table', () => {
   it("splits a report into this caller's requests (then counted live) and the other callers' (held until the next report)", () => {
     let now = 0;
     const table = new LoadTable(2000, () => now);
-    const before = table.start('a', 100);
+    const before = table.start('a', 0, 100);
     now = 10;
-    const inGap = table.start('a', 30);
+    const inGap = table.start('a', 0, 30);
     // The engine was read at 5 (between the two requests): 4 requests there, one of them `before`.
     now = 20;
     table.report('a', { ...idle, running: 4, inFlightTokens: 400 }, 5);
@@ -193,7 +193,7 @@ describe('inference load table', () => {
     expect(table.candidates(endpoints)[0]).toMatchObject({ running: 1, inFlightTokens: 0 });
     // The request whose answer carried a report is not taken as counted in it (refused at once, it
     // never held a place): when it ends, the others' share stays.
-    const carrier = table.start('a', 10);
+    const carrier = table.start('a', 0, 10);
     now = 30;
     table.report('a', { ...idle, waiting: 1, running: 1 }, 30, carrier);
     table.finish(carrier);
@@ -203,8 +203,8 @@ describe('inference load table', () => {
   it("weighs this caller's requests by the tokens they still have to generate, so the next goes where slots free soonest", () => {
     const table = new LoadTable(2000, () => 0);
     for (const e of endpoints) table.report(e.id, idle, -1);
-    const onA = table.start('a', 40);
-    table.start('b', 40);
+    const onA = table.start('a', 0, 40);
+    table.start('b', 0, 40);
     // As many requests on each; a's has streamed 36 of its 40 tokens, so it frees its slot first.
     table.generated(onA, 36);
     expect(table.candidates(endpoints).map((c) => c.inFlightTokens)).toEqual([4, 40]);
@@ -212,9 +212,16 @@ describe('inference load table', () => {
       const candidates = table.candidates(endpoints);
       expect(ids(candidates, pickEndpoint(candidates, { model: 'm', prefixKey: undefined }, SETTINGS, turn))).toBe('a');
     }
-    // Counted from what it was sent to cost, never below none; a report splits on what is left.
+    // Counted from what it may generate, never below none; a report splits on what is left.
     table.generated(onA, 50);
     expect(table.candidates(endpoints)[0]!.inFlightTokens).toBe(0);
+    // A prompt weighs a hundredth of a generated token each, until the first token is out.
+    const prompted = table.start('a', 2_000, 10);
+    expect(table.candidates(endpoints)[0]!.inFlightTokens).toBe(30);
+    table.generated(prompted, 0);
+    expect(table.candidates(endpoints)[0]!.inFlightTokens).toBe(30);
+    table.generated(prompted, 1);
+    expect(table.candidates(endpoints)[0]!.inFlightTokens).toBe(9);
     table.report('b', { ...idle, running: 2, inFlightTokens: 100 }, 0);
     expect(table.candidates(endpoints)[1]!.inFlightTokens).toBe(100);
   });
@@ -223,13 +230,13 @@ describe('inference load table', () => {
     let now = 0;
     const table = new LoadTable(2000, () => now);
     table.report('a', { ...idle, running: 3 }, 0);
-    const mine = [1, 2, 3, 4].map(() => table.start('a', 10));
+    const mine = [1, 2, 3, 4].map(() => table.start('a', 0, 10));
     // Slots not yet seen full: nothing counts as waiting.
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 7 });
     now = 5;
     table.report('a', { ...idle, waiting: 1, running: 6 }, 5);
     // 7 requests there at the reading (4 of them this caller's) on 6 slots; one more of mine makes 8.
-    table.start('a', 10);
+    table.start('a', 0, 10);
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 2, running: 6 });
     for (const ticket of mine) table.finish(ticket);
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 4 });
@@ -257,12 +264,12 @@ describe('inference load table', () => {
     let now = 0;
     const table = new LoadTable(2000, () => now);
     table.report('a', idle, 0);
-    const ticket = table.start('a', 10);
+    const ticket = table.start('a', 0, 10);
     now = 2500;
     expect(table.candidates(endpoints)[0]).toMatchObject({ fresh: false, probeDue: false });
     table.finish(ticket);
     expect(table.candidates(endpoints)[0]).toMatchObject({ probeDue: true });
-    table.finish(table.start('a', 10));
+    table.finish(table.start('a', 0, 10));
     expect(table.candidates(endpoints)[0]).toMatchObject({ probeDue: false });
     now = 4501;
     expect(table.candidates(endpoints)[0]).toMatchObject({ probeDue: true });
@@ -296,7 +303,7 @@ describe('prefix affinity only for prefixes that repeat', () => {
     const balancer = inferenceBalancer.create({ weights: { queue: 2, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 3 } });
     const table = (balancer as unknown as { table: LoadTable }).table;
     const healthy = ['a', 'b', 'c', 'd'].map((label) => ({ active: 0, label, metadata: { labels: {}, weight: 1, models: ['m'] } }));
-    const routing = (key: string): InferenceRouting => ({ model: 'm', tenant: 't', estimatedTokens: 10, engineTokens: 8, prefixKey: key, picked: undefined });
+    const routing = (key: string): InferenceRouting => ({ model: 'm', tenant: 't', estimatedTokens: 10, promptTokens: 2, outputTokens: 8, prefixKey: key, picked: undefined });
     const pickFor = (key: string): string => {
       const request = { method: 'POST', path: '/v1/completions', authority: 'llm', requestHeaders: [], sourcePrincipal: undefined, endUser: undefined, metadata: { inference: routing(key) } };
       const chosen = balancer.pick(healthy, request)!;

@@ -166,7 +166,7 @@ describe('input.weft.inference for Rego', () => {
     const exchange = filterExchange({ direction: 'outbound', path: '/v1/chat/completions', method: 'POST', authority: 'llm', hasBody: true });
     const context = { destinationPrincipal: undefined, workload: { name: 'w', namespace: 'n', labels: {} } };
     expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toBeNull();
-    exchange.metadata = { inference: { model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimatedTokens: 42, engineTokens: 32, prefixKey: undefined, picked: undefined } };
+    exchange.metadata = { inference: { model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimatedTokens: 42, promptTokens: 10, outputTokens: 32, prefixKey: undefined, picked: undefined } };
     expect((buildInput(exchange, context, undefined).weft as Record<string, unknown>).inference).toEqual({ model: 'm', tenant: 'spiffe://td/ns/a/sa/b', estimated_tokens: 42 });
   });
 });

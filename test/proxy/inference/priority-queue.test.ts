@@ -79,7 +79,7 @@ describe('saturation', () => {
     const table = new LoadTable(1000, () => now);
     const pool = [{ id: 'a', models: [MODEL], loras: [] }, { id: 'b', models: [MODEL], loras: [] }];
     // No load known: not saturated (the failure mode decides), whatever this caller sent.
-    const ticket = table.start('a', 10);
+    const ticket = table.start('a', 0, 10);
     expect(poolSaturated(table.candidates(pool), bounds, 'FailClose')).toBe(false);
     table.report('a', { waiting: 2, running: 4, kvCacheUsage: 0.1, inFlightTokens: 0, activeLoras: [] });
     expect(table.candidates(pool)[0]).toMatchObject({ waiting: 2, running: 4 });
@@ -94,7 +94,7 @@ describe('saturation', () => {
     // Both fresh: over only when both are, by queue or by KV cache.
     table.report('b', { waiting: 0, running: 1, kvCacheUsage: 0.9, inFlightTokens: 0, activeLoras: [] });
     expect(poolSaturated(table.candidates(pool), bounds, 'FailOpen')).toBe(false);
-    table.start('a', 10);
+    table.start('a', 0, 10);
     expect(poolSaturated(table.candidates(pool), bounds, 'FailOpen')).toBe(true);
     table.report('a', { waiting: 0, running: 1, kvCacheUsage: 0, inFlightTokens: 0, activeLoras: [] });
     expect(poolSaturated(table.candidates(pool), bounds, 'FailOpen')).toBe(false);
