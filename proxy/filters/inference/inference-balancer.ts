@@ -125,18 +125,32 @@ export function reportPoolLoad(clusters: readonly { readonly name: string; reado
   if (balancer instanceof InferenceBalancer) balancer.table.report(endpoint, load, at);
 }
 
+/** A validated `inference` balancer config with its defaults filled. */
+export interface InferenceBalancerSettings {
+  readonly picker: PickerSettings;
+  readonly staleAfterMs: number;
+  readonly saturation: SaturationBounds;
+  readonly queue: PriorityQueueSettings;
+}
+
+export function inferenceBalancerSettings(config: Readonly<Record<string, unknown>>): InferenceBalancerSettings {
+  return {
+    picker: {
+      weights: { ...DEFAULT_WEIGHTS, ...(config.weights as Partial<typeof DEFAULT_WEIGHTS> | undefined) },
+      affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 3,
+      failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? 'FailOpen',
+    },
+    staleAfterMs: (config.staleAfterMs as number | undefined) ?? 2000,
+    saturation: { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) },
+    queue: { maxQueued: 256, maxWaitMs: 2000, recheckMs: 50, ...(config.queue as Partial<PriorityQueueSettings> | undefined) },
+  };
+}
+
 export const inferenceBalancer: LoadBalancerFactory = {
   name: 'inference',
   configSchema: inferenceBalancerConfigSchema,
   create: (config) => {
-    const weights = { ...DEFAULT_WEIGHTS, ...(config.weights as Partial<typeof DEFAULT_WEIGHTS> | undefined) };
-    const settings: PickerSettings = {
-      weights,
-      affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 3,
-      failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? 'FailOpen',
-    };
-    const saturation = { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) };
-    const queue = { maxQueued: 256, maxWaitMs: 2000, recheckMs: 50, ...(config.queue as Partial<PriorityQueueSettings> | undefined) };
-    return new InferenceBalancer(settings, new LoadTable((config.staleAfterMs as number | undefined) ?? 2000), saturation, queue);
+    const settings = inferenceBalancerSettings(config);
+    return new InferenceBalancer(settings.picker, new LoadTable(settings.staleAfterMs), settings.saturation, settings.queue);
   },
 };
