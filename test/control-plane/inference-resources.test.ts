@@ -44,7 +44,7 @@ describe('InferencePool and InferenceObjective resources', () => {
       engine: 'vllm',
       metricsPath: '/metrics',
       picker: {
-        weights: { queue: 2, kvCache: 1, inFlightTokens: 1, prefixAffinity: 5, lora: 1 },
+        weights: { queue: 1, kvCache: 1, inFlightTokens: 1, prefixAffinity: 5, lora: 1 },
         prefixBlockChars: 256,
         prefixBlocks: 1,
         affinityLoadBound: 3,

@@ -22,11 +22,11 @@ export const inferenceBalancerConfigSchema = {
       type: 'object',
       additionalProperties: false,
       properties: {
-        queue: { type: 'number', minimum: 0, default: 2 },
+        queue: { type: 'number', minimum: 0, default: 1 },
         kvCache: { type: 'number', minimum: 0, default: 1 },
         inFlightTokens: { type: 'number', minimum: 0, default: 1 },
         lora: { type: 'number', minimum: 0, default: 1 },
-        prefixAffinity: { type: 'number', minimum: 0, default: 3 },
+        prefixAffinity: { type: 'number', minimum: 0, default: 2 },
       },
       default: {},
     },
@@ -54,7 +54,7 @@ export const inferenceBalancerConfigSchema = {
 /** Prefix keys remembered per cluster, to tell a shared prefix from a one-off one. */
 const RECENT_PREFIXES = 8192;
 
-const DEFAULT_WEIGHTS = { queue: 2, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 3 };
+const DEFAULT_WEIGHTS = { queue: 1, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 2 };
 
 /** What the balancer reads of an endpoint. */
 type PoolMember = { readonly active: number; readonly label?: string; readonly metadata: { readonly models?: readonly string[] } };
