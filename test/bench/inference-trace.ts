@@ -67,6 +67,16 @@ function logNormal(random: () => number, median: number, sigma: number, min: num
 export const GPU: SimParams = { maxNumSeqs: 6, kvCacheTokens: 32_768, prefixCacheBlocks: 850, prefillMsPerToken: 0.25, decodeMsBase: 40, decodeMsPerSeq: 6 };
 export const SLOW_GPU: SimParams = { ...GPU, prefillMsPerToken: 0.5, decodeMsBase: 80, decodeMsPerSeq: 12 };
 
+/** Servers 0-3 are the homogeneous fleet; a scenario with a slow backend swaps server 3 for server 4. */
+export const FLEET: readonly SimParams[] = [GPU, GPU, GPU, GPU, SLOW_GPU];
+export const serversOf = (scenario: Pick<Scenario, 'slowBackend'>): number[] => (scenario.slowBackend ? [0, 1, 2, 4] : [0, 1, 2, 3]);
+
+/** The `p`th percentile of the values that are numbers (NaN: none). */
+export function percentile(values: readonly number[], p: number): number {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
 const chat = (random: () => number): Omit<TraceRequest, 'at' | 'caller'> => ({
   prompt: text(logNormal(random, 120, 0.9, 16, 1200), random),
   system: undefined,

@@ -20,7 +20,7 @@ import { stringify } from 'yaml';
 import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { weftBin } from '../helpers/weft-cli.js';
-import { chatBody, GPU, SCENARIOS, SLOW_GPU, trace, type Scenario, type SimParams, type TraceRequest } from './inference-trace.js';
+import { chatBody, FLEET, percentile, SCENARIOS, serversOf, trace, type Scenario, type SimParams, type TraceRequest } from './inference-trace.js';
 import { loadAverage } from './load.js';
 
 const quick = process.argv.includes('--quick');
@@ -60,9 +60,6 @@ interface Fleet {
   readonly through: readonly Pool[];
 }
 
-/** Servers 0-3 are the homogeneous fleet; B swaps server 3 for server 4, the slow one. */
-const FLEET: readonly SimParams[] = [GPU, GPU, GPU, GPU, SLOW_GPU];
-const serversOf = (scenario: Scenario): number[] => (scenario.slowBackend ? [0, 1, 2, 4] : [0, 1, 2, 3]);
 const hostOf = (policy: PolicyKey, slowBackend: boolean): string => `llm-${policy}${slowBackend ? '-b' : ''}`;
 
 const children: ChildProcess[] = [];
@@ -122,7 +119,7 @@ async function startFleet(): Promise<Fleet> {
                 hosts: [hostOf(policy.key, slowBackend)],
                 loadBalancer: policy.loadBalancer,
                 loadBalancerConfig: policy.loadBalancerConfig,
-                endpoints: serversOf({ slowBackend } as Scenario).map((server) => endpoints[server]!),
+                endpoints: serversOf({ slowBackend }).map((server) => endpoints[server]!),
               })),
             ),
           },
@@ -193,11 +190,6 @@ interface PolicyResult {
   /** Distinct reasons (status codes, error messages). */
   readonly failureReasons: readonly string[];
 }
-
-const percentile = (values: number[], p: number): number => {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b);
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-};
 
 async function replay(requests: readonly TraceRequest[], pools: readonly Pool[], host: string, nonce: string): Promise<PolicyResult> {
   const window = seconds * 1000;

@@ -5,6 +5,7 @@
 // with the fewest requests in flight. While every endpoint is over its saturation bound the
 // filter's requests wait in the balancer's priority queue (priority-queue.ts), woken by the table.
 import type { LoadBalancer, LoadBalancerFactory } from '../../upstream/load-balancers.js';
+import type { PickerWeights } from '../../../control-plane/api/resource-types.js';
 import { pickEndpoint, poolSaturated, type CandidateLoad, type PickedBy, type PickerSettings, type SaturationBounds } from './endpoint-picker.js';
 import { inferenceRoutingOf, releasePick } from './inference-routing.js';
 import { LoadTable, type PoolEndpoint, type ReportedLoad } from './load-table.js';
@@ -54,7 +55,6 @@ export const inferenceBalancerConfigSchema = {
 /** Prefix keys remembered per cluster, to tell a shared prefix from a one-off one. */
 const RECENT_PREFIXES = 8192;
 
-const DEFAULT_WEIGHTS = { queue: 1, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 2 };
 
 /** What the balancer reads of an endpoint. */
 type PoolMember = { readonly active: number; readonly label?: string; readonly metadata: { readonly models?: readonly string[] } };
@@ -133,16 +133,24 @@ export interface InferenceBalancerSettings {
   readonly queue: PriorityQueueSettings;
 }
 
+/** The schema's default of each of an object's properties. */
+function defaultsOf<P extends Record<string, { readonly default: unknown }>>(properties: P): { [K in keyof P]: P[K]['default'] } {
+  return Object.fromEntries(Object.entries(properties).map(([name, property]) => [name, property.default])) as { [K in keyof P]: P[K]['default'] };
+}
+
+const { properties } = inferenceBalancerConfigSchema;
+
+/** Reads a config the schema validated, its defaults (the schema's) filled. */
 export function inferenceBalancerSettings(config: Readonly<Record<string, unknown>>): InferenceBalancerSettings {
   return {
     picker: {
-      weights: { ...DEFAULT_WEIGHTS, ...(config.weights as Partial<typeof DEFAULT_WEIGHTS> | undefined) },
-      affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? 3,
-      failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? 'FailOpen',
+      weights: { ...defaultsOf(properties.weights.properties), ...(config.weights as Partial<PickerWeights> | undefined) },
+      affinityLoadBound: (config.affinityLoadBound as number | undefined) ?? properties.affinityLoadBound.default,
+      failureMode: (config.failureMode as PickerSettings['failureMode'] | undefined) ?? properties.failureMode.default,
     },
-    staleAfterMs: (config.staleAfterMs as number | undefined) ?? 2000,
-    saturation: { waiting: 5, kvCacheUsage: 0.8, ...(config.saturation as Partial<SaturationBounds> | undefined) },
-    queue: { maxQueued: 256, maxWaitMs: 2000, recheckMs: 50, ...(config.queue as Partial<PriorityQueueSettings> | undefined) },
+    staleAfterMs: (config.staleAfterMs as number | undefined) ?? properties.staleAfterMs.default,
+    saturation: { ...defaultsOf(properties.saturation.properties), ...(config.saturation as Partial<SaturationBounds> | undefined) },
+    queue: { ...defaultsOf(properties.queue.properties), ...(config.queue as Partial<PriorityQueueSettings> | undefined) },
   };
 }
 

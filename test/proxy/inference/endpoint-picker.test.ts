@@ -7,7 +7,7 @@ import { LoadTable, type PoolEndpoint, type ReportedLoad } from '../../../proxy/
 import { prefixKey } from '../../../proxy/filters/inference/prefix-key.js';
 import { boundedRendezvous } from '../../../proxy/filters/inference/rendezvous.js';
 import { RecentPrefixes } from '../../../proxy/filters/inference/recent-prefixes.js';
-import { inferenceBalancer } from '../../../proxy/filters/inference/inference-balancer.js';
+import { inferenceBalancer, inferenceBalancerSettings } from '../../../proxy/filters/inference/inference-balancer.js';
 import type { InferenceRouting } from '../../../proxy/filters/inference/inference-routing.js';
 
 const SETTINGS: PickerSettings = {
@@ -297,6 +297,18 @@ describe('prefix affinity only for prefixes that repeat', () => {
     // 'b' is now the least recently seen: a third key pushes it out, 'a' stays.
     recent.repeated('c');
     expect([recent.repeated('a'), recent.repeated('b')]).toEqual([true, false]);
+  });
+
+  it("fills the balancer's settings from its schema's defaults, a config's own values first", () => {
+    expect(inferenceBalancerSettings({})).toEqual({
+      picker: { weights: { queue: 1, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 2 }, affinityLoadBound: 3, failureMode: 'FailOpen' },
+      staleAfterMs: 2000,
+      saturation: { waiting: 5, kvCacheUsage: 0.8 },
+      queue: { maxQueued: 256, maxWaitMs: 2000, recheckMs: 50 },
+    });
+    const set = inferenceBalancerSettings({ weights: { queue: 4 }, affinityLoadBound: 1.5, failureMode: 'FailClose', staleAfterMs: 10, saturation: { waiting: 2 }, queue: { maxWaitMs: 7 } });
+    expect(set.picker).toEqual({ weights: { queue: 4, kvCache: 1, inFlightTokens: 1, lora: 1, prefixAffinity: 2 }, affinityLoadBound: 1.5, failureMode: 'FailClose' });
+    expect([set.staleAfterMs, set.saturation, set.queue]).toEqual([10, { waiting: 2, kvCacheUsage: 0.8 }, { maxQueued: 256, maxWaitMs: 7, recheckMs: 50 }]);
   });
 
   it('the inference balancer sends a one-off prefix by load, a repeated one to its home', () => {
