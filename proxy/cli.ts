@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config/load-config.js';
 import type { ManagedSidecar } from './managed-sidecar.js';
+import { limitHeapGrowth } from './runtime/heap-growth.js';
 import { Sidecar } from './sidecar.js';
 import { startMeshSecurity } from './tls/mesh-security.js';
 import { DEFAULT_CLUSTER_DOMAIN, isDnsName } from '../control-plane/api/service-hosts.js';
@@ -143,6 +144,7 @@ export async function run(argv: string[]): Promise<number> {
   const { values } = parseArgs({ args: argv, options, strict: true, allowPositionals: false });
   const controlPlane = values['control-plane'];
   if ((values.config === undefined) === (controlPlane === undefined)) throw usageError('give either --config FILE or --control-plane HOST:PORT');
+  limitHeapGrowth();
   // A signal while the sidecar is still waiting for its certificate or first snapshot ends it.
   const early = (signal: NodeJS.Signals) => {
     process.stderr.write(`weft proxy: ${signal} before ready, exiting\n`);

@@ -29,3 +29,5 @@ function forward(stream, headers) {
 const server = ROLE === 'front' ? http2.createServer() : http2.createSecureServer({ ...tls, requestCert: true, rejectUnauthorized: true });
 server.on('stream', forward);
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
+// Exits on SIGTERM, so that a --cpu-prof given through BARE_NODE_OPTIONS is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -28,3 +28,5 @@ function forward(req, res) {
 const server = ROLE === 'front' ? http.createServer(forward) : https.createServer({ ...tls, requestCert: true, rejectUnauthorized: true }, forward);
 server.keepAliveTimeout = 60_000;
 server.listen(0, '127.0.0.1', () => process.stdout.write(`${server.address().port}\n`));
+// Exits on SIGTERM, so that a --cpu-prof given through BARE_NODE_OPTIONS is written.
+process.on('SIGTERM', () => process.exit(0));

@@ -65,10 +65,16 @@ export async function cpuMicros(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
-/** Resident set size of a process in MB, from /proc. */
-export async function rssMb(pid: number): Promise<number> {
+/**
+ * Resident memory of a process in MB, from /proc: all of it (VmRSS), and its anonymous part
+ * (RssAnon: the heaps, its own; the rest is mostly the `node` binary's pages, shared by every
+ * Node process on the machine).
+ */
+export async function residentMb(pid: number): Promise<{ rss: number; anon: number }> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
-  return Number(/VmRSS:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024;
+  const kb = (field: string): number => Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0);
+  return { rss: kb('VmRSS') / 1024, anon: kb('RssAnon') / 1024 };
 }
+
 
 export const loadAverage = (): string => loadavg().map((l) => l.toFixed(2)).join(' ');

@@ -31,15 +31,18 @@ import { echoClient, echoService } from '../helpers/grpc-echo.js';
 import { startNginx, staticRoot, type Nginx } from '../helpers/nginx.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { issueWorkload, testId } from '../helpers/throwaway-ca.js';
-import { cpuMicros, loadAverage, openLoop, rssMb, summary, type OpenLoopRun, type Send } from './load.js';
+import { cpuMicros, loadAverage, openLoop, residentMb, summary, type OpenLoopRun, type Send } from './load.js';
 import { callerAuthzPolicy } from './policy-fixture.js';
 
 const quick = process.argv.includes('--quick');
+// `--only=grpc` or `--only=http` measures one protocol (for profiling); the summary line needs both.
+const only = /^--only=(grpc|http)$/.exec(process.argv.find((arg) => arg.startsWith('--only=')) ?? '')?.[1];
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 2 : 5));
 const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const CONNECTIONS = 16;
 const RULES = 20;
 const sidecarNodeArgs = (process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS).split(' ').filter(Boolean);
+const bareNodeArgs = (process.env.BARE_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 const secondNode = process.env.BENCH_SECOND_NODE;
 // Compiled to dist/bench/test/bench/; the bare hops run from their source.
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
@@ -52,16 +55,17 @@ interface Target {
   readonly send: Send;
   /** Max throughput of one round, requests/s. */
   readonly throughput: (duration: number) => Promise<number>;
-  /** The sidecars on this path, whose CPU and RSS are measured. */
-  readonly sidecars: readonly SidecarProcess[];
+  /** The proxy processes on this path (weft's sidecars, the bare hops), whose CPU and RSS are measured. */
+  readonly hops: readonly number[];
   readonly runs: OpenLoopRun[];
   rps: number;
   cpuMicros: number;
   rssMb: number;
+  anonMb: number;
 }
 
-function target(name: string, send: Send, throughput: (duration: number) => Promise<number>, pathSidecars: readonly SidecarProcess[] = []): Target {
-  return { name, send, throughput, sidecars: pathSidecars, runs: [], rps: 0, cpuMicros: 0, rssMb: 0 };
+function target(name: string, send: Send, throughput: (duration: number) => Promise<number>, hops: readonly number[]): Target {
+  return { name, send, throughput, hops, runs: [], rps: 0, cpuMicros: 0, rssMb: 0, anonMb: 0 };
 }
 
 async function wrk(port: number, duration: number): Promise<number> {
@@ -70,20 +74,20 @@ async function wrk(port: number, duration: number): Promise<number> {
   return Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)![1]);
 }
 
-function httpTarget(name: string, port: number, pathSidecars: readonly SidecarProcess[] = []): Target {
+function httpTarget(name: string, port: number, hops: readonly number[] = []): Target {
   const pool = new Pool(`http://127.0.0.1:${port}`, { connections: CONNECTIONS });
   const send: Send = (done) =>
     pool.request({ method: 'GET', path: '/', headers: { host: 'backend' } }, (error, response) => {
       if (error !== null) return done(error.message);
       response.body.dump().then(() => done(response.statusCode === 200 ? undefined : response.statusCode), () => done('body'));
     });
-  return target(name, send, (duration) => wrk(port, duration), pathSidecars);
+  return target(name, send, (duration) => wrk(port, duration), hops);
 }
 
 const payload = Buffer.alloc(100, 0x61);
 const raw = (buffer: Buffer): Buffer => buffer;
 
-function grpcTarget(name: string, port: number, pathSidecars: readonly SidecarProcess[] = []): Target {
+function grpcTarget(name: string, port: number, hops: readonly number[] = []): Target {
   const client = echoClient(port, 'backend');
   const send: Send = (done) => client.makeUnaryRequest(echoService.Unary.path, raw, raw, payload, (error) => done(error?.code));
   const throughput = async (duration: number): Promise<number> => {
@@ -99,24 +103,25 @@ function grpcTarget(name: string, port: number, pathSidecars: readonly SidecarPr
     await Promise.all(Array.from({ length: CONNECTIONS }, caller));
     return calls / ((performance.now() - start) / 1000);
   };
-  return target(name, send, throughput, pathSidecars);
+  return target(name, send, throughput, hops);
 }
 
-/** Starts `node FILE` with `env` and resolves with the port it prints. */
-async function bareHop(file: string, env: Record<string, string>): Promise<number> {
-  const child = spawn(process.execPath, [join(repoRoot, 'test/bench', file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+/** Starts `node FILE` with `env` and resolves with its pid and the port it prints. */
+async function bareHop(file: string, env: Record<string, string>): Promise<{ port: number; pid: number }> {
+  const child = spawn(process.execPath, [...bareNodeArgs, join(repoRoot, 'test/bench', file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
   children.push(child);
   const [line] = await Promise.race([
     createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((next) => [next.value as string]),
     new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))),
   ]);
-  return Number(line);
+  return { port: Number(line), pid: child.pid! };
 }
 
-/** A bare pair in front of `appUrl`; returns the front's port. */
-async function barePair(file: string, appUrl: string, pems: Pems, backScheme: string): Promise<number> {
+/** A bare pair in front of `appUrl`: the front's port and both hops' pids. */
+async function barePair(file: string, appUrl: string, pems: Pems, backScheme: string): Promise<{ port: number; hops: number[] }> {
   const back = await bareHop(file, { ROLE: 'back', UPSTREAM: appUrl, ...pems.backend });
-  return bareHop(file, { ROLE: 'front', UPSTREAM: `${backScheme}://127.0.0.1:${back}`, PEER_ID: testId('backend'), ...pems.frontend });
+  const front = await bareHop(file, { ROLE: 'front', UPSTREAM: `${backScheme}://127.0.0.1:${back.port}`, PEER_ID: testId('backend'), ...pems.frontend });
+  return { port: front.port, hops: [back.pid, front.pid] };
 }
 
 interface Pems {
@@ -212,7 +217,11 @@ async function terminateOrReport(sidecar: SidecarProcess): Promise<void> {
 
 async function throughputRound(t: Target): Promise<void> {
   const sampleRss = async () => {
-    for (const sidecar of t.sidecars) t.rssMb = Math.max(t.rssMb, await rssMb(sidecar.child.pid!));
+    for (const pid of t.hops) {
+      const { rss, anon } = await residentMb(pid);
+      t.rssMb = Math.max(t.rssMb, rss);
+      t.anonMb = Math.max(t.anonMb, anon);
+    }
   };
   const halfway = setTimeout(() => void sampleRss(), (seconds * 1000) / 2);
   t.rps = Math.max(t.rps, await t.throughput(seconds));
@@ -221,9 +230,9 @@ async function throughputRound(t: Target): Promise<void> {
 }
 
 async function latencyRound(t: Target, rate: number): Promise<void> {
-  const before = await Promise.all(t.sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
+  const before = await Promise.all(t.hops.map(cpuMicros));
   const run = await openLoop(t.send, seconds, rate);
-  const after = await Promise.all(t.sidecars.map((sidecar) => cpuMicros(sidecar.child.pid!)));
+  const after = await Promise.all(t.hops.map(cpuMicros));
   t.cpuMicros += after.reduce((sum, micros, i) => sum + micros - before[i]!, 0);
   if (run.failures.size > 0) throw new Error(`${t.name}: requests failed: ${JSON.stringify([...run.failures])}`);
   t.runs.push(run);
@@ -238,13 +247,14 @@ async function measure(label: string, targets: Target[]): Promise<number> {
   for (let round = 0; round < rounds; round++) for (const t of targets) await latencyRound(t, rate);
   const [direct] = targets.map((t) => summary(t.runs));
   console.log(`\n${label}: max rps best of ${rounds} x ${seconds}s; latency open loop at ${rate}/s (a third of the bare pair's max) for ${rounds} x ${seconds}s, over all rounds`);
-  console.log(`${'path'.padEnd(40)} ${'max rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'+p50 ms'.padStart(8)} ${'+p99 ms'.padStart(8)} ${'CPU us/req'.padStart(10)} ${'RSS MB'.padStart(7)}`);
+  console.log(`${'path'.padEnd(40)} ${'max rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'+p50 ms'.padStart(8)} ${'+p99 ms'.padStart(8)} ${'CPU us/req'.padStart(10)} ${'RSS MB'.padStart(7)} ${'anon MB'.padStart(7)}`);
   for (const t of targets) {
     const s = summary(t.runs);
-    const cpu = t.sidecars.length === 0 ? '-' : (t.cpuMicros / (rate * seconds * rounds)).toFixed(0);
-    const rss = t.sidecars.length === 0 ? '-' : t.rssMb.toFixed(0);
+    const cpu = t.hops.length === 0 ? '-' : (t.cpuMicros / (rate * seconds * rounds)).toFixed(0);
+    const rss = t.hops.length === 0 ? '-' : t.rssMb.toFixed(0);
+    const anon = t.hops.length === 0 ? '-' : t.anonMb.toFixed(0);
     console.log(
-      `${t.name.padEnd(40)} ${t.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${(s.p50 - direct!.p50).toFixed(2).padStart(8)} ${(s.p99 - direct!.p99).toFixed(2).padStart(8)} ${cpu.padStart(10)} ${rss.padStart(7)}`,
+      `${t.name.padEnd(40)} ${t.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${(s.p50 - direct!.p50).toFixed(2).padStart(8)} ${(s.p99 - direct!.p99).toFixed(2).padStart(8)} ${cpu.padStart(10)} ${rss.padStart(7)} ${anon.padStart(7)}`,
     );
   }
   return rate;
@@ -283,33 +293,44 @@ async function main(): Promise<void> {
     if (second !== undefined) step(`weft pairs on ${second.version} (${second.node})`);
     const secondHttp = second === undefined ? undefined : await weftPair(ca, dir, app.port, 'http', second.node);
     const secondGrpc = second === undefined ? undefined : await weftPair(ca, dir, grpcPort, 'grpc', second.node);
+    const bareHttp = await barePair('bare-http-hop.mjs', `http://127.0.0.1:${app.port}`, pems, 'https');
+    const bareGrpc = await barePair('bare-h2-hop.mjs', `http://127.0.0.1:${grpcPort}`, pems, 'https');
+    const pids = (pair: readonly SidecarProcess[]): number[] => pair.map((sidecar) => sidecar.child.pid!);
     const weftName = (version: string) => `weft ${version} (2 sidecars, mTLS, 20 rules)`;
     const http = [
       httpTarget('direct to the app', app.port),
-      httpTarget(weftName(ownVersion), httpWeft[1].outboundPort, httpWeft),
-      httpTarget('bare Node pair (http -> undici mTLS)', await barePair('bare-http-hop.mjs', `http://127.0.0.1:${app.port}`, pems, 'https')),
+      httpTarget(weftName(ownVersion), httpWeft[1].outboundPort, pids(httpWeft)),
+      httpTarget('bare Node pair (http -> undici mTLS)', bareHttp.port, bareHttp.hops),
       httpTarget('nginx pair (mTLS)', await nginxPair(app.port, pems)),
-      ...(secondHttp === undefined ? [] : [httpTarget(weftName(second!.version), secondHttp[1].outboundPort, secondHttp)]),
+      ...(secondHttp === undefined ? [] : [httpTarget(weftName(second!.version), secondHttp[1].outboundPort, pids(secondHttp))]),
     ];
     const grpcTargets = [
       grpcTarget('direct to the app', grpcPort),
-      grpcTarget(weftName(ownVersion), grpcWeft[1].outboundPort, grpcWeft),
-      grpcTarget('bare node:http2 pair (h2c -> h2 mTLS)', await barePair('bare-h2-hop.mjs', `http://127.0.0.1:${grpcPort}`, pems, 'https')),
-      ...(secondGrpc === undefined ? [] : [grpcTarget(weftName(second!.version), secondGrpc[1].outboundPort, secondGrpc)]),
+      grpcTarget(weftName(ownVersion), grpcWeft[1].outboundPort, pids(grpcWeft)),
+      grpcTarget('bare node:http2 pair (h2c -> h2 mTLS)', bareGrpc.port, bareGrpc.hops),
+      ...(secondGrpc === undefined ? [] : [grpcTarget(weftName(second!.version), secondGrpc[1].outboundPort, pids(secondGrpc))]),
     ];
     console.log(`wrk -t1 -c${CONNECTIONS} (HTTP/1.1, 1 KiB responses, Host: backend); grpc-js with ${CONNECTIONS} unary calls in flight (100-byte messages); undici Pool / grpc-js open loop for latency`);
-    console.log(`sidecar node flags: ${sidecarNodeArgs.join(' ') || '(none)'}; access log on; ${RULES}-rule Rego policy on the inbound sidecar; CPU and RSS summed/maxed over both sidecars of a path`);
-    step('measuring HTTP/1.1');
-    await measure('HTTP/1.1', http);
-    step('measuring gRPC');
-    await measure('gRPC unary', grpcTargets);
+    console.log(`sidecar node flags: ${sidecarNodeArgs.join(' ') || '(none)'}; access log on; ${RULES}-rule Rego policy on the inbound sidecar; CPU and RSS summed/maxed over both proxies of a path`);
+    if (only !== 'grpc') {
+      step('measuring HTTP/1.1');
+      await measure('HTTP/1.1', http);
+    }
+    if (only !== 'http') {
+      step('measuring gRPC');
+      await measure('gRPC unary', grpcTargets);
+    }
     console.log(`\nload average at end: ${loadAverage()} (at start: ${loadBefore}); the floor is the bare pair on ${ownVersion}`);
+    if (only !== undefined) return;
     const runtimes = [{ version: ownVersion, http: 1, grpc: 1 }, ...(second === undefined ? [] : [{ version: second.version, http: http.length - 1, grpc: grpcTargets.length - 1 }])];
     for (const runtime of runtimes) {
       const h = ratios(http, runtime.http);
       const g = ratios(grpcTargets, runtime.grpc);
       const rss = Math.max(http[runtime.http]!.rssMb, grpcTargets[runtime.grpc]!.rssMb);
-      console.log(`mesh bench (${runtime.version}): rps_vs_floor=${h.rps} p99_vs_floor=${h.p99} grpc_rps_vs_floor=${g.rps} grpc_p99_vs_floor=${g.p99} sidecar_rss_mb=${rss.toFixed(0)}`);
+      const anon = Math.max(http[runtime.http]!.anonMb, grpcTargets[runtime.grpc]!.anonMb);
+      console.log(
+        `mesh bench (${runtime.version}): rps_vs_floor=${h.rps} p99_vs_floor=${h.p99} grpc_rps_vs_floor=${g.rps} grpc_p99_vs_floor=${g.p99} sidecar_rss_mb=${rss.toFixed(0)} sidecar_anon_mb=${anon.toFixed(0)}`,
+      );
     }
   } catch (error) {
     for (const sidecar of sidecars) process.stderr.write(sidecar.stderr());
