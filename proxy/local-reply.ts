@@ -6,14 +6,15 @@
 // catalogue, trailers-only (one HEADERS frame that ends the stream) when nothing was sent yet,
 // else as the trailers of the response already under way.
 import type { ServerResponse } from 'node:http';
-import type { Http2ServerResponse, OutgoingHttpHeaders } from 'node:http2';
+import type { OutgoingHttpHeaders } from 'node:http2';
 import type { Duplex } from 'node:stream';
 import { errorCatalogue, type ErrorCode } from './errors.js';
 import { isGrpcContentType } from './grpc/grpc-wire.js';
+import type { Http2Downstream } from './http/http2-downstream.js';
 
 export const errorHeader = 'x-weft-error';
 
-export type LocalReplyResponse = ServerResponse | Http2ServerResponse;
+export type LocalReplyResponse = ServerResponse | Http2Downstream;
 
 export interface LocalReplySent {
   /** HTTP status sent (200 for gRPC callers). */
@@ -46,7 +47,7 @@ export function encodeGrpcMessage(text: string): string {
 
 /** Whether the request this response answers is a gRPC call. */
 export function answersGrpc(res: LocalReplyResponse): boolean {
-  const contentType = res.req.headers['content-type'];
+  const contentType = ('stream' in res ? res.headers : res.req.headers)['content-type'];
   return isGrpcContentType(typeof contentType === 'string' ? contentType : undefined);
 }
 

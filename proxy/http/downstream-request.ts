@@ -3,7 +3,6 @@
 // request id and XFCC), and the fields filters fill in. Exchange and UpgradeTunnel extend it.
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
-import type { Http2ServerRequest } from 'node:http2';
 import type { Socket } from 'node:net';
 import type { EndUser, LocalReplyOutcome, Route } from '../filters/http-filter.js';
 import { isGrpcContentType } from '../grpc/grpc-wire.js';
@@ -13,12 +12,13 @@ import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Direction } from '../transport-security.js';
 import { vouchForPeer } from '../tls/xfcc.js';
 import { forwardRequestHeaders, setHeader, type ForwardedRequestHeaders } from './headers.js';
+import type { Http2Downstream } from './http2-downstream.js';
 import { escapedSlashAction, type PathNormalizationOptions } from './path-normalization.js';
 import { isValidMethod, requestTarget, type RequestTarget } from './request-target.js';
 
 /** Method, target and authority read once, for every filter and the upstream alike; or the refusal. */
 function readHead(
-  req: IncomingMessage | Http2ServerRequest,
+  req: IncomingMessage | Http2Downstream,
   method: string,
   forwarded: ForwardedRequestHeaders,
   normalization: PathNormalizationOptions,
@@ -66,7 +66,7 @@ export abstract class DownstreamRequest {
 
   constructor(
     protected readonly runtime: ListenerRuntime,
-    req: IncomingMessage | Http2ServerRequest,
+    req: IncomingMessage | Http2Downstream,
   ) {
     this.direction = runtime.direction;
     this.method = req.method ?? 'GET';

@@ -4,7 +4,7 @@
 // backpressure both ways (the upstream's through its dispatch controller), gRPC's deadline and
 // message counts, and the accounting when it ends.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { constants as http2Constants, type Http2ServerRequest, type Http2ServerResponse } from 'node:http2';
+import { constants as http2Constants } from 'node:http2';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import { errorCatalogue, type ErrorCode } from '../errors.js';
@@ -18,12 +18,14 @@ import type { ListenerRuntime } from '../runtime/snapshot.js';
 import type { Endpoint } from '../upstream/cluster.js';
 import type { RetryState } from '../upstream/retry-policy.js';
 import { DownstreamRequest } from './downstream-request.js';
+import type { Http2Downstream } from './http2-downstream.js';
 import { flatHeaders, forwardResponseHeaders, headerValue, lowerCaseNames, type HeaderObject } from './headers.js';
 import { BodyTimeoutError, emptyBody, readBodyPrefix, type BufferedBody } from './request-body.js';
 import { upstreamErrorCode } from './upstream-errors.js';
 
-export type DownstreamRequestMessage = IncomingMessage | Http2ServerRequest;
-export type DownstreamResponse = ServerResponse | Http2ServerResponse;
+/** An HTTP/1.1 request, or an HTTP/2 stream (which is its own response too). */
+export type DownstreamRequestMessage = IncomingMessage | Http2Downstream;
+export type DownstreamResponse = ServerResponse | Http2Downstream;
 
 /** Listener state that outlives snapshots. */
 export interface DownstreamState {
@@ -139,10 +141,15 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     cluster.active++;
     if (this.expectsContinue) this.res.writeContinue();
     this.syncHostHeader();
-    this.body = upstreamRequestBody(this, this.req, () => this.requestTrailers());
+    this.body = upstreamRequestBody(this, this.requestBody, () => this.requestTrailers());
     this.bodyReplayable = requestBodyReplayable(this);
     this.retry = cluster.retries?.begin(this, this.bodyReplayable ? null : this.body);
     this.dispatchTo(endpoint);
+  }
+
+  /** The caller's request body: the HTTP/1.1 message, or the HTTP/2 stream itself. */
+  private get requestBody(): Readable {
+    return 'stream' in this.req ? this.req.stream : this.req;
   }
 
   private requestTrailers(): string[] | undefined {
@@ -173,7 +180,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     this.leavePending();
     this.connected = false;
     this.upstream = undefined;
-    if (this.bodyReplayable) this.body = upstreamRequestBody(this, this.req, () => this.requestTrailers());
+    if (this.bodyReplayable) this.body = upstreamRequestBody(this, this.requestBody, () => this.requestTrailers());
     this.dispatchTo(endpoint);
   }
 
@@ -185,7 +192,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
       this.expectsContinue = false;
     }
     const remainingMs = this.runtime.requestTimeoutMs - (performance.now() - this.startMs);
-    return readBodyPrefix(this.req, maxBytes, remainingMs).catch((error: unknown) => {
+    return readBodyPrefix(this.requestBody, maxBytes, remainingMs).catch((error: unknown) => {
       if (error instanceof BodyTimeoutError) this.replyLocally({ code: 'DOWNSTREAM_REQUEST_TIMEOUT' });
       throw error;
     });
@@ -214,7 +221,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     const { status, bytes, grpcStatus } = sendLocalReply(this.res, outcome.code, outcome.detail, outcome.overrides);
     // HTTP/2: a caller still sending is told to stop after the complete reply (RST_STREAM
     // NO_ERROR, RFC 9113 section 8.1); a stalled stream left paused would hold its session open.
-    if (this.http2 && this.hasBody && !this.req.complete) (this.req as Http2ServerRequest).stream.close();
+    if (this.http2 && this.hasBody && !this.req.complete) (this.req as Http2Downstream).stream.close();
     this.responseFlag = errorCatalogue[outcome.code].responseFlag;
     this.bytesSent += bytes;
     if (this.grpc !== undefined && grpcStatus !== undefined) this.grpc.status = String(grpcStatus);
@@ -230,7 +237,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     } else {
       this.responseFlag = errorCatalogue.STREAM_IDLE_TIMEOUT.responseFlag;
       this.finish(this.responseStatus);
-      (this.req as Http2ServerRequest).stream.close(http2Constants.NGHTTP2_CANCEL);
+      (this.req as Http2Downstream).stream.close(http2Constants.NGHTTP2_CANCEL);
     }
     this.abortUpstream(new Error('stream idle timeout'));
   }

@@ -7,8 +7,8 @@
 // it (PERMISSIVE -> STRICT), new connections of the kind it refuses are closed at once, and
 // existing ones once their requests in flight are answered. HTTP/2 shares the
 // port: over TLS when ALPN picks `h2`, in plaintext when the connection opens with the HTTP/2
-// preface (h2c, prior knowledge); its streams become the same Exchange through Node's
-// compatibility API.
+// preface (h2c, prior knowledge); its streams become the same Exchange through Node's HTTP/2
+// stream API (http/http2-downstream.ts).
 import http from 'node:http';
 import http2 from 'node:http2';
 import https from 'node:https';
@@ -19,6 +19,7 @@ import type { LimitsConfig } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import { errorCatalogue } from '../errors.js';
 import { Exchange, type DownstreamRequestMessage, type DownstreamResponse, type DownstreamState } from '../http/exchange.js';
+import { Http2Downstream } from '../http/http2-downstream.js';
 import { UpgradeTunnel } from '../http/upgrade-tunnel.js';
 import { sendLocalReply, writeRawLocalReply } from '../local-reply.js';
 import { sniffPlaintext, type PlaintextProtocol } from './protocol-sniff.js';
@@ -107,8 +108,7 @@ export class HttpListener implements DownstreamState {
       }
       if (this.draining || connection?.closing === true) session.close();
     });
-    this.h2.on('request', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.exchange(req, res, false));
-    this.h2.on('checkContinue', (req: http2.Http2ServerRequest, res: http2.Http2ServerResponse) => this.exchange(req, res, true));
+    this.h2.on('stream', (stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, rawHeaders: string[]) => this.stream(stream, headers, rawHeaders));
     const tls = options.security.serverOptions(options.direction);
     this.mixed = tls !== undefined;
     if (tls === undefined) {
@@ -251,6 +251,21 @@ export class HttpListener implements DownstreamState {
     // HTTP/2 multiplexes streams on a connection that stays busy: each stream has its own idle timer.
     if ('stream' in req) req.stream.setTimeout(this.options.limits.idleTimeoutMs, () => exchange.streamIdle());
     exchange.start();
+  }
+
+  /**
+   * An HTTP/2 request, refused as Node's compatibility layer refuses it: CONNECT (no tunnels over
+   * HTTP/2 here) with 405, an expectation other than `100-continue` with 417.
+   */
+  private stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
+    const downstream = new Http2Downstream(stream, headers, rawHeaders);
+    const expect = headers.expect;
+    let refusal: number | undefined;
+    if (headers[':method'] === 'CONNECT') refusal = 405;
+    else if (expect !== undefined && expect !== '100-continue') refusal = 417;
+    if (refusal === undefined) return this.exchange(downstream, downstream, expect !== undefined);
+    downstream.statusCode = refusal;
+    downstream.end();
   }
 
   private upgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {

@@ -2,6 +2,7 @@
 // for HTTP/1.1, a node:http2 session for HTTP/2, chosen per request by how its caller spoke), a load balancer, the limits that give local
 // replies (UO overflow, UH no healthy endpoint), and, when configured, its retry policy and
 // outlier detection.
+import type { Readable } from 'node:stream';
 import type { ConnectionOptions } from 'node:tls';
 import { createRequire } from 'node:module';
 import type * as Undici from 'undici';
@@ -13,6 +14,7 @@ const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
 type Pool = Undici.Pool;
 const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 import type { ClusterConfig, EndpointConfig } from '../config/types.js';
+import { bodyUndiciMayDestroy } from '../http/http2-downstream.js';
 import type { ClusterCounters } from '../telemetry/resilience-metrics.js';
 import { createLoadBalancer, type EndpointMetadata, type LoadBalancer, type PickRequest } from './load-balancers.js';
 import { Http2Endpoint, type UpstreamDispatcher } from './http2-endpoint.js';
@@ -51,7 +53,12 @@ export class Endpoint {
     const host = address.includes(':') ? `[${address}]` : address;
     this.label = `${host}:${port}`;
     this.currentPool = this.newPool();
-    const pool: UpstreamDispatcher = { dispatch: (request, handler) => (this.pool as unknown as UpstreamDispatcher).dispatch(request, handler) };
+    const pool: UpstreamDispatcher = {
+      dispatch: (request, handler) => {
+        const body = bodyUndiciMayDestroy(request.body);
+        (this.pool as unknown as UpstreamDispatcher).dispatch(body === request.body ? request : { ...request, body: body as Readable }, handler);
+      },
+    };
     this.http2 = new Http2Endpoint({
       address,
       port,

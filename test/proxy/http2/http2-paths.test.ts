@@ -67,6 +67,28 @@ describe('HTTP/2 at the sidecar', () => {
     expect(metrics).toMatch(/istio_requests_total\{[^}]*request_protocol="http"[^}]*response_code="200"[^}]*\} 1/);
   });
 
+  it("refuses CONNECT (405) and an unknown expectation (417) over HTTP/2 (as Node's compatibility layer did), and takes 100-continue", async () => {
+    const proxy = await sidecar({ inbound: { port: 0, appPort: app.port } });
+    const session = http2.connect(`http://127.0.0.1:${proxy.inboundPort}`);
+    stops.push(async () => void session.close());
+    const status = (stream: http2.ClientHttp2Stream): Promise<unknown> =>
+      new Promise((resolve, reject) => {
+        stream.on('response', (headers) => resolve(headers[':status']));
+        stream.on('error', reject);
+        stream.resume();
+      });
+    expect(await status(session.request({ ':method': 'CONNECT', ':authority': 'app.local:443' }, { endStream: false }))).toBe(405);
+    expect(await status(session.request({ ':method': 'GET', ':path': '/x', ':authority': 'app.local', expect: 'something-else' }))).toBe(417);
+    const continued = session.request({ ':method': 'POST', ':path': '/continue', ':authority': 'app.local', expect: '100-continue' }, { endStream: false });
+    // The body goes only once the sidecar said 100 Continue.
+    continued.on('continue', () => continued.end('after continue'));
+    let body = '';
+    continued.setEncoding('utf8').on('data', (chunk: string) => (body += chunk));
+    const [headers] = await Promise.all([new Promise<http2.IncomingHttpHeaders>((resolve) => continued.on('response', resolve)), new Promise((resolve) => continued.on('end', resolve))]);
+    expect(headers[':status']).toBe(200);
+    expect((JSON.parse(body) as EchoReply).bodyBytes).toBe('after continue'.length);
+  });
+
   it('carries a request between mesh sidecars the way its caller spoke: HTTP/1.1 over pooled mTLS connections, HTTP/2 as HTTP/2 (ALPN h2)', async () => {
     const ca: TestCaServer = await startCaServer();
     stops.push(() => ca.close());
