@@ -258,7 +258,11 @@ export class HttpListener implements DownstreamState {
    * HTTP/2 here) with 405, an expectation other than `100-continue` with 417.
    */
   private stream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders, rawHeaders: string[]): void {
+    // Taken first, so the stream has its error listener whatever happens next.
     const downstream = new Http2Downstream(stream, headers, rawHeaders);
+    // Node emits 'stream' a tick after the HEADERS frame: a protocol error in between (this
+    // stream's DATA past its content-length) has already reset it, or its connection.
+    if (stream.destroyed || stream.session === undefined) return;
     const expect = headers.expect;
     let refusal: number | undefined;
     if (headers[':method'] === 'CONNECT') refusal = 405;
