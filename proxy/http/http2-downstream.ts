@@ -37,7 +37,7 @@ function addHeader(head: OutgoingHttpHeaders, rawName: string, value: string | n
  * The body to hand undici: it destroys a request's body stream once done with it, and a caller's
  * HTTP/2 stream is also the response, so undici gets an iterator over it that leaves it open.
  */
-export function bodyUndiciMayDestroy(body: Readable | null): Readable | AsyncIterable<Buffer> | null {
+export function bodyForUndici(body: Readable | null): Readable | AsyncIterable<Buffer> | null {
   if (body === null || !(kDownstream in body)) return body;
   return body.iterator({ destroyOnReturn: false }) as AsyncIterable<Buffer>;
 }

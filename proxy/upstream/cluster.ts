@@ -14,7 +14,7 @@ const Pool = require('undici/lib/dispatcher/pool.js') as typeof Undici.Pool;
 type Pool = Undici.Pool;
 const buildConnector = require('undici/lib/core/connect.js') as typeof Undici.buildConnector;
 import type { ClusterConfig, EndpointConfig } from '../config/types.js';
-import { bodyUndiciMayDestroy } from '../http/http2-downstream.js';
+import { bodyForUndici } from '../http/http2-downstream.js';
 import type { ClusterCounters } from '../telemetry/resilience-metrics.js';
 import { createLoadBalancer, type EndpointMetadata, type LoadBalancer, type PickRequest } from './load-balancers.js';
 import { Http2Endpoint, type UpstreamDispatcher } from './http2-endpoint.js';
@@ -55,7 +55,7 @@ export class Endpoint {
     this.currentPool = this.newPool();
     const pool: UpstreamDispatcher = {
       dispatch: (request, handler) => {
-        const body = bodyUndiciMayDestroy(request.body);
+        const body = bodyForUndici(request.body);
         (this.pool as unknown as UpstreamDispatcher).dispatch(body === request.body ? request : { ...request, body: body as Readable }, handler);
       },
     };
