@@ -326,13 +326,7 @@ export class Exchange extends DownstreamRequest implements ChainHost, UpstreamHa
     const statusCode = this.responseStatus;
     if (this.grpc !== undefined) this.grpc.status = headerValue(this.responseHeaders!, 'grpc-status') ?? '';
     if ('stream' in this.res) {
-      const head: Record<string, string | string[]> = { ':status': String(statusCode) };
-      const headers = this.responseHeaders!;
-      for (let i = 0; i < headers.length; i += 2) {
-        const previous = head[headers[i]!];
-        head[headers[i]!] = previous === undefined ? headers[i + 1]! : [...(Array.isArray(previous) ? previous : [previous]), headers[i + 1]!];
-      }
-      this.res.stream.respond(head, { endStream: true });
+      this.res.writeHeadersOnly(statusCode, this.responseHeaders!);
     } else {
       this.res.writeHead(statusCode, this.responseHeaders);
       this.res.end();

@@ -94,7 +94,18 @@ export class Http2Downstream {
   }
 
   writeHead(statusCode: number, headers?: readonly string[] | OutgoingHttpHeaders): this {
-    if (!this.open) return this;
+    // Trailers or not, the stream ends with them (an empty DATA frame when there are none).
+    this.respond(statusCode, headers, false);
+    return this;
+  }
+
+  /** A response of one HEADERS frame that ends the stream (gRPC trailers-only). */
+  writeHeadersOnly(statusCode: number, headers: readonly string[]): void {
+    this.respond(statusCode, headers, true);
+  }
+
+  private respond(statusCode: number, headers: readonly string[] | OutgoingHttpHeaders | undefined, headersOnly: boolean): void {
+    if (!this.open) return;
     this.statusCode = statusCode;
     const head: OutgoingHttpHeaders = {};
     if (Array.isArray(headers)) {
@@ -106,9 +117,7 @@ export class Http2Downstream {
       }
     }
     head[':status'] = statusCode;
-    // Trailers or not, the stream ends with them (an empty DATA frame when there are none).
-    this.stream.respond(head, { waitForTrailers: true });
-    return this;
+    this.stream.respond(head, headersOnly ? { endStream: true } : { waitForTrailers: true });
   }
 
   write(chunk: Buffer | string): boolean {
