@@ -8,6 +8,7 @@ import { HttpListener } from './listeners/http-listener.js';
 import { buildDataPath, DataPathHolder, type DataPath, type DataPathDeps } from './runtime/snapshot.js';
 import { loadFilters } from './filters/registry.js';
 import { AccessLog } from './telemetry/access-log.js';
+import { LogLines } from './telemetry/log-lines.js';
 import { SidecarMetrics } from './telemetry/metrics.js';
 import { certificateReport, registerCertificateExpiry } from './tls/certificate-report.js';
 import type { WorkloadIdentity } from './tls/workload-identity.js';
@@ -51,7 +52,7 @@ export class Sidecar {
   static async build(config: SidecarConfig, options: SidecarOptions = {}): Promise<Sidecar> {
     const security = options.security ?? plaintext;
     const metrics = new SidecarMetrics();
-    const accessLog = new AccessLog(config.accessLog.mode, config.accessLog.sampleRate, options.accessLogOut);
+    const accessLog = new AccessLog(config.accessLog.mode, config.accessLog.sampleRate, new LogLines(options.accessLogOut ?? process.stdout));
     await loadFilters(filterNames(config));
     const deps: DataPathDeps = { metrics, accessLog, security };
     const holder = new DataPathHolder(buildDataPath(config, deps));
@@ -117,6 +118,11 @@ export class Sidecar {
     await Promise.all([this.inbound?.drain(deadlineMs), this.outbound?.drain(deadlineMs)]);
     await Promise.all(this.holder.current.clusters.map((c) => c.destroy()));
     await this.admin.close();
+  }
+
+  /** Writes the log lines queued in this event-loop turn now (for a reader of the log in the same turn). */
+  flushLogs(): void {
+    this.deps.accessLog.out.flush();
   }
 }
 

@@ -27,6 +27,7 @@
 import type { MtlsMode } from '../config/types.js';
 import type { ErrorCode } from '../errors.js';
 import type { LocalReplyOverrides } from '../local-reply.js';
+import type { LineSink } from '../telemetry/log-lines.js';
 import type { SidecarMetrics } from '../telemetry/metrics.js';
 import type { RequestStats } from '../telemetry/metrics.js';
 import type { Cluster } from '../upstream/cluster.js';
@@ -172,7 +173,7 @@ export interface FilterBuildContext {
   readonly localPrincipal: string | undefined;
   readonly metrics: SidecarMetrics;
   /** Where filters write their own JSON log lines (the access log's stream). */
-  readonly logOut: NodeJS.WritableStream;
+  readonly logOut: LineSink;
 }
 
 export interface HttpFilterFactory {

@@ -52,6 +52,8 @@ const sidecarOwned = new Set([
 
 /** Adds the names one Connection header value lists (lower-cased) to `named`; returns it. */
 function addConnectionNamed(value: string, named: Set<string> | undefined): Set<string> | undefined {
+  // The usual value names nothing to remove (every keep-alive response has it): no split.
+  if (value.length === 10 && value.toLowerCase() === 'keep-alive') return named;
   for (const token of value.split(',')) {
     const name = token.trim().toLowerCase();
     if (name !== '' && name !== 'close' && name !== 'keep-alive' && name !== 'upgrade') {

@@ -1,5 +1,6 @@
 // Access log: one JSON line per request on stdout, off, on, or for a random sample of requests.
 import type { AccessLogMode } from '../config/types.js';
+import type { LogLines } from './log-lines.js';
 
 export interface AccessLogEntry {
   readonly startTime: number;
@@ -31,7 +32,7 @@ export class AccessLog {
     private readonly mode: AccessLogMode,
     private readonly sampleRate: number,
     /** Also where filters write their own log lines (the authorization decision log). */
-    readonly out: NodeJS.WritableStream = process.stdout,
+    readonly out: LogLines,
   ) {}
 
   /** Whether this request is logged; asked once per request so the off case costs nothing. */

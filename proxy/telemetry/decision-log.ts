@@ -5,6 +5,7 @@
 // the rules that decided it.
 import { randomUUID } from 'node:crypto';
 import type { RuleDecision } from '../../policies/index.js';
+import type { LineSink } from './log-lines.js';
 import type { RecentDecision, RecentDecisions } from './recent-decisions.js';
 
 export type DecisionOutcome = 'allow' | 'deny' | 'dry_run_deny' | 'error';
@@ -70,7 +71,7 @@ export class DecisionLog {
   private times: number[] = [];
 
   constructor(
-    private readonly out: NodeJS.WritableStream,
+    private readonly out: LineSink,
     private readonly allowSampleRate: number,
     /** Where denials, dry-run denials and errors are also kept for the admin listener. */
     private readonly recent?: RecentDecisions,

@@ -9,6 +9,7 @@ import { validateConfig } from '../../proxy/config/load-config.js';
 import { buildDataPath } from '../../proxy/runtime/snapshot.js';
 import { loadFilters } from '../../proxy/filters/registry.js';
 import { AccessLog } from '../../proxy/telemetry/access-log.js';
+import { LogLines } from '../../proxy/telemetry/log-lines.js';
 import { SidecarMetrics } from '../../proxy/telemetry/metrics.js';
 import { plaintext } from '../../proxy/transport-security.js';
 import type { FilterExchange, HttpFilter } from '../../proxy/filters/http-filter.js';
@@ -22,7 +23,7 @@ const PER_ROUND = 20_000;
 function chain(filters: unknown[]): readonly HttpFilter[] {
   const config = validateConfig({ workload: 'catalog', admin: { port: 0 }, accessLog: { mode: 'off' }, inbound: { port: 0, appPort: 9, filters } });
   const discard = new Writable({ write: (_chunk, _encoding, done) => done() });
-  const snapshot = buildDataPath(config, { metrics: new SidecarMetrics(), accessLog: new AccessLog('off', 0, discard), security: plaintext });
+  const snapshot = buildDataPath(config, { metrics: new SidecarMetrics(), accessLog: new AccessLog('off', 0, new LogLines(discard)), security: plaintext });
   for (const cluster of snapshot.clusters) void cluster.close();
   return snapshot.inbound!.filters.filters;
 }

@@ -15,7 +15,8 @@
 // request is taken over the fixed-rate runs, RSS (VmRSS) during the throughput runs.
 // BENCH_SECOND_NODE=/path/to/bin/node (e.g. Node 24 LTS: `$(bash .ci/node-from-npm.sh 24)/node`)
 // adds a weft pair run by that runtime beside the one on this process's Node, in the same rounds,
-// and a summary line for each runtime.
+// and a summary line for each; BENCH_SECOND_BUILD=/path/to/checkout (built: `npm run build`) adds
+// that build's weft pair the same way, for before/after figures from one run.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -30,6 +31,7 @@ import { startCaServer, type TestCaServer } from '../helpers/ca-server.js';
 import { echoClient, echoService } from '../helpers/grpc-echo.js';
 import { startNginx, staticRoot, type Nginx } from '../helpers/nginx.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
+import { weftBin } from '../helpers/weft-cli.js';
 import { issueWorkload, testId } from '../helpers/throwaway-ca.js';
 import { cpuMicros, loadAverage, openLoop, residentMb, summary, type OpenLoopRun, type Send } from './load.js';
 import { callerAuthzPolicy } from './policy-fixture.js';
@@ -44,6 +46,7 @@ const RULES = 20;
 const sidecarNodeArgs = (process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS).split(' ').filter(Boolean);
 const bareNodeArgs = (process.env.BARE_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 const secondNode = process.env.BENCH_SECOND_NODE;
+const secondBuild = process.env.BENCH_SECOND_BUILD;
 // Compiled to dist/bench/test/bench/; the bare hops run from their source.
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -165,17 +168,33 @@ async function nginxPair(appPort: number, pems: Pems): Promise<number> {
   return front.port;
 }
 
-/** Two `weft proxy` processes as `weft up` runs them; returns [backend, frontend]. */
 /** The version `node` reports, e.g. v24.11.0. */
 async function nodeVersion(node: string): Promise<string> {
   return (await promisify(execFile)(node, ['--version'])).stdout.trim();
 }
 
-async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'grpc' | 'http', node: string = process.execPath): Promise<[SidecarProcess, SidecarProcess]> {
+/** The second weft the run measures beside its own (another runtime, another build), if any. */
+interface SecondWeft {
+  readonly node: string;
+  readonly bin: string;
+  /** How its rows and summary line are named. */
+  readonly label: string;
+}
+
+async function secondWeft(): Promise<SecondWeft | undefined> {
+  if (secondNode === undefined && secondBuild === undefined) return undefined;
+  const node = secondNode ?? process.execPath;
+  const version = await nodeVersion(node);
+  if (secondBuild === undefined) return { node, bin: weftBin, label: version };
+  return { node, bin: join(secondBuild, 'dist/deploy/cli/weft.js'), label: `${version} ${secondBuild}` };
+}
+
+/** Two `weft proxy` processes as `weft up` runs them; returns [backend, frontend]. */
+async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'grpc' | 'http', second?: SecondWeft): Promise<[SidecarProcess, SidecarProcess]> {
   const bundle = join(dir, 'root-cert.pem');
   await writeFile(bundle, ca.ca.trustBundlePems.join(''));
   const identity = async (workload: string): Promise<Record<string, unknown>> => {
-    const tokenFile = join(dir, `${kind}-${workload}-${node === process.execPath ? 'own' : 'second'}.token`);
+    const tokenFile = join(dir, `${kind}-${workload}-${second === undefined ? 'own' : 'second'}.token`);
     await writeFile(tokenFile, `${await ca.tokens.mint({ spiffeId: testId(workload) })}\n`);
     return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
   };
@@ -192,14 +211,14 @@ async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'g
       appProtocol: kind === 'grpc' ? 'grpc' : 'http1',
       filters: [{ name: 'authz', config: { assets: [{ name: 'app', match: { paths: [{ prefix: '/' }] } }], policies: [policy] } }, { name: 'router' }],
     },
-  }, sidecarNodeArgs, node);
+  }, sidecarNodeArgs, second?.node, second?.bin);
   sidecars.push(backend);
   const frontend = await spawnSidecar({
     workload: 'frontend',
     accessLog: { mode: 'on' },
     identity: await identity('frontend'),
     outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },
-  }, sidecarNodeArgs, node);
+  }, sidecarNodeArgs, second?.node, second?.bin);
   sidecars.push(frontend);
   return [backend, frontend];
 }
@@ -289,10 +308,10 @@ async function main(): Promise<void> {
     step('weft gRPC pair');
     const grpcWeft = await weftPair(ca, dir, grpcPort, 'grpc');
     const ownVersion = process.version;
-    const second = secondNode === undefined ? undefined : { node: secondNode, version: await nodeVersion(secondNode) };
-    if (second !== undefined) step(`weft pairs on ${second.version} (${second.node})`);
-    const secondHttp = second === undefined ? undefined : await weftPair(ca, dir, app.port, 'http', second.node);
-    const secondGrpc = second === undefined ? undefined : await weftPair(ca, dir, grpcPort, 'grpc', second.node);
+    const second = await secondWeft();
+    if (second !== undefined) step(`weft pairs on ${second.label} (${second.node} ${second.bin})`);
+    const secondHttp = second === undefined ? undefined : await weftPair(ca, dir, app.port, 'http', second);
+    const secondGrpc = second === undefined ? undefined : await weftPair(ca, dir, grpcPort, 'grpc', second);
     const bareHttp = await barePair('bare-http-hop.mjs', `http://127.0.0.1:${app.port}`, pems, 'https');
     const bareGrpc = await barePair('bare-h2-hop.mjs', `http://127.0.0.1:${grpcPort}`, pems, 'https');
     const pids = (pair: readonly SidecarProcess[]): number[] => pair.map((sidecar) => sidecar.child.pid!);
@@ -302,13 +321,13 @@ async function main(): Promise<void> {
       httpTarget(weftName(ownVersion), httpWeft[1].outboundPort, pids(httpWeft)),
       httpTarget('bare Node pair (http -> undici mTLS)', bareHttp.port, bareHttp.hops),
       httpTarget('nginx pair (mTLS)', await nginxPair(app.port, pems)),
-      ...(secondHttp === undefined ? [] : [httpTarget(weftName(second!.version), secondHttp[1].outboundPort, pids(secondHttp))]),
+      ...(secondHttp === undefined ? [] : [httpTarget(weftName(second!.label), secondHttp[1].outboundPort, pids(secondHttp))]),
     ];
     const grpcTargets = [
       grpcTarget('direct to the app', grpcPort),
       grpcTarget(weftName(ownVersion), grpcWeft[1].outboundPort, pids(grpcWeft)),
       grpcTarget('bare node:http2 pair (h2c -> h2 mTLS)', bareGrpc.port, bareGrpc.hops),
-      ...(secondGrpc === undefined ? [] : [grpcTarget(weftName(second!.version), secondGrpc[1].outboundPort, pids(secondGrpc))]),
+      ...(secondGrpc === undefined ? [] : [grpcTarget(weftName(second!.label), secondGrpc[1].outboundPort, pids(secondGrpc))]),
     ];
     console.log(`wrk -t1 -c${CONNECTIONS} (HTTP/1.1, 1 KiB responses, Host: backend); grpc-js with ${CONNECTIONS} unary calls in flight (100-byte messages); undici Pool / grpc-js open loop for latency`);
     console.log(`sidecar node flags: ${sidecarNodeArgs.join(' ') || '(none)'}; access log on; ${RULES}-rule Rego policy on the inbound sidecar; CPU and RSS summed/maxed over both proxies of a path`);
@@ -322,7 +341,7 @@ async function main(): Promise<void> {
     }
     console.log(`\nload average at end: ${loadAverage()} (at start: ${loadBefore}); the floor is the bare pair on ${ownVersion}`);
     if (only !== undefined) return;
-    const runtimes = [{ version: ownVersion, http: 1, grpc: 1 }, ...(second === undefined ? [] : [{ version: second.version, http: http.length - 1, grpc: grpcTargets.length - 1 }])];
+    const runtimes = [{ version: ownVersion, http: 1, grpc: 1 }, ...(second === undefined ? [] : [{ version: second.label, http: http.length - 1, grpc: grpcTargets.length - 1 }])];
     for (const runtime of runtimes) {
       const h = ratios(http, runtime.http);
       const g = ratios(grpcTargets, runtime.grpc);

@@ -41,11 +41,13 @@ export async function startInProcess(config: SidecarConfig, options: Omit<Sideca
     inboundPort: sidecar.addresses.inbound?.port ?? 0,
     outboundPort: sidecar.addresses.outbound?.port ?? 0,
     adminPort: sidecar.addresses.admin.port,
-    logLines: () =>
-      text
+    logLines: () => {
+      sidecar.flushLogs();
+      return text
         .split('\n')
         .filter((line) => line !== '')
-        .map((line) => JSON.parse(line) as Record<string, unknown>),
+        .map((line) => JSON.parse(line) as Record<string, unknown>);
+    },
     async stop() {
       await sidecar.drain();
       onStop?.();
@@ -73,10 +75,18 @@ export async function writeConfigFile(config: Record<string, unknown>): Promise<
   return file;
 }
 
-/** Runs `node [nodeArgs] weft proxy --config FILE` (`node`: another runtime's binary) and waits for its ready line. */
-export async function spawnSidecar(overrides: Record<string, unknown>, nodeArgs: readonly string[] = [], node: string = process.execPath): Promise<SidecarProcess> {
+/**
+ * Runs `node [nodeArgs] weft proxy --config FILE` and waits for its ready line (`node`: another
+ * runtime's binary; `bin`: another build's dist/deploy/cli/weft.js).
+ */
+export async function spawnSidecar(
+  overrides: Record<string, unknown>,
+  nodeArgs: readonly string[] = [],
+  node: string = process.execPath,
+  bin: string = weftBin,
+): Promise<SidecarProcess> {
   const file = await writeConfigFile(testConfig(overrides));
-  const child = spawn(node, [...nodeArgs, weftBin, 'proxy', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(node, [...nodeArgs, bin, 'proxy', '--config', file], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const ready = await new Promise<string>((resolve, reject) => {

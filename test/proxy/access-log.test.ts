@@ -1,8 +1,11 @@
 // The access log's lines, formatted by hand for speed: what JSON.stringify of the entry would
-// write, one line per request whatever a caller put in its method, path or headers.
+// write, one line per request whatever a caller put in its method, path or headers; and the
+// batches they are written in (once per event-loop turn, at once past 64 KiB, all on flush).
 import { PassThrough } from 'node:stream';
+import { setImmediate as turn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
 import { AccessLog, type AccessLogEntry } from '../../proxy/telemetry/access-log.js';
+import { LogLines } from '../../proxy/telemetry/log-lines.js';
 
 function entry(overrides: Partial<AccessLogEntry> = {}): AccessLogEntry {
   return {
@@ -48,9 +51,9 @@ function capture(): { out: PassThrough; writes: string[] } {
 }
 
 describe('access log', () => {
-  it('writes each entry as JSON.stringify would, one line whatever the caller sent', () => {
+  it('writes each entry as JSON.stringify would, one line whatever the caller sent', async () => {
     const { out, writes } = capture();
-    const log = new AccessLog('on', 1, out);
+    const log = new AccessLog('on', 1, new LogLines(out));
     const hostile = entry({
       method: 'P"OST',
       path: '/a\n{"status":200}\r\u2028\\"\u0000\ud800',
@@ -61,10 +64,38 @@ describe('access log', () => {
     });
     const entries = [entry(), hostile, entry({ durationMs: 12345.6789, status: 503, upstream: '-' })];
     for (const e of entries) log.write(e);
+    await turn();
     expect(writes.join('')).toBe(entries.map(stringified).join(''));
     const lines = writes.join('').split('\n').filter((line) => line !== '');
     expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[1]!)).toMatchObject({ method: 'P"OST', path: hostile.path, request_id: hostile.requestId });
   });
 
+  it('writes the lines of one event-loop turn in one write, after the turn', async () => {
+    const { out, writes } = capture();
+    const lines = new LogLines(out);
+    lines.write('{"a":1}\n');
+    lines.write('{"b":2}\n');
+    expect(writes).toEqual([]);
+    await turn();
+    expect(writes).toEqual(['{"a":1}\n{"b":2}\n']);
+    lines.write('{"c":3}\n');
+    await turn();
+    expect(writes).toEqual(['{"a":1}\n{"b":2}\n', '{"c":3}\n']);
+  });
+
+  it('writes at once when 64 KiB are queued, and what is queued on flush', async () => {
+    const { out, writes } = capture();
+    const lines = new LogLines(out);
+    const line = `${'x'.repeat(1023)}\n`;
+    for (let i = 0; i < 63; i++) lines.write(line);
+    expect(writes).toEqual([]);
+    lines.write(line);
+    expect(writes.join('')).toBe(line.repeat(64));
+    lines.write('{"last":true}\n');
+    lines.flush();
+    expect(writes.join('')).toBe(`${line.repeat(64)}{"last":true}\n`);
+    await turn();
+    expect(writes.join('')).toBe(`${line.repeat(64)}{"last":true}\n`);
+  });
 });

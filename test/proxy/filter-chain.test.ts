@@ -9,6 +9,7 @@ import { registerFilter } from '../../proxy/filters/registry.js';
 import { setHeader } from '../../proxy/http/headers.js';
 import { buildDataPath } from '../../proxy/runtime/snapshot.js';
 import { AccessLog } from '../../proxy/telemetry/access-log.js';
+import { LogLines } from '../../proxy/telemetry/log-lines.js';
 import { plaintext } from '../../proxy/transport-security.js';
 import { request } from '../helpers/http-client.js';
 import { startSidecar, testConfig, type InProcessSidecar } from '../helpers/sidecar.js';
@@ -110,7 +111,7 @@ describe('filter chain', () => {
       const next = validateConfig(
         testConfig({ outbound: { port: 0, clusters: [{ name: 'late', hosts: ['late'], endpoints: [{ address: '127.0.0.1', port: other.port }] }] } }),
       );
-      local.sidecar.holder.replace(buildDataPath(next, { metrics: local.sidecar.metrics, accessLog: new AccessLog('off', 0), security: plaintext }));
+      local.sidecar.holder.replace(buildDataPath(next, { metrics: local.sidecar.metrics, accessLog: new AccessLog('off', 0, new LogLines(process.stdout)), security: plaintext }));
       const reply = await request(local.outboundPort, { headers: { host: 'late' } });
       expect(reply.status).toBe(200);
       expect((JSON.parse(reply.body) as EchoReply).port).toBe(other.port);
