@@ -17,13 +17,37 @@ export interface AccessLogEntry {
   readonly requestId: string;
 }
 
+// Printable ASCII but `"` and `\`: JSON.stringify would write such a string as it is, quoted.
+const plainJsonString = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
+
+/** `text` as a JSON string (most values a request logs need no escaping; the rest go to JSON.stringify). */
+function jsonString(text: string): string {
+  return plainJsonString.test(text) ? `"${text}"` : JSON.stringify(text);
+}
+
+// toISOString builds a Date and formats all of it: the line's second is formatted once a second.
+let formattedSecond = Number.NaN;
+let secondPrefix = '';
+
+/** `ms` since the epoch as Date.prototype.toISOString writes it (a year within 0-9999). */
+function isoTime(ms: number): string {
+  const whole = Math.floor(ms);
+  const second = Math.floor(whole / 1000);
+  if (second !== formattedSecond) {
+    formattedSecond = second;
+    secondPrefix = new Date(second * 1000).toISOString().slice(0, 20);
+  }
+  const millis = whole - second * 1000;
+  return `${secondPrefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+}
+
 /** One entry as a JSON line (the object JSON.stringify would write, without building it). */
 function formatLine(entry: AccessLogEntry): string {
   return (
-    `{"time":"${new Date(entry.startTime).toISOString()}","direction":"${entry.direction}","method":${JSON.stringify(entry.method)}` +
-    `,"path":${JSON.stringify(entry.path)},"authority":${JSON.stringify(entry.authority)},"status":${entry.status}` +
+    `{"time":"${isoTime(entry.startTime)}","direction":"${entry.direction}","method":${jsonString(entry.method)}` +
+    `,"path":${jsonString(entry.path)},"authority":${jsonString(entry.authority)},"status":${entry.status}` +
     `,"duration_ms":${Math.round(entry.durationMs * 1000) / 1000},"bytes_received":${entry.bytesReceived},"bytes_sent":${entry.bytesSent}` +
-    `,"upstream":${JSON.stringify(entry.upstream)},"response_flags":${JSON.stringify(entry.responseFlag)},"request_id":${JSON.stringify(entry.requestId)}}\n`
+    `,"upstream":${jsonString(entry.upstream)},"response_flags":${jsonString(entry.responseFlag)},"request_id":${jsonString(entry.requestId)}}\n`
   );
 }
 

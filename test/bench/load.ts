@@ -65,6 +65,12 @@ export async function cpuMicros(pid: number): Promise<number> {
   return (Number(fields[11]) + Number(fields[12])) * 10_000;
 }
 
+/** System calls a process has made that read or write (sockets, pipes, files), from /proc/PID/io. */
+export async function ioSyscalls(pid: number): Promise<number> {
+  const io = await readFile(`/proc/${pid}/io`, 'utf8');
+  return Number(/syscr: (\d+)/.exec(io)?.[1] ?? 0) + Number(/syscw: (\d+)/.exec(io)?.[1] ?? 0);
+}
+
 /**
  * Resident memory of a process in MB, from /proc: all of it (VmRSS), and its anonymous part
  * (RssAnon: the heaps, its own; the rest is mostly the `node` binary's pages, shared by every

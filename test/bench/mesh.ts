@@ -16,7 +16,8 @@
 // BENCH_SECOND_NODE=/path/to/bin/node (e.g. Node 24 LTS: `$(bash .ci/node-from-npm.sh 24)/node`)
 // adds a weft pair run by that runtime beside the one on this process's Node, in the same rounds,
 // and a summary line for each; BENCH_SECOND_BUILD=/path/to/checkout (built: `npm run build`) adds
-// that build's weft pair the same way, for before/after figures from one run.
+// that build's weft pair the same way, for before/after figures from one run, and
+// SECOND_SIDECAR_NODE_OPTIONS a pair with other Node flags (on its own or with the two above).
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,7 +34,7 @@ import { startNginx, staticRoot, type Nginx } from '../helpers/nginx.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { weftBin } from '../helpers/weft-cli.js';
 import { issueWorkload, testId } from '../helpers/throwaway-ca.js';
-import { cpuMicros, loadAverage, openLoop, residentMb, summary, type OpenLoopRun, type Send } from './load.js';
+import { cpuMicros, ioSyscalls, loadAverage, openLoop, residentMb, summary, type OpenLoopRun, type Send } from './load.js';
 import { callerAuthzPolicy } from './policy-fixture.js';
 
 const quick = process.argv.includes('--quick');
@@ -47,6 +48,7 @@ const sidecarNodeArgs = (process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTION
 const bareNodeArgs = (process.env.BARE_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 const secondNode = process.env.BENCH_SECOND_NODE;
 const secondBuild = process.env.BENCH_SECOND_BUILD;
+const secondNodeOptions = process.env.SECOND_SIDECAR_NODE_OPTIONS;
 // Compiled to dist/bench/test/bench/; the bare hops run from their source.
 const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const children: ChildProcess[] = [];
@@ -63,12 +65,14 @@ interface Target {
   readonly runs: OpenLoopRun[];
   rps: number;
   cpuMicros: number;
+  /** Read and write system calls of its proxies over the fixed-rate runs. */
+  syscalls: number;
   rssMb: number;
   anonMb: number;
 }
 
 function target(name: string, send: Send, throughput: (duration: number) => Promise<number>, hops: readonly number[]): Target {
-  return { name, send, throughput, hops, runs: [], rps: 0, cpuMicros: 0, rssMb: 0, anonMb: 0 };
+  return { name, send, throughput, hops, runs: [], rps: 0, cpuMicros: 0, syscalls: 0, rssMb: 0, anonMb: 0 };
 }
 
 async function wrk(port: number, duration: number): Promise<number> {
@@ -177,16 +181,17 @@ async function nodeVersion(node: string): Promise<string> {
 interface SecondWeft {
   readonly node: string;
   readonly bin: string;
+  readonly nodeArgs: readonly string[];
   /** How its rows and summary line are named. */
   readonly label: string;
 }
 
 async function secondWeft(): Promise<SecondWeft | undefined> {
-  if (secondNode === undefined && secondBuild === undefined) return undefined;
+  if (secondNode === undefined && secondBuild === undefined && secondNodeOptions === undefined) return undefined;
   const node = secondNode ?? process.execPath;
-  const version = await nodeVersion(node);
-  if (secondBuild === undefined) return { node, bin: weftBin, label: version };
-  return { node, bin: join(secondBuild, 'dist/deploy/cli/weft.js'), label: `${version} ${secondBuild}` };
+  const nodeArgs = secondNodeOptions === undefined ? sidecarNodeArgs : secondNodeOptions.split(' ').filter(Boolean);
+  const label = [await nodeVersion(node), secondBuild, secondNodeOptions].filter((part) => part !== undefined).join(' ');
+  return { node, bin: secondBuild === undefined ? weftBin : join(secondBuild, 'dist/deploy/cli/weft.js'), nodeArgs, label };
 }
 
 /** Two `weft proxy` processes as `weft up` runs them; returns [backend, frontend]. */
@@ -211,14 +216,14 @@ async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'g
       appProtocol: kind === 'grpc' ? 'grpc' : 'http1',
       filters: [{ name: 'authz', config: { assets: [{ name: 'app', match: { paths: [{ prefix: '/' }] } }], policies: [policy] } }, { name: 'router' }],
     },
-  }, sidecarNodeArgs, second?.node, second?.bin);
+  }, second?.nodeArgs ?? sidecarNodeArgs, second?.node, second?.bin);
   sidecars.push(backend);
   const frontend = await spawnSidecar({
     workload: 'frontend',
     accessLog: { mode: 'on' },
     identity: await identity('frontend'),
     outbound: { port: 0, clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inboundPort }], spiffeId: testId('backend') }] },
-  }, sidecarNodeArgs, second?.node, second?.bin);
+  }, second?.nodeArgs ?? sidecarNodeArgs, second?.node, second?.bin);
   sidecars.push(frontend);
   return [backend, frontend];
 }
@@ -249,10 +254,11 @@ async function throughputRound(t: Target): Promise<void> {
 }
 
 async function latencyRound(t: Target, rate: number): Promise<void> {
-  const before = await Promise.all(t.hops.map(cpuMicros));
+  const total = async (read: (pid: number) => Promise<number>): Promise<number> => (await Promise.all(t.hops.map(read))).reduce((sum, n) => sum + n, 0);
+  const [cpuBefore, syscallsBefore] = [await total(cpuMicros), await total(ioSyscalls)];
   const run = await openLoop(t.send, seconds, rate);
-  const after = await Promise.all(t.hops.map(cpuMicros));
-  t.cpuMicros += after.reduce((sum, micros, i) => sum + micros - before[i]!, 0);
+  t.cpuMicros += (await total(cpuMicros)) - cpuBefore;
+  t.syscalls += (await total(ioSyscalls)) - syscallsBefore;
   if (run.failures.size > 0) throw new Error(`${t.name}: requests failed: ${JSON.stringify([...run.failures])}`);
   t.runs.push(run);
 }
@@ -266,14 +272,16 @@ async function measure(label: string, targets: Target[]): Promise<number> {
   for (let round = 0; round < rounds; round++) for (const t of targets) await latencyRound(t, rate);
   const [direct] = targets.map((t) => summary(t.runs));
   console.log(`\n${label}: max rps best of ${rounds} x ${seconds}s; latency open loop at ${rate}/s (a third of the bare pair's max) for ${rounds} x ${seconds}s, over all rounds`);
-  console.log(`${'path'.padEnd(40)} ${'max rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'+p50 ms'.padStart(8)} ${'+p99 ms'.padStart(8)} ${'CPU us/req'.padStart(10)} ${'RSS MB'.padStart(7)} ${'anon MB'.padStart(7)}`);
+  console.log(`${'path'.padEnd(40)} ${'max rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'+p50 ms'.padStart(8)} ${'+p99 ms'.padStart(8)} ${'CPU us/req'.padStart(10)} ${'syscalls/req'.padStart(12)} ${'RSS MB'.padStart(7)} ${'anon MB'.padStart(7)}`);
   for (const t of targets) {
     const s = summary(t.runs);
-    const cpu = t.hops.length === 0 ? '-' : (t.cpuMicros / (rate * seconds * rounds)).toFixed(0);
+    const requests = rate * seconds * rounds;
+    const cpu = t.hops.length === 0 ? '-' : (t.cpuMicros / requests).toFixed(0);
+    const syscalls = t.hops.length === 0 ? '-' : (t.syscalls / requests).toFixed(1);
     const rss = t.hops.length === 0 ? '-' : t.rssMb.toFixed(0);
     const anon = t.hops.length === 0 ? '-' : t.anonMb.toFixed(0);
     console.log(
-      `${t.name.padEnd(40)} ${t.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${(s.p50 - direct!.p50).toFixed(2).padStart(8)} ${(s.p99 - direct!.p99).toFixed(2).padStart(8)} ${cpu.padStart(10)} ${rss.padStart(7)} ${anon.padStart(7)}`,
+      `${t.name.padEnd(40)} ${t.rps.toFixed(0).padStart(8)} ${s.p50.toFixed(2).padStart(8)} ${s.p99.toFixed(2).padStart(8)} ${(s.p50 - direct!.p50).toFixed(2).padStart(8)} ${(s.p99 - direct!.p99).toFixed(2).padStart(8)} ${cpu.padStart(10)} ${syscalls.padStart(12)} ${rss.padStart(7)} ${anon.padStart(7)}`,
     );
   }
   return rate;

@@ -1,6 +1,7 @@
 // The access log's lines, formatted by hand for speed: what JSON.stringify of the entry would
 // write, one line per request whatever a caller put in its method, path or headers; and the
-// batches they are written in (once per event-loop turn, at once past 64 KiB, all on flush).
+// batches they are written in (50 ms after the first line, at once past 64 KiB, all on flush).
+import { once } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { setImmediate as turn } from 'node:timers/promises';
 import { describe, expect, it } from 'vitest';
@@ -64,27 +65,50 @@ describe('access log', () => {
     });
     const entries = [entry(), hostile, entry({ durationMs: 12345.6789, status: 503, upstream: '-' })];
     for (const e of entries) log.write(e);
-    await turn();
+    await once(out, 'data');
     expect(writes.join('')).toBe(entries.map(stringified).join(''));
     const lines = writes.join('').split('\n').filter((line) => line !== '');
     expect(lines).toHaveLength(3);
     expect(JSON.parse(lines[1]!)).toMatchObject({ method: 'P"OST', path: hostile.path, request_id: hostile.requestId });
   });
 
-  it('writes the lines of one event-loop turn in one write, after the turn', async () => {
+  it('writes the time as toISOString would, across seconds, years and before 1970', async () => {
+    const { out, writes } = capture();
+    const log = new AccessLog('on', 1, new LogLines(out));
+    const times = [
+      Date.UTC(2026, 11, 31, 23, 59, 59, 999),
+      Date.UTC(2027, 0, 1, 0, 0, 0, 0),
+      Date.UTC(2027, 0, 1, 0, 0, 0, 7),
+      Date.UTC(2027, 0, 1, 0, 0, 0, 42),
+      Date.UTC(2027, 0, 1, 0, 0, 1, 500) + 0.75,
+      Date.UTC(2027, 0, 1, 0, 0, 0, 999),
+      0,
+      -1,
+      Date.UTC(1969, 6, 20, 20, 17, 40, 5),
+    ];
+    for (const startTime of times) log.write(entry({ startTime }));
+    await once(out, 'data');
+    const logged = writes.join('').split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { time: string }).time);
+    expect(logged).toEqual(times.map((t) => new Date(t).toISOString()));
+  });
+
+  it('writes the lines queued within 50 ms in one write', async () => {
     const { out, writes } = capture();
     const lines = new LogLines(out);
+    const queuedAt = performance.now();
     lines.write('{"a":1}\n');
+    await turn();
     lines.write('{"b":2}\n');
     expect(writes).toEqual([]);
-    await turn();
+    await once(out, 'data');
+    expect(performance.now() - queuedAt).toBeGreaterThanOrEqual(40);
     expect(writes).toEqual(['{"a":1}\n{"b":2}\n']);
     lines.write('{"c":3}\n');
-    await turn();
+    await once(out, 'data');
     expect(writes).toEqual(['{"a":1}\n{"b":2}\n', '{"c":3}\n']);
   });
 
-  it('writes at once when 64 KiB are queued, and what is queued on flush', async () => {
+  it('writes at once when 64 KiB are queued, and what is queued on flush', () => {
     const { out, writes } = capture();
     const lines = new LogLines(out);
     const line = `${'x'.repeat(1023)}\n`;
@@ -94,8 +118,6 @@ describe('access log', () => {
     expect(writes.join('')).toBe(line.repeat(64));
     lines.write('{"last":true}\n');
     lines.flush();
-    expect(writes.join('')).toBe(`${line.repeat(64)}{"last":true}\n`);
-    await turn();
     expect(writes.join('')).toBe(`${line.repeat(64)}{"last":true}\n`);
   });
 });
