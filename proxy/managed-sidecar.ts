@@ -7,9 +7,8 @@
 // Beside it, the load stream: a model server's engine load to the control plane, and the load of
 // the inference pools this sidecar calls into their clusters' balancers.
 import { join } from 'node:path';
-import { loadFiguresOf } from '../control-plane/api/load-reporting-contract.js';
 import type { SidecarConfig } from './config/types.js';
-import { engineReadingOf } from './filters/inference/engine-load-gauges.js';
+import { ownLoadOf } from './filters/inference/engine-load-gauges.js';
 import { reportPoolLoad } from './filters/inference/inference-balancer.js';
 import { loadFilters } from './filters/registry.js';
 import { Sidecar } from './sidecar.js';
@@ -96,10 +95,7 @@ export class ManagedSidecar {
     });
     const load = new LoadStreamClient({
       ...controlPlane,
-      ownLoad: () => {
-        const reading = sidecar === undefined ? undefined : engineReadingOf(sidecar.metrics.registry);
-        return reading === undefined ? undefined : { load: loadFiguresOf(reading.load), at: reading.at };
-      },
+      ownLoad: () => (sidecar === undefined ? undefined : ownLoadOf(sidecar.metrics.registry)),
       received: (pool, endpoint, reported, at) => {
         if (sidecar !== undefined) reportPoolLoad(sidecar.holder.current.clusters, pool, endpoint, reported, at);
       },

@@ -70,7 +70,11 @@ export function sameLoad(a: LoadFigures, b: LoadFigures): boolean {
   return a.waiting === b.waiting && a.running === b.running && a.kvCacheUsage === b.kvCacheUsage && a.inFlightTokens === b.inFlightTokens && a.activeLoras.join(',') === b.activeLoras.join(',');
 }
 
-/** What a scrape of an engine reports (its sidecar does not count in-flight tokens: the callers add their own). */
-export function loadFiguresOf(engine: EngineLoad): LoadFigures {
-  return { waiting: engine.waiting, running: engine.running, kvCacheUsage: engine.kvCacheUsage, inFlightTokens: 0, activeLoras: [...new Set([...engine.runningLoras, ...engine.waitingLoras])] };
+/**
+ * What a model server's sidecar reports: its scrape of the engine, and the tokens the requests it
+ * passed still cost (0 where no sidecar counts them: a server outside the mesh, scraped by the
+ * control plane; its callers count their own).
+ */
+export function loadFiguresOf(engine: EngineLoad, inFlightTokens = 0): LoadFigures {
+  return { waiting: engine.waiting, running: engine.running, kvCacheUsage: engine.kvCacheUsage, inFlightTokens, activeLoras: [...new Set([...engine.runningLoras, ...engine.waitingLoras])] };
 }

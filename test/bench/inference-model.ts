@@ -3,7 +3,8 @@
 // engine (deploy/sim/sim-engine.ts) on a virtual clock, four per fleet as in the bench; two
 // callers, each with the real `inference` balancer (load table, picker, prefix keys) for weft;
 // each engine read every 50 ms and the reading carried on the head of each answer (sent when
-// the request is taken, as vLLM's are); 1 ms each way between caller and engine. Left out: the
+// the request is taken, as vLLM's are) with the tokens its sidecar counts in flight then (the
+// sidecar's own count, backend-in-flight.ts); 1 ms each way between caller and engine. Left out: the
 // sidecars' CPU and HTTP, so it says where a policy places requests, not what a hop costs;
 // bench:inference stays the measure. Same knobs as the bench: `--scenario=`, `--policies=`,
 // `BENCH_SECONDS`, `BENCH_WEFT_CONFIG`; `--seeds=N` averages N traces.
@@ -13,6 +14,7 @@ import { promptBlockHashes } from '../../deploy/sim/prefix-cache.js';
 import { seededRandom } from '../../deploy/sim/seeded-random.js';
 import { fleetOf, type ServerParams } from '../../deploy/sim/sim-profile.js';
 import { poolSaturated } from '../../proxy/filters/inference/endpoint-picker.js';
+import { BackendInFlight } from '../../proxy/filters/inference/backend-in-flight.js';
 import { InferenceBalancer, inferenceBalancerSettings } from '../../proxy/filters/inference/inference-balancer.js';
 import { releasePick, type InferenceRouting } from '../../proxy/filters/inference/inference-routing.js';
 import { LoadTable, type ReportedLoad } from '../../proxy/filters/inference/load-table.js';
@@ -80,6 +82,7 @@ function replay(scenario: Scenario, requests: readonly TraceRequest[], policy: P
   const clock = new VirtualClock();
   const fleet = serversOf(scenario).map((server) => FLEET[server]!).map((params, i) => fleetOf({ servers: [{ name: `gpu-${i}`, model: MODEL, ...params }] }).servers[0] as ServerParams);
   const engines = fleet.map((params) => new SimEngine(params, clock));
+  const inFlight = engines.map(() => new BackendInFlight());
   const members = fleet.map((params) => ({ active: 0, label: params.name, metadata: { models: [MODEL] } }));
   const readings: ({ load: ReportedLoad; at: number } | undefined)[] = engines.map(() => undefined);
   const scrape = (): void => {
@@ -138,9 +141,14 @@ function replay(scenario: Scenario, requests: readonly TraceRequest[], policy: P
     clock.after(HOP_MS, () => {
       const reading = readings[index];
       const ticket = routing.picked?.ticket;
-      if (reading !== undefined && ticket !== undefined) clock.after(HOP_MS, () => routing.picked?.table.report(members[index]!.label, reading.load, reading.at, ticket));
+      const counted = inFlight[index]!.start(routing.promptTokens, routing.outputTokens);
+      if (reading !== undefined && ticket !== undefined) {
+        const load = { ...reading.load, inFlightTokens: inFlight[index]!.tokens(counted) };
+        clock.after(HOP_MS, () => routing.picked?.table.report(members[index]!.label, load, reading.at, ticket));
+      }
       const sequence = engines[index]!.submit({ ...engineRequest, outputTokens: request.outputTokens }, {
-        token: (k) =>
+        token: (k) => {
+          inFlight[index]!.generated(counted, k + 1);
           clock.after(HOP_MS, () => {
             if (done) return;
             if (k === 0) {
@@ -150,12 +158,17 @@ function replay(scenario: Scenario, requests: readonly TraceRequest[], policy: P
             lastAt = clock.now();
             if (lastAt <= endMs) delivered += 1;
             if (routing.picked !== undefined) routing.picked.table.generated(routing.picked.ticket, k + 1);
-          }),
-        finished: () => clock.after(HOP_MS, () => end(false)),
+          });
+        },
+        finished: () => {
+          inFlight[index]!.finish(counted);
+          clock.after(HOP_MS, () => end(false));
+        },
       });
       clock.after(ROUTE_TIMEOUT_MS - 2 * HOP_MS, () => {
         if (done) return;
         engines[index]!.cancel(sequence);
+        inFlight[index]!.finish(counted);
         end(true);
       });
     });

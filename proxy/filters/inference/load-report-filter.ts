@@ -1,18 +1,32 @@
 // The `inference-load-report` filter, in a model server's inbound chain: its sidecar scrapes
 // the engine's /metrics over loopback (one scrape per server, whatever the number of callers)
-// and adds the reading, with its age, to every response as an endpoint-load-metrics header,
-// which the caller's sidecar strips into its load table. No reading yet: no header (callers then count the
+// and counts the OpenAI requests it passes to the engine and the tokens they still cost (their
+// bodies read as they stream past, their answers' events counted as they go back), and adds both,
+// with the reading's age, to every response as an endpoint-load-metrics header, which the caller's
+// sidecar strips into its load table. No reading yet: no header (callers then count the
 // endpoint's load as unknown). A report the engine itself sent is replaced, never passed on. The
-// same reading goes to the control plane (proxy/xds/load-stream-client.ts), for callers that
-// have not called this server yet.
+// same figures go to the control plane (proxy/xds/load-stream-client.ts), for callers that have
+// not called this server yet. `charsPerToken` and `defaultMaxTokens` must be the callers' (the
+// inference filter's): each caller subtracts its own requests, counted alike, from the total.
 import type { InferenceEngineName } from '../../../control-plane/api/resource-types.js';
-import { loadFiguresOf } from '../../../control-plane/api/load-reporting-contract.js';
-import { removeHeader } from '../../http/headers.js';
-import type { HttpFilterFactory } from '../http-filter.js';
-import { CONTINUE } from '../http-filter.js';
-import { exportEngineLoad } from './engine-load-gauges.js';
+import { headerValue, removeHeader } from '../../http/headers.js';
+import type { BodyData, FilterExchange, HttpFilterFactory } from '../http-filter.js';
+import { CONTINUE, STREAM_BODY } from '../http-filter.js';
+import type { BackendRequest } from './backend-in-flight.js';
+import { backendInFlightOf, exportEngineLoad, ownLoadOf } from './engine-load-gauges.js';
 import { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
 import { LOAD_REPORT_HEADER, formatLoadReport } from './load-report-header.js';
+import { OPENAI_ROUTES, estimatedPromptTokens, readOpenAiBody, type OpenAiOperation } from './openai-body.js';
+import { SseUsageTap } from './sse-usage-tap.js';
+
+/** A request on its way to the engine: its body as read so far, then its place in the count. */
+interface Passing {
+  readonly operation: OpenAiOperation;
+  chunks: Buffer[] | undefined;
+  bytes: number;
+  counted: BackendRequest | undefined;
+  tap: SseUsageTap | undefined;
+}
 
 export const loadReportConfigSchema = {
   type: 'object',
@@ -23,6 +37,11 @@ export const loadReportConfigSchema = {
     metricsUrl: { type: 'string', pattern: '^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?/' },
     engine: { enum: ['vllm', 'sglang', 'triton-trtllm'], default: 'vllm' },
     intervalMs: { type: 'integer', minimum: 10, maximum: 60_000, default: 50 },
+    /** As the callers' inference filter estimates prompts and uncapped answers. */
+    charsPerToken: { type: 'number', minimum: 1, maximum: 16, default: 4 },
+    defaultMaxTokens: { type: 'integer', minimum: 1, default: 256 },
+    /** A longer body is counted as a prompt of its length, unread. */
+    maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 },
   },
 } as const;
 
@@ -38,17 +57,74 @@ export const loadReportFilter: HttpFilterFactory = {
       onError: (error) => context.logOut.write(`${JSON.stringify({ filter: 'inference-load-report', error: error.message })}\n`),
     });
     scraper.start();
-    exportEngineLoad(context.metrics.registry, scraper);
+    const registry = context.metrics.registry;
+    exportEngineLoad(registry, scraper);
+    const inFlight = backendInFlightOf(registry);
+    const charsPerToken = config.charsPerToken as number;
+    const defaultMaxTokens = config.defaultMaxTokens as number;
+    const maxBodyBytes = config.maxBodyBytes as number;
+    const passing = new WeakMap<FilterExchange, Passing>();
+
+    /** The body is all read: the request takes its place in the count, as its caller counted it. */
+    const count = (state: Passing): void => {
+      let promptTokens = Math.ceil(state.bytes / charsPerToken);
+      let outputTokens = state.operation === 'embeddings' ? 0 : defaultMaxTokens;
+      if (state.chunks !== undefined) {
+        try {
+          const request = readOpenAiBody(state.operation, JSON.parse(Buffer.concat(state.chunks).toString('utf8')));
+          promptTokens = estimatedPromptTokens(request, charsPerToken);
+          if (state.operation !== 'embeddings') outputTokens = request.maxTokens ?? defaultMaxTokens;
+        } catch {
+          // The engine answers 400 at once; until then it counts as an uncapped request of its length.
+        }
+      }
+      state.chunks = undefined;
+      state.counted = inFlight.start(promptTokens, outputTokens);
+    };
+
     return {
+      decodeHeaders(exchange) {
+        const queryAt = exchange.path.indexOf('?');
+        const operation = exchange.method === 'POST' ? OPENAI_ROUTES.get(queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt)) : undefined;
+        if (operation === undefined) return CONTINUE;
+        passing.set(exchange, { operation, chunks: [], bytes: 0, counted: undefined, tap: undefined });
+        return STREAM_BODY;
+      },
+
+      decodeData(exchange, data: BodyData) {
+        const state = passing.get(exchange);
+        if (state === undefined || state.counted !== undefined) return CONTINUE;
+        state.bytes += data.bytes.length;
+        if (state.bytes > maxBodyBytes) state.chunks = undefined;
+        else state.chunks?.push(data.bytes);
+        if (data.end) count(state);
+        return CONTINUE;
+      },
+
       encodeHeaders(exchange) {
         const headers = exchange.responseHeaders;
         if (headers === undefined) return CONTINUE;
         removeHeader(headers, LOAD_REPORT_HEADER);
-        const reading = scraper.latest;
-        if (reading !== undefined) {
-          headers.push(LOAD_REPORT_HEADER, formatLoadReport(loadFiguresOf(reading.load), performance.now() - reading.at));
-        }
+        const state = passing.get(exchange);
+        const own = ownLoadOf(registry, state?.counted);
+        if (own !== undefined) headers.push(LOAD_REPORT_HEADER, formatLoadReport(own.load, performance.now() - own.at));
+        if (state?.counted === undefined || !(headerValue(headers, 'content-type') ?? '').startsWith('text/event-stream')) return CONTINUE;
+        // Each event with choices is a token generated: what the request still costs goes down as they pass.
+        state.tap = new SseUsageTap(false);
+        return STREAM_BODY;
+      },
+
+      encodeData(exchange, data: BodyData) {
+        const state = passing.get(exchange);
+        if (state?.tap === undefined || state.counted === undefined) return CONTINUE;
+        state.tap.push(data.bytes);
+        inFlight.generated(state.counted, state.tap.choiceEvents);
         return CONTINUE;
+      },
+
+      onEnd(exchange) {
+        const counted = passing.get(exchange)?.counted;
+        if (counted !== undefined) inFlight.finish(counted);
       },
     };
   },

@@ -2,10 +2,11 @@
 // endpoint-load-metrics header of a response, or the control plane's stream) with the time its
 // engine was read, and its own requests in flight there, known exactly. A report splits the
 // engine's requests into this caller's (its requests sent before the reading and still in flight)
-// and the other callers'; the other callers' share is held until the next report, this caller's
-// own is counted live, so a burst between two reports spreads, and an endpoint that just
-// finished this caller's work does not look busy until the next report. Builds the picker's view
-// (endpoint-picker.ts) of a pool's endpoints.
+// and the other callers', and the tokens the endpoint's sidecar counts in flight as it reports
+// into this caller's (all it has in flight there) and the others'. The others' share is held
+// until the next report, this caller's own is counted live, so a burst between two reports
+// spreads, and an endpoint that just finished this caller's work does not look busy until the
+// next report. Builds the picker's view (endpoint-picker.ts) of a pool's endpoints.
 import type { CandidateLoad } from './endpoint-picker.js';
 
 /** An endpoint's load as its own sidecar reports it. */
@@ -64,6 +65,15 @@ const PACE_UP = 0.02;
  */
 export const PROMPT_TOKEN_COST = 0.01;
 
+/**
+ * What a request still costs its engine in generated tokens, `generated` of its `outputTokens`
+ * out: its prompt until the first token is out (prefilled), at PROMPT_TOKEN_COST each, and the
+ * tokens it has yet to generate, so what is left says how long it holds its slot.
+ */
+export function remainingCost(promptTokens: number, outputTokens: number, generated: number): number {
+  return generated > 0 ? Math.max(0, outputTokens - generated) : outputTokens + promptTokens * PROMPT_TOKEN_COST;
+}
+
 export class LoadTable {
   private readonly states = new Map<string, EndpointState>();
   /** Told when a report arrives or a request ends (the balancer's priority queue rechecks). */
@@ -95,9 +105,11 @@ export class LoadTable {
     let mine = 0;
     let mineTokens = 0;
     for (const ticket of state.tickets) {
-      if (ticket.sentAt > at || ticket === carrier) continue;
-      mine += 1;
+      if (ticket === carrier) continue;
+      // The endpoint's sidecar counts tokens as they are when it reports (and leaves the carrier
+      // out): all of this caller's count; the engine's queue was read at `at`.
       mineTokens += ticket.tokens;
+      if (ticket.sentAt <= at) mine += 1;
     }
     state.report = load;
     state.reportedAt = at;
@@ -109,12 +121,10 @@ export class LoadTable {
 
   /**
    * This caller sends a request of about `promptTokens` prompt tokens that may generate
-   * `outputTokens`. What it costs its engine is counted in generated tokens: its prompt until the
-   * first token is out (prefilled), at PROMPT_TOKEN_COST each, and the tokens it has yet to
-   * generate, so what is left says how long it holds its slot.
+   * `outputTokens`; what it costs its engine is counted by `remainingCost`.
    */
   start(id: string, promptTokens: number, outputTokens: number): InFlightTicket {
-    const ticket = { id, outputTokens, tokens: outputTokens + promptTokens * PROMPT_TOKEN_COST, sentAt: this.now() };
+    const ticket = { id, outputTokens, tokens: remainingCost(promptTokens, outputTokens, 0), sentAt: this.now() };
     const state = this.state(id);
     state.tickets.add(ticket);
     state.lastSentAt = ticket.sentAt;
@@ -123,7 +133,7 @@ export class LoadTable {
 
   /** `count` tokens of the request's answer have passed: they, and its prompt, no longer weigh on its endpoint. */
   generated(ticket: InFlightTicket, count: number): void {
-    if (count > 0) ticket.tokens = Math.max(0, ticket.outputTokens - count);
+    if (count > 0) ticket.tokens = remainingCost(0, ticket.outputTokens, count);
   }
 
   /** The request ended (answered, failed or cancelled): released at once. */

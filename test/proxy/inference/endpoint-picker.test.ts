@@ -179,9 +179,10 @@ describe('inference load table', () => {
     const before = table.start('a', 0, 100);
     now = 10;
     const inGap = table.start('a', 0, 30);
-    // The engine was read at 5 (between the two requests): 4 requests there, one of them `before`.
+    // The engine was read at 5 (between the two requests): 4 requests there, one of them `before`;
+    // its sidecar counts tokens as they are when it reports: both of this caller's (130) and 300.
     now = 20;
-    table.report('a', { ...idle, running: 4, inFlightTokens: 400 }, 5);
+    table.report('a', { ...idle, running: 4, inFlightTokens: 430 }, 5);
     expect(table.candidates(endpoints)[0]).toMatchObject({ waiting: 0, running: 5, inFlightTokens: 430, callerInFlight: 2 });
     // This caller's requests end: they come off at once, the others' three stay.
     table.finish(before);

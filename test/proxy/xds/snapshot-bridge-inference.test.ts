@@ -51,7 +51,14 @@ describe('snapshot translation of LegacyBridge and inference resources', () => {
 
   it("reports a model server's load from its app's metrics", () => {
     const server = config('llm-a', 9200, member('llm-a'), pool);
-    expect(server.inbound!.filters.find((f) => f.name === 'inference-load-report')?.config).toEqual({ metricsUrl: 'http://127.0.0.1:9200/metrics', engine: 'vllm', intervalMs: 50 });
+    expect(server.inbound!.filters.find((f) => f.name === 'inference-load-report')?.config).toEqual({
+      metricsUrl: 'http://127.0.0.1:9200/metrics',
+      engine: 'vllm',
+      intervalMs: 50,
+      charsPerToken: 4,
+      defaultMaxTokens: 256,
+      maxBodyBytes: 4 * 1024 * 1024,
+    });
     expect(server.outbound!.filters.map((f) => f.name)).toEqual(['router']);
   });
 

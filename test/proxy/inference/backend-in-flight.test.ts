@@ -1,0 +1,62 @@
+// A model server's own sidecar counts the OpenAI requests it passed to its engine and the tokens
+// they still cost, as their callers count theirs (prompt until the first token, then the tokens
+// yet to come), and reports the total as it was at its last engine reading on every response
+// (without the request the response answers) and on its /metrics.
+import { afterAll, describe, expect, it } from 'vitest';
+import { parseLoadReport } from '../../../proxy/filters/inference/load-report-header.js';
+import { eventually } from '../../helpers/eventually.js';
+import { request } from '../../helpers/http-client.js';
+import { chat, simBehindSidecar, stopAll, streamChat } from '../../helpers/inference-mesh.js';
+
+afterAll(stopAll);
+
+/** The in-flight tokens the backend's sidecar reports on a response that is not an OpenAI call. */
+async function reportedTokens(port: number): Promise<number | undefined> {
+  const reply = await request(port, { path: '/v1/models' });
+  return parseLoadReport(reply.headers['endpoint-load-metrics'] as string | undefined)?.load.inFlightTokens;
+}
+
+describe("a model server's sidecar counts its own requests in flight", () => {
+  it('reserves prompt and max_tokens from the body for each request until it is answered', async () => {
+    // One slot, 20 ms a token: the first request runs for 800 ms, the second waits behind it.
+    const backend = await simBehindSidecar('counted', { maxNumSeqs: 1, decodeMsBase: 20 });
+    const port = backend.sidecar.inboundPort;
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+    // "<|user|>\nhello there\n" is 21 characters: 6 prompt tokens at 4 a token, 0.06 of a generated token.
+    const answers = Promise.all([chat(port, { max_tokens: 40, ignore_eos: true }), chat(port, { max_tokens: 25, ignore_eos: true })]);
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 65, 5000);
+    const metrics = await request(backend.sidecar.adminPort, { path: '/metrics' });
+    expect(metrics.body).toMatch(/^weft_inference_backend_in_flight_tokens 65$/m);
+    for (const reply of await answers) expect(reply.status).toBe(200);
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+  });
+
+  it('counts down a streamed answer by the tokens that passed', async () => {
+    const backend = await simBehindSidecar('streaming', { decodeMsBase: 20 });
+    const port = backend.sidecar.inboundPort;
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+    const streamed = streamChat(port, { max_tokens: 40 });
+    const seen = new Set<number>();
+    await eventually(
+      async () => {
+        const tokens = await reportedTokens(port);
+        if (tokens !== undefined) seen.add(tokens);
+        return tokens;
+      },
+      (tokens) => tokens !== undefined && tokens > 0 && tokens < 35,
+      5000,
+    );
+    expect((await streamed).status).toBe(200);
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+    expect(Math.max(...seen)).toBeLessThanOrEqual(40);
+  });
+
+  it('releases a request the engine refuses at once', async () => {
+    const backend = await simBehindSidecar('unread');
+    const port = backend.sidecar.inboundPort;
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+    const reply = await request(port, { method: 'POST', path: '/v1/completions', headers: { 'content-type': 'application/json' }, body: '{"prompt":' });
+    expect(reply.status).toBe(400);
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+  });
+});
