@@ -120,7 +120,7 @@ export class Sidecar {
     await this.admin.close();
   }
 
-  /** Writes the log lines queued in this event-loop turn now (for a reader of the log in the same turn). */
+  /** Writes the queued log lines now (they go out in batches, 50 ms after the first): for a reader of the log now. */
   flushLogs(): void {
     this.deps.accessLog.out.flush();
   }

@@ -47,8 +47,4 @@ export class BackendInFlight {
     const carried = carrier !== undefined && this.requests.has(carrier) ? carrier.cost : 0;
     return Math.max(0, Math.round(this.total - carried));
   }
-
-  get size(): number {
-    return this.requests.size;
-  }
 }
