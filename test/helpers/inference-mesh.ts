@@ -36,15 +36,18 @@ export interface SimBehindSidecar {
   readonly port: number;
 }
 
-/** A simulated engine behind its inbound sidecar, which reports the engine's load on every response. */
-export async function simBehindSidecar(name: string, overrides: Record<string, unknown> = {}): Promise<SimBehindSidecar> {
+/**
+ * A simulated engine behind its inbound sidecar, which reports the engine's load on every
+ * response (`loadReport`: more of that filter's config).
+ */
+export async function simBehindSidecar(name: string, overrides: Record<string, unknown> = {}, loadReport: Record<string, unknown> = {}): Promise<SimBehindSidecar> {
   const { sim, port } = await simServer(name, overrides);
   const sidecar = await startSidecar({
     inbound: {
       address: '127.0.0.1',
       port: 0,
       appPort: port,
-      filters: [{ name: 'inference-load-report', config: { metricsUrl: `http://127.0.0.1:${port}/metrics`, intervalMs: 20 } }, { name: 'router' }],
+      filters: [{ name: 'inference-load-report', config: { metricsUrl: `http://127.0.0.1:${port}/metrics`, intervalMs: 20, ...loadReport } }, { name: 'router' }],
     },
   });
   onStop(() => sidecar.stop());

@@ -22,7 +22,7 @@ import { headerValue, removeHeader } from '../../http/headers.js';
 import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
 import { inferenceRoutingOf, releasePick, type InferenceRouting } from './inference-routing.js';
 import { LOAD_REPORT_HEADER, parseLoadReport } from './load-report-header.js';
-import { OPENAI_ROUTES, OpenAiBodyError, estimatedPromptTokens, readOpenAiBody } from './openai-body.js';
+import { OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, tokenEstimate } from './openai-body.js';
 import { MODELS_PATH, aggregateModels } from './models-list.js';
 import { prefixKey, type PrefixKeyParams } from './prefix-key.js';
 import { SseUsageTap, usageOfJsonBody } from './sse-usage-tap.js';
@@ -233,8 +233,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         if (pool !== undefined) modelLists.set(exchange, pool);
         return CONTINUE;
       }
-      const operation = OPENAI_ROUTES.get(path);
-      if (exchange.method !== 'POST' || operation === undefined) return CONTINUE;
+      const operation = openAiOperationOf(exchange.method, path);
+      if (operation === undefined) return CONTINUE;
       states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, promptTokens: 0, stripUsage: false, queued: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);
     },
@@ -253,9 +253,9 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       }
       const tenant = tenantOf(tenantFrom, workloadIdentity, exchange.endUser);
       if (tenant === undefined) return { code: 'INFERENCE_NO_TENANT' };
-      state.promptTokens = estimatedPromptTokens(request, charsPerToken);
-      const outputTokens = state.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens);
-      const estimatedTokens = state.promptTokens + outputTokens;
+      const { promptTokens, outputTokens } = tokenEstimate(request, charsPerToken, defaultMaxTokens);
+      state.promptTokens = promptTokens;
+      const estimatedTokens = promptTokens + outputTokens;
       if (ledger !== undefined) {
         const reserved = ledger.reserve(tenant, estimatedTokens);
         if (!reserved.admitted) {

@@ -16,7 +16,7 @@ import type { BackendRequest } from './backend-in-flight.js';
 import { backendInFlightOf, exportEngineLoad, ownLoadOf } from './engine-load-gauges.js';
 import { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
 import { LOAD_REPORT_HEADER, formatLoadReport } from './load-report-header.js';
-import { OPENAI_ROUTES, estimatedPromptTokens, readOpenAiBody, type OpenAiOperation } from './openai-body.js';
+import { openAiOperationOf, readOpenAiBody, tokenEstimate, type OpenAiOperation } from './openai-body.js';
 import { SseUsageTap } from './sse-usage-tap.js';
 
 /** A request on its way to the engine: its body as read so far, then its place in the count. */
@@ -67,25 +67,21 @@ export const loadReportFilter: HttpFilterFactory = {
 
     /** The body is all read: the request takes its place in the count, as its caller counted it. */
     const count = (state: Passing): void => {
-      let promptTokens = Math.ceil(state.bytes / charsPerToken);
-      let outputTokens = state.operation === 'embeddings' ? 0 : defaultMaxTokens;
+      let estimate = { promptTokens: Math.ceil(state.bytes / charsPerToken), outputTokens: state.operation === 'embeddings' ? 0 : defaultMaxTokens };
       if (state.chunks !== undefined) {
         try {
-          const request = readOpenAiBody(state.operation, JSON.parse(Buffer.concat(state.chunks).toString('utf8')));
-          promptTokens = estimatedPromptTokens(request, charsPerToken);
-          if (state.operation !== 'embeddings') outputTokens = request.maxTokens ?? defaultMaxTokens;
+          estimate = tokenEstimate(readOpenAiBody(state.operation, JSON.parse(Buffer.concat(state.chunks).toString('utf8'))), charsPerToken, defaultMaxTokens);
         } catch {
           // The engine answers 400 at once; until then it counts as an uncapped request of its length.
         }
       }
       state.chunks = undefined;
-      state.counted = inFlight.start(promptTokens, outputTokens);
+      state.counted = inFlight.start(estimate.promptTokens, estimate.outputTokens);
     };
 
     return {
       decodeHeaders(exchange) {
-        const queryAt = exchange.path.indexOf('?');
-        const operation = exchange.method === 'POST' ? OPENAI_ROUTES.get(queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt)) : undefined;
+        const operation = openAiOperationOf(exchange.method, exchange.path);
         if (operation === undefined) return CONTINUE;
         passing.set(exchange, { operation, chunks: [], bytes: 0, counted: undefined, tap: undefined });
         return STREAM_BODY;

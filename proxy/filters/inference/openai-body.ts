@@ -117,3 +117,18 @@ export function readOpenAiBody(operation: OpenAiOperation, body: unknown): OpenA
 export function estimatedPromptTokens(request: OpenAiRequest, charsPerToken = 4): number {
   return Math.ceil(request.promptText.length / charsPerToken) + request.promptTokenIds;
 }
+
+/**
+ * What a request is counted as, by its caller's sidecar and by its model server's alike (each
+ * caller subtracts its own from the server's count): the prompt estimate and the output cap.
+ */
+export function tokenEstimate(request: OpenAiRequest, charsPerToken: number, defaultMaxTokens: number): { promptTokens: number; outputTokens: number } {
+  return { promptTokens: estimatedPromptTokens(request, charsPerToken), outputTokens: request.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens) };
+}
+
+/** The operation a request target names (its path, the query aside) when the method is POST. */
+export function openAiOperationOf(method: string, target: string): OpenAiOperation | undefined {
+  if (method !== 'POST') return undefined;
+  const queryAt = target.indexOf('?');
+  return OPENAI_ROUTES.get(queryAt === -1 ? target : target.slice(0, queryAt));
+}

@@ -6,7 +6,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { parseLoadReport } from '../../../proxy/filters/inference/load-report-header.js';
 import { eventually } from '../../helpers/eventually.js';
 import { request } from '../../helpers/http-client.js';
-import { chat, simBehindSidecar, stopAll, streamChat } from '../../helpers/inference-mesh.js';
+import { chat, MODEL, simBehindSidecar, stopAll, streamChat } from '../../helpers/inference-mesh.js';
 
 afterAll(stopAll);
 
@@ -49,6 +49,22 @@ describe("a model server's sidecar counts its own requests in flight", () => {
     expect((await streamed).status).toBe(200);
     await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
     expect(Math.max(...seen)).toBeLessThanOrEqual(40);
+  });
+
+  it('counts a body past maxBodyBytes by its length, unread, with the default output cap', async () => {
+    const backend = await simBehindSidecar('long', { maxNumSeqs: 1 }, { maxBodyBytes: 1024 });
+    const port = backend.sidecar.inboundPort;
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+    // The one slot is taken (not through the sidecar, so not counted): the long request waits.
+    const held = backend.sim.engine.submit({ promptTokens: 10, blockHashes: [], outputTokens: 30_000 }, { token: () => undefined, finished: () => undefined });
+    const body = JSON.stringify({ model: MODEL, prompt: 'x'.repeat(4000), max_tokens: 10 });
+    const answer = request(port, { method: 'POST', path: '/v1/completions', headers: { 'content-type': 'application/json' }, body });
+    // Read, it would count 10 + 1000 x 0.01; unread, 256 + ceil(bytes / 4) x 0.01.
+    const unread = Math.round(256 + Math.ceil(Buffer.byteLength(body) / 4) * 0.01);
+    await eventually(() => reportedTokens(port), (tokens) => tokens === unread, 5000);
+    backend.sim.engine.cancel(held);
+    expect((await answer).status).toBe(200);
+    await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
   });
 
   it('releases a request the engine refuses at once', async () => {
