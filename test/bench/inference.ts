@@ -29,7 +29,8 @@ const only = process.argv.find((arg) => arg.startsWith('--scenario='))?.slice('-
 const policies = process.argv.find((arg) => arg.startsWith('--policies='))?.slice('--policies='.length);
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 4 : 20));
 const capacitySeconds = quick ? 3 : 8;
-const CAPACITY_WARMUP_MS = 2000;
+const CAPACITY_WARMUP_MS = quick ? 1000 : 2000;
+const WARM_UP_ROUNDS = quick ? 1 : 2;
 const MODEL = 'sim/llama-3-8b';
 const sidecarNodeArgs = SIDECAR_NODE_OPTIONS.split(' ').filter(Boolean);
 
@@ -59,6 +60,9 @@ interface Fleet {
   /** To each caller's outbound listener. */
   readonly through: readonly Pool[];
 }
+
+/** Running slots across the scenario's fleet. */
+const slotsOf = (scenario: Scenario): number => serversOf(scenario).reduce((n, server) => n + FLEET[server]!.maxNumSeqs, 0);
 
 const hostOf = (policy: PolicyKey, slowBackend: boolean): string => `llm-${policy}${slowBackend ? '-b' : ''}`;
 
@@ -227,7 +231,7 @@ async function replay(requests: readonly TraceRequest[], pools: readonly Pool[],
  * robin), counted over a window after a warm-up that fills their slots and queues.
  */
 async function capacity(scenario: Scenario, fleet: Fleet, seed: number): Promise<number> {
-  const concurrency = serversOf(scenario).reduce((n, server) => n + FLEET[server]!.maxNumSeqs, 0) * 2;
+  const concurrency = slotsOf(scenario) * 2;
   const requests = trace(scenario, 1000, 60, seed);
   const from = performance.now() + CAPACITY_WARMUP_MS;
   const until = from + capacitySeconds * 1000;
@@ -244,6 +248,24 @@ async function capacity(scenario: Scenario, fleet: Fleet, seed: number): Promise
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
   return completed / capacitySeconds;
+}
+
+/**
+ * Opens a policy's connections before its run, as the capacity run opened round robin's: each
+ * caller's pool to each backend grows to what its requests in flight need, and a cold pool's
+ * TLS handshakes would otherwise land in the first seconds of the policy's own run (one-token
+ * requests, twice the fleet's slots in flight, `rounds` each).
+ */
+async function warmUp(fleet: Fleet, host: string, slots: number, rounds: number): Promise<void> {
+  const worker = async (w: number): Promise<void> => {
+    for (let round = 0; round < rounds; round++) {
+      const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: `warm-up ${w} ${round}` }], max_tokens: 1 });
+      const { statusCode, body: answer } = await fleet.through[w % 2]!.request({ method: 'POST', path: '/v1/chat/completions', headers: { host, 'content-type': 'application/json' }, body });
+      await answer.text();
+      if (statusCode !== 200) throw new Error(`warm-up of ${host}: status ${statusCode}`);
+    }
+  };
+  await Promise.all(Array.from({ length: 2 * slots }, (_, w) => worker(w)));
 }
 
 /** p50 ms of one-token answers at low load, through both sidecars and straight to a server, after a warm-up. */
@@ -290,6 +312,7 @@ async function main(): Promise<void> {
       process.stdout.write(`  ${'policy'.padEnd(16)}${'TTFT p50'.padStart(9)}${'TTFT p99'.padStart(9)}${'e2e p99'.padStart(9)}  out tok/s  failed\n`);
       const results = new Map<PolicyKey, PolicyResult>();
       for (const policy of POLICIES.filter((p) => policies === undefined || policies.split(',').includes(p.key))) {
+        await warmUp(fleet, hostOf(policy.key, scenario.slowBackend), slotsOf(scenario), WARM_UP_ROUNDS);
         const result = await replay(requests, fleet.through, hostOf(policy.key, scenario.slowBackend), `run-${scenario.name}-${policy.key}`);
         results.set(policy.key, result);
         process.stdout.write(`  ${policy.name.padEnd(16)}${ms(result.ttftP50)} ${ms(result.ttftP99)} ${ms(result.e2eP99)}  ${result.tokensPerSecond.toFixed(0).padStart(9)}  ${String(result.failures).padStart(6)}${result.failures > 0 ? `  (${result.failureReasons.join(', ')})` : ''}\n`);

@@ -22,7 +22,7 @@ export interface CandidateLoad {
   readonly fresh: boolean;
   /** Stale, and this caller has sent it nothing for a staleness window: a request there would bring its load back. */
   readonly probeDue: boolean;
-  /** Its requests (the other callers' at the last report, this caller's now) past its slot count, once known; the rest run. */
+  /** Its requests (the other callers' at the last report less those since ended, this caller's now) past its slot count, once known; the rest run. */
   readonly waiting: number;
   readonly running: number;
   /** 0..1 */

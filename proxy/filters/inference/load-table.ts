@@ -3,10 +3,12 @@
 // engine was read, and its own requests in flight there, known exactly. A report splits the
 // engine's requests into this caller's (its requests sent before the reading and still in flight)
 // and the other callers', and the tokens the endpoint's sidecar counts in flight as it reports
-// into this caller's (all it has in flight there) and the others'. The others' share is held
-// until the next report, this caller's own is counted live, so a burst between two reports
-// spreads, and an endpoint that just finished this caller's work does not look busy until the
-// next report. Builds the picker's view (endpoint-picker.ts) of a pool's endpoints.
+// into this caller's (all it has in flight there) and the others'. This caller's own share is
+// counted live, so a burst between two reports spreads, and an endpoint that just finished this
+// caller's work does not look busy until the next report. The others' share drains until the next
+// report as their running requests generate (at the endpoint's recent pace): a caller that stops
+// sending to an endpoint hears nothing more of it, and would otherwise see the others' requests
+// there long after they ended. Builds the picker's view (endpoint-picker.ts) of a pool's endpoints.
 import type { CandidateLoad } from './endpoint-picker.js';
 
 /** An endpoint's load as its own sidecar reports it. */
@@ -49,6 +51,8 @@ interface EndpointState {
   slots: number | undefined;
   /** Its pace: the time between two tokens of its streams at a light batch, as this caller saw them. */
   interTokenMs: number | undefined;
+  /** The time between two tokens of its streams lately, at the batches they ran in. */
+  recentInterTokenMs: number | undefined;
 }
 
 // An engine's time between tokens grows with its batch; its pace is the lower envelope of what
@@ -56,6 +60,8 @@ interface EndpointState {
 // slower engine still does.
 const PACE_DOWN = 0.5;
 const PACE_UP = 0.02;
+/** Weight of each stream in the recent mean time between tokens (about the last twenty streams). */
+const RECENT_PACE = 0.05;
 
 /**
  * A prompt token's cost beside a generated token's: a prefill runs a prompt's tokens together, a
@@ -87,7 +93,7 @@ export class LoadTable {
   private state(id: string): EndpointState {
     let state = this.states.get(id);
     if (state === undefined) {
-      state = { report: undefined, reportedAt: -Infinity, tickets: new Set(), lastSentAt: -Infinity, othersDepth: 0, othersTokens: 0, slots: undefined, interTokenMs: undefined };
+      state = { report: undefined, reportedAt: -Infinity, tickets: new Set(), lastSentAt: -Infinity, othersDepth: 0, othersTokens: 0, slots: undefined, interTokenMs: undefined, recentInterTokenMs: undefined };
       this.states.set(id, state);
     }
     return state;
@@ -152,6 +158,23 @@ export class LoadTable {
     if (state === undefined || !(tokens >= 1) || !(ms > 0) || !Number.isFinite(ms)) return;
     const pace = state.interTokenMs;
     state.interTokenMs = pace === undefined ? ms : pace + (ms < pace ? PACE_DOWN : PACE_UP) * (ms - pace);
+    const recent = state.recentInterTokenMs;
+    state.recentInterTokenMs = recent === undefined ? ms : recent + RECENT_PACE * (ms - recent);
+  }
+
+  /**
+   * The other callers' share now: the tokens their requests held at the report, less what those
+   * running have generated since at the endpoint's recent pace, and their requests in proportion
+   * (a request with nothing left to generate has ended). Their new requests show at the next
+   * report. Held as reported while the pace or the tokens are unknown.
+   */
+  private othersNow(state: EndpointState): { readonly depth: number; readonly tokens: number } {
+    const pace = state.recentInterTokenMs;
+    const age = this.now() - state.reportedAt;
+    if (pace === undefined || !(age > 0) || state.othersTokens <= 0) return { depth: state.othersDepth, tokens: state.othersTokens };
+    const running = state.slots === undefined ? state.othersDepth : Math.min(state.othersDepth, state.slots);
+    const tokens = Math.max(0, state.othersTokens - (running * age) / pace);
+    return { depth: (state.othersDepth * tokens) / state.othersTokens, tokens };
   }
 
   /** Whether the endpoint's last report is older than the staleness bound (or absent). */
@@ -165,7 +188,8 @@ export class LoadTable {
       const state = this.state(endpoint.id);
       let tokens = 0;
       for (const ticket of state.tickets) tokens += ticket.tokens;
-      const depth = state.othersDepth + state.tickets.size;
+      const others = this.othersNow(state);
+      const depth = others.depth + state.tickets.size;
       // Past its slots, the requests there wait; with the slot count not yet seen, none does.
       const waiting = state.slots === undefined ? 0 : Math.max(0, depth - state.slots);
       const fresh = !this.isStale(endpoint.id);
@@ -179,7 +203,7 @@ export class LoadTable {
         waiting,
         running: depth - waiting,
         kvCacheUsage: state.report?.kvCacheUsage ?? 0,
-        inFlightTokens: state.othersTokens + tokens,
+        inFlightTokens: others.tokens + tokens,
         activeLoras: state.report?.activeLoras ?? [],
         callerInFlight: state.tickets.size,
         interTokenMs: state.interTokenMs,

@@ -227,6 +227,33 @@ describe('inference load table', () => {
     expect(table.candidates(endpoints)[1]!.inFlightTokens).toBe(100);
   });
 
+  it("drains the other callers' share as their requests generate at the endpoint's recent pace, once that pace is known", () => {
+    let now = 0;
+    const table = new LoadTable(2000, () => now);
+    // Four of the other callers' requests running, 40 tokens left between them.
+    table.report('a', { ...idle, running: 4, inFlightTokens: 40 }, 0);
+    now = 100;
+    // No stream seen from it yet: held as reported.
+    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 4, inFlightTokens: 40 });
+    // Its streams run at 20 ms a token; the recent mean follows each stream a little.
+    table.observeStream('a', 100, 5);
+    expect(table.candidates(endpoints)[0]!.inFlightTokens).toBeCloseTo(20, 5);
+    expect(table.candidates(endpoints)[0]!.running).toBeCloseTo(2, 5);
+    table.observeStream('a', 300, 5);
+    expect(table.candidates(endpoints)[0]!.inFlightTokens).toBeCloseTo(40 - 400 / 22, 5);
+    // All generated: the others' requests there have ended; this caller's own still count.
+    now = 400;
+    table.start('a', 0, 10);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 1, inFlightTokens: 10, callerInFlight: 1 });
+    // The next report replaces the drained share (three there, one of them this caller's); one
+    // without tokens in flight (a server that does not count them) is held.
+    table.report('a', { ...idle, running: 3, inFlightTokens: 10 + 30 }, 400);
+    expect(table.candidates(endpoints)[0]).toMatchObject({ running: 3, inFlightTokens: 40 });
+    table.report('b', { ...idle, running: 3 }, 400);
+    now = 5000;
+    expect(table.candidates(endpoints)[1]).toMatchObject({ running: 3 });
+  });
+
   it('learns the slot count from a report with requests waiting; past it, requests wait', () => {
     let now = 0;
     const table = new LoadTable(2000, () => now);
