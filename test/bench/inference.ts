@@ -25,8 +25,11 @@ import { loadAverage } from './load.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--scenario='))?.slice('--scenario='.length);
-/** For tuning: only these policies (rr, random, lif, weft); no summary line then. */
-const policies = process.argv.find((arg) => arg.startsWith('--policies='))?.slice('--policies='.length);
+/**
+ * Only these policies (rr, random, lif, weft; for tuning, no summary line without the first two
+ * and weft). `--quick` leaves out least in flight, which the summary does not compare against.
+ */
+const policies = process.argv.find((arg) => arg.startsWith('--policies='))?.slice('--policies='.length) ?? (quick ? 'rr,random,weft' : undefined);
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 4 : 20));
 const capacitySeconds = quick ? 3 : 8;
 const CAPACITY_WARMUP_MS = quick ? 1000 : 2000;
