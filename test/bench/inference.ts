@@ -253,6 +253,16 @@ async function capacity(scenario: Scenario, fleet: Fleet, seed: number): Promise
   return completed / capacitySeconds;
 }
 
+/** A chat completion of one token, asking `content`. */
+const oneTokenBody = (content: string): string => JSON.stringify({ model: MODEL, messages: [{ role: 'user', content }], max_tokens: 1 });
+
+/** Posts a chat completion `body` for `host` through `pool` and reads the answer whole; anything but 200 throws, naming `what`. */
+async function complete(pool: Pool, host: string, body: string, what: string): Promise<void> {
+  const { statusCode, body: answer } = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { host, 'content-type': 'application/json' }, body });
+  await answer.text();
+  if (statusCode !== 200) throw new Error(`${what}: status ${statusCode}`);
+}
+
 /**
  * Opens a policy's connections before its run, as the capacity run opened round robin's: each
  * caller's pool to each backend grows to what its requests in flight need, and a cold pool's
@@ -261,24 +271,17 @@ async function capacity(scenario: Scenario, fleet: Fleet, seed: number): Promise
  */
 async function warmUp(fleet: Fleet, host: string, slots: number, rounds: number): Promise<void> {
   const worker = async (w: number): Promise<void> => {
-    for (let round = 0; round < rounds; round++) {
-      const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: `warm-up ${w} ${round}` }], max_tokens: 1 });
-      const { statusCode, body: answer } = await fleet.through[w % 2]!.request({ method: 'POST', path: '/v1/chat/completions', headers: { host, 'content-type': 'application/json' }, body });
-      await answer.text();
-      if (statusCode !== 200) throw new Error(`warm-up of ${host}: status ${statusCode}`);
-    }
+    for (let round = 0; round < rounds; round++) await complete(fleet.through[w % 2]!, host, oneTokenBody(`warm-up ${w} ${round}`), `warm-up of ${host}`);
   };
   await Promise.all(Array.from({ length: 2 * slots }, (_, w) => worker(w)));
 }
 
 /** p50 ms of one-token answers at low load, through both sidecars and straight to a server, after a warm-up. */
 async function addedLatency(fleet: Fleet): Promise<{ direct: number; through: number }> {
-  const body = JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 1 });
+  const body = oneTokenBody('hi');
   const time = async (pool: Pool, host: string): Promise<number> => {
     const started = performance.now();
-    const { statusCode, body: answer } = await pool.request({ method: 'POST', path: '/v1/chat/completions', headers: { host, 'content-type': 'application/json' }, body });
-    await answer.text();
-    if (statusCode !== 200) throw new Error(`added latency: status ${statusCode}`);
+    await complete(pool, host, body, 'added latency');
     return performance.now() - started;
   };
   const direct: number[] = [];

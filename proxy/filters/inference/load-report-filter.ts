@@ -16,7 +16,7 @@ import type { BackendRequest } from './backend-in-flight.js';
 import { backendInFlightOf, exportEngineLoad, ownLoadOf } from './engine-load-gauges.js';
 import { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
 import { LOAD_REPORT_HEADER, formatLoadReport } from './load-report-header.js';
-import { openAiOperationOf, readOpenAiBody, tokenEstimate, type OpenAiOperation } from './openai-body.js';
+import { openAiOperationOf, outputTokenCap, readOpenAiBody, tokenEstimate, type OpenAiOperation } from './openai-body.js';
 import { SseUsageTap } from './sse-usage-tap.js';
 
 /** A request on its way to the engine: its body as read so far, then its place in the count. */
@@ -67,7 +67,7 @@ export const loadReportFilter: HttpFilterFactory = {
 
     /** The body is all read: the request takes its place in the count, as its caller counted it. */
     const count = (state: Passing): void => {
-      let estimate = { promptTokens: Math.ceil(state.bytes / charsPerToken), outputTokens: state.operation === 'embeddings' ? 0 : defaultMaxTokens };
+      let estimate = { promptTokens: Math.ceil(state.bytes / charsPerToken), outputTokens: outputTokenCap(state.operation, undefined, defaultMaxTokens) };
       if (state.chunks !== undefined) {
         try {
           estimate = tokenEstimate(readOpenAiBody(state.operation, JSON.parse(Buffer.concat(state.chunks).toString('utf8'))), charsPerToken, defaultMaxTokens);

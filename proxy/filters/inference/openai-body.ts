@@ -123,7 +123,12 @@ export function estimatedPromptTokens(request: OpenAiRequest, charsPerToken = 4)
  * caller subtracts its own from the server's count): the prompt estimate and the output cap.
  */
 export function tokenEstimate(request: OpenAiRequest, charsPerToken: number, defaultMaxTokens: number): { promptTokens: number; outputTokens: number } {
-  return { promptTokens: estimatedPromptTokens(request, charsPerToken), outputTokens: request.operation === 'embeddings' ? 0 : (request.maxTokens ?? defaultMaxTokens) };
+  return { promptTokens: estimatedPromptTokens(request, charsPerToken), outputTokens: outputTokenCap(request.operation, request.maxTokens, defaultMaxTokens) };
+}
+
+/** The tokens an answer may generate: none for embeddings, else `max_tokens` or the default. */
+export function outputTokenCap(operation: OpenAiOperation, maxTokens: number | undefined, defaultMaxTokens: number): number {
+  return operation === 'embeddings' ? 0 : (maxTokens ?? defaultMaxTokens);
 }
 
 /** The operation a request target names (its path, the query aside) when the method is POST. */
