@@ -2,6 +2,9 @@
 // loopback, and by the control plane for servers outside the mesh. Keeps the latest reading with
 // its time: one scrape per server, whatever the number of callers. A failed or unreadable scrape
 // keeps the last reading, which then ages into staleness: the callers treat it as saturated.
+// One kept-alive connection (undici's Pool): a scrape through it costs about a third of the CPU
+// of one through global fetch (200 against 420-660 us on the 2-core bench machine), every 50 ms.
+import { Pool } from 'undici';
 import type { InferenceEngineName } from './resource-types.js';
 import { engineLoadOf, type EngineLoad } from './inference-engines.js';
 
@@ -26,8 +29,14 @@ export class EngineLoadScraper {
   private stopped = false;
   private readonly controller = new AbortController();
   private scrapes = 0;
+  private readonly pool: Pool;
+  private readonly path: string;
 
-  constructor(private readonly options: ScraperOptions) {}
+  constructor(private readonly options: ScraperOptions) {
+    const url = new URL(options.url);
+    this.pool = new Pool(url.origin, { connections: 1 });
+    this.path = `${url.pathname}${url.search}`;
+  }
 
   get latest(): EngineReading | undefined {
     return this.reading;
@@ -46,14 +55,17 @@ export class EngineLoadScraper {
     this.stopped = true;
     clearTimeout(this.timer);
     this.controller.abort();
+    void this.pool.destroy();
   }
 
   private async scrape(): Promise<void> {
     const started = performance.now();
     try {
-      const response = await fetch(this.options.url, { signal: AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(this.options.intervalMs * 4, 1000))]) });
-      if (!response.ok) throw new Error(`${this.options.url}: HTTP ${response.status}`);
-      const load = engineLoadOf(await response.text(), this.options.engine);
+      const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(this.options.intervalMs * 4, 1000))]);
+      const response = await this.pool.request({ method: 'GET', path: this.path, signal });
+      const text = await response.body.text();
+      if (response.statusCode < 200 || response.statusCode > 299) throw new Error(`${this.options.url}: HTTP ${response.statusCode}`);
+      const load = engineLoadOf(text, this.options.engine);
       this.reading = { load, at: started };
     } catch (error) {
       if (!this.stopped) this.options.onError?.(error as Error);

@@ -18,8 +18,11 @@ import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
 import { stringify } from 'yaml';
 import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
+import { sidecarIdentityConfig, startCaServer, type TestCaServer } from '../helpers/ca-server.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
+import { testId } from '../helpers/throwaway-ca.js';
 import { weftBin } from '../helpers/weft-cli.js';
+import { barePair, writePems } from './bare-pair.js';
 import { chatBody, FLEET, percentile, SCENARIOS, serversOf, trace, type Scenario, type SimParams, type TraceRequest } from './inference-trace.js';
 import { loadAverage } from './load.js';
 
@@ -58,10 +61,13 @@ interface Fleet {
   readonly sims: readonly { readonly child: ChildProcess; readonly port: number }[];
   readonly backends: readonly SidecarProcess[];
   readonly callers: readonly SidecarProcess[];
+  readonly ca: TestCaServer;
   /** Straight to each server. */
   readonly direct: readonly Pool[];
   /** To each caller's outbound listener. */
   readonly through: readonly Pool[];
+  /** To the front of a bare Node pair in front of each of the homogeneous fleet's servers (the floor). */
+  readonly floor: readonly Pool[];
 }
 
 /** Running slots across the scenario's fleet. */
@@ -90,14 +96,26 @@ async function startSim(params: SimParams, index: number): Promise<Fleet['sims']
   return { child, port };
 }
 
+/**
+ * The servers, each behind its own sidecar (one workload, `model-server`), the two callers'
+ * sidecars (`llm-client`), mutual TLS between them with certificates from a CA in this process,
+ * as in a mesh; and the floor: a bare Node pair (front -> mutual TLS -> back, no weft code) in
+ * front of each server of the homogeneous fleet.
+ */
 async function startFleet(): Promise<Fleet> {
+  const ca = await startCaServer();
+  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-inference-'));
   const sims = await Promise.all(FLEET.map(startSim));
+  const pems = await writePems(ca, dir);
+  const floorPorts: number[] = [];
+  for (const server of serversOf({ slowBackend: false })) floorPorts.push((await barePair('bare-http-hop.mjs', `http://127.0.0.1:${sims[server]!.port}`, pems, 'https', children)).port);
   const backends = await Promise.all(
-    sims.map((sim, i) =>
+    sims.map(async (sim, i) =>
       spawnSidecar(
         {
-          workload: `gpu-${i}`,
+          workload: 'model-server',
           accessLog: { mode: 'off' },
+          identity: await sidecarIdentityConfig(ca, dir, 'model-server', `gpu-${i}`),
           inbound: {
             address: '127.0.0.1',
             port: 0,
@@ -112,11 +130,12 @@ async function startFleet(): Promise<Fleet> {
   children.push(...backends.map((backend) => backend.child));
   const endpoints = backends.map((backend) => ({ address: '127.0.0.1', port: backend.inboundPort, models: [MODEL] }));
   const callers = await Promise.all(
-    [0, 1].map((i) =>
+    [0, 1].map(async (i) =>
       spawnSidecar(
         {
-          workload: `caller-${i}`,
+          workload: 'llm-client',
           accessLog: { mode: 'off' },
+          identity: await sidecarIdentityConfig(ca, dir, 'llm-client', `caller-${i}`),
           outbound: {
             port: 0,
             filters: [{ name: 'inference', config: { prefix: { blockChars: 256, blocks: 4 } } }, { name: 'router' }],
@@ -127,6 +146,7 @@ async function startFleet(): Promise<Fleet> {
                 loadBalancer: policy.loadBalancer,
                 loadBalancerConfig: policy.loadBalancerConfig,
                 endpoints: serversOf({ slowBackend }).map((server) => endpoints[server]!),
+                spiffeId: testId('model-server'),
               })),
             ),
           },
@@ -137,12 +157,13 @@ async function startFleet(): Promise<Fleet> {
   );
   children.push(...callers.map((caller) => caller.child));
   const pool = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: 1024 });
-  return { sims, backends, callers, direct: sims.map((sim) => pool(sim.port)), through: callers.map((caller) => pool(caller.outboundPort)) };
+  return { sims, backends, callers, ca, direct: sims.map((sim) => pool(sim.port)), through: callers.map((caller) => pool(caller.outboundPort)), floor: floorPorts.map(pool) };
 }
 
 async function stopFleet(fleet: Fleet): Promise<void> {
-  await Promise.all([...fleet.direct, ...fleet.through].map((pool) => pool.close()));
+  await Promise.all([...fleet.direct, ...fleet.through, ...fleet.floor].map((pool) => pool.close()));
   await Promise.all([...fleet.callers, ...fleet.backends].map((sidecar) => sidecar.terminate()));
+  await fleet.ca.close();
   await Promise.all(fleet.sims.map((sim) => new Promise((resolve) => sim.child.once('exit', resolve).kill('SIGTERM'))));
 }
 
@@ -276,8 +297,15 @@ async function warmUp(fleet: Fleet, host: string, slots: number, rounds: number)
   await Promise.all(Array.from({ length: 2 * slots }, (_, w) => worker(w)));
 }
 
-/** p50 ms of one-token answers at low load, through both sidecars and straight to a server, after a warm-up. */
-async function addedLatency(fleet: Fleet): Promise<{ direct: number; through: number }> {
+interface AddedLatency {
+  /** p50 ms straight to a server, through the callers' and the servers' sidecars, through a bare Node pair. */
+  readonly direct: number;
+  readonly through: number;
+  readonly floor: number;
+}
+
+/** p50 ms of one-token answers at low load, each path in turn (so noise hits all alike), after a warm-up. */
+async function addedLatency(fleet: Fleet): Promise<AddedLatency> {
   const body = oneTokenBody('hi');
   const time = async (pool: Pool, host: string): Promise<number> => {
     const started = performance.now();
@@ -286,6 +314,7 @@ async function addedLatency(fleet: Fleet): Promise<{ direct: number; through: nu
   };
   const direct: number[] = [];
   const through: number[] = [];
+  const floor: number[] = [];
   // Unmeasured first: a sidecar in service has long been through V8's warm-up (cold, a hop
   // costs twice its warm figure).
   const warmup = quick ? 300 : 1000;
@@ -293,11 +322,13 @@ async function addedLatency(fleet: Fleet): Promise<{ direct: number; through: nu
   for (let i = 0; i < warmup + rounds; i++) {
     const tookDirect = await time(fleet.direct[i % 4]!, 'llm');
     const tookThrough = await time(fleet.through[i % 2]!, hostOf('weft', false));
+    const tookFloor = await time(fleet.floor[i % 4]!, 'llm');
     if (i < warmup) continue;
     direct.push(tookDirect);
     through.push(tookThrough);
+    floor.push(tookFloor);
   }
-  return { direct: percentile(direct, 50), through: percentile(through, 50) };
+  return { direct: percentile(direct, 50), through: percentile(through, 50), floor: percentile(floor, 50) };
 }
 
 const ms = (value: number): string => value.toFixed(1).padStart(8);
@@ -308,7 +339,9 @@ async function main(): Promise<void> {
   const fleet = await startFleet();
   try {
     const latency = await addedLatency(fleet);
-    process.stdout.write(`router added latency at low load: p50 direct ${latency.direct.toFixed(2)} ms, through caller + backend sidecars ${latency.through.toFixed(2)} ms, added ${(latency.through - latency.direct).toFixed(2)} ms\n`);
+    const added = latency.through - latency.direct;
+    const floorAdded = latency.floor - latency.direct;
+    process.stdout.write(`router added latency at low load: p50 direct ${latency.direct.toFixed(2)} ms, through caller + backend sidecars ${latency.through.toFixed(2)} ms, added ${added.toFixed(2)} ms; Node floor (bare pair, same mutual TLS) ${latency.floor.toFixed(2)} ms, added ${floorAdded.toFixed(2)} ms; weft over the floor ${(added - floorAdded).toFixed(2)} ms\n`);
     for (const [index, scenario] of SCENARIOS.entries()) {
       if (only !== undefined && !only.split(',').includes(scenario.name)) continue;
       const measured = await capacity(scenario, fleet, 7 + index);

@@ -18,22 +18,21 @@
 // and a summary line for each; BENCH_SECOND_BUILD=/path/to/checkout (built: `npm run build`) adds
 // that build's weft pair the same way, for before/after figures from one run, and
 // SECOND_SIDECAR_NODE_OPTIONS a pair with other Node flags (on its own or with the two above).
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { execFile, type ChildProcess } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Worker } from 'node:worker_threads';
 import { Pool } from 'undici';
 import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
-import { startCaServer, type TestCaServer } from '../helpers/ca-server.js';
+import { sidecarIdentityConfig, startCaServer, type TestCaServer } from '../helpers/ca-server.js';
 import { echoClient, echoService } from '../helpers/grpc-echo.js';
 import { startNginx, staticRoot, type Nginx } from '../helpers/nginx.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { weftBin } from '../helpers/weft-cli.js';
-import { issueWorkload, testId } from '../helpers/throwaway-ca.js';
+import { testId } from '../helpers/throwaway-ca.js';
+import { barePair, writePems, type Pems } from './bare-pair.js';
 import { cpuMicros, ioSyscalls, loadAverage, openLoop, residentMb, summary, type OpenLoopRun, type Send } from './load.js';
 import { callerAuthzPolicy } from './policy-fixture.js';
 
@@ -45,12 +44,9 @@ const rounds = Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3));
 const CONNECTIONS = 16;
 const RULES = 20;
 const sidecarNodeArgs = (process.env.SIDECAR_NODE_OPTIONS ?? SIDECAR_NODE_OPTIONS).split(' ').filter(Boolean);
-const bareNodeArgs = (process.env.BARE_NODE_OPTIONS ?? '').split(' ').filter(Boolean);
 const secondNode = process.env.BENCH_SECOND_NODE;
 const secondBuild = process.env.BENCH_SECOND_BUILD;
 const secondNodeOptions = process.env.SECOND_SIDECAR_NODE_OPTIONS;
-// Compiled to dist/bench/test/bench/; the bare hops run from their source.
-const repoRoot = fileURLToPath(new URL('../../../../', import.meta.url));
 const children: ChildProcess[] = [];
 const sidecars: SidecarProcess[] = [];
 const nginxes: Nginx[] = [];
@@ -113,43 +109,6 @@ function grpcTarget(name: string, port: number, hops: readonly number[] = []): T
   return target(name, send, throughput, hops);
 }
 
-/** Starts `node FILE` with `env` and resolves with its pid and the port it prints. */
-async function bareHop(file: string, env: Record<string, string>): Promise<{ port: number; pid: number }> {
-  const child = spawn(process.execPath, [...bareNodeArgs, join(repoRoot, 'test/bench', file)], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const [line] = await Promise.race([
-    createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next().then((next) => [next.value as string]),
-    new Promise<never>((_, reject) => child.once('exit', (code) => reject(new Error(`${file} exited with ${code}`)))),
-  ]);
-  return { port: Number(line), pid: child.pid! };
-}
-
-/** A bare pair in front of `appUrl`: the front's port and both hops' pids. */
-async function barePair(file: string, appUrl: string, pems: Pems, backScheme: string): Promise<{ port: number; hops: number[] }> {
-  const back = await bareHop(file, { ROLE: 'back', UPSTREAM: appUrl, ...pems.backend });
-  const front = await bareHop(file, { ROLE: 'front', UPSTREAM: `${backScheme}://127.0.0.1:${back.port}`, PEER_ID: testId('backend'), ...pems.frontend });
-  return { port: front.port, hops: [back.pid, front.pid] };
-}
-
-interface Pems {
-  readonly dir: string;
-  readonly backend: { CERT: string; KEY: string; CA: string };
-  readonly frontend: { CERT: string; KEY: string; CA: string };
-}
-
-/** Certificates for the bare and nginx pairs from the same CA the sidecars use, as files. */
-async function writePems(ca: TestCaServer, dir: string): Promise<Pems> {
-  const files = async (workload: string) => {
-    const credentials = await issueWorkload(ca.ca, testId(workload));
-    const [cert, key, bundle] = ['cert', 'key', 'ca'].map((kind) => join(dir, `${workload}-${kind}.pem`)) as [string, string, string];
-    await writeFile(cert, credentials.chainPems.join(''));
-    await writeFile(key, credentials.privateKeyPem, { mode: 0o600 });
-    await writeFile(bundle, credentials.trustBundlePems.join(''));
-    return { CERT: cert, KEY: key, CA: bundle };
-  };
-  return { dir, backend: await files('backend'), frontend: await files('frontend') };
-}
-
 /** Two single-worker nginx, mTLS between (the back verifies the front's certificate). */
 async function nginxPair(appPort: number, pems: Pems): Promise<number> {
   const keepAlive = 'proxy_http_version 1.1; proxy_set_header Connection "";';
@@ -196,13 +155,7 @@ async function secondWeft(): Promise<SecondWeft | undefined> {
 
 /** Two `weft proxy` processes as `weft up` runs them; returns [backend, frontend]. */
 async function weftPair(ca: TestCaServer, dir: string, appPort: number, kind: 'grpc' | 'http', second?: SecondWeft): Promise<[SidecarProcess, SidecarProcess]> {
-  const bundle = join(dir, 'root-cert.pem');
-  await writeFile(bundle, ca.ca.trustBundlePems.join(''));
-  const identity = async (workload: string): Promise<Record<string, unknown>> => {
-    const tokenFile = join(dir, `${kind}-${workload}-${second === undefined ? 'own' : 'second'}.token`);
-    await writeFile(tokenFile, `${await ca.tokens.mint({ spiffeId: testId(workload) })}\n`);
-    return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
-  };
+  const identity = (workload: string): Promise<Record<string, unknown>> => sidecarIdentityConfig(ca, dir, workload, `${kind}-${workload}-${second === undefined ? 'own' : 'second'}`);
   const caller = { principal: testId('frontend'), pathPrefix: kind === 'grpc' ? '/weft.test.Echo/' : '/' };
   const policy = { name: `${kind}-${RULES}-rules`, targets: { assets: ['app'] }, entrypoint: `data.mesh.${kind}.allow`, modules: [{ name: 'policy.rego', rego: callerAuthzPolicy(RULES, caller, 'test.local', kind) }] };
   // Access log and metrics on, as `weft up` runs them (the log goes to the sidecar's stdout).
@@ -320,8 +273,8 @@ async function main(): Promise<void> {
     if (second !== undefined) step(`weft pairs on ${second.label} (${second.node} ${second.bin})`);
     const secondHttp = second === undefined ? undefined : await weftPair(ca, dir, app.port, 'http', second);
     const secondGrpc = second === undefined ? undefined : await weftPair(ca, dir, grpcPort, 'grpc', second);
-    const bareHttp = await barePair('bare-http-hop.mjs', `http://127.0.0.1:${app.port}`, pems, 'https');
-    const bareGrpc = await barePair('bare-h2-hop.mjs', `http://127.0.0.1:${grpcPort}`, pems, 'https');
+    const bareHttp = await barePair('bare-http-hop.mjs', `http://127.0.0.1:${app.port}`, pems, 'https', children);
+    const bareGrpc = await barePair('bare-h2-hop.mjs', `http://127.0.0.1:${grpcPort}`, pems, 'https', children);
     const pids = (pair: readonly SidecarProcess[]): number[] => pair.map((sidecar) => sidecar.child.pid!);
     const weftName = (version: string) => `weft ${version} (2 sidecars, mTLS, 20 rules)`;
     const http = [

@@ -1,6 +1,6 @@
 // A real control-plane CA on a loopback gRPC TLS port, with a throwaway root, for tests. It can
 // be taken down and brought back on the same port (CA outage tests).
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
@@ -8,7 +8,7 @@ import type { CertificateAuditEntry } from '../../control-plane/ca/audit-log.js'
 import { addCertificateIssuer, controlPlaneServerCredentials, openCertificateAuthority, type OpenedCa } from '../../control-plane/ca/index.js';
 import type { CaEndpoint } from '../../proxy/tls/ca-client.js';
 import { WorkloadIdentity, type WorkloadIdentityOptions } from '../../proxy/tls/workload-identity.js';
-import { TEST_TRUST_DOMAIN } from './throwaway-ca.js';
+import { TEST_TRUST_DOMAIN, testId } from './throwaway-ca.js';
 
 export interface TestCaServer extends OpenedCa {
   readonly endpoint: CaEndpoint;
@@ -80,4 +80,17 @@ export async function startWorkloadIdentity(
   });
   await identity.start();
   return identity;
+}
+
+/**
+ * The `identity` block of a spawned sidecar's config for `workload` (SPIFFE ID testId(workload)):
+ * bootstrapped from `server` with a fresh token, the token and trust bundle as files in `dir`
+ * (`name` keeps apart the files of two sidecars of one workload).
+ */
+export async function sidecarIdentityConfig(server: TestCaServer, dir: string, workload: string, name = workload): Promise<Record<string, unknown>> {
+  const bundle = join(dir, 'root-cert.pem');
+  await writeFile(bundle, server.ca.trustBundlePems.join(''));
+  const tokenFile = join(dir, `${name}.token`);
+  await writeFile(tokenFile, `${await server.tokens.mint({ spiffeId: testId(workload) })}\n`);
+  return { trustDomain: TEST_TRUST_DOMAIN, ca: { address: server.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
 }
