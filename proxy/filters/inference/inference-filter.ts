@@ -215,7 +215,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
    * spent (the prompt estimate and one token per event passed on) is settled and counted.
    */
   const endOverBudget = (state: RequestState, response: ResponseState, tap: SseUsageTap): FilterOutcome => {
-    const completionTokens = tap.choiceEvents;
+    const completionTokens = tap.outputEvents;
     ledger!.settle(response.reservation!, state.promptTokens + completionTokens);
     response.reservation = undefined;
     metrics.tokens.labels(response.routing.tenant, 'prompt').inc(state.promptTokens);
@@ -331,8 +331,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         if (ledger !== undefined && response.reservation !== undefined && ledger.exhaustedForStreams(response.routing.tenant)) return endOverBudget(state!, response, response.tap);
         const out = response.tap.push(data.bytes);
         data.bytes = data.end ? Buffer.concat([out, response.tap.end()]) : out;
-        if (ledger !== undefined && response.reservation !== undefined) response.reservation = ledger.extend(response.reservation, state!.promptTokens + response.tap.choiceEvents);
-        if (response.routing.picked !== undefined) response.routing.picked.table.generated(response.routing.picked.ticket, response.tap.choiceEvents);
+        if (ledger !== undefined && response.reservation !== undefined) response.reservation = ledger.extend(response.reservation, state!.promptTokens + response.tap.outputEvents);
+        if (response.routing.picked !== undefined) response.routing.picked.table.generated(response.routing.picked.ticket, response.tap.outputEvents);
       } else if (response.json !== undefined) {
         response.jsonBytes += data.bytes.length;
         if (response.jsonBytes <= MAX_JSON_USAGE_BYTES) response.json.push(data.bytes);
@@ -343,7 +343,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const picked = response.routing.picked;
       // The endpoint's pace, for the picker: how fast it turns a slot over.
       if (picked !== undefined && response.tap !== undefined && response.firstEventAt !== undefined) {
-        picked.table.observeStream(picked.ticket.id, response.lastEventAt! - response.firstEventAt, response.tap.choiceEvents - response.eventsInFirst);
+        picked.table.observeStream(picked.ticket.id, response.lastEventAt! - response.firstEventAt, response.tap.outputEvents - response.eventsInFirst);
       }
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (usage === undefined) return CONTINUE;
@@ -394,7 +394,7 @@ function observeLatency(metrics: InferenceMetrics, cluster: string, admittedAt: 
   else if (response.tap !== undefined) metrics.interTokenLatency.labels(cluster).observe((now - response.lastEventAt) / 1000);
   if (response.firstEventAt === undefined) {
     response.firstEventAt = now;
-    response.eventsInFirst = response.tap?.choiceEvents ?? 0;
+    response.eventsInFirst = response.tap?.outputEvents ?? 0;
   }
   response.lastEventAt = now;
 }

@@ -114,7 +114,7 @@ export const loadReportFilter: HttpFilterFactory = {
         const state = passing.get(exchange);
         if (state?.tap === undefined || state.counted === undefined) return CONTINUE;
         state.tap.push(data.bytes);
-        inFlight.generated(state.counted, state.tap.choiceEvents);
+        inFlight.generated(state.counted, state.tap.outputEvents);
         return CONTINUE;
       },
 

@@ -112,6 +112,29 @@ describe('SSE usage tap', () => {
     expect(tap.usage).toEqual({ promptTokens: Math.ceil('<|user|>\nhéllo wörld ✓\n'.length / 4), completionTokens: 5 });
   });
 
+  it('counts the events that carry output as tokens, not a role-only first chunk or a finish-only last one', async () => {
+    const sse = (...events: unknown[]): Buffer => Buffer.from(events.map((e) => `data: ${JSON.stringify(e)}\n\n`).join('') + 'data: [DONE]\n\n');
+    const chunk = (delta: Record<string, unknown>, finish: string | null = null) => ({ object: 'chat.completion.chunk', choices: [{ index: 0, delta, finish_reason: finish }] });
+    const count = (stream: Buffer): number => {
+      const tap = new SseUsageTap(false);
+      tap.push(stream);
+      return tap.outputEvents;
+    };
+    // OpenAI's shape: the role alone first, the finish reason alone last, then usage.
+    expect(count(sse(chunk({ role: 'assistant', content: '' }), chunk({ content: 'a' }), chunk({ content: 'b' }), chunk({}, 'stop'), { choices: [], usage: { prompt_tokens: 1, completion_tokens: 2 } }))).toBe(2);
+    // vLLM's: the last token carries the finish reason.
+    expect(count(sse(chunk({ role: 'assistant', content: '' }), chunk({ content: 'a' }), chunk({ content: 'b' }, 'length')))).toBe(2);
+    // Tool calls, reasoning and refusals are output; completions stream text.
+    expect(count(sse(chunk({ tool_calls: [{ index: 0, function: { arguments: '{' } }] }), chunk({ reasoning_content: 'hm' }), chunk({ refusal: 'no' })))).toBe(3);
+    expect(count(sse({ choices: [{ index: 0, text: 'x', finish_reason: null }] }, { choices: [{ index: 0, text: '', finish_reason: 'length' }] }))).toBe(1);
+    // The Responses API streams typed events.
+    expect(count(sse({ type: 'response.created' }, { type: 'response.output_text.delta', delta: 'hi' }, { type: 'response.output_text.delta', delta: '' }, { type: 'response.completed' }))).toBe(1);
+    // The simulator streams as OpenAI does: five tokens, six events with choices.
+    const stream = await simStream();
+    expect(stream.toString().split('\n\n').filter((e) => e.includes('"choices":[{')).length).toBe(6);
+    expect(count(stream)).toBe(5);
+  });
+
   it('reads usage from a whole JSON answer, and none from a body without it', () => {
     expect(usageOfJsonBody(Buffer.from('{"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}'))).toEqual({ promptTokens: 3, completionTokens: 4 });
     expect(usageOfJsonBody(Buffer.from('{"usage":{"input_tokens":3,"output_tokens":4}}'))).toEqual({ promptTokens: 3, completionTokens: 4 });
