@@ -34,7 +34,7 @@ const only = process.argv.find((arg) => arg.startsWith('--scenario='))?.slice('-
  */
 const policies = process.argv.find((arg) => arg.startsWith('--policies='))?.slice('--policies='.length) ?? (quick ? 'rr,random,weft' : undefined);
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 4 : 20));
-const capacitySeconds = quick ? 3 : 8;
+const capacitySeconds = quick ? 2 : 8;
 const CAPACITY_WARMUP_MS = quick ? 1000 : 2000;
 const WARM_UP_ROUNDS = quick ? 1 : 2;
 const MODEL = 'sim/llama-3-8b';
@@ -107,8 +107,7 @@ async function startFleet(): Promise<Fleet> {
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-inference-'));
   const sims = await Promise.all(FLEET.map(startSim));
   const pems = await writePems(ca, dir);
-  const floorPorts: number[] = [];
-  for (const server of serversOf({ slowBackend: false })) floorPorts.push((await barePair('bare-http-hop.mjs', `http://127.0.0.1:${sims[server]!.port}`, pems, 'https', children)).port);
+  const floorPorts = await Promise.all(serversOf({ slowBackend: false }).map(async (server) => (await barePair('bare-http-hop.mjs', `http://127.0.0.1:${sims[server]!.port}`, pems, 'https', children)).port));
   const backends = await Promise.all(
     sims.map(async (sim, i) =>
       spawnSidecar(
