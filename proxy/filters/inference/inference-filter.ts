@@ -25,6 +25,7 @@ import { LOAD_REPORT_HEADER, parseLoadReport } from './load-report-header.js';
 import { OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, tokenEstimate } from './openai-body.js';
 import { MODELS_PATH, aggregateModels } from './models-list.js';
 import { prefixKey, type PrefixKeyParams } from './prefix-key.js';
+import { StreamPace } from './stream-pace.js';
 import { SseUsageTap, usageOfJsonBody } from './sse-usage-tap.js';
 import { InferenceBalancer } from './inference-balancer.js';
 import { inferenceMetricsOf, type InferenceMetrics } from './inference-metrics.js';
@@ -97,11 +98,10 @@ interface ResponseState {
   readonly tap: SseUsageTap | undefined;
   json: Buffer[] | undefined;
   jsonBytes: number;
-  /** When the first and the last bytes of the answer went on (undefined: none yet). */
-  firstEventAt: number | undefined;
-  lastEventAt: number | undefined;
-  /** Token events of a stream in its first bytes. */
-  eventsInFirst: number;
+  /** Whether any bytes of the answer went on yet (its time to first token is then recorded). */
+  started: boolean;
+  /** A stream's tokens as they went on. */
+  readonly pace: StreamPace | undefined;
 }
 
 interface RequestState {
@@ -314,9 +314,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         tap: eventStream ? new SseUsageTap(state.stripUsage) : undefined,
         json: eventStream ? undefined : [],
         jsonBytes: 0,
-        firstEventAt: undefined,
-        lastEventAt: undefined,
-        eventsInFirst: 0,
+        started: false,
+        pace: eventStream ? new StreamPace() : undefined,
       };
       return eventStream ? TRANSFORM_BODY : STREAM_BODY;
     },
@@ -342,9 +341,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (!data.end) return CONTINUE;
       const picked = response.routing.picked;
       // The endpoint's pace, for the picker: how fast it turns a slot over.
-      if (picked !== undefined && response.tap !== undefined && response.firstEventAt !== undefined) {
-        picked.table.observeStream(picked.ticket.id, response.lastEventAt! - response.firstEventAt, response.tap.outputEvents - response.eventsInFirst);
-      }
+      if (picked !== undefined && response.pace !== undefined) picked.table.observeStream(picked.ticket.id, response.pace.span.ms, response.pace.span.tokens);
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (usage === undefined) return CONTINUE;
       if (ledger !== undefined && response.reservation !== undefined) ledger.settle(response.reservation, usage.promptTokens + usage.completionTokens);
@@ -387,16 +384,18 @@ async function aggregatedModels(exchange: FilterExchange, data: BodyData, pool: 
   return CONTINUE;
 }
 
-/** Time to the answer's first bytes, then between the events of a stream. */
+/** Time to the answer's first bytes, then between the tokens of a stream. */
 function observeLatency(metrics: InferenceMetrics, cluster: string, admittedAt: number, response: ResponseState): void {
   const now = performance.now();
-  if (response.lastEventAt === undefined) metrics.timeToFirstToken.labels(cluster).observe((now - admittedAt) / 1000);
-  else if (response.tap !== undefined) metrics.interTokenLatency.labels(cluster).observe((now - response.lastEventAt) / 1000);
-  if (response.firstEventAt === undefined) {
-    response.firstEventAt = now;
-    response.eventsInFirst = response.tap?.outputEvents ?? 0;
+  if (!response.started) {
+    response.started = true;
+    metrics.timeToFirstToken.labels(cluster).observe((now - admittedAt) / 1000);
   }
-  response.lastEventAt = now;
+  if (response.pace === undefined || response.tap === undefined) return;
+  const tokens = response.pace.passed(now, response.tap.outputEvents);
+  if (tokens === 0) return;
+  const histogram = metrics.interTokenLatency.labels(cluster);
+  for (let token = 0; token < tokens; token += 1) histogram.observe(response.pace.gapMs / 1000);
 }
 
 export const inferenceFilter: HttpFilterFactory = {

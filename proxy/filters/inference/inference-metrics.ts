@@ -56,7 +56,7 @@ export class InferenceMetrics {
     });
     this.picks = new Counter({ name: 'weft_inference_picks_total', help: 'Endpoints picked for inference requests (retries included), by why', labelNames: ['cluster', 'endpoint', 'by'] as const, registers });
     this.timeToFirstToken = new Histogram({ name: 'weft_inference_ttft_seconds', help: 'From admission to the first byte of the answer', labelNames: ['cluster'] as const, buckets: LATENCY_BUCKETS, registers });
-    this.interTokenLatency = new Histogram({ name: 'weft_inference_inter_token_seconds', help: 'Between successive events of a streamed answer', labelNames: ['cluster'] as const, buckets: LATENCY_BUCKETS, registers });
+    this.interTokenLatency = new Histogram({ name: 'weft_inference_inter_token_seconds', help: 'Between successive tokens of a streamed answer', labelNames: ['cluster'] as const, buckets: LATENCY_BUCKETS, registers });
     this.tokens = new Counter({ name: 'weft_inference_tokens_total', help: 'Tokens used per tenant, as the answers reported them', labelNames: ['tenant', 'kind'] as const, registers });
     this.queued = new Gauge({ name: 'weft_inference_queued_requests', help: 'Requests waiting at this caller for a saturated pool', labelNames: ['cluster'] as const, registers });
     this.refused = new Counter({ name: 'weft_inference_refused_total', help: 'Inference requests refused (shed by priority, over a token budget) or streams ended over a budget with endStreams', labelNames: ['cluster', 'reason'] as const, registers });
