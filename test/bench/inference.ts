@@ -8,8 +8,9 @@
 // each policy in turn. Per policy: TTFT p50/p99 and end-to-end p99 (from each request's
 // scheduled time, so no coordinated omission), and output tokens/s delivered while arrivals
 // last. Also the router's added latency at low load: p50 of one-token requests through both
-// sidecars against straight to a server. Ends with one line per scenario, weft over the better
-// of round robin and random.
+// sidecars (mutual TLS between them) against straight to a server, beside the Node floor: the
+// same two hops by a bare Node pair (bare-pair.ts). Ends with one line per scenario, weft over
+// the better of round robin and random.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

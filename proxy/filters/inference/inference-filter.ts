@@ -212,7 +212,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   /**
    * The tenant's budget that ends streams is overspent: the stream ends after the events already
    * passed on, with an error event (onLocalReply), the upstream request is cancelled, and what it
-   * spent (the prompt estimate and one token per event passed on) is settled and counted.
+   * spent (the prompt estimate and one token per event with output passed on) is settled and counted.
    */
   const endOverBudget = (state: RequestState, response: ResponseState, tap: SseUsageTap): FilterOutcome => {
     const completionTokens = tap.outputEvents;

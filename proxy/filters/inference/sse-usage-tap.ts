@@ -45,7 +45,7 @@ function carriesOutput(value: unknown): boolean {
     if (nonEmpty(text)) return true;
     if (typeof choiceDelta !== 'object' || choiceDelta === null) return false;
     const { content, refusal, reasoning_content: reasoningContent, reasoning, tool_calls: toolCalls } = choiceDelta as Record<string, unknown>;
-    return [content, refusal, reasoningContent, reasoning, toolCalls].some(nonEmpty);
+    return nonEmpty(content) || nonEmpty(refusal) || nonEmpty(reasoningContent) || nonEmpty(reasoning) || nonEmpty(toolCalls);
   });
 }
 
