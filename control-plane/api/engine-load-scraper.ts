@@ -8,6 +8,9 @@ import { Pool } from 'undici';
 import type { InferenceEngineName } from './resource-types.js';
 import { engineLoadOf, type EngineLoad } from './inference-engines.js';
 
+/** An engine's /metrics past this is refused unread (vLLM's are tens of KB). */
+export const MAX_METRICS_BYTES = 4 * 1024 * 1024;
+
 export interface EngineReading {
   readonly load: EngineLoad;
   /** performance.now() when it was read. */
@@ -63,9 +66,18 @@ export class EngineLoadScraper {
     try {
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(this.options.intervalMs * 4, 1000))]);
       const response = await this.pool.request({ method: 'GET', path: this.path, signal });
-      const text = await response.body.text();
+      const chunks: Buffer[] = [];
+      let bytes = 0;
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        bytes += chunk.length;
+        if (bytes > MAX_METRICS_BYTES) {
+          response.body.destroy();
+          throw new Error(`${this.options.url}: metrics past ${MAX_METRICS_BYTES} bytes`);
+        }
+        chunks.push(chunk);
+      }
       if (response.statusCode < 200 || response.statusCode > 299) throw new Error(`${this.options.url}: HTTP ${response.statusCode}`);
-      const load = engineLoadOf(text, this.options.engine);
+      const load = engineLoadOf(Buffer.concat(chunks).toString('utf8'), this.options.engine);
       this.reading = { load, at: started };
     } catch (error) {
       if (!this.stopped) this.options.onError?.(error as Error);

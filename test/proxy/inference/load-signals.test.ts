@@ -1,10 +1,12 @@
 // The load signals a caller's picker reads: the ORCA-style endpoint-load-metrics header (strict
 // parse) and the backend sidecar's scrape of its engine's /metrics, here a simulated vLLM over
 // real HTTP on loopback.
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { fleetOf } from '../../../deploy/sim/sim-profile.js';
 import { SimServer } from '../../../deploy/sim/sim-server.js';
-import { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
+import { EngineLoadScraper, MAX_METRICS_BYTES } from '../../../control-plane/api/engine-load-scraper.js';
 import { formatLoadReport, parseLoadReport } from '../../../proxy/filters/inference/load-report-header.js';
 import { eventually } from '../../helpers/eventually.js';
 
@@ -67,6 +69,41 @@ describe('engine load scraper', () => {
     await eventually(async () => errors.length, (n) => n > before + 2, 5000);
     expect(scraper.latest!.at).toBe(lastAt);
     expect(scraper.latest!.load.running).toBe(1);
+  });
+
+  it('refuses metrics past its bound unread, and keeps the reading it had', async () => {
+    const valid = 'vllm:num_requests_waiting 2\nvllm:num_requests_running 3\nvllm:kv_cache_usage_perc 0.5\n';
+    let huge = false;
+    const server = createServer((_request, response) => {
+      if (!huge) {
+        response.end(valid);
+        return;
+      }
+      // A valid exposition that goes on past the bound: only the bound stops the read.
+      response.write(valid);
+      const filler = Buffer.alloc(64 * 1024, '# padding padding padding padding\n');
+      let sent = 0;
+      const more = (): void => {
+        while (sent <= MAX_METRICS_BYTES) {
+          sent += filler.length;
+          if (!response.write(filler)) return void response.once('drain', more);
+        }
+        response.end();
+      };
+      more();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    stops.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
+    const errors: Error[] = [];
+    const scraper = new EngineLoadScraper({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`, engine: 'vllm', intervalMs: 20, onError: (error) => errors.push(error) });
+    scraper.start();
+    stops.push(() => scraper.stop());
+    const first = await eventually(async () => scraper.latest, (reading) => reading !== undefined, 5000);
+    expect(first!.load).toMatchObject({ waiting: 2, running: 3, kvCacheUsage: 0.5 });
+    huge = true;
+    await eventually(async () => errors.length, (n) => n >= 2, 10_000);
+    expect(errors[0]!.message).toContain(`metrics past ${MAX_METRICS_BYTES} bytes`);
+    expect(scraper.latest!.at).toBe(first!.at);
   });
 
   it('reports a server whose metrics lack the engine’s names as an error, not as idle', async () => {
