@@ -9,13 +9,13 @@
 //   - throughput with BENCH_CONCURRENCY calls always in flight (closed loop): the best round.
 // Targets alternate round by round, so noise from other work hits both alike. Any call that does
 // not end OK fails the benchmark, and so does a call the policy should deny getting through.
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import * as grpc from '@grpc/grpc-js';
 import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
-import { startCaServer } from '../helpers/ca-server.js';
+import { sidecarIdentityConfig, startCaServer } from '../helpers/ca-server.js';
 import { echoClient, echoService } from '../helpers/grpc-echo.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
 import { testId } from '../helpers/throwaway-ca.js';
@@ -97,14 +97,8 @@ async function main(): Promise<void> {
   const server = await startServerThread();
   const ca = await startCaServer();
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-grpc-'));
-  const bundle = join(dir, 'root-cert.pem');
-  await writeFile(bundle, ca.ca.trustBundlePems.join(''));
   const sidecars: SidecarProcess[] = [];
-  const identity = async (workload: string): Promise<Record<string, unknown>> => {
-    const tokenFile = join(dir, `${workload}.token`);
-    await writeFile(tokenFile, `${await ca.tokens.mint({ spiffeId: testId(workload) })}\n`);
-    return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: bundle }, bootstrapTokenFile: tokenFile };
-  };
+  const identity = (workload: string): Promise<Record<string, unknown>> => sidecarIdentityConfig(ca, dir, workload);
   const policy = callerAuthzPolicy(RULES, { principal: testId('frontend'), pathPrefix: '/weft.test.Echo/' }, 'test.local');
   try {
     const backend = await spawnSidecar({

@@ -12,7 +12,7 @@
 // same two hops by a bare Node pair (bare-pair.ts). Ends with one line per scenario, weft over
 // the better of round robin and random.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -63,6 +63,8 @@ interface Fleet {
   readonly backends: readonly SidecarProcess[];
   readonly callers: readonly SidecarProcess[];
   readonly ca: TestCaServer;
+  /** The floor's certificates and keys, and the sidecars' tokens: removed with the fleet. */
+  readonly dir: string;
   /** Straight to each server. */
   readonly direct: readonly Pool[];
   /** To each caller's outbound listener. */
@@ -157,13 +159,14 @@ async function startFleet(): Promise<Fleet> {
   );
   children.push(...callers.map((caller) => caller.child));
   const pool = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: 1024 });
-  return { sims, backends, callers, ca, direct: sims.map((sim) => pool(sim.port)), through: callers.map((caller) => pool(caller.outboundPort)), floor: floorPorts.map(pool) };
+  return { sims, backends, callers, ca, dir, direct: sims.map((sim) => pool(sim.port)), through: callers.map((caller) => pool(caller.outboundPort)), floor: floorPorts.map(pool) };
 }
 
 async function stopFleet(fleet: Fleet): Promise<void> {
   await Promise.all([...fleet.direct, ...fleet.through, ...fleet.floor].map((pool) => pool.close()));
   await Promise.all([...fleet.callers, ...fleet.backends].map((sidecar) => sidecar.terminate()));
   await fleet.ca.close();
+  await rm(fleet.dir, { recursive: true, force: true });
   await Promise.all(fleet.sims.map((sim) => new Promise((resolve) => sim.child.once('exit', resolve).kill('SIGTERM'))));
 }
 

@@ -19,7 +19,7 @@
 // that build's weft pair the same way, for before/after figures from one run, and
 // SECOND_SIDECAR_NODE_OPTIONS a pair with other Node flags (on its own or with the two above).
 import { execFile, type ChildProcess } from 'node:child_process';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -321,6 +321,8 @@ async function main(): Promise<void> {
     for (const nginx of nginxes) nginx.stop();
     await grpcWorker.terminate();
     await ca.close();
+    // The bare pairs' keys and the sidecars' tokens.
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
-import { startCaServer, type TestCaServer } from '../helpers/ca-server.js';
+import { sidecarIdentityConfig, startCaServer, type TestCaServer } from '../helpers/ca-server.js';
 import { runHey, type HeyResult } from '../helpers/hey.js';
 import { startNginx, staticRoot, type Nginx } from '../helpers/nginx.js';
 import { testId } from '../helpers/throwaway-ca.js';
@@ -43,23 +43,16 @@ async function sidecar(name: string, config: Record<string, unknown>): Promise<R
   return { inbound: port('inbound'), outbound: port('outbound') };
 }
 
-async function identity(ca: TestCaServer, workload: string): Promise<Record<string, unknown>> {
-  const tokenFile = join(dir, `${workload}.token`);
-  writeFileSync(tokenFile, await ca.tokens.mint({ spiffeId: testId(workload) }));
-  return { trustDomain: 'test.local', ca: { address: ca.endpoint.address, trustBundleFile: join(dir, 'root-cert.pem') }, bootstrapTokenFile: tokenFile };
-}
-
-/** A frontend/backend pair; returns the frontend's outbound port. */
 async function pair(ca: TestCaServer, upstreamPort: number, name: string, mtls: boolean, reuse: boolean): Promise<number> {
   const backend = await sidecar(`${name}-backend`, {
     workload: 'backend',
-    ...(mtls ? { identity: await identity(ca, 'backend') } : {}),
+    ...(mtls ? { identity: await sidecarIdentityConfig(ca, dir, 'backend') } : {}),
     inbound: { port: 0, appPort: upstreamPort },
     ...(reuse ? {} : { limits: { idleTimeoutMs: 2000 } }),
   });
   const frontend = await sidecar(`${name}-frontend`, {
     workload: 'frontend',
-    ...(mtls ? { identity: await identity(ca, 'frontend') } : {}),
+    ...(mtls ? { identity: await sidecarIdentityConfig(ca, dir, 'frontend') } : {}),
     outbound: {
       port: 0,
       clusters: [{ name: 'backend', hosts: ['backend'], endpoints: [{ address: '127.0.0.1', port: backend.inbound }], ...(mtls ? { spiffeId: testId('backend') } : {}) }],
@@ -77,7 +70,6 @@ async function main(): Promise<void> {
   const files = staticRoot({ 'index.html': 'x'.repeat(1023) + '\n' });
   const upstream: Nginx = await startNginx({ workers: 1, server: `location / { root ${files}; }` });
   const ca = await startCaServer();
-  writeFileSync(join(dir, 'root-cert.pem'), ca.ca.trustBundlePems.join(''));
   const targets: [string, number][] = [
     ['plaintext keep-alive', await pair(ca, upstream.port, 'plain-reuse', false, true)],
     ['mTLS keep-alive', await pair(ca, upstream.port, 'mtls-reuse', true, true)],

@@ -85,10 +85,11 @@ export async function startWorkloadIdentity(
 /**
  * The `identity` block of a spawned sidecar's config for `workload` (SPIFFE ID testId(workload)):
  * bootstrapped from `server` with a fresh token, the token and trust bundle as files in `dir`
- * (`name` keeps apart the files of two sidecars of one workload).
+ * (`name` keeps apart the files of two sidecars of one workload; `dir` holds no key).
  */
 export async function sidecarIdentityConfig(server: TestCaServer, dir: string, workload: string, name = workload): Promise<Record<string, unknown>> {
-  const bundle = join(dir, 'root-cert.pem');
+  // One bundle file per sidecar: sidecars started together never read one another's being rewritten.
+  const bundle = join(dir, `${name}-root-cert.pem`);
   await writeFile(bundle, server.ca.trustBundlePems.join(''));
   const tokenFile = join(dir, `${name}.token`);
   await writeFile(tokenFile, `${await server.tokens.mint({ spiffeId: testId(workload) })}\n`);
