@@ -22,10 +22,14 @@ export class ProcessOutput {
   readonly #files = new Map<string, WriteStream>();
   readonly #colours = new Map<string, number>();
   readonly #console: NodeJS.WritableStream;
+  #consoleGone = false;
   #width = 8;
 
   constructor(private readonly options: OutputOptions) {
     this.#console = options.console ?? process.stdout;
+    // A console that went away (`weft up | head`, a parent that exited) must not crash weft up
+    // while it stops its processes in order: what it would have shown is dropped.
+    this.#console.on('error', () => (this.#consoleGone = true));
     if (options.quiet) mkdirSync(options.logDir, { recursive: true });
   }
 
@@ -38,7 +42,7 @@ export class ProcessOutput {
 
   /** weft up's own lines: always on the console. */
   say(text: string): void {
-    this.#console.write(`${text}\n`);
+    this.#show(`${text}\n`);
   }
 
   /** Follows a child's stdout or stderr, line by line. */
@@ -55,7 +59,11 @@ export class ProcessOutput {
   #prefixed(name: string, line: string): void {
     const label = name.padEnd(this.#width);
     const colour = this.#colours.get(name) ?? 37;
-    this.#console.write(this.options.colour ? `\x1b[${colour}m${label} |\x1b[0m ${line}\n` : `${label} | ${line}\n`);
+    this.#show(this.options.colour ? `\x1b[${colour}m${label} |\x1b[0m ${line}\n` : `${label} | ${line}\n`);
+  }
+
+  #show(text: string): void {
+    if (!this.#consoleGone) this.#console.write(text);
   }
 
   #file(name: string): WriteStream {

@@ -3,7 +3,7 @@
 import { mkdtemp, readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { PassThrough } from 'node:stream';
+import { PassThrough, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ProcessOutput } from '../../deploy/local/process-output.js';
 
@@ -41,5 +41,25 @@ describe('ProcessOutput', () => {
     await output.close();
     expect(console.text()).toBe('control-plane | control-plane: change refused whole, revision 2 stays:\ncontrol-plane |   p.rego:3:5: bad (rego_parse_error)\n');
     expect(await readFile(join(logDir, 'control-plane.log'), 'utf8')).toContain('revision 2 accepted\ncontrol-plane: change refused whole');
+  });
+
+  it('keeps going, dropping its lines, once the console is gone (a closed pipe)', async () => {
+    let writes = 0;
+    const closedPipe = new Writable({
+      write(_chunk, _encoding, done) {
+        writes += 1;
+        done(Object.assign(new Error('write EPIPE'), { code: 'EPIPE' }));
+      },
+    });
+    const output = new ProcessOutput({ quiet: false, logDir: '', colour: false, console: closedPipe });
+    output.say('weft up: SIGTERM, stopping 3 processes');
+    await tick();
+    output.say('weft up: stopped in 0.4 s');
+    output.add('web');
+    const web = new PassThrough();
+    output.follow('web', web);
+    web.end('bye\n');
+    await tick();
+    expect(writes).toBe(1);
   });
 });
