@@ -15,6 +15,8 @@ export interface EngineReading {
   readonly load: EngineLoad;
   /** performance.now() when it was read. */
   readonly at: number;
+  /** The `sample` option's figure as the scrape started. */
+  readonly sampled?: number;
 }
 
 export interface ScraperOptions {
@@ -24,6 +26,8 @@ export interface ScraperOptions {
   readonly intervalMs: number;
   /** Called with each scrape that failed, for the sidecar's log and metrics. */
   readonly onError?: (error: Error) => void;
+  /** A figure taken as each scrape starts and kept with its reading (a sidecar's own count of requests then). */
+  readonly sample?: () => number;
 }
 
 export class EngineLoadScraper {
@@ -32,6 +36,7 @@ export class EngineLoadScraper {
   private stopped = false;
   private readonly controller = new AbortController();
   private scrapes = 0;
+  private lastFailed = false;
   private readonly pool: Pool;
   private readonly path: string;
 
@@ -43,6 +48,11 @@ export class EngineLoadScraper {
 
   get latest(): EngineReading | undefined {
     return this.reading;
+  }
+
+  /** Whether the last scrape completed failed (the reading kept is from before it). */
+  get failing(): boolean {
+    return this.lastFailed;
   }
 
   /** Scrapes completed (successful or not): lets a test wait for the next one. */
@@ -63,6 +73,7 @@ export class EngineLoadScraper {
 
   private async scrape(): Promise<void> {
     const started = performance.now();
+    const sampled = this.options.sample?.();
     try {
       const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(Math.max(this.options.intervalMs * 4, 1000))]);
       const response = await this.pool.request({ method: 'GET', path: this.path, signal });
@@ -78,8 +89,10 @@ export class EngineLoadScraper {
       }
       if (response.statusCode < 200 || response.statusCode > 299) throw new Error(`${this.options.url}: HTTP ${response.statusCode}`);
       const load = engineLoadOf(Buffer.concat(chunks).toString('utf8'), this.options.engine);
-      this.reading = { load, at: started };
+      this.reading = sampled === undefined ? { load, at: started } : { load, at: started, sampled };
+      this.lastFailed = false;
     } catch (error) {
+      this.lastFailed = true;
       if (!this.stopped) this.options.onError?.(error as Error);
     }
     this.scrapes += 1;

@@ -2,9 +2,9 @@
 // weigh a change to the picker in seconds and without the machine's noise. The simulator's
 // engine (deploy/sim/sim-engine.ts) on a virtual clock, four per fleet as in the bench; two
 // callers, each with the real `inference` balancer (load table, picker, prefix keys) for weft;
-// each engine read every 50 ms and the reading carried on the head of each answer (sent when
-// the request is taken, as vLLM's are) with the tokens its sidecar counts in flight then (the
-// sidecar's own count, backend-in-flight.ts); 1 ms each way between caller and engine. Left out: the
+// each engine read every 50 ms, and the load its sidecar reports (that reading brought up to now
+// by its own count, backend-load.ts) carried on the head of each answer (sent when the request is
+// taken, as vLLM's are); 1 ms each way between caller and engine. Left out: the
 // sidecars' CPU and HTTP, so it says where a policy places requests, not what a hop costs;
 // bench:inference stays the measure. Same knobs as the bench: `--scenario=`, `--policies=`,
 // `BENCH_SECONDS`, `BENCH_WEFT_CONFIG`; `--seeds=N` averages N traces.
@@ -14,10 +14,12 @@ import { promptBlockHashes } from '../../deploy/sim/prefix-cache.js';
 import { seededRandom } from '../../deploy/sim/seeded-random.js';
 import { fleetOf, type ServerParams } from '../../deploy/sim/sim-profile.js';
 import { poolSaturated } from '../../proxy/filters/inference/endpoint-picker.js';
+import type { EngineReading } from '../../control-plane/api/engine-load-scraper.js';
 import { BackendInFlight } from '../../proxy/filters/inference/backend-in-flight.js';
+import { BackendLoad } from '../../proxy/filters/inference/backend-load.js';
 import { InferenceBalancer, inferenceBalancerSettings } from '../../proxy/filters/inference/inference-balancer.js';
 import { releasePick, type InferenceRouting } from '../../proxy/filters/inference/inference-routing.js';
-import { LoadTable, type ReportedLoad } from '../../proxy/filters/inference/load-table.js';
+import { LoadTable } from '../../proxy/filters/inference/load-table.js';
 import { estimatedPromptTokens, readOpenAiBody } from '../../proxy/filters/inference/openai-body.js';
 import { prefixKey } from '../../proxy/filters/inference/prefix-key.js';
 import { chatBody, FLEET, percentile, SCENARIOS, serversOf, trace, type Scenario, type TraceRequest } from './inference-trace.js';
@@ -84,11 +86,12 @@ function replay(scenario: Scenario, requests: readonly TraceRequest[], policy: P
   const engines = fleet.map((params) => new SimEngine(params, clock));
   const inFlight = engines.map(() => new BackendInFlight());
   const members = fleet.map((params) => ({ active: 0, label: params.name, metadata: { models: [MODEL] } }));
-  const readings: ({ load: ReportedLoad; at: number } | undefined)[] = engines.map(() => undefined);
+  const reported = inFlight.map((counted) => new BackendLoad(counted));
+  const readings: (EngineReading | undefined)[] = engines.map(() => undefined);
   const scrape = (): void => {
     engines.forEach((engine, i) => {
       const load = engine.load();
-      readings[i] = { load: { waiting: load.waiting, running: load.running, kvCacheUsage: load.kvUsage, inFlightTokens: 0, activeLoras: [] }, at: clock.now() };
+      readings[i] = { load: { waiting: load.waiting, running: load.running, kvCacheUsage: load.kvUsage, runningLoras: [], waitingLoras: [] }, at: clock.now(), sampled: inFlight[i]!.count() };
     });
     // Until the last request is over, whatever its fate (the clock runs while timers are due).
     if (clock.now() < lastArrival + ROUTE_TIMEOUT_MS) clock.after(SCRAPE_MS, scrape);
@@ -143,8 +146,8 @@ function replay(scenario: Scenario, requests: readonly TraceRequest[], policy: P
       const ticket = routing.picked?.ticket;
       const counted = inFlight[index]!.start(routing.promptTokens, routing.outputTokens);
       if (reading !== undefined && ticket !== undefined) {
-        const load = { ...reading.load, inFlightTokens: inFlight[index]!.tokens(counted) };
-        clock.after(HOP_MS, () => routing.picked?.table.report(members[index]!.label, load, reading.at, ticket));
+        const { load, at } = reported[index]!.report(reading, false, clock.now(), counted);
+        clock.after(HOP_MS, () => routing.picked?.table.report(members[index]!.label, load, at, ticket));
       }
       const sequence = engines[index]!.submit({ ...engineRequest, outputTokens: request.outputTokens }, {
         token: (k) => {

@@ -42,6 +42,11 @@ export class BackendInFlight {
     this.total = this.requests.size === 0 ? 0 : this.total - request.cost;
   }
 
+  /** The requests in flight, but `carrier`. */
+  count(carrier?: BackendRequest): number {
+    return this.requests.size - (carrier !== undefined && this.requests.has(carrier) ? 1 : 0);
+  }
+
   /** What the requests in flight still cost, but `carrier`'s, in whole generated tokens (as a load report carries it). */
   tokens(carrier?: BackendRequest): number {
     const carried = carrier !== undefined && this.requests.has(carrier) ? carrier.cost : 0;

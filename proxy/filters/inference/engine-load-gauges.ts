@@ -2,19 +2,21 @@
 // KV-cache use) and what it counts itself (the requests it passed that are not over, their
 // tokens), so the control plane's dashboard reads every backend's load from the sidecars' admin
 // listeners without reaching the engines. One set of gauges and one in-flight count per sidecar
-// registry, reading the latest scraper (a new snapshot builds a new one). The same figures are
-// what the sidecar reports on its responses and to the control plane (`ownLoadOf`).
+// registry, reading the latest scraper (a new snapshot builds a new one). What the sidecar reports
+// on its responses and to the control plane (`ownLoadOf`) is that reading brought up to now by the
+// count (backend-load.ts).
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
 import type { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
-import { loadFiguresOf, type LoadFigures } from '../../../control-plane/api/load-reporting-contract.js';
 import { BackendInFlight, type BackendRequest } from './backend-in-flight.js';
+import { BackendLoad, type BackendLoadReport } from './backend-load.js';
 
 const require = createRequire(import.meta.url);
 const Gauge = require('prom-client/lib/gauge.js') as typeof PromClient.Gauge;
 
 const latest = new WeakMap<PromClient.Registry, EngineLoadScraper>();
 const inFlight = new WeakMap<PromClient.Registry, BackendInFlight>();
+const reported = new WeakMap<PromClient.Registry, BackendLoad>();
 
 /** The sidecar's count of the requests it passed to its engine (one per registry). */
 export function backendInFlightOf(registry: PromClient.Registry): BackendInFlight {
@@ -56,11 +58,17 @@ export function exportEngineLoad(registry: PromClient.Registry, scraper: EngineL
 }
 
 /**
- * The load the sidecar whose registry this is reports: its latest engine reading (with the time
- * the engine was read) and its own count of tokens in flight now, without `carrier` (the request
- * whose answer carries it); undefined when it is not a model server's or has not read its engine yet.
+ * The load the sidecar whose registry this is reports, without `carrier` (the request whose
+ * answer carries it); undefined when it is not a model server's or has not read its engine yet.
  */
-export function ownLoadOf(registry: PromClient.Registry, carrier?: BackendRequest): { load: LoadFigures; at: number } | undefined {
-  const reading = latest.get(registry)?.latest;
-  return reading === undefined ? undefined : { load: loadFiguresOf(reading.load, backendInFlightOf(registry).tokens(carrier)), at: reading.at };
+export function ownLoadOf(registry: PromClient.Registry, carrier?: BackendRequest): BackendLoadReport | undefined {
+  const scraper = latest.get(registry);
+  const reading = scraper?.latest;
+  if (reading === undefined) return undefined;
+  let load = reported.get(registry);
+  if (load === undefined) {
+    load = new BackendLoad(backendInFlightOf(registry));
+    reported.set(registry, load);
+  }
+  return load.report(reading, scraper!.failing, performance.now(), carrier);
 }

@@ -1,9 +1,9 @@
 // The `inference-load-report` filter, in a model server's inbound chain: its sidecar scrapes
 // the engine's /metrics over loopback (one scrape per server, whatever the number of callers)
 // and counts the OpenAI requests it passes to the engine and the tokens they still cost (their
-// bodies read as they stream past, their answers' events counted as they go back), and adds both,
-// with the reading's age, to every response as an endpoint-load-metrics header, which the caller's
-// sidecar strips into its load table. No reading yet: no header (callers then count the
+// bodies read as they stream past, their answers' events counted as they go back); the load they
+// make now (backend-load.ts), with its age, goes on every response as an endpoint-load-metrics
+// header, which the caller's sidecar strips into its load table. No reading yet: no header (callers then count the
 // endpoint's load as unknown). A report the engine itself sent is replaced, never passed on. The
 // same figures go to the control plane (proxy/xds/load-stream-client.ts), for callers that have
 // not called this server yet. `charsPerToken` and `defaultMaxTokens` must be the callers' (the
@@ -50,16 +50,18 @@ export const loadReportFilter: HttpFilterFactory = {
   configSchema: loadReportConfigSchema,
   terminal: false,
   create: (config, context) => {
+    const registry = context.metrics.registry;
+    const inFlight = backendInFlightOf(registry);
     const scraper = new EngineLoadScraper({
       url: config.metricsUrl as string,
       engine: config.engine as InferenceEngineName,
       intervalMs: config.intervalMs as number,
       onError: (error) => context.logOut.write(`${JSON.stringify({ filter: 'inference-load-report', error: error.message })}\n`),
+      // What the engine holds beyond the sidecar's count shows as a reading less the count then.
+      sample: () => inFlight.count(),
     });
     scraper.start();
-    const registry = context.metrics.registry;
     exportEngineLoad(registry, scraper);
-    const inFlight = backendInFlightOf(registry);
     const charsPerToken = config.charsPerToken as number;
     const defaultMaxTokens = config.defaultMaxTokens as number;
     const maxBodyBytes = config.maxBodyBytes as number;

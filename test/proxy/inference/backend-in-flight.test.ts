@@ -1,7 +1,7 @@
 // A model server's own sidecar counts the OpenAI requests it passed to its engine and the tokens
 // they still cost, as their callers count theirs (prompt until the first token, then the tokens
-// yet to come), and reports the total as it was at its last engine reading on every response
-// (without the request the response answers) and on its /metrics.
+// yet to come), and reports them as they are now on every response (without the request the
+// response answers) and on its /metrics, whenever its engine was last read.
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseLoadReport } from '../../../proxy/filters/inference/load-report-header.js';
 import { eventually } from '../../helpers/eventually.js';
@@ -29,6 +29,21 @@ describe("a model server's sidecar counts its own requests in flight", () => {
     expect(metrics.body).toMatch(/^weft_inference_backend_in_flight_tokens 65$/m);
     for (const reply of await answers) expect(reply.status).toBe(200);
     await eventually(() => reportedTokens(port), (tokens) => tokens === 0, 5000);
+  });
+
+  it('reports the requests it passed since its engine was last read, dated now', async () => {
+    // Read once, idle, as it starts; then a minute before the next reading.
+    const backend = await simBehindSidecar('between-readings', { maxNumSeqs: 1, decodeMsBase: 20 }, { intervalMs: 60_000 });
+    const port = backend.sidecar.inboundPort;
+    const idle = await eventually(() => request(port, { path: '/v1/models' }).then((reply) => parseLoadReport(reply.headers['endpoint-load-metrics'] as string | undefined)), (report) => report !== undefined, 5000);
+    const idleAt = performance.now();
+    expect(idle!.load).toMatchObject({ waiting: 0, running: 0 });
+    const answers = Promise.all([chat(port, { max_tokens: 40, ignore_eos: true }), chat(port, { max_tokens: 25, ignore_eos: true })]);
+    const busy = await eventually(() => request(port, { path: '/v1/models' }).then((reply) => parseLoadReport(reply.headers['endpoint-load-metrics'] as string | undefined)), (report) => report !== undefined && report.load.inFlightTokens === 65, 5000);
+    // No reading since the idle one: the two requests are the sidecar's count, as of now.
+    expect(busy!.load.waiting + busy!.load.running).toBe(2);
+    expect(busy!.ageMs).toBeLessThan(idle!.ageMs + (performance.now() - idleAt));
+    for (const reply of await answers) expect(reply.status).toBe(200);
   });
 
   it('counts down a streamed answer by the tokens that passed', async () => {

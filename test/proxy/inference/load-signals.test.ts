@@ -43,7 +43,7 @@ describe('endpoint-load-metrics header', () => {
 });
 
 describe('engine load scraper', () => {
-  it('reads the engine load from a vLLM /metrics on an interval, and keeps the last reading when the engine goes', async () => {
+  it('reads the engine load from a vLLM /metrics on an interval, and keeps the last reading (failing) when the engine goes', async () => {
     const [params] = fleetOf({ servers: [{ name: 'gpu', maxNumSeqs: 1, kvCacheTokens: 1000, prefixCacheBlocks: 10 }] }).servers;
     const server = new SimServer(params!);
     const url = await server.listen('127.0.0.1');
@@ -60,6 +60,7 @@ describe('engine load scraper', () => {
     const busy = await eventually(async () => scraper.latest?.load, (load) => load?.waiting === 1, 5000);
     expect(busy).toMatchObject({ running: 1, waiting: 1 });
     expect(busy!.kvCacheUsage).toBeGreaterThan(0.09);
+    expect(scraper.failing).toBe(false);
     await server.close();
     open = false;
     // Scrapes run one after another: once one failed, none that read the engine is still under way.
@@ -69,6 +70,7 @@ describe('engine load scraper', () => {
     await eventually(async () => errors.length, (n) => n > before + 2, 5000);
     expect(scraper.latest!.at).toBe(lastAt);
     expect(scraper.latest!.load.running).toBe(1);
+    expect(scraper.failing).toBe(true);
   });
 
   it('refuses metrics past its bound unread, and keeps the reading it had', async () => {
