@@ -1,47 +1,48 @@
 // bench:inference — weft's inference picker against round robin, random and least-in-flight
-// on the same traces (issue 13). Four `weft sim vllm` processes, each behind its own sidecar
-// (which reports its engine's load), and a fifth 2x slower one that stands in for the fourth in
-// scenario B; two caller sidecars share the load, as two client services would, each with one
-// cluster per policy and fleet over the same backends. Per scenario
-// (inference-trace.ts): the capacity is measured first (closed loop through the sidecars with
-// round robin, so what the sidecars cost on a shared machine counts), then one seeded Poisson trace at the scenario's share of it is replayed against
-// each policy in turn. Per policy: TTFT p50/p99 and end-to-end p99 (from each request's
-// scheduled time, so no coordinated omission), and output tokens/s delivered while arrivals
-// last. Also the router's added latency at low load: p50 of one-token requests through both
-// sidecars (mutual TLS between them) against straight to a server, beside the Node floor: the
-// same two hops by a bare Node pair (bare-pair.ts). Ends with one line per scenario, weft over
-// the better of round robin and random.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+// on the same traces (issue 13). A mesh run by `weft up` (inference-mesh.ts): a control plane,
+// four `weft sim vllm` servers and a fifth 2x slower one that stands in for the fourth in
+// scenario B, each behind its own managed sidecar (which scrapes its engine and reports the
+// load), and two callers' managed sidecars sharing the load, as two client services would, on
+// the InferencePools. The other policies run on two more callers' sidecars with a static config,
+// one cluster per policy over the same servers' sidecars. Per scenario (inference-trace.ts): the
+// capacity is measured first (closed loop through the static callers with round robin, so what
+// the sidecars cost on a shared machine counts), then one seeded Poisson trace at the scenario's
+// share of it is replayed against each policy in turn. Per policy: TTFT p50/p99 and end-to-end
+// p99 (from each request's scheduled time, so no coordinated omission), and output tokens/s
+// delivered while arrivals last. Also the router's added latency at low load: p50 of one-token
+// requests through both sidecars (mutual TLS between them, the servers' authorization policy)
+// against straight to a server, beside the Node floor: the same two hops by a bare Node pair
+// (bare-pair.ts). Ends with one line per scenario, weft over the better of round robin and random.
+import type { ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { Pool } from 'undici';
-import { stringify } from 'yaml';
 import { SIDECAR_NODE_OPTIONS } from '../../deploy/local/up-cli.js';
-import { sidecarIdentityConfig, startCaServer, type TestCaServer } from '../helpers/ca-server.js';
+import { startCaServer, type TestCaServer } from '../helpers/ca-server.js';
 import { spawnSidecar, type SidecarProcess } from '../helpers/sidecar.js';
-import { testId } from '../helpers/throwaway-ca.js';
-import { weftBin } from '../helpers/weft-cli.js';
 import { barePair, writePems } from './bare-pair.js';
-import { chatBody, FLEET, percentile, SCENARIOS, serversOf, trace, type Scenario, type SimParams, type TraceRequest } from './inference-trace.js';
+import { CALLER_ACCOUNT, meshIdentityConfig, serverId, startInferenceMesh, type InferenceMesh } from './inference-managed-mesh.js';
+import { chatBody, FLEET, percentile, SCENARIOS, serversOf, trace, type Scenario, type TraceRequest } from './inference-trace.js';
 import { loadAverage } from './load.js';
 
 const quick = process.argv.includes('--quick');
 const only = process.argv.find((arg) => arg.startsWith('--scenario='))?.slice('--scenario='.length);
 /**
- * Only these policies (rr, random, lif, weft; for tuning, no summary line without the first two
- * and weft). `--quick` leaves out least in flight, which the summary does not compare against.
+ * Only these policies (rr, random, lif, weft-static, weft; for tuning, no summary line without
+ * the first two and weft). `--quick` runs only those three.
  */
-const policies = process.argv.find((arg) => arg.startsWith('--policies='))?.slice('--policies='.length) ?? (quick ? 'rr,random,weft' : undefined);
+const chosenPolicies = process.argv.find((arg) => arg.startsWith('--policies='))?.slice('--policies='.length);
 const seconds = Number(process.env.BENCH_SECONDS ?? (quick ? 4 : 20));
 const capacitySeconds = quick ? 2 : 8;
 const CAPACITY_WARMUP_MS = quick ? 1000 : 2000;
 const WARM_UP_ROUNDS = quick ? 1 : 2;
 const MODEL = 'sim/llama-3-8b';
+/** Prompt blocks for prefix affinity: the pools' and the static weft policy's. */
+const PREFIX = { blockChars: 256, blocks: 4 };
 const sidecarNodeArgs = SIDECAR_NODE_OPTIONS.split(' ').filter(Boolean);
 
-/** BENCH_WEFT_CONFIG: the weft policy's balancer config, for tuning (the sidecar validates it). */
+/** BENCH_WEFT_CONFIG: the static weft policy's balancer config, for tuning (the sidecar validates it). */
 function weftConfig(): Record<string, unknown> {
   try {
     return JSON.parse(process.env.BENCH_WEFT_CONFIG ?? '{}') as Record<string, unknown>;
@@ -50,25 +51,39 @@ function weftConfig(): Record<string, unknown> {
   }
 }
 
+/**
+ * The policies compared. `weft` is the product as deployed: the callers' managed sidecars on the
+ * InferencePool, with every member's load from the control plane's stream besides the answers'
+ * headers. The others run on sidecars with a static config (the same code and hops, one cluster
+ * per policy over the same servers' sidecars); `weft-static` is weft's picker there, with load
+ * only from the headers of its own answers.
+ */
 const POLICIES = [
   { name: 'round robin', key: 'rr', loadBalancer: 'round_robin', loadBalancerConfig: {} },
   { name: 'random', key: 'random', loadBalancer: 'random', loadBalancerConfig: {} },
   { name: 'least in flight', key: 'lif', loadBalancer: 'least_request', loadBalancerConfig: { choiceCount: 4 } },
-  { name: 'weft', key: 'weft', loadBalancer: 'inference', loadBalancerConfig: weftConfig() },
+  { name: 'weft, static', key: 'weft-static', loadBalancer: 'inference', loadBalancerConfig: weftConfig() },
+  { name: 'weft', key: 'weft', loadBalancer: undefined, loadBalancerConfig: undefined },
 ] as const;
 type PolicyKey = (typeof POLICIES)[number]['key'];
+const STATIC_POLICIES = POLICIES.filter((policy) => policy.loadBalancer !== undefined);
+const policies = (chosenPolicies ?? (quick ? 'rr,random,weft' : 'rr,random,lif,weft-static,weft')).split(',');
 
 interface Fleet {
-  readonly sims: readonly { readonly child: ChildProcess; readonly port: number }[];
-  readonly backends: readonly SidecarProcess[];
-  readonly callers: readonly SidecarProcess[];
+  readonly mesh: InferenceMesh;
+  /** Each server's port (its app in the mesh). */
+  readonly simPorts: readonly number[];
+  /** The callers with a static config (every policy but weft). */
+  readonly staticCallers: readonly SidecarProcess[];
   readonly ca: TestCaServer;
-  /** The floor's certificates and keys, and the sidecars' tokens: removed with the fleet. */
+  /** The mesh, the floor's certificates and keys, and the sidecars' tokens: removed with the fleet. */
   readonly dir: string;
   /** Straight to each server. */
   readonly direct: readonly Pool[];
-  /** To each caller's outbound listener. */
-  readonly through: readonly Pool[];
+  /** To each static caller's outbound listener. */
+  readonly throughStatic: readonly Pool[];
+  /** To each managed caller's outbound listener. */
+  readonly throughMesh: readonly Pool[];
   /** To the front of a bare Node pair in front of each of the homogeneous fleet's servers (the floor). */
   readonly floor: readonly Pool[];
 }
@@ -76,79 +91,54 @@ interface Fleet {
 /** Running slots across the scenario's fleet. */
 const slotsOf = (scenario: Scenario): number => serversOf(scenario).reduce((n, server) => n + FLEET[server]!.maxNumSeqs, 0);
 
-const hostOf = (policy: PolicyKey, slowBackend: boolean): string => `llm-${policy}${slowBackend ? '-b' : ''}`;
+const POOLS = [
+  { name: 'llm', servers: serversOf({ slowBackend: false }) },
+  { name: 'llm-b', servers: serversOf({ slowBackend: true }) },
+];
+
+/** The host a policy's requests go to: the pool, for weft; the static callers' cluster, for the others. */
+const hostOf = (policy: PolicyKey, slowBackend: boolean): string => (policy === 'weft' ? POOLS[slowBackend ? 1 : 0]!.name : `llm-${policy}${slowBackend ? '-b' : ''}`);
+const callersOf = (fleet: Fleet, policy: PolicyKey): readonly Pool[] => (policy === 'weft' ? fleet.throughMesh : fleet.throughStatic);
 
 const children: ChildProcess[] = [];
-// However the bench ends, its servers and sidecars end with it.
-process.on('exit', () => children.forEach((child) => child.kill('SIGKILL')));
+// However the bench ends, its processes end with it (weft up stops its own on SIGTERM).
+process.on('exit', () => children.forEach((child) => child.kill('SIGTERM')));
 process.on('SIGINT', () => process.exit(130));
 
-async function startSim(params: SimParams, index: number): Promise<Fleet['sims'][number]> {
-  const dir = await mkdtemp(join(tmpdir(), 'weft-bench-sim-'));
-  const profile = join(dir, 'profile.yaml');
-  await writeFile(profile, stringify({ seed: index + 1, servers: [{ name: `gpu-${index}`, port: 0, model: MODEL, ...params }] }));
-  const child = spawn(process.execPath, [weftBin, 'sim', 'vllm', '--profile', profile], { stdio: ['ignore', 'pipe', 'inherit'] });
-  children.push(child);
-  const port = await new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stdout! }).on('line', (line) => {
-      const match = /^weft sim vllm: \S+ http:\/\/127\.0\.0\.1:(\d+)/.exec(line);
-      if (match !== null) resolve(Number(match[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`weft sim vllm exited with ${code}`)));
-  });
-  return { child, port };
-}
+const portOf = (address: string): number => Number(new URL(address.includes('://') ? address : `http://${address}`).port);
 
 /**
- * The servers, each behind its own sidecar (one workload, `model-server`), the two callers'
- * sidecars (`llm-client`), mutual TLS between them with certificates from a CA in this process,
- * as in a mesh; and the floor: a bare Node pair (front -> mutual TLS -> back, no weft code) in
- * front of each server of the homogeneous fleet.
+ * The mesh (inference-managed-mesh.ts: the control plane, each server behind its managed sidecar, two
+ * managed callers); two callers with a static config beside them, with identities from the same
+ * control plane, mutual TLS to the same servers' sidecars; and the floor: a bare Node pair
+ * (front -> mutual TLS -> back, no weft code) in front of each server of the homogeneous fleet.
  */
 async function startFleet(): Promise<Fleet> {
   const ca = await startCaServer();
   const dir = await mkdtemp(join(tmpdir(), 'weft-bench-inference-'));
-  const sims = await Promise.all(FLEET.map(startSim));
+  const mesh = await startInferenceMesh({ model: MODEL, fleet: FLEET, pools: POOLS, callers: 2, prefix: PREFIX, dir }, children);
+  const simPorts = FLEET.map((_, i) => portOf(mesh.record.workloads[mesh.serverName(i)]!.app));
   const pems = await writePems(ca, dir);
-  const floorPorts = await Promise.all(serversOf({ slowBackend: false }).map(async (server) => (await barePair('bare-http-hop.mjs', `http://127.0.0.1:${sims[server]!.port}`, pems, 'https', children)).port));
-  const backends = await Promise.all(
-    sims.map(async (sim, i) =>
-      spawnSidecar(
-        {
-          workload: 'model-server',
-          accessLog: { mode: 'off' },
-          identity: await sidecarIdentityConfig(ca, dir, 'model-server', `gpu-${i}`),
-          inbound: {
-            address: '127.0.0.1',
-            port: 0,
-            appPort: sim.port,
-            filters: [{ name: 'inference-load-report', config: { metricsUrl: `http://127.0.0.1:${sim.port}/metrics`, intervalMs: 50 } }, { name: 'router' }],
-          },
-        },
-        sidecarNodeArgs,
-      ),
-    ),
-  );
-  children.push(...backends.map((backend) => backend.child));
-  const endpoints = backends.map((backend) => ({ address: '127.0.0.1', port: backend.inboundPort, models: [MODEL] }));
-  const callers = await Promise.all(
+  const floorPorts = await Promise.all(serversOf({ slowBackend: false }).map(async (server) => (await barePair('bare-http-hop.mjs', `http://127.0.0.1:${simPorts[server]}`, pems, 'https', children)).port));
+  const endpoints = FLEET.map((_, i) => ({ address: '127.0.0.1', port: portOf(mesh.record.workloads[mesh.serverName(i)]!.inbound), models: [MODEL] }));
+  const staticCallers = await Promise.all(
     [0, 1].map(async (i) =>
       spawnSidecar(
         {
-          workload: 'llm-client',
+          workload: CALLER_ACCOUNT,
           accessLog: { mode: 'off' },
-          identity: await sidecarIdentityConfig(ca, dir, 'llm-client', `caller-${i}`),
+          identity: await meshIdentityConfig(mesh, dir, CALLER_ACCOUNT, `static-caller-${i}`),
           outbound: {
             port: 0,
-            filters: [{ name: 'inference', config: { prefix: { blockChars: 256, blocks: 4 } } }, { name: 'router' }],
-            clusters: POLICIES.flatMap((policy) =>
+            filters: [{ name: 'inference', config: { prefix: PREFIX } }, { name: 'router' }],
+            clusters: STATIC_POLICIES.flatMap((policy) =>
               [false, true].map((slowBackend) => ({
                 name: hostOf(policy.key, slowBackend),
                 hosts: [hostOf(policy.key, slowBackend)],
                 loadBalancer: policy.loadBalancer,
                 loadBalancerConfig: policy.loadBalancerConfig,
                 endpoints: serversOf({ slowBackend }).map((server) => endpoints[server]!),
-                spiffeId: testId('model-server'),
+                spiffeId: serverId,
               })),
             ),
           },
@@ -157,17 +147,27 @@ async function startFleet(): Promise<Fleet> {
       ),
     ),
   );
-  children.push(...callers.map((caller) => caller.child));
+  children.push(...staticCallers.map((caller) => caller.child));
   const pool = (port: number) => new Pool(`http://127.0.0.1:${port}`, { connections: 1024 });
-  return { sims, backends, callers, ca, dir, direct: sims.map((sim) => pool(sim.port)), through: callers.map((caller) => pool(caller.outboundPort)), floor: floorPorts.map(pool) };
+  return {
+    mesh,
+    simPorts,
+    staticCallers,
+    ca,
+    dir,
+    direct: simPorts.map(pool),
+    throughStatic: staticCallers.map((caller) => pool(caller.outboundPort)),
+    throughMesh: [0, 1].map((i) => pool(portOf(mesh.record.workloads[mesh.callerName(i)]!.outbound))),
+    floor: floorPorts.map(pool),
+  };
 }
 
 async function stopFleet(fleet: Fleet): Promise<void> {
-  await Promise.all([...fleet.direct, ...fleet.through, ...fleet.floor].map((pool) => pool.close()));
-  await Promise.all([...fleet.callers, ...fleet.backends].map((sidecar) => sidecar.terminate()));
+  await Promise.all([...fleet.direct, ...fleet.throughStatic, ...fleet.throughMesh, ...fleet.floor].map((pool) => pool.close()));
+  await Promise.all(fleet.staticCallers.map((sidecar) => sidecar.terminate()));
+  await fleet.mesh.stop();
   await fleet.ca.close();
   await rm(fleet.dir, { recursive: true, force: true });
-  await Promise.all(fleet.sims.map((sim) => new Promise((resolve) => sim.child.once('exit', resolve).kill('SIGTERM'))));
 }
 
 interface Outcome {
@@ -267,7 +267,7 @@ async function capacity(scenario: Scenario, fleet: Fleet, seed: number): Promise
   const worker = async (): Promise<void> => {
     while (performance.now() < until) {
       const index = next++;
-      const outcome = await send(fleet.through[index % 2]!, hostOf('rr', scenario.slowBackend), chatBody(requests[index % requests.length]!, MODEL, `cap-${seed}`), performance.now(), () => undefined);
+      const outcome = await send(fleet.throughStatic[index % 2]!, hostOf('rr', scenario.slowBackend), chatBody(requests[index % requests.length]!, MODEL, `cap-${seed}`), performance.now(), () => undefined);
       if (outcome.failed !== undefined) throw new Error(`capacity run: ${outcome.failed}`);
       const now = performance.now();
       if (now >= from && now < until) completed += 1;
@@ -293,9 +293,9 @@ async function complete(pool: Pool, host: string, body: string, what: string): P
  * TLS handshakes would otherwise land in the first seconds of the policy's own run (one-token
  * requests, twice the fleet's slots in flight, `rounds` each).
  */
-async function warmUp(fleet: Fleet, host: string, slots: number, rounds: number): Promise<void> {
+async function warmUp(callers: readonly Pool[], host: string, slots: number, rounds: number): Promise<void> {
   const worker = async (w: number): Promise<void> => {
-    for (let round = 0; round < rounds; round++) await complete(fleet.through[w % 2]!, host, oneTokenBody(`warm-up ${w} ${round}`), `warm-up of ${host}`);
+    for (let round = 0; round < rounds; round++) await complete(callers[w % 2]!, host, oneTokenBody(`warm-up ${w} ${round}`), `warm-up of ${host}`);
   };
   await Promise.all(Array.from({ length: 2 * slots }, (_, w) => worker(w)));
 }
@@ -324,7 +324,7 @@ async function addedLatency(fleet: Fleet): Promise<AddedLatency> {
   const rounds = quick ? 100 : 500;
   for (let i = 0; i < warmup + rounds; i++) {
     const tookDirect = await time(fleet.direct[i % 4]!, 'llm');
-    const tookThrough = await time(fleet.through[i % 2]!, hostOf('weft', false));
+    const tookThrough = await time(fleet.throughMesh[i % 2]!, hostOf('weft', false));
     const tookFloor = await time(fleet.floor[i % 4]!, 'llm');
     if (i < warmup) continue;
     direct.push(tookDirect);
@@ -353,9 +353,9 @@ async function main(): Promise<void> {
       process.stdout.write(`\nscenario ${scenario.name}: ${scenario.title}\n  capacity ${measured.toFixed(1)} req/s, offered ${rate.toFixed(1)} req/s, ${requests.length} requests, load average ${loadAverage()}\n`);
       process.stdout.write(`  ${'policy'.padEnd(16)}${'TTFT p50'.padStart(9)}${'TTFT p99'.padStart(9)}${'e2e p99'.padStart(9)}  out tok/s  failed\n`);
       const results = new Map<PolicyKey, PolicyResult>();
-      for (const policy of POLICIES.filter((p) => policies === undefined || policies.split(',').includes(p.key))) {
-        await warmUp(fleet, hostOf(policy.key, scenario.slowBackend), slotsOf(scenario), WARM_UP_ROUNDS);
-        const result = await replay(requests, fleet.through, hostOf(policy.key, scenario.slowBackend), `run-${scenario.name}-${policy.key}`);
+      for (const policy of POLICIES.filter((p) => policies.includes(p.key))) {
+        await warmUp(callersOf(fleet, policy.key), hostOf(policy.key, scenario.slowBackend), slotsOf(scenario), WARM_UP_ROUNDS);
+        const result = await replay(requests, callersOf(fleet, policy.key), hostOf(policy.key, scenario.slowBackend), `run-${scenario.name}-${policy.key}`);
         results.set(policy.key, result);
         process.stdout.write(`  ${policy.name.padEnd(16)}${ms(result.ttftP50)} ${ms(result.ttftP99)} ${ms(result.e2eP99)}  ${result.tokensPerSecond.toFixed(0).padStart(9)}  ${String(result.failures).padStart(6)}${result.failures > 0 ? `  (${result.failureReasons.join(', ')})` : ''}\n`);
       }
