@@ -44,7 +44,7 @@ export interface InferenceMeshOptions {
   readonly pools: readonly MeshPool[];
   readonly callers: number;
   readonly prefix: { readonly blockChars: number; readonly blocks: number };
-  /** The mesh's resources and state go here (removed by the caller). */
+  /** The mesh's resources and state (its throwaway CA among them) go here; the caller removes it. */
   readonly dir: string;
 }
 
@@ -138,8 +138,8 @@ export async function startInferenceMesh(options: InferenceMeshOptions, children
 
 /**
  * The `identity` block of a sidecar started outside `weft up` that joins `mesh` as
- * `serviceAccount`: a bootstrap token of the mesh's control plane, and its trust bundle, as files
- * in `dir` under `name` (`dir` holds no key).
+ * `serviceAccount`: a bootstrap token of the mesh's control plane (a credential until it expires:
+ * mode 0600) as a file in `dir` under `name`, and the mesh's trust bundle.
  */
 export async function meshIdentityConfig(mesh: InferenceMesh, dir: string, serviceAccount: string, name: string): Promise<Record<string, unknown>> {
   const tokens = await BootstrapTokens.open(mesh.controlPlaneState);

@@ -64,11 +64,11 @@ export function exportEngineLoad(registry: PromClient.Registry, scraper: EngineL
 export function ownLoadOf(registry: PromClient.Registry, carrier?: BackendRequest): BackendLoadReport | undefined {
   const scraper = latest.get(registry);
   const reading = scraper?.latest;
-  if (reading === undefined) return undefined;
+  if (scraper === undefined || reading === undefined) return undefined;
   let load = reported.get(registry);
   if (load === undefined) {
     load = new BackendLoad(backendInFlightOf(registry));
     reported.set(registry, load);
   }
-  return load.report(reading, scraper!.failing, performance.now(), carrier);
+  return load.report(reading, scraper.failing, performance.now(), carrier);
 }

@@ -3,11 +3,12 @@
 // and counts the OpenAI requests it passes to the engine and the tokens they still cost (their
 // bodies read as they stream past, their answers' events counted as they go back); the load they
 // make now (backend-load.ts), with its age, goes on every response as an endpoint-load-metrics
-// header, which the caller's sidecar strips into its load table. No reading yet: no header (callers then count the
-// endpoint's load as unknown). A report the engine itself sent is replaced, never passed on. The
-// same figures go to the control plane (proxy/xds/load-stream-client.ts), for callers that have
-// not called this server yet. `charsPerToken` and `defaultMaxTokens` must be the callers' (the
-// inference filter's): each caller subtracts its own requests, counted alike, from the total.
+// header, which the caller's sidecar strips into its load table. No reading yet: no header
+// (callers then count the endpoint's load as unknown). A report the engine itself sent is
+// replaced, never passed on. The same figures go to the control plane
+// (proxy/xds/load-stream-client.ts), for callers that have not called this server yet.
+// `charsPerToken` and `defaultMaxTokens` must be the callers' (the inference filter's): each
+// caller subtracts its own requests, counted alike, from the total.
 import type { InferenceEngineName } from '../../../control-plane/api/resource-types.js';
 import { headerValue, removeHeader } from '../../http/headers.js';
 import type { BodyData, FilterExchange, HttpFilterFactory } from '../http-filter.js';
