@@ -9,7 +9,7 @@
 //   - throughput with BENCH_CONCURRENCY calls always in flight (closed loop): the best round.
 // Targets alternate round by round, so noise from other work hits both alike. Any call that does
 // not end OK fails the benchmark, and so does a call the policy should deny getting through.
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
@@ -189,6 +189,7 @@ async function main(): Promise<void> {
     for (const sidecar of sidecars) await sidecar.terminate();
     await server.worker.terminate();
     await ca.close();
+    await rm(dir, { recursive: true, force: true });
   }
 }
 

@@ -5,7 +5,7 @@
 // `Keep-Alive: timeout=2`, which undici does not reuse), where every request pays a handshake.
 // Every target is measured BENCH_ROUNDS times in turn and its best round kept.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -89,6 +89,7 @@ async function main(): Promise<void> {
     for (const child of children) child.kill('SIGTERM');
     upstream.stop();
     await ca.close();
+    rmSync(dir, { recursive: true, force: true });
   }
   process.stdout.write(`hey -z ${seconds}s -c ${connections}, best of ${rounds} rounds, 1 KiB responses\n`);
   process.stdout.write(`${'target'.padEnd(28)} ${'rps'.padStart(8)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'failed'.padStart(7)}\n`);
