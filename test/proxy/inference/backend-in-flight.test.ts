@@ -10,10 +10,15 @@ import { chat, MODEL, simBehindSidecar, stopAll, streamChat } from '../../helper
 
 afterAll(stopAll);
 
-/** The in-flight tokens the backend's sidecar reports on a response that is not an OpenAI call. */
-async function reportedTokens(port: number): Promise<number | undefined> {
+/** The load report the backend's sidecar adds to a response that is not an OpenAI call. */
+async function loadReport(port: number): Promise<ReturnType<typeof parseLoadReport>> {
   const reply = await request(port, { path: '/v1/models' });
-  return parseLoadReport(reply.headers['endpoint-load-metrics'] as string | undefined)?.load.inFlightTokens;
+  return parseLoadReport(reply.headers['endpoint-load-metrics'] as string | undefined);
+}
+
+/** The in-flight tokens of that report. */
+async function reportedTokens(port: number): Promise<number | undefined> {
+  return (await loadReport(port))?.load.inFlightTokens;
 }
 
 describe("a model server's sidecar counts its own requests in flight", () => {
@@ -35,11 +40,11 @@ describe("a model server's sidecar counts its own requests in flight", () => {
     // Read once, idle, as it starts; then a minute before the next reading.
     const backend = await simBehindSidecar('between-readings', { maxNumSeqs: 1, decodeMsBase: 20 }, { intervalMs: 60_000 });
     const port = backend.sidecar.inboundPort;
-    const idle = await eventually(() => request(port, { path: '/v1/models' }).then((reply) => parseLoadReport(reply.headers['endpoint-load-metrics'] as string | undefined)), (report) => report !== undefined, 5000);
+    const idle = await eventually(() => loadReport(port), (report) => report !== undefined, 5000);
     const idleAt = performance.now();
     expect(idle!.load).toMatchObject({ waiting: 0, running: 0 });
     const answers = Promise.all([chat(port, { max_tokens: 40, ignore_eos: true }), chat(port, { max_tokens: 25, ignore_eos: true })]);
-    const busy = await eventually(() => request(port, { path: '/v1/models' }).then((reply) => parseLoadReport(reply.headers['endpoint-load-metrics'] as string | undefined)), (report) => report !== undefined && report.load.inFlightTokens === 65, 5000);
+    const busy = await eventually(() => loadReport(port), (report) => report?.load.inFlightTokens === 65, 5000);
     // No reading since the idle one: the two requests are the sidecar's count, as of now.
     expect(busy!.load.waiting + busy!.load.running).toBe(2);
     expect(busy!.ageMs).toBeLessThan(idle!.ageMs + (performance.now() - idleAt));

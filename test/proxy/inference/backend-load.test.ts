@@ -52,9 +52,10 @@ describe("a model server's sidecar's load report", () => {
     expect(load.report(reading(0, 5, 5), false, 220).load).toMatchObject({ waiting: 2, running: 5 });
   });
 
-  it('once a scrape failed, reports the last reading as it was, dated when it was read', () => {
+  it('once a scrape failed, or with no count taken at the reading, reports the last reading as it was, dated when it was read', () => {
     const { inFlight } = counted(3);
-    const report = new BackendLoad(inFlight).report(reading(1, 2, 1, 100), true, 900);
-    expect(report).toEqual({ load: { waiting: 1, running: 2, kvCacheUsage: 0.25, inFlightTokens: 60, activeLoras: ['sql'] }, at: 100 });
+    const asRead = { load: { waiting: 1, running: 2, kvCacheUsage: 0.25, inFlightTokens: 60, activeLoras: ['sql'] }, at: 100 };
+    expect(new BackendLoad(inFlight).report(reading(1, 2, 1, 100), true, 900)).toEqual(asRead);
+    expect(new BackendLoad(inFlight).report(reading(1, 2, undefined, 100), false, 900)).toEqual(asRead);
   });
 });
