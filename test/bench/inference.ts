@@ -1,5 +1,5 @@
 // bench:inference — weft's inference picker against round robin, random and least-in-flight
-// on the same traces (issue 13). A mesh run by `weft up` (inference-mesh.ts): a control plane,
+// on the same traces (issue 13). A mesh run by `weft up` (inference-managed-mesh.ts): a control plane,
 // four `weft sim vllm` servers and a fifth 2x slower one that stands in for the fourth in
 // scenario B, each behind its own managed sidecar (which scrapes its engine and reports the
 // load), and two callers' managed sidecars sharing the load, as two client services would, on
