@@ -97,37 +97,68 @@ export function durationMs(text: string): number {
   return Math.round(Number(match[1]) * (DURATION_UNITS_MS[match[2]!] ?? 1));
 }
 
+/** A duration field: where it is (object fields by name, `*` every item of an array) and the milliseconds the sidecar takes. */
+interface DurationField {
+  readonly path: readonly string[];
+  readonly minMs: number;
+  readonly maxMs?: number;
+}
+
 /**
- * Duration fields per kind: `5s` in documents, `<field>Ms` in milliseconds in domain specs.
- * A path walks objects by field name, `*` every item of an array.
+ * Duration fields per kind: `5s` in documents, `<field>Ms` in milliseconds in domain specs. The
+ * bounds are those of the sidecar config the field becomes, so the control plane refuses what
+ * no sidecar could take.
  */
-const DURATION_FIELDS: Partial<Record<ResourceKind, readonly (readonly string[])[]>> = {
-  Route: [['timeout'], ['retries', 'perTryTimeout'], ['outlierDetection', 'interval'], ['outlierDetection', 'baseEjectionTime']],
-  InferencePool: [['picker', 'scrapeInterval'], ['picker', 'staleAfter']],
-  InferenceObjective: [['budgets', '*', 'window'], ['ttftObjective']],
+const DURATION_FIELDS: Partial<Record<ResourceKind, readonly DurationField[]>> = {
+  Route: [
+    { path: ['timeout'], minMs: 1 },
+    { path: ['retries', 'perTryTimeout'], minMs: 1 },
+    { path: ['outlierDetection', 'interval'], minMs: 1 },
+    { path: ['outlierDetection', 'baseEjectionTime'], minMs: 1 },
+  ],
+  InferencePool: [
+    { path: ['picker', 'scrapeInterval'], minMs: 10, maxMs: 60_000 },
+    { path: ['picker', 'staleAfter'], minMs: 1, maxMs: 600_000 },
+  ],
+  InferenceObjective: [
+    { path: ['budgets', '*', 'window'], minMs: 1000 },
+    { path: ['ttftObjective'], minMs: 1 },
+  ],
 };
 
-function eachDurationHolder(value: unknown, path: readonly string[], visit: (holder: Record<string, unknown>, field: string) => void): void {
+function eachDurationHolder(value: unknown, path: readonly string[], pointer: string, visit: (holder: Record<string, unknown>, field: string, pointer: string) => void): void {
   if (typeof value !== 'object' || value === null) return;
   const [head, ...rest] = path;
   if (rest.length === 0) {
-    visit(value as Record<string, unknown>, head!);
+    visit(value as Record<string, unknown>, head!, `${pointer}/${head!}`);
     return;
   }
-  const children = head === '*' ? (Array.isArray(value) ? value : []) : [(value as Record<string, unknown>)[head!]];
-  for (const child of children) eachDurationHolder(child, rest, visit);
+  if (head === '*') {
+    if (Array.isArray(value)) value.forEach((child, index) => eachDurationHolder(child, rest, `${pointer}/${index}`, visit));
+    return;
+  }
+  eachDurationHolder((value as Record<string, unknown>)[head!], rest, `${pointer}/${head!}`, visit);
 }
 
-/** Document durations to domain milliseconds (or back), on a copy. */
-function convertDurations(kind: ResourceKind, spec: unknown, direction: 'decode' | 'encode'): Record<string, unknown> {
+const formatMs = (ms: number): string => (ms % 1000 === 0 ? `${ms / 1000}s` : `${ms}ms`);
+
+/** Document durations to domain milliseconds (or back), on a copy; decoding, every one out of its bounds is an issue. */
+function convertDurations(kind: ResourceKind, spec: unknown, direction: 'decode' | 'encode', issues: SchemaIssue[] = []): Record<string, unknown> {
   const copy = structuredClone(spec) as Record<string, unknown>;
-  for (const path of DURATION_FIELDS[kind] ?? []) {
-    eachDurationHolder(copy, path, (holder, field) => {
+  for (const { path, minMs, maxMs } of DURATION_FIELDS[kind] ?? []) {
+    eachDurationHolder(copy, path, '/spec', (holder, field, pointer) => {
       const [from, to] = direction === 'decode' ? [field, `${field}Ms`] : [`${field}Ms`, field];
       const value = holder[from];
       if (value === undefined) return;
       delete holder[from];
-      holder[to] = direction === 'decode' ? durationMs(value as string) : `${value as number}ms`;
+      if (direction === 'encode') {
+        holder[to] = `${value as number}ms`;
+        return;
+      }
+      const ms = durationMs(value as string);
+      holder[to] = ms;
+      if (ms < minMs) issues.push({ pointer, path: pointerToPath(pointer), message: `must be at least ${formatMs(minMs)}` });
+      else if (maxMs !== undefined && ms > maxMs) issues.push({ pointer, path: pointerToPath(pointer), message: `must be at most ${formatMs(maxMs)}` });
     });
   }
   return copy;
@@ -178,11 +209,13 @@ export function decodeResource(document: unknown): DecodeResult {
   const fileModules = fileModuleIssues(kind, copy.spec as Record<string, unknown>);
   if (fileModules.length > 0) return { ok: false, issues: fileModules };
   const metadata = copy.metadata as { name: string; namespace: string; labels?: Record<string, string> };
-  const spec = copy.spec as Record<string, unknown>;
+  const durationIssues: SchemaIssue[] = [];
+  const spec = convertDurations(kind, copy.spec, 'decode', durationIssues);
+  if (durationIssues.length > 0) return { ok: false, issues: durationIssues };
   const resource = {
     kind,
     metadata: { name: metadata.name, namespace: metadata.namespace, labels: metadata.labels ?? {} },
-    spec: convertDurations(kind, spec, 'decode'),
+    spec,
   } as unknown as AnyResource;
   return { ok: true, resource: deepFreeze(resource) };
 }

@@ -93,6 +93,19 @@ describe('InferencePool and InferenceObjective resources', () => {
     expect(result.ok ? '' : result.issues.find((i) => i.path === 'spec.engine')!.message).toBe('must be one of "vllm", "sglang", "triton-trtllm"');
   });
 
+  it("refuses durations the sidecars could not take: a pool's scrape interval and staleness, an objective's windows and TTFT objective", () => {
+    const pool = decodeResource(doc('InferencePool', { endpoints: [{ host: 'h' }], targetPorts: [8000], picker: { scrapeInterval: '5ms', staleAfter: '11m' } }));
+    expect(pool.ok ? [] : pool.issues.map((i) => `${i.path} ${i.message}`)).toEqual(['spec.picker.scrapeInterval must be at least 10ms', 'spec.picker.staleAfter must be at most 600s']);
+    const objective = decodeResource(doc('InferenceObjective', { poolRef: 'llm', budgets: [{ window: '500ms', tokens: 1 }, { window: '1m', tokens: 1 }, { window: '0.5s', tokens: 1 }], ttftObjective: '0ms' }));
+    expect(objective.ok ? [] : objective.issues.map((i) => `${i.path} ${i.message}`)).toEqual([
+      'spec.budgets[0].window must be at least 1s',
+      'spec.budgets[2].window must be at least 1s',
+      'spec.ttftObjective must be at least 1ms',
+    ]);
+    const bounds = decodeResource(doc('InferenceObjective', { poolRef: 'llm', budgets: [{ window: '1s', tokens: 1 }], ttftObjective: '1ms' }));
+    expect(bounds.ok).toBe(true);
+  });
+
   it('takes the tenant from a verified identity only: a JWT claim source needs the claim, and no header source exists', () => {
     const base = { poolRef: 'llm' };
     expect(decodeResource(doc('InferenceObjective', { ...base, tenantFrom: { source: 'jwtClaim' } })).ok).toBe(false);

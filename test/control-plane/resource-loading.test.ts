@@ -52,6 +52,21 @@ spec:
     expect(result.problems.find((p) => p.path === 'spec.ports[0].protocol')!.message).toBe('must be one of "http", "http2", "grpc"');
   });
 
+  it('refuses durations no sidecar could take, each at its line', () => {
+    const yaml = `apiVersion: weft.dev/v1alpha1
+kind: Route
+metadata: { name: orders }
+spec:
+  service: orders
+  timeout: 0ms
+  retries: { attempts: 2, perTryTimeout: 0.4ms }
+`;
+    const result = loadFileSet(files({ 'r.yaml': yaml }));
+    expect(result.resources).toEqual([]);
+    expect(result.problems.map((p) => `${p.line} ${p.path} ${p.message}`)).toEqual(['6 spec.timeout must be at least 1ms', '7 spec.retries.perTryTimeout must be at least 1ms']);
+    expect(loadFileSet(files({ 'r.yaml': yaml.replace('0ms', '1ms').replace('0.4ms', '1ms') })).problems).toEqual([]);
+  });
+
   it('reports YAML syntax errors with line:col and keeps loading the other files', () => {
     const result = loadFileSet(files({ 'a.yaml': 'kind: [unclosed\n', 'workloads.yaml': MESH_FILES['workloads.yaml']! }));
     expect(result.resources).toHaveLength(2);
