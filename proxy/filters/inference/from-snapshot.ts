@@ -43,6 +43,7 @@ export function inferenceConfigFromSnapshot(snapshot: Snapshot, selfId: string):
   const objectives = governing.map(({ metadata, spec }) => ({
     name: metadata.name,
     priority: spec.priority,
+    ...(spec.ttftObjectiveMs === undefined ? {} : { ttftObjectiveMs: spec.ttftObjectiveMs }),
     ...(spec.models === undefined ? {} : { models: spec.models }),
     ...(spec.tenants === undefined ? {} : { tenants: spec.tenants }),
   }));

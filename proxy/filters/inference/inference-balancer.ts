@@ -81,9 +81,9 @@ export class InferenceBalancer implements LoadBalancer {
     table.onChange = () => this.queue.wake();
   }
 
-  /** Whether a request of `priority` may go to the pool: now, never, or once it has room. */
-  admit(priority: number): Admission | QueuedAdmission {
-    return this.queue.admit(priority);
+  /** Whether a request of `priority` (and TTFT `deadline`, see priority-queue.ts) may go to the pool: now, never, or once it has room. */
+  admit(priority: number, deadline?: number): Admission | QueuedAdmission {
+    return this.queue.admit(priority, deadline);
   }
 
   /** The pool's endpoints as the picker sees them now. */

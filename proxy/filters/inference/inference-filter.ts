@@ -5,7 +5,8 @@
 // retry-after when a budget is used up), and attaches model, tenant, token estimate and prefix
 // key for the balancer and Rego (`input.weft.inference`). While the pool is saturated the request
 // waits in the balancer's queue by the priority of its InferenceObjective (matched on model and
-// verified tenant), and a sheddable or losing one is refused 429. On the response it strips the
+// verified tenant; within one priority, earliest TTFT deadline first), and a sheddable or losing
+// one is refused 429; whether it met its TTFT objective is counted. On the response it strips the
 // backend's endpoint-load-metrics report into the balancer's load table before the app sees it,
 // passes an event stream on event by event, settles the budget from the reported usage (asking
 // for it when the client did not, and stripping that chunk), and releases the pick. A stream
@@ -62,7 +63,7 @@ export const inferenceConfigSchema = {
       },
       default: [],
     },
-    /** Priorities (InferenceObjective's): the most specific matching model and tenant wins; none, priority 0. */
+    /** Priorities and TTFT objectives (InferenceObjective's): the most specific matching model and tenant wins; none, priority 0. */
     objectives: {
       type: 'array',
       maxItems: 256,
@@ -76,6 +77,8 @@ export const inferenceConfigSchema = {
           tenants: { type: 'array', items: { type: 'string', minLength: 1 } },
           /** Higher first; below zero sheddable. */
           priority: { type: 'integer', minimum: -1000, maximum: 1000 },
+          /** The time to first token aimed for, from when this sidecar read the request (queueing included). */
+          ttftObjectiveMs: { type: 'integer', minimum: 1 },
         },
       },
       default: [],
@@ -114,6 +117,10 @@ interface RequestState {
   stripUsage: boolean;
   /** Its place in the balancer's queue while the pool is saturated. */
   queued: QueuedAdmission | undefined;
+  /** When its body was read (performance.now()): its TTFT objective counts from here. */
+  arrivedAt: number;
+  /** The objective governing it, when that sets a TTFT objective. */
+  ttftObjective: { readonly name: string; readonly ms: number } | undefined;
   /** When it was admitted to the pool (performance.now()). */
   admittedAt: number;
   response: ResponseState | undefined;
@@ -124,6 +131,7 @@ interface ObjectiveConfig {
   readonly models?: readonly string[];
   readonly tenants?: readonly string[];
   readonly priority: number;
+  readonly ttftObjectiveMs?: number;
 }
 
 function badRequest(detail: string): FilterOutcome {
@@ -150,9 +158,9 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   const ledger = budgets.length === 0 ? undefined : new TokenBudgetLedger(budgets);
   const workloadIdentity = context.localPrincipal ?? `workload:${context.namespace}/${context.workload}`;
   const tenantFrom = tenantClaim === undefined ? ({ source: 'spiffe' } as const) : ({ source: 'jwtClaim', claim: tenantClaim } as const);
-  const objectives: NamedObjective[] = (config.objectives as readonly ObjectiveConfig[]).map(({ name, models, tenants, priority }) => ({
+  const objectives: NamedObjective[] = (config.objectives as readonly ObjectiveConfig[]).map(({ name, models, tenants, priority, ttftObjectiveMs }) => ({
     name,
-    spec: { poolRef: '', models, tenants, tenantFrom, priority },
+    spec: { poolRef: '', models, tenants, tenantFrom, priority, ttftObjectiveMs },
   }));
   const metrics = inferenceMetricsOf(context.metrics.registry);
   const states = new WeakMap<FilterExchange, RequestState>();
@@ -183,6 +191,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   const shed = (state: RequestState): FilterOutcome => {
     refund(state);
     if (state.pool !== undefined) metrics.refused.labels(state.pool.cluster.name, 'shed').inc();
+    if (state.pool !== undefined && state.ttftObjective !== undefined) metrics.ttftObjective.labels(state.pool.cluster.name, state.ttftObjective.name, 'shed').inc();
     return { code: 'INFERENCE_SHED', overrides: { headers: ['retry-after', '1'] } };
   };
 
@@ -195,8 +204,10 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   const admission = (exchange: FilterExchange, state: RequestState, model: string): FilterOutcome | Promise<FilterOutcome> => {
     const pool = state.pool;
     if (pool === undefined) return admitted(state);
-    const priority = objectiveFor(objectives, model, workloadIdentity, exchange.endUser)?.objective.spec.priority ?? 0;
-    const outcome = pool.balancer.admit(priority);
+    const objective = objectiveFor(objectives, model, workloadIdentity, exchange.endUser)?.objective;
+    const ttftObjectiveMs = objective?.spec.ttftObjectiveMs;
+    if (ttftObjectiveMs !== undefined) state.ttftObjective = { name: objective!.name, ms: ttftObjectiveMs };
+    const outcome = pool.balancer.admit(objective?.spec.priority ?? 0, ttftObjectiveMs === undefined ? undefined : state.arrivedAt + ttftObjectiveMs);
     if (outcome === 'admitted') return admitted(state);
     if (outcome === 'shed') return shed(state);
     state.queued = outcome;
@@ -235,13 +246,14 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       }
       const operation = openAiOperationOf(exchange.method, path);
       if (operation === undefined) return CONTINUE;
-      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, promptTokens: 0, stripUsage: false, queued: undefined, admittedAt: 0, response: undefined });
+      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, promptTokens: 0, stripUsage: false, queued: undefined, arrivedAt: 0, ttftObjective: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);
     },
 
     decodeData(exchange, data: BodyData): FilterOutcome | Promise<FilterOutcome> {
       const state = states.get(exchange);
       if (state === undefined) return CONTINUE;
+      state.arrivedAt = performance.now();
       let body: Record<string, unknown>;
       let request;
       try {
@@ -337,7 +349,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         if (response.jsonBytes <= MAX_JSON_USAGE_BYTES) response.json.push(data.bytes);
         else response.json = undefined;
       }
-      if (data.bytes.length > 0 && state!.pool !== undefined) observeLatency(metrics, state!.pool.cluster.name, state!.admittedAt, response);
+      if (data.bytes.length > 0 && state!.pool !== undefined) observeLatency(metrics, state!.pool.cluster.name, state!, response);
       if (!data.end) return CONTINUE;
       const picked = response.routing.picked;
       // The endpoint's pace, for the picker: how fast it turns a slot over.
@@ -384,12 +396,14 @@ async function aggregatedModels(exchange: FilterExchange, data: BodyData, pool: 
   return CONTINUE;
 }
 
-/** Time to the answer's first bytes, then between the tokens of a stream. */
-function observeLatency(metrics: InferenceMetrics, cluster: string, admittedAt: number, response: ResponseState): void {
+/** Time to the answer's first bytes (and whether that met the TTFT objective), then between the tokens of a stream. */
+function observeLatency(metrics: InferenceMetrics, cluster: string, state: RequestState, response: ResponseState): void {
   const now = performance.now();
   if (!response.started) {
     response.started = true;
-    metrics.timeToFirstToken.labels(cluster).observe((now - admittedAt) / 1000);
+    metrics.timeToFirstToken.labels(cluster).observe((now - state.admittedAt) / 1000);
+    const objective = state.ttftObjective;
+    if (objective !== undefined) metrics.ttftObjective.labels(cluster, objective.name, now - state.arrivedAt <= objective.ms ? 'met' : 'missed').inc();
   }
   if (response.pace === undefined || response.tap === undefined) return;
   const tokens = response.pace.passed(now, response.tap.outputEvents);

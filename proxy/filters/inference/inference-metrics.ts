@@ -1,7 +1,8 @@
 // The inference filter's metrics, on the sidecar's registry: each endpoint's load as the picker
 // sees it (read from the load tables when scraped, so the request path pays nothing for it) and
 // whether that load is stale, picks per endpoint, time to first token and between tokens, tokens
-// per tenant, requests waiting in the priority queue, and requests refused (shed, over budget).
+// per tenant, requests waiting in the priority queue, requests refused (shed, over budget), and
+// requests that met or missed their InferenceObjective's TTFT objective.
 // One set per registry: filters rebuilt by a new config keep counting into the same series.
 import { createRequire } from 'node:module';
 import type * as PromClient from 'prom-client';
@@ -28,6 +29,7 @@ export class InferenceMetrics {
   readonly tokens: PromClient.Counter<'tenant' | 'kind'>;
   readonly queued: PromClient.Gauge<'cluster'>;
   readonly refused: PromClient.Counter<'cluster' | 'reason'>;
+  readonly ttftObjective: PromClient.Counter<'cluster' | 'objective' | 'outcome'>;
 
   constructor(registry: PromClient.Registry) {
     const registers = [registry];
@@ -60,6 +62,12 @@ export class InferenceMetrics {
     this.tokens = new Counter({ name: 'weft_inference_tokens_total', help: 'Tokens used per tenant, as the answers reported them', labelNames: ['tenant', 'kind'] as const, registers });
     this.queued = new Gauge({ name: 'weft_inference_queued_requests', help: 'Requests waiting at this caller for a saturated pool', labelNames: ['cluster'] as const, registers });
     this.refused = new Counter({ name: 'weft_inference_refused_total', help: 'Inference requests refused (shed by priority, over a token budget) or streams ended over a budget with endStreams', labelNames: ['cluster', 'reason'] as const, registers });
+    this.ttftObjective = new Counter({
+      name: 'weft_inference_ttft_objective_requests_total',
+      help: "Requests governed by an InferenceObjective's TTFT objective: first token within it from their arrival at the caller (met), later (missed), or none (shed)",
+      labelNames: ['cluster', 'objective', 'outcome'] as const,
+      registers,
+    });
   }
 
   /** Reports `cluster`'s endpoints' load from now on (a newer balancer of the same cluster replaces it). */

@@ -1,8 +1,8 @@
 // Admission by priority at the caller while its pool is saturated (every endpoint over its
-// bound, endpoint-picker.ts `isSaturated`): requests wait briefly, highest priority first, first
-// come first within one; sheddable ones (priority below zero) are refused at once. The queue is
-// bounded (a newcomer of higher priority takes the place of the lowest waiting, which is shed)
-// and so is the wait. It admits one request each time the load may have fallen (a report, a
+// bound, endpoint-picker.ts `isSaturated`): requests wait briefly, highest priority first, then
+// earliest deadline (a TTFT objective's: arrival + objective), then first come; sheddable ones
+// (priority below zero) are refused at once. The queue is bounded (a newcomer served before the
+// last waiting takes its place, and that one is shed) and so is the wait. It admits one request each time the load may have fallen (a report, a
 // request finished), then checks again once that request had its pick counted; while requests
 // wait it also checks every `recheckMs`, so that load turning stale (no report comes while
 // nothing is sent) frees the queue.
@@ -17,7 +17,8 @@ export interface PriorityQueueSettings {
 
 interface Waiter {
   readonly priority: number;
-  readonly seq: number;
+  /** When its TTFT objective runs out (performance.now() ms); Infinity: it has none. */
+  readonly deadline: number;
   readonly settle: (admission: Admission) => void;
   timer: NodeJS.Timeout | undefined;
 }
@@ -28,10 +29,13 @@ export interface QueuedAdmission {
   cancel(): void;
 }
 
+/** Whether a request of `priority` and `deadline` is served before `other` (equals: first come first). */
+const goesBefore = (priority: number, deadline: number, other: Waiter): boolean =>
+  priority > other.priority || (priority === other.priority && deadline < other.deadline);
+
 export class PriorityAdmissionQueue {
-  /** Highest priority first, then first come. */
+  /** Highest priority first, then earliest deadline, then first come. */
   private readonly waiting: Waiter[] = [];
-  private seq = 0;
   private wakeScheduled = false;
   private recheck: NodeJS.Timeout | undefined = undefined;
 
@@ -45,24 +49,24 @@ export class PriorityAdmissionQueue {
     return this.waiting.length;
   }
 
-  /** `admitted` or `shed` at once, or a place in the queue. */
-  admit(priority: number): Admission | QueuedAdmission {
+  /** `admitted` or `shed` at once, or a place in the queue; `deadline` orders requests of one priority. */
+  admit(priority: number, deadline = Infinity): Admission | QueuedAdmission {
     if (this.waiting.length === 0 && !this.saturated()) return 'admitted';
     if (priority < 0 || this.settings.maxQueued === 0) return 'shed';
     if (this.waiting.length >= this.settings.maxQueued) {
       const lowest = this.waiting.at(-1)!;
-      if (lowest.priority >= priority) return 'shed';
+      if (!goesBefore(priority, deadline, lowest)) return 'shed';
       this.remove(lowest);
       lowest.settle('shed');
     }
     let settle!: (admission: Admission) => void;
     const admission = new Promise<Admission>((resolve) => (settle = resolve));
-    const waiter: Waiter = { priority, seq: this.seq++, settle, timer: undefined };
+    const waiter: Waiter = { priority, deadline, settle, timer: undefined };
     waiter.timer = setTimeout(() => {
       this.remove(waiter);
       settle('shed');
     }, this.settings.maxWaitMs);
-    const at = this.waiting.findIndex((other) => other.priority < priority);
+    const at = this.waiting.findIndex((other) => goesBefore(priority, deadline, other));
     this.waiting.splice(at === -1 ? this.waiting.length : at, 0, waiter);
     this.recheck ??= setInterval(() => this.wake(), this.settings.recheckMs).unref();
     this.scheduleWake();

@@ -1,5 +1,5 @@
-// Priority classes at a saturated pool: the caller's queue on its own (order, bounds, shedding,
-// cancel), the load table counting requests that ended as freed slots, and the whole through a
+// Priority classes at a saturated pool: the caller's queue on its own (order by priority and TTFT
+// deadline, bounds, shedding, cancel), the load table counting requests that ended as freed slots, and the whole through a
 // real caller sidecar in front of a real `weft sim vllm` whose engine is held saturated.
 import { afterAll, describe, expect, it } from 'vitest';
 import { poolSaturated } from '../../../proxy/filters/inference/endpoint-picker.js';
@@ -41,6 +41,29 @@ describe('the priority queue', () => {
     await Promise.all(done);
     expect(order).toEqual(['high:admitted', 'low:admitted', 'low-2:admitted']);
     expect(queue.length).toBe(0);
+  });
+
+  it('serves one priority by earliest TTFT deadline, then first come; a higher priority still goes first', async () => {
+    let saturated = true;
+    const queue = new PriorityAdmissionQueue({ maxQueued: 5, maxWaitMs: 60_000, recheckMs: 60_000 }, () => saturated);
+    const order: string[] = [];
+    const places = [['none', 0, undefined], ['late', 0, 500], ['none-2', 0, undefined], ['soon', 0, 100], ['high', 1, undefined]] as const;
+    const done = places.map(([name, priority, deadline]) => queued(queue.admit(priority, deadline)).admission.then(() => order.push(name)));
+    saturated = false;
+    queue.wake();
+    await Promise.all(done);
+    expect(order).toEqual(['high', 'soon', 'late', 'none', 'none-2']);
+  });
+
+  it('is bounded: a newcomer served before the last place takes it, one that would not is shed', async () => {
+    const queue = new PriorityAdmissionQueue({ ...settings, maxQueued: 2 }, () => true);
+    const first = queued(queue.admit(0, 50));
+    const second = queued(queue.admit(0));
+    // Same priority, no deadline: it would be served after the last, so it is shed.
+    expect(queue.admit(0)).toBe('shed');
+    expect(queue.admit(0, 60)).not.toBe('shed');
+    expect(await second.admission).toBe('shed');
+    first.cancel();
   });
 
   it('is bounded: a newcomer of higher priority takes the lowest place, one of no higher priority is shed', async () => {
@@ -101,18 +124,26 @@ describe('saturation', () => {
   });
 });
 
+/**
+ * A one-slot sim behind its sidecar, held saturated (one long sequence running, one waiting behind
+ * it) until `release`, once its sidecar reports the queue.
+ */
+async function saturatedSim(overrides: Record<string, unknown>) {
+  const gpu = await simBehindSidecar('gpu', { maxNumSeqs: 1, ...overrides });
+  const events = { token: () => undefined, finished: () => undefined };
+  const held = [0, 1].map(() => gpu.sim.engine.submit({ promptTokens: 10, blockHashes: [], outputTokens: 15_000 }, events));
+  const release = () => held.forEach((sequence) => gpu.sim.engine.cancel(sequence));
+  onStop(release);
+  await eventually(
+    async () => parseLoadReport((await request(gpu.sidecar.inboundPort, { path: '/health' })).headers['endpoint-load-metrics'] as string)?.load.waiting,
+    (waiting) => waiting === 1,
+  );
+  return { gpu, release };
+}
+
 describe('priority classes through a caller sidecar', () => {
   it('sheds sheddable requests, queues the rest by priority within bounds, and admits the highest first once the pool has room', async () => {
-    const gpu = await simBehindSidecar('gpu', { maxNumSeqs: 1, loras: ['batch', 'urgent'] });
-    // The engine is saturated: one long sequence running, one waiting behind it.
-    const events = { token: () => undefined, finished: () => undefined };
-    const held = [0, 1].map(() => gpu.sim.engine.submit({ promptTokens: 10, blockHashes: [], outputTokens: 15_000 }, events));
-    const release = () => held.forEach((sequence) => gpu.sim.engine.cancel(sequence));
-    onStop(release);
-    await eventually(
-      async () => parseLoadReport((await request(gpu.sidecar.inboundPort, { path: '/health' })).headers['endpoint-load-metrics'] as string)?.load.waiting,
-      (waiting) => waiting === 1,
-    );
+    const { gpu, release } = await saturatedSim({ loras: ['batch', 'urgent'] });
     const proxy = await caller([gpu.sidecar], {
       models: [MODEL, 'batch', 'urgent'],
       balancer: { staleAfterMs: 1500, saturation: { waiting: 1 }, queue: { maxQueued: 2, maxWaitMs: 60_000 } },
@@ -152,5 +183,36 @@ describe('priority classes through a caller sidecar', () => {
     expect(await queuedNow()).toBe(0);
     const refused = await proxy.sidecar.metrics.registry.getSingleMetric('weft_inference_refused_total')!.get();
     expect(refused.values.find((v) => v.labels.reason === 'shed')?.value).toBe(3);
+  });
+
+  it("serves a priority by its TTFT objectives' deadlines and counts each request against its objective", async () => {
+    // Prefill at 0.2 ms a token: a request of 100 tokens has its first token 20 ms after it starts.
+    const { gpu, release } = await saturatedSim({ prefillMsPerToken: 0.2, loras: ['strict', 'loose'] });
+    const proxy = await caller([gpu.sidecar], {
+      models: [MODEL, 'strict', 'loose'],
+      balancer: { staleAfterMs: 1500, saturation: { waiting: 1 }, queue: { maxQueued: 3, maxWaitMs: 60_000 } },
+      inference: { objectives: [{ name: 'strict', models: ['strict'], priority: 0, ttftObjectiveMs: 1 }, { name: 'loose', models: ['loose'], priority: 0, ttftObjectiveMs: 600_000 }] },
+    });
+    const registry = proxy.sidecar.metrics.registry;
+    const queuedNow = async () => (await registry.getSingleMetric('weft_inference_queued_requests')!.get()).values[0]?.value ?? 0;
+    // The report on this refused answer says the pool is saturated.
+    expect((await chat(proxy.outboundPort, { max_tokens: 100_000 })).status).toBe(400);
+
+    const prompt = { messages: [{ role: 'user', content: 'x'.repeat(400) }] };
+    const plain = chat(proxy.outboundPort, prompt);
+    await eventually(queuedNow, (n) => n === 1);
+    const loose = chat(proxy.outboundPort, { ...prompt, model: 'loose' });
+    await eventually(queuedNow, (n) => n === 2);
+    const strict = chat(proxy.outboundPort, { ...prompt, model: 'strict' });
+    await eventually(queuedNow, (n) => n === 3);
+
+    release();
+    const replies = await Promise.all([strict, loose, plain]);
+    expect(replies.map((reply) => reply.status)).toEqual([200, 200, 200]);
+    const sequences = replies.map((reply) => Number((JSON.parse(reply.body) as { id: string }).id.split('-').at(-1)));
+    // Earliest deadline first (strict's 1 ms, loose's 10 minutes), then the one without an objective.
+    expect(sequences).toEqual([...sequences].sort((a, b) => a - b));
+    const outcomes = (await registry.getSingleMetric('weft_inference_ttft_objective_requests_total')!.get()).values;
+    expect(outcomes.map((v) => [v.labels.objective, v.labels.outcome, v.value]).sort()).toEqual([['loose', 'met', 1], ['strict', 'missed', 1]]);
   });
 });

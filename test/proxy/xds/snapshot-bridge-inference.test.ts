@@ -28,8 +28,8 @@ const pool = doc('InferencePool', 'llm', {
   picker: { scrapeInterval: '50ms' },
   failureMode: 'FailOpen',
 });
-const objective = (name: string, tenants: string[] | undefined, tokens: number, priority = 0) =>
-  doc('InferenceObjective', name, { poolRef: 'llm', ...(tenants === undefined ? {} : { tenants }), priority, budgets: [{ window: '1m', tokens }] });
+const objective = (name: string, tenants: string[] | undefined, tokens: number, priority = 0, extra: Record<string, unknown> = {}) =>
+  doc('InferenceObjective', name, { poolRef: 'llm', ...(tenants === undefined ? {} : { tenants }), priority, budgets: [{ window: '1m', tokens }], ...extra });
 const member = (name: string, account = 'llm', port = 17001) => workload(name, account, [], { pool: 'llm' }, [{ host: '127.0.0.1', port }]);
 
 function config(self: string, appPort: number, ...documents: string[]) {
@@ -62,16 +62,16 @@ describe('snapshot translation of LegacyBridge and inference resources', () => {
     expect(server.outbound!.filters.map((f) => f.name)).toEqual(['router']);
   });
 
-  it("gives a pool's caller the inference filter with the budgets and priorities that govern it, the pool's KV isolation, and the pool's cluster", () => {
+  it("gives a pool's caller the inference filter with the budgets, priorities and TTFT objectives that govern it, the pool's KV isolation, and the pool's cluster", () => {
     const isolated = pool.replace('"failureMode":"FailOpen"', '"failureMode":"FailOpen","kvIsolation":"tenant"');
     const web = config('web', 9300, workload('web', 'web', ['llm']), isolated, member('llm-a'), member('llm-b', 'llm', 17002),
-      objective('mine', ['spiffe://weft.test/ns/default/sa/web'], 100, 5), objective('everyone', undefined, 500, -1), objective('theirs', ['spiffe://weft.test/ns/default/sa/other'], 7, 9));
+      objective('mine', ['spiffe://weft.test/ns/default/sa/web'], 100, 5, { ttftObjective: '250ms' }), objective('everyone', undefined, 500, -1), objective('theirs', ['spiffe://weft.test/ns/default/sa/other'], 7, 9));
     expect(web.outbound!.filters.map((f) => f.name)).toEqual(['inference', 'router']);
     const inference = web.outbound!.filters[0]!.config;
     expect((inference.budgets as { tokens: number }[]).map((b) => b.tokens).sort()).toEqual([100, 500]);
     expect([...(inference.objectives as { name: string }[])].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
       { name: 'everyone', priority: -1 },
-      { name: 'mine', priority: 5, tenants: ['spiffe://weft.test/ns/default/sa/web'] },
+      { name: 'mine', priority: 5, ttftObjectiveMs: 250, tenants: ['spiffe://weft.test/ns/default/sa/web'] },
     ]);
     expect(inference.kvIsolation).toBe('tenant');
     const cluster = web.outbound!.clusters.find((c) => c.name === 'llm')!;
