@@ -1,6 +1,7 @@
 // The one reading of an OpenAI-compatible request body: which operation a path is, the model,
-// the prompt as text (what prefix affinity hashes and token estimates count), the output cap,
-// streaming and the vLLM extras. The inference filter routes on it; the simulator serves by it.
+// the prompt as text (what prefix affinity hashes and token estimates count), the output cap and
+// the sequences generated (read from the fields the engine itself reads for that operation, so
+// what a budget reserves is what the engine may generate), streaming and the vLLM extras. The inference filter routes on it; the simulator serves by it.
 // Every problem is an OpenAiBodyError with a message for a 400.
 
 export type OpenAiOperation = 'chat' | 'completions' | 'embeddings' | 'responses';
@@ -22,6 +23,8 @@ export interface OpenAiRequest {
   /** Prompt tokens given as token ids rather than text. */
   readonly promptTokenIds: number;
   readonly maxTokens: number | undefined;
+  /** Sequences the engine generates, each up to maxTokens (`n`, or `best_of` when larger); 1 when the operation has none. */
+  readonly sequences: number;
   readonly stream: boolean;
   readonly includeUsage: boolean;
   readonly ignoreEos: boolean;
@@ -88,6 +91,27 @@ function promptOf(operation: OpenAiOperation, body: Record<string, unknown>): { 
   }
 }
 
+/**
+ * The fields that cap an operation's output, first one set wins, as vLLM reads them (chat:
+ * `max_completion_tokens` over the deprecated `max_tokens`; completions: `max_tokens` only;
+ * responses: `max_output_tokens`). A field the engine ignores for the operation is ignored here:
+ * counted, it would let a request reserve less than it may generate.
+ */
+const OUTPUT_CAP_FIELDS: Readonly<Record<OpenAiOperation, readonly string[]>> = {
+  chat: ['max_completion_tokens', 'max_tokens'],
+  completions: ['max_tokens'],
+  embeddings: [],
+  responses: ['max_output_tokens'],
+};
+
+/** The fields that ask for several sequences (chat and completions: `n` returned, `best_of` generated). */
+const SEQUENCE_FIELDS: Readonly<Record<OpenAiOperation, readonly string[]>> = {
+  chat: ['n', 'best_of'],
+  completions: ['n', 'best_of'],
+  embeddings: [],
+  responses: [],
+};
+
 /** Reads a parsed JSON body of `operation`; throws OpenAiBodyError naming the first problem. */
 export function readOpenAiBody(operation: OpenAiOperation, body: unknown): OpenAiRequest {
   if (!isObject(body)) throw new OpenAiBodyError('the body must be a JSON object');
@@ -95,10 +119,10 @@ export function readOpenAiBody(operation: OpenAiOperation, body: unknown): OpenA
   if (model === undefined || model === '') throw new OpenAiBodyError('model: is required');
   if (model.length > MAX_MODEL_CHARS) throw new OpenAiBodyError(`model: longer than ${MAX_MODEL_CHARS} characters`);
   const prompt = promptOf(operation, body);
-  const maxTokens =
-    optional(body, 'max_completion_tokens', isPositiveInt, 'a positive integer') ??
-    optional(body, 'max_output_tokens', isPositiveInt, 'a positive integer') ??
-    optional(body, 'max_tokens', isPositiveInt, 'a positive integer');
+  let maxTokens: number | undefined;
+  for (const field of OUTPUT_CAP_FIELDS[operation]) maxTokens ??= optional(body, field, isPositiveInt, 'a positive integer');
+  let sequences = 1;
+  for (const field of SEQUENCE_FIELDS[operation]) sequences = Math.max(sequences, optional(body, field, isPositiveInt, 'a positive integer') ?? 1);
   const streamOptions = optional(body, 'stream_options', isObject, 'an object');
   return {
     operation,
@@ -106,6 +130,7 @@ export function readOpenAiBody(operation: OpenAiOperation, body: unknown): OpenA
     promptText: prompt.text,
     promptTokenIds: prompt.ids,
     maxTokens,
+    sequences,
     stream: optional(body, 'stream', isBoolean, 'a boolean') ?? false,
     includeUsage: streamOptions === undefined ? false : (optional(streamOptions, 'include_usage', isBoolean, 'a boolean') ?? false),
     ignoreEos: optional(body, 'ignore_eos', isBoolean, 'a boolean') ?? false,
@@ -120,10 +145,11 @@ export function estimatedPromptTokens(request: OpenAiRequest, charsPerToken = 4)
 
 /**
  * What a request is counted as, by its caller's sidecar and by its model server's alike (each
- * caller subtracts its own from the server's count): the prompt estimate and the output cap.
+ * caller subtracts its own from the server's count): the prompt estimate and the output cap of
+ * every sequence it asks for.
  */
 export function tokenEstimate(request: OpenAiRequest, charsPerToken: number, defaultMaxTokens: number): { promptTokens: number; outputTokens: number } {
-  return { promptTokens: estimatedPromptTokens(request, charsPerToken), outputTokens: outputTokenCap(request.operation, request.maxTokens, defaultMaxTokens) };
+  return { promptTokens: estimatedPromptTokens(request, charsPerToken), outputTokens: outputTokenCap(request.operation, request.maxTokens, defaultMaxTokens) * request.sequences };
 }
 
 /** The tokens an answer may generate: none for embeddings, else `max_tokens` or the default. */

@@ -106,6 +106,16 @@ describe('inference routing through sidecars', () => {
     expect(replies[2]!.headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
   });
 
+  it('reserves every sequence a request asks for: n answers of max_tokens each count against the budget', async () => {
+    const proxy = await caller([idle.sidecar], { workload: 'several', inference: { budgets: [{ windowMs: 3_600_000, tokens: 230 }] } });
+    // 100 tokens fit; four sequences of 100 do not, nor does a cap the chat engine ignores.
+    const four = await chat(proxy.outboundPort, { max_tokens: 100, n: 4 });
+    expect(four.status).toBe(429);
+    expect(four.headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
+    expect((await chat(proxy.outboundPort, { max_tokens: 300, max_output_tokens: 10 })).status).toBe(429);
+    expect((await chat(proxy.outboundPort, { max_tokens: 100, n: 1 })).status).toBe(200);
+  });
+
   it('ends a stream once its tenant spent past a budget that ends streams: an error event, what it spent counted and charged', async () => {
     // Without max_tokens the filter reserves 1 output token; the server makes up to 256: the
     // stream spends past its reservation, then past the 30-token budget.

@@ -1,7 +1,7 @@
-// The one reading of an OpenAI-compatible body: each operation's prompt, model, output cap and
-// streaming options, and a clear error for each bad input.
+// The one reading of an OpenAI-compatible body: each operation's prompt, model, output cap (from
+// the fields its engine reads) and sequences, streaming options, and a clear error for each bad input.
 import { describe, expect, it } from 'vitest';
-import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, readOpenAiBody } from '../../../proxy/filters/inference/openai-body.js';
+import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, readOpenAiBody, tokenEstimate } from '../../../proxy/filters/inference/openai-body.js';
 
 describe('OpenAI request body', () => {
   it('maps the four OpenAI routes to operations', () => {
@@ -31,6 +31,7 @@ describe('OpenAI request body', () => {
       promptText: '<|system|>\nbe brief\n<|user|>\nlook: cat\n',
       promptTokenIds: 0,
       maxTokens: 64,
+      sequences: 1,
       stream: true,
       includeUsage: true,
       ignoreEos: false,
@@ -48,6 +49,22 @@ describe('OpenAI request body', () => {
     expect(readOpenAiBody('responses', { model: 'm', input: [{ role: 'user', content: 'hi' }] }).promptText).toBe('<|user|>\nhi\n');
   });
 
+  it("reads the output cap and the sequences from the fields the engine reads for the operation, so a reservation covers what it may generate", () => {
+    // Chat: max_completion_tokens over the deprecated max_tokens (vLLM's order); n and best_of.
+    expect(readOpenAiBody('chat', { model: 'm', messages: [{ content: 'x' }], max_tokens: 500, max_completion_tokens: 5 }).maxTokens).toBe(5);
+    expect(readOpenAiBody('chat', { model: 'm', messages: [{ content: 'x' }], max_tokens: 500, max_completion_tokens: null }).maxTokens).toBe(500);
+    expect(readOpenAiBody('chat', { model: 'm', messages: [{ content: 'x' }], max_tokens: 500, max_output_tokens: 5 }).maxTokens).toBe(500);
+    // Completions have only max_tokens: a max_completion_tokens beside it caps nothing there.
+    expect(readOpenAiBody('completions', { model: 'm', prompt: 'x', max_tokens: 500, max_completion_tokens: 5 }).maxTokens).toBe(500);
+    expect(readOpenAiBody('responses', { model: 'm', input: 'x', max_output_tokens: 7, max_tokens: 500 }).maxTokens).toBe(7);
+    const several = readOpenAiBody('completions', { model: 'm', prompt: 'abcd', max_tokens: 10, n: 2, best_of: 3 });
+    expect(several.sequences).toBe(3);
+    expect(tokenEstimate(several, 4, 256)).toEqual({ promptTokens: 1, outputTokens: 30 });
+    expect(tokenEstimate(readOpenAiBody('chat', { model: 'm', messages: [{ content: 'x' }], n: 4 }), 4, 100).outputTokens).toBe(400);
+    expect(readOpenAiBody('responses', { model: 'm', input: 'x', n: 9 }).sequences).toBe(1);
+    expect(tokenEstimate(readOpenAiBody('embeddings', { model: 'e', input: 'abcd', n: 3 }), 4, 100).outputTokens).toBe(0);
+  });
+
   it('refuses each bad input with a message naming the field', () => {
     const cases: [Parameters<typeof readOpenAiBody>[0], unknown, RegExp][] = [
       ['chat', [], /JSON object/],
@@ -59,6 +76,9 @@ describe('OpenAI request body', () => {
       ['chat', { model: 'm', messages: [{ role: 'user', content: 5 }] }, /messages\[0\]\.content/],
       ['chat', { model: 'm', messages: [{ content: 'x' }], max_tokens: 0 }, /max_tokens: must be a positive integer/],
       ['chat', { model: 'm', messages: [{ content: 'x' }], stream: 'yes' }, /stream: must be a boolean/],
+      ['chat', { model: 'm', messages: [{ content: 'x' }], n: 0 }, /n: must be a positive integer/],
+      ['completions', { model: 'm', prompt: 'x', best_of: 1.5 }, /best_of: must be a positive integer/],
+      ['chat', { model: 'm', messages: [{ content: 'x' }], max_completion_tokens: -1, max_tokens: 5 }, /max_completion_tokens: must be a positive integer/],
       ['chat', { model: 'm', messages: [{ content: 'x' }], stream_options: { include_usage: 1 } }, /include_usage/],
       ['completions', { model: 'm', prompt: [1, 'a'] }, /prompt: must be a string/],
       ['embeddings', { model: 'm' }, /input: must be/],
