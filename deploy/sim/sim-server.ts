@@ -3,7 +3,7 @@
 // that goes away cancels its sequence (slot and KV space freed at once), as vLLM aborts it.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, readOpenAiBody, type OpenAiRequest } from '../../proxy/filters/inference/openai-body.js';
+import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, readOpenAiBody, routePath, type OpenAiRequest } from '../../proxy/filters/inference/openai-body.js';
 import { promptBlockHashes } from './prefix-cache.js';
 import { seededRandom } from './seeded-random.js';
 import { realClock, type SimClock } from './sim-clock.js';
@@ -103,7 +103,8 @@ export class SimServer {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const path = (req.url ?? '/').split('?')[0]!;
+    // Routed as vLLM behind uvicorn routes: on the decoded path.
+    const path = routePath(req.url ?? '/');
     if (req.method === 'GET' && path === '/metrics') {
       const text = await this.metrics.registry.metrics();
       res.writeHead(200, { 'content-type': this.metrics.registry.contentType });

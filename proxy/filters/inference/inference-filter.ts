@@ -23,7 +23,7 @@ import { headerValue, removeHeader } from '../../http/headers.js';
 import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
 import { inferenceRoutingOf, releasePick, type InferenceRouting } from './inference-routing.js';
 import { LOAD_REPORT_HEADER, parseLoadReport } from './load-report-header.js';
-import { OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, tokenEstimate } from './openai-body.js';
+import { OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, routePath, tokenEstimate } from './openai-body.js';
 import { MODELS_PATH, aggregateModels } from './models-list.js';
 import { prefixKey, type PrefixKeyParams } from './prefix-key.js';
 import { StreamPace } from './stream-pace.js';
@@ -237,14 +237,12 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
 
   return {
     decodeHeaders(exchange): HeadersOutcome {
-      const queryAt = exchange.path.indexOf('?');
-      const path = queryAt === -1 ? exchange.path : exchange.path.slice(0, queryAt);
-      if (exchange.method === 'GET' && path === MODELS_PATH) {
+      if (exchange.method === 'GET' && routePath(exchange.path) === MODELS_PATH) {
         const pool = poolOf(exchange);
         if (pool !== undefined) modelLists.set(exchange, pool);
         return CONTINUE;
       }
-      const operation = openAiOperationOf(exchange.method, path);
+      const operation = openAiOperationOf(exchange.method, exchange.path);
       if (operation === undefined) return CONTINUE;
       states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, promptTokens: 0, stripUsage: false, queued: undefined, arrivedAt: 0, ttftObjective: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);

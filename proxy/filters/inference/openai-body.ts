@@ -157,9 +157,24 @@ export function outputTokenCap(operation: OpenAiOperation, maxTokens: number | u
   return operation === 'embeddings' ? 0 : (maxTokens ?? defaultMaxTokens);
 }
 
-/** The operation a request target names (its path, the query aside) when the method is POST. */
-export function openAiOperationOf(method: string, target: string): OpenAiOperation | undefined {
-  if (method !== 'POST') return undefined;
+/**
+ * The path a request target routes to at an OpenAI-compatible server: the query aside, every
+ * escape decoded, `%2F` included, as uvicorn decodes the path vLLM's router matches (so
+ * `/v1/chat%2Fcompletions` is a chat completion there, and here). A malformed escape is left as
+ * is (the sidecar's path normalization refused it before any filter).
+ */
+export function routePath(target: string): string {
   const queryAt = target.indexOf('?');
-  return OPENAI_ROUTES.get(queryAt === -1 ? target : target.slice(0, queryAt));
+  const path = queryAt === -1 ? target : target.slice(0, queryAt);
+  if (!path.includes('%')) return path;
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return path;
+  }
+}
+
+/** The operation a request target names (see routePath) when the method is POST. */
+export function openAiOperationOf(method: string, target: string): OpenAiOperation | undefined {
+  return method === 'POST' ? OPENAI_ROUTES.get(routePath(target)) : undefined;
 }

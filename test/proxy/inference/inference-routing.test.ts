@@ -116,6 +116,20 @@ describe('inference routing through sidecars', () => {
     expect((await chat(proxy.outboundPort, { max_tokens: 100, n: 1 })).status).toBe(200);
   });
 
+  it('reads a route as the engine routes it: an escaped slash names the same chat completion, under the same budget', async () => {
+    // Each request spends about 103 tokens (100 generated): the budget takes two.
+    const proxy = await caller([idle.sidecar], { workload: 'escaped', inference: { budgets: [{ windowMs: 3_600_000, tokens: 230 }] } });
+    const post = (path: string) =>
+      request(proxy.outboundPort, { method: 'POST', path, headers: { host: 'llm', 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 'hi' }], max_tokens: 100, ignore_eos: true }) });
+    const first = await post('/v1/chat%2Fcompletions');
+    expect(first.status).toBe(200);
+    expect(JSON.parse(first.body)).toMatchObject({ object: 'chat.completion' });
+    expect((await post('/v1/chat%2fcompletions?x=1')).status).toBe(200);
+    const third = await post('/v1%2Fchat%2Fcompletions');
+    expect(third.status).toBe(429);
+    expect(third.headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
+  });
+
   it('ends a stream once its tenant spent past a budget that ends streams: an error event, what it spent counted and charged', async () => {
     // Without max_tokens the filter reserves 1 output token; the server makes up to 256: the
     // stream spends past its reservation, then past the 30-token budget.

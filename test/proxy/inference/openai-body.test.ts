@@ -1,16 +1,22 @@
 // The one reading of an OpenAI-compatible body: each operation's prompt, model, output cap (from
 // the fields its engine reads) and sequences, streaming options, and a clear error for each bad input.
 import { describe, expect, it } from 'vitest';
-import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, readOpenAiBody, tokenEstimate } from '../../../proxy/filters/inference/openai-body.js';
+import { estimatedPromptTokens, OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, routePath, tokenEstimate } from '../../../proxy/filters/inference/openai-body.js';
 
 describe('OpenAI request body', () => {
-  it('maps the four OpenAI routes to operations', () => {
+  it('maps the four OpenAI routes to operations, read as the engine routes them (escapes decoded, the query aside), POST only', () => {
     expect([...OPENAI_ROUTES]).toEqual([
       ['/v1/chat/completions', 'chat'],
       ['/v1/completions', 'completions'],
       ['/v1/embeddings', 'embeddings'],
       ['/v1/responses', 'responses'],
     ]);
+    expect(openAiOperationOf('POST', '/v1/chat%2Fcompletions?stream=1')).toBe('chat');
+    expect(openAiOperationOf('POST', '/v1%2fembeddings')).toBe('embeddings');
+    expect(openAiOperationOf('GET', '/v1/chat/completions')).toBeUndefined();
+    expect(openAiOperationOf('POST', '/v1/chat/completions/')).toBeUndefined();
+    expect(routePath('/v1/models%3F?a=b')).toBe('/v1/models?');
+    expect(routePath('/v1/%zz')).toBe('/v1/%zz');
   });
 
   it('reads a streaming chat request: messages with roles in order, text parts only, usage asked', () => {
