@@ -23,7 +23,7 @@ export interface OpenAiRequest {
   /** Prompt tokens given as token ids rather than text. */
   readonly promptTokenIds: number;
   readonly maxTokens: number | undefined;
-  /** Sequences the engine generates, each up to maxTokens (`n`, or `best_of` when larger); 1 when the operation has none. */
+  /** Sequences the engine generates, each up to maxTokens: per prompt of a batch, `n` (or `best_of` when larger); 1 when the operation has none. */
   readonly sequences: number;
   readonly stream: boolean;
   readonly includeUsage: boolean;
@@ -66,27 +66,34 @@ function messagesText(messages: unknown, field: string): string {
     .join('');
 }
 
-/** Text and token ids of a completions `prompt` or embeddings `input`: text, texts, ids or lists of ids. */
-function textsOrIds(value: unknown, field: string): { text: string; ids: number } {
-  if (typeof value === 'string') return { text: value, ids: 0 };
-  if (isTokenIds(value) && value.length > 0) return { text: '', ids: value.length };
-  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) return { text: value.join(''), ids: 0 };
-  if (Array.isArray(value) && value.length > 0 && value.every(isTokenIds)) return { text: '', ids: value.reduce((n, ids) => n + ids.length, 0) };
+/** A request's prompt: its text, its tokens given as ids, and how many prompts it holds (a batch answers each). */
+interface Prompt {
+  readonly text: string;
+  readonly ids: number;
+  readonly count: number;
+}
+
+/** A completions `prompt` or embeddings `input`: a text, texts, ids or lists of ids. */
+function textsOrIds(value: unknown, field: string): Prompt {
+  if (typeof value === 'string') return { text: value, ids: 0, count: 1 };
+  if (isTokenIds(value) && value.length > 0) return { text: '', ids: value.length, count: 1 };
+  if (Array.isArray(value) && value.length > 0 && value.every((v) => typeof v === 'string')) return { text: value.join(''), ids: 0, count: value.length };
+  if (Array.isArray(value) && value.length > 0 && value.every(isTokenIds)) return { text: '', ids: value.reduce((n, ids) => n + ids.length, 0), count: value.length };
   throw new OpenAiBodyError(`${field}: must be a string, an array of strings, or token ids`);
 }
 
-function promptOf(operation: OpenAiOperation, body: Record<string, unknown>): { text: string; ids: number } {
+function promptOf(operation: OpenAiOperation, body: Record<string, unknown>): Prompt {
   switch (operation) {
     case 'chat':
-      return { text: messagesText(body.messages, 'messages'), ids: 0 };
+      return { text: messagesText(body.messages, 'messages'), ids: 0, count: 1 };
     case 'completions':
       return textsOrIds(body.prompt, 'prompt');
     case 'embeddings':
       return textsOrIds(body.input, 'input');
     case 'responses': {
       const instructions = typeof body.instructions === 'string' ? `<|system|>\n${body.instructions}\n` : '';
-      if (typeof body.input === 'string') return { text: `${instructions}${body.input}`, ids: 0 };
-      return { text: `${instructions}${messagesText(body.input, 'input')}`, ids: 0 };
+      if (typeof body.input === 'string') return { text: `${instructions}${body.input}`, ids: 0, count: 1 };
+      return { text: `${instructions}${messagesText(body.input, 'input')}`, ids: 0, count: 1 };
     }
   }
 }
@@ -121,8 +128,8 @@ export function readOpenAiBody(operation: OpenAiOperation, body: unknown): OpenA
   const prompt = promptOf(operation, body);
   let maxTokens: number | undefined;
   for (const field of OUTPUT_CAP_FIELDS[operation]) maxTokens ??= optional(body, field, isPositiveInt, 'a positive integer');
-  let sequences = 1;
-  for (const field of SEQUENCE_FIELDS[operation]) sequences = Math.max(sequences, optional(body, field, isPositiveInt, 'a positive integer') ?? 1);
+  let perPrompt = 1;
+  for (const field of SEQUENCE_FIELDS[operation]) perPrompt = Math.max(perPrompt, optional(body, field, isPositiveInt, 'a positive integer') ?? 1);
   const streamOptions = optional(body, 'stream_options', isObject, 'an object');
   return {
     operation,
@@ -130,7 +137,8 @@ export function readOpenAiBody(operation: OpenAiOperation, body: unknown): OpenA
     promptText: prompt.text,
     promptTokenIds: prompt.ids,
     maxTokens,
-    sequences,
+    // Embeddings generate nothing, whatever their batch.
+    sequences: operation === 'embeddings' ? 1 : perPrompt * prompt.count,
     stream: optional(body, 'stream', isBoolean, 'a boolean') ?? false,
     includeUsage: streamOptions === undefined ? false : (optional(streamOptions, 'include_usage', isBoolean, 'a boolean') ?? false),
     ignoreEos: optional(body, 'ignore_eos', isBoolean, 'a boolean') ?? false,

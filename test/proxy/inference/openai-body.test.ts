@@ -68,7 +68,10 @@ describe('OpenAI request body', () => {
     expect(tokenEstimate(several, 4, 256)).toEqual({ promptTokens: 1, outputTokens: 30 });
     expect(tokenEstimate(readOpenAiBody('chat', { model: 'm', messages: [{ content: 'x' }], n: 4 }), 4, 100).outputTokens).toBe(400);
     expect(readOpenAiBody('responses', { model: 'm', input: 'x', n: 9 }).sequences).toBe(1);
-    expect(tokenEstimate(readOpenAiBody('embeddings', { model: 'e', input: 'abcd', n: 3 }), 4, 100).outputTokens).toBe(0);
+    // A batch of prompts answers each: 3 prompts x n 2.
+    expect(readOpenAiBody('completions', { model: 'm', prompt: ['a', 'b', 'c'], n: 2 }).sequences).toBe(6);
+    expect(readOpenAiBody('completions', { model: 'm', prompt: [[1, 2], [3]] }).sequences).toBe(2);
+    expect(tokenEstimate(readOpenAiBody('embeddings', { model: 'e', input: ['abcd', 'efgh'], n: 3 }), 4, 100)).toEqual({ promptTokens: 2, outputTokens: 0 });
   });
 
   it('refuses each bad input with a message naming the field', () => {
