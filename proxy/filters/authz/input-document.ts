@@ -4,7 +4,7 @@
 import type { Labels } from '../../../control-plane/api/resource-types.js';
 import type { FilterExchange } from '../http-filter.js';
 import { headerValue } from '../../http/headers.js';
-import { inferenceInputOf } from '../inference/inference-routing.js';
+import { inferenceInputOf, inferenceInputOfBody } from '../inference/inference-routing.js';
 import type { BodyInput } from './body-input.js';
 
 export interface InputContext {
@@ -124,7 +124,8 @@ export function buildInput(exchange: FilterExchange, context: InputContext, asse
       jwt: endUser === undefined ? null : { issuer: endUser.issuer, claims: endUser.claims },
       // Set by a legacy bridge before this filter: protocol, operation and the JSON arguments.
       bridge: exchange.metadata?.bridge ?? null,
-      inference: inferenceInputOf(exchange.metadata),
+      // Read from the body where no inference filter ran before (a model server's own sidecar).
+      inference: inferenceInputOf(exchange.metadata) ?? (body === undefined ? null : () => inferenceInputOfBody(exchange.method, path, exchange.sourcePrincipal, body.parsed)),
     },
   };
   if (body !== undefined) {

@@ -23,7 +23,7 @@ import { headerValue, removeHeader } from '../../http/headers.js';
 import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
 import { inferenceRoutingOf, releasePick, type InferenceRouting } from './inference-routing.js';
 import { LOAD_REPORT_HEADER, parseLoadReport } from './load-report-header.js';
-import { OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, routePath, tokenEstimate } from './openai-body.js';
+import { DEFAULT_CHARS_PER_TOKEN, DEFAULT_MAX_TOKENS, OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, routePath, tokenEstimate } from './openai-body.js';
 import { MODELS_PATH, aggregateModels } from './models-list.js';
 import { prefixKey, type PrefixKeyParams } from './prefix-key.js';
 import { StreamPace } from './stream-pace.js';
@@ -41,9 +41,9 @@ export const inferenceConfigSchema = {
     maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 },
     /** Tenant from this claim of a verified end-user token; without it, the calling workload. */
     tenantClaim: { type: 'string', minLength: 1 },
-    charsPerToken: { type: 'number', minimum: 1, maximum: 16, default: 4 },
+    charsPerToken: { type: 'number', minimum: 1, maximum: 16, default: DEFAULT_CHARS_PER_TOKEN },
     /** Output tokens reserved for a request that sets no max_tokens. */
-    defaultMaxTokens: { type: 'integer', minimum: 1, default: 256 },
+    defaultMaxTokens: { type: 'integer', minimum: 1, default: DEFAULT_MAX_TOKENS },
     /** `tenant`: vLLM's cache_salt set from the tenant (the client's overwritten), so prefix caches are shared only within one. */
     kvIsolation: { enum: ['none', 'tenant'], default: 'none' },
     prefix: {

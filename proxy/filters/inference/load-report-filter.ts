@@ -17,7 +17,7 @@ import type { BackendRequest } from './backend-in-flight.js';
 import { backendInFlightOf, exportEngineLoad, ownLoadOf } from './engine-load-gauges.js';
 import { EngineLoadScraper } from '../../../control-plane/api/engine-load-scraper.js';
 import { LOAD_REPORT_HEADER, formatLoadReport } from './load-report-header.js';
-import { openAiOperationOf, outputTokenCap, readOpenAiBody, tokenEstimate, type OpenAiOperation } from './openai-body.js';
+import { DEFAULT_CHARS_PER_TOKEN, DEFAULT_MAX_TOKENS, openAiOperationOf, outputTokenCap, readOpenAiBody, tokenEstimate, type OpenAiOperation } from './openai-body.js';
 import { SseUsageTap } from './sse-usage-tap.js';
 
 /** A request on its way to the engine: its body as read so far, then its place in the count. */
@@ -39,8 +39,8 @@ export const loadReportConfigSchema = {
     engine: { enum: ['vllm', 'sglang', 'triton-trtllm'], default: 'vllm' },
     intervalMs: { type: 'integer', minimum: 10, maximum: 60_000, default: 50 },
     /** As the callers' inference filter estimates prompts and uncapped answers. */
-    charsPerToken: { type: 'number', minimum: 1, maximum: 16, default: 4 },
-    defaultMaxTokens: { type: 'integer', minimum: 1, default: 256 },
+    charsPerToken: { type: 'number', minimum: 1, maximum: 16, default: DEFAULT_CHARS_PER_TOKEN },
+    defaultMaxTokens: { type: 'integer', minimum: 1, default: DEFAULT_MAX_TOKENS },
     /** A longer body is counted as a prompt of its length, unread. */
     maxBodyBytes: { type: 'integer', minimum: 1024, maximum: 64 * 1024 * 1024, default: 4 * 1024 * 1024 },
   },

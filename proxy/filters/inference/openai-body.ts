@@ -15,6 +15,10 @@ export const OPENAI_ROUTES: ReadonlyMap<string, OpenAiOperation> = new Map([
 
 const MAX_MODEL_CHARS = 256;
 
+/** Prompt characters per token, and the output tokens of a request that sets no cap, unless a filter's config says otherwise. */
+export const DEFAULT_CHARS_PER_TOKEN = 4;
+export const DEFAULT_MAX_TOKENS = 256;
+
 export interface OpenAiRequest {
   readonly operation: OpenAiOperation;
   readonly model: string;

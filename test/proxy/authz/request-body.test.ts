@@ -75,6 +75,7 @@ beforeAll(async () => {
               { name: 'plain', match: { paths: [{ prefix: '/plain' }] } },
               { name: 'upload', match: { paths: [{ prefix: '/upload' }] }, requestBody: { maxBytes: 64, allowPartial: true } },
               { name: 'cart', match: { grpc: { service: 'shop.Cart' } }, requestBody: { maxBytes: 16, allowPartial: true, decideGrpcWithoutBody: true } },
+              { name: 'llm', match: { paths: [{ prefix: '/v1/' }] }, requestBody: { maxBytes: 4096 } },
             ],
             policies: [
               { name: 'echo', targets: { assets: ['echo'] }, entrypoint: 'data.echo.decision', modules: rego('echo', echo) },
@@ -103,6 +104,17 @@ beforeAll(async () => {
                 modules: rego('cart', 'decision := {"allowed": false, "reason": sprintf("body=%v", [object.get(input.attributes.request.http, "body", "absent")])}'),
               },
               {
+                name: 'small-model-small-answers',
+                targets: { assets: ['llm'] },
+                entrypoint: 'data.llm.decision',
+                modules: rego('llm', `default allowed := false
+allowed if {
+  input.weft.inference.model == "small"
+  input.weft.inference.estimated_tokens <= 300
+}
+decision := {"allowed": allowed, "body": json.marshal(input.weft.inference)}`),
+              },
+              {
                 name: 'plain-echo',
                 targets: { assets: ['plain'] },
                 entrypoint: 'data.plain.decision',
@@ -119,6 +131,34 @@ beforeAll(async () => {
 afterAll(async () => {
   await s.stop();
   await app.close();
+});
+
+describe('input.weft.inference at a model server (no inference filter before authz)', () => {
+  const chat = (body: object, path = '/v1/chat/completions') => post(path, JSON.stringify({ messages: [{ role: 'user', content: 'hello there' }], ...body }));
+
+  it('reads the OpenAI body the asset buffers: model and estimated tokens, the tenant null without a verified caller', async () => {
+    const allowed = await chat({ model: 'small', max_tokens: 100 });
+    expect(allowed.status).toBe(200);
+    const denied = await chat({ model: 'small', max_tokens: 100, n: 3 });
+    expect(denied.status).toBe(403);
+    // '<|user|>\nhello there\n' is 6 tokens at 4 characters each; 3 answers of 100.
+    expect(JSON.parse(denied.body)).toEqual({ model: 'small', tenant: null, estimated_tokens: 306 });
+    expect((await chat({ model: 'large', max_tokens: 10 })).status).toBe(403);
+  });
+
+  it('reads the route as the engine does, and is null for a body that is no OpenAI request or for another route', async () => {
+    expect((await chat({ model: 'large', max_tokens: 10 }, '/v1/chat%2Fcompletions')).status).toBe(403);
+    const notOpenAi = await post('/v1/chat/completions', JSON.stringify({ messages: [] }));
+    expect(notOpenAi.status).toBe(403);
+    expect(notOpenAi.body).toBe('null');
+    expect((await post('/v1/other', JSON.stringify({ model: 'small' }))).body).toBe('null');
+  });
+
+  it('fails closed on a body it cannot read as the engine would', async () => {
+    const reply = await post('/v1/chat/completions', JSON.stringify({ model: 'small', messages: [{ content: 'x' }] }), 'text/plain');
+    expect(reply.status).toBe(403);
+    expect(reply.headers['x-weft-error']).toBe('AUTHZ_BODY_UNREADABLE');
+  });
 });
 
 function post(path: string, body: string | Buffer, contentType = 'application/json') {
