@@ -17,4 +17,7 @@ export const guards = [
   { module: 'control-plane/ca/bootstrap-token.ts', tests: ['test/control-plane/ca/bootstrap-token.test.ts', 'test/control-plane/ca/bootstrap-token-verify.test.ts'] },
   { module: 'control-plane/admin/admin-tokens.ts', tests: ['test/control-plane/admin-tokens.test.ts'] },
   { module: 'control-plane/ca/ca-directory.ts', lines: '46-54', tests: ['test/control-plane/ca/ca-directory.test.ts'] },
+  { module: 'proxy/filters/inference/tenancy.ts', tests: ['test/proxy/inference/tenancy.test.ts'] },
+  { module: 'proxy/filters/inference/token-budgets.ts', tests: ['test/proxy/inference/budgets-and-usage.test.ts'] },
+  { module: 'proxy/filters/inference/openai-body.ts', tests: ['test/proxy/inference/openai-body.test.ts'] },
 ];

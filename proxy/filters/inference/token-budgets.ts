@@ -31,6 +31,11 @@ export class TokenBudgetLedger {
     private readonly now: () => number = Date.now,
   ) {}
 
+  /** Tenants the ledger holds now (at most about MAX_ENTRIES, past which ended ones are dropped). */
+  get tenants(): number {
+    return this.use.size;
+  }
+
   private windowsOf(tenant: string, at: number): WindowUse[] {
     let windows = this.use.get(tenant);
     if (windows === undefined) {

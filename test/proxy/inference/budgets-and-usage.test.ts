@@ -54,7 +54,7 @@ describe('token budgets', () => {
     expect(lenient.exhaustedForStreams('a')).toBe(false);
   });
 
-  it('settling after the window ended changes the new window nothing', () => {
+  it('settling or extending after the window ended changes the new window nothing', () => {
     let now = 0;
     const ledger = new TokenBudgetLedger([minute], () => now);
     const held = ledger.reserve('a', 900);
@@ -62,6 +62,52 @@ describe('token budgets', () => {
     now = 60_000;
     ledger.settle(held.reservation, 10);
     expect(ledger.remaining('a')).toBe(1000);
+    // With use in the new window, neither the old reservation's return nor its overspend touches it.
+    expect(ledger.reserve('a', 300)).toMatchObject({ admitted: true });
+    ledger.settle(held.reservation, 0);
+    expect(ledger.remaining('a')).toBe(700);
+    ledger.extend(held.reservation, 950);
+    expect(ledger.remaining('a')).toBe(700);
+  });
+
+  it('charges a stream what it spends past its reservation, once', () => {
+    const ledger = new TokenBudgetLedger([minute], () => 0);
+    const held = ledger.reserve('a', 100);
+    if (!held.admitted) throw new Error('refused');
+    const extended = ledger.extend(held.reservation, 150);
+    expect(ledger.remaining('a')).toBe(850);
+    ledger.extend(extended, 170);
+    expect(ledger.remaining('a')).toBe(830);
+  });
+
+  it('ends streams by the budgets that say so only, whichever of several is overspent', () => {
+    const ledger = new TokenBudgetLedger([{ ...minute, endStreams: false }, { windowMs: 3_600_000, tokens: 500, endStreams: true }], () => 0);
+    const held = ledger.reserve('a', 400);
+    if (!held.admitted) throw new Error('refused');
+    ledger.extend(held.reservation, 600);
+    expect(ledger.exhaustedForStreams('a')).toBe(true);
+  });
+
+  it('stays bounded: past 100,000 tenants, those whose windows all ended are dropped, the others kept', () => {
+    let now = 0;
+    const ledger = new TokenBudgetLedger([minute], () => now);
+    expect(ledger.reserve('kept', 10)).toMatchObject({ admitted: true });
+    for (let i = 0; i < 99_999; i += 1) ledger.reserve(`old-${i}`, 1);
+    now = 60_000;
+    // 'kept' spends in the new window; the others' windows ended.
+    expect(ledger.reserve('kept', 900)).toMatchObject({ admitted: true });
+    expect(ledger.reserve('new', 1)).toMatchObject({ admitted: true });
+    expect(ledger.remaining('kept')).toBe(100);
+    expect(ledger.tenants).toBe(2);
+    // With budgets of several windows, a tenant is dropped only once all of them ended.
+    const hourly = new TokenBudgetLedger([minute, { windowMs: 3_600_000, tokens: 1500, endStreams: false }], () => now);
+    now = 0;
+    expect(hourly.reserve('hour', 900)).toMatchObject({ admitted: true });
+    for (let i = 0; i < 99_999; i += 1) hourly.reserve(`old-${i}`, 1);
+    now = 60_000;
+    hourly.reserve('new', 1);
+    // Its minute ended, its hour did not: 600 of the hour's 1500 left, not a fresh 1000.
+    expect(hourly.remaining('hour')).toBe(600);
   });
 
   it('checks every budget: the tightest refuses', () => {

@@ -55,6 +55,17 @@ describe('OpenAI request body', () => {
     expect(readOpenAiBody('responses', { model: 'm', input: [{ role: 'user', content: 'hi' }] }).promptText).toBe('<|user|>\nhi\n');
   });
 
+  it('reads what a chat template would: no role is the user, null content and parts without text are empty', () => {
+    const request = readOpenAiBody('chat', { model: 'm', messages: [{ content: null }, { role: 'tool', content: [null, 'x', { type: 'text', text: 7 }, { text: 'ok' }] }], max_tokens: 1, stream_options: {} });
+    expect(request).toMatchObject({ promptText: '<|user|>\n\n<|tool|>\nok\n', maxTokens: 1, includeUsage: false });
+    expect(readOpenAiBody('chat', { model: 'x'.repeat(256), messages: [{ content: 'x' }] }).model).toHaveLength(256);
+    expect(readOpenAiBody('chat', { model: 'm', messages: [{ content: 'x' }], best_of: 3 }).sequences).toBe(3);
+    expect(readOpenAiBody('embeddings', { model: 'e', input: ['a', 'b', 'c'] }).sequences).toBe(1);
+    // An assistant turn that only called tools has no content.
+    const toolCall = { role: 'assistant', tool_calls: [{ id: 't', type: 'function', function: { name: 'f', arguments: '{}' } }] };
+    expect(readOpenAiBody('chat', { model: 'm', messages: [toolCall], stream: true })).toMatchObject({ promptText: '<|assistant|>\n\n', includeUsage: false });
+  });
+
   it("reads the output cap and the sequences from the fields the engine reads for the operation, so a reservation covers what it may generate", () => {
     // Chat: max_completion_tokens over the deprecated max_tokens (vLLM's order); n and best_of.
     expect(readOpenAiBody('chat', { model: 'm', messages: [{ content: 'x' }], max_tokens: 500, max_completion_tokens: 5 }).maxTokens).toBe(5);
@@ -78,6 +89,11 @@ describe('OpenAI request body', () => {
     const cases: [Parameters<typeof readOpenAiBody>[0], unknown, RegExp][] = [
       ['chat', [], /JSON object/],
       ['chat', { messages: [{ role: 'user', content: 'x' }] }, /model: is required/],
+      ['chat', { model: '', messages: [{ role: 'user', content: 'x' }] }, /model: is required/],
+      ['completions', { model: 'm', prompt: [] }, /prompt: must be a string/],
+      ['completions', { model: 'm', prompt: [[1, 2], 'a'] }, /prompt: must be a string/],
+      ['chat', { model: 'm', messages: [{ content: 'x' }], stream_options: [] }, /stream_options: must be an object/],
+      ['responses', { model: 'm', input: [] }, /input: must be a non-empty array/],
       ['chat', { model: 7, messages: [] }, /model: must be a string/],
       ['chat', { model: 'x'.repeat(300), messages: [{ content: 'x' }] }, /longer than 256/],
       ['chat', { model: 'm', messages: [] }, /messages: must be a non-empty array/],
@@ -85,10 +101,12 @@ describe('OpenAI request body', () => {
       ['chat', { model: 'm', messages: [{ role: 'user', content: 5 }] }, /messages\[0\]\.content/],
       ['chat', { model: 'm', messages: [{ content: 'x' }], max_tokens: 0 }, /max_tokens: must be a positive integer/],
       ['chat', { model: 'm', messages: [{ content: 'x' }], stream: 'yes' }, /stream: must be a boolean/],
+      ['chat', { model: 'm', messages: [{ content: 'x' }], ignore_eos: 'yes' }, /ignore_eos: must be a boolean/],
+      ['chat', { model: 'm', messages: [{ content: 'x' }], cache_salt: 5 }, /cache_salt: must be a string/],
       ['chat', { model: 'm', messages: [{ content: 'x' }], n: 0 }, /n: must be a positive integer/],
       ['completions', { model: 'm', prompt: 'x', best_of: 1.5 }, /best_of: must be a positive integer/],
       ['chat', { model: 'm', messages: [{ content: 'x' }], max_completion_tokens: -1, max_tokens: 5 }, /max_completion_tokens: must be a positive integer/],
-      ['chat', { model: 'm', messages: [{ content: 'x' }], stream_options: { include_usage: 1 } }, /include_usage/],
+      ['chat', { model: 'm', messages: [{ content: 'x' }], stream_options: { include_usage: 1 } }, /include_usage: must be a boolean/],
       ['completions', { model: 'm', prompt: [1, 'a'] }, /prompt: must be a string/],
       ['embeddings', { model: 'm' }, /input: must be/],
     ];

@@ -16,6 +16,9 @@ describe('inference tenancy', () => {
     expect(tenantOf({ source: 'jwtClaim', claim: 'org' }, WEB, user({ org: ['acme', 'evil'] }))).toBeUndefined();
     expect(tenantOf({ source: 'jwtClaim', claim: 'org' }, WEB, user({ org: '' }))).toBeUndefined();
     expect(tenantOf({ source: 'spiffe' }, undefined, user({ org: 'acme' }))).toBeUndefined();
+    // A claim past 2048 characters names no tenant; one of 2048 does.
+    expect(tenantOf({ source: 'jwtClaim', claim: 'org' }, WEB, user({ org: 'a'.repeat(2048) }))).toBe('a'.repeat(2048));
+    expect(tenantOf({ source: 'jwtClaim', claim: 'org' }, WEB, user({ org: 'a'.repeat(2049) }))).toBeUndefined();
   });
 
   it('picks the most specific matching objective, ties by name', () => {
@@ -34,5 +37,12 @@ describe('inference tenancy', () => {
     const both = objectiveFor(objectives, 'chat', WEB, user({ org: 'acme' }));
     expect(both).toEqual({ objective: objectives[4], tenant: 'acme' });
     expect(objectiveFor([objectives[1]!], 'chat', WEB, undefined)).toBeUndefined();
+    // Whatever the order they come in: every sidecar picks the same.
+    const reversed = [...objectives].reverse();
+    expect(objectiveFor(reversed, 'sql', WEB, undefined)?.objective.name).toBe('web-sql');
+    expect(objectiveFor(reversed, 'chat', WEB, undefined)?.objective.name).toBe('web-tenant');
+    expect(objectiveFor(reversed, 'chat', WEB, user({ org: 'acme' }))?.objective.name).toBe('acme');
+    // A less specific objective with an earlier name does not beat a more specific one.
+    expect(objectiveFor([objective('z-specific', { models: ['sql'] }), objective('a-general', {})], 'sql', WEB, undefined)?.objective.name).toBe('z-specific');
   });
 });
