@@ -1,8 +1,8 @@
 // Inference routing's parts of a control-plane snapshot. At a model server (an InferencePool's
 // selector matches its Workload): the inbound `inference-load-report` filter, scraping the app
 // behind the sidecar. At a caller (a pool among its outbound services): the outbound `inference`
-// filter with the token budgets of the pool's InferenceObjectives that govern this caller, their
-// priorities, the pool's KV isolation, and a cluster per pool on the `inference` balancer over
+// filter with the pool's InferenceObjectives that govern this caller (each with its pool, its
+// priority, TTFT objective and budgets), the pool's KV isolation, and a cluster per pool on the `inference` balancer over
 // the members' endpoints. Objectives whose tenant is a JWT claim are left to sidecar configs.
 import { matchesLabels, type Resource } from '../../../control-plane/api/resource-types.js';
 import type { Snapshot } from '../../xds/snapshot.js';
@@ -42,14 +42,15 @@ export function inferenceConfigFromSnapshot(snapshot: Snapshot, selfId: string):
   );
   const objectives = governing.map(({ metadata, spec }) => ({
     name: metadata.name,
+    pool: spec.poolRef,
     priority: spec.priority,
     ...(spec.ttftObjectiveMs === undefined ? {} : { ttftObjectiveMs: spec.ttftObjectiveMs }),
+    budgets: spec.budgets ?? [],
     ...(spec.models === undefined ? {} : { models: spec.models }),
     ...(spec.tenants === undefined ? {} : { tenants: spec.tenants }),
   }));
   const [pool] = calledPools(snapshot);
   return {
-    budgets: governing.flatMap((o) => o.spec.budgets ?? []),
     objectives,
     kvIsolation: pool!.spec.kvIsolation,
     prefix: { blockChars: pool!.spec.picker.prefixBlockChars, blocks: pool!.spec.picker.prefixBlocks },

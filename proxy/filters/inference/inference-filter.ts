@@ -31,8 +31,20 @@ import { SseUsageTap, usageOfJsonBody } from './sse-usage-tap.js';
 import { InferenceBalancer } from './inference-balancer.js';
 import { inferenceMetricsOf, type InferenceMetrics } from './inference-metrics.js';
 import type { QueuedAdmission } from './priority-queue.js';
-import { objectiveFor, tenantOf, type NamedObjective } from './tenancy.js';
-import { TokenBudgetLedger, type Reservation } from './token-budgets.js';
+import { governingObjective, matchingObjectives, tenantOf, type NamedObjective, type ObjectiveMatch } from './tenancy.js';
+import { HeldBudgets, TokenBudgetLedger } from './token-budgets.js';
+
+const BUDGETS_SCHEMA = {
+  type: 'array',
+  maxItems: 8,
+  items: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['windowMs', 'tokens'],
+    properties: { windowMs: { type: 'integer', minimum: 1000 }, tokens: { type: 'integer', minimum: 1 }, endStreams: { type: 'boolean', default: false } },
+  },
+  default: [],
+} as const;
 
 export const inferenceConfigSchema = {
   type: 'object',
@@ -52,17 +64,8 @@ export const inferenceConfigSchema = {
       properties: { blockChars: { type: 'integer', minimum: 16, default: 256 }, blocks: { type: 'integer', minimum: 1, maximum: 64, default: 4 } },
       default: {},
     },
-    budgets: {
-      type: 'array',
-      maxItems: 8,
-      items: {
-        type: 'object',
-        additionalProperties: false,
-        required: ['windowMs', 'tokens'],
-        properties: { windowMs: { type: 'integer', minimum: 1000 }, tokens: { type: 'integer', minimum: 1 }, endStreams: { type: 'boolean', default: false } },
-      },
-      default: [],
-    },
+    /** Per tenant, on every request; an objective's own budgets apply to the requests it matches. */
+    budgets: BUDGETS_SCHEMA,
     /** Priorities and TTFT objectives (InferenceObjective's): the most specific matching model and tenant wins; none, priority 0. */
     objectives: {
       type: 'array',
@@ -73,12 +76,16 @@ export const inferenceConfigSchema = {
         required: ['name', 'priority'],
         properties: {
           name: { type: 'string', minLength: 1 },
+          /** The pool (its cluster's name) whose requests it governs; absent: every pool's. */
+          pool: { type: 'string', minLength: 1 },
           models: { type: 'array', items: { type: 'string', minLength: 1 } },
           tenants: { type: 'array', items: { type: 'string', minLength: 1 } },
           /** Higher first; below zero sheddable. */
           priority: { type: 'integer', minimum: -1000, maximum: 1000 },
           /** The time to first token aimed for, from when this sidecar read the request (queueing included). */
           ttftObjectiveMs: { type: 'integer', minimum: 1 },
+          /** Per tenant, counting only the requests this objective matches (its models and tenants). */
+          budgets: BUDGETS_SCHEMA,
         },
       },
       default: [],
@@ -97,7 +104,7 @@ const MAX_JSON_USAGE_BYTES = 1 << 20;
 interface ResponseState {
   readonly routing: InferenceRouting;
   /** Extended as a stream spends past it; undefined once settled. */
-  reservation: Reservation | undefined;
+  reservation: HeldBudgets | undefined;
   readonly tap: SseUsageTap | undefined;
   json: Buffer[] | undefined;
   jsonBytes: number;
@@ -111,7 +118,9 @@ interface RequestState {
   readonly operation: NonNullable<ReturnType<typeof OPENAI_ROUTES.get>>;
   /** The inference pool its host routes to (undefined: another balancer, no queue). */
   readonly pool: Pool | undefined;
-  reservation: Reservation | undefined;
+  reservation: HeldBudgets | undefined;
+  /** The objectives matching it (its budgets); the most specific governs its priority and TTFT objective. */
+  matches: readonly ObjectiveMatch<ConfiguredObjective>[];
   /** The prompt's token estimate: what a stream has spent before its first event. */
   promptTokens: number;
   stripUsage: boolean;
@@ -128,10 +137,18 @@ interface RequestState {
 
 interface ObjectiveConfig {
   readonly name: string;
+  readonly pool?: string;
   readonly models?: readonly string[];
   readonly tenants?: readonly string[];
   readonly priority: number;
   readonly ttftObjectiveMs?: number;
+  readonly budgets: readonly TokenBudget[];
+}
+
+/** An objective as the filter holds it: its spec and the ledger of its own budgets. */
+interface ConfiguredObjective extends NamedObjective {
+  readonly pool: string | undefined;
+  readonly ledger: TokenBudgetLedger | undefined;
 }
 
 function badRequest(detail: string): FilterOutcome {
@@ -158,9 +175,11 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   const ledger = budgets.length === 0 ? undefined : new TokenBudgetLedger(budgets);
   const workloadIdentity = context.localPrincipal ?? `workload:${context.namespace}/${context.workload}`;
   const tenantFrom = tenantClaim === undefined ? ({ source: 'spiffe' } as const) : ({ source: 'jwtClaim', claim: tenantClaim } as const);
-  const objectives: NamedObjective[] = (config.objectives as readonly ObjectiveConfig[]).map(({ name, models, tenants, priority, ttftObjectiveMs }) => ({
+  const objectives: ConfiguredObjective[] = (config.objectives as readonly ObjectiveConfig[]).map(({ name, pool, models, tenants, priority, ttftObjectiveMs, budgets: own }) => ({
     name,
+    pool,
     spec: { poolRef: '', models, tenants, tenantFrom, priority, ttftObjectiveMs },
+    ledger: own.length === 0 ? undefined : new TokenBudgetLedger(own),
   }));
   const metrics = inferenceMetricsOf(context.metrics.registry);
   const states = new WeakMap<FilterExchange, RequestState>();
@@ -184,7 +203,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
 
   /** The request leaves without its tokens used: its reservation is returned. */
   const refund = (state: RequestState): void => {
-    if (ledger !== undefined && state.reservation !== undefined) ledger.settle(state.reservation, 0);
+    state.reservation?.settle(0);
     state.reservation = undefined;
   };
 
@@ -201,10 +220,10 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
   };
 
   /** Admitted now, shed now, or once the pool has room (or the wait is over). */
-  const admission = (exchange: FilterExchange, state: RequestState, model: string): FilterOutcome | Promise<FilterOutcome> => {
+  const admission = (state: RequestState): FilterOutcome | Promise<FilterOutcome> => {
     const pool = state.pool;
     if (pool === undefined) return admitted(state);
-    const objective = objectiveFor(objectives, model, workloadIdentity, exchange.endUser)?.objective;
+    const objective = governingObjective(state.matches)?.objective;
     const ttftObjectiveMs = objective?.spec.ttftObjectiveMs;
     if (ttftObjectiveMs !== undefined) state.ttftObjective = { name: objective!.name, ms: ttftObjectiveMs };
     const outcome = pool.balancer.admit(objective?.spec.priority ?? 0, ttftObjectiveMs === undefined ? undefined : state.arrivedAt + ttftObjectiveMs);
@@ -227,7 +246,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
    */
   const endOverBudget = (state: RequestState, response: ResponseState, tap: SseUsageTap): FilterOutcome => {
     const completionTokens = tap.outputEvents;
-    ledger!.settle(response.reservation!, state.promptTokens + completionTokens);
+    response.reservation!.settle(state.promptTokens + completionTokens);
     response.reservation = undefined;
     metrics.tokens.labels(response.routing.tenant, 'prompt').inc(state.promptTokens);
     metrics.tokens.labels(response.routing.tenant, 'completion').inc(completionTokens);
@@ -244,7 +263,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       }
       const operation = openAiOperationOf(exchange.method, exchange.path);
       if (operation === undefined) return CONTINUE;
-      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, promptTokens: 0, stripUsage: false, queued: undefined, arrivedAt: 0, ttftObjective: undefined, admittedAt: 0, response: undefined });
+      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, matches: [], promptTokens: 0, stripUsage: false, queued: undefined, arrivedAt: 0, ttftObjective: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);
     },
 
@@ -266,13 +285,16 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const { promptTokens, outputTokens } = tokenEstimate(request, charsPerToken, defaultMaxTokens);
       state.promptTokens = promptTokens;
       const estimatedTokens = promptTokens + outputTokens;
-      if (ledger !== undefined) {
-        const reserved = ledger.reserve(tenant, estimatedTokens);
+      const cluster = state.pool?.cluster.name;
+      state.matches = matchingObjectives(objectives.filter((o) => o.pool === undefined || o.pool === cluster), request.model, workloadIdentity, exchange.endUser);
+      const ledgers = [ledger, ...state.matches.map((match) => match.objective.ledger)].filter((l): l is TokenBudgetLedger => l !== undefined);
+      if (ledgers.length > 0) {
+        const reserved = HeldBudgets.reserve(ledgers, tenant, estimatedTokens);
         if (!reserved.admitted) {
           if (state.pool !== undefined) metrics.refused.labels(state.pool.cluster.name, 'budget').inc();
           return { code: 'INFERENCE_BUDGET_EXHAUSTED', overrides: { headers: ['retry-after', String(Math.max(1, Math.ceil(reserved.retryAfterMs / 1000)))] } };
         }
-        state.reservation = reserved.reservation;
+        state.reservation = reserved.held;
       }
       let rewritten = false;
       if (request.stream && !request.includeUsage) {
@@ -302,7 +324,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         picked: undefined,
       };
       exchange.metadata = { ...exchange.metadata, inference: routing };
-      return admission(exchange, state, request.model);
+      return admission(state);
     },
 
     encodeHeaders(exchange): HeadersOutcome {
@@ -337,10 +359,10 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const response = state?.response;
       if (response === undefined) return CONTINUE;
       if (response.tap !== undefined) {
-        if (ledger !== undefined && response.reservation !== undefined && ledger.exhaustedForStreams(response.routing.tenant)) return endOverBudget(state!, response, response.tap);
+        if (response.reservation?.exhaustedForStreams() === true) return endOverBudget(state!, response, response.tap);
         const out = response.tap.push(data.bytes);
         data.bytes = data.end ? Buffer.concat([out, response.tap.end()]) : out;
-        if (ledger !== undefined && response.reservation !== undefined) response.reservation = ledger.extend(response.reservation, state!.promptTokens + response.tap.outputEvents);
+        response.reservation?.extend(state!.promptTokens + response.tap.outputEvents);
         if (response.routing.picked !== undefined) response.routing.picked.table.generated(response.routing.picked.ticket, response.tap.outputEvents);
       } else if (response.json !== undefined) {
         response.jsonBytes += data.bytes.length;
@@ -354,7 +376,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (picked !== undefined && response.pace !== undefined) picked.table.observeStream(picked.ticket.id, response.pace.span.ms, response.pace.span.tokens);
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (usage === undefined) return CONTINUE;
-      if (ledger !== undefined && response.reservation !== undefined) ledger.settle(response.reservation, usage.promptTokens + usage.completionTokens);
+      response.reservation?.settle(usage.promptTokens + usage.completionTokens);
+      response.reservation = undefined;
       metrics.tokens.labels(response.routing.tenant, 'prompt').inc(usage.promptTokens);
       metrics.tokens.labels(response.routing.tenant, 'completion').inc(usage.completionTokens);
       return CONTINUE;

@@ -23,21 +23,42 @@ function specificity(spec: InferenceObjectiveSpec): number {
   return (spec.models === undefined ? 0 : 1) + (spec.tenants === undefined ? 0 : 2);
 }
 
-/**
- * The objective for a request: the most specific of those matching its model and (per the
- * objective's own tenant source) its tenant; equals by name, so every sidecar picks the same.
- */
-export function objectiveFor(objectives: readonly NamedObjective[], model: string, workloadPrincipal: string | undefined, endUser: EndUser | undefined): { objective: NamedObjective; tenant: string | undefined } | undefined {
-  let best: { objective: NamedObjective; tenant: string | undefined } | undefined;
+export interface ObjectiveMatch<O extends NamedObjective = NamedObjective> {
+  readonly objective: O;
+  /** The tenant by the objective's own tenant source. */
+  readonly tenant: string | undefined;
+}
+
+/** Every objective whose models and (per its own tenant source) tenants take the request: each one's budgets apply to it. */
+export function matchingObjectives<O extends NamedObjective>(objectives: readonly O[], model: string, workloadPrincipal: string | undefined, endUser: EndUser | undefined): ObjectiveMatch<O>[] {
+  const matches: ObjectiveMatch<O>[] = [];
   for (const objective of objectives) {
     const { spec } = objective;
     if (spec.models !== undefined && !spec.models.includes(model)) continue;
     const tenant = tenantOf(spec.tenantFrom, workloadPrincipal, endUser);
     if (spec.tenants !== undefined && (tenant === undefined || !spec.tenants.includes(tenant))) continue;
+    matches.push({ objective, tenant });
+  }
+  return matches;
+}
+
+/**
+ * The objective that sets a request's priority and TTFT objective: the most specific of those
+ * matching it; equals by name, so every sidecar picks the same.
+ */
+export function governingObjective<O extends NamedObjective>(matches: readonly ObjectiveMatch<O>[]): ObjectiveMatch<O> | undefined {
+  let best: ObjectiveMatch<O> | undefined;
+  for (const match of matches) {
+    const spec = match.objective.spec;
     const better = best === undefined
       || specificity(spec) > specificity(best.objective.spec)
-      || (specificity(spec) === specificity(best.objective.spec) && objective.name < best.objective.name);
-    if (better) best = { objective, tenant };
+      || (specificity(spec) === specificity(best.objective.spec) && match.objective.name < best.objective.name);
+    if (better) best = match;
   }
   return best;
+}
+
+/** governingObjective of matchingObjectives. */
+export function objectiveFor<O extends NamedObjective>(objectives: readonly O[], model: string, workloadPrincipal: string | undefined, endUser: EndUser | undefined): ObjectiveMatch<O> | undefined {
+  return governingObjective(matchingObjectives(objectives, model, workloadPrincipal, endUser));
 }

@@ -103,3 +103,40 @@ export class TokenBudgetLedger {
     return Math.min(Infinity, ...this.budgets.map((budget, i) => Math.max(0, budget.tokens - windows[i]!.used)));
   }
 }
+
+/**
+ * A request's reservations in every ledger that governs it (the filter's own budgets and those
+ * of each InferenceObjective matching it), taken all or none, and settled, extended and checked
+ * together.
+ */
+export class HeldBudgets {
+  private constructor(private held: { readonly ledger: TokenBudgetLedger; reservation: Reservation }[]) {}
+
+  /** Reserves `tokens` for `tenant` in each ledger; refused by the first that would overflow, the others given back. */
+  static reserve(ledgers: readonly TokenBudgetLedger[], tenant: string, tokens: number): { readonly admitted: true; readonly held: HeldBudgets } | { readonly admitted: false; readonly retryAfterMs: number } {
+    const held: { readonly ledger: TokenBudgetLedger; reservation: Reservation }[] = [];
+    for (const ledger of ledgers) {
+      const admission = ledger.reserve(tenant, tokens);
+      if (!admission.admitted) {
+        for (const taken of held) taken.ledger.settle(taken.reservation, 0);
+        return { admitted: false, retryAfterMs: admission.retryAfterMs };
+      }
+      held.push({ ledger, reservation: admission.reservation });
+    }
+    return { admitted: true, held: new HeldBudgets(held) };
+  }
+
+  settle(actualTokens: number): void {
+    for (const { ledger, reservation } of this.held) ledger.settle(reservation, actualTokens);
+    this.held = [];
+  }
+
+  extend(spent: number): void {
+    for (const taken of this.held) taken.reservation = taken.ledger.extend(taken.reservation, spent);
+  }
+
+  /** Whether a budget that ends streams is overspent in any of the ledgers. */
+  exhaustedForStreams(): boolean {
+    return this.held.some(({ ledger, reservation }) => ledger.exhaustedForStreams(reservation.tenant));
+  }
+}

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { fleetOf } from '../../../deploy/sim/sim-profile.js';
 import { SimServer } from '../../../deploy/sim/sim-server.js';
 import { SseUsageTap, usageOfJsonBody } from '../../../proxy/filters/inference/sse-usage-tap.js';
-import { TokenBudgetLedger } from '../../../proxy/filters/inference/token-budgets.js';
+import { HeldBudgets, TokenBudgetLedger } from '../../../proxy/filters/inference/token-budgets.js';
 
 describe('token budgets', () => {
   const minute = { windowMs: 60_000, tokens: 1000, endStreams: true };
@@ -108,6 +108,24 @@ describe('token budgets', () => {
     hourly.reserve('new', 1);
     // Its minute ended, its hour did not: 600 of the hour's 1500 left, not a fresh 1000.
     expect(hourly.remaining('hour')).toBe(600);
+  });
+
+  it("holds a request's budgets in every ledger that governs it, all or none", () => {
+    const wide = new TokenBudgetLedger([minute], () => 0);
+    const narrow = new TokenBudgetLedger([{ ...minute, tokens: 100 }], () => 0);
+    expect(HeldBudgets.reserve([wide, narrow], 'a', 150)).toMatchObject({ admitted: false });
+    // The wide ledger's share was given back.
+    expect(wide.remaining('a')).toBe(1000);
+    const held = HeldBudgets.reserve([wide, narrow], 'a', 80);
+    if (!held.admitted) throw new Error('refused');
+    held.held.extend(120);
+    expect([wide.remaining('a'), narrow.remaining('a')]).toEqual([880, 0]);
+    expect(held.held.exhaustedForStreams()).toBe(true);
+    held.held.settle(50);
+    expect([wide.remaining('a'), narrow.remaining('a')]).toEqual([950, 50]);
+    // Settled once: a second settle changes nothing.
+    held.held.settle(0);
+    expect(wide.remaining('a')).toBe(950);
   });
 
   it('checks every budget: the tightest refuses', () => {

@@ -116,6 +116,24 @@ describe('inference routing through sidecars', () => {
     expect((await chat(proxy.outboundPort, { max_tokens: 100, n: 1 })).status).toBe(200);
   });
 
+  it("counts an objective's budget only on the requests it matches: its models, its pool", async () => {
+    const gpu = await simBehindSidecar('lora', { loras: ['sql'] });
+    const objectives = [
+      { name: 'sql-cap', pool: 'llm', models: ['sql'], priority: 0, budgets: [{ windowMs: 3_600_000, tokens: 230 }] },
+      { name: 'elsewhere', pool: 'other-pool', priority: 0, budgets: [{ windowMs: 3_600_000, tokens: 1 }] },
+    ];
+    const proxy = await caller([gpu.sidecar], { workload: 'per-objective', models: [MODEL, 'sql'], inference: { objectives } });
+    // Each request spends about 103 tokens: 'sql-cap' takes two of its model's.
+    const ask = (model: string) => chat(proxy.outboundPort, { model, max_tokens: 100, ignore_eos: true });
+    for (let i = 0; i < 3; i++) expect((await ask(MODEL)).status).toBe(200);
+    expect((await ask('sql')).status).toBe(200);
+    expect((await ask('sql')).status).toBe(200);
+    const over = await ask('sql');
+    expect(over.status).toBe(429);
+    expect(over.headers['x-weft-error']).toBe('INFERENCE_BUDGET_EXHAUSTED');
+    expect((await ask(MODEL)).status).toBe(200);
+  });
+
   it('reads a route as the engine routes it: an escaped slash names the same chat completion, under the same budget', async () => {
     // Each request spends about 103 tokens (100 generated): the budget takes two.
     const proxy = await caller([idle.sidecar], { workload: 'escaped', inference: { budgets: [{ windowMs: 3_600_000, tokens: 230 }] } });

@@ -62,16 +62,18 @@ describe('snapshot translation of LegacyBridge and inference resources', () => {
     expect(server.outbound!.filters.map((f) => f.name)).toEqual(['router']);
   });
 
-  it("gives a pool's caller the inference filter with the budgets, priorities and TTFT objectives that govern it, the pool's KV isolation, and the pool's cluster", () => {
+  it("gives a pool's caller the inference filter with the objectives that govern it (pool, priority, TTFT objective, budgets), the pool's KV isolation, and the pool's cluster", () => {
     const isolated = pool.replace('"failureMode":"FailOpen"', '"failureMode":"FailOpen","kvIsolation":"tenant"');
     const web = config('web', 9300, workload('web', 'web', ['llm']), isolated, member('llm-a'), member('llm-b', 'llm', 17002),
       objective('mine', ['spiffe://weft.test/ns/default/sa/web'], 100, 5, { ttftObjective: '250ms' }), objective('everyone', undefined, 500, -1), objective('theirs', ['spiffe://weft.test/ns/default/sa/other'], 7, 9));
     expect(web.outbound!.filters.map((f) => f.name)).toEqual(['inference', 'router']);
     const inference = web.outbound!.filters[0]!.config;
-    expect((inference.budgets as { tokens: number }[]).map((b) => b.tokens).sort()).toEqual([100, 500]);
+    // Each objective keeps its own budgets (they count only the requests it matches), and its pool.
+    expect(inference.budgets).toEqual([]);
+    const budget = (tokens: number) => [{ windowMs: 60_000, tokens, endStreams: false }];
     expect([...(inference.objectives as { name: string }[])].sort((a, b) => a.name.localeCompare(b.name))).toEqual([
-      { name: 'everyone', priority: -1 },
-      { name: 'mine', priority: 5, ttftObjectiveMs: 250, tenants: ['spiffe://weft.test/ns/default/sa/web'] },
+      { name: 'everyone', pool: 'llm', priority: -1, budgets: budget(500) },
+      { name: 'mine', pool: 'llm', priority: 5, ttftObjectiveMs: 250, budgets: budget(100), tenants: ['spiffe://weft.test/ns/default/sa/web'] },
     ]);
     expect(inference.kvIsolation).toBe('tenant');
     const cluster = web.outbound!.clusters.find((c) => c.name === 'llm')!;
