@@ -57,8 +57,3 @@ export function governingObjective<O extends NamedObjective>(matches: readonly O
   }
   return best;
 }
-
-/** governingObjective of matchingObjectives. */
-export function objectiveFor<O extends NamedObjective>(objectives: readonly O[], model: string, workloadPrincipal: string | undefined, endUser: EndUser | undefined): ObjectiveMatch<O> | undefined {
-  return governingObjective(matchingObjectives(objectives, model, workloadPrincipal, endUser));
-}

@@ -1,11 +1,14 @@
 // The tenant from verified identities only, and the objective that governs a request.
 import { describe, expect, it } from 'vitest';
 import type { InferenceObjectiveSpec } from '../../../control-plane/api/resource-types.js';
-import { objectiveFor, tenantOf, type NamedObjective } from '../../../proxy/filters/inference/tenancy.js';
+import { governingObjective, matchingObjectives, tenantOf, type NamedObjective } from '../../../proxy/filters/inference/tenancy.js';
 
 const WEB = 'spiffe://cluster.local/ns/default/sa/web';
 const user = (claims: Record<string, unknown>) => ({ issuer: 'https://idp', claims });
 const objective = (name: string, spec: Partial<InferenceObjectiveSpec>): NamedObjective => ({ name, spec: { poolRef: 'llm', tenantFrom: { source: 'spiffe' }, priority: 0, ...spec } });
+
+const objectiveFor = (objectives: readonly NamedObjective[], model: string, principal: string | undefined, endUser: ReturnType<typeof user> | undefined) =>
+  governingObjective(matchingObjectives(objectives, model, principal, endUser));
 
 describe('inference tenancy', () => {
   it('takes the tenant from the workload identity or a verified JWT claim, nothing else', () => {
@@ -37,6 +40,8 @@ describe('inference tenancy', () => {
     const both = objectiveFor(objectives, 'chat', WEB, user({ org: 'acme' }));
     expect(both).toEqual({ objective: objectives[4], tenant: 'acme' });
     expect(objectiveFor([objectives[1]!], 'chat', WEB, undefined)).toBeUndefined();
+    // Every match counts its budgets; the most specific governs.
+    expect(matchingObjectives(objectives, 'sql', WEB, undefined).map((m) => m.objective.name)).toEqual(['default', 'sql-model', 'web-tenant', 'web-sql']);
     // Whatever the order they come in: every sidecar picks the same.
     const reversed = [...objectives].reverse();
     expect(objectiveFor(reversed, 'sql', WEB, undefined)?.objective.name).toBe('web-sql');
