@@ -285,9 +285,11 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const { promptTokens, outputTokens } = tokenEstimate(request, charsPerToken, defaultMaxTokens);
       state.promptTokens = promptTokens;
       const estimatedTokens = promptTokens + outputTokens;
-      const cluster = state.pool?.cluster.name;
-      state.matches = matchingObjectives(objectives.filter((o) => o.pool === undefined || o.pool === cluster), request.model, workloadIdentity, exchange.endUser);
-      const ledgers = [ledger, ...state.matches.map((match) => match.objective.ledger)].filter((l): l is TokenBudgetLedger => l !== undefined);
+      if (objectives.length > 0) {
+        const cluster = state.pool?.cluster.name;
+        state.matches = matchingObjectives(objectives.filter((o) => o.pool === undefined || o.pool === cluster), request.model, workloadIdentity, exchange.endUser);
+      }
+      const ledgers = budgetLedgers(ledger, state.matches);
       if (ledgers.length > 0) {
         const reserved = HeldBudgets.reserve(ledgers, tenant, estimatedTokens);
         if (!reserved.admitted) {
@@ -402,6 +404,16 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (routing !== undefined) releasePick(routing);
     },
   };
+}
+
+const NO_LEDGERS: readonly TokenBudgetLedger[] = [];
+
+/** The ledgers whose budgets a request spends: the filter's own and those of the objectives matching it. */
+function budgetLedgers(own: TokenBudgetLedger | undefined, matches: readonly ObjectiveMatch<ConfiguredObjective>[]): readonly TokenBudgetLedger[] {
+  if (matches.length === 0) return own === undefined ? NO_LEDGERS : [own];
+  const ledgers = own === undefined ? [] : [own];
+  for (const { objective } of matches) if (objective.ledger !== undefined) ledgers.push(objective.ledger);
+  return ledgers;
 }
 
 /** The answer of one endpoint to `GET /v1/models` becomes the union of every endpoint's. */
