@@ -1,7 +1,8 @@
 // The one reading of an OpenAI-compatible request body: which operation a path is, the model,
 // the prompt as text (what prefix affinity hashes and token estimates count), the output cap and
 // the sequences generated (read from the fields the engine itself reads for that operation, so
-// what a budget reserves is what the engine may generate), streaming and the vLLM extras. The inference filter routes on it; the simulator serves by it.
+// what a budget reserves is what the engine may generate), streaming and the vLLM extras. The
+// inference filter routes on it; the simulator serves by it.
 // Every problem is an OpenAiBodyError with a message for a 400.
 
 export type OpenAiOperation = 'chat' | 'completions' | 'embeddings' | 'responses';
