@@ -301,7 +301,11 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       let rewritten = false;
       if (request.stream && !request.includeUsage) {
         // Ask for the usage chunk to settle and count by; the client, who did not, never sees it.
-        body.stream_options = { ...(body.stream_options as object | undefined), include_usage: true };
+        // vLLM's continuous_usage_stats takes effect only with include_usage: a client's one is
+        // turned off, so its chunks stay as they would have been (no usage in each). Not added
+        // otherwise: a server that does not know the field may refuse it.
+        const asked = body.stream_options as Record<string, unknown> | undefined;
+        body.stream_options = { ...asked, include_usage: true, ...(asked?.continuous_usage_stats === undefined ? {} : { continuous_usage_stats: false }) };
         state.stripUsage = true;
         rewritten = true;
       }

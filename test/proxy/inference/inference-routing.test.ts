@@ -72,6 +72,24 @@ describe('inference routing through sidecars', () => {
     expect(seen!.interTokenMs).toBeLessThan(1000);
   });
 
+  it("asks for usage on the client's behalf without changing its chunks: continuous usage stays off, and a client's own ask is left as is", async () => {
+    const received: unknown[] = [];
+    const engine = http.createServer((req, res) => {
+      const parts: Buffer[] = [];
+      req.on('data', (part: Buffer) => parts.push(part)).on('end', () => {
+        received.push((JSON.parse(Buffer.concat(parts).toString('utf8')) as { stream_options?: unknown }).stream_options);
+        res.writeHead(200, { 'content-type': 'text/event-stream' }).end('data: [DONE]\n\n');
+      });
+    });
+    await new Promise<void>((resolve) => engine.listen(0, '127.0.0.1', resolve));
+    onStop(() => new Promise<void>((resolve) => engine.close(() => resolve())));
+    const proxy = await caller([(engine.address() as { port: number }).port]);
+    await streamChat(proxy.outboundPort, { stream_options: { continuous_usage_stats: true } });
+    await streamChat(proxy.outboundPort, { stream_options: { include_usage: true, continuous_usage_stats: true } });
+    await streamChat(proxy.outboundPort, {});
+    expect(received).toEqual([{ include_usage: true, continuous_usage_stats: false }, { include_usage: true, continuous_usage_stats: true }, { include_usage: true }]);
+  });
+
   it('lowers a streaming request\'s weight on its endpoint by the tokens that passed, while it runs', async () => {
     const proxy = await caller([idle.sidecar]);
     const llm = proxy.sidecar.holder.current.clusters.find((cluster) => cluster.name === 'llm')!;
