@@ -299,7 +299,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
         state.reservation = reserved.held;
       }
       let rewritten = false;
-      if (request.stream && !request.includeUsage) {
+      // The Responses API always ends a stream with its usage (response.completed): nothing to ask.
+      if (request.stream && !request.includeUsage && state.operation !== 'responses') {
         // Ask for the usage chunk to settle and count by; the client, who did not, never sees it.
         // vLLM's continuous_usage_stats takes effect only with include_usage: a client's one is
         // turned off, so its chunks stay as they would have been (no usage in each). Not added

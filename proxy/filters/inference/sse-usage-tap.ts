@@ -116,7 +116,10 @@ export class SseUsageTap {
       return false;
     }
     if (carriesOutput(value)) this.outputEvents += 1;
-    const usage = usageOf(value);
+    // A Responses API stream reports usage in its `response.completed` event's response; that
+    // event is the stream's end, never stripped.
+    const completed = (value as { type?: unknown } | null)?.type === 'response.completed';
+    const usage = usageOf(completed ? (value as { response?: unknown }).response : value);
     if (usage === undefined) return false;
     this.usage = usage;
     const choices = (value as { choices?: unknown } | null)?.choices;

@@ -193,6 +193,11 @@ describe('SSE usage tap', () => {
     expect(count(sse({ choices: [{ index: 0, text: 'x', finish_reason: null }] }, { choices: [{ index: 0, text: '', finish_reason: 'length' }] }))).toBe(1);
     // The Responses API streams typed events.
     expect(count(sse({ type: 'response.created' }, { type: 'response.output_text.delta', delta: 'hi' }, { type: 'response.output_text.delta', delta: '' }, { type: 'response.completed' }))).toBe(1);
+    // Its usage is in response.completed's response, and that event is passed on, even when stripping.
+    const responses = new SseUsageTap(true);
+    const passed = responses.push(sse({ type: 'response.output_text.delta', delta: 'hi' }, { type: 'response.completed', response: { id: 'r', usage: { input_tokens: 5, output_tokens: 2, total_tokens: 7 } } }));
+    expect(responses.usage).toEqual({ promptTokens: 5, completionTokens: 2 });
+    expect(passed.toString()).toContain('"type":"response.completed"');
     // The simulator streams as OpenAI does: five tokens, six events with choices.
     const stream = await simStream();
     expect(stream.toString().split('\n\n').filter((e) => e.includes('"choices":[{')).length).toBe(6);

@@ -72,7 +72,7 @@ describe('inference routing through sidecars', () => {
     expect(seen!.interTokenMs).toBeLessThan(1000);
   });
 
-  it("asks for usage on the client's behalf without changing its chunks: continuous usage stays off, and a client's own ask is left as is", async () => {
+  it("asks for usage on the client's behalf without changing its chunks: continuous usage stays off, a client's own ask is left as is, a Responses stream is not asked", async () => {
     const received: unknown[] = [];
     const engine = http.createServer((req, res) => {
       const parts: Buffer[] = [];
@@ -87,7 +87,9 @@ describe('inference routing through sidecars', () => {
     await streamChat(proxy.outboundPort, { stream_options: { continuous_usage_stats: true } });
     await streamChat(proxy.outboundPort, { stream_options: { include_usage: true, continuous_usage_stats: true } });
     await streamChat(proxy.outboundPort, {});
-    expect(received).toEqual([{ include_usage: true, continuous_usage_stats: false }, { include_usage: true, continuous_usage_stats: true }, { include_usage: true }]);
+    // The Responses API reports usage at a stream's end unasked: its body is left as sent.
+    await request(proxy.outboundPort, { method: 'POST', path: '/v1/responses', headers: { host: 'llm', 'content-type': 'application/json' }, body: JSON.stringify({ model: MODEL, input: 'hi', stream: true }) });
+    expect(received).toEqual([{ include_usage: true, continuous_usage_stats: false }, { include_usage: true, continuous_usage_stats: true }, { include_usage: true }, undefined]);
   });
 
   it('lowers a streaming request\'s weight on its endpoint by the tokens that passed, while it runs', async () => {
