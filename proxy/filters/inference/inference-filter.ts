@@ -20,7 +20,7 @@ import { errorCatalogue } from '../../errors.js';
 import type { Cluster } from '../../upstream/cluster.js';
 import { CONTINUE, STREAM_BODY, TRANSFORM_BODY, bufferBody } from '../http-filter.js';
 import { headerValue, removeHeader } from '../../http/headers.js';
-import type { TokenBudget } from '../../../control-plane/api/resource-types.js';
+import { INFERENCE_DURATION_BOUNDS, type TokenBudget } from '../../../control-plane/api/resource-types.js';
 import { inferenceRoutingOf, releasePick, type InferenceRouting } from './inference-routing.js';
 import { LOAD_REPORT_HEADER, parseLoadReport } from './load-report-header.js';
 import { DEFAULT_CHARS_PER_TOKEN, DEFAULT_MAX_TOKENS, OPENAI_ROUTES, OpenAiBodyError, openAiOperationOf, readOpenAiBody, routePath, tokenEstimate } from './openai-body.js';
@@ -41,7 +41,7 @@ const BUDGETS_SCHEMA = {
     type: 'object',
     additionalProperties: false,
     required: ['windowMs', 'tokens'],
-    properties: { windowMs: { type: 'integer', minimum: 1000 }, tokens: { type: 'integer', minimum: 1 }, endStreams: { type: 'boolean', default: false } },
+    properties: { windowMs: { type: 'integer', ...INFERENCE_DURATION_BOUNDS.budgetWindowMs }, tokens: { type: 'integer', minimum: 1 }, endStreams: { type: 'boolean', default: false } },
   },
   default: [],
 } as const;
@@ -83,7 +83,7 @@ export const inferenceConfigSchema = {
           /** Higher first; below zero sheddable. */
           priority: { type: 'integer', minimum: -1000, maximum: 1000 },
           /** The time to first token aimed for, from when this sidecar read the request (queueing included). */
-          ttftObjectiveMs: { type: 'integer', minimum: 1 },
+          ttftObjectiveMs: { type: 'integer', ...INFERENCE_DURATION_BOUNDS.ttftObjectiveMs },
           /** Per tenant, counting only the requests this objective matches (its models and tenants). */
           budgets: BUDGETS_SCHEMA,
         },
@@ -103,8 +103,6 @@ const MAX_JSON_USAGE_BYTES = 1 << 20;
 
 interface ResponseState {
   readonly routing: InferenceRouting;
-  /** Extended as a stream spends past it; undefined once settled. */
-  reservation: HeldBudgets | undefined;
   readonly tap: SseUsageTap | undefined;
   json: Buffer[] | undefined;
   jsonBytes: number;
@@ -118,6 +116,7 @@ interface RequestState {
   readonly operation: NonNullable<ReturnType<typeof OPENAI_ROUTES.get>>;
   /** The inference pool its host routes to (undefined: another balancer, no queue). */
   readonly pool: Pool | undefined;
+  /** Its budgets, reserved at admission, extended as a stream spends past them; undefined once settled or refunded. */
   reservation: HeldBudgets | undefined;
   /** The objectives matching it (its budgets); the most specific governs its priority and TTFT objective. */
   matches: readonly ObjectiveMatch<ConfiguredObjective>[];
@@ -181,6 +180,16 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
     spec: { poolRef: '', models, tenants, tenantFrom, priority, ttftObjectiveMs },
     ledger: own.length === 0 ? undefined : new TokenBudgetLedger(own),
   }));
+  /** Per cluster, the objectives of its pool (or of none), sifted once. */
+  const byCluster = new Map<string | undefined, readonly ConfiguredObjective[]>();
+  const objectivesOf = (cluster: string | undefined): readonly ConfiguredObjective[] => {
+    let governing = byCluster.get(cluster);
+    if (governing === undefined) {
+      governing = objectives.filter((o) => o.pool === undefined || o.pool === cluster);
+      byCluster.set(cluster, governing);
+    }
+    return governing;
+  };
   const metrics = inferenceMetricsOf(context.metrics.registry);
   const states = new WeakMap<FilterExchange, RequestState>();
   /** `GET /v1/models` requests to an inference host, with their pool. */
@@ -246,8 +255,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
    */
   const endOverBudget = (state: RequestState, response: ResponseState, tap: SseUsageTap): FilterOutcome => {
     const completionTokens = tap.outputEvents;
-    response.reservation!.settle(state.promptTokens + completionTokens);
-    response.reservation = undefined;
+    state.reservation!.settle(state.promptTokens + completionTokens);
+    state.reservation = undefined;
     metrics.tokens.labels(response.routing.tenant, 'prompt').inc(state.promptTokens);
     metrics.tokens.labels(response.routing.tenant, 'completion').inc(completionTokens);
     if (state.pool !== undefined) metrics.refused.labels(state.pool.cluster.name, 'budget-ended').inc();
@@ -263,7 +272,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       }
       const operation = openAiOperationOf(exchange.method, exchange.path);
       if (operation === undefined) return CONTINUE;
-      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, matches: [], promptTokens: 0, stripUsage: false, queued: undefined, arrivedAt: 0, ttftObjective: undefined, admittedAt: 0, response: undefined });
+      states.set(exchange, { operation, pool: poolOf(exchange), reservation: undefined, matches: NO_MATCHES, promptTokens: 0, stripUsage: false, queued: undefined, arrivedAt: 0, ttftObjective: undefined, admittedAt: 0, response: undefined });
       return bufferBody(maxBodyBytes);
     },
 
@@ -285,10 +294,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const { promptTokens, outputTokens } = tokenEstimate(request, charsPerToken, defaultMaxTokens);
       state.promptTokens = promptTokens;
       const estimatedTokens = promptTokens + outputTokens;
-      if (objectives.length > 0) {
-        const cluster = state.pool?.cluster.name;
-        state.matches = matchingObjectives(objectives.filter((o) => o.pool === undefined || o.pool === cluster), request.model, workloadIdentity, exchange.endUser);
-      }
+      if (objectives.length > 0) state.matches = matchingObjectives(objectivesOf(state.pool?.cluster.name), request.model, workloadIdentity, exchange.endUser);
       const ledgers = budgetLedgers(ledger, state.matches);
       if (ledgers.length > 0) {
         const reserved = HeldBudgets.reserve(ledgers, tenant, estimatedTokens);
@@ -349,7 +355,6 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const eventStream = (headerValue(headers ?? [], 'content-type') ?? '').startsWith('text/event-stream');
       state.response = {
         routing,
-        reservation: state.reservation,
         tap: eventStream ? new SseUsageTap(state.stripUsage) : undefined,
         json: eventStream ? undefined : [],
         jsonBytes: 0,
@@ -366,10 +371,10 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       const response = state?.response;
       if (response === undefined) return CONTINUE;
       if (response.tap !== undefined) {
-        if (response.reservation?.exhaustedForStreams() === true) return endOverBudget(state!, response, response.tap);
+        if (state!.reservation?.exhaustedForStreams() === true) return endOverBudget(state!, response, response.tap);
         const out = response.tap.push(data.bytes);
         data.bytes = data.end ? Buffer.concat([out, response.tap.end()]) : out;
-        response.reservation?.extend(state!.promptTokens + response.tap.outputEvents);
+        state!.reservation?.extend(state!.promptTokens + response.tap.outputEvents);
         if (response.routing.picked !== undefined) response.routing.picked.table.generated(response.routing.picked.ticket, response.tap.outputEvents);
       } else if (response.json !== undefined) {
         response.jsonBytes += data.bytes.length;
@@ -383,8 +388,8 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
       if (picked !== undefined && response.pace !== undefined) picked.table.observeStream(picked.ticket.id, response.pace.span.ms, response.pace.span.tokens);
       const usage = response.tap?.usage ?? (response.json === undefined ? undefined : usageOfJsonBody(Buffer.concat(response.json)));
       if (usage === undefined) return CONTINUE;
-      response.reservation?.settle(usage.promptTokens + usage.completionTokens);
-      response.reservation = undefined;
+      state!.reservation?.settle(usage.promptTokens + usage.completionTokens);
+      state!.reservation = undefined;
       metrics.tokens.labels(response.routing.tenant, 'prompt').inc(usage.promptTokens);
       metrics.tokens.labels(response.routing.tenant, 'completion').inc(usage.completionTokens);
       return CONTINUE;
@@ -412,6 +417,7 @@ function createInferenceFilter(config: Readonly<Record<string, unknown>>, contex
 }
 
 const NO_LEDGERS: readonly TokenBudgetLedger[] = [];
+const NO_MATCHES: readonly ObjectiveMatch<ConfiguredObjective>[] = [];
 
 /** The ledgers whose budgets a request spends: the filter's own and those of the objectives matching it. */
 function budgetLedgers(own: TokenBudgetLedger | undefined, matches: readonly ObjectiveMatch<ConfiguredObjective>[]): readonly TokenBudgetLedger[] {

@@ -147,7 +147,7 @@ describe('priority classes through a caller sidecar', () => {
     const proxy = await caller([gpu.sidecar], {
       models: [MODEL, 'batch', 'urgent'],
       balancer: { staleAfterMs: 1500, saturation: { waiting: 1 }, queue: { maxQueued: 2, maxWaitMs: 60_000 } },
-      inference: { objectives: [{ name: 'batch', models: ['batch'], priority: -1 }, { name: 'urgent', models: ['urgent'], priority: 10 }] },
+      inference: { objectives: [{ name: 'batch', models: ['batch'], priority: -1, ttftObjectiveMs: 60_000 }, { name: 'urgent', models: ['urgent'], priority: 10 }] },
     });
     const queuedNow = async () => (await proxy.sidecar.metrics.registry.getSingleMetric('weft_inference_queued_requests')!.get()).values[0]?.value ?? 0;
     // No load known yet, so this one goes; the engine refuses it at once (past its context), and
@@ -183,6 +183,9 @@ describe('priority classes through a caller sidecar', () => {
     expect(await queuedNow()).toBe(0);
     const refused = await proxy.sidecar.metrics.registry.getSingleMetric('weft_inference_refused_total')!.get();
     expect(refused.values.find((v) => v.labels.reason === 'shed')?.value).toBe(3);
+    // The shed batch request counts against its TTFT objective as shed (urgent has none).
+    const outcomes = (await proxy.sidecar.metrics.registry.getSingleMetric('weft_inference_ttft_objective_requests_total')!.get()).values;
+    expect(outcomes.map((v) => [v.labels.objective, v.labels.outcome, v.value])).toEqual([['batch', 'shed', 1]]);
   });
 
   it("serves a priority by its TTFT objectives' deadlines and counts each request against its objective", async () => {
