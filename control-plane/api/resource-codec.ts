@@ -14,6 +14,7 @@ import inferencePool from './schemas/inference-pool.json' with { type: 'json' };
 import inferenceObjective from './schemas/inference-objective.json' with { type: 'json' };
 import legacyBridge from './schemas/legacy-bridge.json' with { type: 'json' };
 import {
+  INFERENCE_DURATION_BOUNDS,
   isResourceKind,
   type AnyResource,
   type ResourceKind,
@@ -117,12 +118,12 @@ const DURATION_FIELDS: Partial<Record<ResourceKind, readonly DurationField[]>> =
     { path: ['outlierDetection', 'baseEjectionTime'], minMs: 1 },
   ],
   InferencePool: [
-    { path: ['picker', 'scrapeInterval'], minMs: 10, maxMs: 60_000 },
-    { path: ['picker', 'staleAfter'], minMs: 1, maxMs: 600_000 },
+    { path: ['picker', 'scrapeInterval'], minMs: INFERENCE_DURATION_BOUNDS.scrapeIntervalMs.minimum, maxMs: INFERENCE_DURATION_BOUNDS.scrapeIntervalMs.maximum },
+    { path: ['picker', 'staleAfter'], minMs: INFERENCE_DURATION_BOUNDS.staleAfterMs.minimum, maxMs: INFERENCE_DURATION_BOUNDS.staleAfterMs.maximum },
   ],
   InferenceObjective: [
-    { path: ['budgets', '*', 'window'], minMs: 1000 },
-    { path: ['ttftObjective'], minMs: 1 },
+    { path: ['budgets', '*', 'window'], minMs: INFERENCE_DURATION_BOUNDS.budgetWindowMs.minimum },
+    { path: ['ttftObjective'], minMs: INFERENCE_DURATION_BOUNDS.ttftObjectiveMs.minimum },
   ],
 };
 

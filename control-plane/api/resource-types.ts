@@ -200,6 +200,17 @@ export interface PickerWeights {
   readonly lora: number;
 }
 
+/**
+ * Bounds of the inference durations, in milliseconds: the control plane refuses a resource past
+ * them, and the sidecar configs they become take exactly these.
+ */
+export const INFERENCE_DURATION_BOUNDS = Object.freeze({
+  scrapeIntervalMs: Object.freeze({ minimum: 10, maximum: 60_000 }),
+  staleAfterMs: Object.freeze({ minimum: 1, maximum: 600_000 }),
+  budgetWindowMs: Object.freeze({ minimum: 1000 }),
+  ttftObjectiveMs: Object.freeze({ minimum: 1 }),
+});
+
 export interface InferencePoolSpec {
   /** The model-server Workloads of the pool; else `endpoints`. */
   readonly selector?: LabelSelector;

@@ -5,7 +5,7 @@
 // with the fewest requests in flight. While every endpoint is over its saturation bound the
 // filter's requests wait in the balancer's priority queue (priority-queue.ts), woken by the table.
 import type { LoadBalancer, LoadBalancerFactory } from '../../upstream/load-balancers.js';
-import type { PickerWeights } from '../../../control-plane/api/resource-types.js';
+import { INFERENCE_DURATION_BOUNDS, type PickerWeights } from '../../../control-plane/api/resource-types.js';
 import { pickEndpoint, poolSaturated, type CandidateLoad, type PickedBy, type PickerSettings, type SaturationBounds } from './endpoint-picker.js';
 import { inferenceRoutingOf, releasePick } from './inference-routing.js';
 import { LoadTable, type PoolEndpoint, type ReportedLoad } from './load-table.js';
@@ -17,7 +17,7 @@ export const inferenceBalancerConfigSchema = {
   additionalProperties: false,
   properties: {
     failureMode: { enum: ['FailOpen', 'FailClose'], default: 'FailOpen' },
-    staleAfterMs: { type: 'integer', minimum: 1, maximum: 600_000, default: 2000 },
+    staleAfterMs: { type: 'integer', ...INFERENCE_DURATION_BOUNDS.staleAfterMs, default: 2000 },
     affinityLoadBound: { type: 'number', minimum: 1, maximum: 100, default: 3 },
     weights: {
       type: 'object',

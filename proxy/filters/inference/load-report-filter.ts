@@ -9,7 +9,7 @@
 // (proxy/xds/load-stream-client.ts), for callers that have not called this server yet.
 // `charsPerToken` and `defaultMaxTokens` must be the callers' (the inference filter's): each
 // caller subtracts its own requests, counted alike, from the total.
-import type { InferenceEngineName } from '../../../control-plane/api/resource-types.js';
+import { INFERENCE_DURATION_BOUNDS, type InferenceEngineName } from '../../../control-plane/api/resource-types.js';
 import { headerValue, removeHeader } from '../../http/headers.js';
 import type { BodyData, FilterExchange, HttpFilterFactory } from '../http-filter.js';
 import { CONTINUE, STREAM_BODY } from '../http-filter.js';
@@ -37,7 +37,7 @@ export const loadReportConfigSchema = {
     /** The engine's metrics on loopback, e.g. http://127.0.0.1:8000/metrics. */
     metricsUrl: { type: 'string', pattern: '^http://(127\\.[0-9.]+|localhost|\\[::1\\])(:[0-9]+)?/' },
     engine: { enum: ['vllm', 'sglang', 'triton-trtllm'], default: 'vllm' },
-    intervalMs: { type: 'integer', minimum: 10, maximum: 60_000, default: 50 },
+    intervalMs: { type: 'integer', ...INFERENCE_DURATION_BOUNDS.scrapeIntervalMs, default: 50 },
     /** As the callers' inference filter estimates prompts and uncapped answers. */
     charsPerToken: { type: 'number', minimum: 1, maximum: 16, default: DEFAULT_CHARS_PER_TOKEN },
     defaultMaxTokens: { type: 'integer', minimum: 1, default: DEFAULT_MAX_TOKENS },
